@@ -1,0 +1,107 @@
+"""Credentials: API keys (hashed at rest, scoped) and signed user tokens (JWT, HS256)."""
+
+import hashlib
+import hmac
+import secrets
+import time
+
+import jwt
+
+from app.settings import Settings
+from db.auth import api_key_by_prefix, member_with_teams
+from db.engine import RequestDb
+from resolvers.context import ALL_SCOPES, READ_SCOPES, WRITE_SCOPES, Principal
+
+API_KEY_PREFIX = "egk"
+
+
+class AuthError(Exception):
+    """The request carried a credential that is not valid (HTTP 401)."""
+
+
+def hash_secret(key: str) -> bytes:
+    """Return the SHA-256 of a whole API key (keys are random, so no slow hash is needed)."""
+    return hashlib.sha256(key.encode()).digest()
+
+
+def new_api_key() -> tuple[str, str]:
+    """Return (prefix, full key) for a new API key. The full key is shown once, never stored."""
+    prefix = secrets.token_hex(6)
+    return prefix, f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def issue_token(
+    settings: Settings, *, business_id: int, member_id: int, ttl_s: int | None = None
+) -> str:
+    """Return a signed user token naming a member (the role is read from the database)."""
+    now = int(time.time())
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": str(member_id),
+        "bid": business_id,
+        "iat": now,
+        "exp": now + (ttl_s or settings.token_ttl_s),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+async def authenticate(
+    header: str | None, *, db: RequestDb, settings: Settings
+) -> Principal | None:
+    """Return the principal of an ``Authorization`` header, None without one, AuthError if bad."""
+    if header is None:
+        return None
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise AuthError("Use 'Authorization: Bearer <API key or user token>'.")
+    if credential.startswith(API_KEY_PREFIX + "_"):
+        return await _api_key_principal(credential, db)
+    return await _token_principal(credential, db, settings)
+
+
+async def _api_key_principal(key: str, db: RequestDb) -> Principal:
+    _, prefix, secret = ([*key.split("_", 2), "", ""])[:3]
+    row = await api_key_by_prefix(db=db, prefix=prefix) if prefix and secret else None
+    if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(key)):
+        raise AuthError("Unknown API key.")
+    if row.revoked_at is not None:
+        raise AuthError("This API key was revoked.")
+    return Principal(
+        kind="api_key",
+        id=row.id,
+        business_id=row.business_id,
+        home_currency=row.home_currency,
+        scopes=frozenset(row.scopes),
+    )
+
+
+async def _token_principal(token: str, db: RequestDb, settings: Settings) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud", "sub", "bid"]},
+        )
+        member_id, business_id = int(claims["sub"]), int(claims["bid"])
+    except jwt.ExpiredSignatureError:
+        raise AuthError("The user token has expired; sign in again.") from None
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        raise AuthError("The user token is not valid.") from None
+    row = await member_with_teams(db=db, business_id=business_id, member_id=member_id)
+    if row is None:
+        raise AuthError("The member of this token no longer exists.")
+    return Principal(
+        kind="member",
+        id=row.id,
+        business_id=row.business_id,
+        home_currency=row.home_currency,
+        scopes=frozenset(ALL_SCOPES if row.role == "ADMIN" else (*READ_SCOPES, *WRITE_SCOPES)),
+        role=row.role,
+        team_id=row.team_id,
+        managed_team_ids=tuple(row.managed_team_ids or ()),
+    )

@@ -1,0 +1,57 @@
+"""The ``expensegraph`` command: serve, demo, migrate, seed, token, apikey, schema."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from app import commands
+from app.settings import ConfigError, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="expensegraph", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_ in (
+        ("serve", "run the API"),
+        ("demo", "migrate, seed demo data, print credentials, serve"),
+    ):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="migrate the database to the newest schema")
+    seed = sub.add_parser("seed", help="load a large deterministic data set (COPY)")
+    seed.add_argument("--businesses", type=int, default=50)
+    seed.add_argument("--expenses", type=int, default=100_000)
+    seed.add_argument("--seed", type=int, default=1)
+    token = sub.add_parser("token", help="print a signed user token for a member (development)")
+    token.add_argument("--member", required=True, metavar="EMAIL")
+    token.add_argument("--business", type=int, help="business id, when the email exists in several")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    apikey = sub.add_parser("apikey", help="manage API keys")
+    apikey_sub = apikey.add_subparsers(dest="action", required=True)
+    create = apikey_sub.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--business", type=int, required=True)
+    create.add_argument("--name", default="integration")
+    create.add_argument("--scopes", default="expenses:read,receipts:read,cards:read,teams:read")
+    sub.add_parser("schema", help="print the GraphQL SDL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line; configuration and connection problems exit with a message."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(development=args.command == "demo")
+        asyncio.run(
+            commands.run(args, settings)
+        ) if args.command != "schema" else commands.print_schema()
+    except (ConfigError, commands.DatabaseUnavailable, commands.CommandError) as error:
+        print(f"expensegraph: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

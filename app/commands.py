@@ -1,0 +1,164 @@
+"""What each CLI command does, separate from argument parsing."""
+
+import argparse
+import asyncio
+import sys
+
+import uvicorn
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from app.auth import hash_secret, issue_token, new_api_key
+from app.http import create_app
+from app.settings import Settings
+from db import admin
+from db.engine import create_engine
+from db.migrate import current_revision, head_revision, upgrade
+from schema.build import build_schema
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; the message says what to check."""
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why."""
+
+
+def print_schema() -> None:
+    """Print the SDL."""
+    print(build_schema().as_str())
+
+
+def database_url(settings: Settings) -> str:
+    """Return the configured database URL, or start the embedded server and return its URL."""
+    if settings.database_url:
+        return settings.database_url
+    from db.embedded import embedded_database_url
+
+    print(f"Starting embedded PostgreSQL in {settings.data_dir.resolve()} ...", file=sys.stderr)
+    return embedded_database_url(settings.data_dir)
+
+
+async def check_database(url: str, *, require_head: bool) -> None:
+    """Raise DatabaseUnavailable unless the database answers (and is migrated, if required)."""
+    engine = create_engine(url)
+    try:
+        revision = await current_revision(engine)
+    except (TimeoutError, OSError, OperationalError, InterfaceError, DBAPIError) as error:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
+            "Check that PostgreSQL is running and that DATABASE_URL has the right host, port, "
+            "user, password and database name, or unset DATABASE_URL to use the embedded "
+            "PostgreSQL."
+        ) from None
+    finally:
+        await engine.dispose()
+    if require_head and revision != head_revision():
+        raise DatabaseUnavailable(
+            f"the database schema is at revision {revision}, this code needs {head_revision()}. "
+            "Run `expensegraph migrate` first."
+        )
+
+
+async def migrate(url: str) -> None:
+    """Migrate the database to head."""
+    await check_database(url, require_head=False)
+    await asyncio.to_thread(upgrade, url)
+    print(f"Database at revision {head_revision()}.", file=sys.stderr)
+
+
+async def serve(settings: Settings, url: str, host: str, port: int) -> None:
+    """Serve the API until interrupted."""
+    config = uvicorn.Config(
+        create_app(settings, url),
+        host=host,
+        port=port,
+        http="httptools",
+        log_level="info",
+        timeout_graceful_shutdown=25,
+    )
+    print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
+    await uvicorn.Server(config).serve()
+
+
+async def demo(settings: Settings, url: str, host: str, port: int) -> None:
+    """Migrate, seed the two demo businesses, print credentials, serve."""
+    from db.demo import seed_demo
+
+    await migrate(url)
+    data = await seed_demo(url=url)
+    acme, globex = data.businesses[0], data.businesses[1]
+    print("\nReady-to-paste credentials (send as 'Authorization: Bearer <credential>'):\n")
+    for role in ("admin", "manager", "employee"):
+        member_id, email = acme.members[role]
+        token = issue_token(settings, business_id=acme.business_id, member_id=member_id)
+        print(f"{role.upper()} token ({email}, {acme.name}): {token}")
+    key = await create_api_key(url, business_id=acme.business_id, name="demo integration",
+                               scopes=["expenses:read", "receipts:read", "cards:read", "teams:read"])  # fmt: skip
+    print(f"API key (expenses, receipts, cards, teams read; {acme.name}): {key}")
+    member_id, email = globex.members["admin"]
+    token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
+    print(f"\nOther business, to see isolation: ADMIN token ({email}, {globex.name}): {token}\n")
+    await serve(settings, url, host, port)
+
+
+async def create_api_key(url: str, *, business_id: int, name: str, scopes: list[str]) -> str:
+    """Create an API key and return its full secret (stored only as a hash)."""
+    prefix, key = new_api_key()
+    engine = create_engine(url)
+    try:
+        created = await admin.insert_api_key(
+            engine=engine, business_id=business_id, name=name, prefix=prefix,
+            secret_hash=hash_secret(key), scopes=scopes,
+        )  # fmt: skip
+    finally:
+        await engine.dispose()
+    if not created:
+        raise CommandError(f"no business with id {business_id}.")
+    return key
+
+
+async def token(
+    settings: Settings, url: str, email: str, business_id: int | None, ttl: int | None
+) -> str:
+    """Return a user token for the member with ``email``."""
+    engine = create_engine(url)
+    try:
+        found = await admin.members_by_email(engine=engine, email=email, business_id=business_id)
+    finally:
+        await engine.dispose()
+    if not found:
+        raise CommandError(f"no member with email {email!r}.")
+    if len(found) > 1:
+        ids = ", ".join(str(row.business_id) for row in found)
+        raise CommandError(f"{email!r} is a member of several businesses ({ids}); pass --business.")
+    return issue_token(settings, business_id=found[0].business_id, member_id=found[0].id, ttl_s=ttl)
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> None:
+    """Run one parsed command."""
+    url = database_url(settings)
+    if args.command == "migrate":
+        await migrate(url)
+    elif args.command == "demo":
+        await demo(settings, url, args.host, args.port)
+    elif args.command == "serve":
+        if not settings.database_url:
+            await migrate(url)
+        await check_database(url, require_head=True)
+        await serve(settings, url, args.host, args.port)
+    elif args.command == "seed":
+        from db.seed import seed
+
+        await migrate(url)
+        report = await seed(
+            url=url, businesses=args.businesses, expenses=args.expenses, seed=args.seed
+        )
+        print(report, file=sys.stderr)
+    elif args.command == "token":
+        await check_database(url, require_head=True)
+        print(await token(settings, url, args.member, args.business, args.ttl))
+    elif args.command == "apikey":
+        await check_database(url, require_head=True)
+        scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+        print(await create_api_key(url, business_id=args.business, name=args.name, scopes=scopes))

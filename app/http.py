@@ -1,0 +1,118 @@
+"""The Starlette app: /graphql (authenticated), /healthz, /readyz."""
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from app.auth import AuthError, authenticate
+from app.errors import ErrorCodes
+from app.settings import Settings
+from db.engine import RequestDb, create_engine
+from db.migrate import current_revision, head_revision
+from resolvers.context import Context, build_context
+from resolvers.errors import ErrorCode
+from schema.build import build_schema
+
+log = logging.getLogger("expensegraph.http")
+
+
+class GraphQLView(GraphQL):
+    """Strawberry's ASGI view, taking the context our endpoint built."""
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return request.scope["state"]["context"]  # type: ignore[no-any-return]
+
+
+class GraphQLEndpoint:
+    """Authenticate, build the request context, run GraphQL, give the connection back."""
+
+    def __init__(self, app: Starlette, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.view = GraphQLView(
+            build_schema([ErrorCodes]),
+            graphql_ide="graphiql" if settings.graphiql else None,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        db = RequestDb(self.app.state.engine)
+        try:
+            try:
+                principal = await authenticate(
+                    request.headers.get("authorization"), db=db, settings=self.settings
+                )
+            except AuthError as error:
+                response = _error_response(str(error), ErrorCode.UNAUTHENTICATED, 401)
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["context"] = build_context(request_id, db, principal)
+            await self.view(scope, receive, send)
+        finally:
+            await db.close()
+
+
+def _error_response(message: str, code: ErrorCode, status: int) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
+    return JSONResponse(body, status_code=status)
+
+
+async def healthz(request: Request) -> Response:
+    """Return 200 while the process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Return 200 when the database answers and its migrations are at head, else 503."""
+    try:
+        revision = await current_revision(request.app.state.engine)
+    except Exception as error:  # any failure to reach the database means not ready
+        log.warning("readiness check failed: %r", error)
+        return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, 503)
+    head = head_revision()
+    if revision != head:
+        return JSONResponse(
+            {"status": "unavailable", "reason": f"migrations at {revision}, head is {head}"}, 503
+        )
+    return JSONResponse({"status": "ok", "revision": revision})
+
+
+def create_app(
+    settings: Settings, database_url: str, *, engine: AsyncEngine | None = None
+) -> Starlette:
+    """Return the ASGI app serving ``database_url``.
+
+    The lifespan creates and disposes the engine, unless the caller passes its own
+    (tests share one engine per event loop).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if engine is not None:
+            yield
+            return
+        app.state.engine = create_engine(database_url, settings.pool)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
+    )
+    if engine is not None:
+        app.state.engine = engine
+    endpoint = GraphQLEndpoint(app, settings)
+    app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
+    return app

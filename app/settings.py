@@ -1,0 +1,113 @@
+"""Settings: read once from the environment, validated with messages that say what to do."""
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from db.engine import PoolSettings
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Built by :meth:`from_env`, passed in, never global."""
+
+    database_url: str | None = None
+    data_dir: Path = Path(".expensegraph")
+    jwt_secret: str = ""
+    jwt_issuer: str = "expensegraph"
+    jwt_audience: str = "expensegraph-api"
+    token_ttl_s: int = 12 * 3600
+    graphiql: bool = True
+    development: bool = False
+    pool: PoolSettings = field(default_factory=PoolSettings)
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] = os.environ, *, development: bool = False
+    ) -> "Settings":
+        """Return settings from ``EXPENSEGRAPH_*`` variables and ``DATABASE_URL``."""
+        data_dir = Path(env.get("EXPENSEGRAPH_DATA_DIR", ".expensegraph"))
+        database_url = env.get("DATABASE_URL") or None
+        if database_url is not None:
+            _check_database_url(database_url)
+        return cls(
+            database_url=database_url,
+            data_dir=data_dir,
+            jwt_secret=env.get("EXPENSEGRAPH_JWT_SECRET") or _local_secret(data_dir),
+            jwt_issuer=env.get("EXPENSEGRAPH_JWT_ISSUER", "expensegraph"),
+            jwt_audience=env.get("EXPENSEGRAPH_JWT_AUDIENCE", "expensegraph-api"),
+            token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
+            graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", True),
+            development=development,
+            pool=PoolSettings(
+                size=_int(env, "EXPENSEGRAPH_POOL_SIZE", 10, low=1),
+                max_overflow=_int(env, "EXPENSEGRAPH_POOL_OVERFLOW", 5, low=0),
+                timeout_s=_int(env, "EXPENSEGRAPH_POOL_TIMEOUT_SECONDS", 3, low=1),
+                statement_timeout_ms=_int(env, "EXPENSEGRAPH_STATEMENT_TIMEOUT_MS", 5000, low=100),
+            ),
+        )
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL: {url!r}. Use the form "
+            "postgresql://USER:PASSWORD@HOST:5432/DBNAME, or unset DATABASE_URL to run on "
+            "the embedded PostgreSQL."
+        ) from None
+    if not parsed.drivername.startswith("postgres"):
+        raise ConfigError(
+            f"DATABASE_URL must point at PostgreSQL (got scheme {parsed.drivername!r}). "
+            "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME."
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, got {value}.")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}.")
+
+
+def _local_secret(data_dir: Path) -> str:
+    """Return the token-signing secret kept in the data directory, creating it once.
+
+    Production sets EXPENSEGRAPH_JWT_SECRET; locally a generated secret keeps printed
+    tokens valid across restarts without any setup.
+    """
+    path = data_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,1 @@
+"""Database layer: tables, engine and pool, embedded Postgres, query functions."""

@@ -1,0 +1,172 @@
+"""Expense queries: filtered keyset pages (root and per parent), counts, lookups by id."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from db.engine import RequestDb
+from db.paging import Keyset, Page, seek, to_page
+from db.scope import Scope, expense_visible
+from db.sql import any_of
+from db.tables import expenses, receipts
+
+ExpenseParent = Literal["member", "team", "card"]
+
+SORT_COLUMNS = {
+    "spent_at": expenses.c.spent_at,
+    "home_amount_minor": expenses.c.home_amount_minor,
+    "updated_at": expenses.c.updated_at,
+    "created_at": expenses.c.created_at,
+}
+_PARENT_COLUMNS = {
+    "member": expenses.c.member_id,
+    "team": expenses.c.team_id,
+    "card": expenses.c.card_id,
+}
+
+
+@dataclass(frozen=True)
+class ExpenseSpec:
+    """A decoded ExpenseFilter: ids are database ids, amounts home-currency minor units."""
+
+    spent_after: datetime | None = None
+    spent_before: datetime | None = None
+    statuses: tuple[str, ...] | None = None
+    member_ids: tuple[int, ...] | None = None
+    team_ids: tuple[int, ...] | None = None
+    card_ids: tuple[int, ...] | None = None
+    category_ids: tuple[int, ...] | None = None
+    currencies: tuple[str, ...] | None = None
+    min_home_minor: int | None = None
+    max_home_minor: int | None = None
+    merchant_search: str | None = None
+    has_receipt: bool | None = None
+    updated_since: datetime | None = None
+    include_deleted: bool = False
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filter(spec: ExpenseSpec) -> list[ColumnElement[bool]]:
+    c = expenses.c
+    clauses: list[ColumnElement[bool]] = []
+    if not spec.include_deleted:
+        clauses.append(c.deleted_at.is_(None))
+    if spec.spent_after is not None:
+        clauses.append(c.spent_at >= spec.spent_after)
+    if spec.spent_before is not None:
+        clauses.append(c.spent_at < spec.spent_before)
+    if spec.updated_since is not None:
+        clauses.append(c.updated_at >= spec.updated_since)
+    for column, values in (
+        (c.status, spec.statuses),
+        (c.member_id, spec.member_ids),
+        (c.team_id, spec.team_ids),
+        (c.card_id, spec.card_ids),
+        (c.category_id, spec.category_ids),
+        (c.currency, spec.currencies),
+    ):
+        if values is not None:
+            clauses.append(any_of(column, values))
+    if spec.min_home_minor is not None:
+        clauses.append(c.home_amount_minor >= spec.min_home_minor)
+    if spec.max_home_minor is not None:
+        clauses.append(c.home_amount_minor <= spec.max_home_minor)
+    if spec.merchant_search:
+        clauses.append(c.merchant_name.ilike(_like_pattern(spec.merchant_search), escape="\\"))
+    if spec.has_receipt is not None:
+        has = exists(
+            select(1).where(receipts.c.business_id == c.business_id, receipts.c.expense_id == c.id)
+        )
+        clauses.append(has if spec.has_receipt else ~has)
+    return clauses
+
+
+def _where(scope: Scope, spec: ExpenseSpec) -> ColumnElement[bool]:
+    return and_(expense_visible(scope), *_filter(spec))
+
+
+def _page_select(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
+    return seek(
+        select(expenses).where(_where(scope, spec)),
+        SORT_COLUMNS[keyset.column],
+        expenses.c.id,
+        keyset,
+    )
+
+
+async def expense_page(*, db: RequestDb, scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Page:
+    """Return one page of the expenses the scope sees that match ``spec``."""
+    rows = await db.rows(_page_select(scope, spec, keyset))
+    return to_page(list(rows), keyset)
+
+
+async def expense_pages_by_parent(
+    *,
+    db: RequestDb,
+    scope: Scope,
+    parent: ExpenseParent,
+    parent_ids: Sequence[int],
+    spec: ExpenseSpec,
+    keyset: Keyset,
+) -> dict[int, Page]:
+    """Return a page per parent (member, team or card) in one LATERAL statement."""
+    parents = (
+        func.unnest(bindparam("parent_ids", list(parent_ids), type_=ARRAY(BigInteger)))
+        .table_valued("parent_id")
+        .render_derived("p")
+    )
+    inner = (
+        _page_select(scope, spec, keyset)
+        .where(_PARENT_COLUMNS[parent] == parents.c.parent_id)
+        .lateral("x")
+    )
+    statement = select(parents.c.parent_id, inner).select_from(parents.join(inner, true()))
+    grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
+    for row in await db.rows(statement):
+        grouped[row.parent_id].append(row)
+    return {pid: to_page(rows, keyset) for pid, rows in grouped.items()}
+
+
+async def count_expenses(*, db: RequestDb, scope: Scope, spec: ExpenseSpec) -> int:
+    """Return how many expenses the scope sees that match ``spec``."""
+    rows = await db.rows(select(func.count()).select_from(expenses).where(_where(scope, spec)))
+    return int(rows[0][0])
+
+
+async def count_expenses_by_parent(
+    *,
+    db: RequestDb,
+    scope: Scope,
+    parent: ExpenseParent,
+    parent_ids: Sequence[int],
+    spec: ExpenseSpec,
+) -> dict[int, int]:
+    """Return the matching expense count per parent in one grouped statement."""
+    column = _PARENT_COLUMNS[parent]
+    statement = (
+        select(column, func.count())
+        .where(_where(scope, spec), any_of(column, list(parent_ids)))
+        .group_by(column)
+    )
+    counts = {pid: 0 for pid in parent_ids}
+    counts.update({row[0]: int(row[1]) for row in await db.rows(statement)})
+    return counts

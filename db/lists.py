@@ -1,0 +1,69 @@
+"""Keyset pages of the smaller root lists: cards, members, teams, categories, receipts."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select
+
+from db.engine import RequestDb
+from db.lookups import NODE_TABLES
+from db.paging import Keyset, Page, seek, to_page
+from db.scope import Scope
+from db.sql import any_of
+from db.tables import cards, members, receipts
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """Filters of the root lists; each applies only to the table that has the column."""
+
+    statuses: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    roles: tuple[str, ...] | None = None
+    holder_ids: tuple[int, ...] | None = None
+    team_ids: tuple[int, ...] | None = None
+    matched: bool | None = None
+
+
+def _filters(table: str, spec: ListSpec) -> list[ColumnElement[bool]]:
+    pairs: list[tuple[ColumnElement[Any], tuple[Any, ...] | None]] = []
+    if table == "cards":
+        pairs = [
+            (cards.c.status, spec.statuses),
+            (cards.c.kind, spec.kinds),
+            (cards.c.holder_id, spec.holder_ids),
+            (cards.c.team_id, spec.team_ids),
+        ]
+    elif table == "members":
+        pairs = [(members.c.role, spec.roles), (members.c.team_id, spec.team_ids)]
+    clauses = [any_of(column, values) for column, values in pairs if values is not None]
+    if table == "receipts" and spec.matched is not None:
+        column = receipts.c.expense_id
+        clauses.append(column.is_not(None) if spec.matched else column.is_(None))
+    return clauses
+
+
+def _where(scope: Scope, table: str, spec: ListSpec) -> ColumnElement[bool]:
+    _, visibility = NODE_TABLES[table]
+    return and_(visibility(scope), *_filters(table, spec))
+
+
+async def list_page(
+    *, db: RequestDb, scope: Scope, table: str, spec: ListSpec, keyset: Keyset
+) -> Page:
+    """Return one page of the visible rows of ``table`` matching ``spec``."""
+    source, _ = NODE_TABLES[table]
+    statement = seek(
+        select(source).where(_where(scope, table, spec)),
+        source.c[keyset.column],
+        source.c.id,
+        keyset,
+    )
+    return to_page(list(await db.rows(statement)), keyset)
+
+
+async def count_list(*, db: RequestDb, scope: Scope, table: str, spec: ListSpec) -> int:
+    """Return how many visible rows of ``table`` match ``spec``."""
+    source, _ = NODE_TABLES[table]
+    statement = select(func.count()).select_from(source).where(_where(scope, table, spec))
+    return int((await db.rows(statement))[0][0])

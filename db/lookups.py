@@ -1,0 +1,138 @@
+"""Rows by id and children by parent id, batched for the loaders (``= ANY(:ids)``)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, select
+
+from db.engine import RequestDb
+from db.scope import (
+    Scope,
+    card_visible,
+    expense_visible,
+    member_visible,
+    receipt_visible,
+    team_visible,
+)
+from db.sql import any_of
+from db.tables import (
+    businesses,
+    cards,
+    categories,
+    expense_events,
+    expenses,
+    members,
+    policies,
+    receipts,
+    teams,
+)
+
+Visibility = Callable[[Scope], ColumnElement[bool]]
+
+
+def _tenant(table: Table) -> Visibility:
+    return lambda scope: table.c.business_id == scope.business_id
+
+
+# Each node table with the predicate that decides what a scope may see of it.
+NODE_TABLES: dict[str, tuple[Table, Visibility]] = {
+    "expenses": (expenses, expense_visible),
+    "members": (members, member_visible),
+    "teams": (teams, team_visible),
+    "cards": (cards, card_visible),
+    "categories": (categories, _tenant(categories)),
+    "receipts": (receipts, receipt_visible),
+}
+
+
+async def rows_by_ids(
+    *, db: RequestDb, scope: Scope, table: str, ids: Sequence[int], visible_only: bool
+) -> dict[int, Row[Any]]:
+    """Return rows of ``table`` by id within the business.
+
+    With ``visible_only`` the role-based visibility applies too (``node`` lookups);
+    without it only the tenant filter does (references from an object already visible).
+    """
+    source, visibility = NODE_TABLES[table]
+    where = visibility(scope) if visible_only else source.c.business_id == scope.business_id
+    statement = select(source).where(where, any_of(source.c.id, ids))
+    return {row.id: row for row in await db.rows(statement)}
+
+
+async def business_by_id(*, db: RequestDb, business_id: int) -> Row[Any] | None:
+    """Return the business row."""
+    rows = await db.rows(select(businesses).where(businesses.c.id == business_id))
+    return rows[0] if rows else None
+
+
+async def _children(
+    db: RequestDb, statement: Any, parent_ids: Sequence[int], key: str
+) -> dict[int, list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
+    for row in await db.rows(statement):
+        grouped[getattr(row, key)].append(row)
+    return grouped
+
+
+async def members_by_team(
+    *, db: RequestDb, scope: Scope, team_ids: Sequence[int]
+) -> dict[int, list[Row[Any]]]:
+    """Return the visible members of each team, by name."""
+    statement = (
+        select(members)
+        .where(member_visible(scope), any_of(members.c.team_id, team_ids))
+        .order_by(members.c.name, members.c.id)
+    )
+    return await _children(db, statement, team_ids, "team_id")
+
+
+async def cards_by_holder(
+    *, db: RequestDb, scope: Scope, member_ids: Sequence[int]
+) -> dict[int, list[Row[Any]]]:
+    """Return the visible cards of each member, oldest first."""
+    statement = (
+        select(cards)
+        .where(card_visible(scope), any_of(cards.c.holder_id, member_ids))
+        .order_by(cards.c.created_at, cards.c.id)
+    )
+    return await _children(db, statement, member_ids, "holder_id")
+
+
+async def receipts_by_expense(
+    *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
+) -> dict[int, list[Row[Any]]]:
+    """Return the receipts attached to each expense, oldest upload first."""
+    statement = (
+        select(receipts)
+        .where(
+            receipts.c.business_id == scope.business_id,
+            any_of(receipts.c.expense_id, expense_ids),
+        )
+        .order_by(receipts.c.uploaded_at, receipts.c.id)
+    )
+    return await _children(db, statement, expense_ids, "expense_id")
+
+
+async def events_by_expense(
+    *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
+) -> dict[int, list[Row[Any]]]:
+    """Return the audit trail of each expense, oldest first."""
+    statement = (
+        select(expense_events)
+        .where(
+            expense_events.c.business_id == scope.business_id,
+            any_of(expense_events.c.expense_id, expense_ids),
+        )
+        .order_by(expense_events.c.at, expense_events.c.id)
+    )
+    return await _children(db, statement, expense_ids, "expense_id")
+
+
+async def active_policies(*, db: RequestDb, scope: Scope) -> list[Row[Any]]:
+    """Return the business's active policies."""
+    statement = (
+        select(policies)
+        .where(policies.c.business_id == scope.business_id, policies.c.active)
+        .order_by(policies.c.id)
+    )
+    return list(await db.rows(statement))

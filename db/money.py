@@ -1,0 +1,44 @@
+"""Money as integer minor units plus an ISO 4217 code: the currencies we know, and formatting."""
+
+from decimal import Decimal
+
+# ISO 4217 minor units for the currencies the API accepts.
+MINOR_UNITS: dict[str, int] = {
+    "AED": 2, "AUD": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0, "CNY": 2,
+    "CZK": 2, "DKK": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2,
+    "INR": 2, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "MXN": 2, "MYR": 2,
+    "NOK": 2, "NZD": 2, "OMR": 3, "PHP": 2, "PLN": 2, "SAR": 2, "SEK": 2, "SGD": 2,
+    "THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "USD": 2, "VND": 0, "ZAR": 2,
+}  # fmt: skip
+
+
+class UnknownCurrency(ValueError):
+    """Raised for a code that is not in :data:`MINOR_UNITS`."""
+
+
+def minor_units(currency: str) -> int:
+    """Return how many decimals ``currency`` has (JPY 0, GBP 2, BHD 3)."""
+    try:
+        return MINOR_UNITS[currency]
+    except KeyError:
+        raise UnknownCurrency(currency) from None
+
+
+def to_major(amount_minor: int, currency: str) -> Decimal:
+    """Return ``amount_minor`` as an exact decimal in major units with the currency's decimals."""
+    digits = minor_units(currency)
+    return Decimal(amount_minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+
+
+def format_major(amount_minor: int, currency: str) -> str:
+    """Return the decimal string of ``amount_minor`` in major units ("12.34", "1500", "1.250")."""
+    return str(to_major(amount_minor, currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Return ``amount`` in minor units; ValueError when it has more decimals than allowed."""
+    digits = minor_units(currency)
+    scaled = amount.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{currency} amounts have at most {digits} decimals")
+    return int(scaled)

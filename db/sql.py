@@ -1,0 +1,15 @@
+"""Small SQL helpers shared by the query modules."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+
+
+def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Return ``column = ANY(:array)``: one bind parameter however many values.
+
+    asyncpg refuses more than 32,767 bind parameters, which ``IN (...)`` hits.
+    """
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))

@@ -1,0 +1,360 @@
+"""SQLAlchemy Core tables: the data model of DESIGN.md section 2.
+
+Every table but ``businesses`` and ``fx_rates`` is keyed by ``business_id`` first, so
+a row can never reference another business's row and every lookup starts on an index.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ROLES = ("ADMIN", "FINANCE", "MANAGER", "EMPLOYEE")
+CARD_KINDS = ("PHYSICAL", "VIRTUAL")
+CARD_STATUSES = ("ACTIVE", "FROZEN", "CANCELLED")
+LIMIT_PERIODS = ("DAY", "WEEK", "MONTH")
+EXPENSE_STATUSES = ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED")
+
+Timestamp = TIMESTAMP(timezone=True)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _currency_check(column: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=f"{column}_iso4217")
+
+
+def _id() -> Column[int]:
+    # BY DEFAULT (not ALWAYS) so bulk COPY can supply ids and then move the sequence.
+    return Column("id", BigInteger, Identity(always=False), nullable=False)
+
+
+def _business_id() -> Column[int]:
+    return Column(
+        "business_id",
+        BigInteger,
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", Timestamp, nullable=False, server_default=func.now())
+
+
+def _member_fk(column: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["business_id", column], ["members.business_id", "members.id"])
+
+
+businesses = Table(
+    "businesses",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("home_currency", Text, nullable=False),
+    Column("timezone", Text, nullable=False, server_default="UTC"),
+    _created_at(),
+    _currency_check("home_currency"),
+    CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("manager_id", BigInteger, nullable=True),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "id"),
+    # teams and members reference each other; this side is added after both exist
+    ForeignKeyConstraint(
+        ["business_id", "manager_id"],
+        ["members.business_id", "members.id"],
+        use_alter=True,
+    ),
+    UniqueConstraint("business_id", "name"),
+    Index(None, "business_id", "manager_id"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("team_id", BigInteger, nullable=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    CheckConstraint(_in("role", ROLES), name="role"),
+    CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
+    UniqueConstraint("business_id", "email"),
+    Index(None, "business_id", "team_id"),
+    # `expensegraph token --member EMAIL` looks a member up by email alone
+    Index(None, "email"),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("holder_id", BigInteger, nullable=False),
+    Column("team_id", BigInteger, nullable=True),
+    Column("last4", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="ACTIVE"),
+    Column("currency", Text, nullable=False),
+    Column("spend_limit_minor", BigInteger, nullable=True),
+    Column("limit_period", Text, nullable=True),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "id"),
+    _member_fk("holder_id"),
+    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    CheckConstraint("last4 ~ '^[0-9]{4}$'", name="last4"),
+    CheckConstraint(_in("kind", CARD_KINDS), name="kind"),
+    CheckConstraint(_in("status", CARD_STATUSES), name="status"),
+    CheckConstraint(_in("limit_period", LIMIT_PERIODS), name="limit_period"),
+    CheckConstraint("spend_limit_minor > 0", name="spend_limit_positive"),
+    CheckConstraint(
+        "(spend_limit_minor IS NULL) = (limit_period IS NULL)", name="limit_needs_period"
+    ),
+    _currency_check("currency"),
+    Index(None, "business_id", "holder_id"),
+    Index(None, "business_id", "team_id"),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("gl_code", Text, nullable=True),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "id"),
+    UniqueConstraint("business_id", "name"),
+)
+
+expenses = Table(
+    "expenses",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("member_id", BigInteger, nullable=False),
+    Column("team_id", BigInteger, nullable=True),
+    Column("card_id", BigInteger, nullable=True),
+    Column("category_id", BigInteger, nullable=True),
+    Column("merchant_name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("home_amount_minor", BigInteger, nullable=False),
+    Column("home_currency", Text, nullable=False),
+    Column("fx_rate", Numeric(20, 10), nullable=False),
+    Column("fx_rate_day", Date, nullable=True),
+    Column("spent_at", Timestamp, nullable=False),
+    Column("status", Text, nullable=False, server_default="DRAFT"),
+    Column("submitted_at", Timestamp, nullable=True),
+    Column("decided_at", Timestamp, nullable=True),
+    Column("decided_by", BigInteger, nullable=True),
+    Column("reimbursed_at", Timestamp, nullable=True),
+    Column("exported_at", Timestamp, nullable=True),
+    _created_at(),
+    Column("updated_at", Timestamp, nullable=False, server_default=func.now()),
+    Column("deleted_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    _member_fk("member_id"),
+    _member_fk("decided_by"),
+    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    ForeignKeyConstraint(["business_id", "card_id"], ["cards.business_id", "cards.id"]),
+    ForeignKeyConstraint(
+        ["business_id", "category_id"], ["categories.business_id", "categories.id"]
+    ),
+    CheckConstraint(_in("status", EXPENSE_STATUSES), name="status"),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("home_amount_minor >= 0", name="home_amount_nonnegative"),
+    CheckConstraint("fx_rate > 0", name="fx_rate_positive"),
+    CheckConstraint("length(merchant_name) BETWEEN 1 AND 200", name="merchant_length"),
+    _currency_check("currency"),
+    _currency_check("home_currency"),
+    # Keyset paging: one index per access path, the ordering column then id.
+    # Btree indexes scan both ways, so each serves ASC and DESC.
+    Index("ix_expenses_spent", "business_id", "spent_at", "id"),
+    Index("ix_expenses_member_spent", "business_id", "member_id", "spent_at", "id"),
+    Index("ix_expenses_team_spent", "business_id", "team_id", "spent_at", "id"),
+    Index("ix_expenses_card_spent", "business_id", "card_id", "spent_at", "id"),
+    Index("ix_expenses_status_spent", "business_id", "status", "spent_at", "id"),
+    Index("ix_expenses_updated", "business_id", "updated_at", "id"),
+    Index("ix_expenses_created", "business_id", "created_at", "id"),
+    Index("ix_expenses_amount", "business_id", "home_amount_minor", "id"),
+    Index("ix_expenses_category", "business_id", "category_id"),
+    # merchant search: trigram GIN with business_id first (btree_gin)
+    Index(
+        "ix_expenses_merchant_trgm",
+        "business_id",
+        text("merchant_name gin_trgm_ops"),
+        postgresql_using="gin",
+    ),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("expense_id", BigInteger, nullable=True),
+    Column("uploaded_by", BigInteger, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("uploaded_at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    _member_fk("uploaded_by"),
+    CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+    CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+    Index("ix_receipts_expense", "business_id", "expense_id"),
+    Index("ix_receipts_uploaded", "business_id", "uploaded_at", "id"),
+    Index("ix_receipts_uploader", "business_id", "uploaded_by"),
+    Index("ix_receipts_sha256", "business_id", "sha256"),
+)
+
+expense_events = Table(
+    "expense_events",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("expense_id", BigInteger, nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("action", Text, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    _member_fk("actor_id"),
+    Index("ix_expense_events_expense", "business_id", "expense_id", "at", "id"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("category_id", BigInteger, nullable=True),
+    Column("max_amount_minor", BigInteger, nullable=True),
+    Column("receipt_required_above_minor", BigInteger, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(
+        ["business_id", "category_id"], ["categories.business_id", "categories.id"]
+    ),
+    CheckConstraint("max_amount_minor > 0", name="max_amount_positive"),
+    CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
+    Index(None, "business_id", "category_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("created_by", BigInteger, nullable=True),
+    _created_at(),
+    Column("last_used_at", Timestamp, nullable=True),
+    Column("revoked_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    _member_fk("created_by"),
+    # one of the two global lookups: a key is found by its prefix before any business is known
+    UniqueConstraint("prefix"),
+    CheckConstraint("octet_length(secret_hash) = 32", name="secret_hash_sha256"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _business_id(),
+    Column("principal", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("response", JSONB, nullable=True),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "principal", "key"),
+    CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
+    Index(None, "business_id", "created_at"),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("currency", Text, nullable=False),
+    Column("quote_currency", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("rate", Numeric(20, 10), nullable=False),
+    PrimaryKeyConstraint("currency", "quote_currency", "day"),
+    CheckConstraint("rate > 0", name="rate_positive"),
+    _currency_check("currency"),
+    _currency_check("quote_currency"),
+)
+
+__all__ = [
+    "CARD_KINDS",
+    "CARD_STATUSES",
+    "EXPENSE_STATUSES",
+    "LIMIT_PERIODS",
+    "ROLES",
+    "api_keys",
+    "businesses",
+    "cards",
+    "categories",
+    "expense_events",
+    "expenses",
+    "fx_rates",
+    "idempotency_keys",
+    "members",
+    "metadata",
+    "policies",
+    "receipts",
+    "teams",
+]

@@ -1,0 +1,1 @@
+"""Request-scoped DataLoaders: one batched SQL statement per loader level."""

@@ -1,0 +1,35 @@
+"""The base every loader shares: its request's database handle and scope, a batch cap."""
+
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from db.engine import RequestDb
+from db.scope import Scope
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TenantLoader(DataLoader[K, V]):
+    """A DataLoader bound to one request: its connection, and the scope every batch filters by.
+
+    Built per request (aiodataloader binds the running event loop at construction, and
+    a loader shared across requests would serve one tenant's cached rows to another).
+    """
+
+    # asyncpg caps bind parameters and huge arrays make slow plans: split big batches
+    max_batch_size = 1000
+
+    def __init__(self, *, db: RequestDb, scope: Scope) -> None:
+        super().__init__()
+        self.db = db
+        self.scope = scope
+
+    async def batch_load_fn(self, keys: list[K]) -> list[V]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def ordered(by_key: dict[Any, V], keys: list[Any], default: Any = None) -> list[V]:
+    """Return the batch result: one value per key, in key order."""
+    return [by_key.get(key, default) for key in keys]

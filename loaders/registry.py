@@ -1,0 +1,79 @@
+"""The per-request loader set, built lazily: a request pays only for the loaders it uses."""
+
+from functools import cached_property
+
+from db.engine import RequestDb
+from db.scope import Scope
+from loaders.expenses import ExpenseCountsByParentLoader, ExpensePagesByParentLoader
+from loaders.rows import (
+    BusinessLoader,
+    CardsByHolderLoader,
+    EventsByExpenseLoader,
+    MembersByTeamLoader,
+    PoliciesLoader,
+    ReceiptsByExpenseLoader,
+    RowByIdLoader,
+)
+
+
+class Loaders:
+    """One request's DataLoaders. Never shared between requests."""
+
+    def __init__(self, *, db: RequestDb, scope: Scope) -> None:
+        self.db = db
+        self.scope = scope
+        self._refs: dict[str, RowByIdLoader] = {}
+        self._visible: dict[str, RowByIdLoader] = {}
+
+    def ref(self, table: str) -> RowByIdLoader:
+        """Return the loader of ``table`` rows referenced from an already visible object."""
+        if table not in self._refs:
+            self._refs[table] = RowByIdLoader(
+                db=self.db, scope=self.scope, table=table, visible_only=False
+            )
+        return self._refs[table]
+
+    def visible(self, table: str) -> RowByIdLoader:
+        """Return the loader of ``table`` rows by a client-supplied id (visibility applies)."""
+        if table not in self._visible:
+            self._visible[table] = RowByIdLoader(
+                db=self.db, scope=self.scope, table=table, visible_only=True
+            )
+        return self._visible[table]
+
+    @cached_property
+    def business(self) -> BusinessLoader:
+        return BusinessLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def policies(self) -> PoliciesLoader:
+        return PoliciesLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def receipts_by_expense(self) -> ReceiptsByExpenseLoader:
+        return ReceiptsByExpenseLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def events_by_expense(self) -> EventsByExpenseLoader:
+        return EventsByExpenseLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def members_by_team(self) -> MembersByTeamLoader:
+        return MembersByTeamLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def cards_by_holder(self) -> CardsByHolderLoader:
+        return CardsByHolderLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def expense_pages(self) -> ExpensePagesByParentLoader:
+        return ExpensePagesByParentLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def expense_counts(self) -> ExpenseCountsByParentLoader:
+        return ExpenseCountsByParentLoader(db=self.db, scope=self.scope)
+
+
+def make_loaders(db: RequestDb, scope: Scope) -> Loaders:
+    """Return a fresh loader set for one request."""
+    return Loaders(db=db, scope=scope)

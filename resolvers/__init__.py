@@ -1,0 +1,1 @@
+"""Use cases behind each root field and nested connection: visibility, arguments, paging."""

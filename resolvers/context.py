@@ -1,0 +1,76 @@
+"""The request context every resolver receives: who is asking, their scope, db and loaders."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from db.engine import RequestDb
+from db.scope import Scope
+from loaders.registry import Loaders, make_loaders
+from resolvers.errors import DomainError, ErrorCode
+
+READ_SCOPES = ("expenses:read", "receipts:read", "cards:read", "teams:read")
+WRITE_SCOPES = ("expenses:write", "receipts:write", "cards:write")
+ALL_SCOPES = (*READ_SCOPES, *WRITE_SCOPES, "admin")
+WHOLE_BUSINESS_ROLES = ("ADMIN", "FINANCE")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a member (user token) or an API key, of one business."""
+
+    kind: Literal["member", "api_key"]
+    id: int
+    business_id: int
+    home_currency: str
+    scopes: frozenset[str]
+    role: str | None = None
+    team_id: int | None = None
+    managed_team_ids: tuple[int, ...] = ()
+
+    @property
+    def scope(self) -> Scope:
+        """Return the rows this principal may see."""
+        if self.kind == "api_key" or self.role in WHOLE_BUSINESS_ROLES:
+            return Scope(business_id=self.business_id)
+        return Scope(
+            business_id=self.business_id,
+            member_id=self.id,
+            team_ids=self.managed_team_ids if self.role == "MANAGER" else (),
+            own_team_id=self.team_id,
+        )
+
+    @property
+    def label(self) -> str:
+        """Return a loggable name of the credential (never a secret)."""
+        return f"{self.kind}:{self.id}"
+
+    def allows(self, scope: str) -> bool:
+        """Return True when the credential carries ``scope`` (or ``admin``)."""
+        return scope in self.scopes or "admin" in self.scopes
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a resolver needs for one request. ``loaders`` is None when nobody is signed in."""
+
+    request_id: str
+    db: RequestDb
+    principal: Principal | None
+    loaders: Loaders | None
+
+    def require(self, scope: str | None = None) -> tuple[Principal, Loaders]:
+        """Return the principal and loaders, or raise UNAUTHENTICATED / FORBIDDEN."""
+        if self.principal is None or self.loaders is None:
+            raise DomainError(
+                ErrorCode.UNAUTHENTICATED,
+                "Sign in: send 'Authorization: Bearer <API key or user token>'.",
+            )
+        if scope is not None and not self.principal.allows(scope):
+            raise DomainError(ErrorCode.FORBIDDEN, f"This API key lacks the '{scope}' scope.")
+        return self.principal, self.loaders
+
+
+def build_context(request_id: str, db: RequestDb, principal: Principal | None) -> Context:
+    """Return the context of one request, with a fresh loader set when signed in."""
+    loaders = make_loaders(db, principal.scope) if principal is not None else None
+    return Context(request_id=request_id, db=db, principal=principal, loaders=loaders)

@@ -1,0 +1,194 @@
+"""Expense lists (root and nested), receipts on an expense, and policy checks."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import Row
+
+from db.expenses import (
+    ExpenseParent,
+    ExpenseSpec,
+    count_expenses,
+    expense_page,
+)
+from db.money import UnknownCurrency, to_minor
+from loaders.expenses import ParentCountKey, ParentPageKey
+from resolvers.context import Context, Principal
+from resolvers.errors import bad_input
+from resolvers.ids import decode_ids_of
+from resolvers.paging import PageArgs, PageResult, keyset, page_result
+
+ORDER_COLUMNS = {
+    "SPENT_AT": "spent_at",
+    "AMOUNT": "home_amount_minor",
+    "UPDATED_AT": "updated_at",
+    "CREATED_AT": "created_at",
+}
+MAX_SEARCH_LENGTH = 100
+
+
+class ExpenseFilterLike(Protocol):
+    """The ExpenseFilter input, as the schema layer hands it over."""
+
+    spent_after: datetime | None
+    spent_before: datetime | None
+    statuses: list[Any] | None
+    member_ids: list[str] | None
+    team_ids: list[str] | None
+    card_ids: list[str] | None
+    category_ids: list[str] | None
+    currencies: list[str] | None
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+    merchant_search: str | None
+    has_receipt: bool | None
+    updated_since: datetime | None
+    include_deleted: bool | None
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """ExpenseOrder decoded: a column name and a direction."""
+
+    field: str = "SPENT_AT"
+    descending: bool = True
+
+
+def _home_minor(amount: Decimal | None, principal: Principal, field: str) -> int | None:
+    if amount is None:
+        return None
+    try:
+        return to_minor(amount, principal.home_currency)
+    except (ValueError, UnknownCurrency) as error:
+        raise bad_input(
+            f"{field}: {error} (amounts are in the home currency).", field=field
+        ) from None
+
+
+def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(getattr(v, "value", v) for v in values)
+
+
+def expense_spec(filter_: ExpenseFilterLike | None, principal: Principal) -> ExpenseSpec:
+    """Return the database filter for an ExpenseFilter argument."""
+    if filter_ is None:
+        return ExpenseSpec()
+    search = filter_.merchant_search
+    if search is not None and len(search) > MAX_SEARCH_LENGTH:
+        raise bad_input(
+            f"merchantSearch is at most {MAX_SEARCH_LENGTH} characters.", field="merchantSearch"
+        )
+    for name, value in (
+        ("spentAfter", filter_.spent_after),
+        ("spentBefore", filter_.spent_before),
+        ("updatedSince", filter_.updated_since),
+    ):
+        if value is not None and value.tzinfo is None:
+            raise bad_input(
+                f"{name} needs a time zone offset, e.g. 2026-01-31T00:00:00Z.", field=name
+            )
+    return ExpenseSpec(
+        spent_after=filter_.spent_after,
+        spent_before=filter_.spent_before,
+        statuses=_tuple(filter_.statuses),
+        member_ids=decode_ids_of("Member", filter_.member_ids, field="memberIds"),
+        team_ids=decode_ids_of("Team", filter_.team_ids, field="teamIds"),
+        card_ids=decode_ids_of("Card", filter_.card_ids, field="cardIds"),
+        category_ids=decode_ids_of("Category", filter_.category_ids, field="categoryIds"),
+        currencies=_tuple(
+            [c.upper() for c in filter_.currencies] if filter_.currencies else filter_.currencies
+        ),
+        min_home_minor=_home_minor(filter_.min_amount, principal, "minAmount"),
+        max_home_minor=_home_minor(filter_.max_amount, principal, "maxAmount"),
+        merchant_search=search or None,
+        has_receipt=filter_.has_receipt,
+        updated_since=filter_.updated_since,
+        include_deleted=bool(filter_.include_deleted),
+    )
+
+
+async def list_expenses(
+    ctx: Context, *, filter_: ExpenseFilterLike | None, order: Ordering, args: PageArgs
+) -> PageResult:
+    """Return a page of the viewer's visible expenses (the root ``expenses`` field)."""
+    principal, loaders = ctx.require("expenses:read")
+    spec = expense_spec(filter_, principal)
+    keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
+    page = await expense_page(db=ctx.db, scope=loaders.scope, spec=spec, keyset=keys)
+    expense_loader = loaders.ref("expenses")
+    for row in page.rows:
+        expense_loader.prime(row.id, row)
+
+    async def count() -> int:
+        return await count_expenses(db=ctx.db, scope=loaders.scope, spec=spec)
+
+    return page_result(page, keys, count)
+
+
+async def parent_expenses(
+    ctx: Context,
+    *,
+    parent: ExpenseParent,
+    parent_id: int,
+    filter_: ExpenseFilterLike | None,
+    order: Ordering,
+    args: PageArgs,
+) -> PageResult:
+    """Return a page of a member's, team's or card's expenses, batched across parents."""
+    principal, loaders = ctx.require("expenses:read")
+    spec = expense_spec(filter_, principal)
+    keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
+    page = await loaders.expense_pages.load(ParentPageKey(parent, parent_id, spec, keys))
+
+    async def count() -> int:
+        return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, spec))
+
+    return page_result(page, keys, count)
+
+
+async def expense_receipts(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
+    """Return the receipts attached to an expense the viewer sees."""
+    _, loaders = ctx.require("receipts:read")
+    return await loaders.receipts_by_expense.load(expense.id)
+
+
+async def expense_events(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
+    """Return the audit trail of an expense the viewer sees."""
+    _, loaders = ctx.require("expenses:read")
+    return await loaders.events_by_expense.load(expense.id)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy an expense breaks right now."""
+
+    code: str
+    message: str
+    policy_name: str
+
+
+async def policy_violations(ctx: Context, expense: Row[Any]) -> list[Violation]:
+    """Return the active policies the expense breaks (amounts compared in home currency)."""
+    principal, loaders = ctx.require("expenses:read")
+    policies = await loaders.policies.load(principal.business_id)
+    applicable = [p for p in policies if p.category_id in (None, expense.category_id)]
+    if not applicable:
+        return []
+    has_receipt = bool(await loaders.receipts_by_expense.load(expense.id))
+    found = []
+    for policy in applicable:
+        limit = policy.max_amount_minor
+        if limit is not None and expense.home_amount_minor > limit:
+            found.append(
+                Violation(
+                    "AMOUNT_OVER_LIMIT", "The amount is over the policy maximum.", policy.name
+                )
+            )
+        threshold = policy.receipt_required_above_minor
+        if threshold is not None and expense.home_amount_minor > threshold and not has_receipt:
+            found.append(
+                Violation("RECEIPT_REQUIRED", "A receipt is required for this amount.", policy.name)
+            )
+    return found

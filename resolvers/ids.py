@@ -1,0 +1,53 @@
+"""Opaque Relay global ids: base64 of ``Type:id``."""
+
+import base64
+import binascii
+
+from resolvers.errors import bad_input
+
+# GraphQL type name -> table holding its rows
+NODE_TYPES: dict[str, str] = {
+    "Expense": "expenses",
+    "Member": "members",
+    "Team": "teams",
+    "Card": "cards",
+    "Category": "categories",
+    "Receipt": "receipts",
+    "ExpenseEvent": "expense_events",
+    "Business": "businesses",
+}
+
+
+def encode_id(type_name: str, id_: int) -> str:
+    """Return the global id of row ``id_`` of ``type_name``."""
+    return base64.urlsafe_b64encode(f"{type_name}:{id_}".encode()).decode().rstrip("=")
+
+
+def decode_id(global_id: str) -> tuple[str, int]:
+    """Return (type name, row id) of a global id; BAD_USER_INPUT when it is not one of ours."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        id_ = int(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise bad_input(f"Malformed id {global_id[:40]!r}.") from None
+    if type_name not in NODE_TYPES or not 0 < id_ < 2**63 or str(id_) != raw:
+        raise bad_input(f"Malformed id {global_id[:40]!r}.")
+    return type_name, id_
+
+
+def decode_ids_of(
+    type_name: str, global_ids: list[str] | None, *, field: str
+) -> tuple[int, ...] | None:
+    """Return the row ids of ``global_ids``, all of which must be ``type_name`` ids."""
+    if global_ids is None:
+        return None
+    if len(global_ids) > 100:
+        raise bad_input("At most 100 ids per filter.", field=field)
+    ids = []
+    for global_id in global_ids:
+        found, id_ = decode_id(global_id)
+        if found != type_name:
+            raise bad_input(f"{field} takes {type_name} ids.", field=field)
+        ids.append(id_)
+    return tuple(ids)

@@ -1,0 +1,46 @@
+"""Root lists of cards, members, teams, categories and receipts; nested member/card lists."""
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from db.lists import ListSpec, count_list, list_page
+from resolvers.context import Context
+from resolvers.paging import PageArgs, PageResult, keyset, page_result
+
+# table -> (API key scope, ordering column, newest first?)
+LISTS: dict[str, tuple[str, str, bool]] = {
+    "cards": ("cards:read", "created_at", False),
+    "members": ("teams:read", "created_at", False),
+    "teams": ("teams:read", "created_at", False),
+    "categories": ("expenses:read", "created_at", False),
+    "receipts": ("receipts:read", "uploaded_at", True),
+}
+
+
+async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs) -> PageResult:
+    """Return a page of the visible rows of a root list."""
+    scope_name, column, descending = LISTS[table]
+    _, loaders = ctx.require(scope_name)
+    keys = keyset(args, column=column, descending=descending)
+    page = await list_page(db=ctx.db, scope=loaders.scope, table=table, spec=spec, keyset=keys)
+    ref_loader = loaders.ref(table)
+    for row in page.rows:
+        ref_loader.prime(row.id, row)
+
+    async def count() -> int:
+        return await count_list(db=ctx.db, scope=loaders.scope, table=table, spec=spec)
+
+    return page_result(page, keys, count)
+
+
+async def team_members(ctx: Context, team: Row[Any]) -> list[Row[Any]]:
+    """Return the members of a team that the viewer sees."""
+    _, loaders = ctx.require("teams:read")
+    return await loaders.members_by_team.load(team.id)
+
+
+async def member_cards(ctx: Context, member: Row[Any]) -> list[Row[Any]]:
+    """Return the cards of a member that the viewer sees."""
+    _, loaders = ctx.require("cards:read")
+    return await loaders.cards_by_holder.load(member.id)

@@ -1,0 +1,55 @@
+"""Objects by global id (``node``/``nodes``) and references between visible objects."""
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from resolvers.context import Context
+from resolvers.errors import not_found
+from resolvers.ids import NODE_TYPES, decode_id
+
+# The API key scope needed to read each node type (members need none: roles decide).
+READ_SCOPE: dict[str, str | None] = {
+    "Expense": "expenses:read",
+    "Category": "expenses:read",
+    "Receipt": "receipts:read",
+    "Card": "cards:read",
+    "Team": "teams:read",
+    "Member": "teams:read",
+    "Business": None,
+}
+
+
+async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
+    """Return (type name, row) for a global id the viewer may see, else NOT_FOUND.
+
+    An id of another business, an invisible one and one that never existed all give
+    the same answer, so ids cannot be probed.
+    """
+    type_name, id_ = decode_id(global_id)
+    if type_name not in READ_SCOPE:
+        raise not_found()
+    _principal, loaders = ctx.require(READ_SCOPE[type_name])
+    if type_name == "Business":
+        row = await loaders.business.load(id_)
+    else:
+        row = await loaders.visible(NODE_TYPES[type_name]).load(id_)
+    if row is None:
+        raise not_found()
+    return type_name, row
+
+
+async def reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | None:
+    """Return the row an already visible object points at (tenant-filtered), or None."""
+    if id_ is None:
+        return None
+    _, loaders = ctx.require()
+    return await loaders.ref(table).load(id_)
+
+
+async def visible_reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | None:
+    """Return the referenced row only if the viewer may see it on its own."""
+    if id_ is None:
+        return None
+    _, loaders = ctx.require()
+    return await loaders.visible(table).load(id_)

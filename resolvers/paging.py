@@ -1,0 +1,115 @@
+"""Relay connection arguments to keysets, cursors, and the page result handed to schema."""
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db.paging import Keyset, Page
+from resolvers.errors import bad_input
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+# How a cursor value of each ordering column is read back.
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "spent_at": datetime.fromisoformat,
+    "updated_at": datetime.fromisoformat,
+    "created_at": datetime.fromisoformat,
+    "uploaded_at": datetime.fromisoformat,
+    "home_amount_minor": int,
+    "id": int,
+}
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """first/after/last/before as the client sent them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+def encode_cursor(column: str, row: Any) -> str:
+    """Return the opaque cursor of ``row`` in an ordering by ``column``."""
+    value = getattr(row, column)
+    raw = json.dumps([column, value.isoformat() if isinstance(value, datetime) else value, row.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, column: str, *, field: str) -> tuple[Any, int]:
+    """Return the (value, id) a cursor points at; BAD_USER_INPUT if it is not for ``column``."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, value, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if name != column or not isinstance(id_, int):
+            raise ValueError
+        decoded = _DECODERS[column](value)
+        if isinstance(decoded, datetime) and decoded.tzinfo is None:
+            raise ValueError
+        return decoded, id_
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        raise bad_input(
+            f"Invalid cursor for this ordering in '{field}': use a cursor from the same "
+            "query and orderBy.",
+            field=field,
+        ) from None
+
+
+def keyset(args: PageArgs, *, column: str, descending: bool) -> Keyset:
+    """Return the keyset for ``args``; BAD_USER_INPUT for sizes outside 0..100 or mixed directions."""
+    for name, size in (("first", args.first), ("last", args.last)):
+        if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+            raise bad_input(f"'{name}' must be between 0 and {MAX_PAGE_SIZE}.", field=name)
+    if args.first is not None and args.last is not None:
+        raise bad_input("Pass 'first' or 'last', not both.", field="last")
+    backward = args.last is not None or (args.before is not None and args.first is None)
+    if (backward and args.after is not None) or (not backward and args.before is not None):
+        raise bad_input(
+            "Page forward with first/after or backward with last/before, not a mix.",
+            field="before" if args.before is not None else "after",
+        )
+    if backward:
+        size, cursor, field = args.last, args.before, "before"
+    else:
+        size, cursor, field = args.first, args.after, "after"
+    return Keyset(
+        column=column,
+        descending=descending,
+        limit=DEFAULT_PAGE_SIZE if size is None else size,
+        forward=not backward,
+        cursor=decode_cursor(cursor, column, field=field) if cursor is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A page ready for a connection type: rows, cursors, page info, and a lazy total count."""
+
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: Callable[[], Awaitable[int]]
+
+
+def page_result(page: Page, keyset_: Keyset, count: Callable[[], Awaitable[int]]) -> PageResult:
+    """Return the page result of ``page``.
+
+    The page info on the side the client did not page towards is whether it passed a
+    cursor: the row at that cursor lies there (Relay allows this cheap answer).
+    """
+    cursors = [encode_cursor(keyset_.column, row) for row in page.rows]
+    has_cursor = keyset_.cursor is not None
+    return PageResult(
+        rows=page.rows,
+        cursors=cursors,
+        has_next_page=page.has_more if keyset_.forward else has_cursor,
+        has_previous_page=has_cursor if keyset_.forward else page.has_more,
+        total_count=count,
+    )

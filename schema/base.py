@@ -1,0 +1,94 @@
+"""Shared GraphQL building blocks: Node, Money, connections, page arguments."""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+import strawberry
+
+from db.money import to_major
+from resolvers.context import Context
+from resolvers.paging import PageArgs, PageResult
+
+Info = strawberry.Info[Context, None]
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with an opaque global id, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global id of the object.")
+
+
+@strawberry.type(
+    description="An amount of money: a decimal string in major units and an ISO 4217 code."
+)
+class Money:
+    amount: Decimal = strawberry.field(
+        description='Major units as a decimal string with the currency\'s own decimals ("12.34", "1500", "1.250").'
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+
+    @classmethod
+    def of(cls, amount_minor: int, currency: str) -> "Money":
+        return cls(amount=to_major(amount_minor, currency), currency=currency)
+
+
+@strawberry.type(description="Where a page sits in the whole list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item.")
+
+
+@strawberry.type(description="An item of a page and its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Pass as `after` or `before` to page from here.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items, paged by cursor (keyset) in either direction.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(
+        description="The items of this page with their cursors."
+    )
+    nodes: list[T] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    result: strawberry.Private[PageResult]
+
+    @strawberry.field(description="How many items match in all pages (computed only when asked).")
+    async def total_count(self) -> int:
+        return await self.result.total_count()
+
+    @classmethod
+    def of(cls, result: PageResult, wrap: Callable[[Any], T]) -> "Connection[T]":
+        nodes = [wrap(row) for row in result.rows]
+        return cls(
+            edges=[Edge(cursor=c, node=n) for c, n in zip(result.cursors, nodes, strict=True)],
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=result.has_next_page,
+                has_previous_page=result.has_previous_page,
+                start_cursor=result.cursors[0] if result.cursors else None,
+                end_cursor=result.cursors[-1] if result.cursors else None,
+            ),
+            result=result,
+        )
+
+
+First = Annotated[
+    int | None,
+    strawberry.argument(description="Page size from the start or `after` (0..100, default 20)."),
+]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+Last = Annotated[
+    int | None, strawberry.argument(description="Page size from the end or `before` (0..100).")
+]
+Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
+
+
+def page_args(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
+    """Return the resolver's page arguments."""
+    return PageArgs(first=first, after=after, last=last, before=before)

@@ -1,0 +1,30 @@
+"""Assemble the schema: root types, extensions, config."""
+
+from collections.abc import Callable, Sequence
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from schema.business import Business
+from schema.card import Card
+from schema.category import Category
+from schema.expense import Expense
+from schema.member import Member
+from schema.query import Query
+from schema.receipt import Receipt
+from schema.team import Team
+
+NODE_TYPES = [Business, Card, Category, Expense, Member, Receipt, Team]
+
+
+def build_schema(
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+) -> strawberry.Schema:
+    """Return the schema; ``extensions`` are classes or factories (never shared instances)."""
+    return strawberry.Schema(
+        query=Query,
+        types=NODE_TYPES,
+        extensions=list(extensions),
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
