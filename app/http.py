@@ -26,11 +26,12 @@ from schema.build import build_schema
 log = logging.getLogger("expensegraph.http")
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, taking the context our endpoint built."""
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return request.scope["state"]["context"]  # type: ignore[no-any-return]
+        context: Context = request.scope["state"]["context"]
+        return context
 
 
 class GraphQLEndpoint:

@@ -163,10 +163,10 @@ async def count_expenses_by_parent(
     """Return the matching expense count per parent in one grouped statement."""
     column = _PARENT_COLUMNS[parent]
     statement = (
-        select(column, func.count())
+        select(column.label("parent_id"), func.count().label("n"))
         .where(_where(scope, spec), any_of(column, list(parent_ids)))
         .group_by(column)
     )
     counts = {pid: 0 for pid in parent_ids}
-    counts.update({row[0]: int(row[1]) for row in await db.rows(statement)})
+    counts.update({row.parent_id: int(row.n) for row in await db.rows(statement)})
     return counts

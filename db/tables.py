@@ -226,8 +226,9 @@ expenses = Table(
     Index(
         "ix_expenses_merchant_trgm",
         "business_id",
-        text("merchant_name gin_trgm_ops"),
+        "merchant_name",
         postgresql_using="gin",
+        postgresql_ops={"merchant_name": "gin_trgm_ops"},
     ),
 )
 

@@ -1,5 +1,6 @@
 """The base every loader shares: its request's database handle and scope, a batch cap."""
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -30,6 +31,6 @@ class TenantLoader(DataLoader[K, V]):
         raise NotImplementedError
 
 
-def ordered(by_key: dict[Any, V], keys: list[Any], default: Any = None) -> list[V]:
+def ordered(by_key: Mapping[Any, Any], keys: list[Any], default: Any = None) -> list[Any]:
     """Return the batch result: one value per key, in key order."""
     return [by_key.get(key, default) for key in keys]

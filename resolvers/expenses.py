@@ -1,5 +1,6 @@
 """Expense lists (root and nested), receipts on an expense, and policy checks."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,22 +31,49 @@ MAX_SEARCH_LENGTH = 100
 
 
 class ExpenseFilterLike(Protocol):
-    """The ExpenseFilter input, as the schema layer hands it over."""
+    """The ExpenseFilter input, as the schema layer hands it over (read-only)."""
 
-    spent_after: datetime | None
-    spent_before: datetime | None
-    statuses: list[Any] | None
-    member_ids: list[str] | None
-    team_ids: list[str] | None
-    card_ids: list[str] | None
-    category_ids: list[str] | None
-    currencies: list[str] | None
-    min_amount: Decimal | None
-    max_amount: Decimal | None
-    merchant_search: str | None
-    has_receipt: bool | None
-    updated_since: datetime | None
-    include_deleted: bool | None
+    @property
+    def spent_after(self) -> datetime | None: ...
+
+    @property
+    def spent_before(self) -> datetime | None: ...
+
+    @property
+    def statuses(self) -> Sequence[Any] | None: ...
+
+    @property
+    def member_ids(self) -> Sequence[str] | None: ...
+
+    @property
+    def team_ids(self) -> Sequence[str] | None: ...
+
+    @property
+    def card_ids(self) -> Sequence[str] | None: ...
+
+    @property
+    def category_ids(self) -> Sequence[str] | None: ...
+
+    @property
+    def currencies(self) -> Sequence[str] | None: ...
+
+    @property
+    def min_amount(self) -> Decimal | None: ...
+
+    @property
+    def max_amount(self) -> Decimal | None: ...
+
+    @property
+    def merchant_search(self) -> str | None: ...
+
+    @property
+    def has_receipt(self) -> bool | None: ...
+
+    @property
+    def updated_since(self) -> datetime | None: ...
+
+    @property
+    def include_deleted(self) -> bool | None: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +95,7 @@ def _home_minor(amount: Decimal | None, principal: Principal, field: str) -> int
         ) from None
 
 
-def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
+def _tuple(values: Sequence[Any] | None) -> tuple[Any, ...] | None:
     return None if values is None else tuple(getattr(v, "value", v) for v in values)
 
 

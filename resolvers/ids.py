@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Sequence
 
 from resolvers.errors import bad_input
 
@@ -37,7 +38,7 @@ def decode_id(global_id: str) -> tuple[str, int]:
 
 
 def decode_ids_of(
-    type_name: str, global_ids: list[str] | None, *, field: str
+    type_name: str, global_ids: Sequence[str] | None, *, field: str
 ) -> tuple[int, ...] | None:
     """Return the row ids of ``global_ids``, all of which must be ``type_name`` ids."""
     if global_ids is None:

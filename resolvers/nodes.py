@@ -47,6 +47,14 @@ async def reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | Non
     return await loaders.ref(table).load(id_)
 
 
+async def required_reference(ctx: Context, table: str, id_: int) -> Row[Any]:
+    """Return a row that a foreign key guarantees exists (an expense's member)."""
+    row = await reference(ctx, table, id_)
+    if row is None:  # deleted between two statements of this request
+        raise RuntimeError(f"{table} {id_} referenced but missing")
+    return row
+
+
 async def visible_reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | None:
     """Return the referenced row only if the viewer may see it on its own."""
     if id_ is None:

@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy import Row
 
 from resolvers.ids import encode_id
-from resolvers.nodes import reference
+from resolvers.nodes import reference, required_reference
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node
 from schema.expense import Expense, FilterArg, OrderArg, nested_expenses
 from schema.member import Member
@@ -63,7 +63,9 @@ class Card(Node):
 
     @strawberry.field(description="The member holding the card.")
     async def holder(self, info: Info) -> Member:
-        return Member.from_row(await reference(info.context, "members", self.row.holder_id))
+        return Member.from_row(
+            await required_reference(info.context, "members", self.row.holder_id)
+        )
 
     @strawberry.field(description="Team the card's spend is booked to.")
     async def team(self, info: Info) -> Team | None:

@@ -11,7 +11,7 @@ from sqlalchemy import Row
 from resolvers import expenses as resolve
 from resolvers.expenses import Ordering
 from resolvers.ids import encode_id
-from resolvers.nodes import reference
+from resolvers.nodes import reference, required_reference
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
 
 if TYPE_CHECKING:
@@ -208,7 +208,9 @@ class Expense(Node):
     async def member(self, info: Info) -> Annotated["Member", strawberry.lazy("schema.member")]:
         from schema.member import Member
 
-        return Member.from_row(await reference(info.context, "members", self.row.member_id))
+        return Member.from_row(
+            await required_reference(info.context, "members", self.row.member_id)
+        )
 
     @strawberry.field(description="Team it is booked to.")
     async def team(self, info: Info) -> Annotated["Team", strawberry.lazy("schema.team")] | None:

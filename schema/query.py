@@ -128,7 +128,7 @@ class Query:
     @strawberry.field(description="Receipts the caller may see, newest upload first.")
     async def receipts(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: ReceiptFilter | None = None,
+        before: Before = None, filter: Annotated[ReceiptFilter | None, strawberry.argument(description="Conditions the receipts must meet.")] = None,
     ) -> Connection[Receipt]:  # fmt: skip
         spec = ListSpec(matched=filter.matched if filter else None)
         result = await list_rows(
@@ -139,7 +139,7 @@ class Query:
     @strawberry.field(description="Cards the caller may see, oldest first.")
     async def cards(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: CardFilter | None = None,
+        before: Before = None, filter: Annotated[CardFilter | None, strawberry.argument(description="Conditions the cards must meet.")] = None,
     ) -> Connection[Card]:  # fmt: skip
         spec = ListSpec()
         if filter is not None:
@@ -171,7 +171,7 @@ class Query:
     @strawberry.field(description="Members the caller may see, oldest first.")
     async def members(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: MemberFilter | None = None,
+        before: Before = None, filter: Annotated[MemberFilter | None, strawberry.argument(description="Conditions the members must meet.")] = None,
     ) -> Connection[Member]:  # fmt: skip
         spec = ListSpec()
         if filter is not None:

@@ -7,7 +7,7 @@ import strawberry
 from sqlalchemy import Row
 
 from resolvers.ids import encode_id
-from resolvers.nodes import reference, visible_reference
+from resolvers.nodes import required_reference, visible_reference
 from schema.base import Info, Node
 from schema.expense import Expense
 from schema.member import Member
@@ -41,4 +41,6 @@ class Receipt(Node):
 
     @strawberry.field(description="Who uploaded it.")
     async def uploaded_by(self, info: Info) -> Member:
-        return Member.from_row(await reference(info.context, "members", self.row.uploaded_by))
+        return Member.from_row(
+            await required_reference(info.context, "members", self.row.uploaded_by)
+        )

@@ -418,9 +418,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_expenses_merchant_trgm",
         "expenses",
-        ["business_id", sa.literal_column("merchant_name gin_trgm_ops")],
+        ["business_id", "merchant_name"],
         unique=False,
         postgresql_using="gin",
+        postgresql_ops={"merchant_name": "gin_trgm_ops"},
     )
     op.create_index(
         "ix_expenses_spent", "expenses", ["business_id", "spent_at", "id"], unique=False

@@ -1,0 +1,78 @@
+"""The command line: configuration and connection errors say what to do, no tracebacks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.settings import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**os.environ, **env},
+    )  # fmt: skip
+
+
+def test_unreachable_database_is_one_paragraph_not_a_traceback(tmp_path: Path) -> None:
+    result = _run(
+        "migrate",
+        env={"DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x", "EXPENSEGRAPH_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "cannot connect to the database" in result.stderr
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_bad_database_url_says_what_form_to_use(tmp_path: Path) -> None:
+    result = _run("migrate", env={"DATABASE_URL": "mysql://x@y/z", "EXPENSEGRAPH_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "must point at PostgreSQL" in result.stderr
+
+
+def test_bad_numeric_setting_is_named(tmp_path: Path) -> None:
+    env = {"EXPENSEGRAPH_POOL_SIZE": "many", "EXPENSEGRAPH_DATA_DIR": str(tmp_path)}
+    try:
+        Settings.from_env(env)
+    except ConfigError as error:
+        assert "EXPENSEGRAPH_POOL_SIZE" in str(error)
+    else:
+        raise AssertionError("a non-numeric pool size was accepted")
+
+
+def test_local_jwt_secret_is_created_once_and_kept(tmp_path: Path) -> None:
+    first = Settings.from_env({"EXPENSEGRAPH_DATA_DIR": str(tmp_path)}).jwt_secret
+    second = Settings.from_env({"EXPENSEGRAPH_DATA_DIR": str(tmp_path)}).jwt_secret
+    assert first == second and len(first) >= 32
+    assert Settings.from_env({"EXPENSEGRAPH_JWT_SECRET": "s" * 40}).jwt_secret == "s" * 40
+
+
+async def test_token_and_apikey_commands_print_working_credentials(
+    client, world, database_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import SETTINGS, gql
+
+    env = {
+        "DATABASE_URL": database_url,
+        "EXPENSEGRAPH_JWT_SECRET": SETTINGS.jwt_secret,
+        "EXPENSEGRAPH_DATA_DIR": str(tmp_path),
+    }
+    token = _run("token", "--member", "Finance@Alpha.test", env=env)
+    assert token.returncode == 0, token.stderr
+    key = _run("apikey", "create", "--business", str(world.a.id), "--scopes", "expenses:read", env=env)
+    assert key.returncode == 0, key.stderr
+    secret = key.stdout.strip()
+    assert secret.startswith("egk_")
+
+    data = await gql(client, "{ viewer { credential member { email } scopes } }", as_=token.stdout.strip())
+    assert data["viewer"]["member"]["email"] == "finance@alpha.test"
+    data = await gql(client, "{ viewer { credential scopes business { name } } }", as_=secret)
+    assert data["viewer"] == {"credential": "API_KEY", "scopes": ["expenses:read"], "business": {"name": "Alpha Ltd"}}
+
+    missing = _run("token", "--member", "nobody@alpha.test", env=env)
+    assert missing.returncode == 2 and "no member" in missing.stderr
