@@ -1,9 +1,10 @@
 """The ``expensegraph`` command: serve, demo, migrate, seed, token, apikey, schema."""
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
+
+import uvloop
 
 from app import commands
 from app.settings import ConfigError, Settings
@@ -43,9 +44,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(development=args.command == "demo")
-        asyncio.run(
-            commands.run(args, settings)
-        ) if args.command != "schema" else commands.print_schema()
+        if args.command == "schema":
+            commands.print_schema()
+        else:
+            uvloop.run(commands.run(args, settings))
     except (ConfigError, commands.DatabaseUnavailable, commands.CommandError) as error:
         print(f"expensegraph: {error}", file=sys.stderr)
         sys.exit(2)

@@ -29,14 +29,15 @@ def print_schema() -> None:
     print(build_schema().as_str())
 
 
-def database_url(settings: Settings) -> str:
+async def database_url(settings: Settings) -> str:
     """Return the configured database URL, or start the embedded server and return its URL."""
     if settings.database_url:
         return settings.database_url
-    from db.embedded import embedded_database_url
+    from db.embedded import DATABASE_NAME, ensure_database, start_server
 
     print(f"Starting embedded PostgreSQL in {settings.data_dir.resolve()} ...", file=sys.stderr)
-    return embedded_database_url(settings.data_dir)
+    server_url = await asyncio.to_thread(start_server, settings.data_dir)
+    return await ensure_database(server_url, DATABASE_NAME)
 
 
 async def check_database(url: str, *, require_head: bool) -> None:
@@ -137,7 +138,7 @@ async def token(
 
 async def run(args: argparse.Namespace, settings: Settings) -> None:
     """Run one parsed command."""
-    url = database_url(settings)
+    url = await database_url(settings)
     if args.command == "migrate":
         await migrate(url)
     elif args.command == "demo":

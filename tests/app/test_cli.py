@@ -21,7 +21,10 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_unreachable_database_is_one_paragraph_not_a_traceback(tmp_path: Path) -> None:
     result = _run(
         "migrate",
-        env={"DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x", "EXPENSEGRAPH_DATA_DIR": str(tmp_path)},
+        env={
+            "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x",
+            "EXPENSEGRAPH_DATA_DIR": str(tmp_path),
+        },
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -30,7 +33,9 @@ def test_unreachable_database_is_one_paragraph_not_a_traceback(tmp_path: Path) -
 
 
 def test_bad_database_url_says_what_form_to_use(tmp_path: Path) -> None:
-    result = _run("migrate", env={"DATABASE_URL": "mysql://x@y/z", "EXPENSEGRAPH_DATA_DIR": str(tmp_path)})
+    result = _run(
+        "migrate", env={"DATABASE_URL": "mysql://x@y/z", "EXPENSEGRAPH_DATA_DIR": str(tmp_path)}
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "must point at PostgreSQL" in result.stderr
 
@@ -64,15 +69,35 @@ async def test_token_and_apikey_commands_print_working_credentials(
     }
     token = _run("token", "--member", "Finance@Alpha.test", env=env)
     assert token.returncode == 0, token.stderr
-    key = _run("apikey", "create", "--business", str(world.a.id), "--scopes", "expenses:read", env=env)
+    key = _run(
+        "apikey", "create", "--business", str(world.a.id), "--scopes", "expenses:read", env=env
+    )
     assert key.returncode == 0, key.stderr
     secret = key.stdout.strip()
     assert secret.startswith("egk_")
 
-    data = await gql(client, "{ viewer { credential member { email } scopes } }", as_=token.stdout.strip())
+    data = await gql(
+        client, "{ viewer { credential member { email } scopes } }", as_=token.stdout.strip()
+    )
     assert data["viewer"]["member"]["email"] == "finance@alpha.test"
     data = await gql(client, "{ viewer { credential scopes business { name } } }", as_=secret)
-    assert data["viewer"] == {"credential": "API_KEY", "scopes": ["expenses:read"], "business": {"name": "Alpha Ltd"}}
+    assert data["viewer"] == {
+        "credential": "API_KEY",
+        "scopes": ["expenses:read"],
+        "business": {"name": "Alpha Ltd"},
+    }
 
     missing = _run("token", "--member", "nobody@alpha.test", env=env)
     assert missing.returncode == 2 and "no member" in missing.stderr
+
+
+def test_migrate_on_the_embedded_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={**env, "EXPENSEGRAPH_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Starting embedded PostgreSQL" in result.stderr
+    assert "Database at revision" in result.stderr
