@@ -103,15 +103,25 @@ def token(biz: Any, member: str, **kwargs: Any) -> str:
 
 
 async def gql_raw(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, as_: str | None
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    as_: str | None,
 ) -> httpx.Response:
     """Send a GraphQL request with ``as_`` as the bearer credential (None: no header)."""
     headers = {"Authorization": f"Bearer {as_}"} if as_ is not None else {}
-    return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    return await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
 
 
 async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, as_: str | None
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    as_: str | None,
 ) -> dict[str, Any]:
     """Return ``data`` of a GraphQL request; fail the test on any error."""
     response = await gql_raw(client, query, variables, as_=as_)

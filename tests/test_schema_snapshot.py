@@ -41,7 +41,17 @@ def test_contract_names_exist() -> None:
     sdl = parse_sdl(SNAPSHOT.read_text())
     query = sdl.query_type
     assert query is not None
-    for field in ("viewer", "node", "nodes", "expenses", "receipts", "cards", "teams", "members", "categories"):
+    for field in (
+        "viewer",
+        "node",
+        "nodes",
+        "expenses",
+        "receipts",
+        "cards",
+        "teams",
+        "members",
+        "categories",
+    ):
         assert field in query.fields
     expense = sdl.type_map["Expense"]
     for field in (
@@ -56,7 +66,11 @@ def test_contract_names_exist() -> None:
 
 def test_cli_prints_the_same_schema() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "app.cli", "schema"], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-m", "app.cli", "schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     ).stdout
     assert out.strip() == SNAPSHOT.read_text().strip()
 

@@ -60,10 +60,14 @@ def home_amount(amount_minor: int, currency: str, home: str) -> tuple[int, Decim
 
 
 async def _insert(conn: AsyncConnection, table: Any, **values: Any) -> int:
-    return int((await conn.execute(insert(table).values(**values).returning(table.c.id))).scalar_one())
+    return int(
+        (await conn.execute(insert(table).values(**values).returning(table.c.id))).scalar_one()
+    )
 
 
-async def _business(conn: AsyncConnection, name: str, home: str, size: int, rng: random.Random) -> Biz:
+async def _business(
+    conn: AsyncConnection, name: str, home: str, size: int, rng: random.Random
+) -> Biz:
     biz = Biz(id=await _insert(conn, businesses, name=name, home_currency=home), home=home)
     b = biz.id
     slug = name.lower().split()[0]
@@ -111,7 +115,9 @@ async def _expenses(conn: AsyncConnection, biz: Biz, size: int, rng: random.Rand
     rows = []
     for i in range(size):
         who = spenders[i % len(spenders)]
-        currency = rng.choice([biz.home, biz.home, "JPY", "BHD", "USD" if biz.home != "USD" else "GBP"])
+        currency = rng.choice(
+            [biz.home, biz.home, "JPY", "BHD", "USD" if biz.home != "USD" else "GBP"]
+        )
         amount = rng.randrange(1, 200_000)
         home_minor, rate = home_amount(amount, currency, biz.home)
         # every third expense shares its spent_at with the previous one: ties on purpose
