@@ -99,7 +99,8 @@ async def demo(settings: Settings, url: str, host: str, port: int) -> None:
     print(f"API key (expenses, receipts, cards, teams read; {acme.name}): {key}")
     member_id, email = globex.members["admin"]
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
-    print(f"\nOther business, to see isolation: ADMIN token ({email}, {globex.name}): {token}\n")
+    print("\nAnother business, to see that the two never mix:")
+    print(f"ADMIN token ({email}, {globex.name}): {token}\n", flush=True)
     await serve(settings, url, host, port)
 
 

@@ -1,0 +1,114 @@
+"""`expensegraph demo` end to end: a real server process on an embedded PostgreSQL.
+
+This is what the README's first command runs; the credentials it prints must work and
+the two demo businesses must not see each other.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CREDENTIAL = re.compile(
+    r"^(ADMIN|MANAGER|EMPLOYEE) token \(([^,]+), ([^)]+)\): (\S+)$|^API key \(.*\): (\S+)$"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "EXPENSEGRAPH_JWT_SECRET")
+    }
+    env["EXPENSEGRAPH_DATA_DIR"] = str(tmp_path_factory.mktemp("demo"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read() -> None:  # a thread, so a silent hang cannot block the test forever
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if "Application startup complete" in line:
+                started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        if not started.wait(timeout=120):
+            pytest.fail("demo did not start within 120 s:\n" + "\n".join(lines))
+        assert process.poll() is None, "\n".join(lines)
+        yield f"http://127.0.0.1:{port}", lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _credentials(lines: list[str]) -> list[tuple[str, str]]:
+    found = []
+    for line in lines:
+        match = CREDENTIAL.match(line)
+        if match:
+            found.append(("API key", match[5]) if match[5] else (match[1], match[4]))
+    return found
+
+
+def test_demo_prints_credentials_in_order(demo: tuple[str, list[str]]) -> None:
+    _, lines = demo
+    roles = [role for role, _ in _credentials(lines)]
+    assert roles[:4] == ["ADMIN", "MANAGER", "EMPLOYEE", "API key"], "\n".join(lines)
+
+
+def test_demo_credentials_work_and_businesses_are_isolated(demo: tuple[str, list[str]]) -> None:
+    base, lines = demo
+    creds = _credentials(lines)
+    query = "{ viewer { business { name } } expenses(first: 100) { totalCount nodes { id } } }"
+
+    def ask(credential: str) -> dict:  # type: ignore[type-arg]
+        response = httpx.post(
+            f"{base}/graphql",
+            json={"query": query},
+            headers={"Authorization": f"Bearer {credential}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]  # type: ignore[no-any-return]
+
+    seen = {role: ask(credential) for role, credential in creds[:4]}
+    other_role, other = creds[4]
+    assert other_role == "ADMIN"
+    other_data = ask(other)
+    acme = {node["id"] for node in seen["ADMIN"]["expenses"]["nodes"]}
+    assert seen["ADMIN"]["viewer"]["business"]["name"] != other_data["viewer"]["business"]["name"]
+    assert acme.isdisjoint(node["id"] for node in other_data["expenses"]["nodes"])
+    # the admin sees the most, the employee the least, the API key the whole business
+    counts = {role: data["expenses"]["totalCount"] for role, data in seen.items()}
+    assert counts["ADMIN"] == counts["API key"] > counts["MANAGER"] > counts["EMPLOYEE"] > 0
+    assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
