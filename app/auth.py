@@ -41,7 +41,7 @@ def issue_token(
         "sub": str(member_id),
         "bid": business_id,
         "iat": now,
-        "exp": now + (ttl_s or settings.token_ttl_s),
+        "exp": now + (settings.token_ttl_s if ttl_s is None else ttl_s),
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 

@@ -14,7 +14,6 @@ NODE_TYPES: dict[str, str] = {
     "Card": "cards",
     "Category": "categories",
     "Receipt": "receipts",
-    "ExpenseEvent": "expense_events",
     "Business": "businesses",
 }
 
@@ -32,7 +31,8 @@ def decode_id(global_id: str) -> tuple[str, int]:
         id_ = int(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise bad_input(f"Malformed id {global_id[:40]!r}.") from None
-    if type_name not in NODE_TYPES or not 0 < id_ < 2**63 or str(id_) != raw:
+    # one spelling per object: base64 decoding tolerates extra padding and junk characters
+    if type_name not in NODE_TYPES or not 0 < id_ < 2**63 or encode_id(type_name, id_) != global_id:
         raise bad_input(f"Malformed id {global_id[:40]!r}.")
     return type_name, id_
 

@@ -26,10 +26,9 @@ async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
     An id of another business, an invisible one and one that never existed all give
     the same answer, so ids cannot be probed.
     """
+    ctx.require()  # anonymous callers learn nothing, not even whether an id is well-formed
     type_name, id_ = decode_id(global_id)
-    if type_name not in READ_SCOPE:
-        raise not_found()
-    _principal, loaders = ctx.require(READ_SCOPE[type_name])
+    _, loaders = ctx.require(READ_SCOPE[type_name])
     if type_name == "Business":
         row = await loaders.business.load(id_)
     else:

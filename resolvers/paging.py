@@ -13,6 +13,7 @@ from resolvers.errors import bad_input
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+BIGINT_LIMIT = 2**63
 
 # How a cursor value of each ordering column is read back.
 _DECODERS: dict[str, Callable[[Any], Any]] = {
@@ -47,9 +48,11 @@ def decode_cursor(cursor: str, column: str, *, field: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, value, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if name != column or not isinstance(id_, int):
+        if name != column or not isinstance(id_, int) or not 0 < id_ < BIGINT_LIMIT:
             raise ValueError
         decoded = _DECODERS[column](value)
+        if isinstance(decoded, int) and not -BIGINT_LIMIT < decoded < BIGINT_LIMIT:
+            raise ValueError
         if isinstance(decoded, datetime) and decoded.tzinfo is None:
             raise ValueError
         return decoded, id_

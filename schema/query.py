@@ -104,9 +104,9 @@ class Query:
             list[strawberry.ID], strawberry.argument(description="Global ids (at most 100).")
         ],
     ) -> list[Node | None]:
+        info.context.require()
         if len(ids) > MAX_NODES:
             raise bad_input(f"At most {MAX_NODES} ids.", field="ids")
-        info.context.require()
         awaitables: list[Awaitable[Node]] = [_node(info, id_) for id_ in ids]
         return awaitables  # type: ignore[return-value]  # graphql-core awaits each item
 
@@ -141,6 +141,7 @@ class Query:
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: Annotated[CardFilter | None, strawberry.argument(description="Conditions the cards must meet.")] = None,
     ) -> Connection[Card]:  # fmt: skip
+        info.context.require()  # credentials are checked before the arguments
         spec = ListSpec()
         if filter is not None:
             spec = ListSpec(
@@ -173,6 +174,7 @@ class Query:
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: Annotated[MemberFilter | None, strawberry.argument(description="Conditions the members must meet.")] = None,
     ) -> Connection[Member]:  # fmt: skip
+        info.context.require()  # credentials are checked before the arguments
         spec = ListSpec()
         if filter is not None:
             spec = ListSpec(
