@@ -12,6 +12,10 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 
+# Amounts are stored as bigint minor units.
+MAX_MINOR = 2**63
+
+
 class UnknownCurrency(ValueError):
     """Raised for a code that is not in :data:`MINOR_UNITS`."""
 
@@ -38,7 +42,11 @@ def format_major(amount_minor: int, currency: str) -> str:
 def to_minor(amount: Decimal, currency: str) -> int:
     """Return ``amount`` in minor units; ValueError when it has more decimals than allowed."""
     digits = minor_units(currency)
+    if not amount.is_finite():
+        raise ValueError("the amount must be a finite number")
     scaled = amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{currency} amounts have at most {digits} decimals")
+    if abs(scaled) >= MAX_MINOR:
+        raise ValueError("the amount is too large")
     return int(scaled)

@@ -56,7 +56,7 @@ def decode_cursor(cursor: str, column: str, *, field: str) -> tuple[Any, int]:
         if isinstance(decoded, datetime) and decoded.tzinfo is None:
             raise ValueError
         return decoded, id_
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, OverflowError):
         raise bad_input(
             f"Invalid cursor for this ordering in '{field}': use a cursor from the same "
             "query and orderBy.",
