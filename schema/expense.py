@@ -162,7 +162,7 @@ class Expense(Node):
         description="Rate used: home amount = amount x fxRate, rounded to the home currency's decimals."
     )
     fx_rate_date: str | None = strawberry.field(
-        description="Day (UTC, ISO 8601) of the rate used; null when no conversion was needed."
+        description="Day (UTC, ISO 8601) of the rate used; null when none was recorded."
     )
     spent_at: datetime = strawberry.field(description="When the money was spent.")
     status: ExpenseStatus = strawberry.field(description="Life-cycle status.")

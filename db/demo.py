@@ -1,0 +1,222 @@
+"""Two small demo businesses, Acme Corp and Globex Ltd, to show tenant isolation.
+
+Idempotent: a business that already exists (by name) is reused as it is. Members have
+fixed emails so the CLI can print ready-made tokens; everything else comes from the
+seed generator (:mod:`db.seed`) with a fixed seed, over the 90 days before the anchor.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from random import Random
+from typing import Any, NamedTuple
+
+from db import seed_load
+from db.seed import copy_chunk, load_org
+from db.seed_data import CATEGORIES
+from db.seed_expenses import Chunk, ExpenseFactory
+from db.seed_fx import FxTable, seed_fx_rates
+from db.seed_org import ANCHOR, BusinessSpec, Ids, OrgBuilder, OrgRows
+from db.seed_roster import make_roster
+
+DEMO_SEED = 2026
+DEMO_DAYS = 90
+DEMO_EXPENSES = 60
+# The first expenses of each business are in these currencies, so all of them show up.
+DEMO_CURRENCIES = ("JPY", "BHD", "USD", "EUR", "GBP", "CHF", "SEK", "JPY", "BHD")
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """A demo member with a fixed email."""
+
+    email: str
+    name: str
+    role: str
+    team: str | None
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """A demo business as written down here."""
+
+    name: str
+    home_currency: str
+    timezone: str
+    teams: tuple[str, ...]
+    people: tuple[DemoPerson, ...]
+
+
+ACME = DemoSpec("Acme Corp", "GBP", "Europe/London", ("Sales", "Engineering"), (
+    DemoPerson("admin@acme.example", "Alice Archer", "ADMIN", None),
+    DemoPerson("finance@acme.example", "Fiona Finch", "FINANCE", None),
+    DemoPerson("manager@acme.example", "Mark Manning", "MANAGER", "Sales"),
+    DemoPerson("employee@acme.example", "Emma Evans", "EMPLOYEE", "Sales"),
+    DemoPerson("sam@acme.example", "Sam Sellers", "EMPLOYEE", "Sales"),
+    DemoPerson("grace@acme.example", "Grace Hopper", "MANAGER", "Engineering"),
+    DemoPerson("linus@acme.example", "Linus Torvalds", "EMPLOYEE", "Engineering"),
+    DemoPerson("ada@acme.example", "Ada Lovelace", "EMPLOYEE", "Engineering"),
+))  # fmt: skip
+GLOBEX = DemoSpec("Globex Ltd", "USD", "America/New_York", ("Operations", "Research"), (
+    DemoPerson("admin@globex.example", "Hank Scorpio", "ADMIN", None),
+    DemoPerson("finance@globex.example", "Frank Grimes", "FINANCE", None),
+    DemoPerson("manager@globex.example", "Mindy Simmons", "MANAGER", "Operations"),
+    DemoPerson("employee@globex.example", "Homer Simpson", "EMPLOYEE", "Operations"),
+    DemoPerson("lenny@globex.example", "Lenny Leonard", "EMPLOYEE", "Operations"),
+    DemoPerson("carl@globex.example", "Carl Carlson", "MANAGER", "Research"),
+    DemoPerson("frink@globex.example", "John Frink", "EMPLOYEE", "Research"),
+))  # fmt: skip
+# roles the CLI prints a token for; the first person listed with the role is used
+LOGIN_ROLES = ("admin", "finance", "manager", "employee")
+
+
+class DemoLogin(NamedTuple):
+    """A member to print a token for."""
+
+    member_id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class DemoBusiness:
+    """One demo business and, per role, the member to log in as."""
+
+    business_id: int
+    name: str
+    home_currency: str
+    members: Mapping[str, DemoLogin]  # "admin", "finance", "manager", "employee"
+
+    @property
+    def emails(self) -> dict[str, str]:
+        """Return role -> email."""
+        return {role: login.email for role, login in self.members.items()}
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """Acme and Globex, and whether this call created either of them."""
+
+    businesses: tuple[DemoBusiness, DemoBusiness]
+    created: bool
+
+    @property
+    def acme(self) -> DemoBusiness:
+        """Return Acme Corp (home currency GBP)."""
+        return self.businesses[0]
+
+    @property
+    def globex(self) -> DemoBusiness:
+        """Return Globex Ltd (home currency USD)."""
+        return self.businesses[1]
+
+    @property
+    def business_ids(self) -> tuple[int, int]:
+        """Return the ids of Acme and Globex."""
+        return self.acme.business_id, self.globex.business_id
+
+
+async def seed_demo(*, url: str) -> DemoData:
+    """Return the demo businesses, creating those that do not exist yet."""
+    conn = await seed_load.connect(url)
+    try:
+        async with conn.transaction():
+            # two demo runs at once would both see no Acme and both create one
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('expensegraph.demo'))")
+            found: dict[str, DemoBusiness] = {}
+            missing: list[DemoSpec] = []
+            for spec in (ACME, GLOBEX):
+                business = await _existing(conn, spec)
+                if business is None:
+                    missing.append(spec)
+                else:
+                    found[spec.name] = business
+            if missing:
+                found |= await _create(conn, missing)
+    finally:
+        await conn.close()
+    return DemoData(businesses=(found[ACME.name], found[GLOBEX.name]), created=bool(missing))
+
+
+async def _existing(conn: Any, spec: DemoSpec) -> DemoBusiness | None:
+    business_id = await conn.fetchval("SELECT min(id) FROM businesses WHERE name = $1", spec.name)
+    if business_id is None:
+        return None
+    rows = await conn.fetch(
+        "SELECT id, email FROM members WHERE business_id = $1 AND email = ANY($2::text[])",
+        business_id,
+        [p.email for p in spec.people],
+    )
+    ids = {row["email"]: row["id"] for row in rows}
+    missing = [p.email for p in spec.people if p.email not in ids]
+    if missing:
+        raise RuntimeError(f"demo business {spec.name!r} lacks members {missing}")
+    return _business(spec, business_id, ids)
+
+
+def _business(spec: DemoSpec, business_id: int, ids: Mapping[str, int]) -> DemoBusiness:
+    members = {}
+    for role in LOGIN_ROLES:
+        person = next(p for p in spec.people if p.role == role.upper())
+        members[role] = DemoLogin(ids[person.email], person.email)
+    return DemoBusiness(business_id, spec.name, spec.home_currency, members)
+
+
+async def _create(conn: Any, specs: list[DemoSpec]) -> dict[str, DemoBusiness]:
+    await seed_load.lock_tables(conn)
+    end = ANCHOR.date() - timedelta(days=1)
+    fx = await seed_fx_rates(
+        conn, start=end - timedelta(days=DEMO_DAYS - 1), end=end, seed=DEMO_SEED
+    )
+    ids = Ids(await seed_load.next_ids(conn))
+    org, chunk = OrgRows(), Chunk()
+    created: dict[str, DemoBusiness] = {}
+    for spec in specs:
+        rng = Random(f"demo:{DEMO_SEED}:{spec.name}")
+        created[spec.name], factory = _build(org, ids, spec, fx, rng)
+        factory.make(DEMO_EXPENSES, chunk, currencies=DEMO_CURRENCIES)
+    await load_org(conn, org)
+    await copy_chunk(conn, chunk)
+    await seed_load.move_sequences(conn)
+    return created
+
+
+def _build(
+    org: OrgRows, ids: Ids, spec: DemoSpec, fx: FxTable, rng: Random
+) -> tuple[DemoBusiness, ExpenseFactory]:
+    business = BusinessSpec(spec.name, spec.home_currency, spec.timezone, DEMO_EXPENSES)
+    builder = OrgBuilder(org, ids, rng, business)
+    teams = dict(zip(spec.teams, builder.teams(spec.teams), strict=True))
+    members = [
+        builder.member(
+            team_id=teams.get(p.team or ""),
+            name=p.name,
+            email=p.email,
+            role=p.role,
+            joined=builder.created,
+        )
+        for p in spec.people
+    ]
+    managers = builder.link_managers(members)
+    categories = builder.categories([c.name for c in CATEGORIES])
+    builder.policies(categories)
+    roster = make_roster(
+        business_id=builder.business_id,
+        home_currency=spec.home_currency,
+        members=members,
+        managers=managers,
+        cards=builder.cards(members),
+        categories=categories,
+        rng=rng,
+    )
+    window_start = ANCHOR - timedelta(days=DEMO_DAYS)
+    factory = ExpenseFactory(
+        roster=roster,
+        fx=fx,
+        ids=ids,
+        rng=rng,
+        window_start=window_start,
+        window_days=DEMO_DAYS,
+        foreign_share=0.25,
+    )
+    ids_by_email = {p.email: m.id for p, m in zip(spec.people, members, strict=True)}
+    return _business(spec, builder.business_id, ids_by_email), factory
