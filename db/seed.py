@@ -71,6 +71,15 @@ class SeedReport:
     elapsed_s: float
     business_ids: tuple[int, ...] = field(repr=False)  # largest tenant first
 
+    def summary(self) -> str:
+        """Return a one-paragraph account of the run for the command line."""
+        return (
+            f"Seeded {self.businesses:,} businesses, {self.expenses:,} expenses, "
+            f"{self.expense_events:,} events, {self.receipts:,} receipts, {self.members:,} members, "
+            f"{self.cards:,} cards, {self.teams:,} teams and {self.fx_rates:,} FX rates "
+            f"in {self.elapsed_s:.1f} s. Largest business: id {self.business_ids[0]}."
+        )
+
 
 async def seed(
     *, url: str, businesses: int, expenses: int, seed: int, progress: bool = True
