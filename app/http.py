@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 from app.auth import AuthError, authenticate
 from app.errors import ErrorCodes
 from app.settings import Settings
+from app.transactions import CommitWrites
 from db.engine import RequestDb, create_engine
 from db.migrate import current_revision, head_revision
 from resolvers.context import Context, build_context
@@ -41,7 +42,7 @@ class GraphQLEndpoint:
         self.app = app
         self.settings = settings
         self.view = GraphQLView(
-            build_schema([ErrorCodes]),
+            build_schema([ErrorCodes, CommitWrites]),
             graphql_ide="graphiql" if settings.graphiql else None,
         )
 

@@ -1,7 +1,8 @@
 """Engine and pool, and the request-scoped database handle every loader shares."""
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,11 @@ class RequestDb:
     Loaders resolve concurrently and one connection cannot run two statements at once,
     so statements are serialised behind a lock. The connection is taken lazily (a
     request that needs no SQL takes none) and given back by :meth:`close`.
+
+    Reads run in the connection's implicit transaction. The first write ends it and opens
+    the request's write transaction; each mutation runs in a savepoint of it (a failing
+    mutation leaves no trace) and :meth:`commit` makes them durable before the response
+    is sent. Anything not committed is rolled back by :meth:`close`.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -63,20 +69,61 @@ class RequestDb:
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self.statements = 0
+        self.writing = False
+        # set by the idempotency layer, which commits itself after storing the response
+        self.hold_commit = False
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        return self._conn
 
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
         """Return all rows of ``statement``."""
         async with self._lock:
-            if self._conn is None:
-                self._conn = await self._engine.connect()
+            conn = await self._connection()
             self.statements += 1
-            result = await self._conn.execute(statement, params or {})
+            result = await conn.execute(statement, params or {})
             return result.all()
 
+    async def begin_write(self) -> None:
+        """Open the request's write transaction (ending the read snapshot) if not yet open."""
+        async with self._lock:
+            if self.writing:
+                return
+            conn = await self._connection()
+            if conn.in_transaction():
+                await conn.commit()
+            await conn.begin()
+            self.writing = True
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Run the enclosed writes all or nothing, inside the request's write transaction."""
+        await self.begin_write()
+        async with self._lock:
+            nested = await (await self._connection()).begin_nested()
+        try:
+            yield
+        except BaseException:
+            async with self._lock:
+                await nested.rollback()
+            raise
+        async with self._lock:
+            await nested.commit()
+
+    async def commit(self) -> None:
+        """Make the request's writes durable."""
+        async with self._lock:
+            if self.writing and self._conn is not None:
+                await self._conn.commit()
+            self.writing = False
+
     async def close(self) -> None:
-        """End the read transaction and return the connection to the pool."""
+        """Roll back whatever was not committed and return the connection to the pool."""
         conn, self._conn = self._conn, None
+        self.writing = False
         if conn is not None:
             await conn.close()

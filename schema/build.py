@@ -11,6 +11,7 @@ from schema.card import Card
 from schema.category import Category
 from schema.expense import Expense
 from schema.member import Member
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.receipt import Receipt
 from schema.team import Team
@@ -24,6 +25,7 @@ def build_schema(
     """Return the schema; ``extensions`` are classes or factories (never shared instances)."""
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=NODE_TYPES,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),

@@ -1,0 +1,103 @@
+"""Writes of the expense workflow. Run inside RequestDb.savepoint(); nothing here commits."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+
+from db.engine import RequestDb
+from db.sql import any_of
+from db.tables import cards, expense_events, expenses, fx_rates, members, teams
+
+
+async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Decimal | None:
+    """Return the rate converting ``currency`` into ``quote`` on ``day``, or None if unknown."""
+    statement = select(fx_rates.c.rate).where(
+        fx_rates.c.currency == currency, fx_rates.c.quote_currency == quote, fx_rates.c.day == day
+    )
+    rows = await db.rows(statement)
+    return rows[0].rate if rows else None
+
+
+async def member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
+    """Return a member of the business."""
+    rows = await db.rows(
+        select(members).where(members.c.business_id == business_id, members.c.id == member_id)
+    )
+    return rows[0] if rows else None
+
+
+async def card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
+    """Return a card of the business."""
+    rows = await db.rows(
+        select(cards).where(cards.c.business_id == business_id, cards.c.id == card_id)
+    )
+    return rows[0] if rows else None
+
+
+async def team_manager(*, db: RequestDb, business_id: int, team_id: int) -> int | None:
+    """Return the manager's member id of a team."""
+    rows = await db.rows(
+        select(teams.c.manager_id).where(teams.c.business_id == business_id, teams.c.id == team_id)
+    )
+    return rows[0].manager_id if rows else None
+
+
+async def locked_expenses(
+    *, db: RequestDb, business_id: int, ids: list[int]
+) -> dict[int, Row[Any]]:
+    """Return live expenses by id, locked until the transaction ends (in id order: no deadlocks)."""
+    statement = (
+        select(expenses)
+        .where(expenses.c.business_id == business_id, any_of(expenses.c.id, ids))
+        .where(expenses.c.deleted_at.is_(None))
+        .order_by(expenses.c.id)
+        .with_for_update()
+    )
+    return {row.id: row for row in await db.rows(statement)}
+
+
+async def insert_expense(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:
+    """Insert an expense and return it."""
+    rows = await db.rows(insert(expenses).values(**values).returning(*expenses.c))
+    return rows[0]
+
+
+async def update_expense(
+    *,
+    db: RequestDb,
+    business_id: int,
+    expense_id: int,
+    values: dict[str, Any],
+    now: tuple[str, ...] = (),
+) -> Row[Any]:
+    """Update a locked expense, set the ``now`` columns and ``updated_at``, and return it."""
+    stamped = {column: func.clock_timestamp() for column in (*now, "updated_at")}
+    statement = (
+        update(expenses)
+        .where(expenses.c.business_id == business_id, expenses.c.id == expense_id)
+        .values(**values, **stamped)
+        .returning(*expenses.c)
+    )
+    return (await db.rows(statement))[0]
+
+
+async def insert_event(
+    *,
+    db: RequestDb,
+    business_id: int,
+    expense_id: int,
+    actor_id: int | None,
+    action: str,
+    comment: str | None = None,
+) -> None:
+    """Append to an expense's audit trail."""
+    await db.rows(
+        insert(expense_events)
+        .values(
+            business_id=business_id, expense_id=expense_id, actor_id=actor_id,
+            action=action, comment=comment, at=func.clock_timestamp(),
+        )
+        .returning(expense_events.c.id)
+    )  # fmt: skip

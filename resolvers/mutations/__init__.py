@@ -1,0 +1,1 @@
+"""Mutations: business rules and writes. Rule failures become the payload's userErrors."""

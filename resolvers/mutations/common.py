@@ -1,0 +1,88 @@
+"""What every expense mutation needs: the acting principal, the target row locked, events."""
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from db import writes
+from resolvers.context import Context, Principal
+from resolvers.errors import DomainError
+from resolvers.ids import decode_id
+from resolvers.mutations.rules import RuleCode, fail
+
+
+def writer(ctx: Context) -> Principal:
+    """Return the principal, who must hold ``expenses:write`` (else a top-level error)."""
+    principal, _ = ctx.require("expenses:write")
+    return principal
+
+
+def expense_id(global_id: str, *, field: str = "id") -> int:
+    """Return the row id of an Expense global id; a malformed or foreign-type id is NOT_FOUND."""
+    try:
+        type_name, id_ = decode_id(global_id)
+    except DomainError:
+        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field) from None
+    if type_name != "Expense":
+        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
+    return id_
+
+
+async def lock_visible(ctx: Context, id_: int, *, field: str = "id") -> Row[Any]:
+    """Return the expense locked for update, if the actor may see it; else NOT_FOUND."""
+    principal, loaders = ctx.require()
+    if await loaders.visible("expenses").load(id_) is None:
+        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
+    rows = await writes.locked_expenses(db=ctx.db, business_id=principal.business_id, ids=[id_])
+    if id_ not in rows:  # deleted meanwhile
+        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
+    return rows[id_]
+
+
+def require_owner(principal: Principal, expense: Row[Any]) -> None:
+    """Only the member who spent it (or an integration's API key) may edit an expense."""
+    if principal.kind == "member" and expense.member_id != principal.id:
+        raise fail(
+            RuleCode.FORBIDDEN, "Only the member who spent it may change this expense.", "id"
+        )
+
+
+def require_status(expense: Row[Any], *allowed: str, action: str) -> None:
+    """Raise INVALID_TRANSITION unless the expense is in one of ``allowed``."""
+    if expense.status not in allowed:
+        raise fail(
+            RuleCode.INVALID_TRANSITION,
+            f"Cannot {action} an expense that is {expense.status}.",
+            "id",
+        )
+
+
+async def record(
+    ctx: Context,
+    expense: Row[Any],
+    values: dict[str, Any],
+    action: str,
+    comment: str | None = None,
+    *,
+    now: tuple[str, ...] = (),
+) -> Row[Any]:
+    """Update the expense (``now`` columns to the current time), append the audit event."""
+    principal, _ = ctx.require()
+    row = await writes.update_expense(
+        db=ctx.db, business_id=principal.business_id, expense_id=expense.id, values=values, now=now
+    )
+    await event(ctx, row, action, comment)
+    return row
+
+
+async def event(ctx: Context, row: Row[Any], action: str, comment: str | None = None) -> None:
+    """Append an audit event and make the request's loaders see the new state."""
+    principal, loaders = ctx.require()
+    actor = principal.id if principal.kind == "member" else None
+    await writes.insert_event(
+        db=ctx.db, business_id=principal.business_id, expense_id=row.id,
+        actor_id=actor, action=action, comment=comment,
+    )  # fmt: skip
+    for loader in (loaders.ref("expenses"), loaders.visible("expenses")):
+        loader.clear(row.id).prime(row.id, row)
+    loaders.events_by_expense.clear(row.id)

@@ -1,0 +1,115 @@
+"""Deciding on expenses: approve, reject (managers, finance, admins) and bookkeeping marks."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row
+
+from resolvers.context import Context, Principal
+from resolvers.mutations.common import expense_id, lock_visible, record, require_status, writer
+from resolvers.mutations.rules import RuleCode, RuleError, UserErrorData, atomic, fail
+
+MAX_REASON = 1000
+MAX_BATCH = 100
+BOOKKEEPERS = ("ADMIN", "FINANCE")
+
+
+def _require_decider(principal: Principal, expense: Row[Any]) -> None:
+    if principal.kind != "member":
+        raise fail(RuleCode.FORBIDDEN, "Approvals need a person: use a member's token.", "id")
+    if expense.member_id == principal.id:
+        raise fail(RuleCode.SELF_DECISION, "Nobody approves or rejects their own expense.", "id")
+    if principal.role in BOOKKEEPERS:
+        return
+    if principal.role == "MANAGER" and expense.team_id in principal.managed_team_ids:
+        return
+    raise fail(RuleCode.FORBIDDEN, "Only the team's manager, finance or an admin may decide.", "id")
+
+
+async def _decide(ctx: Context, global_id: str, status: str, comment: str | None) -> Row[Any]:
+    principal = writer(ctx)
+    async with atomic(ctx):
+        expense = await lock_visible(ctx, expense_id(global_id))
+        _require_decider(principal, expense)
+        require_status(expense, "SUBMITTED", action="approve" if status == "APPROVED" else "reject")
+        values = {"status": status, "decided_by": principal.id}
+        return await record(ctx, expense, values, status, comment, now=("decided_at",))
+
+
+async def approve_expense(ctx: Context, global_id: str, comment: str | None) -> Row[Any]:
+    """Approve a SUBMITTED expense."""
+    return await _decide(ctx, global_id, "APPROVED", _comment(comment, required=False))
+
+
+async def reject_expense(ctx: Context, global_id: str, reason: str) -> Row[Any]:
+    """Reject a SUBMITTED expense with a reason the spender will read."""
+    return await _decide(ctx, global_id, "REJECTED", _comment(reason, required=True))
+
+
+def _comment(text: str | None, *, required: bool) -> str | None:
+    text = (text or "").strip()
+    if required and not text:
+        raise fail(RuleCode.REASON_REQUIRED, "Say why the expense is rejected.", "reason")
+    if len(text) > MAX_REASON:
+        raise fail(
+            RuleCode.INVALID_VALUE,
+            f"At most {MAX_REASON} characters.",
+            "reason" if required else "comment",
+        )
+    return text or None
+
+
+def _require_bookkeeper(principal: Principal) -> None:
+    if principal.kind == "member" and principal.role not in BOOKKEEPERS:
+        raise fail(RuleCode.FORBIDDEN, "Only finance or an admin may do this.", "ids")
+
+
+async def _batch(
+    ctx: Context,
+    global_ids: Sequence[str],
+    check: Any,
+    values: dict[str, Any],
+    action: str,
+    now: str,
+) -> list[Row[Any]]:
+    """Apply one bookkeeping mark to every expense, or to none if any of them fails."""
+    principal = writer(ctx)
+    if not 1 <= len(global_ids) <= MAX_BATCH:
+        raise fail(RuleCode.INVALID_VALUE, f"Pass 1 to {MAX_BATCH} ids.", "ids")
+    async with atomic(ctx):
+        _require_bookkeeper(principal)
+        errors: list[UserErrorData] = []
+        locked = []
+        for index, global_id in enumerate(dict.fromkeys(global_ids)):
+            field = f"ids[{index}]"
+            try:
+                expense = await lock_visible(ctx, expense_id(global_id, field=field), field=field)
+                check(expense)
+                locked.append(expense)
+            except RuleError as error:
+                errors += [UserErrorData(field, e.message, e.code) for e in error.errors]
+        if errors:
+            raise RuleError(*errors)
+        return [await record(ctx, expense, values, action, now=(now,)) for expense in locked]
+
+
+async def mark_reimbursed(ctx: Context, global_ids: Sequence[str]) -> list[Row[Any]]:
+    """Mark APPROVED out-of-pocket expenses as paid back (all or none)."""
+
+    def check(expense: Row[Any]) -> None:
+        require_status(expense, "APPROVED", action="reimburse")
+        if expense.card_id is not None:
+            raise fail(RuleCode.NOT_OUT_OF_POCKET, "Card expenses are not reimbursed.")
+
+    return await _batch(
+        ctx, global_ids, check, {"status": "REIMBURSED"}, "REIMBURSED", "reimbursed_at"
+    )
+
+
+async def mark_exported(ctx: Context, global_ids: Sequence[str]) -> list[Row[Any]]:
+    """Mark APPROVED or REIMBURSED expenses as exported to bookkeeping (all or none)."""
+
+    def check(expense: Row[Any]) -> None:
+        require_status(expense, "APPROVED", "REIMBURSED", action="export")
+
+    return await _batch(ctx, global_ids, check, {}, "EXPORTED", "exported_at")

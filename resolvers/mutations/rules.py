@@ -1,0 +1,55 @@
+"""Business-rule failures of mutations, reported in the payload's ``userErrors``."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+
+from resolvers.context import Context
+
+
+class RuleCode(StrEnum):
+    """Stable codes of ``userErrors``. Adding one is a contract change."""
+
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    SELF_DECISION = "SELF_DECISION"
+    REASON_REQUIRED = "REASON_REQUIRED"
+    RECEIPT_REQUIRED = "RECEIPT_REQUIRED"
+    NOT_OUT_OF_POCKET = "NOT_OUT_OF_POCKET"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    UNKNOWN_CURRENCY = "UNKNOWN_CURRENCY"
+    TOO_MANY_DECIMALS = "TOO_MANY_DECIMALS"
+    FX_RATE_MISSING = "FX_RATE_MISSING"
+    CARD_NOT_USABLE = "CARD_NOT_USABLE"
+    INVALID_VALUE = "INVALID_VALUE"
+
+
+@dataclass(frozen=True)
+class UserErrorData:
+    """One userError: which input field, what is wrong, a stable code."""
+
+    field: str | None
+    message: str
+    code: RuleCode
+
+
+class RuleError(Exception):
+    """A mutation broke a business rule; its writes are rolled back."""
+
+    def __init__(self, *errors: UserErrorData) -> None:
+        super().__init__(errors[0].message if errors else "rule broken")
+        self.errors = list(errors)
+
+
+def fail(code: RuleCode, message: str, field: str | None = None) -> RuleError:
+    """Return the exception for one broken rule."""
+    return RuleError(UserErrorData(field=field, message=message, code=code))
+
+
+@asynccontextmanager
+async def atomic(ctx: Context) -> AsyncIterator[None]:
+    """Run a mutation's writes in a savepoint: a RuleError or crash undoes all of them."""
+    async with ctx.db.savepoint():
+        yield

@@ -1,0 +1,198 @@
+"""The root Mutation type: the expense workflow. Business-rule failures are userErrors."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Row
+
+from resolvers.mutations import decisions
+from resolvers.mutations import expenses as recording
+from resolvers.mutations.expenses import ExpenseFields
+from resolvers.mutations.rules import RuleCode, RuleError
+from schema.base import Info
+from schema.expense import Expense
+
+UserErrorCode = strawberry.enum(
+    RuleCode, name="UserErrorCode", description="Stable codes of business-rule failures."
+)
+
+
+@strawberry.input(
+    description="An amount of money: a decimal string in major units and an ISO 4217 code."
+)
+class MoneyInput:
+    amount: Decimal = strawberry.field(
+        description='Major units, at most the currency\'s decimals ("12.34", "1500").'
+    )
+    currency: str = strawberry.field(description="ISO 4217 code.")
+
+
+@strawberry.type(description="Why a mutation did not happen; nothing was changed.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="Input field at fault (`amount.currency`, `ids[2]`), if one is."
+    )
+    message: str = strawberry.field(description="What is wrong, for people.")
+    code: RuleCode = strawberry.field(description="What is wrong, for programs.")
+
+
+@strawberry.type(description="Result of a mutation on one expense.")
+class ExpensePayload:
+    expense: Expense | None = strawberry.field(
+        description="The expense after the change; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.type(
+    description="Result of a mutation on several expenses: all of them changed, or none."
+)
+class ExpensesPayload:
+    expenses: list[Expense] = strawberry.field(
+        description="The expenses after the change; empty when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.input(description="A new expense, recorded as a DRAFT.")
+class CreateExpenseInput:
+    amount: MoneyInput = strawberry.field(description="Amount in the currency it was spent in.")
+    spent_at: datetime = strawberry.field(description="When it was spent (with offset).")
+    merchant_name: str = strawberry.field(description="Who was paid.")
+    description: str | None = strawberry.field(default=None, description="What it was for.")
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Bookkeeping category."
+    )
+    card_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Card paid with; omit for out-of-pocket."
+    )
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Whose expense (API keys, finance and admins); default: the caller.",
+    )
+
+
+@strawberry.input(
+    description="Changes to a DRAFT or REJECTED expense; omitted fields stay as they are."
+)
+class UpdateExpenseInput:
+    amount: MoneyInput | None = strawberry.field(default=None, description="New amount.")
+    spent_at: datetime | None = strawberry.field(default=None, description="New time of spending.")
+    merchant_name: str | None = strawberry.field(default=None, description="New merchant.")
+    description: str | None = strawberry.field(default=None, description="New description.")
+    category_id: strawberry.ID | None = strawberry.field(default=None, description="New category.")
+    card_id: strawberry.ID | None = strawberry.field(default=None, description="New card.")
+
+
+def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:
+    return ExpenseFields(
+        amount=data.amount.amount if data.amount else None,
+        currency=data.amount.currency if data.amount else None,
+        spent_at=data.spent_at, merchant_name=data.merchant_name, description=data.description,
+        category_id=data.category_id, card_id=data.card_id,
+        member_id=getattr(data, "member_id", None),
+    )  # fmt: skip
+
+
+def _errors(error: RuleError) -> list[UserError]:
+    return [UserError(field=e.field, message=e.message, code=e.code) for e in error.errors]
+
+
+async def _one(action: Callable[[], Awaitable[Row[Any]]]) -> ExpensePayload:
+    try:
+        return ExpensePayload(expense=Expense.from_row(await action()), user_errors=[])
+    except RuleError as error:
+        return ExpensePayload(expense=None, user_errors=_errors(error))
+
+
+async def _many(action: Callable[[], Awaitable[list[Row[Any]]]]) -> ExpensesPayload:
+    try:
+        return ExpensesPayload(
+            expenses=[Expense.from_row(r) for r in await action()], user_errors=[]
+        )
+    except RuleError as error:
+        return ExpensesPayload(expenses=[], user_errors=_errors(error))
+
+
+ExpenseId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the expense.")]
+
+
+@strawberry.type(
+    description="Changes to expenses. Each runs in its own transaction step: all or nothing."
+)
+class Mutation:
+    @strawberry.mutation(
+        description="Record a new expense as a DRAFT, converted to the home currency at the day's rate."
+    )
+    async def create_expense(
+        self,
+        info: Info,
+        input: Annotated[CreateExpenseInput, strawberry.argument(description="The expense.")],
+    ) -> ExpensePayload:
+        return await _one(lambda: recording.create_expense(info.context, _fields(input)))
+
+    @strawberry.mutation(
+        description="Change your DRAFT or REJECTED expense; a REJECTED one becomes a DRAFT again."
+    )
+    async def update_expense(
+        self, info: Info, id: ExpenseId,
+        input: Annotated[UpdateExpenseInput, strawberry.argument(description="The changes.")],
+    ) -> ExpensePayload:  # fmt: skip
+        return await _one(lambda: recording.update_expense(info.context, id, _fields(input)))
+
+    @strawberry.mutation(
+        description="Delete your DRAFT expense (it stays visible to syncs with deletedAt)."
+    )
+    async def delete_expense(self, info: Info, id: ExpenseId) -> ExpensePayload:
+        return await _one(lambda: recording.delete_expense(info.context, id))
+
+    @strawberry.mutation(
+        description="Submit your DRAFT for approval; blocked with RECEIPT_REQUIRED when a policy needs a receipt."
+    )
+    async def submit_expense(self, info: Info, id: ExpenseId) -> ExpensePayload:
+        return await _one(lambda: recording.submit_expense(info.context, id))
+
+    @strawberry.mutation(
+        description="Approve a SUBMITTED expense (its team's manager, finance or an admin; never your own)."
+    )
+    async def approve_expense(
+        self, info: Info, id: ExpenseId,
+        comment: Annotated[str | None, strawberry.argument(description="Optional note.")] = None,
+    ) -> ExpensePayload:  # fmt: skip
+        return await _one(lambda: decisions.approve_expense(info.context, id, comment))
+
+    @strawberry.mutation(
+        description="Reject a SUBMITTED expense with a reason (same deciders as approval)."
+    )
+    async def reject_expense(
+        self, info: Info, id: ExpenseId,
+        reason: Annotated[str, strawberry.argument(description="Why; shown to the spender.")],
+    ) -> ExpensePayload:  # fmt: skip
+        return await _one(lambda: decisions.reject_expense(info.context, id, reason))
+
+    @strawberry.mutation(
+        description="Mark APPROVED out-of-pocket expenses as paid back (finance, admins, API keys): all or none."
+    )
+    async def mark_expenses_reimbursed(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
+        ],
+    ) -> ExpensesPayload:
+        return await _many(lambda: decisions.mark_reimbursed(info.context, ids))
+
+    @strawberry.mutation(
+        description="Mark APPROVED or REIMBURSED expenses as exported to bookkeeping: all or none."
+    )
+    async def mark_expenses_exported(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
+        ],
+    ) -> ExpensesPayload:
+        return await _many(lambda: decisions.mark_exported(info.context, ids))
