@@ -11,10 +11,18 @@ from schema.card import Card
 from schema.category import Category
 from schema.expense import Expense
 from schema.member import Member
-from schema.mutation import Mutation
+from schema.mutation import ExpenseMutations
 from schema.query import Query
 from schema.receipt import Receipt
 from schema.team import Team
+
+
+@strawberry.type(
+    description="Changes. Each mutation is all or nothing; its userErrors say why it did not happen."
+)
+class Mutation(ExpenseMutations):
+    pass
+
 
 NODE_TYPES = [Business, Card, Category, Expense, Member, Receipt, Team]
 

@@ -1,4 +1,4 @@
-"""The root Mutation type: the expense workflow. Business-rule failures are userErrors."""
+"""Expense life-cycle mutations. Business-rule failures are userErrors, nothing changes."""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -120,10 +120,8 @@ async def _many(action: Callable[[], Awaitable[list[Row[Any]]]]) -> ExpensesPayl
 ExpenseId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the expense.")]
 
 
-@strawberry.type(
-    description="Changes to expenses. Each runs in its own transaction step: all or nothing."
-)
-class Mutation:
+@strawberry.type(description="Mutations of the expense life cycle.")
+class ExpenseMutations:
     @strawberry.mutation(
         description="Record a new expense as a DRAFT, converted to the home currency at the day's rate."
     )
