@@ -14,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from app import idempotency
 from app.auth import AuthError, authenticate
 from app.errors import ErrorCodes
 from app.settings import Settings
@@ -60,7 +61,13 @@ class GraphQLEndpoint:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["context"] = build_context(request_id, db, principal)
-            await self.view(scope, receive, send)
+            key = request.headers.get("idempotency-key")
+            if key is not None and principal is not None and request.method == "POST":
+                await idempotency.run(
+                    self.view, scope, receive, send, db=db, principal=principal, key=key
+                )
+            else:
+                await self.view(scope, receive, send)
         finally:
             await db.close()
 

@@ -129,7 +129,7 @@ class ExpenseMutations:
         self,
         info: Info,
         input: Annotated[CreateExpenseInput, strawberry.argument(description="The expense.")],
-    ) -> ExpensePayload:
+    ) -> ExpensePayload | None:
         return await _one(lambda: recording.create_expense(info.context, _fields(input)))
 
     @strawberry.mutation(
@@ -138,19 +138,19 @@ class ExpenseMutations:
     async def update_expense(
         self, info: Info, id: ExpenseId,
         input: Annotated[UpdateExpenseInput, strawberry.argument(description="The changes.")],
-    ) -> ExpensePayload:  # fmt: skip
+    ) -> ExpensePayload | None:  # fmt: skip
         return await _one(lambda: recording.update_expense(info.context, id, _fields(input)))
 
     @strawberry.mutation(
         description="Delete your DRAFT expense (it stays visible to syncs with deletedAt)."
     )
-    async def delete_expense(self, info: Info, id: ExpenseId) -> ExpensePayload:
+    async def delete_expense(self, info: Info, id: ExpenseId) -> ExpensePayload | None:
         return await _one(lambda: recording.delete_expense(info.context, id))
 
     @strawberry.mutation(
         description="Submit your DRAFT for approval; blocked with RECEIPT_REQUIRED when a policy needs a receipt."
     )
-    async def submit_expense(self, info: Info, id: ExpenseId) -> ExpensePayload:
+    async def submit_expense(self, info: Info, id: ExpenseId) -> ExpensePayload | None:
         return await _one(lambda: recording.submit_expense(info.context, id))
 
     @strawberry.mutation(
@@ -159,7 +159,7 @@ class ExpenseMutations:
     async def approve_expense(
         self, info: Info, id: ExpenseId,
         comment: Annotated[str | None, strawberry.argument(description="Optional note.")] = None,
-    ) -> ExpensePayload:  # fmt: skip
+    ) -> ExpensePayload | None:  # fmt: skip
         return await _one(lambda: decisions.approve_expense(info.context, id, comment))
 
     @strawberry.mutation(
@@ -168,7 +168,7 @@ class ExpenseMutations:
     async def reject_expense(
         self, info: Info, id: ExpenseId,
         reason: Annotated[str, strawberry.argument(description="Why; shown to the spender.")],
-    ) -> ExpensePayload:  # fmt: skip
+    ) -> ExpensePayload | None:  # fmt: skip
         return await _one(lambda: decisions.reject_expense(info.context, id, reason))
 
     @strawberry.mutation(
@@ -180,7 +180,7 @@ class ExpenseMutations:
         ids: Annotated[
             list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
         ],
-    ) -> ExpensesPayload:
+    ) -> ExpensesPayload | None:
         return await _many(lambda: decisions.mark_reimbursed(info.context, ids))
 
     @strawberry.mutation(
@@ -192,5 +192,5 @@ class ExpenseMutations:
         ids: Annotated[
             list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
         ],
-    ) -> ExpensesPayload:
+    ) -> ExpensesPayload | None:
         return await _many(lambda: decisions.mark_exported(info.context, ids))
