@@ -100,13 +100,14 @@ def _filter(spec: ExpenseSpec) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _where(scope: Scope, spec: ExpenseSpec) -> ColumnElement[bool]:
+def expense_where(scope: Scope, spec: ExpenseSpec) -> ColumnElement[bool]:
+    """Return the predicate for the expenses the scope sees that match ``spec``."""
     return and_(expense_visible(scope), *_filter(spec))
 
 
 def _page_select(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
     return seek(
-        select(expenses).where(_where(scope, spec)),
+        select(expenses).where(expense_where(scope, spec)),
         SORT_COLUMNS[keyset.column],
         expenses.c.id,
         keyset,
@@ -148,7 +149,9 @@ async def expense_pages_by_parent(
 
 async def count_expenses(*, db: RequestDb, scope: Scope, spec: ExpenseSpec) -> int:
     """Return how many expenses the scope sees that match ``spec``."""
-    rows = await db.rows(select(func.count()).select_from(expenses).where(_where(scope, spec)))
+    rows = await db.rows(
+        select(func.count()).select_from(expenses).where(expense_where(scope, spec))
+    )
     return int(rows[0][0])
 
 
@@ -164,7 +167,7 @@ async def count_expenses_by_parent(
     column = _PARENT_COLUMNS[parent]
     statement = (
         select(column.label("parent_id"), func.count().label("n"))
-        .where(_where(scope, spec), any_of(column, list(parent_ids)))
+        .where(expense_where(scope, spec), any_of(column, list(parent_ids)))
         .group_by(column)
     )
     counts = {pid: 0 for pid in parent_ids}

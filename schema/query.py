@@ -12,6 +12,7 @@ from resolvers.errors import bad_input
 from resolvers.expenses import list_expenses
 from resolvers.ids import decode_ids_of
 from resolvers.lists import list_rows
+from resolvers.summary import summarize
 from resolvers.viewer import viewer
 from schema.base import After, Before, Connection, First, Info, Last, Node, page_args
 from schema.business import Business, Viewer
@@ -20,6 +21,7 @@ from schema.category import Category
 from schema.expense import Expense, FilterArg, OrderArg, ordering
 from schema.member import Member, Role
 from schema.receipt import Receipt
+from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
 
 MAX_NODES = 100
@@ -185,6 +187,32 @@ class Query:
             info.context, table="members", spec=spec, args=page_args(first, after, last, before)
         )
         return Connection.of(result, Member.from_row)
+
+    @strawberry.field(
+        description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`, at most 5000 buckets."
+    )
+    async def spend_summary(
+        self,
+        info: Info,
+        group_by: Annotated[
+            list[SpendDimension],
+            strawberry.argument(
+                description="Dimensions to group by (may be empty: one grand total)."
+            ),
+        ],
+        filter: FilterArg = None,
+        interval: Annotated[
+            TimeInterval | None,
+            strawberry.argument(description="Also group by period of this length."),
+        ] = None,
+    ) -> list[SpendBucket]:
+        buckets = await summarize(
+            info.context,
+            filter_=filter,
+            group_by=[d.value for d in group_by],
+            interval=interval.value if interval else None,
+        )
+        return [SpendBucket.of(b) for b in buckets]
 
     @strawberry.field(description="Bookkeeping categories of the business, oldest first.")
     async def categories(

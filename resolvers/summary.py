@@ -1,0 +1,43 @@
+"""spendSummary: exact home-currency totals grouped by dimensions and period."""
+
+from collections.abc import Sequence
+
+from db.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
+from resolvers.context import Context
+from resolvers.errors import DomainError, ErrorCode, bad_input
+from resolvers.expenses import ExpenseFilterLike, expense_spec
+
+MAX_BUCKETS = 5000
+# each dimension's object is fetched through this table's loader
+DIMENSION_TABLES = {"TEAM": "teams", "MEMBER": "members", "CARD": "cards", "CATEGORY": "categories"}
+
+
+async def summarize(
+    ctx: Context,
+    *,
+    filter_: ExpenseFilterLike | None,
+    group_by: Sequence[str],
+    interval: str | None,
+) -> list[Bucket]:
+    """Return the buckets of the viewer's visible expenses (same visibility as ``expenses``)."""
+    principal, loaders = ctx.require("expenses:read")
+    if len(set(group_by)) != len(group_by) or not set(group_by) <= set(DIMENSIONS):
+        raise bad_input("groupBy takes each dimension at most once.", field="groupBy")
+    if interval is not None and interval not in INTERVALS:
+        raise bad_input(f"interval must be one of {', '.join(INTERVALS)}.", field="interval")
+    spec = expense_spec(filter_, principal)
+    buckets = await spend_summary(
+        db=ctx.db,
+        scope=loaders.scope,
+        spec=spec,
+        group_by=group_by,
+        interval=interval,
+        limit=MAX_BUCKETS,
+    )
+    if len(buckets) > MAX_BUCKETS:
+        raise DomainError(
+            ErrorCode.QUERY_TOO_COMPLEX,
+            f"More than {MAX_BUCKETS} buckets: narrow the filter, group by fewer dimensions "
+            "or use a longer interval.",
+        )
+    return buckets
