@@ -12,4 +12,7 @@ def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[b
 
     asyncpg refuses more than 32,767 bind parameters, which ``IN (...)`` hits.
     """
+    if len(values) == 1:
+        # plain equality lets the planner walk a (.., column, sort) index in order
+        return column == bindparam(None, values[0], type_=column.type)
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
