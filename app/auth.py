@@ -1,33 +1,23 @@
 """Credentials: API keys (hashed at rest, scoped) and signed user tokens (JWT, HS256)."""
 
-import hashlib
 import hmac
-import secrets
 import time
 
 import jwt
 
 from app.settings import Settings
+
+# re-exported: the CLI and the tests make keys through this module
+from db.api_key_secrets import API_KEY_PREFIX as API_KEY_PREFIX
+from db.api_key_secrets import hash_secret as hash_secret
+from db.api_key_secrets import new_api_key as new_api_key
 from db.auth import api_key_by_prefix, member_with_teams
 from db.engine import RequestDb
 from resolvers.context import ALL_SCOPES, READ_SCOPES, WRITE_SCOPES, Principal
 
-API_KEY_PREFIX = "egk"
-
 
 class AuthError(Exception):
     """The request carried a credential that is not valid (HTTP 401)."""
-
-
-def hash_secret(key: str) -> bytes:
-    """Return the SHA-256 of a whole API key (keys are random, so no slow hash is needed)."""
-    return hashlib.sha256(key.encode()).digest()
-
-
-def new_api_key() -> tuple[str, str]:
-    """Return (prefix, full key) for a new API key. The full key is shown once, never stored."""
-    prefix = secrets.token_hex(6)
-    return prefix, f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
 
 
 def issue_token(

@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from app import idempotency
 from app.auth import AuthError, authenticate
+from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes
 from app.settings import Settings
 from app.transactions import CommitWrites
+from app.uploads import MultipartView
 from db.engine import RequestDb, create_engine
 from db.migrate import current_revision, head_revision
 from resolvers.context import Context, build_context
@@ -28,12 +29,12 @@ from schema.build import build_schema
 log = logging.getLogger("expensegraph.http")
 
 
-class GraphQLView(GraphQL[Context, None]):
+class GraphQLView(MultipartView):
     """Strawberry's ASGI view, taking the context our endpoint built."""
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context: Context = request.scope["state"]["context"]
-        return context
+        return with_receipt_files(context, request)
 
 
 class GraphQLEndpoint:
@@ -45,6 +46,7 @@ class GraphQLEndpoint:
         self.view = GraphQLView(
             build_schema([ErrorCodes, CommitWrites]),
             graphql_ide="graphiql" if settings.graphiql else None,
+            multipart_uploads_enabled=True,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +62,9 @@ class GraphQLEndpoint:
                 response = _error_response(str(error), ErrorCode.UNAUTHENTICATED, 401)
                 await response(scope, receive, send)
                 return
-            scope.setdefault("state", {})["context"] = build_context(request_id, db, principal)
+            scope.setdefault("state", {})["context"] = build_context(
+                request_id, db, principal, batching=self.settings.loader_batching
+            )
             key = request.headers.get("idempotency-key")
             if key is not None and principal is not None and request.method == "POST":
                 await idempotency.run(
@@ -122,6 +126,7 @@ def create_app(
     )
     if engine is not None:
         app.state.engine = engine
+    mount_receipts(app, settings)
     endpoint = GraphQLEndpoint(app, settings)
     app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
     return app

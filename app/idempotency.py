@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.uploads import MAX_MULTIPART_BYTES
 from db import idempotency
 from db.engine import RequestDb
 from resolvers.context import Principal
@@ -88,7 +89,14 @@ async def run(
             400,
         )(scope, receive, send)
         return
-    body = await request.body()
+    body = await _read_capped(request, MAX_MULTIPART_BYTES)
+    if body is None:
+        await _error(
+            f"The request body is larger than {MAX_MULTIPART_BYTES} bytes.",
+            ErrorCode.BAD_USER_INPUT,
+            413,
+        )(scope, receive, send)
+        return
     hashed = request_hash(request.headers.get("content-type", ""), body)
     replayable = _replay_body(body, receive)
     if hashed is None or not hashed[1]:
@@ -164,6 +172,20 @@ async def _capture(
     }
     raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return int(start["status"]), headers, raw
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """Return the body, or None as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _replay_body(body: bytes, receive: Receive) -> Receive:

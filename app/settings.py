@@ -29,6 +29,13 @@ class Settings:
     graphiql: bool = True
     development: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
+    # off only to measure what DataLoader batching saves (bench/)
+    loader_batching: bool = True
+    # receipt files: None means <data_dir>/receipts
+    receipts_dir: Path | None = None
+    # signs receipt download links; "" derives a key from jwt_secret
+    receipt_url_secret: str = ""
+    receipt_url_ttl_s: int = 15 * 60
 
     @classmethod
     def from_env(
@@ -47,6 +54,7 @@ class Settings:
             jwt_audience=env.get("EXPENSEGRAPH_JWT_AUDIENCE", "expensegraph-api"),
             token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", True),
+            loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
             development=development,
             pool=PoolSettings(
                 size=_int(env, "EXPENSEGRAPH_POOL_SIZE", 10, low=1),
@@ -54,6 +62,9 @@ class Settings:
                 timeout_s=_int(env, "EXPENSEGRAPH_POOL_TIMEOUT_SECONDS", 3, low=1),
                 statement_timeout_ms=_int(env, "EXPENSEGRAPH_STATEMENT_TIMEOUT_MS", 5000, low=100),
             ),
+            receipts_dir=Path(env.get("EXPENSEGRAPH_RECEIPTS_DIR") or data_dir / "receipts"),
+            receipt_url_secret=env.get("EXPENSEGRAPH_RECEIPT_URL_SECRET", ""),
+            receipt_url_ttl_s=_int(env, "EXPENSEGRAPH_RECEIPT_URL_TTL_SECONDS", 15 * 60, low=10),
         )
 
 

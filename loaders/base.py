@@ -1,12 +1,16 @@
 """The base every loader shares: its request's database handle and scope, a batch cap."""
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
 from db.engine import RequestDb
 from db.scope import Scope
+
+# False only to measure what batching saves (bench/): each key then costs a statement.
+BATCHING: ContextVar[bool] = ContextVar("loader_batching", default=True)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -23,7 +27,7 @@ class TenantLoader(DataLoader[K, V]):
     max_batch_size = 1000
 
     def __init__(self, *, db: RequestDb, scope: Scope) -> None:
-        super().__init__()
+        super().__init__(batch=BATCHING.get())
         self.db = db
         self.scope = scope
 

@@ -4,6 +4,8 @@ from functools import cached_property
 
 from db.engine import RequestDb
 from db.scope import Scope
+from loaders.base import BATCHING
+from loaders.cards import SpendThisPeriodByCardLoader
 from loaders.expenses import ExpenseCountsByParentLoader, ExpensePagesByParentLoader
 from loaders.rows import (
     BusinessLoader,
@@ -66,6 +68,10 @@ class Loaders:
         return CardsByHolderLoader(db=self.db, scope=self.scope)
 
     @cached_property
+    def card_spend(self) -> SpendThisPeriodByCardLoader:
+        return SpendThisPeriodByCardLoader(db=self.db, scope=self.scope)
+
+    @cached_property
     def expense_pages(self) -> ExpensePagesByParentLoader:
         return ExpensePagesByParentLoader(db=self.db, scope=self.scope)
 
@@ -74,6 +80,7 @@ class Loaders:
         return ExpenseCountsByParentLoader(db=self.db, scope=self.scope)
 
 
-def make_loaders(db: RequestDb, scope: Scope) -> Loaders:
-    """Return a fresh loader set for one request."""
+def make_loaders(db: RequestDb, scope: Scope, *, batch: bool = True) -> Loaders:
+    """Return a fresh loader set for one request (``batch`` False only for benchmarks)."""
+    BATCHING.set(batch)
     return Loaders(db=db, scope=scope)

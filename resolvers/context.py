@@ -1,9 +1,11 @@
 """The request context every resolver receives: who is asking, their scope, db and loaders."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from db.engine import RequestDb
+from db.receipt_storage import ReceiptStorage
 from db.scope import Scope
 from loaders.registry import Loaders, make_loaders
 from resolvers.errors import DomainError, ErrorCode
@@ -50,6 +52,15 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class ReceiptFiles:
+    """Where receipt files are stored and how to link to one; the app sets it per request."""
+
+    storage: ReceiptStorage
+    # (business id, receipt id) -> a fresh signed, expiring download URL
+    download_url: Callable[[int, int], str]
+
+
+@dataclass(frozen=True)
 class Context:
     """What a resolver needs for one request. ``loaders`` is None when nobody is signed in."""
 
@@ -57,6 +68,7 @@ class Context:
     db: RequestDb
     principal: Principal | None
     loaders: Loaders | None
+    files: ReceiptFiles | None = None
 
     def require(self, scope: str | None = None) -> tuple[Principal, Loaders]:
         """Return the principal and loaders, or raise UNAUTHENTICATED / FORBIDDEN."""
@@ -70,7 +82,9 @@ class Context:
         return self.principal, self.loaders
 
 
-def build_context(request_id: str, db: RequestDb, principal: Principal | None) -> Context:
+def build_context(
+    request_id: str, db: RequestDb, principal: Principal | None, *, batching: bool = True
+) -> Context:
     """Return the context of one request, with a fresh loader set when signed in."""
-    loaders = make_loaders(db, principal.scope) if principal is not None else None
+    loaders = make_loaders(db, principal.scope, batch=batching) if principal is not None else None
     return Context(request_id=request_id, db=db, principal=principal, loaders=loaders)

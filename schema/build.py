@@ -8,19 +8,21 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.business import Business
 from schema.card import Card
+from schema.card_mutations import ApiKeyMutations, CardMutations
 from schema.category import Category
 from schema.expense import Expense
 from schema.member import Member
 from schema.mutation import ExpenseMutations
 from schema.query import Query
 from schema.receipt import Receipt
+from schema.receipt_mutations import ReceiptMutations
 from schema.team import Team
 
 
 @strawberry.type(
     description="Changes. Each mutation is all or nothing; its userErrors say why it did not happen."
 )
-class Mutation(ExpenseMutations):
+class Mutation(ExpenseMutations, CardMutations, ApiKeyMutations, ReceiptMutations):
     pass
 
 

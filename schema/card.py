@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import Row
 
+from resolvers.cards import spent_this_period
 from resolvers.ids import encode_id
 from resolvers.nodes import reference, required_reference
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node
@@ -71,6 +72,13 @@ class Card(Node):
     async def team(self, info: Info) -> Team | None:
         row = await reference(info.context, "teams", self.row.team_id)
         return Team.from_row(row) if row else None
+
+    @strawberry.field(
+        description="Spent with the card in the current limit period (UTC day, ISO week from Monday, UTC month), in the card currency; null without a limit. Counts the card's expenses that are neither rejected nor deleted, drafts included. An expense in another currency counts its home amount when the card is in the home currency, and not at all otherwise."
+    )
+    async def spent_this_period(self, info: Info) -> Money | None:
+        spent = await spent_this_period(info.context, self.row)
+        return Money.of(spent, self.row.currency) if spent is not None else None
 
     @strawberry.field(
         description="Expenses paid with the card, same arguments as the root `expenses`."

@@ -97,7 +97,9 @@ def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:
     )  # fmt: skip
 
 
-def _errors(error: RuleError) -> list[UserError]:
+def user_errors(error: RuleError) -> list[UserError]:
+    """Return the payload's userErrors for a broken rule."""
+
     return [UserError(field=e.field, message=e.message, code=e.code) for e in error.errors]
 
 
@@ -105,7 +107,7 @@ async def _one(action: Callable[[], Awaitable[Row[Any]]]) -> ExpensePayload:
     try:
         return ExpensePayload(expense=Expense.from_row(await action()), user_errors=[])
     except RuleError as error:
-        return ExpensePayload(expense=None, user_errors=_errors(error))
+        return ExpensePayload(expense=None, user_errors=user_errors(error))
 
 
 async def _many(action: Callable[[], Awaitable[list[Row[Any]]]]) -> ExpensesPayload:
@@ -114,7 +116,7 @@ async def _many(action: Callable[[], Awaitable[list[Row[Any]]]]) -> ExpensesPayl
             expenses=[Expense.from_row(r) for r in await action()], user_errors=[]
         )
     except RuleError as error:
-        return ExpensesPayload(expenses=[], user_errors=_errors(error))
+        return ExpensesPayload(expenses=[], user_errors=user_errors(error))
 
 
 ExpenseId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the expense.")]

@@ -6,6 +6,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import Row
 
+from resolvers import receipt_files
 from resolvers.ids import encode_id
 from resolvers.nodes import required_reference, visible_reference
 from schema.base import Info, Node
@@ -44,3 +45,12 @@ class Receipt(Node):
         return Member.from_row(
             await required_reference(info.context, "members", self.row.uploaded_by)
         )
+
+    @strawberry.field(
+        description=(
+            "A fresh signed link to the file, valid for 15 minutes by default: read it again "
+            "for a new one rather than storing it."
+        )
+    )
+    def download_url(self, info: Info) -> str:
+        return receipt_files.download_url(info.context, self.row)

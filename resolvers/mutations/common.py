@@ -17,24 +17,40 @@ def writer(ctx: Context) -> Principal:
     return principal
 
 
-def expense_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of an Expense global id; a malformed or foreign-type id is NOT_FOUND."""
+def row_id(global_id: str, type_name: str, field: str) -> int:
+    """Return the row id of a ``type_name`` global id; a malformed or other-type id is NOT_FOUND."""
     try:
-        type_name, id_ = decode_id(global_id)
+        found, id_ = decode_id(global_id)
     except DomainError:
-        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field) from None
-    if type_name != "Expense":
-        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
+        found, id_ = "", 0
+    if found != type_name:
+        raise fail(RuleCode.NOT_FOUND, f"No {type_name.lower()} with that id.", field)
     return id_
+
+
+def expense_id(global_id: str, *, field: str = "id") -> int:
+    """Return the row id of an Expense global id (NOT_FOUND otherwise)."""
+    return row_id(global_id, "Expense", field)
+
+
+async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, Row[Any]]:
+    """Return the live expenses among ``ids`` that the actor may see, locked for update.
+
+    All rows are locked in one statement in id order, so two requests locking
+    overlapping sets cannot deadlock.
+    """
+    principal, loaders = ctx.require()
+    visible = await loaders.visible("expenses").load_many(ids)
+    wanted = [id_ for id_, row in zip(ids, visible, strict=True) if row is not None]
+    if not wanted:
+        return {}
+    return await writes.locked_expenses(db=ctx.db, business_id=principal.business_id, ids=wanted)
 
 
 async def lock_visible(ctx: Context, id_: int, *, field: str = "id") -> Row[Any]:
     """Return the expense locked for update, if the actor may see it; else NOT_FOUND."""
-    principal, loaders = ctx.require()
-    if await loaders.visible("expenses").load(id_) is None:
-        raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
-    rows = await writes.locked_expenses(db=ctx.db, business_id=principal.business_id, ids=[id_])
-    if id_ not in rows:  # deleted meanwhile
+    rows = await lock_all_visible(ctx, [id_])
+    if id_ not in rows:  # invisible, never existed, or deleted meanwhile: all look the same
         raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
     return rows[id_]
 

@@ -6,7 +6,14 @@ from typing import Any
 from sqlalchemy import Row
 
 from resolvers.context import Context, Principal
-from resolvers.mutations.common import expense_id, lock_visible, record, require_status, writer
+from resolvers.mutations.common import (
+    expense_id,
+    lock_all_visible,
+    lock_visible,
+    record,
+    require_status,
+    writer,
+)
 from resolvers.mutations.rules import RuleCode, RuleError, UserErrorData, atomic, fail
 
 MAX_REASON = 1000
@@ -79,18 +86,23 @@ async def _batch(
     async with atomic(ctx):
         _require_bookkeeper(principal)
         errors: list[UserErrorData] = []
-        locked = []
-        for index, global_id in enumerate(dict.fromkeys(global_ids)):
-            field = f"ids[{index}]"
+        fields: dict[int, str] = {}  # row id -> the position it was first given at
+        for index, global_id in enumerate(global_ids):
             try:
-                expense = await lock_visible(ctx, expense_id(global_id, field=field), field=field)
-                check(expense)
-                locked.append(expense)
+                fields.setdefault(expense_id(global_id, field=f"ids[{index}]"), f"ids[{index}]")
+            except RuleError as error:
+                errors += error.errors
+        locked = await lock_all_visible(ctx, list(fields))
+        for id_, field in fields.items():
+            try:
+                if id_ not in locked:
+                    raise fail(RuleCode.NOT_FOUND, "No expense with that id.", field)
+                check(locked[id_])
             except RuleError as error:
                 errors += [UserErrorData(field, e.message, e.code) for e in error.errors]
         if errors:
-            raise RuleError(*errors)
-        return [await record(ctx, expense, values, action, now=(now,)) for expense in locked]
+            raise RuleError(*sorted(errors, key=lambda e: int((e.field or "ids[0]")[4:-1])))
+        return [await record(ctx, locked[id_], values, action, now=(now,)) for id_ in fields]
 
 
 async def mark_reimbursed(ctx: Context, global_ids: Sequence[str]) -> list[Row[Any]]:

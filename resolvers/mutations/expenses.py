@@ -9,9 +9,7 @@ from sqlalchemy import Row
 
 from db import writes
 from resolvers.context import Context, Principal
-from resolvers.errors import DomainError
-from resolvers.expenses import policy_violations
-from resolvers.ids import decode_id
+from resolvers.expenses import current_violations
 from resolvers.mutations.common import (
     event,
     expense_id,
@@ -19,6 +17,7 @@ from resolvers.mutations.common import (
     record,
     require_owner,
     require_status,
+    row_id,
     writer,
 )
 from resolvers.mutations.money import parse_money, to_home
@@ -41,16 +40,6 @@ class ExpenseFields:
     member_id: str | None = None
 
 
-def _row_id(global_id: str, type_name: str, field: str) -> int:
-    try:
-        found, id_ = decode_id(global_id)
-    except DomainError:
-        found, id_ = "", 0
-    if found != type_name:
-        raise fail(RuleCode.NOT_FOUND, f"No {type_name.lower()} with that id.", field)
-    return id_
-
-
 def _text(value: str | None, field: str) -> str | None:
     if value is None:
         return None
@@ -70,7 +59,7 @@ async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> R
             )
         id_ = principal.id
     else:
-        id_ = _row_id(member_id, "Member", "memberId")
+        id_ = row_id(member_id, "Member", "memberId")
         if (
             principal.kind == "member"
             and id_ != principal.id
@@ -88,13 +77,13 @@ async def _references(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if fields.category_id is not None:
-        category_id = _row_id(fields.category_id, "Category", "categoryId")
+        category_id = row_id(fields.category_id, "Category", "categoryId")
         _, loaders = ctx.require()
         if await loaders.ref("categories").load(category_id) is None:
             raise fail(RuleCode.NOT_FOUND, "No category with that id.", "categoryId")
         values["category_id"] = category_id
     if fields.card_id is not None:
-        card_id = _row_id(fields.card_id, "Card", "cardId")
+        card_id = row_id(fields.card_id, "Card", "cardId")
         card = await writes.card(db=ctx.db, business_id=principal.business_id, card_id=card_id)
         if card is None or card.holder_id != owner_id:
             raise fail(RuleCode.NOT_FOUND, "No card of this member with that id.", "cardId")
@@ -196,7 +185,7 @@ async def submit_expense(ctx: Context, global_id: str) -> Row[Any]:
         expense = await lock_visible(ctx, expense_id(global_id))
         require_owner(principal, expense)
         require_status(expense, "DRAFT", action="submit")
-        violations = await policy_violations(ctx, expense)
+        violations = await current_violations(ctx, expense)
         missing = [v for v in violations if v.code == "RECEIPT_REQUIRED"]
         if missing:
             raise fail(

@@ -87,7 +87,7 @@ async def _plan_indexes(setup: Setup, query: str, marker: str) -> set[str]:
 
 
 def _expenses(args: str) -> str:
-    return "{ expenses(first: 20%s) { nodes { id } } }" % (", " + args if args else "")
+    return f"{{ expenses(first: 20{', ' + args if args else ''}) {{ nodes {{ id }} }} }}"
 
 
 CASES = [
@@ -120,8 +120,8 @@ async def test_nested_expense_pages_use_the_parent_index(
     setup: Setup, parent: str, index: str
 ) -> None:
     type_name = parent.title()
-    query = '{ node(id: "%s") { ... on %s { expenses(first: 5) { nodes { id } } } } }' % (
-        encode_id(type_name, setup.ids[parent]), type_name)  # fmt: skip
+    global_id = encode_id(type_name, setup.ids[parent])
+    query = f'{{ node(id: "{global_id}") {{ ... on {type_name} {{ expenses(first: 5) {{ nodes {{ id }} }} }} }} }}'
     assert index in await _plan_indexes(setup, query, "LATERAL")
 
 
@@ -135,5 +135,6 @@ async def test_rare_merchant_search_uses_the_trigram_index(setup: Setup) -> None
     async with setup.engine.connect() as conn:
         rare = await conn.scalar(text(
             "SELECT merchant_name FROM expenses GROUP BY merchant_name ORDER BY count(*), merchant_name LIMIT 1"))  # fmt: skip
-    query = _expenses('filter: {merchantSearch: "%s"}' % rare[1:-1].lower())
+    term = rare[1:-1].lower()
+    query = _expenses(f'filter: {{merchantSearch: "{term}"}}')
     assert "ix_expenses_merchant_trgm" in await _plan_indexes(setup, query, "FROM expenses")

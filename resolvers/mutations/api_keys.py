@@ -1,0 +1,111 @@
+"""API keys for integrations: created and revoked by admins; the key is shown once.
+
+Only the SHA-256 of a key is stored. A revoked key fails authentication from the next
+request on (every request looks its key up).
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from db import api_key_writes
+from db.api_key_secrets import hash_secret, new_api_key
+from resolvers.context import ALL_SCOPES, Context, Principal
+from resolvers.ids import encode_id
+from resolvers.mutations.rules import RuleCode, atomic, fail
+
+# ApiKey is not a Node (``node(id:)`` does not serve it); its ids are opaque all the same.
+API_KEY_TYPE = "ApiKey"
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    """A new key's row and its full secret, which is never available again."""
+
+    row: Row[Any]
+    secret: str
+
+
+def api_key_global_id(id_: int) -> str:
+    """Return the opaque id of an API key."""
+    return encode_id(API_KEY_TYPE, id_)
+
+
+def api_key_id(global_id: str, *, field: str = "id") -> int:
+    """Return the row id of an ApiKey id; anything else is NOT_FOUND."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        id_ = int(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        type_name, id_ = "", 0
+    # one spelling per key, as for node ids
+    if type_name != API_KEY_TYPE or not 0 < id_ < 2**63 or api_key_global_id(id_) != global_id:
+        raise fail(RuleCode.NOT_FOUND, "No API key with that id.", field)
+    return id_
+
+
+def _require_admin(ctx: Context) -> Principal:
+    """Return the principal if it is an admin or an API key with the ``admin`` scope.
+
+    A key without the scope gets a top-level FORBIDDEN, as for every scope; a member
+    who is not an admin gets a FORBIDDEN userError.
+    """
+    principal, _ = ctx.require()
+    if principal.kind == "api_key":
+        ctx.require("admin")
+    elif principal.role != "ADMIN":
+        raise fail(RuleCode.FORBIDDEN, "Only an admin may manage API keys.")
+    return principal
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise fail(RuleCode.INVALID_VALUE, "Name the key after who will use it.", "name")
+    if len(name) > MAX_NAME:
+        raise fail(RuleCode.INVALID_VALUE, f"At most {MAX_NAME} characters.", "name")
+    return name
+
+
+def _scopes(scopes: list[str]) -> list[str]:
+    unknown = [s for s in scopes if s not in ALL_SCOPES]
+    if unknown:
+        raise fail(RuleCode.INVALID_VALUE, f"Unknown scope {unknown[0][:40]!r}.", "scopes")
+    if not scopes:
+        raise fail(RuleCode.INVALID_VALUE, "Give the key at least one scope.", "scopes")
+    return [s for s in ALL_SCOPES if s in scopes]  # deduplicated, in a stable order
+
+
+async def create_api_key(ctx: Context, name: str, scopes: list[str]) -> CreatedApiKey:
+    """Create an API key of the caller's business; return it with its secret."""
+    principal = _require_admin(ctx)
+    async with atomic(ctx):
+        name, scopes = _name(name), _scopes(scopes)
+        prefix, secret = new_api_key()
+        row = await api_key_writes.insert_api_key(
+            db=ctx.db, business_id=principal.business_id, name=name, prefix=prefix,
+            secret_hash=hash_secret(secret), scopes=scopes,
+            created_by=principal.id if principal.kind == "member" else None,
+        )  # fmt: skip
+        return CreatedApiKey(row=row, secret=secret)
+
+
+async def revoke_api_key(ctx: Context, global_id: str) -> Row[Any]:
+    """Revoke an API key of the caller's business for good; return it."""
+    principal = _require_admin(ctx)
+    async with atomic(ctx):
+        key = await api_key_writes.locked_api_key(
+            db=ctx.db, business_id=principal.business_id, key_id=api_key_id(global_id)
+        )
+        if key is None:
+            raise fail(RuleCode.NOT_FOUND, "No API key with that id.", "id")
+        if key.revoked_at is not None:
+            raise fail(RuleCode.INVALID_TRANSITION, "The API key is already revoked.", "id")
+        return await api_key_writes.revoke_api_key(
+            db=ctx.db, business_id=principal.business_id, key_id=key.id
+        )

@@ -1,0 +1,166 @@
+"""Card controls and API key mutations. Business-rule failures are userErrors, nothing changes."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Row
+
+from resolvers.mutations import api_keys, cards
+from resolvers.mutations.rules import RuleError
+from schema.base import Info
+from schema.card import Card, LimitPeriod
+from schema.mutation import MoneyInput, UserError, user_errors
+
+
+@strawberry.enum(description="What an API key may do; `ADMIN` allows everything.")
+class ApiKeyScope(Enum):
+    EXPENSES_READ = "expenses:read"
+    EXPENSES_WRITE = "expenses:write"
+    RECEIPTS_READ = "receipts:read"
+    RECEIPTS_WRITE = "receipts:write"
+    CARDS_READ = "cards:read"
+    CARDS_WRITE = "cards:write"
+    TEAMS_READ = "teams:read"
+    ADMIN = "admin"
+
+
+KNOWN_SCOPES = {scope.value: scope for scope in ApiKeyScope}
+
+
+@strawberry.type(description="A credential of an integration. Its secret is never shown again.")
+class ApiKey:
+    row: strawberry.Private[Row[Any]]
+    id: strawberry.ID = strawberry.field(description="Opaque id (not fetchable with `node`).")
+    name: str = strawberry.field(description="Who or what uses the key.")
+    prefix: str = strawberry.field(
+        description="Public part of the key (`egk_<prefix>_...`), to tell keys apart in logs."
+    )
+    scopes: list[ApiKeyScope] = strawberry.field(description="What the key may do.")
+    created_at: datetime = strawberry.field(description="When the key was created.")
+    last_used_at: datetime | None = strawberry.field(description="When the key was last used.")
+    revoked_at: datetime | None = strawberry.field(
+        description="When the key was revoked; it fails authentication since."
+    )
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> "ApiKey":
+        return cls(
+            row=row,
+            id=strawberry.ID(api_keys.api_key_global_id(row.id)),
+            name=row.name,
+            prefix=row.prefix,
+            # a scope the API does not know grants nothing, so it is not shown
+            scopes=[KNOWN_SCOPES[s] for s in row.scopes if s in KNOWN_SCOPES],
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+@strawberry.type(description="Result of a mutation on one card.")
+class CardPayload:
+    card: Card | None = strawberry.field(
+        description="The card after the change; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.type(description="Result of a mutation on one API key.")
+class ApiKeyPayload:
+    api_key: ApiKey | None = strawberry.field(
+        description="The key after the change; null when userErrors."
+    )
+    secret: str | None = strawberry.field(
+        description="The full key, for `Authorization: Bearer`: returned once by createApiKey, never again."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+async def _card(action: Callable[[], Awaitable[Row[Any]]]) -> CardPayload:
+    try:
+        return CardPayload(card=Card.from_row(await action()), user_errors=[])
+    except RuleError as error:
+        return CardPayload(card=None, user_errors=user_errors(error))
+
+
+async def _key(action: Callable[[], Awaitable[tuple[Row[Any], str | None]]]) -> ApiKeyPayload:
+    try:
+        row, secret = await action()
+        return ApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret, user_errors=[])
+    except RuleError as error:
+        return ApiKeyPayload(api_key=None, secret=None, user_errors=user_errors(error))
+
+
+CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the card.")]
+
+
+@strawberry.type(description="Card controls.")
+class CardMutations:
+    @strawberry.mutation(
+        description="Freeze an ACTIVE card (admins, finance, the team's manager, `cards:write` keys)."
+    )
+    async def freeze_card(self, info: Info, id: CardId) -> CardPayload:
+        return await _card(lambda: cards.freeze_card(info.context, id))
+
+    @strawberry.mutation(description="Make a FROZEN card ACTIVE again (same actors as freezeCard).")
+    async def unfreeze_card(self, info: Info, id: CardId) -> CardPayload:
+        return await _card(lambda: cards.unfreeze_card(info.context, id))
+
+    @strawberry.mutation(
+        description="Set the card's spend limit and its period together, or pass neither to remove the limit (same actors as freezeCard)."
+    )
+    async def set_card_spend_limit(
+        self,
+        info: Info,
+        id: CardId,
+        limit: Annotated[
+            MoneyInput | None,
+            strawberry.argument(
+                description="Limit per period, in the card currency; null removes it."
+            ),
+        ] = None,
+        period: Annotated[
+            LimitPeriod | None,
+            strawberry.argument(description="Period of the limit; null with a null limit."),
+        ] = None,
+    ) -> CardPayload:
+        money = (limit.amount, limit.currency) if limit is not None else None
+        value = period.value if period is not None else None
+        return await _card(lambda: cards.set_spend_limit(info.context, id, money, value))
+
+
+@strawberry.type(description="API keys of the business (admins).")
+class ApiKeyMutations:
+    @strawberry.mutation(
+        description="Create an API key; the payload's secret is the only time the full key is shown."
+    )
+    async def create_api_key(
+        self,
+        info: Info,
+        name: Annotated[str, strawberry.argument(description="Who or what will use the key.")],
+        scopes: Annotated[
+            list[ApiKeyScope],
+            strawberry.argument(description="What the key may do (at least one)."),
+        ],
+    ) -> ApiKeyPayload:
+        async def create() -> tuple[Row[Any], str | None]:
+            created = await api_keys.create_api_key(info.context, name, [s.value for s in scopes])
+            return created.row, created.secret
+
+        return await _key(create)
+
+    @strawberry.mutation(
+        description="Revoke an API key for good: requests with it fail from the next one on."
+    )
+    async def revoke_api_key(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
+    ) -> ApiKeyPayload:
+        async def revoke() -> tuple[Row[Any], str | None]:
+            return await api_keys.revoke_api_key(info.context, id), None
+
+        return await _key(revoke)

@@ -1,0 +1,89 @@
+"""Receipt mutations: upload (GraphQL multipart request), attach, detach."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
+
+import strawberry
+from sqlalchemy import Row
+from strawberry.file_uploads import Upload
+
+from resolvers.mutations import receipts
+from resolvers.mutations.rules import RuleError
+from resolvers.receipt_files import Upload as UploadedFile
+from schema.base import Info
+from schema.mutation import UserError, user_errors
+from schema.receipt import Receipt
+
+
+@strawberry.type(description="Result of a mutation on one receipt.")
+class ReceiptPayload:
+    receipt: Receipt | None = strawberry.field(
+        description="The receipt after the change; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+async def _one(action: Callable[[], Awaitable[Row[Any]]]) -> ReceiptPayload:
+    try:
+        return ReceiptPayload(receipt=Receipt.from_row(await action()), user_errors=[])
+    except RuleError as error:
+        return ReceiptPayload(receipt=None, user_errors=user_errors(error))
+
+
+ReceiptId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the receipt.")]
+
+
+@strawberry.type(description="Mutations of receipts: upload, and matching them to expenses.")
+class ReceiptMutations:
+    @strawberry.mutation(
+        description=(
+            "Upload a receipt file (GraphQL multipart request; at most 10 MiB; PDF, JPEG, PNG, "
+            "HEIC or WebP, decided from the content, not the name). Without expenseId it stays "
+            "unmatched until attachReceipt. Members upload as themselves; API keys "
+            "(receipts:write) must pass memberId. Every upload gets its own receipt; identical "
+            "content in a business is stored once."
+        )
+    )
+    async def upload_receipt(
+        self,
+        info: Info,
+        file: Annotated[Upload, strawberry.argument(description="The file (multipart part).")],
+        expense_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Attach it to this expense right away."),
+        ] = None,
+        member_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="API keys only: the member the receipt is from."),
+        ] = None,
+    ) -> ReceiptPayload | None:
+        upload = cast(UploadedFile, file)
+        return await _one(
+            lambda: receipts.upload_receipt(info.context, upload, expense_id, member_id)
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Attach an unmatched receipt to an expense (in any status) you spent, or any "
+            "expense for finance, admins and API keys. Bumps the expense's updatedAt and "
+            "records RECEIPT_ATTACHED."
+        )
+    )
+    async def attach_receipt(
+        self,
+        info: Info,
+        receipt_id: ReceiptId,
+        expense_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global id of the expense.")
+        ],
+    ) -> ReceiptPayload | None:
+        return await _one(lambda: receipts.attach_receipt(info.context, receipt_id, expense_id))
+
+    @strawberry.mutation(
+        description=(
+            "Make a receipt unmatched again, while its expense is DRAFT or REJECTED (same "
+            "people as attachReceipt). Bumps the expense's updatedAt and records RECEIPT_DETACHED."
+        )
+    )
+    async def detach_receipt(self, info: Info, receipt_id: ReceiptId) -> ReceiptPayload | None:
+        return await _one(lambda: receipts.detach_receipt(info.context, receipt_id))
