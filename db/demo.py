@@ -7,7 +7,7 @@ seed generator (:mod:`db.seed`) with a fixed seed, over the 90 days before the a
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from random import Random
 from typing import Any, NamedTuple
 
@@ -132,6 +132,13 @@ async def seed_demo(*, url: str) -> DemoData:
                     found[spec.name] = business
             if missing:
                 found |= await _create(conn, missing)
+            # rates up to next week, so expenses recorded in the demo today can be converted
+            await seed_fx_rates(
+                conn,
+                start=ANCHOR.date(),
+                end=max(date.today(), ANCHOR.date()) + timedelta(days=7),
+                seed=DEMO_SEED,
+            )
     finally:
         await conn.close()
     return DemoData(businesses=(found[ACME.name], found[GLOBEX.name]), created=bool(missing))

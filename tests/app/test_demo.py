@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,26 @@ def test_demo_credentials_work_and_businesses_are_isolated(demo: tuple[str, list
     counts = {role: data["expenses"]["totalCount"] for role, data in seen.items()}
     assert counts["ADMIN"] == counts["API key"] > counts["MANAGER"] > counts["EMPLOYEE"] > 0
     assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
+
+
+def test_demo_employee_can_record_a_foreign_expense_today(demo: tuple[str, list[str]]) -> None:
+    base, lines = demo
+    employee = dict(_credentials(lines))["EMPLOYEE"]
+    mutation = """mutation($i: CreateExpenseInput!) { createExpense(input: $i) {
+        expense { status homeAmount { currency } fxRate } userErrors { code message } } }"""
+    today = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    variables = {
+        "i": {
+            "amount": {"amount": "12.50", "currency": "USD"},
+            "spentAt": today,
+            "merchantName": "Demo Cafe",
+        }
+    }
+    response = httpx.post(
+        f"{base}/graphql", json={"query": mutation, "variables": variables},
+        headers={"Authorization": f"Bearer {employee}"}, timeout=10,
+    )  # fmt: skip
+    payload = response.json()["data"]["createExpense"]
+    assert payload["userErrors"] == [], payload
+    assert payload["expense"]["status"] == "DRAFT"
+    assert payload["expense"]["homeAmount"]["currency"] == "GBP"
