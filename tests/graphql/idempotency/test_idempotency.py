@@ -174,8 +174,13 @@ async def test_queries_ignore_the_key_and_bad_keys_are_refused(client, engine, b
 async def test_oversized_body_with_a_key_is_refused_before_it_is_buffered(client, biz) -> None:
     from app.uploads import MAX_MULTIPART_BYTES
 
-    headers = {"Authorization": f"Bearer {token(biz, 'employee')}", "Idempotency-Key": uuid.uuid4().hex}
+    headers = {
+        "Authorization": f"Bearer {token(biz, 'employee')}",
+        "Idempotency-Key": uuid.uuid4().hex,
+    }
     body = b'{"query": "mutation { x }", "pad": "' + b"x" * (MAX_MULTIPART_BYTES + 1) + b'"}'
-    response = await client.post("/graphql", content=body, headers={**headers, "Content-Type": "application/json"})
+    response = await client.post(
+        "/graphql", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
