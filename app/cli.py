@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_)
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=_at_least(1), default=1, help="worker processes")
     sub.add_parser("migrate", help="migrate the database to the newest schema")
     seed = sub.add_parser("seed", help="load a large deterministic data set (COPY)")
     seed.add_argument("--businesses", type=_at_least(1), default=50)

@@ -2,13 +2,15 @@
 
 import argparse
 import asyncio
+import os
 import sys
+from typing import Any
 
 import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.auth import hash_secret, issue_token, new_api_key
-from app.http import create_app
+from app.http import WORKER_DATABASE_URL, create_app
 from app.settings import Settings
 from db import admin
 from db.engine import create_engine
@@ -68,21 +70,23 @@ async def migrate(url: str) -> None:
     print(f"Database at revision {head_revision()}.", file=sys.stderr)
 
 
-async def serve(settings: Settings, url: str, host: str, port: int) -> None:
-    """Serve the API until interrupted."""
-    config = uvicorn.Config(
-        create_app(settings, url),
-        host=host,
-        port=port,
-        http="httptools",
-        log_level="info",
-        timeout_graceful_shutdown=25,
-    )
+async def serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
+    """Serve the API until interrupted, in ``workers`` processes (uvloop, httptools)."""
     print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
-    await uvicorn.Server(config).serve()
+    options: dict[str, Any] = {
+        "host": host, "port": port, "http": "httptools", "loop": "uvloop",
+        "log_level": "info", "timeout_graceful_shutdown": 25,
+    }  # fmt: skip
+    if workers == 1:
+        await uvicorn.Server(uvicorn.Config(create_app(settings, url), **options)).serve()
+        return
+    # each worker process builds its own app (and engine) from the environment
+    os.environ[WORKER_DATABASE_URL] = url
+    # the supervisor needs the main thread for its signal handlers; nothing else runs here
+    uvicorn.run("app.http:app_from_env", factory=True, workers=workers, **options)
 
 
-async def demo(settings: Settings, url: str, host: str, port: int) -> None:
+async def demo(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Migrate, seed the two demo businesses, print credentials, serve."""
     from db.demo import seed_demo
 
@@ -101,7 +105,7 @@ async def demo(settings: Settings, url: str, host: str, port: int) -> None:
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
     print("\nAnother business, to see that the two never mix:")
     print(f"ADMIN token ({email}, {globex.name}): {token}\n", flush=True)
-    await serve(settings, url, host, port)
+    await serve(settings, url, host, port, workers)
 
 
 async def create_api_key(url: str, *, business_id: int, name: str, scopes: list[str]) -> str:
@@ -143,12 +147,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "migrate":
         await migrate(url)
     elif args.command == "demo":
-        await demo(settings, url, args.host, args.port)
+        await demo(settings, url, args.host, args.port, args.workers)
     elif args.command == "serve":
         if not settings.database_url:
             await migrate(url)
         await check_database(url, require_head=True)
-        await serve(settings, url, args.host, args.port)
+        await serve(settings, url, args.host, args.port, args.workers)
     elif args.command == "seed":
         from db.seed import seed
 

@@ -1,19 +1,22 @@
 """The Starlette app: /graphql (authenticated), /healthz, /readyz."""
 
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from strawberry.extensions import ParserCache, ValidationCache
 
-from app import idempotency
+from app import idempotency, persisted
 from app.auth import AuthError, authenticate
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes
@@ -27,10 +30,16 @@ from resolvers.errors import ErrorCode
 from schema.build import build_schema
 
 log = logging.getLogger("expensegraph.http")
+# parsed and validated documents kept per process (dashboards send the same few)
+DOCUMENT_CACHE_SIZE = 1000
 
 
 class GraphQLView(MultipartView):
     """Strawberry's ASGI view, taking the context our endpoint built."""
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json for the large pages dashboards fetch
+        return orjson.dumps(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context: Context = request.scope["state"]["context"]
@@ -43,8 +52,10 @@ class GraphQLEndpoint:
     def __init__(self, app: Starlette, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.persisted = persisted.PersistedQueries()
         self.view = GraphQLView(
-            build_schema([ErrorCodes, CommitWrites]),
+            # classes or factories, never shared instances (SECURITY-NOTES 1)
+            build_schema([ErrorCodes, CommitWrites, _parser_cache, _validation_cache]),
             graphql_ide="graphiql" if settings.graphiql else None,
             multipart_uploads_enabled=True,
         )
@@ -62,6 +73,11 @@ class GraphQLEndpoint:
                 response = _error_response(str(error), ErrorCode.UNAUTHENTICATED, 401)
                 await response(scope, receive, send)
                 return
+            rewritten = await persisted.rewrite(scope, receive, self.persisted)
+            if isinstance(rewritten, Response):
+                await rewritten(scope, receive, send)
+                return
+            scope, receive = rewritten
             scope.setdefault("state", {})["context"] = build_context(
                 request_id, db, principal, batching=self.settings.loader_batching
             )
@@ -74,6 +90,14 @@ class GraphQLEndpoint:
                 await self.view(scope, receive, send)
         finally:
             await db.close()
+
+
+def _parser_cache() -> ParserCache:
+    return ParserCache(maxsize=DOCUMENT_CACHE_SIZE)
+
+
+def _validation_cache() -> ValidationCache:
+    return ValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
 
 
 def _error_response(message: str, code: ErrorCode, status: int) -> Response:
@@ -130,3 +154,13 @@ def create_app(
     endpoint = GraphQLEndpoint(app, settings)
     app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
     return app
+
+
+# set by `expensegraph serve --workers N` for the worker processes it starts
+WORKER_DATABASE_URL = "EXPENSEGRAPH_WORKER_DATABASE_URL"
+
+
+def app_from_env() -> Starlette:
+    """Return the app of one worker process (uvicorn factory), configured from the environment."""
+    settings = Settings.from_env()
+    return create_app(settings, os.environ.get(WORKER_DATABASE_URL) or settings.database_url or "")

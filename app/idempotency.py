@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.bodies import read_capped, replay
 from app.uploads import MAX_MULTIPART_BYTES
 from db import idempotency
 from db.engine import RequestDb
@@ -89,7 +90,7 @@ async def run(
             400,
         )(scope, receive, send)
         return
-    body = await _read_capped(request, MAX_MULTIPART_BYTES)
+    body = await read_capped(receive, MAX_MULTIPART_BYTES)
     if body is None:
         await _error(
             f"The request body is larger than {MAX_MULTIPART_BYTES} bytes.",
@@ -98,7 +99,7 @@ async def run(
         )(scope, receive, send)
         return
     hashed = request_hash(request.headers.get("content-type", ""), body)
-    replayable = _replay_body(body, receive)
+    replayable = replay(body, receive)
     if hashed is None or not hashed[1]:
         await view(scope, replayable, send)  # queries are idempotent anyway: the key is ignored
         return
@@ -172,30 +173,3 @@ async def _capture(
     }
     raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return int(start["status"]), headers, raw
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """Return the body, or None as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _replay_body(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

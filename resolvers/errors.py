@@ -15,6 +15,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
+    # the automatic persisted query protocol: send the query along with its hash
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 
 
 class DomainError(Exception):
