@@ -39,6 +39,15 @@ class ErrorCodes(SchemaExtension):
             result.errors = [_coded(error, request_id) for error in result.errors]
 
 
+def ensure_codes(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+    """Return ``errors`` with a code on each: a safety net for errors raised before execution.
+
+    strawberry skips extensions' ``on_operation`` exits when a parse error is raised by
+    the parser cache, so those errors reach the HTTP view uncoded.
+    """
+    return [e if "code" in (e.extensions or {}) else _coded(e, request_id) for e in errors]
+
+
 def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, DomainError):
@@ -48,7 +57,9 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
         return _with(error, original.message, extensions)
     if error.path is None:
         # parse, validation and variable errors: about the document the client sent
-        code = (error.extensions or {}).get("code") or ErrorCode.BAD_USER_INPUT.value
+        too_big = "Document contains more than" in error.message
+        default = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.BAD_USER_INPUT
+        code = (error.extensions or {}).get("code") or default.value
         return _with(error, error.message, {**(error.extensions or {}), "code": code})
     if isinstance(original, UNAVAILABLE_ERRORS):
         log.warning("database unavailable request_id=%s: %r", request_id, original)

@@ -3,23 +3,33 @@
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from graphql import ASTValidationRule
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app import idempotency, persisted
 from app.auth import AuthError, authenticate
 from app.downloads import mount_receipts, with_receipt_files
-from app.errors import ErrorCodes
+from app.errors import ErrorCodes, ensure_codes
+from app.limits import LeakyBuckets, LimitSettings, QueryCost, shape_rule
 from app.settings import Settings
 from app.transactions import CommitWrites
 from app.uploads import MultipartView
@@ -41,6 +51,12 @@ class GraphQLView(MultipartView):
         # orjson: several times faster than json for the large pages dashboards fetch
         return orjson.dumps(data)
 
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors:
+            context = request.scope["state"]["context"]
+            result.errors = ensure_codes(result.errors, context.request_id)
+        return await super().process_result(request, result)
+
     async def get_context(self, request: Any, response: Any) -> Context:
         context: Context = request.scope["state"]["context"]
         return with_receipt_files(context, request)
@@ -55,7 +71,15 @@ class GraphQLEndpoint:
         self.persisted = persisted.PersistedQueries()
         self.view = GraphQLView(
             # classes or factories, never shared instances (SECURITY-NOTES 1)
-            build_schema([ErrorCodes, CommitWrites, _parser_cache, _validation_cache]),
+            build_schema(
+                [
+                    ErrorCodes,
+                    CommitWrites,
+                    _parser_cache,
+                    _validation_cache,
+                    *_limits(settings.limits),
+                ]
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             multipart_uploads_enabled=True,
         )
@@ -90,6 +114,16 @@ class GraphQLEndpoint:
                 await self.view(scope, receive, send)
         finally:
             await db.close()
+
+
+def _limits(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
+    buckets = LeakyBuckets(limits)  # shared by the requests this process serves
+    rules: list[type[ASTValidationRule]] = [shape_rule(limits)]
+    return [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: QueryCost(limits, buckets),
+    ]
 
 
 def _parser_cache() -> ParserCache:

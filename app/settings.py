@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.limits import LimitSettings
 from db.engine import PoolSettings
 
 
@@ -29,6 +30,7 @@ class Settings:
     graphiql: bool = True
     development: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     # off only to measure what DataLoader batching saves (bench/)
     loader_batching: bool = True
     # receipt files: None means <data_dir>/receipts
@@ -55,6 +57,15 @@ class Settings:
             token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", True),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
+            limits=LimitSettings(
+                max_depth=_int(env, "EXPENSEGRAPH_MAX_DEPTH", 10, low=2),
+                max_aliases=_int(env, "EXPENSEGRAPH_MAX_ALIASES", 15, low=0),
+                max_directives=_int(env, "EXPENSEGRAPH_MAX_DIRECTIVES", 5, low=0),
+                max_tokens=_int(env, "EXPENSEGRAPH_MAX_TOKENS", 2000, low=50),
+                max_cost=_int(env, "EXPENSEGRAPH_MAX_QUERY_COST", 1000, low=10),
+                bucket_size=_int(env, "EXPENSEGRAPH_RATE_BUCKET_SIZE", 1000, low=10),
+                restore_rate=_int(env, "EXPENSEGRAPH_RATE_RESTORE_PER_SECOND", 50, low=1),
+            ),
             development=development,
             pool=PoolSettings(
                 size=_int(env, "EXPENSEGRAPH_POOL_SIZE", 10, low=1),

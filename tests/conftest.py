@@ -18,13 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import create_app
+from app.limits import LimitSettings
 from app.settings import Settings
 from db.embedded import ensure_database, start_server
 from db.engine import create_engine
 from db.migrate import upgrade
 from tests.world import World, build_world
 
-SETTINGS = Settings(jwt_secret="test-secret-" + "x" * 32, data_dir=Path("/nonexistent"))
+# the suite sends big queries and thousands of requests per credential: cost and rate limits
+# are tested on their own (tests/graphql/test_limits.py)
+SETTINGS = Settings(
+    jwt_secret="test-secret-" + "x" * 32,
+    data_dir=Path("/nonexistent"),
+    limits=LimitSettings(max_cost=10**9, bucket_size=10**9, restore_rate=10**6),
+)
 
 
 @pytest.fixture(scope="session")

@@ -391,4 +391,4 @@ async def test_get_requests_are_authenticated_too(client, world):
     )
     good = {"Authorization": f"Bearer {token(world.a, 'admin')}"}
     response = await client.get("/graphql", params=params, headers=good)
-    assert response.json() == {"data": {"viewer": {"credential": "MEMBER"}}}
+    assert response.json()["data"] == {"viewer": {"credential": "MEMBER"}}

@@ -1,0 +1,191 @@
+"""Limits on what one request may ask: shape (depth, aliases, directives), cost, rate.
+
+All are checked before any SQL runs. Shape errors and an over-ceiling cost are
+QUERY_TOO_COMPLEX; an empty bucket is RATE_LIMITED with the seconds to wait.
+"""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
+from strawberry.extensions import SchemaExtension
+
+from app.cost import actual_cost, query_cost
+from resolvers.errors import ErrorCode
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """The numbers; README lists them. Buckets are per credential."""
+
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_directives: int = 5
+    max_tokens: int = 2000
+    max_cost: int = 1000
+    bucket_size: int = 1000
+    restore_rate: float = 50.0
+
+
+def too_complex(message: str) -> GraphQLError:
+    """Return a QUERY_TOO_COMPLEX error."""
+    return GraphQLError(message, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value})
+
+
+def _depth(
+    context: ValidationContext, selection_set: SelectionSetNode | None, seen: frozenset[str]
+) -> int:
+    if selection_set is None:
+        return 0
+    deepest = 0
+    for node in selection_set.selections:
+        if isinstance(node, FieldNode):
+            deepest = max(deepest, 1 + _depth(context, node.selection_set, seen))
+        elif isinstance(node, InlineFragmentNode):
+            deepest = max(deepest, _depth(context, node.selection_set, seen))
+        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            # an undefined fragment is reported by graphql-core's own rule, not a KeyError here
+            fragment = context.get_fragment(node.name.value)
+            if fragment is not None:
+                deepest = max(
+                    deepest, _depth(context, fragment.selection_set, seen | {node.name.value})
+                )
+    return deepest
+
+
+def shape_rule(limits: LimitSettings) -> type[ValidationRule]:
+    """Return a validation rule bounding depth, aliases and directives of each operation."""
+
+    class ShapeRule(ValidationRule):
+        aliases = 0
+        directives = 0
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            depth = _depth(self.context, node.selection_set, frozenset())
+            if depth > limits.max_depth:
+                self.report_error(
+                    too_complex(f"The query is {depth} levels deep; at most {limits.max_depth}.")
+                )
+
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            if node.alias is not None:
+                self.aliases += 1
+                if self.aliases == limits.max_aliases + 1:
+                    self.report_error(
+                        too_complex(f"At most {limits.max_aliases} aliases per document.")
+                    )
+
+        def enter_directive(self, *_: Any) -> None:
+            self.directives += 1
+            if self.directives == limits.max_directives + 1:
+                self.report_error(
+                    too_complex(f"At most {limits.max_directives} directives per document.")
+                )
+
+    return ShapeRule
+
+
+@dataclass
+class LeakyBuckets:
+    """Cost points per credential: ``bucket_size`` at most, refilled at ``restore_rate`` per second."""
+
+    limits: LimitSettings
+    clock: Any = time.monotonic
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def available(self, key: str) -> float:
+        """Return the points the credential has now."""
+        points, at = self._buckets.get(key, (float(self.limits.bucket_size), self.clock()))
+        now = self.clock()
+        return min(float(self.limits.bucket_size), points + (now - at) * self.limits.restore_rate)
+
+    def take(self, key: str, cost: int) -> float | None:
+        """Debit ``cost``; return None if done, else the seconds until it would fit."""
+        points = self.available(key)
+        if cost > points:
+            self._buckets[key] = (points, self.clock())
+            return (cost - points) / self.limits.restore_rate
+        self._buckets[key] = (points - cost, self.clock())
+        return None
+
+    def refund(self, key: str, points: int) -> None:
+        """Give back what was debited but not used."""
+        if points > 0:
+            self._buckets[key] = (
+                min(float(self.limits.bucket_size), self.available(key) + points),
+                self.clock(),
+            )
+
+
+class QueryCost(SchemaExtension):
+    """Refuse queries over the cost ceiling or beyond the caller's bucket; report the cost."""
+
+    def __init__(self, limits: LimitSettings, buckets: LeakyBuckets) -> None:
+        self.limits, self.buckets = limits, buckets
+        self.requested = self.actual = 0
+        self.key: str | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        principal = getattr(ctx.context, "principal", None)
+        self.requested = query_cost(
+            ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
+        )
+        refused = self._refusal(principal.label if principal is not None else None)
+        if refused is not None:
+            ctx.result = ExecutionResult(data=None, errors=[refused])
+        yield
+        if refused is None and ctx.result is not None:
+            self.actual = actual_cost(ctx.result.data)
+            if self.key is not None:
+                self.buckets.refund(self.key, self.requested - self.actual)
+
+    def _refusal(self, key: str | None) -> GraphQLError | None:
+        if self.requested > self.limits.max_cost:
+            return too_complex(
+                f"The query costs {self.requested} points; at most {self.limits.max_cost}. Ask for smaller pages."
+            )
+        if key is None:
+            return None
+        wait = self.buckets.take(key, self.requested)
+        if wait is not None:
+            return GraphQLError(
+                f"Rate limited: this query costs {self.requested} points; retry in {wait:.1f} s.",
+                extensions={
+                    "code": ErrorCode.RATE_LIMITED.value,
+                    "retryAfterSeconds": round(wait, 1),
+                },
+            )
+        self.key = key
+        return None
+
+    def get_results(self) -> dict[str, Any]:
+        principal = getattr(self.execution_context.context, "principal", None)
+        available = (
+            self.buckets.available(principal.label)
+            if principal is not None
+            else self.limits.bucket_size
+        )
+        return {
+            "cost": {
+                "requestedQueryCost": self.requested,
+                "actualQueryCost": self.actual,
+                "throttleStatus": {
+                    "maximumAvailable": self.limits.bucket_size,
+                    "currentlyAvailable": int(available),
+                    "restoreRate": self.limits.restore_rate,
+                },
+            }
+        }
