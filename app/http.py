@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -78,6 +79,7 @@ class GraphQLEndpoint:
                     _parser_cache,
                     _validation_cache,
                     *_limits(settings.limits),
+                    *([] if settings.introspection else [DisableIntrospection]),
                 ]
             ),
             graphql_ide="graphiql" if settings.graphiql else None,

@@ -28,6 +28,7 @@ class Settings:
     jwt_audience: str = "expensegraph-api"
     token_ttl_s: int = 12 * 3600
     graphiql: bool = True
+    introspection: bool = True
     development: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -55,7 +56,9 @@ class Settings:
             jwt_issuer=env.get("EXPENSEGRAPH_JWT_ISSUER", "expensegraph"),
             jwt_audience=env.get("EXPENSEGRAPH_JWT_AUDIENCE", "expensegraph-api"),
             token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
-            graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", True),
+            # production (serve) keeps the schema to itself unless told otherwise; demo shows it
+            graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", development),
+            introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
             limits=LimitSettings(
                 max_depth=_int(env, "EXPENSEGRAPH_MAX_DEPTH", 10, low=2),

@@ -34,11 +34,28 @@ class BodyTooLarge(Exception):
     """The request body grew past the multipart limit while it was read."""
 
 
+# A browser sends a cross-site multipart form without preflight; it cannot add a custom
+# header without one. Requiring one of these stops cross-site request forgery (the
+# headers Apollo's CSRF prevention accepts).
+PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-apollo-operation-name", b"graphql-preflight")
+_NO_PREFLIGHT = (
+    "Multipart requests need a 'GraphQL-Preflight: 1' (or 'Apollo-Require-Preflight') header, "
+    "which browsers cannot send cross-site without a CORS preflight."
+)
+
+
+def _has_preflight_header(scope: Scope) -> bool:
+    return any(name.lower() in PREFLIGHT_HEADERS for name, _ in scope.get("headers", []))
+
+
 class MultipartView(GraphQL[Context, None]):
     """Strawberry's ASGI view with a checked multipart ``map`` and a capped body."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_multipart(scope):
+            if not _has_preflight_header(scope):
+                await PlainTextResponse(_NO_PREFLIGHT, status_code=400)(scope, receive, send)
+                return
             declared = _content_length(scope)
             if declared is not None and declared > MAX_MULTIPART_BYTES:
                 await PlainTextResponse(_TOO_LARGE, status_code=413)(scope, receive, send)

@@ -30,6 +30,8 @@ from tests.world import World, build_world
 SETTINGS = Settings(
     jwt_secret="test-secret-" + "x" * 32,
     data_dir=Path("/nonexistent"),
+    graphiql=True,
+    introspection=True,
     limits=LimitSettings(max_cost=10**9, bucket_size=10**9, restore_rate=10**6),
 )
 

@@ -114,7 +114,9 @@ def unique(sample: bytes) -> bytes:
 
 
 def _auth(credential: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {credential}"} if credential else {}
+    # multipart needs a preflight header (CSRF prevention): see app/uploads.py
+    preflight = {"GraphQL-Preflight": "1"}
+    return {"Authorization": f"Bearer {credential}", **preflight} if credential else preflight
 
 
 async def upload_raw(

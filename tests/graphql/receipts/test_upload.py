@@ -136,6 +136,7 @@ async def test_a_declared_huge_body_is_refused_without_reading_it(shop: Shop) ->
         content=body(),
         headers={
             "Authorization": f"Bearer {shop.as_('employee')}",
+            "GraphQL-Preflight": "1",
             "Content-Type": "multipart/form-data; boundary=x",
             "Content-Length": str(500 * 1024 * 1024),
         },
@@ -204,6 +205,7 @@ async def test_control_characters_in_a_raw_multipart_file_name_are_removed(shop:
         content=body,
         headers={
             "Authorization": f"Bearer {shop.as_('employee')}",
+            "GraphQL-Preflight": "1",
             "Content-Type": "multipart/form-data; boundary=XX",
         },
     )
@@ -328,7 +330,7 @@ async def test_a_file_variable_sent_as_json_is_bad_input(shop: Shop) -> None:
     response = await shop.client.post(
         "/graphql",
         json={"query": UPLOAD, "variables": {"file": "JVBERi0xLjc="}},
-        headers={"Authorization": f"Bearer {shop.as_('employee')}"},
+        headers={"Authorization": f"Bearer {shop.as_('employee')}", "GraphQL-Preflight": "1"},
     )
     assert codes(response.json()) == ["BAD_USER_INPUT"]
 
@@ -372,7 +374,7 @@ async def test_a_malformed_multipart_request_is_a_400(
     rows = await shop.receipt_rows()
     response = await shop.client.post(
         "/graphql",
-        headers={"Authorization": f"Bearer {shop.as_('employee')}"},
+        headers={"Authorization": f"Bearer {shop.as_('employee')}", "GraphQL-Preflight": "1"},
         **_multipart(operations, files_map),
     )
     assert response.status_code == 400, response.text
@@ -385,6 +387,7 @@ async def test_a_multipart_body_that_is_not_multipart_is_a_400(shop: Shop) -> No
         content=b"this is not a multipart body",
         headers={
             "Authorization": f"Bearer {shop.as_('employee')}",
+            "GraphQL-Preflight": "1",
             "Content-Type": "multipart/form-data; boundary=nope",
         },
     )
