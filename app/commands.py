@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from typing import Any
@@ -70,8 +71,19 @@ async def migrate(url: str) -> None:
     print(f"Database at revision {head_revision()}.", file=sys.stderr)
 
 
+def _log_requests() -> None:
+    """Send the service's own log lines (one JSON object per request) to stderr."""
+    logger = logging.getLogger("expensegraph")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 async def serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted, in ``workers`` processes (uvloop, httptools)."""
+    _log_requests()
     print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
     options: dict[str, Any] = {
         "host": host, "port": port, "http": "httptools", "loop": "uvloop",

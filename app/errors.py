@@ -33,6 +33,8 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
+        report = getattr(self.execution_context.context, "report", {})
+        report["operation"] = self.execution_context.operation_name
         result = self.execution_context.result
         if result is not None and result.errors:
             request_id = getattr(self.execution_context.context, "request_id", "-")

@@ -31,12 +31,14 @@ from app.auth import AuthError, authenticate
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, ensure_codes
 from app.limits import LeakyBuckets, LimitSettings, QueryCost, shape_rule
+from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.settings import Settings
 from app.transactions import CommitWrites
 from app.uploads import MultipartView
 from db.engine import RequestDb, create_engine
 from db.migrate import current_revision, head_revision
-from resolvers.context import Context, build_context
+from loaders import base as loader_base
+from resolvers.context import Context, Principal, build_context
 from resolvers.errors import ErrorCode
 from schema.build import build_schema
 
@@ -56,6 +58,7 @@ class GraphQLView(MultipartView):
         if result.errors:
             context = request.scope["state"]["context"]
             result.errors = ensure_codes(result.errors, context.request_id)
+            context.report["codes"] = [(e.extensions or {}).get("code") for e in result.errors]
         return await super().process_result(request, result)
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -88,34 +91,45 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        record = RequestRecord(request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex)
         db = RequestDb(self.app.state.engine)
+        principal = None
         try:
-            try:
-                principal = await authenticate(
-                    request.headers.get("authorization"), db=db, settings=self.settings
-                )
-            except AuthError as error:
-                response = _error_response(str(error), ErrorCode.UNAUTHENTICATED, 401)
-                await response(scope, receive, send)
-                return
-            rewritten = await persisted.rewrite(scope, receive, self.persisted)
-            if isinstance(rewritten, Response):
-                await rewritten(scope, receive, send)
-                return
-            scope, receive = rewritten
-            scope.setdefault("state", {})["context"] = build_context(
-                request_id, db, principal, batching=self.settings.loader_batching
-            )
-            key = request.headers.get("idempotency-key")
-            if key is not None and principal is not None and request.method == "POST":
-                await idempotency.run(
-                    self.view, scope, receive, send, db=db, principal=principal, key=key
-                )
-            else:
-                await self.view(scope, receive, send)
+            principal = await self._serve(request, db, record, receive, record.capture(send))
         finally:
             await db.close()
+            finish(record, principal=principal, statements=db.statements)
+
+    async def _serve(
+        self, request: Request, db: RequestDb, record: RequestRecord, receive: Receive, send: Send
+    ) -> Principal | None:
+        """Authenticate, resolve a persisted query, run the operation; return who asked."""
+        scope = request.scope
+        try:
+            principal = await authenticate(
+                request.headers.get("authorization"), db=db, settings=self.settings
+            )
+        except AuthError as error:
+            await _error_response(str(error), ErrorCode.UNAUTHENTICATED, 401)(scope, receive, send)
+            return None
+        rewritten = await persisted.rewrite(scope, receive, self.persisted)
+        if isinstance(rewritten, Response):
+            await rewritten(scope, receive, send)
+            return principal
+        scope, receive = rewritten
+        context = build_context(
+            record.request_id, db, principal, batching=self.settings.loader_batching
+        )
+        record.report = context.report
+        scope.setdefault("state", {})["context"] = context
+        key = request.headers.get("idempotency-key")
+        if key is not None and principal is not None and request.method == "POST":
+            await idempotency.run(
+                self.view, scope, receive, send, db=db, principal=principal, key=key
+            )
+        else:
+            await self.view(scope, receive, send)
+        return principal
 
 
 def _limits(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
@@ -181,9 +195,9 @@ def create_app(
         finally:
             await app.state.engine.dispose()
 
-    app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
-    )
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    loader_base.BATCH_OBSERVER = observe_batch
     if engine is not None:
         app.state.engine = engine
     mount_receipts(app, settings)

@@ -144,11 +144,13 @@ class QueryCost(SchemaExtension):
             ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
         )
         refused = self._refusal(principal.label if principal is not None else None)
+        report = getattr(ctx.context, "report", {})
+        report["cost"] = self.requested
         if refused is not None:
             ctx.result = ExecutionResult(data=None, errors=[refused])
         yield
         if refused is None and ctx.result is not None:
-            self.actual = actual_cost(ctx.result.data)
+            self.actual = report["actual_cost"] = actual_cost(ctx.result.data)
             if self.key is not None:
                 self.buckets.refund(self.key, self.requested - self.actual)
 

@@ -1,6 +1,6 @@
 """The base every loader shares: its request's database handle and scope, a batch cap."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -11,6 +11,9 @@ from db.scope import Scope
 
 # False only to measure what batching saves (bench/): each key then costs a statement.
 BATCHING: ContextVar[bool] = ContextVar("loader_batching", default=True)
+
+# set by the app to count batch sizes in its metrics
+BATCH_OBSERVER: Callable[[str, int], None] | None = None
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -30,6 +33,15 @@ class TenantLoader(DataLoader[K, V]):
         super().__init__(batch=BATCHING.get())
         self.db = db
         self.scope = scope
+        observer, load = BATCH_OBSERVER, self.batch_load_fn
+        if observer is not None:
+            name = type(self).__name__
+
+            async def observed(keys: list[K]) -> list[V]:
+                observer(name, len(keys))
+                return await load(keys)
+
+            self.batch_load_fn = observed  # type: ignore[method-assign]
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,8 +1,8 @@
 """The request context every resolver receives: who is asking, their scope, db and loaders."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from db.engine import RequestDb
 from db.receipt_storage import ReceiptStorage
@@ -69,6 +69,8 @@ class Context:
     principal: Principal | None
     loaders: Loaders | None
     files: ReceiptFiles | None = None
+    # filled in while the request runs (operation, cost, error codes) and logged at its end
+    report: dict[str, Any] = field(default_factory=dict)
 
     def require(self, scope: str | None = None) -> tuple[Principal, Loaders]:
         """Return the principal and loaders, or raise UNAUTHENTICATED / FORBIDDEN."""

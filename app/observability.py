@@ -1,0 +1,103 @@
+"""Per-request structured logs and Prometheus metrics (``/metrics``), per worker process."""
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Send
+
+log = logging.getLogger("expensegraph.request")
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("expensegraph_requests_total", "GraphQL requests by operation and outcome.",
+                   ["operation", "outcome"], registry=REGISTRY)  # fmt: skip
+LATENCY = Histogram("expensegraph_request_duration_seconds", "GraphQL request latency by operation.",
+                    ["operation"], registry=REGISTRY)  # fmt: skip
+STATEMENTS = Histogram("expensegraph_sql_statements_per_request", "SQL statements per GraphQL request.",
+                       buckets=(1, 2, 3, 5, 8, 12, 20, 50, 100), registry=REGISTRY)  # fmt: skip
+LOADER_BATCHES = Histogram("expensegraph_loader_batch_size", "Keys per DataLoader batch.", ["loader"],
+                           buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000), registry=REGISTRY)  # fmt: skip
+RATE_LIMITED = Counter(
+    "expensegraph_rate_limited_total", "Requests refused by the rate limit.", registry=REGISTRY
+)
+POOL = Gauge(
+    "expensegraph_pool_connections",
+    "Database pool connections by state.",
+    ["state"],
+    registry=REGISTRY,
+)
+
+# operation names are chosen by clients: keep the label set bounded
+MAX_OPERATIONS = 200
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_known: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """Return a bounded metric label for a client's operation name."""
+    if not name or not _NAME.match(name):
+        return "anonymous"
+    if name not in _known and len(_known) >= MAX_OPERATIONS:
+        return "other"
+    _known.add(name)
+    return name
+
+
+@dataclass
+class RequestRecord:
+    """What one request did, filled in as it runs and logged at the end."""
+
+    request_id: str
+    started: float = field(default_factory=time.perf_counter)
+    status: int = 0
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def capture(self, send: Send) -> Send:
+        """Return ``send`` that also notes the response status."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = int(message["status"])
+            await send(message)
+
+        return sending
+
+
+def finish(record: RequestRecord, *, principal: Any, statements: int) -> None:
+    """Log the request as one JSON line and count it in the metrics."""
+    duration = time.perf_counter() - record.started
+    codes = record.report.get("codes") or []
+    outcome = codes[0] if codes else ("ok" if record.status < 400 else f"http_{record.status}")
+    operation = operation_label(record.report.get("operation"))
+    REQUESTS.labels(operation, outcome).inc()
+    LATENCY.labels(operation).observe(duration)
+    STATEMENTS.observe(statements)
+    if "RATE_LIMITED" in codes:
+        RATE_LIMITED.inc()
+    log.info(json.dumps({
+        "request_id": record.request_id,
+        "credential": principal.label if principal is not None else None,
+        "business_id": principal.business_id if principal is not None else None,
+        "operation": record.report.get("operation"), "status": record.status, "outcome": outcome,
+        "codes": codes, "duration_ms": round(duration * 1000, 2), "sql_statements": statements,
+        "cost": record.report.get("cost"), "actual_cost": record.report.get("actual_cost"),
+    }))  # fmt: skip
+
+
+def observe_batch(loader: str, size: int) -> None:
+    """Count one DataLoader batch of ``size`` keys."""
+    LOADER_BATCHES.labels(loader).observe(size)
+
+
+async def metrics(request: Request) -> Response:
+    """Return the metrics in the Prometheus text format."""
+    pool = request.app.state.engine.pool
+    for state, value in (("in_use", pool.checkedout()), ("idle", pool.checkedin())):
+        POOL.labels(state).set(value)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,52 @@
+"""Per-request JSON logs and the Prometheus metrics."""
+
+import json
+import logging
+
+import pytest
+
+from tests.conftest import gql_raw, token
+
+
+async def test_each_request_logs_one_json_line_without_secrets(
+    client, world, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = world.keys["a_read"]
+    with caplog.at_level(logging.INFO, logger="expensegraph.request"):
+        await gql_raw(
+            client, "query Listing { expenses(first: 3) { nodes { id member { name } } } }", as_=key
+        )
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "expensegraph.request"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["operation"] == "Listing" and line["outcome"] == "ok" and line["status"] == 200
+    assert line["credential"].startswith("api_key:") and line["business_id"] == world.a.id
+    assert line["sql_statements"] == 3 and line["cost"] == 7 and line["duration_ms"] > 0
+    assert key not in caplog.text and key.split("_")[2] not in caplog.text
+
+
+async def test_failed_requests_log_their_code(
+    client, world, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="expensegraph.request"):
+        await gql_raw(
+            client, "{ expenses(first: 101) { totalCount } }", as_=token(world.a, "admin")
+        )
+        await gql_raw(client, "{ viewer { credential } }", as_="not-a-token")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "expensegraph.request"]
+    assert [line["outcome"] for line in lines] == ["BAD_USER_INPUT", "http_401"]
+
+
+async def test_metrics_expose_requests_latency_batches_pool_and_rate_limits(client, world) -> None:
+    await gql_raw(
+        client,
+        "query Metered { teams { nodes { members { name } } } }",
+        as_=token(world.a, "admin"),
+    )
+    text = (await client.get("/metrics")).text
+    assert 'expensegraph_requests_total{operation="Metered",outcome="ok"}' in text
+    assert 'expensegraph_request_duration_seconds_bucket{le="0.005",operation="Metered"}' in text
+    assert 'expensegraph_loader_batch_size_count{loader="MembersByTeamLoader"}' in text
+    assert 'expensegraph_pool_connections{state="idle"}' in text
+    assert "expensegraph_rate_limited_total" in text
+    assert "expensegraph_sql_statements_per_request_bucket" in text
