@@ -91,6 +91,8 @@ def apply_to_query_string(query_string: bytes, store: PersistedQueries) -> bytes
 
 
 MAX_JSON_BODY = 1024 * 1024
+# PostgreSQL text cannot hold NUL; refusing it up front keeps it from reaching a query
+NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
 
 
 def _error(message: str, code: ErrorCode, status: int = 200) -> Response:
@@ -108,6 +110,8 @@ async def rewrite(
     try:
         if scope["method"] == "GET":
             query_string = scope.get("query_string", b"")
+            if b"%00" in query_string:
+                return _error(NUL_MESSAGE, ErrorCode.BAD_USER_INPUT, 400)
             if b"persistedQuery" in query_string:
                 scope = {**scope, "query_string": apply_to_query_string(query_string, store)}
             return scope, receive
@@ -119,6 +123,8 @@ async def rewrite(
             return _error(
                 f"JSON bodies are at most {MAX_JSON_BODY} bytes.", ErrorCode.BAD_USER_INPUT, 413
             )
+        if b"\\u0000" in body or b"\x00" in body:
+            return _error(NUL_MESSAGE, ErrorCode.BAD_USER_INPUT, 400)
         if b"persistedQuery" in body:
             params = json.loads(body)
             if isinstance(params, dict) and apply(params, store):

@@ -1,5 +1,6 @@
 """Expense lists (root and nested), receipts on an expense, and policy checks."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +100,15 @@ def _tuple(values: Sequence[Any] | None) -> tuple[Any, ...] | None:
     return None if values is None else tuple(getattr(v, "value", v) for v in values)
 
 
+def _currencies(codes: Sequence[str] | None) -> tuple[str, ...] | None:
+    if codes is None:
+        return None
+    upper = tuple(code.upper() for code in codes)
+    if len(upper) > 100 or not all(re.fullmatch("[A-Z]{3}", code) for code in upper):
+        raise bad_input("currencies takes up to 100 ISO 4217 codes like GBP.", field="currencies")
+    return upper
+
+
 def expense_spec(filter_: ExpenseFilterLike | None, principal: Principal) -> ExpenseSpec:
     """Return the database filter for an ExpenseFilter argument."""
     if filter_ is None:
@@ -125,9 +135,7 @@ def expense_spec(filter_: ExpenseFilterLike | None, principal: Principal) -> Exp
         team_ids=decode_ids_of("Team", filter_.team_ids, field="teamIds"),
         card_ids=decode_ids_of("Card", filter_.card_ids, field="cardIds"),
         category_ids=decode_ids_of("Category", filter_.category_ids, field="categoryIds"),
-        currencies=_tuple(
-            [c.upper() for c in filter_.currencies] if filter_.currencies else filter_.currencies
-        ),
+        currencies=_currencies(filter_.currencies),
         min_home_minor=_home_minor(filter_.min_amount, principal, "minAmount"),
         max_home_minor=_home_minor(filter_.max_amount, principal, "maxAmount"),
         merchant_search=search or None,

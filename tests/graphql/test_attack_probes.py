@@ -127,3 +127,17 @@ async def test_unexpected_errors_are_masked_even_next_to_slow_requests(
         assert error["extensions"]["code"] == "INTERNAL" and error["extensions"]["requestId"]
         assert "hunter2" not in response.text and "secret" not in response.text
     assert all("errors" not in r.json() for r in responses[25:])
+
+
+async def test_nul_characters_and_bad_currency_codes_are_input_errors(prod, world) -> None:
+    # found by schemathesis: PostgreSQL refuses NUL in text, which surfaced as INTERNAL
+    query = "query($s: String) { expenses(filter: {merchantSearch: $s}) { totalCount } }"
+    response = await prod.post(
+        "/graphql", json={"query": query, "variables": {"s": "a\u0000b"}}, headers=_headers(world)
+    )
+    assert response.status_code == 400 and codes(response.json()) == ["BAD_USER_INPUT"]
+    get = await prod.get("/graphql", params={"query": '{ expenses(filter: {merchantSearch: "a\u0000"}) { totalCount } }'},
+                         headers=_headers(world))  # fmt: skip
+    assert get.status_code == 400
+    body = await _post(prod, world, '{ expenses(filter: {currencies: ["GB"]}) { totalCount } }')
+    assert codes(body) == ["BAD_USER_INPUT"]
