@@ -104,40 +104,17 @@ def test_migrate_on_the_embedded_database(tmp_path: Path) -> None:
 
 
 def test_serve_with_two_workers_answers_from_both(world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import signal
-    import socket
-    import time
-
     import httpx
 
     from tests.conftest import SETTINGS, token
+    from tests.serving import serving
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "DATABASE_URL": database_url, "EXPENSEGRAPH_JWT_SECRET": SETTINGS.jwt_secret,
+    env = {"DATABASE_URL": database_url, "EXPENSEGRAPH_JWT_SECRET": SETTINGS.jwt_secret,
            "EXPENSEGRAPH_DATA_DIR": str(tmp_path)}  # fmt: skip
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while log.read_text().count("Application startup complete") < 2:
-            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
-            time.sleep(0.2)
+    with serving(tmp_path, env, workers=2) as server:
         headers = {"Authorization": f"Bearer {token(world.a, 'admin')}"}
         for _ in range(4):
-            response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ viewer { credential } }"},
+            response = httpx.post(f"{server.url}/graphql", json={"query": "{ viewer { credential } }"},
                                   headers=headers, timeout=10)  # fmt: skip
             assert response.json()["data"] == {"viewer": {"credential": "MEMBER"}}
-        assert log.read_text().count("Started server process") == 2
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        assert server.log.read_text().count("Started server process") == 2
