@@ -24,6 +24,58 @@ UNAVAILABLE_ERRORS = (
 )
 
 
+# SQLSTATE classes and codes that mean "try again": connection exceptions (08), too many
+# connections or out of resources (53), operator intervention: cancelled by a timeout,
+# shut down, cannot connect now (57), lock timeout, serialization failure and deadlock.
+RETRYABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+RETRYABLE_SQLSTATES = ("55P03", "40001", "40P01")
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    for candidate in (
+        error,
+        getattr(error, "orig", None),
+        getattr(getattr(error, "orig", None), "__cause__", None),
+    ):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Return True when ``error`` means the database is down, overloaded or timed out.
+
+    SQLAlchemy wraps asyncpg's exceptions in a plain DBAPIError, so the SQLSTATE and the
+    cause chain are what tell a timeout or a lost connection from a bug.
+    """
+    seen: BaseException | None = error
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        state = _sqlstate(seen)
+        if state and (state[:2] in RETRYABLE_SQLSTATE_CLASSES or state in RETRYABLE_SQLSTATES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def unavailable_body(request_id: str) -> dict[str, object]:
+    """Return the response body for a request the database could not serve."""
+    error = {
+        "message": UNAVAILABLE_MESSAGE,
+        "extensions": {"code": ErrorCode.UNAVAILABLE.value, "requestId": request_id},
+    }
+    return {"data": None, "errors": [error]}
+
+
+UNAVAILABLE_MESSAGE = "The database is unavailable or overloaded; retry shortly."
+
+
 class ErrorCodes(SchemaExtension):
     """Give each error its code and mask what the client must not see.
 
@@ -63,11 +115,11 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
         default = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.BAD_USER_INPUT
         code = (error.extensions or {}).get("code") or default.value
         return _with(error, error.message, {**(error.extensions or {}), "code": code})
-    if isinstance(original, UNAVAILABLE_ERRORS):
+    if is_unavailable(original):
         log.warning("database unavailable request_id=%s: %r", request_id, original)
         return _with(
             error,
-            "The database is unavailable or overloaded; retry shortly.",
+            UNAVAILABLE_MESSAGE,
             {"code": ErrorCode.UNAVAILABLE.value, "requestId": request_id},
         )
     log.error("unexpected error request_id=%s", request_id, exc_info=original)

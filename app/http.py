@@ -29,7 +29,7 @@ from strawberry.types import ExecutionResult
 from app import idempotency, persisted
 from app.auth import AuthError, authenticate
 from app.downloads import mount_receipts, with_receipt_files
-from app.errors import ErrorCodes, ensure_codes
+from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
 from app.limits import LeakyBuckets, LimitSettings, QueryCost, shape_rule
 from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.settings import Settings
@@ -94,8 +94,19 @@ class GraphQLEndpoint:
         record = RequestRecord(request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex)
         db = RequestDb(self.app.state.engine)
         principal = None
+        sending = record.capture(send)
         try:
-            principal = await self._serve(request, db, record, receive, record.capture(send))
+            principal = await self._serve(request, db, record, receive, sending)
+        except Exception as error:
+            # the credential lookup, persisted queries and idempotency run outside GraphQL
+            if not is_unavailable(error) or record.status:
+                raise
+            log.warning("database unavailable request_id=%s: %r", record.request_id, error)
+            record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
+            body = unavailable_body(record.request_id)
+            await JSONResponse(body, status_code=503, headers={"Retry-After": "1"})(
+                scope, receive, sending
+            )
         finally:
             await db.close()
             finish(record, principal=principal, statements=db.statements)
