@@ -30,8 +30,9 @@ from app import idempotency, persisted
 from app.auth import AuthError, authenticate
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
-from app.limits import LeakyBuckets, LimitSettings, QueryCost, shape_rule
+from app.limits import Buckets, LeakyBuckets, LimitSettings, QueryCost, shape_rule
 from app.observability import RequestRecord, finish, metrics, observe_batch
+from app.redis_buckets import RedisBuckets
 from app.settings import Settings
 from app.transactions import CommitWrites
 from app.uploads import MultipartView
@@ -81,7 +82,7 @@ class GraphQLEndpoint:
                     CommitWrites,
                     _parser_cache,
                     _validation_cache,
-                    *_limits(settings.limits),
+                    *_limits(settings.limits, settings.redis_url),
                     *([] if settings.introspection else [DisableIntrospection]),
                 ]
             ),
@@ -143,8 +144,9 @@ class GraphQLEndpoint:
         return principal
 
 
-def _limits(limits: LimitSettings) -> list[Callable[[], SchemaExtension]]:
-    buckets = LeakyBuckets(limits)  # shared by the requests this process serves
+def _limits(limits: LimitSettings, redis_url: str | None) -> list[Callable[[], SchemaExtension]]:
+    # shared by the requests this process serves, or by all processes through Redis
+    buckets: Buckets = RedisBuckets(limits, redis_url) if redis_url else LeakyBuckets(limits)
     rules: list[type[ASTValidationRule]] = [shape_rule(limits)]
     return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),

@@ -5,9 +5,9 @@ QUERY_TOO_COMPLEX; an empty bucket is RATE_LIMITED with the seconds to wait.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import (
     ExecutionResult,
@@ -105,45 +105,58 @@ class LeakyBuckets:
     clock: Any = time.monotonic
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def available(self, key: str) -> float:
+    async def available(self, key: str) -> float:
         """Return the points the credential has now."""
+        return self._available(key)
+
+    def _available(self, key: str) -> float:
         points, at = self._buckets.get(key, (float(self.limits.bucket_size), self.clock()))
         now = self.clock()
         return min(float(self.limits.bucket_size), points + (now - at) * self.limits.restore_rate)
 
-    def take(self, key: str, cost: int) -> float | None:
+    async def take(self, key: str, cost: int) -> float | None:
         """Debit ``cost``; return None if done, else the seconds until it would fit."""
-        points = self.available(key)
+        points = self._available(key)
         if cost > points:
             self._buckets[key] = (points, self.clock())
             return (cost - points) / self.limits.restore_rate
         self._buckets[key] = (points - cost, self.clock())
         return None
 
-    def refund(self, key: str, points: int) -> None:
+    async def refund(self, key: str, points: int) -> None:
         """Give back what was debited but not used."""
         if points > 0:
             self._buckets[key] = (
-                min(float(self.limits.bucket_size), self.available(key) + points),
+                min(float(self.limits.bucket_size), self._available(key) + points),
                 self.clock(),
             )
+
+
+class Buckets(Protocol):
+    """Where the points live: this process (LeakyBuckets) or Redis (RedisBuckets)."""
+
+    async def available(self, key: str) -> float: ...
+
+    async def take(self, key: str, cost: int) -> float | None: ...
+
+    async def refund(self, key: str, points: int) -> None: ...
 
 
 class QueryCost(SchemaExtension):
     """Refuse queries over the cost ceiling or beyond the caller's bucket; report the cost."""
 
-    def __init__(self, limits: LimitSettings, buckets: LeakyBuckets) -> None:
+    def __init__(self, limits: LimitSettings, buckets: Buckets) -> None:
         self.limits, self.buckets = limits, buckets
         self.requested = self.actual = 0
         self.key: str | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         principal = getattr(ctx.context, "principal", None)
         self.requested = query_cost(
             ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
         )
-        refused = self._refusal(principal.label if principal is not None else None)
+        refused = await self._refusal(principal.label if principal is not None else None)
         report = getattr(ctx.context, "report", {})
         report["cost"] = self.requested
         if refused is not None:
@@ -152,16 +165,16 @@ class QueryCost(SchemaExtension):
         if refused is None and ctx.result is not None:
             self.actual = report["actual_cost"] = actual_cost(ctx.result.data)
             if self.key is not None:
-                self.buckets.refund(self.key, self.requested - self.actual)
+                await self.buckets.refund(self.key, self.requested - self.actual)
 
-    def _refusal(self, key: str | None) -> GraphQLError | None:
+    async def _refusal(self, key: str | None) -> GraphQLError | None:
         if self.requested > self.limits.max_cost:
             return too_complex(
                 f"The query costs {self.requested} points; at most {self.limits.max_cost}. Ask for smaller pages."
             )
         if key is None:
             return None
-        wait = self.buckets.take(key, self.requested)
+        wait = await self.buckets.take(key, self.requested)
         if wait is not None:
             return GraphQLError(
                 f"Rate limited: this query costs {self.requested} points; retry in {wait:.1f} s.",
@@ -173,10 +186,10 @@ class QueryCost(SchemaExtension):
         self.key = key
         return None
 
-    def get_results(self) -> dict[str, Any]:
+    async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
         principal = getattr(self.execution_context.context, "principal", None)
         available = (
-            self.buckets.available(principal.label)
+            await self.buckets.available(principal.label)
             if principal is not None
             else self.limits.bucket_size
         )

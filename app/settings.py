@@ -32,6 +32,8 @@ class Settings:
     development: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    # rate-limit buckets shared by all workers and replicas; in process when unset
+    redis_url: str | None = None
     # off only to measure what DataLoader batching saves (bench/)
     loader_batching: bool = True
     # receipt files: None means <data_dir>/receipts
@@ -60,6 +62,7 @@ class Settings:
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", development),
             introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
+            redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             limits=LimitSettings(
                 max_depth=_int(env, "EXPENSEGRAPH_MAX_DEPTH", 10, low=2),
                 max_aliases=_int(env, "EXPENSEGRAPH_MAX_ALIASES", 15, low=0),
