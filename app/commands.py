@@ -87,7 +87,7 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
     print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
     options: dict[str, Any] = {
         "host": host, "port": port, "http": "httptools", "loop": "uvloop",
-        "log_level": "info", "timeout_graceful_shutdown": 25,
+        "log_level": "info", "timeout_graceful_shutdown": settings.shutdown_grace_s,
     }  # fmt: skip
     if workers == 1:
         await uvicorn.Server(uvicorn.Config(create_app(settings, url), **options)).serve()

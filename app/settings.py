@@ -32,6 +32,8 @@ class Settings:
     development: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    # SIGTERM: in-flight requests get this long to finish, new connections are refused
+    shutdown_grace_s: int = 25
     # rate-limit buckets shared by all workers and replicas; in process when unset
     redis_url: str | None = None
     # off only to measure what DataLoader batching saves (bench/)
@@ -63,6 +65,7 @@ class Settings:
             introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
+            shutdown_grace_s=_int(env, "EXPENSEGRAPH_SHUTDOWN_GRACE_SECONDS", 25, low=1),
             limits=LimitSettings(
                 max_depth=_int(env, "EXPENSEGRAPH_MAX_DEPTH", 10, low=2),
                 max_aliases=_int(env, "EXPENSEGRAPH_MAX_ALIASES", 15, low=0),
