@@ -168,6 +168,20 @@ async def _receipt(conn: AsyncConnection, biz: Biz, expense_id: int | None, n: i
     )  # fmt: skip
 
 
+async def insert_api_key(conn: AsyncConnection, biz: Biz, scopes: list[str]) -> str:
+    """Store an API key of ``biz`` with ``scopes``; return its full secret."""
+    from app.auth import hash_secret, new_api_key
+
+    prefix, key = new_api_key()
+    await conn.execute(
+        insert(api_keys).values(
+            business_id=biz.id, name="+".join(scopes), prefix=prefix,
+            secret_hash=hash_secret(key), scopes=scopes,
+        )
+    )  # fmt: skip
+    return key
+
+
 @dataclass
 class World:
     """The two businesses and their API keys (full secrets)."""

@@ -19,12 +19,11 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth import hash_secret, new_api_key
-from db.tables import api_keys, cards, expenses, fx_rates, receipts
+from db.tables import cards, expenses, fx_rates, receipts
 from resolvers.ids import decode_id, encode_id
 from tests import world
 from tests.conftest import gql, token
-from tests.world import Biz
+from tests.world import Biz, insert_api_key
 
 DAY = date(2031, 3, 10)
 NEXT_DAY = date(2031, 3, 11)
@@ -91,17 +90,6 @@ class Shops:
     other: Shop
 
 
-async def _key(conn: Any, biz: Biz, scopes: list[str]) -> str:
-    prefix, key = new_api_key()
-    await conn.execute(
-        insert(api_keys).values(
-            business_id=biz.id, name="+".join(scopes), prefix=prefix,
-            secret_hash=hash_secret(key), scopes=scopes,
-        )
-    )  # fmt: skip
-    return key
-
-
 @pytest.fixture(scope="session")
 async def shops(engine: AsyncEngine) -> Shops:
     rng = random.Random(11)
@@ -123,8 +111,8 @@ async def shops(engine: AsyncEngine) -> Shops:
         gbp = built["gbp"]
         for name, scopes in (("write", ["expenses:read", "expenses:write"]),
                              ("write_only", ["expenses:write"]), ("read", ["expenses:read"])):  # fmt: skip
-            gbp.keys[name] = await _key(conn, gbp.biz, scopes)
-        built["other"].keys["write"] = await _key(
+            gbp.keys[name] = await insert_api_key(conn, gbp.biz, scopes)
+        built["other"].keys["write"] = await insert_api_key(
             conn, built["other"].biz, ["expenses:read", "expenses:write"]
         )
         frozen = await conn.execute(

@@ -15,11 +15,10 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth import hash_secret, new_api_key
-from db.tables import api_keys, cards, expenses, teams
+from db.tables import cards, expenses, teams
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw, token
-from tests.world import Biz, _business
+from tests.world import Biz, _business, insert_api_key
 
 CARD = "id status currency spendLimit { amount currency } limitPeriod spentThisPeriod { amount currency }"
 ERRORS = "userErrors { field code message }"
@@ -49,17 +48,6 @@ class Cardco:
         return token(self.biz, who)
 
 
-async def _key(conn: Any, biz: Biz, scopes: list[str]) -> str:
-    prefix, key = new_api_key()
-    await conn.execute(
-        insert(api_keys).values(
-            business_id=biz.id, name="+".join(scopes), prefix=prefix,
-            secret_hash=hash_secret(key), scopes=scopes,
-        )
-    )  # fmt: skip
-    return key
-
-
 @pytest.fixture(scope="module")
 async def co(engine: AsyncEngine) -> Cardco:
     rng = random.Random(23)
@@ -73,7 +61,7 @@ async def co(engine: AsyncEngine) -> Cardco:
             ("read", ["cards:read"]),
             ("admin", ["admin"]),
         ):
-            co.keys[name] = await _key(conn, co.biz, scopes)
+            co.keys[name] = await insert_api_key(conn, co.biz, scopes)
         result = await conn.execute(
             insert(teams).values(business_id=co.biz.id, name="Fleet").returning(teams.c.id)
         )
