@@ -27,15 +27,15 @@ BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"  # git-ignored: logs, captured SQL, request bodies
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Return the command line's options."""
+def _parser() -> argparse.ArgumentParser:
+    """Return the command line's parser."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="concurrency 1 and 8, 5 s each")
     parser.add_argument("--data-dir", type=Path, default=BENCH_DIR / ".data")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 10, quick 5)")
     parser.add_argument("--concurrency", help="comma-separated (default 1,8,32, quick 1,8)")
     parser.add_argument(
-        "--shapes", help="comma-separated subset of list,teams,detail,summary,search,sync"
+        "--shapes", help="comma-separated subset of list,teams,detail,summary,search,sync,floor"
     )
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument(
@@ -60,7 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--businesses", type=int, default=200)
     parser.add_argument("--expenses", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line's options, defaults resolved."""
+    args = _parser().parse_args(argv)
     args.duration = args.duration or (5 if args.quick else 10)
     args.concurrency = [
         int(c) for c in (args.concurrency or ("1,8" if args.quick else "1,8,32")).split(",")
