@@ -102,11 +102,11 @@ class CardMutations:
     @strawberry.mutation(
         description="Freeze an ACTIVE card (admins, finance, the team's manager, `cards:write` keys)."
     )
-    async def freeze_card(self, info: Info, id: CardId) -> CardPayload:
+    async def freeze_card(self, info: Info, id: CardId) -> CardPayload | None:
         return await _card(lambda: cards.freeze_card(info.context, id))
 
     @strawberry.mutation(description="Make a FROZEN card ACTIVE again (same actors as freezeCard).")
-    async def unfreeze_card(self, info: Info, id: CardId) -> CardPayload:
+    async def unfreeze_card(self, info: Info, id: CardId) -> CardPayload | None:
         return await _card(lambda: cards.unfreeze_card(info.context, id))
 
     @strawberry.mutation(
@@ -126,7 +126,7 @@ class CardMutations:
             LimitPeriod | None,
             strawberry.argument(description="Period of the limit; null with a null limit."),
         ] = None,
-    ) -> CardPayload:
+    ) -> CardPayload | None:
         money = (limit.amount, limit.currency) if limit is not None else None
         value = period.value if period is not None else None
         return await _card(lambda: cards.set_spend_limit(info.context, id, money, value))
@@ -145,7 +145,7 @@ class ApiKeyMutations:
             list[ApiKeyScope],
             strawberry.argument(description="What the key may do (at least one)."),
         ],
-    ) -> ApiKeyPayload:
+    ) -> ApiKeyPayload | None:
         async def create() -> tuple[Row[Any], str | None]:
             created = await api_keys.create_api_key(info.context, name, [s.value for s in scopes])
             return created.row, created.secret
@@ -159,7 +159,7 @@ class ApiKeyMutations:
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
-    ) -> ApiKeyPayload:
+    ) -> ApiKeyPayload | None:
         async def revoke() -> tuple[Row[Any], str | None]:
             return await api_keys.revoke_api_key(info.context, id), None
 
