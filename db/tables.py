@@ -232,6 +232,43 @@ expenses = Table(
     ),
 )
 
+
+def _spend_totals(name: str, period: str) -> Table:
+    """Return a spend rollup: live expenses' home totals per local ``period`` and dimensions.
+
+    Maintained by triggers on ``expenses`` (alembic 0002); NULL team or category is a value
+    of the key (NULLS NOT DISTINCT), and the totals ride in the key's index for index-only
+    aggregation.
+    """
+    key = ("business_id", period, "team_id", "category_id", "currency", "status", "home_currency")
+    return Table(
+        name,
+        metadata,
+        _business_id(),
+        Column(period, Date, nullable=False),
+        Column("team_id", BigInteger, nullable=True),
+        Column("category_id", BigInteger, nullable=True),
+        Column("currency", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("home_currency", Text, nullable=False),
+        # numeric: a sum of bigint amounts can outgrow bigint, and must stay exact
+        Column("total_minor", Numeric, nullable=False),
+        Column("n", BigInteger, nullable=False),
+        UniqueConstraint(
+            *key,
+            name=f"uq_{name}_key",
+            postgresql_nulls_not_distinct=True,
+            postgresql_include=["total_minor", "n"],
+        ),
+        # the triggers delete the rows their writes emptied; this finds them at once
+        Index(f"ix_{name}_empty", "business_id", postgresql_where=text("n = 0")),
+    )
+
+
+# local calendar days in the business's time zone, and the local months they add up to
+expense_day_totals = _spend_totals("expense_day_totals", "day")
+expense_month_totals = _spend_totals("expense_month_totals", "month")
+
 receipts = Table(
     "receipts",
     metadata,
@@ -349,7 +386,9 @@ __all__ = [
     "businesses",
     "cards",
     "categories",
+    "expense_day_totals",
     "expense_events",
+    "expense_month_totals",
     "expenses",
     "fx_rates",
     "idempotency_keys",
