@@ -1,15 +1,19 @@
-"""Spend totals grouped by dimensions and period, in one aggregate statement."""
+"""Spend totals grouped by dimensions and period, in one aggregate statement.
+
+From the maintained rollups when they can answer, from ``expenses`` otherwise.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, literal_column, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from db.engine import RequestDb
 from db.expenses import ExpenseSpec, expense_where
 from db.scope import Scope
-from db.tables import businesses, expenses
+from db.summary_rollup import business_zone, period_start, rollup_select, rollup_serves
+from db.tables import expenses
 
 DIMENSIONS: dict[str, ColumnElement[Any]] = {
     "TEAM": expenses.c.team_id,
@@ -47,29 +51,34 @@ async def spend_summary(
 
     Periods start in the business's time zone: an expense at 23:30 UTC on 31 March in
     New York counts in March. Totals add home-currency amounts, which are exact integers.
+    Requests the rollups can answer read them (db/summary_rollup.py); the others, and the
+    same buckets, come from one aggregate over ``expenses``.
     """
+    if rollup_serves(scope, spec, group_by):
+        statement = rollup_select(scope, spec, group_by, interval)
+    else:
+        statement = expense_summary_select(scope, spec, group_by, interval)
+    rows = await db.rows(statement.limit(limit + 1))
+    return [_bucket(row, group_by, interval) for row in rows]
+
+
+def expense_summary_select(
+    scope: Scope, spec: ExpenseSpec, group_by: Sequence[str], interval: str | None
+) -> Select[Any]:
+    """Return the grouped, ordered summary statement over every matching expense row."""
     columns = [DIMENSIONS[name].label(name.lower()) for name in group_by]
     keys: list[ColumnElement[Any]] = [*columns, expenses.c.home_currency]
     if interval is not None:
-        zone = (
-            select(businesses.c.timezone)
-            .where(businesses.c.id == scope.business_id)
-            .scalar_subquery()
-        )
-        local = func.timezone(zone, expenses.c.spent_at)
-        keys.insert(
-            0, func.date_trunc(literal_column(f"'{interval.lower()}'"), local).label("period")
-        )
-    statement = (
+        local = func.timezone(business_zone(scope.business_id), expenses.c.spent_at)
+        keys.insert(0, period_start(interval, local).label("period"))
+    return (
         select(
             *keys, func.sum(expenses.c.home_amount_minor).label("total"), func.count().label("n")
         )
         .where(expense_where(scope, spec))
         .group_by(*keys)
         .order_by(*keys)
-        .limit(limit + 1)
     )
-    return [_bucket(row, group_by, interval) for row in await db.rows(statement)]
 
 
 def _bucket(row: Row[Any], group_by: Sequence[str], interval: str | None) -> Bucket:
