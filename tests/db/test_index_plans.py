@@ -63,6 +63,15 @@ async def setup(server_url: str) -> AsyncIterator[Setup]:
 
 async def _plan_indexes(setup: Setup, query: str, marker: str) -> set[str]:
     """Run ``query``, find its statement containing ``marker``, return the indexes its plan uses."""
+    return {
+        node["Index Name"]
+        for node in await _plan_nodes(setup, query, marker)
+        if "Index Name" in node
+    }
+
+
+async def _plan_nodes(setup: Setup, query: str, marker: str) -> list[dict[str, Any]]:
+    """Run ``query``, find its statement containing ``marker``, return its plan's nodes."""
     setup.captured.clear()
     response = await setup.client.post(
         "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {setup.token}"}
@@ -74,11 +83,10 @@ async def _plan_indexes(setup: Setup, query: str, marker: str) -> set[str]:
             await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
         ).scalar_one()
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    found: set[str] = set()
+    found: list[dict[str, Any]] = []
 
     def walk(node: dict[str, Any]) -> None:
-        if "Index Name" in node:
-            found.add(node["Index Name"])
+        found.append(node)
         for child in node.get("Plans", []):
             walk(child)
 
@@ -138,3 +146,19 @@ async def test_rare_merchant_search_uses_the_trigram_index(setup: Setup) -> None
     term = rare[1:-1].lower()
     query = _expenses(f'filter: {{merchantSearch: "{term}"}}')
     assert "ix_expenses_merchant_trgm" in await _plan_indexes(setup, query, "FROM expenses")
+
+
+async def test_spend_summary_reads_the_rollups_and_only_boundary_days_of_expenses(
+    setup: Setup,
+) -> None:
+    # a year of UTC midnights: not local midnights unless the business is on UTC
+    query = (
+        "{ spendSummary(groupBy: [TEAM], interval: MONTH, filter: {"
+        'spentAfter: "2025-11-01T00:00:00Z", spentBefore: "2026-11-01T00:00:00Z"}) { count } }'
+    )
+    nodes = await _plan_nodes(setup, query, "expense_month_totals")
+    indexes = {node.get("Index Name") for node in nodes}
+    assert {"uq_expense_month_totals_key", "uq_expense_day_totals_key"} <= indexes
+    assert "ix_expenses_spent" in indexes  # the two boundary days, by a short range each
+    scanned = {node.get("Relation Name") for node in nodes if node["Node Type"] == "Seq Scan"}
+    assert not scanned & {"expenses", "expense_month_totals", "expense_day_totals"}
