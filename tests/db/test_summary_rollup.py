@@ -110,7 +110,7 @@ async def _plain_sum(
     return {key: (total, n) for key, (total, n) in sums.items()}
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(120))
 async def test_rollup_and_base_equal_a_plain_sum(engine, zoned, seed: int) -> None:
     rng = random.Random(seed)
     group_by = rng.sample(sorted(ROLLUP_DIMENSIONS), rng.randint(0, 3))
