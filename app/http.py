@@ -27,6 +27,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from app import idempotency, persisted
+from app.admission import Admission, ClientGone, Refused, admitted
 from app.auth import AuthError, authenticate
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
@@ -74,6 +75,7 @@ class GraphQLEndpoint:
         self.app = app
         self.settings = settings
         self.persisted = persisted.PersistedQueries()
+        self.admission = app.state.admission = Admission(settings.admission, settings.pool)
         self.view = GraphQLView(
             # classes or factories, never shared instances (SECURITY-NOTES 1)
             build_schema(
@@ -97,17 +99,20 @@ class GraphQLEndpoint:
         principal = None
         sending = record.capture(send)
         try:
-            principal = await self._serve(request, db, record, receive, sending)
+            # before any SQL: an admitted request finds a free pooled connection
+            async with admitted(self.admission, receive) as receive:
+                principal = await self._serve(request, db, record, receive, sending)
+        except Refused as error:
+            log.warning("request refused request_id=%s: %s", record.request_id, error)
+            await _unavailable(record, scope, receive, sending)
+        except ClientGone:
+            record.status = 499  # nginx's "client closed request": logged, nothing to send
         except Exception as error:
             # the credential lookup, persisted queries and idempotency run outside GraphQL
             if not is_unavailable(error) or record.status:
                 raise
             log.warning("database unavailable request_id=%s: %r", record.request_id, error)
-            record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
-            body = unavailable_body(record.request_id)
-            await JSONResponse(body, status_code=503, headers={"Retry-After": "1"})(
-                scope, receive, sending
-            )
+            await _unavailable(record, scope, receive, sending)
         finally:
             await db.close()
             finish(record, principal=principal, statements=db.statements)
@@ -161,6 +166,13 @@ def _parser_cache() -> ParserCache:
 
 def _validation_cache() -> ValidationCache:
     return ValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
+
+
+async def _unavailable(record: RequestRecord, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send the 503 UNAVAILABLE answer of a request the service cannot serve now."""
+    record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
+    body = unavailable_body(record.request_id)
+    await JSONResponse(body, status_code=503, headers={"Retry-After": "1"})(scope, receive, send)
 
 
 def _error_response(message: str, code: ErrorCode, status: int) -> Response:

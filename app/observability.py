@@ -32,6 +32,12 @@ POOL = Gauge(
     ["state"],
     registry=REGISTRY,
 )
+ADMISSION = Gauge(
+    "expensegraph_graphql_requests",
+    "GraphQL requests admitted and running (in_flight) or waiting for admission (queued).",
+    ["state"],
+    registry=REGISTRY,
+)
 
 # operation names are chosen by clients: keep the label set bounded
 MAX_OPERATIONS = 200
@@ -100,4 +106,8 @@ async def metrics(request: Request) -> Response:
     pool = request.app.state.engine.pool
     for state, value in (("in_use", pool.checkedout()), ("idle", pool.checkedin())):
         POOL.labels(state).set(value)
+    admission = getattr(request.app.state, "admission", None)
+    if admission is not None:
+        ADMISSION.labels("in_flight").set(admission.in_flight)
+        ADMISSION.labels("queued").set(admission.queued)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

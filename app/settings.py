@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.admission import AdmissionSettings
 from app.limits import LimitSettings
 from db.engine import PoolSettings
 
@@ -32,6 +33,7 @@ class Settings:
     development: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     # SIGTERM: in-flight requests get this long to finish, new connections are refused
     shutdown_grace_s: int = 25
     # rate-limit buckets shared by all workers and replicas; in process when unset
@@ -74,6 +76,12 @@ class Settings:
                 max_cost=_int(env, "EXPENSEGRAPH_MAX_QUERY_COST", 1000, low=10),
                 bucket_size=_int(env, "EXPENSEGRAPH_RATE_BUCKET_SIZE", 1000, low=10),
                 restore_rate=_int(env, "EXPENSEGRAPH_RATE_RESTORE_PER_SECOND", 50, low=1),
+            ),
+            admission=AdmissionSettings(
+                # 0 (unset): the pool's size plus its overflow
+                max_in_flight=_int(env, "EXPENSEGRAPH_MAX_IN_FLIGHT", 0, low=1) or None,
+                queue=_int(env, "EXPENSEGRAPH_ADMISSION_QUEUE", 100, low=0),
+                timeout_s=_int(env, "EXPENSEGRAPH_ADMISSION_TIMEOUT_SECONDS", 10, low=1),
             ),
             development=development,
             pool=PoolSettings(
