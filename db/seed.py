@@ -12,6 +12,8 @@ wait until it commits. When a run adds more expenses than the table already hold
 secondary indexes and foreign keys of expenses, expense_events and receipts are dropped
 first and rebuilt and re-validated before the commit (readers of those tables then wait
 too): several times faster than maintaining ten indexes and six key checks per row.
+The spend rollups' insert trigger is paused likewise and the new businesses' rollups
+built with one grouped INSERT at the end.
 200 businesses and 1,000,000 expenses (3.5M events, 0.86M receipts) take about 65
 seconds on two cores against the embedded server.
 """
@@ -118,9 +120,11 @@ async def _seed(
     # A load that outgrows the table is cheaper with indexes built and keys checked once.
     bulk = await seed_load.row_count(conn, "expenses") < expenses
     restore = await seed_load.relax_bulk_tables(conn) if bulk else []
+    await seed_load.pause_rollups(conn)
     counts = await load_expenses(conn, factories, progress=progress)
     for statement in tqdm(restore, "indexes and keys", **bar_options(progress)):
         await conn.execute(statement)
+    await seed_load.rebuild_rollups(conn, [roster.business_id for roster in rosters])
     await seed_load.move_sequences(conn)
     return SeedReport(
         **{table: len(rows) for table, rows in org.tables.items()},

@@ -111,7 +111,10 @@ $fn$
 TRUNCATE_FUNCTION = """
 CREATE FUNCTION expense_totals_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    TRUNCATE expense_day_totals, expense_month_totals;
+    -- DELETE, not TRUNCATE: a TRUNCATE ... CASCADE from businesses may be truncating
+    -- the rollups in this very statement
+    DELETE FROM expense_day_totals;
+    DELETE FROM expense_month_totals;
     RETURN NULL;
 END
 $fn$
