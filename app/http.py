@@ -86,7 +86,8 @@ class GraphQLEndpoint:
                     _validation_cache,
                     *_limits(settings.limits, settings.redis_url),
                     *([] if settings.introspection else [DisableIntrospection]),
-                ]
+                ],
+                compiled=settings.compiled_execution,
             ),
             graphql_ide="graphiql" if settings.graphiql else None,
             multipart_uploads_enabled=True,

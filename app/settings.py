@@ -40,6 +40,8 @@ class Settings:
     redis_url: str | None = None
     # off only to measure what DataLoader batching saves (bench/)
     loader_batching: bool = True
+    # False runs every operation through graphql-core's standard executor (the reference)
+    compiled_execution: bool = True
     # receipt files: None means <data_dir>/receipts
     receipts_dir: Path | None = None
     # signs receipt download links; "" derives a key from jwt_secret
@@ -66,6 +68,7 @@ class Settings:
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", development),
             introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
+            compiled_execution=_bool(env, "EXPENSEGRAPH_COMPILED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             shutdown_grace_s=_int(env, "EXPENSEGRAPH_SHUTDOWN_GRACE_SECONDS", 25, low=1),
             limits=LimitSettings(

@@ -54,6 +54,24 @@ async def required_reference(ctx: Context, table: str, id_: int) -> Row[Any]:
     return row
 
 
+async def references(
+    ctx: Context, table: str, ids: list[int | None], *, required: bool = False
+) -> list[Row[Any] | None]:
+    """Return, for many objects at once, what :func:`reference` returns for each id.
+
+    ``required`` is :func:`required_reference`'s check: a missing row for an id is an error.
+    """
+    keys = list(dict.fromkeys(id_ for id_ in ids if id_ is not None))
+    if not keys:
+        return [None] * len(ids)
+    _, loaders = ctx.require()
+    by_id = dict(zip(keys, await loaders.ref(table).load_many(keys), strict=True))
+    rows = [None if id_ is None else by_id[id_] for id_ in ids]
+    if required and any(row is None for row in rows):
+        raise RuntimeError(f"{table} referenced but missing")
+    return rows
+
+
 async def visible_reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | None:
     """Return the referenced row only if the viewer may see it on its own."""
     if id_ is None:

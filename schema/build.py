@@ -10,6 +10,7 @@ from schema.business import Business
 from schema.card import Card
 from schema.card_mutations import ApiKeyMutations, CardMutations
 from schema.category import Category
+from schema.compiled_run import CompiledExecutionContext
 from schema.expense import Expense
 from schema.member import Member
 from schema.mutation import ExpenseMutations
@@ -31,12 +32,19 @@ NODE_TYPES = [Business, Card, Category, Expense, Member, Receipt, Team]
 
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+    *,
+    compiled: bool = True,
 ) -> strawberry.Schema:
-    """Return the schema; ``extensions`` are classes or factories (never shared instances)."""
+    """Return the schema; ``extensions`` are classes or factories (never shared instances).
+
+    ``compiled`` runs cached queries through schema/compiled.py; False keeps graphql-core's
+    standard execution for everything (the reference the differential tests compare with).
+    """
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=CompiledExecutionContext if compiled else None,
     )

@@ -11,6 +11,7 @@ from resolvers.cards import spent_this_period
 from resolvers.ids import encode_id
 from resolvers.nodes import reference, required_reference
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node
+from schema.batch import references
 from schema.expense import Expense, FilterArg, OrderArg, nested_expenses
 from schema.member import Member
 from schema.team import Team
@@ -63,12 +64,14 @@ class Card(Node):
         )
 
     @strawberry.field(description="The member holding the card.")
+    @references("members", "holder_id", "schema.member:Member", required=True)
     async def holder(self, info: Info) -> Member:
         return Member.from_row(
             await required_reference(info.context, "members", self.row.holder_id)
         )
 
     @strawberry.field(description="Team the card's spend is booked to.")
+    @references("teams", "team_id", "schema.team:Team")
     async def team(self, info: Info) -> Team | None:
         row = await reference(info.context, "teams", self.row.team_id)
         return Team.from_row(row) if row else None

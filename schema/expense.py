@@ -13,6 +13,7 @@ from resolvers.expenses import Ordering
 from resolvers.ids import encode_id
 from resolvers.nodes import reference, required_reference
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
+from schema.batch import references
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -136,6 +137,7 @@ class ExpenseEvent:
     at: datetime = strawberry.field(description="When it happened.")
 
     @strawberry.field(description="Who made the change; null for the system.")
+    @references("members", "actor_id", "schema.member:Member")
     async def actor(
         self, info: Info
     ) -> Annotated["Member", strawberry.lazy("schema.member")] | None:
@@ -205,6 +207,7 @@ class Expense(Node):
         )
 
     @strawberry.field(description="Who spent it.")
+    @references("members", "member_id", "schema.member:Member", required=True)
     async def member(self, info: Info) -> Annotated["Member", strawberry.lazy("schema.member")]:
         from schema.member import Member
 
@@ -213,6 +216,7 @@ class Expense(Node):
         )
 
     @strawberry.field(description="Team it is booked to.")
+    @references("teams", "team_id", "schema.team:Team")
     async def team(self, info: Info) -> Annotated["Team", strawberry.lazy("schema.team")] | None:
         from schema.team import Team
 
@@ -220,6 +224,7 @@ class Expense(Node):
         return Team.from_row(row) if row else None
 
     @strawberry.field(description="Card it was paid with; null for out-of-pocket expenses.")
+    @references("cards", "card_id", "schema.card:Card")
     async def card(self, info: Info) -> Annotated["Card", strawberry.lazy("schema.card")] | None:
         from schema.card import Card
 
@@ -227,6 +232,7 @@ class Expense(Node):
         return Card.from_row(row) if row else None
 
     @strawberry.field(description="Bookkeeping category.")
+    @references("categories", "category_id", "schema.category:Category")
     async def category(
         self, info: Info
     ) -> Annotated["Category", strawberry.lazy("schema.category")] | None:

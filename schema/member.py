@@ -11,6 +11,7 @@ from resolvers.ids import encode_id
 from resolvers.lists import member_cards
 from resolvers.nodes import reference
 from schema.base import After, Before, Connection, First, Info, Last, Node
+from schema.batch import references
 from schema.expense import Expense, FilterArg, OrderArg, nested_expenses
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class Member(Node):
         )
 
     @strawberry.field(description="The team the member belongs to.")
+    @references("teams", "team_id", "schema.team:Team")
     async def team(self, info: Info) -> Annotated["Team", strawberry.lazy("schema.team")] | None:
         from schema.team import Team
 

@@ -10,6 +10,7 @@ from resolvers import receipt_files
 from resolvers.ids import encode_id
 from resolvers.nodes import required_reference, visible_reference
 from schema.base import Info, Node
+from schema.batch import references
 from schema.expense import Expense
 from schema.member import Member
 
@@ -41,6 +42,7 @@ class Receipt(Node):
         return Expense.from_row(row) if row else None
 
     @strawberry.field(description="Who uploaded it.")
+    @references("members", "uploaded_by", "schema.member:Member", required=True)
     async def uploaded_by(self, info: Info) -> Member:
         return Member.from_row(
             await required_reference(info.context, "members", self.row.uploaded_by)

@@ -1,5 +1,6 @@
 """SpendBucket and the dimensions and intervals spendSummary groups by."""
 
+from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -10,6 +11,7 @@ from db.summary import Bucket
 from resolvers.nodes import reference
 from resolvers.summary import DIMENSION_TABLES
 from schema.base import Info, Money
+from schema.batch import references
 from schema.card import Card
 from schema.category import Category
 from schema.expense import ExpenseStatus
@@ -35,6 +37,11 @@ class TimeInterval(Enum):
     MONTH = "MONTH"
     QUARTER = "QUARTER"
     YEAR = "YEAR"
+
+
+def _dimension(name: str) -> Callable[["SpendBucket"], int | None]:
+    """Return the function giving a bucket's id of the object of ``name`` (batch twins)."""
+    return lambda bucket: bucket.bucket.values.get(name)
 
 
 @strawberry.type(
@@ -76,21 +83,25 @@ class SpendBucket:
     @strawberry.field(
         description="Team, when grouped by TEAM (null also for expenses without a team)."
     )
+    @references("teams", _dimension("TEAM"), "schema.team:Team")
     async def team(self, info: Info) -> Team | None:
         row = await self._object(info, "TEAM")
         return Team.from_row(row) if row else None
 
     @strawberry.field(description="Member, when grouped by MEMBER.")
+    @references("members", _dimension("MEMBER"), "schema.member:Member")
     async def member(self, info: Info) -> Member | None:
         row = await self._object(info, "MEMBER")
         return Member.from_row(row) if row else None
 
     @strawberry.field(description="Card, when grouped by CARD (null also for out-of-pocket spend).")
+    @references("cards", _dimension("CARD"), "schema.card:Card")
     async def card(self, info: Info) -> Card | None:
         row = await self._object(info, "CARD")
         return Card.from_row(row) if row else None
 
     @strawberry.field(description="Category, when grouped by CATEGORY.")
+    @references("categories", _dimension("CATEGORY"), "schema.category:Category")
     async def category(self, info: Info) -> Category | None:
         row = await self._object(info, "CATEGORY")
         return Category.from_row(row) if row else None

@@ -10,6 +10,7 @@ from resolvers.ids import encode_id
 from resolvers.lists import team_members
 from resolvers.nodes import reference
 from schema.base import After, Before, Connection, First, Info, Last, Node
+from schema.batch import references
 from schema.expense import Expense, FilterArg, OrderArg, nested_expenses
 from schema.member import Member
 
@@ -30,6 +31,7 @@ class Team(Node):
         )
 
     @strawberry.field(description="The manager who approves the team's expenses.")
+    @references("members", "manager_id", "schema.member:Member")
     async def manager(self, info: Info) -> Member | None:
         row = await reference(info.context, "members", self.row.manager_id)
         return Member.from_row(row) if row else None
