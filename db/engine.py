@@ -10,6 +10,8 @@ from sqlalchemy import Executable, Row
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from db.fastread import prepared, rows_of
+
 
 @dataclass(frozen=True)
 class PoolSettings:
@@ -51,6 +53,10 @@ def create_engine(url: str, pool: PoolSettings = PoolSettings()) -> AsyncEngine:
     )
 
 
+class ConnectionLost(ConnectionError):
+    """The request's connection broke earlier in the request; retry the request."""
+
+
 class RequestDb:
     """One request's database access: a single pooled connection, one statement at a time.
 
@@ -67,6 +73,9 @@ class RequestDb:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
+        self._driver: Any = None  # the asyncpg connection under _conn, for plain reads
+        self._closed = False
+        self._lost: Exception | None = None  # the error that broke the connection
         self._lock = asyncio.Lock()
         self.statements = 0
         self.writing = False
@@ -74,6 +83,10 @@ class RequestDb:
         self.hold_commit = False
 
     async def _connection(self) -> AsyncConnection:
+        if self._closed:  # a loader batch outliving its request must not take a new connection
+            raise RuntimeError("the request is over; its database handle is closed")
+        if self._lost is not None:
+            raise ConnectionLost("the request's database connection was lost") from self._lost
         if self._conn is None:
             self._conn = await self._engine.connect()
         return self._conn
@@ -85,8 +98,29 @@ class RequestDb:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
+            try:
+                return await self._run(conn, statement, params)
+            except Exception as error:
+                if conn.invalidated or (self._driver is not None and self._driver.is_closed()):
+                    self._lost = error  # the statements still queued must not try it again
+                raise
+
+    async def _run(
+        self, conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None
+    ) -> Sequence[Row[Any]]:
+        engine = self._engine.sync_engine
+        fast = None if params else prepared(statement, conn.dialect, engine._compiled_cache)
+        if fast is None:
             result = await conn.execute(statement, params or {})
             return result.all()
+        sql, args, row_type = fast
+        if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
+            engine.dispatch.before_cursor_execute(
+                conn.sync_connection, None, sql, tuple(args), None, False
+            )
+        if self._driver is None:
+            self._driver = (await conn.get_raw_connection()).driver_connection
+        return rows_of(await self._driver.fetch(sql, *args), row_type)
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""
@@ -122,8 +156,14 @@ class RequestDb:
             self.writing = False
 
     async def close(self) -> None:
-        """Roll back whatever was not committed and return the connection to the pool."""
-        conn, self._conn = self._conn, None
-        self.writing = False
+        """Roll back whatever was not committed and return the connection to the pool.
+
+        Waits for a statement in flight: after a field error graphql-core answers without
+        waiting for sibling fields, whose loader batches may still be running.
+        """
+        async with self._lock:
+            conn, self._conn, self._driver = self._conn, None, None
+            self._closed = True
+            self.writing = False
         if conn is not None:
             await conn.close()

@@ -1,0 +1,97 @@
+"""SELECTs run by asyncpg directly: SQLAlchemy compiles them (cached), asyncpg runs them.
+
+A read through ``AsyncConnection.execute`` costs about half a millisecond of Python
+beyond PostgreSQL's own work: the greenlet bridge, the execution context, the cursor
+adapter, a processed ``Row`` per row. A 50-row list page runs seven of them. Here the
+statement still goes through SQLAlchemy's compiled cache (same SQL, same cache key), and
+then asyncpg's ``fetch`` runs the SQL with its own prepared-statement cache; rows come
+back as named tuples with the same attribute names.
+
+Only plain statements take this path: a SELECT whose result columns need no SQLAlchemy
+type processing (parameters get their bind processors, as SQLAlchemy would apply them),
+with no expanding or literal parameters and unique column names. Anything else (and every write) goes through SQLAlchemy as before; the decision
+is made once per compiled statement.
+"""
+
+import collections
+import keyword
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.compiler import SQLCompiler
+
+# False sends every statement through SQLAlchemy (to measure what this path saves)
+ENABLED = True
+_NOT_PLAIN = object()
+_plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAIN
+
+
+def _row_type(compiled: SQLCompiler, dialect: Dialect) -> Any:
+    """Return the named-tuple type for a plain compiled SELECT, or ``_NOT_PLAIN``."""
+    if not compiled.positional or compiled.literal_execute_params or compiled.post_compile_params:
+        return _NOT_PLAIN
+    names = [column.keyname for column in compiled._result_columns]
+    if len(set(names)) != len(names) or not all(
+        name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+        for name in names
+    ):
+        return _NOT_PLAIN
+    for column in compiled._result_columns:
+        if _processor(column.type, dialect) is not None:
+            return _NOT_PLAIN
+    base = collections.namedtuple("FastRow", names)  # type: ignore[misc]
+    mapping = property(lambda row: row._asdict())
+    return type("FastRow", (base,), {"__slots__": (), "_mapping": mapping})
+
+
+def _processor(type_: Any, dialect: Dialect) -> Any:
+    """Return SQLAlchemy's result processor for a column type (numerics ask by type OID)."""
+    if isinstance(type_, sqltypes.Float):
+        coltype: int | None = 701  # float8
+    elif isinstance(type_, sqltypes.Numeric):
+        coltype = 1700  # numeric: asyncpg returns Decimal, as SQLAlchemy would
+    else:
+        coltype = None
+    try:
+        return type_._cached_result_processor(dialect, coltype)
+    except Exception:  # a type that needs the real OID: leave it to SQLAlchemy
+        return _NOT_PLAIN
+
+
+def prepared(statement: Any, dialect: Dialect, cache: Any) -> tuple[str, list[Any], Any] | None:
+    """Return (sql, positional arguments, row type) for a plain SELECT, else None."""
+    if not ENABLED or not isinstance(statement, Select):
+        return None
+    compiled: Any
+    compiled, extracted, collected, cache_stat = statement._compile_w_cache(
+        dialect, compiled_cache=cache, column_keys=[], for_executemany=False
+    )
+    if cache_stat in (dialect.NO_CACHE_KEY, dialect.CACHING_DISABLED):
+        return None  # compiled anew each time: nothing to remember it by
+    entry = _plans.get(id(compiled))
+    if entry is None or entry[0] is not compiled:  # ids are reused after eviction
+        entry = (compiled, _row_type(compiled, dialect))
+        if len(_plans) > 2000:
+            _plans.clear()
+        _plans[id(compiled)] = entry
+    row_type = entry[1]
+    if row_type is _NOT_PLAIN:
+        return None
+    params = compiled.construct_params(
+        extracted_parameters=extracted, escape_names=False, _collected_params=collected
+    )
+    processors = compiled._bind_processors  # arrays: a list for asyncpg, whatever was given
+    args = [
+        processors[name](params[name]) if name in processors else params[name]
+        for name in compiled.positiontup or ()
+    ]
+    return compiled.string, args, row_type
+
+
+def rows_of(records: Sequence[Any], row_type: Any) -> list[Any]:
+    """Return asyncpg records as rows with attribute access."""
+    make = row_type._make
+    return [make(record) for record in records]

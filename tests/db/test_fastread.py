@@ -1,0 +1,90 @@
+"""db/fastread.py: plain SELECTs run by asyncpg give the rows SQLAlchemy would give."""
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from db import fastread
+from db.engine import RequestDb
+from db.sql import any_of
+from db.tables import api_keys, expenses, members, teams
+
+
+def _statements(world: Any) -> dict[str, Any]:
+    a = world.a
+    return {
+        # bigint, text, numeric (fx_rate), date (fx_rate_day), timestamptz, nulls
+        "every expense column": select(expenses)
+        .where(expenses.c.business_id == a.id)
+        .order_by(expenses.c.id),
+        "one id (equality)": select(members).where(any_of(members.c.id, [a.members["admin"]])),
+        "many ids (an array)": select(members).where(
+            members.c.business_id == a.id, any_of(members.c.id, list(a.members.values()))
+        ),
+        "a join with labels": select(
+            teams.c.name.label("team_name"), members.c.name, members.c.role
+        )
+        .join(members, members.c.team_id == teams.c.id)
+        .where(teams.c.business_id == a.id)
+        .order_by(members.c.id),
+        "an aggregate": select(
+            expenses.c.currency, func.sum(expenses.c.home_amount_minor).label("total")
+        )
+        .where(expenses.c.business_id == a.id)
+        .group_by(expenses.c.currency)
+        .order_by(expenses.c.currency),
+    }
+
+
+async def _both(engine: Any, statement: Any) -> tuple[list[Any], list[Any]]:
+    db = RequestDb(engine)
+    try:
+        fast = list(await db.rows(statement))
+    finally:
+        await db.close()
+    async with engine.connect() as conn:
+        reference = list((await conn.execute(statement)).all())
+    return fast, reference
+
+
+async def test_rows_equal_sqlalchemys(engine, world) -> None:  # type: ignore[no-untyped-def]
+    for name, statement in _statements(world).items():
+        fast, reference = await _both(engine, statement)
+        assert fast, name
+        assert type(fast[0]).__name__ == "FastRow", name  # the fast path was taken
+        assert [tuple(row) for row in fast] == [tuple(row) for row in reference], name
+        for got, expected in zip(fast, reference, strict=True):
+            assert got._mapping == dict(expected._mapping), name
+            assert [type(v) for v in got] == [type(v) for v in expected], name
+
+
+async def test_a_column_sqlalchemy_must_process_takes_the_sqlalchemy_path(engine, world) -> None:  # type: ignore[no-untyped-def]
+    for statement in (
+        select(func.array_agg(members.c.id).label("ids")).where(
+            members.c.business_id == world.a.id
+        ),
+        select(api_keys.c.name, api_keys.c.scopes).order_by(api_keys.c.id),
+    ):
+        fast, reference = await _both(engine, statement)
+        assert type(fast[0]).__name__ == "Row"
+        assert fast == reference
+
+
+async def test_fast_statements_are_counted(engine, statements, world) -> None:  # type: ignore[no-untyped-def]
+    statements.reset()
+    db = RequestDb(engine)
+    try:
+        await db.rows(_statements(world)["many ids (an array)"])
+        await db.rows(_statements(world)["every expense column"])
+    finally:
+        await db.close()
+    assert statements.count == 2 == db.statements
+
+
+async def test_the_switch_sends_everything_through_sqlalchemy(engine, world) -> None:  # type: ignore[no-untyped-def]
+    fastread.ENABLED = False
+    try:
+        fast, reference = await _both(engine, _statements(world)["many ids (an array)"])
+    finally:
+        fastread.ENABLED = True
+    assert type(fast[0]).__name__ == "Row" and fast == reference
