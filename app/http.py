@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from app import idempotency, persisted
 from app.admission import Admission, ClientGone, Refused, admitted
 from app.auth import AuthError, authenticate
+from app.cost import StaticCosts
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
 from app.limits import Buckets, LeakyBuckets, LimitSettings, QueryCost, shape_rule
@@ -153,11 +154,12 @@ class GraphQLEndpoint:
 def _limits(limits: LimitSettings, redis_url: str | None) -> list[Callable[[], SchemaExtension]]:
     # shared by the requests this process serves, or by all processes through Redis
     buckets: Buckets = RedisBuckets(limits, redis_url) if redis_url else LeakyBuckets(limits)
+    costs = StaticCosts(maxsize=DOCUMENT_CACHE_SIZE)
     rules: list[type[ASTValidationRule]] = [shape_rule(limits)]
     return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules(rules),
-        lambda: QueryCost(limits, buckets),
+        lambda: QueryCost(limits, buckets, costs),
     ]
 
 

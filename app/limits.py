@@ -22,7 +22,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from app.cost import actual_cost, query_cost
+from app.cost import StaticCosts, actual_cost
 from resolvers.errors import ErrorCode
 
 
@@ -145,16 +145,16 @@ class Buckets(Protocol):
 class QueryCost(SchemaExtension):
     """Refuse queries over the cost ceiling or beyond the caller's bucket; report the cost."""
 
-    def __init__(self, limits: LimitSettings, buckets: Buckets) -> None:
-        self.limits, self.buckets = limits, buckets
+    def __init__(self, limits: LimitSettings, buckets: Buckets, costs: StaticCosts) -> None:
+        self.limits, self.buckets, self.costs = limits, buckets, costs
         self.requested = self.actual = 0
         self.key: str | None = None
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         principal = getattr(ctx.context, "principal", None)
-        self.requested = query_cost(
-            ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
+        self.requested = self.costs.cost(
+            ctx.schema._schema, ctx.query, ctx.graphql_document, ctx.operation_name, ctx.variables
         )
         refused = await self._refusal(principal.label if principal is not None else None)
         report = getattr(ctx.context, "report", {})
