@@ -7,9 +7,10 @@ statement still goes through SQLAlchemy's compiled cache (same SQL, same cache k
 then asyncpg's ``fetch`` runs the SQL with its own prepared-statement cache; rows come
 back as named tuples with the same attribute names.
 
-Only plain statements take this path: a SELECT whose result columns need no SQLAlchemy
-type processing (parameters get their bind processors, as SQLAlchemy would apply them),
-with no expanding or literal parameters and unique column names. Anything else (and every write) goes through SQLAlchemy as before; the decision
+Only plain statements take this path: a SELECT with no expanding or literal parameters
+and unique column names whose types SQLAlchemy can name a processor for without the
+driver's type code; parameters and the columns that need it (arrays) go through the same
+bind and result processors SQLAlchemy would apply. Anything else (and every write) goes through SQLAlchemy as before; the decision
 is made once per compiled statement.
 """
 
@@ -39,12 +40,17 @@ def _row_type(compiled: SQLCompiler, dialect: Dialect) -> Any:
         for name in names
     ):
         return _NOT_PLAIN
-    for column in compiled._result_columns:
-        if _processor(column.type, dialect) is not None:
-            return _NOT_PLAIN
+    processors = [_processor(column.type, dialect) for column in compiled._result_columns]
+    if any(processor is _NOT_PLAIN for processor in processors):
+        return _NOT_PLAIN
     base = collections.namedtuple("FastRow", names)  # type: ignore[misc]
     mapping = property(lambda row: row._asdict())
-    return type("FastRow", (base,), {"__slots__": (), "_mapping": mapping})
+    row_type = type("FastRow", (base,), {"__slots__": (), "_mapping": mapping})
+    # the few columns SQLAlchemy would convert (arrays) get the very same function
+    row_type._processors = [  # type: ignore[attr-defined]
+        (i, processor) for i, processor in enumerate(processors) if processor is not None
+    ]
+    return row_type
 
 
 def _processor(type_: Any, dialect: Dialect) -> Any:
@@ -94,4 +100,13 @@ def prepared(statement: Any, dialect: Dialect, cache: Any) -> tuple[str, list[An
 def rows_of(records: Sequence[Any], row_type: Any) -> list[Any]:
     """Return asyncpg records as rows with attribute access."""
     make = row_type._make
-    return [make(record) for record in records]
+    processors = row_type._processors
+    if not processors:
+        return [make(record) for record in records]
+    rows = []
+    for record in records:
+        values = list(record)
+        for i, processor in processors:
+            values[i] = processor(values[i])
+        rows.append(make(values))
+    return rows
