@@ -162,8 +162,11 @@ class QueryCost(SchemaExtension):
         if refused is not None:
             ctx.result = ExecutionResult(data=None, errors=[refused])
         yield
+        counted = report.pop("response_objects", None)  # by a compiled run, as it built them
         if refused is None and ctx.result is not None:
-            self.actual = report["actual_cost"] = actual_cost(ctx.result.data)
+            self.actual = report["actual_cost"] = (
+                max(counted - 1, 0) if counted is not None else actual_cost(ctx.result.data)
+            )
             if self.key is not None:
                 await self.buckets.refund(self.key, self.requested - self.actual)
 

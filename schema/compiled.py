@@ -26,13 +26,16 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -196,8 +199,19 @@ def _concrete_types(schema: GraphQLSchema, named: Any) -> Sequence[GraphQLObject
     raise Unsupported(f"{named} is neither object, abstract nor leaf")
 
 
+# built-in scalars whose serialisation returns a value of these types unchanged
+_UNCHANGED = {
+    id(GraphQLString): frozenset({str, type(None)}),
+    id(GraphQLID): frozenset({str, type(None)}),
+    id(GraphQLBoolean): frozenset({bool, type(None)}),
+}
+
+
 def leaf_values(values: list[Any], type_: GraphQLLeafType) -> list[Any]:
     """Return serialised leaf values; a value the type cannot serialise is an error."""
+    unchanged = _UNCHANGED.get(id(type_))
+    if unchanged is not None and set(map(type, values)) <= unchanged:
+        return values  # strings as strings, booleans as booleans: nothing to do
     serialize = type_.serialize
     out: list[Any] = []
     for value in values:

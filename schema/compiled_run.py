@@ -5,6 +5,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLList,
@@ -12,6 +13,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     is_abstract_type,
     is_leaf_type,
 )
@@ -32,9 +34,12 @@ from schema.gather import gather
 
 log = logging.getLogger("expensegraph.compiled")
 
-# query text and operation name -> plan (None: not compilable); cleared when full
+# per schema (a plan holds that schema's field definitions): query text and operation
+# name -> plan, or None when not compilable; cleared when it reaches PLAN_CACHE_SIZE
 PLAN_CACHE_SIZE = 1000
-_plans: dict[tuple[str, str | None], OperationPlan | None] = {}
+_plans: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str | None], OperationPlan | None]] = (
+    WeakKeyDictionary()
+)
 # how operations ran in this process: "compiled", "fallback" (compiled, then re-run by
 # graphql-core after an error) or "standard" (not compilable); read by tests and metrics
 RUNS: Counter[str] = Counter()
@@ -50,6 +55,7 @@ class PlanRun:
     def __init__(self, executor: StrawberryGraphQLCoreExecutionContext) -> None:
         self.executor = executor
         self.infos: dict[int, GraphQLResolveInfo] = {}
+        self.objects_made = 0  # response objects, the root included
 
     def strawberry_info(self, plan: FieldPlan) -> Info[Any, Any]:
         """Return the strawberry Info a field method of ``plan`` receives."""
@@ -72,6 +78,7 @@ class PlanRun:
         """Return the response objects of ``sources``, all of one object type."""
         if not sources:
             return []
+        self.objects_made += len(sources)
         columns: list[Any] = [None] * len(plans)
         later: list[tuple[int, Awaitable[list[Any]]]] = []
         try:
@@ -251,12 +258,13 @@ def plan_for(executor: StrawberryGraphQLCoreExecutionContext) -> OperationPlan |
         return None
     name = operation.name.value if operation.name else None
     key = (operation.loc.source.body, name)
-    if key in _plans:
-        return _plans[key]
-    if len(_plans) >= PLAN_CACHE_SIZE:
-        _plans.clear()
+    plans = _plans.setdefault(executor.schema, {})
+    if key in plans:
+        return plans[key]
+    if len(plans) >= PLAN_CACHE_SIZE:
+        plans.clear()
     plan = compile_operation(executor.schema, operation, executor.fragment_definitions)
-    _plans[key] = plan
+    plans[key] = plan
     return plan
 
 
@@ -271,12 +279,16 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self._run(plan, serially)
 
     async def _run(self, plan: OperationPlan, serially: bool | None) -> Any:
+        run = PlanRun(self)
         try:
-            data = await PlanRun(self).objects(plan.fields, [self.root_value])
+            data = await run.objects(plan.fields, [self.root_value])
         except Exception as error:  # the reference path reports it as the spec says
             log.debug("compiled run fell back to graphql-core: %r", error)
             RUNS["fallback"] += 1
             result = super().execute_operation(serially)
             return await result if self.is_awaitable(result) else result
         RUNS["compiled"] += 1
+        report = getattr(self.context_value, "report", None)
+        if isinstance(report, dict):  # the cost extension need not walk the response
+            report["response_objects"] = run.objects_made
         return self.build_response(data[0])
