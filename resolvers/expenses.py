@@ -215,10 +215,45 @@ async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]
     """Return the policies the expense breaks, whatever the caller's read scopes (submission)."""
     principal, loaders = ctx.require()
     policies = await loaders.policies.load(principal.business_id)
-    applicable = [p for p in policies if p.category_id in (None, expense.category_id)]
+    applicable = _applicable(policies, expense)
     if not applicable:
         return []
     has_receipt = bool(await loaders.receipts_by_expense.load(expense.id))
+    return _broken(expense, applicable, has_receipt)
+
+
+async def expenses_receipts(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+    """Return :func:`expense_receipts` of many expenses at once (one loader call)."""
+    _, loaders = ctx.require("receipts:read")
+    return list(await loaders.receipts_by_expense.load_many([e.id for e in expenses]))
+
+
+async def expenses_events(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+    """Return :func:`expense_events` of many expenses at once (one loader call)."""
+    _, loaders = ctx.require("expenses:read")
+    return list(await loaders.events_by_expense.load_many([e.id for e in expenses]))
+
+
+async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Violation]]:
+    """Return :func:`policy_violations` of many expenses at once (the same loader keys)."""
+    principal, loaders = ctx.require("expenses:read")
+    policies = await loaders.policies.load(principal.business_id)
+    applicable = [_applicable(policies, expense) for expense in expenses]
+    checked = [e.id for e, found in zip(expenses, applicable, strict=True) if found]
+    receipts = await loaders.receipts_by_expense.load_many(checked) if checked else []
+    has_receipt = {id_: bool(rows) for id_, rows in zip(checked, receipts, strict=True)}
+    return [
+        _broken(expense, found, has_receipt[expense.id]) if found else []
+        for expense, found in zip(expenses, applicable, strict=True)
+    ]
+
+
+def _applicable(policies: Sequence[Row[Any]], expense: Row[Any]) -> list[Row[Any]]:
+    return [p for p in policies if p.category_id in (None, expense.category_id)]
+
+
+def _broken(expense: Row[Any], applicable: list[Row[Any]], has_receipt: bool) -> list[Violation]:
+    """Return the violations of ``expense`` against its applicable policies."""
     found = []
     for policy in applicable:
         limit = policy.max_amount_minor

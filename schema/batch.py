@@ -39,6 +39,12 @@ def references(
         rows = await nodes.references(info.context, table, ids, required=required)
         return [None if row is None else wrap[0](row) for row in rows]
 
+    return batched(twin)
+
+
+def batched(twin: BatchTwin) -> Callable[[F], F]:
+    """Attach a batch twin to a field method: ``twin(info, sources)`` gives every value."""
+
     def attach(method: F) -> F:
         method.__batch_twin__ = twin  # type: ignore[attr-defined]
         return method

@@ -1,5 +1,6 @@
 """Expense, its audit events and policy violations; the ExpenseFilter and ExpenseOrder inputs."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -13,7 +14,7 @@ from resolvers.expenses import Ordering
 from resolvers.ids import encode_id
 from resolvers.nodes import reference, required_reference
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
-from schema.batch import references
+from schema.batch import batched, references
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -242,33 +243,59 @@ class Expense(Node):
         return Category.from_row(row) if row else None
 
     @strawberry.field(description="Receipts attached to it.")
+    @batched(lambda info, expenses: _each(resolve.expenses_receipts, info, expenses, _receipts))
     async def receipts(
         self, info: Info
     ) -> list[Annotated["Receipt", strawberry.lazy("schema.receipt")]]:
-        from schema.receipt import Receipt
-
-        return [Receipt.from_row(r) for r in await resolve.expense_receipts(info.context, self.row)]
+        return _receipts(await resolve.expense_receipts(info.context, self.row))
 
     @strawberry.field(
         description="A policy requires a receipt for this amount and none is attached."
     )
+    @batched(lambda info, expenses: _each(resolve.expenses_violations, info, expenses, _missing))
     async def receipt_missing(self, info: Info) -> bool:
-        violations = await resolve.policy_violations(info.context, self.row)
-        return any(v.code == "RECEIPT_REQUIRED" for v in violations)
+        return _missing(await resolve.policy_violations(info.context, self.row))
 
     @strawberry.field(description="Policies this expense currently breaks.")
+    @batched(lambda info, expenses: _each(resolve.expenses_violations, info, expenses, _violations))
     async def policy_violations(self, info: Info) -> list[PolicyViolation]:
-        violations = await resolve.policy_violations(info.context, self.row)
-        return [
-            PolicyViolation(code=v.code, message=v.message, policy_name=v.policy_name)
-            for v in violations
-        ]
+        return _violations(await resolve.policy_violations(info.context, self.row))
 
     @strawberry.field(description="Audit trail, oldest first.")
+    @batched(lambda info, expenses: _each(resolve.expenses_events, info, expenses, _events))
     async def events(self, info: Info) -> list[ExpenseEvent]:
-        return [
-            ExpenseEvent.from_row(r) for r in await resolve.expense_events(info.context, self.row)
-        ]
+        return _events(await resolve.expense_events(info.context, self.row))
+
+
+def _receipts(rows: list[Row[Any]]) -> list["Receipt"]:
+    from schema.receipt import Receipt
+
+    return [Receipt.from_row(row) for row in rows]
+
+
+def _missing(violations: list[resolve.Violation]) -> bool:
+    return any(v.code == "RECEIPT_REQUIRED" for v in violations)
+
+
+def _violations(violations: list[resolve.Violation]) -> list[PolicyViolation]:
+    return [
+        PolicyViolation(code=v.code, message=v.message, policy_name=v.policy_name)
+        for v in violations
+    ]
+
+
+def _events(rows: list[Row[Any]]) -> list[ExpenseEvent]:
+    return [ExpenseEvent.from_row(row) for row in rows]
+
+
+async def _each(
+    many: Callable[[Any, list[Row[Any]]], Awaitable[list[Any]]],
+    info: Info,
+    expenses: list[Expense],
+    wrap: Callable[[Any], Any],
+) -> list[Any]:
+    """Return ``wrap`` of what the batch resolver ``many`` gives for each expense (batch twins)."""
+    return [wrap(value) for value in await many(info.context, [e.row for e in expenses])]
 
 
 ExpenseConnection = Connection[Expense]
