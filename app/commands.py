@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -84,6 +85,9 @@ def _log_requests() -> None:
 async def serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted, in ``workers`` processes (uvloop, httptools)."""
     _log_requests()
+    # uvicorn shuts down on SIGTERM, then raises the signal again: let that be an exit,
+    # not a kill, so atexit handlers run (they stop the embedded PostgreSQL)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
     options: dict[str, Any] = {
         "host": host, "port": port, "http": "httptools", "loop": "uvloop",
@@ -96,6 +100,10 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
     os.environ[WORKER_DATABASE_URL] = url
     # the supervisor needs the main thread for its signal handlers; nothing else runs here
     uvicorn.run("app.http:app_from_env", factory=True, workers=workers, **options)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def demo(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:

@@ -1,11 +1,14 @@
 """The command line: configuration and connection errors say what to do, no tracebacks."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from app.settings import ConfigError, Settings
+from tests.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,3 +121,28 @@ def test_serve_with_two_workers_answers_from_both(world, database_url: str, tmp_
                                   headers=headers, timeout=10)  # fmt: skip
             assert response.json()["data"] == {"viewer": {"credential": "MEMBER"}}
         assert server.log.read_text().count("Started server process") == 2
+
+
+def test_sigterm_stops_the_embedded_database_too(tmp_path: Path) -> None:
+    # uvicorn re-raises SIGTERM after its shutdown; the default action skipped atexit and
+    # left the embedded PostgreSQL running (and its handle list stale for the next start)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["EXPENSEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+    with serving(tmp_path, env) as served:
+        pidfile = tmp_path / "data" / "pgdata" / "postmaster.pid"
+        postmaster = int(pidfile.read_text().split()[0])
+        served.process.send_signal(signal.SIGTERM)
+        code = served.process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while _alive(postmaster) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert code == 128 + signal.SIGTERM, served.log.read_text()
+    assert not _alive(postmaster), "the embedded PostgreSQL outlived `serve`"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
