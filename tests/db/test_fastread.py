@@ -2,7 +2,9 @@
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
@@ -89,3 +91,18 @@ async def test_the_switch_sends_everything_through_sqlalchemy(engine, world) -> 
     finally:
         fastread.ENABLED = True
     assert type(fast[0]).__name__ == "Row" and fast == reference
+
+
+async def test_a_locking_read_in_a_write_keeps_its_lock(engine, world) -> None:  # type: ignore[no-untyped-def]
+    expense_id = world.a.expense_ids[0]
+    mine = expenses.c.business_id == world.a.id, expenses.c.id == expense_id
+    db = RequestDb(engine)
+    try:
+        await db.begin_write()  # no statement yet: the driver's transaction is not open
+        locked = await db.rows(select(expenses.c.id).where(*mine).with_for_update())
+        assert [row.id for row in locked] == [expense_id]
+        async with engine.connect() as other:
+            with pytest.raises(DBAPIError, match="could not obtain lock"):
+                await other.execute(select(expenses.c.id).where(*mine).with_for_update(nowait=True))
+    finally:
+        await db.close()
