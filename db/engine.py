@@ -64,8 +64,10 @@ class RequestDb:
     so statements are serialised behind a lock. The connection is taken lazily (a
     request that needs no SQL takes none) and given back by :meth:`close`.
 
-    Reads run in the connection's implicit transaction. The first write ends it and opens
-    the request's write transaction; each mutation runs in a savepoint of it (a failing
+    Plain reads go to asyncpg directly (db/fastread.py) and run outside a transaction;
+    under READ COMMITTED each statement sees what was committed when it started, as it did
+    inside the implicit one. The first write opens the request's write transaction (ending
+    an implicit one SQLAlchemy began), and every statement after it goes through SQLAlchemy; each mutation runs in a savepoint of it (a failing
     mutation leaves no trace) and :meth:`commit` makes them durable before the response
     is sent. Anything not committed is rolled back by :meth:`close`.
     """
