@@ -1,5 +1,6 @@
 """The benchmark's database: an embedded PostgreSQL data dir seeded with 1M+ expenses."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import asyncpg
 
+from app.auth import issue_token
+from app.settings import Settings
 from db.embedded import embedded_database_url
 
 SEED_TIMEOUT_S = 900
@@ -145,3 +148,22 @@ async def facts(url: str) -> Facts:
         )
     finally:
         await conn.close()
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """What an in-process measurement needs: the database, its facts, settings, a token."""
+
+    url: str
+    facts: Facts
+    settings: Settings
+    token: str
+
+
+def in_process(data_dir: Path) -> InProcess:
+    """Open the data dir's database and return it with an ADMIN token of the biggest tenant."""
+    url = open_database(data_dir)
+    found = asyncio.run(facts(url))
+    settings = Settings.from_env(child_env(data_dir, **app_env()))
+    token = issue_token(settings, business_id=found.business_id, member_id=found.admin_member_id)
+    return InProcess(url, found, settings, token)

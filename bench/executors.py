@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.auth import issue_token
 from app.http import create_app
 from app.settings import Settings
 from bench import data
@@ -102,18 +101,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
     args = parser.parse_args()
-    url = data.open_database(args.data_dir)
-    facts = asyncio.run(data.facts(url))
-    settings = Settings.from_env(data.child_env(args.data_dir, **data.app_env()))
-    token = issue_token(settings, business_id=facts.business_id, member_id=facts.admin_member_id)
+    run = data.in_process(args.data_dir)
     names = args.shapes.split(",")
-    shapes = [shape for shape in build_shapes(facts) if shape.name in names]
+    shapes = [shape for shape in build_shapes(run.facts) if shape.name in names]
     print("server CPU ms per request, in-process (lowest of the rounds)\n")
     print(
         "| shape | compiled + asyncpg reads | compiled | graphql-core + asyncpg reads | graphql-core |"
     )
     print("|---|---|---|---|---|")
-    asyncio.run(measure(url, settings, token, shapes, args.requests, args.rounds))
+    asyncio.run(measure(run.url, run.settings, run.token, shapes, args.requests, args.rounds))
 
 
 if __name__ == "__main__":

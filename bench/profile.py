@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 
-from app.auth import issue_token
 from app.http import create_app
 from app.settings import Settings
 from bench import data
@@ -82,12 +81,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
     args = parser.parse_args()
-    url = data.open_database(args.data_dir)
-    facts = asyncio.run(data.facts(url))
-    settings = Settings.from_env(data.child_env(args.data_dir, **data.app_env()))
-    token = issue_token(settings, business_id=facts.business_id, member_id=facts.admin_member_id)
-    shape = next(s for s in build_shapes(facts) if s.name == args.shape)
-    asyncio.run(profile(url, settings, token, shape, args.requests))
+    run = data.in_process(args.data_dir)
+    shape = next(s for s in build_shapes(run.facts) if s.name == args.shape)
+    asyncio.run(profile(run.url, run.settings, run.token, shape, args.requests))
 
 
 if __name__ == "__main__":

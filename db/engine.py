@@ -67,9 +67,10 @@ class RequestDb:
     Plain reads go to asyncpg directly (db/fastread.py) and run outside a transaction;
     under READ COMMITTED each statement sees what was committed when it started, as it did
     inside the implicit one. The first write opens the request's write transaction (ending
-    an implicit one SQLAlchemy began), and every statement after it goes through SQLAlchemy; each mutation runs in a savepoint of it (a failing
-    mutation leaves no trace) and :meth:`commit` makes them durable before the response
-    is sent. Anything not committed is rolled back by :meth:`close`.
+    an implicit one SQLAlchemy began), and every statement after it goes through
+    SQLAlchemy; each mutation runs in a savepoint of it (a failing mutation leaves no
+    trace) and :meth:`commit` makes them durable before the response is sent. Anything not
+    committed is rolled back by :meth:`close`.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:

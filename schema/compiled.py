@@ -30,19 +30,19 @@ from graphql import (
     GraphQLField,
     GraphQLID,
     GraphQLLeafType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    get_named_type,
     is_abstract_type,
     is_leaf_type,
 )
+
+from schema.batch import twin_of
 
 BACKREF = "strawberry-definition"  # GraphQLCoreConverter.DEFINITION_BACKREF
 
@@ -61,34 +61,27 @@ class FieldPlan:
     nodes: list[FieldNode]
     how: str  # "typename" | "attr" | "method" | "resolve"
     python_name: str = ""
+    # the named return type is a scalar or enum: values complete without a coroutine
+    leaf: bool = False
     # for a "method": its batch twin (schema/batch.py), called once for all objects
     batch: Callable[[Any, list[Any]], Awaitable[list[Any]]] | None = None
     # the return type's plans: per concrete object type name
     children: dict[str, list["FieldPlan"]] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
-class OperationPlan:
-    """A compiled query: its root type and the root fields' plans."""
-
-    root_type: GraphQLObjectType
-    fields: list[FieldPlan]
-
-
 def compile_operation(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode],
-) -> OperationPlan | None:
-    """Return the plan of a query operation, or None when graphql-core must run it."""
+) -> list[FieldPlan] | None:
+    """Return the root fields' plans of a query operation, or None for graphql-core."""
     root_type = schema.query_type
     if operation.operation is not OperationType.QUERY or root_type is None or operation.directives:
         return None
     try:
-        fields = _plans(schema, fragments, root_type, [operation.selection_set])
+        return _plans(schema, fragments, root_type, [operation.selection_set])
     except Unsupported:
         return None
-    return OperationPlan(root_type=root_type, fields=fields)
 
 
 def _plans(
@@ -103,8 +96,9 @@ def _plans(
     for key, nodes in grouped.items():
         plan = _plan(schema, object_type, key, nodes)
         if plan.field_def is not None:
-            named = _named(plan.field_def.type)
-            if not is_leaf_type(named):
+            named = get_named_type(plan.field_def.type)
+            plan.leaf = is_leaf_type(named)
+            if not plan.leaf:
                 subsets = [node.selection_set for node in nodes if node.selection_set]
                 for concrete in _concrete_types(schema, named):
                     plan.children[concrete.name] = _plans(schema, fragments, concrete, subsets)
@@ -178,17 +172,11 @@ def _plan(
         and not strawberry_field.extensions  # permission classes are extensions
         and not field_def.args
     ):
-        twin = getattr(strawberry_field.base_resolver.wrapped_func, "__batch_twin__", None)
+        twin = twin_of(strawberry_field.base_resolver.wrapped_func)
         return FieldPlan(key, object_type, field_def, nodes, "method", batch=twin)
     if resolve is None:
         raise Unsupported(f"{object_type.name}.{name} has no resolver")
     return FieldPlan(key, object_type, field_def, nodes, "resolve")
-
-
-def _named(type_: GraphQLOutputType) -> Any:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
-        type_ = type_.of_type
-    return type_
 
 
 def _concrete_types(schema: GraphQLSchema, named: Any) -> Sequence[GraphQLObjectType]:

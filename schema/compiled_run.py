@@ -25,7 +25,6 @@ from strawberry.types.info import Info
 from schema.compiled import (
     BACKREF,
     FieldPlan,
-    OperationPlan,
     abstract_groups,
     compile_operation,
     leaf_values,
@@ -37,11 +36,11 @@ log = logging.getLogger("expensegraph.compiled")
 # per schema (a plan holds that schema's field definitions): query text and operation
 # name -> plan, or None when not compilable; cleared when it reaches PLAN_CACHE_SIZE
 PLAN_CACHE_SIZE = 1000
-_plans: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str | None], OperationPlan | None]] = (
+_plans: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str | None], list[FieldPlan] | None]] = (
     WeakKeyDictionary()
 )
 # how operations ran in this process: "compiled", "fallback" (compiled, then re-run by
-# graphql-core after an error) or "standard" (not compilable); read by tests and metrics
+# graphql-core after an error) or "standard" (not compilable); read by the tests
 RUNS: Counter[str] = Counter()
 
 
@@ -106,7 +105,7 @@ class PlanRun:
         if plan.how == "attr":
             name = plan.python_name
             values = [getattr(source, name) for source in sources]
-            if _leaf_only(type_):
+            if plan.leaf:
                 return self.complete_now(type_, values)
             return self.complete(plan, type_, values)
         return self.resolved(plan, type_, sources)
@@ -165,7 +164,7 @@ class PlanRun:
         if waiting:
             for i, value in zip(waiting, await gather([values[i] for i in waiting]), strict=True):
                 values[i] = value
-        if _leaf_only(type_):
+        if plan.leaf:
             return self.complete_now(type_, values)
         return await self.complete(plan, type_, values)
 
@@ -234,12 +233,6 @@ class PlanRun:
         return out
 
 
-def _leaf_only(type_: GraphQLOutputType) -> bool:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
-        type_ = type_.of_type
-    return is_leaf_type(type_)
-
-
 def _awaitable(value: Any) -> bool:
     return hasattr(value, "__await__")
 
@@ -251,7 +244,7 @@ def _close(values: Iterable[Any]) -> None:
             value.close()
 
 
-def plan_for(executor: StrawberryGraphQLCoreExecutionContext) -> OperationPlan | None:
+def plan_for(executor: StrawberryGraphQLCoreExecutionContext) -> list[FieldPlan] | None:
     """Return the cached plan of the executor's operation (compiling it the first time)."""
     operation = executor.operation
     if operation.loc is None:
@@ -278,10 +271,10 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_operation(serially)
         return self._run(plan, serially)
 
-    async def _run(self, plan: OperationPlan, serially: bool | None) -> Any:
+    async def _run(self, plan: list[FieldPlan], serially: bool | None) -> Any:
         run = PlanRun(self)
         try:
-            data = await run.objects(plan.fields, [self.root_value])
+            data = await run.objects(plan, [self.root_value])
         except Exception as error:  # the reference path reports it as the spec says
             log.debug("compiled run fell back to graphql-core: %r", error)
             RUNS["fallback"] += 1

@@ -11,7 +11,7 @@ from db.summary import Bucket
 from resolvers.nodes import reference
 from resolvers.summary import DIMENSION_TABLES
 from schema.base import Info, Money
-from schema.batch import references
+from schema.batch import F, references
 from schema.card import Card
 from schema.category import Category
 from schema.expense import ExpenseStatus
@@ -39,9 +39,11 @@ class TimeInterval(Enum):
     YEAR = "YEAR"
 
 
-def _dimension(name: str) -> Callable[["SpendBucket"], int | None]:
-    """Return the function giving a bucket's id of the object of ``name`` (batch twins)."""
-    return lambda bucket: bucket.bucket.values.get(name)
+def _dimension_object(dimension: str, wrapper: str) -> Callable[[F], F]:
+    """Attach the batch twin of :meth:`SpendBucket._object` for ``dimension``."""
+    return references(
+        DIMENSION_TABLES[dimension], lambda bucket: bucket.bucket.values.get(dimension), wrapper
+    )
 
 
 @strawberry.type(
@@ -83,25 +85,25 @@ class SpendBucket:
     @strawberry.field(
         description="Team, when grouped by TEAM (null also for expenses without a team)."
     )
-    @references("teams", _dimension("TEAM"), "schema.team:Team")
+    @_dimension_object("TEAM", "schema.team:Team")
     async def team(self, info: Info) -> Team | None:
         row = await self._object(info, "TEAM")
         return Team.from_row(row) if row else None
 
     @strawberry.field(description="Member, when grouped by MEMBER.")
-    @references("members", _dimension("MEMBER"), "schema.member:Member")
+    @_dimension_object("MEMBER", "schema.member:Member")
     async def member(self, info: Info) -> Member | None:
         row = await self._object(info, "MEMBER")
         return Member.from_row(row) if row else None
 
     @strawberry.field(description="Card, when grouped by CARD (null also for out-of-pocket spend).")
-    @references("cards", _dimension("CARD"), "schema.card:Card")
+    @_dimension_object("CARD", "schema.card:Card")
     async def card(self, info: Info) -> Card | None:
         row = await self._object(info, "CARD")
         return Card.from_row(row) if row else None
 
     @strawberry.field(description="Category, when grouped by CATEGORY.")
-    @references("categories", _dimension("CATEGORY"), "schema.category:Category")
+    @_dimension_object("CATEGORY", "schema.category:Category")
     async def category(self, info: Info) -> Category | None:
         row = await self._object(info, "CATEGORY")
         return Category.from_row(row) if row else None
