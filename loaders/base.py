@@ -1,6 +1,6 @@
 """The base every loader shares: its request's database handle and scope, a batch cap."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -45,6 +45,25 @@ class TenantLoader(DataLoader[K, V]):
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    async def load_all(self, keys: Iterable[K]) -> list[V]:
+        """Return what ``load_many`` returns, without its task and callbacks for each key.
+
+        The keys join the batch queue as ``load`` leaves them, so loads of other fields in
+        the same tick still share the statement; the futures are then awaited in turn
+        (once their batch is in they are all done, so only the first one waits).
+        """
+        futures = [self.load(key) for key in keys]
+        values: list[V] = []
+        try:
+            for future in futures:
+                values.append(await future)
+        except BaseException:
+            for future in futures:  # retrieved, so asyncio logs no "never retrieved"
+                if future.done() and not future.cancelled():
+                    future.exception()
+            raise
+        return values
 
 
 def ordered(by_key: Mapping[Any, Any], keys: list[Any], default: Any = None) -> list[Any]:

@@ -225,13 +225,13 @@ async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]
 async def expenses_receipts(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
     """Return :func:`expense_receipts` of many expenses at once (one loader call)."""
     _, loaders = ctx.require("receipts:read")
-    return list(await loaders.receipts_by_expense.load_many([e.id for e in expenses]))
+    return list(await loaders.receipts_by_expense.load_all([e.id for e in expenses]))
 
 
 async def expenses_events(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
     """Return :func:`expense_events` of many expenses at once (one loader call)."""
     _, loaders = ctx.require("expenses:read")
-    return list(await loaders.events_by_expense.load_many([e.id for e in expenses]))
+    return list(await loaders.events_by_expense.load_all([e.id for e in expenses]))
 
 
 async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Violation]]:
@@ -240,7 +240,7 @@ async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> lis
     policies = await loaders.policies.load(principal.business_id)
     applicable = [_applicable(policies, expense) for expense in expenses]
     checked = [e.id for e, found in zip(expenses, applicable, strict=True) if found]
-    receipts = await loaders.receipts_by_expense.load_many(checked) if checked else []
+    receipts = await loaders.receipts_by_expense.load_all(checked) if checked else []
     has_receipt = {id_: bool(rows) for id_, rows in zip(checked, receipts, strict=True)}
     return [
         _broken(expense, found, has_receipt[expense.id]) if found else []

@@ -65,7 +65,7 @@ async def references(
     if not keys:
         return [None] * len(ids)
     _, loaders = ctx.require()
-    by_id = dict(zip(keys, await loaders.ref(table).load_many(keys), strict=True))
+    by_id = dict(zip(keys, await loaders.ref(table).load_all(keys), strict=True))
     rows = [None if id_ is None else by_id[id_] for id_ in ids]
     if required and any(row is None for row in rows):
         raise RuntimeError(f"{table} referenced but missing")

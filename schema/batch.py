@@ -3,7 +3,7 @@
 A reference field (an expense's member, a card's holder) resolves one object at a time on
 graphql-core's path, each a coroutine awaiting its DataLoader key. Its twin, attached
 with :func:`references`, takes every object of the level at once and asks the same loader
-for all keys in one ``load_many``. Both paths share the loader, so their statements and
+for all keys in one ``load_all``. Both paths share the loader, so their statements and
 answers are the same; the differential tests in tests/graphql/test_compiled_execution.py
 hold them to it.
 """

@@ -40,7 +40,7 @@ async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, Row[Any]]:
     overlapping sets cannot deadlock.
     """
     principal, loaders = ctx.require()
-    visible = await loaders.visible("expenses").load_many(ids)
+    visible = await loaders.visible("expenses").load_all(ids)
     wanted = [id_ for id_, row in zip(ids, visible, strict=True) if row is not None]
     if not wanted:
         return {}
