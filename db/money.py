@@ -30,8 +30,8 @@ def minor_units(currency: str) -> int:
 
 def to_major(amount_minor: int, currency: str) -> Decimal:
     """Return ``amount_minor`` as an exact decimal in major units with the currency's decimals."""
-    digits = minor_units(currency)
-    return Decimal(amount_minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+    # an integer scaled by 10**-digits has exactly ``digits`` decimals ("1.00", "0.00")
+    return Decimal(amount_minor).scaleb(-minor_units(currency))
 
 
 def format_major(amount_minor: int, currency: str) -> str:

@@ -18,9 +18,18 @@ NODE_TYPES: dict[str, str] = {
 }
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def urlsafe_b64(raw: bytes) -> str:
+    """Return ``raw`` in URL-safe base64 without padding (ids and cursors, once per row)."""
+    # what base64.urlsafe_b64encode does, without its two Python frames
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+
+
 def encode_id(type_name: str, id_: int) -> str:
     """Return the global id of row ``id_`` of ``type_name``."""
-    return base64.urlsafe_b64encode(f"{type_name}:{id_}".encode()).decode().rstrip("=")
+    return urlsafe_b64(f"{type_name}:{id_}".encode())
 
 
 def decode_id(global_id: str) -> tuple[str, int]:

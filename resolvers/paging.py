@@ -10,6 +10,7 @@ from typing import Any
 
 from db.paging import Keyset, Page
 from resolvers.errors import bad_input
+from resolvers.ids import urlsafe_b64
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -39,8 +40,9 @@ class PageArgs:
 def encode_cursor(column: str, row: Any) -> str:
     """Return the opaque cursor of ``row`` in an ordering by ``column``."""
     value = getattr(row, column)
-    raw = json.dumps([column, value.isoformat() if isinstance(value, datetime) else value, row.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    # the text json.dumps([column, value, id]) gives, built directly: it runs once per row
+    shown = f'"{value.isoformat()}"' if isinstance(value, datetime) else str(int(value))
+    return urlsafe_b64(f'["{column}", {shown}, {int(row.id)}]'.encode())
 
 
 def decode_cursor(cursor: str, column: str, *, field: str) -> tuple[Any, int]:

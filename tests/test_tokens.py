@@ -1,9 +1,12 @@
-"""Unit tests of credentials (app/auth.py) and global ids (resolvers/ids.py): no database."""
+"""Unit tests of credentials (app/auth.py), global ids and cursors (resolvers/): no database."""
 
 import base64
 import hashlib
+import json
 import re
 import time
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -11,7 +14,8 @@ import pytest
 
 from app.auth import API_KEY_PREFIX, AuthError, authenticate, hash_secret, issue_token, new_api_key
 from resolvers.errors import DomainError, ErrorCode
-from resolvers.ids import NODE_TYPES, decode_id, decode_ids_of, encode_id
+from resolvers.ids import NODE_TYPES, decode_id, decode_ids_of, encode_id, urlsafe_b64
+from resolvers.paging import decode_cursor, encode_cursor
 from tests.conftest import SETTINGS
 
 KEY_FORMAT = re.compile(r"egk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -148,6 +152,31 @@ def test_id_round_trip(type_name, id_):
 def test_id_is_base64url_of_type_and_id():
     assert encode_id("Expense", 12) == "RXhwZW5zZToxMg"
     assert base64.urlsafe_b64decode("RXhwZW5zZToxMg==") == b"Expense:12"
+
+
+@pytest.mark.parametrize("raw", [b"", b"a", b"ab", b"abc", b"\xfb\xff\xfe", bytes(range(256))])
+def test_urlsafe_b64_is_unpadded_urlsafe_base64(raw):
+    assert urlsafe_b64(raw) == base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("spent_at", datetime(2026, 11, 1, 9, 30, tzinfo=UTC)),
+        (
+            "updated_at",
+            datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        ("home_amount_minor", 123456),
+        ("home_amount_minor", -7),
+    ],
+)
+def test_cursor_is_base64url_of_its_json(column, value):
+    row = SimpleNamespace(id=42, **{column: value})
+    shown = value.isoformat() if isinstance(value, datetime) else value
+    expected = b64(json.dumps([column, shown, 42]))
+    assert encode_cursor(column, row) == expected
+    assert decode_cursor(expected, column, field="after") == (value, 42)
 
 
 def b64(text: str) -> str:

@@ -156,6 +156,8 @@ async def test_amount_filters_the_home_currency_cannot_hold_are_bad_user_input(
         (5, "GBP", "0.05"),
         (0, "GBP", "0.00"),
         (100, "GBP", "1.00"),
+        (-5, "GBP", "-0.05"),
+        (-1500, "JPY", "-1500"),
         (1250, "BHD", "1.250"),
         (1, "BHD", "0.001"),
         (2**63 - 1, "BHD", "9223372036854775.807"),
