@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.auth import hash_secret, issue_token, new_api_key
-from app.http import WORKER_DATABASE_URL, create_app
+from app.http import WORKER_DATABASE_URL, create_app, settle_gc
 from app.settings import Settings
 from db import admin
 from db.engine import create_engine
@@ -94,7 +94,9 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
         "log_level": "info", "timeout_graceful_shutdown": settings.shutdown_grace_s,
     }  # fmt: skip
     if workers == 1:
-        await uvicorn.Server(uvicorn.Config(create_app(settings, url), **options)).serve()
+        app = create_app(settings, url)
+        settle_gc()
+        await uvicorn.Server(uvicorn.Config(app, **options)).serve()
         return
     # each worker process builds its own app (and engine) from the environment
     os.environ[WORKER_DATABASE_URL] = url

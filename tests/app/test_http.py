@@ -1,10 +1,11 @@
-"""Health, readiness and GraphiQL through the real ASGI app."""
+"""Health, readiness and GraphiQL through the real ASGI app; the serving process's GC."""
 
 import asyncio
+import gc
 
 import httpx
 
-from app.http import create_app
+from app.http import GC_YOUNG_THRESHOLD, create_app, settle_gc
 from db.embedded import ensure_database
 from db.engine import create_engine
 from tests.conftest import SETTINGS
@@ -56,3 +57,15 @@ async def test_introspection_needs_no_credentials_but_data_does(client: httpx.As
     body = response.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_settle_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
+    threshold = gc.get_threshold()
+    try:
+        settle_gc()
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD > threshold[0]
+        assert gc.get_threshold()[1:] == threshold[1:]
+        assert gc.get_freeze_count() > 10_000  # the schema and every module loaded so far
+    finally:  # the test process goes on as it was
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
