@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 
 from db.engine import RequestDb
 from db.tables import api_keys, businesses, members, teams
@@ -19,17 +19,23 @@ async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> Row[Any] | None:
     return rows[0] if rows else None
 
 
+_MANAGED = (
+    select(func.array_agg(teams.c.id))
+    .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
+    .scalar_subquery()
+)
+# every request runs it: built once, with its two values as parameters (db/fastread.py)
+_MEMBER_WITH_TEAMS = (
+    select(members, businesses.c.home_currency, _MANAGED.label("managed_team_ids"))
+    .join(businesses, businesses.c.id == members.c.business_id)
+    .where(
+        members.c.business_id == bindparam("business_id"), members.c.id == bindparam("member_id")
+    )
+)
+
+
 async def member_with_teams(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
     """Return the member, its business's home currency and ``managed_team_ids`` (or None)."""
-    managed = (
-        select(func.array_agg(teams.c.id))
-        .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
-        .scalar_subquery()
-    )
-    statement = (
-        select(members, businesses.c.home_currency, managed.label("managed_team_ids"))
-        .join(businesses, businesses.c.id == members.c.business_id)
-        .where(members.c.business_id == business_id, members.c.id == member_id)
-    )
-    rows = await db.rows(statement)
+    params = {"business_id": business_id, "member_id": member_id}
+    rows = await db.rows(_MEMBER_WITH_TEAMS, params)
     return rows[0] if rows else None

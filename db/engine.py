@@ -114,8 +114,8 @@ class RequestDb:
         engine = self._engine.sync_engine
         # writes stay on SQLAlchemy: its driver adapter opens the transaction at its first
         # statement, so a SELECT ... FOR UPDATE sent past it would run (and unlock) alone
-        plain = not params and not self.writing
-        fast = prepared(statement, conn.dialect, engine._compiled_cache) if plain else None
+        plain = not self.writing
+        fast = prepared(statement, conn.dialect, engine._compiled_cache, params) if plain else None
         if fast is None:
             result = await conn.execute(statement, params or {})
             return result.all()

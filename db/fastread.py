@@ -16,7 +16,7 @@ is made once per compiled statement.
 
 import collections
 import keyword
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select
@@ -67,8 +67,15 @@ def _processor(type_: Any, dialect: Dialect) -> Any:
         return _NOT_PLAIN
 
 
-def prepared(statement: Any, dialect: Dialect, cache: Any) -> tuple[str, list[Any], Any] | None:
-    """Return (sql, positional arguments, row type) for a plain SELECT, else None."""
+def prepared(
+    statement: Any, dialect: Dialect, cache: Any, params: Mapping[str, Any] | None = None
+) -> tuple[str, list[Any], Any] | None:
+    """Return (sql, positional arguments, row type) for a plain SELECT, else None.
+
+    ``params`` are the values of the statement's named bind parameters: a statement built
+    once with them (db/lookups.py) keeps its memoized cache key, so each call skips both
+    building the expression and walking it for the key.
+    """
     if not ENABLED or not isinstance(statement, Select):
         return None
     compiled: Any
@@ -86,12 +93,12 @@ def prepared(statement: Any, dialect: Dialect, cache: Any) -> tuple[str, list[An
     row_type = entry[1]
     if row_type is _NOT_PLAIN:
         return None
-    params = compiled.construct_params(
-        extracted_parameters=extracted, escape_names=False, _collected_params=collected
+    values = compiled.construct_params(
+        params, extracted_parameters=extracted, escape_names=False, _collected_params=collected
     )
     processors = compiled._bind_processors  # arrays: a list for asyncpg, whatever was given
     args = [
-        processors[name](params[name]) if name in processors else params[name]
+        processors[name](values[name]) if name in processors else values[name]
         for name in compiled.positiontup or ()
     ]
     return compiled.string, args, row_type

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, select
+from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam, select
 
 from db.engine import RequestDb
 from db.scope import (
@@ -14,7 +14,7 @@ from db.scope import (
     receipt_visible,
     team_visible,
 )
-from db.sql import any_of
+from db.sql import any_of, array_param
 from db.tables import (
     businesses,
     cards,
@@ -53,10 +53,31 @@ async def rows_by_ids(
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
     without it only the tenant filter does (references from an object already visible).
     """
+    if not visible_only:
+        params = {"business_id": scope.business_id, "keys": list(ids)}
+        return {row.id: row for row in await db.rows(_BY_IDS[table], params)}
     source, visibility = NODE_TABLES[table]
-    where = visibility(scope) if visible_only else source.c.business_id == scope.business_id
-    statement = select(source).where(where, any_of(source.c.id, ids))
+    statement = select(source).where(visibility(scope), any_of(source.c.id, ids))
     return {row.id: row for row in await db.rows(statement)}
+
+
+def _by_keys(table: Table, column: str, *order_by: str) -> Select[Any]:
+    """Return ``table``'s rows whose ``column`` is in ``:keys``, in ``:business_id``.
+
+    Built once and run with those two values as parameters: a statement object that is
+    reused keeps its memoized cache key (db/fastread.py), built anew it costs about 0.15 ms.
+    """
+    return (
+        select(table)
+        .where(
+            table.c.business_id == bindparam("business_id"),
+            table.c[column] == any_(array_param("keys", table.c[column])),
+        )
+        .order_by(*(table.c[name] for name in order_by))
+    )
+
+
+_BY_IDS = {name: _by_keys(table, "id") for name, (table, _) in NODE_TABLES.items()}
 
 
 async def business_by_id(*, db: RequestDb, business_id: int) -> Row[Any] | None:
@@ -66,10 +87,18 @@ async def business_by_id(*, db: RequestDb, business_id: int) -> Row[Any] | None:
 
 
 async def _children(
-    db: RequestDb, statement: Any, parent_ids: Sequence[int], key: str
+    db: RequestDb, statement: Any, parent_ids: Sequence[int], key: str, scope: Scope | None = None
 ) -> dict[int, list[Row[Any]]]:
+    """Return the rows of ``statement`` grouped by their ``key`` column.
+
+    With ``scope`` the statement is one of :func:`_by_keys`, given the scope's business and
+    the parent ids.
+    """
     grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
-    for row in await db.rows(statement):
+    params = None
+    if scope is not None:
+        params = {"business_id": scope.business_id, "keys": list(parent_ids)}
+    for row in await db.rows(statement, params):
         grouped[getattr(row, key)].append(row)
     return grouped
 
@@ -102,30 +131,18 @@ async def receipts_by_expense(
     *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the receipts attached to each expense, oldest upload first."""
-    statement = (
-        select(receipts)
-        .where(
-            receipts.c.business_id == scope.business_id,
-            any_of(receipts.c.expense_id, expense_ids),
-        )
-        .order_by(receipts.c.uploaded_at, receipts.c.id)
-    )
-    return await _children(db, statement, expense_ids, "expense_id")
+    return await _children(db, _RECEIPTS_BY_EXPENSE, expense_ids, "expense_id", scope)
 
 
 async def events_by_expense(
     *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the audit trail of each expense, oldest first."""
-    statement = (
-        select(expense_events)
-        .where(
-            expense_events.c.business_id == scope.business_id,
-            any_of(expense_events.c.expense_id, expense_ids),
-        )
-        .order_by(expense_events.c.at, expense_events.c.id)
-    )
-    return await _children(db, statement, expense_ids, "expense_id")
+    return await _children(db, _EVENTS_BY_EXPENSE, expense_ids, "expense_id", scope)
+
+
+_RECEIPTS_BY_EXPENSE = _by_keys(receipts, "expense_id", "uploaded_at", "id")
+_EVENTS_BY_EXPENSE = _by_keys(expense_events, "expense_id", "at", "id")
 
 
 async def active_policies(*, db: RequestDb, scope: Scope) -> list[Row[Any]]:

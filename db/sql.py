@@ -3,8 +3,13 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy import BindParameter, ColumnElement, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
+
+
+def array_param(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:
+    """Return the bind parameter ``:name`` for an array of ``column``'s values."""
+    return bindparam(name, type_=ARRAY(column.type))
 
 
 def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:

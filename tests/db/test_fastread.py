@@ -8,6 +8,8 @@ from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
+from db.lookups import rows_by_ids
+from db.scope import Scope
 from db.sql import any_of
 from db.tables import api_keys, expenses, members, teams
 
@@ -58,6 +60,26 @@ async def test_rows_equal_sqlalchemys(engine, world) -> None:  # type: ignore[no
         for got, expected in zip(fast, reference, strict=True):
             assert got._mapping == dict(expected._mapping), name
             assert [type(v) for v in got] == [type(v) for v in expected], name
+
+
+async def test_prebuilt_statements_take_their_values_as_parameters(engine, world) -> None:  # type: ignore[no-untyped-def]
+    a, b = world.a, world.b
+    ids = [*a.members.values(), *b.members.values()]
+    for business in (a, b):
+        db = RequestDb(engine)
+        try:
+            fast = await rows_by_ids(db=db, scope=Scope(business_id=business.id),
+                                     table="members", ids=ids, visible_only=False)  # fmt: skip
+        finally:
+            await db.close()
+        statement = select(members).where(
+            members.c.business_id == business.id, any_of(members.c.id, ids)
+        )
+        async with engine.connect() as conn:
+            reference = {row.id: row for row in (await conn.execute(statement)).all()}
+        assert fast and sorted(fast) == sorted(reference) == sorted(business.members.values())
+        assert all(type(row).__name__ == "FastRow" for row in fast.values())
+        assert {k: tuple(v) for k, v in fast.items()} == {k: tuple(v) for k, v in reference.items()}
 
 
 async def test_arrays_get_sqlalchemys_processing(engine, world) -> None:  # type: ignore[no-untyped-def]
