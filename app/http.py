@@ -22,7 +22,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -39,6 +38,7 @@ from app.redis_buckets import RedisBuckets
 from app.settings import Settings
 from app.transactions import CommitWrites
 from app.uploads import MultipartView
+from app.validation import DocumentValidationCache
 from db.engine import RequestDb, create_engine
 from db.migrate import current_revision, head_revision
 from loaders import base as loader_base
@@ -168,8 +168,8 @@ def _parser_cache() -> ParserCache:
     return ParserCache(maxsize=DOCUMENT_CACHE_SIZE)
 
 
-def _validation_cache() -> ValidationCache:
-    return ValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
+def _validation_cache() -> DocumentValidationCache:
+    return DocumentValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
 
 
 async def _unavailable(record: RequestRecord, scope: Scope, receive: Receive, send: Send) -> None:

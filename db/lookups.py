@@ -53,7 +53,7 @@ async def rows_by_ids(
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
     without it only the tenant filter does (references from an object already visible).
     """
-    if not visible_only:
+    if not visible_only or scope.sees_all:  # visibility is then the tenant filter alone
         params = {"business_id": scope.business_id, "keys": list(ids)}
         return {row.id: row for row in await db.rows(_BY_IDS[table], params)}
     source, visibility = NODE_TABLES[table]
@@ -147,9 +147,11 @@ _EVENTS_BY_EXPENSE = _by_keys(expense_events, "expense_id", "at", "id")
 
 async def active_policies(*, db: RequestDb, scope: Scope) -> list[Row[Any]]:
     """Return the business's active policies."""
-    statement = (
-        select(policies)
-        .where(policies.c.business_id == scope.business_id, policies.c.active)
-        .order_by(policies.c.id)
-    )
-    return list(await db.rows(statement))
+    return list(await db.rows(_ACTIVE_POLICIES, {"business_id": scope.business_id}))
+
+
+_ACTIVE_POLICIES = (
+    select(policies)
+    .where(policies.c.business_id == bindparam("business_id"), policies.c.active)
+    .order_by(policies.c.id)
+)
