@@ -168,11 +168,10 @@ def _plan(
     if (
         strawberry_field is not None
         and strawberry_field.base_resolver is not None
-        and not strawberry_field.arguments
         and not strawberry_field.extensions  # permission classes are extensions
-        and not field_def.args
     ):
-        twin = twin_of(strawberry_field.base_resolver.wrapped_func)
+        # a twin takes the objects alone: fields with arguments call their method per object
+        twin = None if field_def.args else twin_of(strawberry_field.base_resolver.wrapped_func)
         return FieldPlan(key, object_type, field_def, nodes, "method", batch=twin)
     if resolve is None:
         raise Unsupported(f"{object_type.name}.{name} has no resolver")

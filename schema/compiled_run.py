@@ -20,6 +20,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.info import Info
 
 from schema.compiled import (
@@ -128,6 +129,8 @@ class PlanRun:
             strawberry_field = plan.field_def.extensions[BACKREF]
             resolver = strawberry_field.base_resolver
             kwargs: dict[str, Any] = {}
+            if strawberry_field.arguments:  # converted once for the level, not per object
+                kwargs = self._strawberry_arguments(plan, strawberry_field)
             if resolver.info_parameter:
                 kwargs[resolver.info_parameter.name] = self.strawberry_info(plan)
             func = resolver.wrapped_func
@@ -150,6 +153,17 @@ class PlanRun:
             plan.nodes[0],
             executor.variable_values,
             hide_suggestions=executor.hide_suggestions,
+        )
+
+    def _strawberry_arguments(self, plan: FieldPlan, strawberry_field: Any) -> dict[str, Any]:
+        """Return the field's arguments as its resolver takes them (inputs as dataclasses)."""
+        schema = self.executor.schema._strawberry_schema  # type: ignore[attr-defined]
+        return convert_arguments(
+            self._arguments(plan),
+            strawberry_field.arguments,
+            scalar_registry=schema.schema_converter.scalar_registry,
+            config=schema.config,
+            info=self.strawberry_info(plan),
         )
 
     async def resolved(

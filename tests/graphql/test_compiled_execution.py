@@ -50,6 +50,10 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
         {"f": {"statuses": ["APPROVED", "SUBMITTED"], "hasReceipt": False}}),
     "teams": ("{ teams(first: 20) { nodes { id name manager { name } members { name role }"
               " expenses(first: 5) { totalCount nodes { id member { name } } } } } }", {}),
+    "teams, nested filter and order": (
+        "query($s: [ExpenseStatus!]) { teams(first: 5) { nodes { name expenses(first: 3,"
+        " filter: {statuses: $s}, orderBy: {field: AMOUNT, direction: DESC}) { nodes { id"
+        " status amount { amount currency } } } } } }", {"s": ["APPROVED", "SUBMITTED"]}),
     "members and cards": ("{ members(first: 50) { nodes { name email role cards { last4 kind"
                           " spendLimit { amount currency } } } } cards(first: 50) { nodes { id status"
                           " holder { name } expenses(first: 2) { nodes { merchantName } } } } }", {}),
@@ -128,6 +132,7 @@ async def test_dashboard_queries_run_compiled(client, world) -> None:  # type: i
     for name in (
         "list",
         "teams",
+        "teams, nested filter and order",
         "members and cards",
         "aliases, fragments, merged keys",
         "summary",
