@@ -94,13 +94,17 @@ def keyset(args: PageArgs, *, column: str, descending: bool) -> Keyset:
 
 @dataclass(frozen=True)
 class PageResult:
-    """A page ready for a connection type: rows, cursors, page info, and a lazy total count."""
+    """A page ready for a connection type: rows, page info, and lazy cursors and total count."""
 
     rows: list[Any]
-    cursors: list[str]
+    column: str  # what the page is ordered by, which its cursors carry
     has_next_page: bool
     has_previous_page: bool
     total_count: Callable[[], Awaitable[int]]
+
+    def cursor(self, row: Any) -> str:
+        """Return the cursor of ``row`` (made when asked: most pages need only the last)."""
+        return encode_cursor(self.column, row)
 
 
 def page_result(page: Page, keyset_: Keyset, count: Callable[[], Awaitable[int]]) -> PageResult:
@@ -109,11 +113,10 @@ def page_result(page: Page, keyset_: Keyset, count: Callable[[], Awaitable[int]]
     The page info on the side the client did not page towards is whether it passed a
     cursor: the row at that cursor lies there (Relay allows this cheap answer).
     """
-    cursors = [encode_cursor(keyset_.column, row) for row in page.rows]
     has_cursor = keyset_.cursor is not None
     return PageResult(
         rows=page.rows,
-        cursors=cursors,
+        column=keyset_.column,
         has_next_page=page.has_more if keyset_.forward else has_cursor,
         has_previous_page=has_cursor if keyset_.forward else page.has_more,
         total_count=count,

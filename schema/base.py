@@ -47,10 +47,19 @@ class Edge(Generic[T]):
     node: T = strawberry.field(description="The item.")
 
 
+def _edges(root: "Connection[Any]") -> list[Edge[Any]]:
+    # made only when selected: a cursor per row costs JSON and base64
+    cursor = root.result.cursor
+    return [
+        Edge(cursor=cursor(row), node=node)
+        for row, node in zip(root.result.rows, root.nodes, strict=True)
+    ]
+
+
 @strawberry.type(description="A page of items, paged by cursor (keyset) in either direction.")
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(
-        description="The items of this page with their cursors."
+        resolver=_edges, description="The items of this page with their cursors."
     )
     nodes: list[T] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
@@ -62,15 +71,14 @@ class Connection(Generic[T]):
 
     @classmethod
     def of(cls, result: PageResult, wrap: Callable[[Any], T]) -> "Connection[T]":
-        nodes = [wrap(row) for row in result.rows]
+        rows = result.rows
         return cls(
-            edges=[Edge(cursor=c, node=n) for c, n in zip(result.cursors, nodes, strict=True)],
-            nodes=nodes,
+            nodes=[wrap(row) for row in rows],
             page_info=PageInfo(
                 has_next_page=result.has_next_page,
                 has_previous_page=result.has_previous_page,
-                start_cursor=result.cursors[0] if result.cursors else None,
-                end_cursor=result.cursors[-1] if result.cursors else None,
+                start_cursor=result.cursor(rows[0]) if rows else None,
+                end_cursor=result.cursor(rows[-1]) if rows else None,
             ),
             result=result,
         )
