@@ -37,7 +37,12 @@ def references(
             wrap.append(getattr(importlib.import_module(module), name).from_row)
         ids = [key_of(source) for source in sources]
         rows = await nodes.references(info.context, table, ids, required=required)
-        return [None if row is None else wrap[0](row) for row in rows]
+        # one object per row: fifty expenses of a page share a handful of members and teams
+        made: dict[int, Any] = {}
+        for row in rows:
+            if row is not None and id(row) not in made:
+                made[id(row)] = wrap[0](row)
+        return [None if row is None else made[id(row)] for row in rows]
 
     return batched(twin)
 
