@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.http import create_app
+from app.http import create_app, settle_gc
 from app.settings import Settings
 from bench import data
 from bench.shapes import Shape, build_shapes
@@ -59,6 +59,7 @@ async def measure(
             dataclasses.replace(settings, compiled_execution=False), url, engine=engine
         ),
     }
+    settle_gc()  # as `expensegraph serve` does once its app is built
     best: dict[tuple[str, str, bool], float] = {}
     try:
         for shape in shapes:

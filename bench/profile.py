@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from app.http import create_app
+from app.http import create_app, settle_gc
 from app.settings import Settings
 from bench import data
 from bench.shapes import Shape, build_shapes
@@ -45,6 +45,7 @@ async def profile(url: str, settings: Settings, token: str, shape: Shape, reques
     """Print CPU ms per request and the profiled time split by package."""
     engine = create_engine(url, settings.pool)
     app = create_app(settings, url, engine=engine)
+    settle_gc()  # as `expensegraph serve` does once its app is built
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     try:
         transport = httpx.ASGITransport(app=app)
