@@ -156,7 +156,10 @@ class PlanRun:
         )
 
     def _strawberry_arguments(self, plan: FieldPlan, strawberry_field: Any) -> dict[str, Any]:
-        """Return the field's arguments as its resolver takes them (inputs as dataclasses)."""
+        """Return the field's arguments as its resolver takes them (inputs as dataclasses).
+
+        Every object of the level gets the same values: resolvers must not mutate inputs.
+        """
         schema = self.executor.schema._strawberry_schema  # type: ignore[attr-defined]
         return convert_arguments(
             self._arguments(plan),
