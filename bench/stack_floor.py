@@ -60,6 +60,7 @@ async def _body(receive: Any) -> bytes:
 def _bare_app(statements: int) -> Any:
     """Return the bare ASGI callable that sends ``statements`` SELECTs per request."""
     pools: list[asyncpg.Pool] = []
+    creating = asyncio.Lock()
     target = (int(os.environ.get("STACK_FLOOR_BUSINESS", "0")),
               int(os.environ.get("STACK_FLOOR_EXPENSE", "0")))  # fmt: skip
 
@@ -69,9 +70,10 @@ def _bare_app(statements: int) -> Any:
         orjson.loads(await _body(receive) or b"{}")
         answer = CONSTANT_ANSWER
         if statements:
-            if not pools:
-                dsn = os.environ["STACK_FLOOR_DSN"]
-                pools.append(await asyncpg.create_pool(dsn, min_size=1, max_size=4))
+            async with creating:  # concurrent first requests make one pool
+                if not pools:
+                    dsn = os.environ["STACK_FLOOR_DSN"]
+                    pools.append(await asyncpg.create_pool(dsn, min_size=1, max_size=4))
             async with pools[0].acquire() as connection:
                 for _ in range(statements):
                     row = await connection.fetchrow(PK_LOOKUP, *target)
