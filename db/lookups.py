@@ -54,8 +54,8 @@ async def rows_by_ids(
     without it only the tenant filter does (references from an object already visible).
     """
     if not visible_only or scope.sees_all:  # visibility is then the tenant filter alone
-        params = {"business_id": scope.business_id, "keys": list(ids)}
-        return {row.id: row for row in await db.rows(_BY_IDS[table], params)}
+        rows = await db.rows(_BY_IDS[table], _by_keys_params(scope, ids))
+        return {row.id: row for row in rows}
     source, visibility = NODE_TABLES[table]
     statement = select(source).where(visibility(scope), any_of(source.c.id, ids))
     return {row.id: row for row in await db.rows(statement)}
@@ -77,6 +77,11 @@ def _by_keys(table: Table, column: str, *order_by: str) -> Select[Any]:
     )
 
 
+def _by_keys_params(scope: Scope, keys: Sequence[int]) -> dict[str, Any]:
+    """Return the parameters of a :func:`_by_keys` statement."""
+    return {"business_id": scope.business_id, "keys": list(keys)}
+
+
 _BY_IDS = {name: _by_keys(table, "id") for name, (table, _) in NODE_TABLES.items()}
 
 
@@ -87,17 +92,14 @@ async def business_by_id(*, db: RequestDb, business_id: int) -> Row[Any] | None:
 
 
 async def _children(
-    db: RequestDb, statement: Any, parent_ids: Sequence[int], key: str, scope: Scope | None = None
+    db: RequestDb,
+    statement: Any,
+    parent_ids: Sequence[int],
+    key: str,
+    params: dict[str, Any] | None = None,
 ) -> dict[int, list[Row[Any]]]:
-    """Return the rows of ``statement`` grouped by their ``key`` column.
-
-    With ``scope`` the statement is one of :func:`_by_keys`, given the scope's business and
-    the parent ids.
-    """
+    """Return the rows of ``statement`` (run with ``params``) grouped by their ``key`` column."""
     grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
-    params = None
-    if scope is not None:
-        params = {"business_id": scope.business_id, "keys": list(parent_ids)}
     for row in await db.rows(statement, params):
         grouped[getattr(row, key)].append(row)
     return grouped
@@ -131,14 +133,16 @@ async def receipts_by_expense(
     *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the receipts attached to each expense, oldest upload first."""
-    return await _children(db, _RECEIPTS_BY_EXPENSE, expense_ids, "expense_id", scope)
+    params = _by_keys_params(scope, expense_ids)
+    return await _children(db, _RECEIPTS_BY_EXPENSE, expense_ids, "expense_id", params)
 
 
 async def events_by_expense(
     *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the audit trail of each expense, oldest first."""
-    return await _children(db, _EVENTS_BY_EXPENSE, expense_ids, "expense_id", scope)
+    params = _by_keys_params(scope, expense_ids)
+    return await _children(db, _EVENTS_BY_EXPENSE, expense_ids, "expense_id", params)
 
 
 _RECEIPTS_BY_EXPENSE = _by_keys(receipts, "expense_id", "uploaded_at", "id")
