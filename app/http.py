@@ -32,6 +32,7 @@ from app.auth import AuthError, authenticate
 from app.cost import StaticCosts
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
+from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
 from app.limits import Buckets, LeakyBuckets, LimitSettings, QueryCost, shape_rule
 from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.redis_buckets import RedisBuckets
@@ -91,11 +92,14 @@ class GraphQLEndpoint:
                 ],
                 compiled=settings.compiled_execution,
             ),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide=None,  # app/graphiql.py serves it, from local assets
             multipart_uploads_enabled=True,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.settings.graphiql and wants_graphiql(scope):
+            await graphiql_page(self.settings)(scope, receive, send)
+            return
         request = Request(scope)
         record = RequestRecord(request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex)
         db = RequestDb(self.app.state.engine)
@@ -230,6 +234,8 @@ def create_app(
     if engine is not None:
         app.state.engine = engine
     mount_receipts(app, settings)
+    if settings.graphiql:
+        mount_graphiql(app, settings)
     endpoint = GraphQLEndpoint(app, settings)
     app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
     return app
