@@ -77,7 +77,7 @@ class GraphQLEndpoint:
     def __init__(self, app: Starlette, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.persisted = persisted.PersistedQueries()
+        self.persisted = persisted.from_settings(settings)
         self.admission = app.state.admission = Admission(settings.admission, settings.pool)
         self.view = GraphQLView(
             # classes or factories, never shared instances (SECURITY-NOTES 1)
@@ -136,7 +136,9 @@ class GraphQLEndpoint:
         except AuthError as error:
             await _error_response(str(error), ErrorCode.UNAUTHENTICATED, 401)(scope, receive, send)
             return None
-        rewritten = await persisted.rewrite(scope, receive, self.persisted)
+        rewritten = await persisted.rewrite(
+            scope, receive, self.persisted, authenticated=principal is not None
+        )
         if isinstance(rewritten, Response):
             await rewritten(scope, receive, send)
             return principal

@@ -1,44 +1,158 @@
-"""Automatic persisted queries (the ``extensions.persistedQuery.sha256Hash`` protocol).
+"""Persisted queries: Apollo's automatic persisted queries, and an optional allow-list.
 
-A client first sends only the hash; on PERSISTED_QUERY_NOT_FOUND it sends the hash with
-the query, which is checked and remembered. The store is in-process (an LRU per worker).
+A client first sends only ``extensions.persistedQuery.sha256Hash``; on
+PERSISTED_QUERY_NOT_FOUND it sends the hash with the query, which is checked and, for an
+authenticated caller, remembered (app/persisted_store.py: per process, or in Redis).
+
+With ``EXPENSEGRAPH_PERSISTED_ONLY`` only the documents of the manifest
+(``EXPENSEGRAPH_PERSISTED_QUERIES_FILE``, Apollo's persisted query manifest, written by
+client tooling such as ``@apollo/generate-persisted-query-manifest``) run, by hash or by
+full text; anything else is FORBIDDEN and nothing is registered. Introspection-only
+documents stay governed by the introspection setting.
 """
 
 import hashlib
 import json
-from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
-from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+)
 
-from app.bodies import read_capped, replay
+from app.persisted_asgi import rewrite
+from app.persisted_store import MAX_QUERY_BYTES, MemoryStore, Store, make_store
+from app.settings import ConfigError, Settings
 from resolvers.errors import DomainError, ErrorCode
 
-MAX_QUERY_BYTES = 100_000
+__all__ = ["MAX_QUERY_BYTES", "Manifest", "Persisted", "apply", "from_settings", "rewrite"]
+
+MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+_FILE_VARIABLE = "EXPENSEGRAPH_PERSISTED_QUERIES_FILE"
+_HOW_TO_MAKE = (
+    "Point it at the persisted query manifest your client build writes (for example with "
+    "@apollo/generate-persisted-query-manifest)."
+)
+_NOT_ALLOWED = (
+    "Only registered operations run on this server (persisted-only mode): send the "
+    "sha256Hash or the exact text of an operation in its persisted query manifest."
+)
+_NOT_REGISTERED = (
+    "Persisted-only mode: this server runs only the operations of its manifest and does "
+    "not register new ones."
+)
+_META_FIELDS = frozenset({"__schema", "__type", "__typename"})
+# the standard introspection query has about 200 tokens
+_INTROSPECTION_MAX_TOKENS = 2_000
 
 
-class PersistedQueries:
-    """sha256 hex -> query text, least recently used evicted first."""
+@dataclass(frozen=True)
+class Manifest:
+    """The registered operations: sha256 hex of the body -> the body."""
 
-    def __init__(self, maxsize: int = 10_000) -> None:
-        self._queries: OrderedDict[str, str] = OrderedDict()
-        self._maxsize = maxsize
+    operations: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __contains__(self, sha: object) -> bool:
+        return sha in self.operations
 
     def get(self, sha: str) -> str | None:
-        """Return the query stored under ``sha``."""
-        query = self._queries.get(sha)
-        if query is not None:
-            self._queries.move_to_end(sha)
-        return query
+        """Return the registered document with this hash."""
+        return self.operations.get(sha)
 
-    def put(self, sha: str, query: str) -> None:
-        """Remember ``query`` under its hash."""
-        self._queries[sha] = query
-        self._queries.move_to_end(sha)
-        while len(self._queries) > self._maxsize:
-            self._queries.popitem(last=False)
+
+@dataclass(frozen=True)
+class Persisted:
+    """The persisted-query setup of one app: store, manifest and mode."""
+
+    store: Store = field(default_factory=MemoryStore)
+    allowed: Manifest = field(default_factory=Manifest)
+    persisted_only: bool = False
+    introspection: bool = False
+
+    async def apply(self, params: dict[str, Any], *, authenticated: bool) -> None:
+        """Run :func:`apply` with this setup."""
+        await apply(
+            params,
+            self.store,
+            authenticated=authenticated,
+            persisted_only=self.persisted_only,
+            allowed=self.allowed,
+            introspection=self.introspection,
+        )
+
+
+def from_settings(settings: Settings) -> Persisted:
+    """Return the setup ``settings`` ask for; ConfigError when the manifest is missing or bad."""
+    path = settings.persisted_queries_file
+    if settings.persisted_only and path is None:
+        raise ConfigError(
+            f"EXPENSEGRAPH_PERSISTED_ONLY=true needs {_FILE_VARIABLE}, the manifest of the "
+            f"operations that may run. {_HOW_TO_MAKE}"
+        )
+    allowed = load_manifest(path) if path is not None else Manifest()
+    if settings.persisted_only and not allowed.operations:
+        raise ConfigError(
+            f"{_FILE_VARIABLE} ({path}) lists no operations, so persisted-only mode would "
+            f"refuse every request. {_HOW_TO_MAKE}"
+        )
+    return Persisted(make_store(settings), allowed, settings.persisted_only, settings.introspection)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Return the operations of an Apollo persisted query manifest, each id checked."""
+    what = f"{_FILE_VARIABLE} ({path})"
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as error:
+        raise ConfigError(f"{what} cannot be read: {error.strerror}. {_HOW_TO_MAKE}") from None
+    except ValueError as error:
+        raise ConfigError(f"{what} is not JSON: {error}. {_HOW_TO_MAKE}") from None
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != MANIFEST_FORMAT
+        or data.get("version") != 1
+        or not isinstance(data.get("operations"), list)
+    ):
+        raise ConfigError(
+            f'{what} must be {{"format": "{MANIFEST_FORMAT}", "version": 1, "operations": '
+            '[{"id": SHA256_OF_BODY, "name": ..., "type": "query", "body": ...}, ...]}. '
+            + _HOW_TO_MAKE
+        )
+    operations = [
+        _operation(op, f"{what}: operations[{i}]") for i, op in enumerate(data["operations"])
+    ]
+    return Manifest(MappingProxyType(dict(operations)))
+
+
+def _operation(op: object, where: str) -> tuple[str, str]:
+    if not isinstance(op, dict) or not isinstance(op.get("body"), str):
+        raise ConfigError(f'{where} needs a "body": the GraphQL document, as text.')
+    if isinstance(op.get("name"), str):
+        where += f" ({op['name']})"
+    if op.get("type", "query") not in ("query", "mutation", "subscription"):
+        raise ConfigError(f'{where}: "type" is {op["type"]!r}; use "query" or "mutation".')
+    body: str = op["body"]
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    if not isinstance(op.get("id"), str) or op["id"].lower() != sha:
+        raise ConfigError(
+            f'{where}: "id" is {op.get("id")!r}, but the sha256 of its body is {sha}. The id '
+            "must be the sha256 hex of the exact body text: regenerate the manifest."
+        )
+    try:
+        parse(body, no_location=True)
+    except GraphQLError as error:
+        raise ConfigError(f"{where}: the body is not a GraphQL document: {error.message}") from None
+    return sha, body
 
 
 def _sha(extensions: Any) -> str | None:
@@ -58,81 +172,81 @@ def _sha(extensions: Any) -> str | None:
     return sha.lower()
 
 
-def apply(params: dict[str, Any], store: PersistedQueries) -> bool:
-    """Fill in ``params["query"]`` from the store, or remember it; return True if changed.
+async def apply(
+    params: dict[str, Any],
+    store: Store,
+    *,
+    authenticated: bool,
+    persisted_only: bool,
+    allowed: Manifest,
+    introspection: bool = False,
+) -> None:
+    """Fill in ``params["query"]`` for a hash, register a hash with its query, or refuse.
 
-    Raises DomainError PERSISTED_QUERY_NOT_FOUND for an unknown hash without a query, and
-    BAD_USER_INPUT when the query does not match its hash.
+    Raises DomainError: PERSISTED_QUERY_NOT_FOUND for an unknown hash without a query,
+    BAD_USER_INPUT when the query does not match its hash, FORBIDDEN in persisted-only
+    mode for anything but a manifest document (or, with ``introspection``, a document
+    of introspection fields only). Registers only when ``authenticated``.
     """
     sha = _sha(params.get("extensions"))
-    if sha is None:
-        return False
     query = params.get("query")
-    if not query:
-        known = store.get(sha)
+    if sha is not None and not query:
+        known = allowed.get(sha) or (None if persisted_only else await store.get(sha))
+        if known is None and persisted_only:
+            raise DomainError(ErrorCode.FORBIDDEN, _NOT_ALLOWED)
         if known is None:
             raise DomainError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
         params["query"] = known
-        return True
-    if not isinstance(query, str) or len(query) > MAX_QUERY_BYTES:
-        raise DomainError(ErrorCode.BAD_USER_INPUT, "The query is not a string or too long.")
-    if hashlib.sha256(query.encode()).hexdigest() != sha:
-        raise DomainError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query")
-    store.put(sha, query)
-    return False
+        return
+    if sha is not None:
+        if not isinstance(query, str) or len(query.encode()) > MAX_QUERY_BYTES:
+            raise DomainError(ErrorCode.BAD_USER_INPUT, "The query is not a string or too long.")
+        if hashlib.sha256(query.encode()).hexdigest() != sha:
+            raise DomainError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query")
+    if persisted_only:
+        _check_allowed(query, sha, allowed, introspection=introspection)
+    elif sha is not None and authenticated and sha not in allowed:
+        await store.put(sha, str(query))
 
 
-def apply_to_query_string(query_string: bytes, store: PersistedQueries) -> bytes:
-    """Return a GET request's query string with the persisted query filled in."""
-    params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    if not apply(params, store):
-        return query_string
-    return urlencode(params).encode("latin-1")
+def _check_allowed(query: Any, sha: str | None, allowed: Manifest, *, introspection: bool) -> None:
+    if isinstance(query, str):
+        if (sha or hashlib.sha256(query.encode()).hexdigest()) in allowed:
+            return
+        if introspection and is_introspection(query):
+            return
+    raise DomainError(ErrorCode.FORBIDDEN, _NOT_REGISTERED if sha else _NOT_ALLOWED)
 
 
-MAX_JSON_BODY = 1024 * 1024
-# PostgreSQL text cannot hold NUL; refusing it up front keeps it from reaching a query
-NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
-
-
-def _error(message: str, code: ErrorCode, status: int = 200) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
-    return JSONResponse(body, status_code=status)
-
-
-async def rewrite(
-    scope: Scope, receive: Receive, store: PersistedQueries
-) -> tuple[Scope, Receive] | Response:
-    """Return the request with its persisted query filled in, or the error response.
-
-    JSON bodies are read here (at most 1 MiB) and replayed to the GraphQL view.
-    """
+def is_introspection(query: str) -> bool:
+    """Return True if every operation of ``query`` is a query of meta fields only."""
     try:
-        if scope["method"] == "GET":
-            query_string = scope.get("query_string", b"")
-            if b"%00" in query_string:
-                return _error(NUL_MESSAGE, ErrorCode.BAD_USER_INPUT, 400)
-            if b"persistedQuery" in query_string:
-                scope = {**scope, "query_string": apply_to_query_string(query_string, store)}
-            return scope, receive
-        headers = dict(scope.get("headers", []))
-        if not headers.get(b"content-type", b"").startswith(b"application/json"):
-            return scope, receive
-        body = await read_capped(receive, MAX_JSON_BODY)
-        if body is None:
-            return _error(
-                f"JSON bodies are at most {MAX_JSON_BODY} bytes.", ErrorCode.BAD_USER_INPUT, 413
-            )
-        if b"\\u0000" in body or b"\x00" in body:
-            return _error(NUL_MESSAGE, ErrorCode.BAD_USER_INPUT, 400)
-        if b"persistedQuery" in body:
-            params = json.loads(body)
-            if isinstance(params, dict) and apply(params, store):
-                body = json.dumps(params).encode()
-                headers[b"content-length"] = str(len(body)).encode()
-                scope = {**scope, "headers": list(headers.items())}
-        return scope, replay(body, receive)
-    except DomainError as error:
-        return _error(error.message, error.code)
-    except ValueError:
-        return _error("The body is not valid JSON.", ErrorCode.BAD_USER_INPUT, 400)
+        document = parse(query, no_location=True, max_tokens=_INTROSPECTION_MAX_TOKENS)
+    except GraphQLError:
+        return False
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(
+        op.operation == OperationType.QUERY and _meta_only(op.selection_set, fragments, set())
+        for op in operations
+    )
+
+
+def _meta_only(
+    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> bool:
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value not in _META_FIELDS:
+                return False
+        elif isinstance(selection, InlineFragmentNode):
+            if not _meta_only(selection.selection_set, fragments, seen):
+                return False
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is None or not _meta_only(fragment.selection_set, fragments, seen):
+                return False
+    return True

@@ -38,6 +38,10 @@ class Settings:
     shutdown_grace_s: int = 25
     # rate-limit buckets shared by all workers and replicas; in process when unset
     redis_url: str | None = None
+    # only the operations of the persisted query manifest run (app/persisted.py)
+    persisted_only: bool = False
+    # Apollo persisted query manifest: registered operations, needed by persisted_only
+    persisted_queries_file: Path | None = None
     # off only to measure what DataLoader batching saves (bench/)
     loader_batching: bool = True
     # False runs every operation through graphql-core's standard executor (the reference)
@@ -70,6 +74,10 @@ class Settings:
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
             compiled_execution=_bool(env, "EXPENSEGRAPH_COMPILED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
+            persisted_only=_bool(env, "EXPENSEGRAPH_PERSISTED_ONLY", False),
+            persisted_queries_file=Path(env["EXPENSEGRAPH_PERSISTED_QUERIES_FILE"])
+            if env.get("EXPENSEGRAPH_PERSISTED_QUERIES_FILE")
+            else None,
             shutdown_grace_s=_int(env, "EXPENSEGRAPH_SHUTDOWN_GRACE_SECONDS", 25, low=1),
             limits=LimitSettings(
                 max_depth=_int(env, "EXPENSEGRAPH_MAX_DEPTH", 10, low=2),
