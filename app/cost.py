@@ -1,32 +1,56 @@
 """Static query cost (Shopify-style), computed before execution from the document and variables.
 
 Objects cost 1, scalars 0. A connection multiplies what is selected under it by its page
-size (``first``/``last``, default 20); a plain list of objects counts as ``LIST_ESTIMATE``
-items. Each mutation field costs ``MUTATION_COST`` plus its payload.
+size (``first``/``last``, default 20); ``nodes(ids:)`` by its ids; ``spendSummary`` by the
+most buckets its arguments allow (``summary_buckets``); any other plain list of objects
+counts as ``LIST_ESTIMATE`` items. Each mutation field costs ``MUTATION_COST`` plus its
+payload. Introspection (``__schema``, ``__type``) and ``__typename`` cost nothing.
 """
 
+from datetime import datetime
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     get_named_type,
+    value_from_ast_untyped,
 )
 
+from app.validation import DOCUMENT_CACHE_BYTES, BoundedCache
 from resolvers.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from resolvers.summary import MAX_BUCKETS
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
+INTROSPECTION_FIELDS = frozenset(("__schema", "__type"))
+# spendSummary's dimensions: the ExpenseFilter field listing the values a group can take
+SUMMARY_DIMENSION_FILTERS = {
+    "TEAM": "teamIds",
+    "MEMBER": "memberIds",
+    "CARD": "cardIds",
+    "CATEGORY": "categoryIds",
+    "CURRENCY": "currencies",
+    "STATUS": "statuses",
+    "MERCHANT": None,
+}
+# the shortest period of each interval, in days
+SUMMARY_INTERVAL_DAYS = {"DAY": 1, "WEEK": 7, "MONTH": 28, "QUARTER": 90, "YEAR": 365}
 
 
 def page_size(value: Any) -> int:
@@ -45,8 +69,10 @@ class _Walker:
         variables: dict[str, Any],
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
-        # the variables the cost depends on: only page sizes do
+        # the variables the cost depends on: page sizes, cached by size
         self.read: dict[str, None] = {}
+        # False when other variables matter (spendSummary's, nodes' ids): never cached
+        self.cacheable = True
 
     def _page(self, field: FieldNode) -> int:
         for argument in field.arguments or ():
@@ -104,8 +130,83 @@ class _Walker:
             else definition.type
         )
         if isinstance(inner, GraphQLList) and not parent.name.endswith("Connection"):
-            multiplier *= LIST_ESTIMATE
+            multiplier *= self._list_size(parent, node)
         return multiplier + self.selection(named, node.selection_set, multiplier, seen)
+
+    def _list_size(self, parent: Any, node: FieldNode) -> int:
+        if parent is not self.schema.query_type or node.name.value not in ("nodes", "spendSummary"):
+            return LIST_ESTIMATE
+        arguments = {a.name.value: a for a in node.arguments or ()}
+        if any(_has_variable(a.value) for a in arguments.values()):
+            self.cacheable = False
+        values = {name: self._value(a) for name, a in arguments.items()}
+        if node.name.value == "nodes":
+            ids = values.get("ids")
+            return len(ids) if isinstance(ids, list) else LIST_ESTIMATE
+        return summary_buckets(self.schema, values)
+
+    def _value(self, argument: ArgumentNode) -> Any:
+        try:
+            return value_from_ast_untyped(argument.value, self.variables)
+        except Exception:  # a malformed value: validation or the resolver reports it
+            return None
+
+
+def _has_variable(node: ValueNode) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_has_variable(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_has_variable(f.value) for f in node.fields)
+    return False
+
+
+def summary_buckets(schema: GraphQLSchema, arguments: dict[str, Any]) -> int:
+    """Return the most buckets ``spendSummary`` can answer with these arguments.
+
+    Each dimension has as many groups as the filter allows it values (plus one for "none"),
+    or as its enum has values; the interval as many periods as the filter's spentAfter ..
+    spentBefore spans. Anything unbounded is bounded by the resolver's MAX_BUCKETS.
+    """
+    group_by, interval = arguments.get("groupBy"), arguments.get("interval")
+    filter_ = arguments.get("filter")
+    filter_ = filter_ if isinstance(filter_, dict) else {}
+    if not isinstance(group_by, list):
+        return MAX_BUCKETS
+    buckets = 1
+    for dimension in dict.fromkeys(group_by):
+        buckets *= _groups(schema, dimension, filter_)
+        if buckets >= MAX_BUCKETS:
+            return MAX_BUCKETS
+    if interval is not None:
+        buckets *= _periods(interval, filter_.get("spentAfter"), filter_.get("spentBefore"))
+    return min(buckets, MAX_BUCKETS)
+
+
+def _groups(schema: GraphQLSchema, dimension: Any, filter_: dict[str, Any]) -> int:
+    name = SUMMARY_DIMENSION_FILTERS.get(dimension) if isinstance(dimension, str) else None
+    if name is None:
+        return MAX_BUCKETS
+    values = filter_.get(name)
+    if isinstance(values, list):
+        return len(values) + 1  # + expenses without one (no team, no card)
+    filter_type = schema.get_type("ExpenseFilter")
+    field = getattr(filter_type, "fields", {}).get(name)
+    enum = get_named_type(field.type) if field is not None else None
+    return len(enum.values) if isinstance(enum, GraphQLEnumType) else MAX_BUCKETS
+
+
+def _periods(interval: Any, after: Any, before: Any) -> int:
+    days = SUMMARY_INTERVAL_DAYS.get(interval) if isinstance(interval, str) else None
+    if days is None or not isinstance(after, str) or not isinstance(before, str):
+        return MAX_BUCKETS
+    try:
+        span = (datetime.fromisoformat(before) - datetime.fromisoformat(after)).days
+    except (TypeError, ValueError):
+        return MAX_BUCKETS
+    # + 2 days: the business's time zone may move either end into the next or previous day
+    return (max(span, 0) + 2) // days + 2
 
 
 def query_cost(
@@ -123,20 +224,13 @@ def _walk(
     document: Any,
     operation_name: str | None,
     variables: dict[str, Any] | None,
-) -> tuple[int, tuple[str, ...]]:
-    """Return the requested cost and the names of the variables it depends on."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next(
-        (
-            o
-            for o in operations
-            if operation_name is None or (o.name and o.name.value == operation_name)
-        ),
-        None,
-    )
+) -> tuple[int, tuple[str, ...] | None]:
+    """Return the requested cost and the names of the variables it depends on.
+
+    None instead of names: it depends on variables other than page sizes.
+    """
+    fragments = _fragments(document)
+    operation = _operation(document, operation_name)
     if operation is None:
         return 0, ()
     walker = _Walker(schema, fragments, variables or {})
@@ -147,16 +241,37 @@ def _walk(
     if operation.operation is OperationType.MUTATION:
         fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
         cost += MUTATION_COST * len(fields)
-    return cost, tuple(walker.read)
+    return cost, tuple(walker.read) if walker.cacheable else None
+
+
+def _fragments(document: Any) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _operation(document: Any, operation_name: str | None) -> OperationDefinitionNode | None:
+    return next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+        ),
+        None,
+    )
 
 
 class StaticCosts:
-    """Requested costs of one schema's documents: a repeated query costs a dict lookup."""
+    """Requested costs of one schema's documents: a repeated query costs a dict lookup.
 
-    def __init__(self, maxsize: int = 1000, sizes_per_document: int = 64) -> None:
-        self.maxsize, self.sizes_per_document = maxsize, sizes_per_document
+    Bounded by the bytes of the query texts held; ``query=None`` computes without keeping.
+    """
+
+    def __init__(self, max_bytes: int = DOCUMENT_CACHE_BYTES, sizes_per_document: int = 64) -> None:
+        self.sizes_per_document = sizes_per_document
         # (query text, operation name) -> (variables read, {their page sizes: cost})
-        self._costs: dict[tuple[str, str | None], tuple[tuple[str, ...], dict[Any, int]]] = {}
+        self.costs: BoundedCache[tuple[str, str | None], tuple[tuple[str, ...], dict[Any, int]]] = (
+            BoundedCache(max_bytes)
+        )
 
     def cost(
         self,
@@ -168,18 +283,18 @@ class StaticCosts:
     ) -> int:
         """Return the requested cost, as :func:`query_cost` does, from the cache when known."""
         variables = variables or {}
-        entry = self._costs.get((query, operation_name)) if query is not None else None
+        key = (query, operation_name) if query is not None else None
+        entry = self.costs.get(key) if key is not None else None
         if entry is not None:
             known = entry[1].get(_sizes(entry[0], variables))
             if known is not None:
                 return known
         cost, names = _walk(schema, document, operation_name, variables)
-        if query is None:
+        if key is None or names is None:
             return cost
         if entry is None:
-            if len(self._costs) >= self.maxsize:
-                del self._costs[next(iter(self._costs))]  # the oldest document goes first
-            entry = self._costs[(query, operation_name)] = (names, {})
+            entry = (names, {})
+            self.costs.put(key, entry, len(key[0]) + len(key[1] or ""))
         if len(entry[1]) >= self.sizes_per_document:
             entry[1].clear()
         entry[1][_sizes(names, variables)] = cost
@@ -190,8 +305,35 @@ def _sizes(names: tuple[str, ...], variables: dict[str, Any]) -> tuple[int, ...]
     return tuple(page_size(variables.get(name)) for name in names)
 
 
-def actual_cost(data: Any) -> int:
-    """Return the objects a response really holds (what the client was served)."""
+def introspection_keys(document: Any, operation_name: str | None) -> frozenset[str]:
+    """Return the response keys of the operation's ``__schema`` and ``__type`` fields."""
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return frozenset()
+    fragments, keys = _fragments(document), set()
+    stack, seen = [operation.selection_set], set()
+    while stack:
+        for node in stack.pop().selections:
+            if isinstance(node, FieldNode):
+                if node.name.value in INTROSPECTION_FIELDS:
+                    keys.add((node.alias or node.name).value)
+            elif isinstance(node, InlineFragmentNode):
+                stack.append(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                if name in fragments and name not in seen:
+                    seen.add(name)
+                    stack.append(fragments[name].selection_set)
+    return frozenset(keys)
+
+
+def actual_cost(data: Any, exempt: frozenset[str] = frozenset()) -> int:
+    """Return the objects a response really holds (what the client was served).
+
+    ``exempt``: root keys not counted (introspection answers, free like ``__typename``).
+    """
+    if exempt and isinstance(data, dict):
+        data = {key: value for key, value in data.items() if key not in exempt}
     return max(_objects(data) - 1, 0)  # the data object itself is free
 
 

@@ -20,7 +20,6 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
 )
 from strawberry.http import GraphQLHTTPResponse
@@ -33,13 +32,20 @@ from app.cost import StaticCosts
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
 from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
-from app.limits import Buckets, LeakyBuckets, LimitSettings, QueryCost, shape_rule
+from app.limits import (
+    Buckets,
+    LeakyBuckets,
+    LimitSettings,
+    QueryCost,
+    ValidationGate,
+    shape_rule,
+)
 from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.redis_buckets import RedisBuckets
 from app.settings import Settings
 from app.transactions import CommitWrites
 from app.uploads import MultipartView
-from app.validation import DocumentValidationCache
+from app.validation import DocumentParseCache, DocumentValidationCache
 from db.engine import RequestDb, create_engine
 from db.migrate import current_revision, head_revision
 from loaders import base as loader_base
@@ -161,21 +167,23 @@ class GraphQLEndpoint:
 def _limits(limits: LimitSettings, redis_url: str | None) -> list[Callable[[], SchemaExtension]]:
     # shared by the requests this process serves, or by all processes through Redis
     buckets: Buckets = RedisBuckets(limits, redis_url) if redis_url else LeakyBuckets(limits)
-    costs = StaticCosts(maxsize=DOCUMENT_CACHE_SIZE)
+    costs = StaticCosts()
     rules: list[type[ASTValidationRule]] = [shape_rule(limits)]
     return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules(rules),
+        # registered after the parser cache: a document it refuses is not kept
+        lambda: ValidationGate(limits, buckets),
         lambda: QueryCost(limits, buckets, costs),
     ]
 
 
-def _parser_cache() -> ParserCache:
-    return ParserCache(maxsize=DOCUMENT_CACHE_SIZE)
+def _parser_cache() -> DocumentParseCache:
+    return DocumentParseCache()
 
 
 def _validation_cache() -> DocumentValidationCache:
-    return DocumentValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
+    return DocumentValidationCache()
 
 
 async def _unavailable(record: RequestRecord, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,7 +1,11 @@
-"""Limits on what one request may ask: shape (depth, aliases, directives), cost, rate.
+"""Limits on what one request may ask: who, size, shape (depth, aliases, directives), cost, rate.
 
-All are checked before any SQL runs. Shape errors and an over-ceiling cost are
-QUERY_TOO_COMPLEX; an empty bucket is RATE_LIMITED with the seconds to wait.
+All are checked before any SQL runs, the first two before validation (``ValidationGate``).
+Size and shape errors and an over-ceiling cost are QUERY_TOO_COMPLEX; an empty bucket is
+RATE_LIMITED with the seconds to wait; a caller without a credential gets UNAUTHENTICATED
+for anything but introspection. Introspection (``__schema``, ``__type`` and what is under
+them) counts for no depth, aliases or cost: graphql-core's own rule refuses it when it is
+off, and nothing under it reaches the data.
 """
 
 import time
@@ -10,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
@@ -19,11 +25,18 @@ from graphql import (
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    is_introspection_type,
 )
 from strawberry.extensions import SchemaExtension
 
-from app.cost import StaticCosts, actual_cost
+from app.cost import INTROSPECTION_FIELDS, StaticCosts, actual_cost, introspection_keys
+from app.validation import DocumentValidationCache
 from resolvers.errors import ErrorCode
+
+# what an anonymous request may select at its root
+ANONYMOUS_FIELDS = frozenset(("__schema", "__type", "__typename"))
+# whose bucket pays for validating anonymous (introspection) requests
+ANONYMOUS_BUCKET = "anonymous"
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,8 @@ class LimitSettings:
     max_aliases: int = 15
     max_directives: int = 5
     max_tokens: int = 2000
+    # selections (fields, fragment spreads, inline fragments), each fragment per spread
+    max_fields: int = 500
     max_cost: int = 1000
     bucket_size: int = 1000
     restore_rate: float = 50.0
@@ -52,7 +67,8 @@ def _depth(
     deepest = 0
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
-            deepest = max(deepest, 1 + _depth(context, node.selection_set, seen))
+            if node.name.value not in INTROSPECTION_FIELDS:
+                deepest = max(deepest, 1 + _depth(context, node.selection_set, seen))
         elif isinstance(node, InlineFragmentNode):
             deepest = max(deepest, _depth(context, node.selection_set, seen))
         elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
@@ -80,7 +96,7 @@ def shape_rule(limits: LimitSettings) -> type[ValidationRule]:
                 )
 
         def enter_field(self, node: FieldNode, *_: Any) -> None:
-            if node.alias is not None:
+            if node.alias is not None and not _introspection(self.context, node):
                 self.aliases += 1
                 if self.aliases == limits.max_aliases + 1:
                     self.report_error(
@@ -95,6 +111,14 @@ def shape_rule(limits: LimitSettings) -> type[ValidationRule]:
                 )
 
     return ShapeRule
+
+
+def _introspection(context: ValidationContext, node: FieldNode) -> bool:
+    """Return True for ``__schema``, ``__type`` and any field of an introspection type."""
+    parent = context.get_parent_type()
+    return node.name.value in INTROSPECTION_FIELDS or (
+        parent is not None and is_introspection_type(parent)
+    )
 
 
 @dataclass
@@ -142,6 +166,130 @@ class Buckets(Protocol):
     async def refund(self, key: str, points: int) -> None: ...
 
 
+def count_selections(document: DocumentNode, limit: int) -> int:
+    """Return the selections graphql-core would walk: a fragment counts at each spread.
+
+    Every operation, and every fragment no operation spreads (validated all the same).
+    A spread of a fragment inside itself stops there; counting stops past ``limit``.
+    """
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    stack: list[tuple[SelectionSetNode, frozenset[str]]] = [
+        (d.selection_set, frozenset())
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+    spread: set[str] = set()
+    count = 0
+    while stack or len(spread) < len(fragments):
+        if not stack:  # the operations are counted: now the fragments none of them spreads
+            name = next(n for n in fragments if n not in spread)
+            spread.add(name)
+            stack.append((fragments[name].selection_set, frozenset((name,))))
+        selection_set, path = stack.pop()
+        for node in selection_set.selections:
+            count += 1
+            if count > limit:
+                return count
+            if isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                if name in fragments and name not in path:
+                    spread.add(name)
+                    stack.append((fragments[name].selection_set, path | {name}))
+            elif isinstance(node, (FieldNode, InlineFragmentNode)) and node.selection_set:
+                stack.append((node.selection_set, path))
+    return count
+
+
+def validation_points(selections: int) -> int:
+    """Return what validating a new document of ``selections`` costs the caller's bucket.
+
+    Quadratic, as graphql-core's overlapping-fields check is: 450 ``member { id }`` took
+    about a second; a 50-field dashboard query costs 3 points, 500 selections 251.
+    """
+    return 1 + selections * selections // 1000
+
+
+def introspection_only(document: DocumentNode) -> bool:
+    """Return True when every operation selects only ``__schema``, ``__type``, ``__typename``."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    stack = [
+        d.selection_set for d in document.definitions if isinstance(d, OperationDefinitionNode)
+    ]
+    seen: set[str] = set()
+    while stack:
+        for node in stack.pop().selections:
+            if isinstance(node, FieldNode):
+                if node.name.value not in ANONYMOUS_FIELDS:
+                    return False
+            elif isinstance(node, InlineFragmentNode):
+                stack.append(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                if name not in fragments:
+                    return False  # undefined: nothing a caller without a credential is told
+                if name not in seen:
+                    seen.add(name)
+                    stack.append(fragments[name].selection_set)
+    return True
+
+
+class ValidationGate(SchemaExtension):
+    """Refuse, once a document is parsed and before it is validated, what must not be validated.
+
+    A caller without a credential gets UNAUTHENTICATED for anything but introspection. A
+    document with more than ``max_fields`` selections is QUERY_TOO_COMPLEX. Validating a
+    document not validated yet costs the caller's bucket :func:`validation_points` (anonymous
+    callers share one bucket). This runs at the end of ``on_parse``: ``on_validate`` hooks
+    run in registration order, and the validation cache, registered before the limits,
+    validates in its own; it skips documents refused here.
+    """
+
+    def __init__(self, limits: LimitSettings, buckets: "Buckets") -> None:
+        self.limits, self.buckets = limits, buckets
+
+    async def on_parse(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            refusal = await self._refusal(getattr(context.context, "principal", None), document)
+            if refusal is not None:
+                context.pre_execution_errors = [refusal]
+
+    async def _refusal(self, principal: Any, document: DocumentNode) -> GraphQLError | None:
+        if principal is None and not introspection_only(document):
+            return GraphQLError(
+                "Authentication required: send Authorization: Bearer <token or API key>.",
+                extensions={"code": ErrorCode.UNAUTHENTICATED.value},
+            )
+        if principal is not None and DocumentValidationCache.holds(self.execution_context):
+            return None
+        selections = count_selections(document, self.limits.max_fields)
+        if selections > self.limits.max_fields:
+            return too_complex(
+                f"The document has more than {self.limits.max_fields} selections (fields and "
+                "fragment spreads, a fragment counted at each spread)."
+            )
+        points = validation_points(selections)
+        key = principal.label if principal is not None else ANONYMOUS_BUCKET
+        wait = await self.buckets.take(key, points)
+        if wait is None:
+            return None
+        return rate_limited(f"validating this new document costs {points} points", wait)
+
+
+def rate_limited(what: str, wait: float) -> GraphQLError:
+    """Return a RATE_LIMITED error saying ``what`` and when to retry."""
+    return GraphQLError(
+        f"Rate limited: {what}; retry in {wait:.1f} s.",
+        extensions={"code": ErrorCode.RATE_LIMITED.value, "retryAfterSeconds": round(wait, 1)},
+    )
+
+
 class QueryCost(SchemaExtension):
     """Refuse queries over the cost ceiling or beyond the caller's bucket; report the cost."""
 
@@ -153,8 +301,9 @@ class QueryCost(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         principal = getattr(ctx.context, "principal", None)
+        query = ctx.query if principal is not None else None  # nothing kept for anonymous callers
         self.requested = self.costs.cost(
-            ctx.schema._schema, ctx.query, ctx.graphql_document, ctx.operation_name, ctx.variables
+            ctx.schema._schema, query, ctx.graphql_document, ctx.operation_name, ctx.variables
         )
         refused = await self._refusal(principal.label if principal is not None else None)
         report = getattr(ctx.context, "report", {})
@@ -164,8 +313,11 @@ class QueryCost(SchemaExtension):
         yield
         counted = report.pop("response_objects", None)  # by a compiled run, as it built them
         if refused is None and ctx.result is not None:
+            free = introspection_keys(ctx.graphql_document, ctx.operation_name)
             self.actual = report["actual_cost"] = (
-                max(counted - 1, 0) if counted is not None else actual_cost(ctx.result.data)
+                max(counted - 1, 0)
+                if counted is not None and not free
+                else actual_cost(ctx.result.data, free)
             )
             if self.key is not None:
                 await self.buckets.refund(self.key, self.requested - self.actual)
@@ -179,13 +331,7 @@ class QueryCost(SchemaExtension):
             return None
         wait = await self.buckets.take(key, self.requested)
         if wait is not None:
-            return GraphQLError(
-                f"Rate limited: this query costs {self.requested} points; retry in {wait:.1f} s.",
-                extensions={
-                    "code": ErrorCode.RATE_LIMITED.value,
-                    "retryAfterSeconds": round(wait, 1),
-                },
-            )
+            return rate_limited(f"this query costs {self.requested} points", wait)
         self.key = key
         return None
 

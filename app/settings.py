@@ -84,6 +84,7 @@ class Settings:
                 max_aliases=_int(env, "EXPENSEGRAPH_MAX_ALIASES", 15, low=0),
                 max_directives=_int(env, "EXPENSEGRAPH_MAX_DIRECTIVES", 5, low=0),
                 max_tokens=_int(env, "EXPENSEGRAPH_MAX_TOKENS", 2000, low=50),
+                max_fields=_int(env, "EXPENSEGRAPH_MAX_FIELDS", 500, low=10),
                 max_cost=_int(env, "EXPENSEGRAPH_MAX_QUERY_COST", 1000, low=10),
                 bucket_size=_int(env, "EXPENSEGRAPH_RATE_BUCKET_SIZE", 1000, low=10),
                 restore_rate=_int(env, "EXPENSEGRAPH_RATE_RESTORE_PER_SECOND", 50, low=1),

@@ -1,15 +1,138 @@
-"""Validated documents remembered by identity: a repeated query skips validation for free."""
+"""Parsed and validated documents remembered per process, and validation errors that keep the
+schema to themselves when introspection is off.
 
+Both caches are bounded by the bytes of the document texts they hold (the documents and
+errors kept are proportional to them) and are filled only for signed-in callers: an
+anonymous request is parsed and validated every time, and only ever for introspection
+(app/limits.py ``ValidationGate`` refuses the rest before validation).
+"""
+
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NamedTypeNode,
+    specified_scalar_types,
+    validate,
+    visit,
+)
+from graphql.language import Visitor
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
+
+# What each cache may hold, in characters of the document texts it holds (plus
+# ENTRY_OVERHEAD per entry). A parsed document takes about 130 bytes per character of
+# token-dense text (tracemalloc, graphql-core 3.3), so 1 MiB of text is ~130 MiB at worst.
+DOCUMENT_CACHE_BYTES = 2**20
+ENTRY_OVERHEAD = 64
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """A least-recently-used mapping holding at most ``max_bytes`` of its entries' sizes."""
+
+    def __init__(self, max_bytes: int, entry_overhead: int = ENTRY_OVERHEAD) -> None:
+        self.max_bytes, self.entry_overhead = max_bytes, entry_overhead
+        self.bytes = 0
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._entries
+
+    def get(self, key: K) -> V | None:
+        """Return the value under ``key`` (now the most recently used), or None."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: K, value: V, size: int) -> None:
+        """Remember ``value``; evict the least recently used entries beyond ``max_bytes``."""
+        size += self.entry_overhead
+        if size > self.max_bytes:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        self._entries[key] = (value, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self.bytes -= evicted
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+        self.bytes = 0
+
+
+def signed_in(context: ExecutionContext) -> bool:
+    """Return True when the request carries a valid credential (a principal)."""
+    return getattr(context.context, "principal", None) is not None
+
+
+def suggestions_hidden(context: ExecutionContext) -> bool:
+    """Return True when the schema is private: introspection is off (production)."""
+    return NoSchemaIntrospectionCustomRule in context.validation_rules
+
+
+class DocumentParseCache(SchemaExtension):
+    """Parsed documents by text, for signed-in callers; strawberry parses the rest itself.
+
+    Replaces strawberry's ``ParserCache`` (an ``lru_cache`` bounded in entries only, filled
+    by anyone). A document the gate refused is not kept. Pass the class: the store is
+    shared by the class, entries are per text and parse options.
+    """
+
+    documents: BoundedCache[tuple[str, tuple[Any, ...]], DocumentNode] = BoundedCache(
+        DOCUMENT_CACHE_BYTES
+    )
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query
+        if query is None or not signed_in(context):
+            yield
+            return
+        key = (query, tuple(sorted(context.parse_options.items())))
+        document = self.documents.get(key)
+        if document is not None:
+            context.graphql_document = document
+            yield
+            return
+        yield  # strawberry parses; a syntax error leaves no document
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            self.documents.put(key, context.graphql_document, len(query))
+
 
 Key = tuple[int, int, tuple[type[Any], ...]]
 Entry = tuple[GraphQLSchema, DocumentNode, list[GraphQLError]]
+
+
+def validate_document(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[Any], ...],
+    *,
+    hide_suggestions: bool,
+) -> list[GraphQLError]:
+    """Return graphql-core's validation errors, with strawberry's own two rules added."""
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
 
 
 class DocumentValidationCache(SchemaExtension):
@@ -19,29 +142,112 @@ class DocumentValidationCache(SchemaExtension):
     dataclasses whose hash walks the whole tree, on every request. The parser cache hands
     back the same document object for the same text, so its identity is key enough. Each
     entry holds its schema and document, so their ids cannot be reused while it exists.
-    Pass a factory (``lambda: DocumentValidationCache(n)``): the entries are per class.
+    Pass the class: the store is shared by the class.
+
+    When introspection is off, validation runs without suggestions and every error about the
+    document leaves without "Did you mean ..." and without type names it did not name.
     """
 
-    _entries: "OrderedDict[Key, Entry]" = OrderedDict()
+    entries: BoundedCache[Key, Entry] = BoundedCache(DOCUMENT_CACHE_BYTES)
 
-    def __init__(self, maxsize: int) -> None:
-        super().__init__()
-        self.maxsize = maxsize
+    @classmethod
+    def holds(cls, context: ExecutionContext) -> bool:
+        """Return True when the request's document is validated already (costs nothing)."""
+        document = context.graphql_document
+        return document is not None and _key(context, document) in cls.entries
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        result = context.result
+        if result is not None and result.errors and suggestions_hidden(context):
+            hidden = _SchemaHints(context.schema._schema, context.graphql_document)
+            result.errors = [hidden.removed(error) for error in result.errors]
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        schema, document = context.schema._schema, context.graphql_document
+        document = context.graphql_document
         assert document is not None  # strawberry validates parsed documents only
-        rules = tuple(context.validation_rules)
-        key = (id(schema), id(document), rules)
-        entries = self._entries
-        entry = entries.get(key)
+        if context.pre_execution_errors is not None:  # refused before validation
+            yield
+            return
+        schema, rules = context.schema._schema, tuple(context.validation_rules)
+        cache = signed_in(context) and context.query is not None
+        entry = self.entries.get(_key(context, document)) if cache else None
         if entry is None:
-            entry = (schema, document, validate_document(schema, document, rules))
-            entries[key] = entry
-            if len(entries) > self.maxsize:
-                entries.popitem(last=False)  # the least recently used goes first
-        else:
-            entries.move_to_end(key)
+            errors = validate_document(
+                schema, document, rules, hide_suggestions=suggestions_hidden(context)
+            )
+            entry = (schema, document, errors)
+            if cache:
+                self.entries.put(_key(context, document), entry, len(context.query or ""))
         context.pre_execution_errors = entry[2]
         yield
+
+
+def _key(context: ExecutionContext, document: DocumentNode) -> Key:
+    return (id(context.schema._schema), id(document), tuple(context.validation_rules))
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+# a quoted name, with the words before it that only make sense with a type name
+_QUOTED = re.compile(
+    r"(?P<lead>\s+expecting type\s+|\s+(?:of|on|by|to|for)\s+(?:[A-Za-z -]*?\s)?type\s+"
+    r"|\bin\s+|\bEnum\s+)?'(?P<name>[^']*)'(?P<tail>\s+enum\b)?"
+)
+
+
+class _SchemaHints:
+    """Removes from error messages what the client may not know: suggestions, type names."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode | None) -> None:
+        self.types = schema.type_map
+        self.named = set(specified_scalar_types)  # every schema has them: they tell nothing
+        if document is not None:
+            visit(document, _NamedTypes(self.named))
+
+    def removed(self, error: GraphQLError) -> GraphQLError:
+        """Return ``error`` without hints, when it is about the document (has no path)."""
+        if error.path is not None:
+            return error
+        message = _QUOTED.sub(self._quoted, _SUGGESTION.sub("", error.message))
+        if message == error.message:
+            return error
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            original_error=error.original_error,
+            extensions=error.extensions,
+        )
+
+    def _hidden(self, name: str) -> bool:
+        name = name.strip("[]!")
+        return name in self.types and name not in self.named
+
+    def _quoted(self, match: re.Match[str]) -> str:
+        lead, name, tail = match["lead"] or "", match["name"], match["tail"] or ""
+        if not self._hidden(name):
+            owner, dot, member = name.partition(".")
+            if dot and self._hidden(owner):  # a coordinate: Type.field, Type.field(arg:)
+                return f"{lead}'{member}'{tail}"
+            return match[0]
+        if "expecting" in lead:
+            return " expecting another type"
+        if "type" in lead:
+            return tail
+        if lead.startswith("in") and tail:
+            return "in the enum"
+        if lead.startswith("Enum"):
+            return "The enum "
+        return f"{lead}a hidden type{tail}"
+
+
+class _NamedTypes(Visitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_named_type(self, node: NamedTypeNode, *_: Any) -> None:
+        self.names.add(node.name.value)
