@@ -9,6 +9,7 @@ from sqlalchemy import exc as sa_exc
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import DomainError, ErrorCode
+from schema.error_log import EXCEPTION_LIMIT, NAME_LIMIT, bounded, bounded_traceback, document_code
 
 log = logging.getLogger("expensegraph.errors")
 
@@ -74,6 +75,8 @@ def unavailable_body(request_id: str) -> dict[str, object]:
 
 
 UNAVAILABLE_MESSAGE = "The database is unavailable or overloaded; retry shortly."
+# unexpected errors of one request logged with their traceback; the rest are counted
+MAX_TRACEBACKS = 3
 
 
 class ErrorCodes(SchemaExtension):
@@ -86,11 +89,13 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         report = getattr(self.execution_context.context, "report", {})
-        report["operation"] = self.execution_context.operation_name
+        operation = self.execution_context.operation_name
+        # chosen by the client and written to the request's log line
+        report["operation"] = None if operation is None else bounded(operation, NAME_LIMIT)
         result = self.execution_context.result
         if result is not None and result.errors:
             request_id = getattr(self.execution_context.context, "request_id", "-")
-            result.errors = [_coded(error, request_id) for error in result.errors]
+            result.errors = _coded_all(result.errors, request_id)
 
 
 def ensure_codes(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
@@ -99,7 +104,51 @@ def ensure_codes(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
     strawberry skips extensions' ``on_operation`` exits when a parse error is raised by
     the parser cache, so those errors reach the HTTP view uncoded.
     """
-    return [e if "code" in (e.extensions or {}) else _coded(e, request_id) for e in errors]
+    uncoded = [e for e in errors if "code" not in (e.extensions or {})]
+    if not uncoded:
+        return errors
+    coded = dict(zip(map(id, uncoded), _coded_all(uncoded, request_id), strict=True))
+    return [coded.get(id(e), e) for e in errors]
+
+
+def _coded_all(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+    """Return ``errors`` coded, and log the unexpected ones among them (a bounded number)."""
+    coded = [_coded(error, request_id) for error in errors]
+    internal: list[GraphQLError] = []
+    unavailable: list[GraphQLError] = []
+    for before, after in zip(errors, coded, strict=True):
+        code = (after.extensions or {}).get("code")
+        if code == ErrorCode.INTERNAL.value:
+            internal.append(before)
+        elif code == ErrorCode.UNAVAILABLE.value and before.original_error is not None:
+            unavailable.append(before)
+    if unavailable:
+        log.warning(
+            "database unavailable request_id=%s errors=%d: %s",
+            request_id,
+            len(unavailable),
+            bounded(repr(unavailable[0].original_error), EXCEPTION_LIMIT),
+        )
+    for error in internal[:MAX_TRACEBACKS]:
+        _log_unexpected(error, request_id)
+    if len(internal) > MAX_TRACEBACKS:
+        log.error(
+            "unexpected error request_id=%s: %d more not shown",
+            request_id,
+            len(internal) - MAX_TRACEBACKS,
+        )
+    return coded
+
+
+def _log_unexpected(error: GraphQLError, request_id: str) -> None:
+    # our traceback, the messages cut: they may quote SQL parameters or what the client sent
+    original = error.original_error
+    path = ".".join(map(str, error.path or []))
+    if original is None:
+        detail = bounded(error.message, EXCEPTION_LIMIT)
+    else:
+        detail = "\n" + bounded_traceback(original)
+    log.error("unexpected error request_id=%s path=%s: %s", request_id, bounded(path), detail)
 
 
 def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -111,18 +160,14 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
         return _with(error, original.message, extensions)
     if error.path is None:
         # parse, validation and variable errors: about the document the client sent
-        too_big = "Document contains more than" in error.message
-        default = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.BAD_USER_INPUT
-        code = (error.extensions or {}).get("code") or default.value
+        code = document_code(error)
         return _with(error, error.message, {**(error.extensions or {}), "code": code})
     if is_unavailable(original):
-        log.warning("database unavailable request_id=%s: %r", request_id, original)
         return _with(
             error,
             UNAVAILABLE_MESSAGE,
             {"code": ErrorCode.UNAVAILABLE.value, "requestId": request_id},
         )
-    log.error("unexpected error request_id=%s", request_id, exc_info=original)
     return _with(
         error,
         f"Internal error. Quote request id {request_id} to support.",
