@@ -1,6 +1,7 @@
 """Credentials: API keys (hashed at rest, scoped) and signed user tokens (JWT, HS256)."""
 
 import hmac
+import re
 import time
 from functools import lru_cache
 
@@ -71,6 +72,8 @@ async def _api_key_principal(key: str, db: RequestDb) -> Principal:
 # verified tokens kept per process: a dashboard sends the same token for hours, and
 # verifying it again costs more than the rest of a small request's own code
 VERIFIED_TOKENS = 10_000
+# at most 19 digits: the rest are refused by the bigint bound, without converting them
+_DECIMAL_ID = re.compile("[1-9][0-9]{0,18}")
 
 
 @lru_cache(maxsize=VERIFIED_TOKENS)
@@ -88,7 +91,20 @@ def _verified(token: str, secret: str, audience: str, issuer: str) -> tuple[int,
         issuer=issuer,
         options={"require": ["exp", "iss", "aud", "sub", "bid"]},
     )
-    return int(claims["sub"]), int(claims["bid"]), int(claims["exp"])
+    return _row_id(claims["sub"], digits=True), _row_id(claims["bid"]), int(claims["exp"])
+
+
+def _row_id(claim: object, *, digits: bool = False) -> int:
+    """Return a claim naming a row: a JSON integer, or (``digits``) its ASCII decimal string.
+
+    Anything else, or an id no bigint column holds, is a token we did not issue: a float,
+    a boolean, " 1" or "1_0" (int() takes them), or 2**63 (asyncpg refuses it: HTTP 500).
+    """
+    if digits:
+        claim = int(claim) if isinstance(claim, str) and _DECIMAL_ID.fullmatch(claim) else None
+    if type(claim) is not int or not 0 < claim < 2**63:
+        raise ValueError("the token's member or business id is not an id")
+    return claim
 
 
 async def _token_principal(token: str, db: RequestDb, settings: Settings) -> Principal:

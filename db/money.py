@@ -12,8 +12,9 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 
-# Amounts are stored as bigint minor units.
+# Amounts are stored as bigint minor units: their magnitude stays below this.
 MAX_MINOR = 2**63
+MAX_MINOR_DIGITS = len(str(MAX_MINOR))
 
 
 class UnknownCurrency(ValueError):
@@ -40,13 +41,22 @@ def format_major(amount_minor: int, currency: str) -> str:
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
-    """Return ``amount`` in minor units; ValueError when it has more decimals than allowed."""
+    """Return ``amount`` in minor units; ValueError if not finite, too precise or too large."""
     digits = minor_units(currency)
-    if not amount.is_finite():
+    # integer arithmetic on the decimal's own digits and exponent: the decimal context
+    # overflows on 1e999999999 and rounds 1e-999999999 to zero
+    sign, coefficient, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):  # NaN or Infinity
         raise ValueError("the amount must be a finite number")
-    scaled = amount.scaleb(digits)
-    if scaled != scaled.to_integral_value():
+    significant = "".join(map(str, coefficient)).rstrip("0")
+    if not significant:
+        return 0
+    exponent += len(coefficient) - len(significant)  # the stripped zeros
+    if exponent + digits < 0:
         raise ValueError(f"{currency} amounts have at most {digits} decimals")
-    if abs(scaled) >= MAX_MINOR:
+    if len(significant) + exponent + digits > MAX_MINOR_DIGITS:
         raise ValueError("the amount is too large")
-    return int(scaled)
+    scaled = int(significant) * 10 ** (exponent + digits)
+    if scaled >= MAX_MINOR:
+        raise ValueError("the amount is too large")
+    return -scaled if sign else scaled

@@ -13,7 +13,7 @@ midnight), so the sums equal the base-table aggregate.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -52,6 +52,16 @@ _MOSTLY_INSIDE_FROM_START = 12
 _MOSTLY_INSIDE_TO_END = 19
 # longer than any local day (25 h at a DST change), so a boundary day's rows lie within it
 _LONGEST_DAY = timedelta(hours=27)
+# The instants the API takes (spentAfter, spentBefore, updatedSince, spentAt): PostgreSQL
+# holds far more, but the boundary-day arithmetic above (27 h either side) and Python's
+# datetime, in which asyncpg shifts every value to UTC, stop at years 1 and 9999.
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+END_OF_INSTANTS = datetime(9999, 1, 1, tzinfo=UTC)  # the first instant refused
+
+
+def supported_instant(value: datetime) -> bool:
+    """Return True when ``value`` is aware and in [EARLIEST_INSTANT, END_OF_INSTANTS)."""
+    return value.utcoffset() is not None and EARLIEST_INSTANT <= value < END_OF_INSTANTS
 
 
 def rollup_serves(scope: Scope, spec: ExpenseSpec, group_by: Sequence[str]) -> bool:

@@ -16,6 +16,7 @@ from db.expenses import (
     expense_page,
 )
 from db.money import UnknownCurrency, to_minor
+from db.summary_rollup import EARLIEST_INSTANT, END_OF_INSTANTS, supported_instant
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
@@ -29,6 +30,19 @@ ORDER_COLUMNS = {
     "CREATED_AT": "created_at",
 }
 MAX_SEARCH_LENGTH = 100
+SUPPORTED_INSTANTS = (
+    f"must be from {EARLIEST_INSTANT.isoformat()} and before {END_OF_INSTANTS.isoformat()}"
+)
+NOT_UNICODE_TEXT = "must be Unicode text (it holds an unpaired surrogate)"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_text(value: str) -> bool:
+    """Return True unless ``value`` holds a lone surrogate (UTF-8, and so PostgreSQL, has none).
+
+    graphql-core refuses them in the document; a JSON variable (``"\\ud800"``) can carry one.
+    """
+    return value.isascii() or not _SURROGATE.search(value)
 
 
 class ExpenseFilterLike(Protocol):
@@ -118,15 +132,21 @@ def expense_spec(filter_: ExpenseFilterLike | None, principal: Principal) -> Exp
         raise bad_input(
             f"merchantSearch is at most {MAX_SEARCH_LENGTH} characters.", field="merchantSearch"
         )
+    if search is not None and not unicode_text(search):
+        raise bad_input(f"merchantSearch {NOT_UNICODE_TEXT}.", field="merchantSearch")
     for name, value in (
         ("spentAfter", filter_.spent_after),
         ("spentBefore", filter_.spent_before),
         ("updatedSince", filter_.updated_since),
     ):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             raise bad_input(
                 f"{name} needs a time zone offset, e.g. 2026-01-31T00:00:00Z.", field=name
             )
+        if not supported_instant(value):
+            raise bad_input(f"{name} {SUPPORTED_INSTANTS}.", field=name)
     return ExpenseSpec(
         spent_after=filter_.spent_after,
         spent_before=filter_.spent_before,

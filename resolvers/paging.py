@@ -1,11 +1,10 @@
 """Relay connection arguments to keysets, cursors, and the page result handed to schema."""
 
 import base64
-import binascii
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from db.paging import Keyset, Page
@@ -15,15 +14,37 @@ from resolvers.ids import urlsafe_b64
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 BIGINT_LIMIT = 2**63
+# our longest cursor is about 100 characters; a longer one is not ours, and one of
+# "[[[[..." would make the JSON decoder recurse too deep
+MAX_CURSOR_LENGTH = 200
+
+
+def _instant(value: Any) -> datetime:
+    """Return a cursor's instant: aware, and one asyncpg can shift to UTC (years 1..9999)."""
+    if type(value) is not str:
+        raise ValueError
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise ValueError
+    instant.astimezone(UTC)  # OverflowError past year 9999 or before year 1
+    return instant
+
+
+def _bigint(value: Any) -> int:
+    """Return a cursor's integer: a JSON integer (not a boolean or float) in bigint range."""
+    if type(value) is not int or not -BIGINT_LIMIT < value < BIGINT_LIMIT:
+        raise ValueError
+    return value
+
 
 # How a cursor value of each ordering column is read back.
 _DECODERS: dict[str, Callable[[Any], Any]] = {
-    "spent_at": datetime.fromisoformat,
-    "updated_at": datetime.fromisoformat,
-    "created_at": datetime.fromisoformat,
-    "uploaded_at": datetime.fromisoformat,
-    "home_amount_minor": int,
-    "id": int,
+    "spent_at": _instant,
+    "updated_at": _instant,
+    "created_at": _instant,
+    "uploaded_at": _instant,
+    "home_amount_minor": _bigint,
+    "id": _bigint,
 }
 
 
@@ -48,17 +69,18 @@ def encode_cursor(column: str, row: Any) -> str:
 def decode_cursor(cursor: str, column: str, *, field: str) -> tuple[Any, int]:
     """Return the (value, id) a cursor points at; BAD_USER_INPUT if it is not for ``column``."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
-        name, value, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if name != column or not isinstance(id_, int) or not 0 < id_ < BIGINT_LIMIT:
+        # a list of exactly three (a string or an object would unpack as well)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if type(parts) is not list:
             raise ValueError
-        decoded = _DECODERS[column](value)
-        if isinstance(decoded, int) and not -BIGINT_LIMIT < decoded < BIGINT_LIMIT:
+        name, value, id_ = parts
+        if name != column or _bigint(id_) <= 0:
             raise ValueError
-        if isinstance(decoded, datetime) and decoded.tzinfo is None:
-            raise ValueError
-        return decoded, id_
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, OverflowError):
+        return _DECODERS[column](value), id_
+    except (ValueError, TypeError, KeyError, OverflowError):  # binascii, Unicode errors too
         raise bad_input(
             f"Invalid cursor for this ordering in '{field}': use a cursor from the same "
             "query and orderBy.",

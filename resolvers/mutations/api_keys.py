@@ -15,7 +15,7 @@ from db import api_key_writes
 from db.api_key_secrets import hash_secret, new_api_key
 from resolvers.context import ALL_SCOPES, Context, Principal
 from resolvers.ids import encode_id
-from resolvers.mutations.rules import RuleCode, atomic, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
 # ApiKey is not a Node (``node(id:)`` does not serve it); its ids are opaque all the same.
 API_KEY_TYPE = "ApiKey"
@@ -64,11 +64,9 @@ def _require_admin(ctx: Context) -> Principal:
 
 
 def _name(name: str) -> str:
-    name = name.strip()
+    name = clean_text(name, "name", max_length=MAX_NAME)
     if not name:
         raise fail(RuleCode.INVALID_VALUE, "Name the key after who will use it.", "name")
-    if len(name) > MAX_NAME:
-        raise fail(RuleCode.INVALID_VALUE, f"At most {MAX_NAME} characters.", "name")
     return name
 
 

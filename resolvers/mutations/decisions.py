@@ -14,7 +14,14 @@ from resolvers.mutations.common import (
     require_status,
     writer,
 )
-from resolvers.mutations.rules import RuleCode, RuleError, UserErrorData, atomic, fail
+from resolvers.mutations.rules import (
+    RuleCode,
+    RuleError,
+    UserErrorData,
+    atomic,
+    clean_text,
+    fail,
+)
 
 MAX_REASON = 1000
 MAX_BATCH = 100
@@ -54,15 +61,10 @@ async def reject_expense(ctx: Context, global_id: str, reason: str) -> Row[Any]:
 
 
 def _comment(text: str | None, *, required: bool) -> str | None:
-    text = (text or "").strip()
+    field = "reason" if required else "comment"
+    text = clean_text(text or "", field, max_length=MAX_REASON)
     if required and not text:
         raise fail(RuleCode.REASON_REQUIRED, "Say why the expense is rejected.", "reason")
-    if len(text) > MAX_REASON:
-        raise fail(
-            RuleCode.INVALID_VALUE,
-            f"At most {MAX_REASON} characters.",
-            "reason" if required else "comment",
-        )
     return text or None
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Row
 
 from db import writes
+from db.summary_rollup import supported_instant
 from resolvers.context import Context, Principal
-from resolvers.expenses import current_violations
+from resolvers.expenses import SUPPORTED_INSTANTS, current_violations
 from resolvers.mutations.common import (
     event,
     expense_id,
@@ -21,7 +22,7 @@ from resolvers.mutations.common import (
     writer,
 )
 from resolvers.mutations.money import parse_money, to_home
-from resolvers.mutations.rules import RuleCode, atomic, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
 MAX_TEXT = {"merchantName": 200, "description": 2000}
 
@@ -43,11 +44,9 @@ class ExpenseFields:
 def _text(value: str | None, field: str) -> str | None:
     if value is None:
         return None
-    value = value.strip()
+    value = clean_text(value, field, max_length=MAX_TEXT[field])
     if field == "merchantName" and not value:
         raise fail(RuleCode.INVALID_VALUE, "The merchant name cannot be empty.", field)
-    if len(value) > MAX_TEXT[field]:
-        raise fail(RuleCode.INVALID_VALUE, f"At most {MAX_TEXT[field]} characters.", field)
     return value
 
 
@@ -110,6 +109,8 @@ async def _money(
 def _spent_at(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise fail(RuleCode.INVALID_VALUE, "spentAt needs a time zone offset.", "spentAt")
+    if not supported_instant(value):
+        raise fail(RuleCode.INVALID_VALUE, f"spentAt {SUPPORTED_INSTANTS}.", "spentAt")
     return value
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from resolvers.context import Context
+from resolvers.expenses import NOT_UNICODE_TEXT, unicode_text
 
 
 class RuleCode(StrEnum):
@@ -51,6 +52,16 @@ class RuleError(Exception):
 def fail(code: RuleCode, message: str, field: str | None = None) -> RuleError:
     """Return the exception for one broken rule."""
     return RuleError(UserErrorData(field=field, message=message, code=code))
+
+
+def clean_text(value: str, field: str, *, max_length: int) -> str:
+    """Return free text without surrounding blanks; INVALID_VALUE if too long or not Unicode."""
+    value = value.strip()
+    if len(value) > max_length:
+        raise fail(RuleCode.INVALID_VALUE, f"At most {max_length} characters.", field)
+    if not unicode_text(value):
+        raise fail(RuleCode.INVALID_VALUE, f"{field} {NOT_UNICODE_TEXT}.", field)
+    return value
 
 
 @asynccontextmanager
