@@ -1,24 +1,26 @@
 """Safe retries of mutations: the Idempotency-Key header (Stripe semantics, IETF draft).
 
-Same key, same request: the stored response is replayed and nothing runs again. Same
-key, different request: 422 CONFLICT. Same key while the first is still running: 409
-CONFLICT. Keys are scoped per business and credential and kept 24 hours. The response is
-stored in the same transaction as the mutation's writes, so both happen or neither.
+Same key, same request: the stored response is replayed byte for byte and nothing runs
+again. Same key, different request: 422 CONFLICT. Same key while the first is still
+running: 409 CONFLICT. Keys are scoped per business and credential and kept 24 hours.
+
+Only final outcomes are stored: a success, or business-rule failures in ``userErrors``.
+The response is stored in the same transaction as the mutation's writes, so both happen or
+neither; an attempt that ends in a top-level error (UNAVAILABLE, INTERNAL, bad input) rolls
+its writes back and stores nothing, so the retry the error asks for really runs.
 """
 
 import hashlib
-import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.bodies import read_capped, replay
-from app.uploads import MAX_MULTIPART_BYTES
+from app.errors import UNAVAILABLE_MESSAGE
+from app.transport import GraphQLParams, error_body
 from db import idempotency
 from db.engine import RequestDb
 from resolvers.context import Principal
@@ -28,148 +30,116 @@ MAX_KEY_LENGTH = 255
 log = logging.getLogger("expensegraph.idempotency")
 
 
-@dataclass(frozen=True)
-class Retry:
-    """A mutation request carrying an Idempotency-Key."""
+@dataclass
+class Answer:
+    """An HTTP answer to a GraphQL request, before it is sent."""
 
-    key: str
-    request_hash: str
-
-
-def _error(message: str, code: ErrorCode, status: int) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
-    return JSONResponse(body, status_code=status)
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def _is_mutation(query: Any, operation_name: Any) -> bool:
-    if not isinstance(query, str):
+def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
+    """Return an answer with ``body`` encoded as JSON."""
+    return Answer(status, orjson.dumps(body), headers or {})
+
+
+def check_key(key: str) -> Answer | None:
+    """Return the 400 answer for a malformed Idempotency-Key, None for a usable one."""
+    if 1 <= len(key) <= MAX_KEY_LENGTH and key.isprintable():
+        return None
+    message = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters."
+    return answer(400, error_body(message, ErrorCode.BAD_USER_INPUT))
+
+
+def is_mutation(params: GraphQLParams) -> bool:
+    """Return True when the operation the request runs is a mutation."""
+    if params.query is None:
         return False
     try:
-        operation = get_operation_ast(
-            parse(query), operation_name if isinstance(operation_name, str) else None
-        )
+        operation = get_operation_ast(parse(params.query), params.operation_name)
     except GraphQLError:
-        return False  # strawberry reports the syntax error itself
+        return False  # the executor reports the syntax error itself
     return operation is not None and operation.operation is OperationType.MUTATION
 
 
-def request_hash(content_type: str, body: bytes) -> tuple[str, bool] | None:
-    """Return (hash of the request, is it a mutation), or None if the body is not GraphQL."""
+def request_hash(params: GraphQLParams, content_type: str, body: bytes) -> str:
+    """Return the hash that tells a retry of the same request from a different one."""
     if content_type.startswith("multipart/form-data"):
-        # uploads are mutations; a retry uses a new random boundary, so hash without it
+        # a retry uses a new random boundary, so hash without it
         boundary = content_type.partition("boundary=")[2].strip('"').encode()
-        normalised = body.replace(boundary, b"BOUNDARY") if boundary else body
-        return hashlib.sha256(normalised).hexdigest(), True
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(payload, dict):
-        return None
-    parts = [payload.get("query"), payload.get("variables") or {}, payload.get("operationName")]
-    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest(), _is_mutation(parts[0], parts[2])
+        return hashlib.sha256(body.replace(boundary, b"BOUNDARY") if boundary else body).hexdigest()
+    parts = [params.query, params.variables or {}, params.operation_name]
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 async def run(
-    view: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
+    execute: Callable[[], Awaitable[Answer]],
     *,
-    db: RequestDb,
-    principal: Principal,
     key: str,
-) -> None:
-    """Serve one request that carries an Idempotency-Key."""
-    request = Request(scope, receive)
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        await _error(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
-            ErrorCode.BAD_USER_INPUT,
-            400,
-        )(scope, receive, send)
-        return
-    body = await read_capped(receive, MAX_MULTIPART_BYTES)
-    if body is None:
-        await _error(
-            f"The request body is larger than {MAX_MULTIPART_BYTES} bytes.",
-            ErrorCode.BAD_USER_INPUT,
-            413,
-        )(scope, receive, send)
-        return
-    hashed = request_hash(request.headers.get("content-type", ""), body)
-    replayable = replay(body, receive)
-    if hashed is None or not hashed[1]:
-        await view(scope, replayable, send)  # queries are idempotent anyway: the key is ignored
-        return
-    response = await _serve(
-        view, scope, replayable, db=db, principal=principal, retry=Retry(key, hashed[0])
-    )
-    await response(scope, receive, send)
-
-
-async def _serve(
-    view: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    *,
+    request_hash: str,
     db: RequestDb,
     principal: Principal,
-    retry: Retry,
-) -> Response:
-    key = idempotency.KeyScope(principal.business_id, principal.label, retry.key)
+) -> Answer:
+    """Return the answer to a mutation sent with ``key``: replayed, refused or run once."""
+    scope = idempotency.KeyScope(principal.business_id, principal.label, key)
     await db.begin_write()
     db.hold_commit = True
-    if not await idempotency.try_lock(db=db, scope=key):
-        return _error(
-            "A request with this Idempotency-Key is still in progress; retry later.",
-            ErrorCode.CONFLICT,
-            409,
-        )
-    previous = await idempotency.stored(db=db, scope=key)
+    if not await idempotency.try_lock(db=db, scope=scope):
+        message = "A request with this Idempotency-Key is still in progress; retry later."
+        return answer(409, error_body(message, ErrorCode.CONFLICT))
+    previous = await idempotency.stored(db=db, scope=scope)
     if previous is not None:
-        if previous.request_hash != retry.request_hash:
-            return _error(
-                "This Idempotency-Key was used for a different request.", ErrorCode.CONFLICT, 422
-            )
-        stored = previous.response
-        return JSONResponse(
-            stored["body"], status_code=stored["status"], headers={"Idempotent-Replayed": "true"}
-        )
-    status, headers, raw = await _capture(view, scope, receive)
-    body = json.loads(raw) if raw else None
-    if status == 200 and isinstance(body, dict) and body.get("data") is not None:
-        await idempotency.store(
-            db=db,
-            scope=key,
-            request_hash=retry.request_hash,
-            response={"status": status, "body": body},
-        )
+        if previous.request_hash != request_hash:
+            message = "This Idempotency-Key was used for a different request."
+            return answer(422, error_body(message, ErrorCode.CONFLICT))
+        return _replayed(previous.response)
+    result = await execute()
+    if not _final(result):
+        # nothing of this attempt is kept (close() rolls back): the key stays free
+        return result if not _claims_writes(result) else _not_saved()
+    stored = {
+        "status": result.status,
+        "raw": result.body.decode(),
+        "contentType": result.headers.get("content-type"),
+    }
+    await idempotency.store(db=db, scope=scope, request_hash=request_hash, response=stored)
     try:
         await db.commit()
     except Exception:
         log.exception("commit failed for an idempotent request")
-        return _error(
-            "The change could not be saved; retry with the same key.", ErrorCode.UNAVAILABLE, 503
-        )
-    return Response(raw, status_code=status, headers=headers)
+        return _not_saved()
+    return result
 
 
-async def _capture(
-    view: ASGIApp, scope: Scope, receive: Receive
-) -> tuple[int, dict[str, str], bytes]:
-    messages: list[Message] = []
+def _final(result: Answer) -> bool:
+    """Return True for an outcome worth replaying: 200 without top-level errors."""
+    if result.status != 200:
+        return False
+    body = orjson.loads(result.body)
+    return isinstance(body, dict) and body.get("data") is not None and not body.get("errors")
 
-    async def keep(message: Message) -> None:
-        messages.append(message)
 
-    await view(scope, receive, keep)
-    start = next(m for m in messages if m["type"] == "http.response.start")
-    headers = {
-        k.decode("latin-1"): v.decode("latin-1")
-        for k, v in start.get("headers", [])
-        if k.lower() != b"content-length"
-    }
-    raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    return int(start["status"]), headers, raw
+def _claims_writes(result: Answer) -> bool:
+    """Return True when the body reports a mutation field that succeeded (it was rolled back)."""
+    try:
+        data = orjson.loads(result.body).get("data")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(data, dict) and any(value is not None for value in data.values())
+
+
+def _not_saved() -> Answer:
+    message = f"Nothing was saved. {UNAVAILABLE_MESSAGE} Retry with the same Idempotency-Key."
+    body = error_body(message, ErrorCode.UNAVAILABLE)
+    return answer(503, body, {"retry-after": "1"})
+
+
+def _replayed(stored: dict[str, Any]) -> Answer:
+    headers = {"idempotent-replayed": "true"}
+    if stored.get("contentType"):
+        headers["content-type"] = stored["contentType"]
+    if "raw" in stored:
+        return Answer(int(stored["status"]), stored["raw"].encode(), headers)
+    # stored before responses were kept as bytes: the JSON document, keys reordered
+    return Answer(int(stored["status"]), orjson.dumps(stored["body"]), headers)

@@ -36,6 +36,10 @@ class Settings:
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     # SIGTERM: in-flight requests get this long to finish, new connections are refused
     shutdown_grace_s: int = 25
+    # a request body must arrive within this long, before it takes a slot or a connection
+    body_timeout_s: float = 10.0
+    # browser origins allowed to call the API (CORS); none by default
+    cors_origins: tuple[str, ...] = ()
     # rate-limit buckets shared by all workers and replicas; in process when unset
     redis_url: str | None = None
     # only the operations of the persisted query manifest run (app/persisted.py)
@@ -79,6 +83,8 @@ class Settings:
             if env.get("EXPENSEGRAPH_PERSISTED_QUERIES_FILE")
             else None,
             shutdown_grace_s=_int(env, "EXPENSEGRAPH_SHUTDOWN_GRACE_SECONDS", 25, low=1),
+            body_timeout_s=_int(env, "EXPENSEGRAPH_BODY_TIMEOUT_SECONDS", 10, low=1),
+            cors_origins=_origins(env.get("EXPENSEGRAPH_CORS_ORIGINS", "")),
             limits=LimitSettings(
                 max_depth=_int(env, "EXPENSEGRAPH_MAX_DEPTH", 10, low=2),
                 max_aliases=_int(env, "EXPENSEGRAPH_MAX_ALIASES", 15, low=0),
@@ -122,6 +128,21 @@ def _check_database_url(url: str) -> None:
             f"DATABASE_URL must point at PostgreSQL (got scheme {parsed.drivername!r}). "
             "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME."
         )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """Return the comma-separated CORS origins, each checked to be scheme://host[:port]."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if origin != "*" and (
+            scheme not in ("http", "https") or not sep or not rest or "/" in rest
+        ):
+            raise ConfigError(
+                f"EXPENSEGRAPH_CORS_ORIGINS: {origin!r} is not an origin; use a comma-separated "
+                "list like https://dashboard.example.com,http://localhost:3000 (no paths)."
+            )
+    return origins
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:

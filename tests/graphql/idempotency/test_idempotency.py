@@ -184,3 +184,53 @@ async def test_oversized_body_with_a_key_is_refused_before_it_is_buffered(client
     )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+UPDATE = """
+mutation Update($id: ID!, $input: UpdateExpenseInput!) {
+  updateExpense(id: $id, input: $input) { expense { id merchantName } userErrors { code } }
+}
+"""
+
+
+async def test_unavailable_attempts_are_not_stored_and_the_retry_runs(client, engine, biz) -> None:
+    # issue 11 defect 3: a lock timeout (UNAVAILABLE) was stored and replayed for 24 hours
+    merchant, key = f"Locked {uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    created = await _post(client, token(biz, "employee"), None, CREATE, _input(merchant))
+    expense_id = created.json()["data"]["createExpense"]["expense"]["id"]
+    changed = {"id": expense_id, "input": {"merchantName": f"{merchant} v2"}}
+    async with engine.connect() as conn, conn.begin():
+        await conn.execute(
+            text("SELECT 1 FROM expenses WHERE business_id = :b AND merchant_name = :m FOR UPDATE"),
+            {"b": biz.id, "m": merchant},
+        )
+        blocked = await _post(client, token(biz, "employee"), key, UPDATE, changed)
+    codes = [e["extensions"]["code"] for e in blocked.json()["errors"]]
+    assert codes == ["UNAVAILABLE"] and blocked.headers.get("retry-after")
+    retried = await _post(client, token(biz, "employee"), key, UPDATE, changed)
+    assert "idempotent-replayed" not in retried.headers and "errors" not in retried.json()
+    assert retried.json()["data"]["updateExpense"]["expense"]["merchantName"] == f"{merchant} v2"
+    replayed = await _post(client, token(biz, "employee"), key, UPDATE, changed)
+    assert replayed.headers.get("idempotent-replayed") == "true"
+    assert replayed.content == retried.content  # the stored bytes, keys in their order
+
+
+async def test_a_partly_failed_request_keeps_nothing_and_says_so(client, engine, biz) -> None:
+    # two mutations in one request: the second fails UNAVAILABLE, the first must not stay
+    merchant, key = f"Half {uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    created = await _post(client, token(biz, "employee"), None, CREATE, _input(merchant))
+    expense_id = created.json()["data"]["createExpense"]["expense"]["id"]
+    both = """mutation($id: ID!, $input: CreateExpenseInput!) {
+      a: createExpense(input: $input) { expense { id } }
+      b: updateExpense(id: $id, input: {description: "x"}) { expense { id } }
+    }"""
+    variables = {"id": expense_id, **_input(f"{merchant} new")}
+    async with engine.connect() as conn, conn.begin():
+        await conn.execute(
+            text("SELECT 1 FROM expenses WHERE business_id = :b AND merchant_name = :m FOR UPDATE"),
+            {"b": biz.id, "m": merchant},
+        )
+        response = await _post(client, token(biz, "employee"), key, both, variables)
+    assert response.status_code == 503
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["UNAVAILABLE"]
+    assert await _count(engine, biz, f"{merchant} new") == (0, 0)
