@@ -114,6 +114,7 @@ def ensure_codes(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
 def _coded_all(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
     """Return ``errors`` coded, and log the unexpected ones among them (a bounded number)."""
     coded = [_coded(error, request_id) for error in errors]
+    request_id = bounded(request_id, NAME_LIMIT)  # for the log lines below
     internal: list[GraphQLError] = []
     unavailable: list[GraphQLError] = []
     for before, after in zip(errors, coded, strict=True):
