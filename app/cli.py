@@ -1,6 +1,7 @@
-"""The ``expensegraph`` command: serve, demo, migrate, seed, token, apikey, schema."""
+"""The expensegraph command: serve, demo, migrate, seed, token, apikey, schema."""
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
 
@@ -8,6 +9,10 @@ import uvloop
 
 from app import commands
 from app.settings import ConfigError, Settings
+from resolvers.errors import DomainError
+from resolvers.ids import decode_id
+
+READ_SCOPES = "expenses:read,receipts:read,cards:read,teams:read"
 
 
 def _at_least(low: int) -> Callable[[str], int]:
@@ -23,34 +28,127 @@ def _at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def business_id(raw: str) -> int:
+    """Return the row id of a business given as a number or as its global id (as the API shows)."""
+    if raw.isdecimal():
+        return _at_least(1)(raw)
+    try:
+        type_name, id_ = decode_id(raw)
+    except DomainError:
+        raise argparse.ArgumentTypeError(
+            f"not a business id: {raw!r} (give the number or the Business id the API shows)"
+        ) from None
+    if type_name != "Business":
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a Business id (it names a {type_name})")
+    return id_
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("expensegraph")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown (not installed)"
+
+
+BUSINESS_HELP = "the business: its number or its global id as the API shows it"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="expensegraph", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_ in (
         ("serve", "run the API"),
         ("demo", "migrate, seed demo data, print credentials, serve"),
     ):
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
-        p.add_argument("--workers", type=_at_least(1), default=1, help="worker processes")
-    sub.add_parser("migrate", help="migrate the database to the newest schema")
-    seed = sub.add_parser("seed", help="load a large deterministic data set (COPY)")
-    seed.add_argument("--businesses", type=_at_least(1), default=50)
-    seed.add_argument("--expenses", type=_at_least(0), default=100_000)
-    seed.add_argument("--seed", type=int, default=1)
-    token = sub.add_parser("token", help="print a signed user token for a member (development)")
-    token.add_argument("--member", required=True, metavar="EMAIL")
-    token.add_argument("--business", type=int, help="business id, when the email exists in several")
-    token.add_argument("--ttl", type=int, help="lifetime in seconds")
-    apikey = sub.add_parser("apikey", help="manage API keys")
-    apikey_sub = apikey.add_subparsers(dest="action", required=True)
-    create = apikey_sub.add_parser("create", help="create a key and print its secret once")
-    create.add_argument("--business", type=int, required=True)
-    create.add_argument("--name", default="integration")
-    create.add_argument("--scopes", default="expenses:read,receipts:read,cards:read,teams:read")
-    sub.add_parser("schema", help="print the GraphQL SDL")
+        p = _command(sub, name, help_)
+        p.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+        )
+        p.add_argument(
+            "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+        )
+        p.add_argument(
+            "--workers",
+            type=_at_least(1),
+            default=1,
+            help="worker processes (default: %(default)s)",
+        )
+    _command(sub, "migrate", "migrate the database to the newest schema")
+    _seed_parser(_command(sub, "seed", "load a large deterministic data set (COPY)"))
+    _token_parser(_command(sub, "token", "print a signed user token for a member (development)"))
+    _apikey_parser(_command(sub, "apikey", "create, list and revoke API keys"))
+    _command(sub, "schema", "print the GraphQL SDL")
     return parser
+
+
+def _command(
+    sub: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, help_: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_, description=help_)
+
+
+def _seed_parser(seed: argparse.ArgumentParser) -> None:
+    seed.add_argument(
+        "--businesses",
+        type=_at_least(1),
+        default=50,
+        help="businesses to add (default: %(default)s)",
+    )
+    seed.add_argument(
+        "--expenses",
+        type=_at_least(0),
+        default=100_000,
+        help="expenses to add across them (default: %(default)s)",
+    )
+    seed.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="random seed; the same seed and counts give the same rows (default: %(default)s)",
+    )
+
+
+def _token_parser(token: argparse.ArgumentParser) -> None:
+    token.add_argument(
+        "--member", required=True, metavar="EMAIL", help="the member's email (required)"
+    )
+    token.add_argument(
+        "--business",
+        type=business_id,
+        metavar="ID",
+        help=f"{BUSINESS_HELP}; needed when the email is in several (default: the only one)",
+    )
+    token.add_argument(
+        "--ttl",
+        type=_at_least(1),
+        metavar="SECONDS",
+        help="lifetime in seconds (default: EXPENSEGRAPH_TOKEN_TTL_SECONDS, else 43200)",
+    )
+
+
+def _apikey_parser(apikey: argparse.ArgumentParser) -> None:
+    actions = apikey.add_subparsers(dest="action", required=True)
+    create = _command(actions, "create", "create a key and print its secret once")
+    list_ = _command(actions, "list", "list a business's keys (never their secrets)")
+    revoke = _command(actions, "revoke", "revoke a key for good")
+    for action in (create, list_, revoke):
+        action.add_argument(
+            "--business",
+            type=business_id,
+            required=True,
+            metavar="ID",
+            help=f"{BUSINESS_HELP} (required)",
+        )
+    create.add_argument(
+        "--name", default="integration", help="who will use the key (default: %(default)s)"
+    )
+    create.add_argument(
+        "--scopes", default=READ_SCOPES, help="comma-separated scopes (default: %(default)s)"
+    )
+    revoke.add_argument(
+        "key", metavar="PREFIX_OR_ID", help="the key's prefix or id, as apikey list shows them"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

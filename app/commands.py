@@ -2,10 +2,14 @@
 
 import argparse
 import asyncio
-import logging
+import errno
 import os
 import signal
+import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -13,10 +17,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import WORKER_DATABASE_URL, create_app, settle_gc
+from app.observability import configure_logging
 from app.settings import Settings
-from db import admin
-from db.engine import create_engine
+from db import admin, api_key_reads, api_key_writes
+from db.engine import PoolSettings, RequestDb, create_engine
 from db.migrate import current_revision, head_revision, upgrade
+from resolvers.mutations.api_keys import api_key_global_id
 from schema.build import build_schema
 
 
@@ -72,23 +78,30 @@ async def migrate(url: str) -> None:
     print(f"Database at revision {head_revision()}.", file=sys.stderr)
 
 
-def _log_requests() -> None:
-    """Send the service's own log lines (one JSON object per request) to stderr."""
-    logger = logging.getLogger("expensegraph")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+def check_port(host: str, port: int) -> None:
+    """Raise CommandError unless ``host:port`` can be listened on, bound as uvicorn binds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CommandError(f"port {port} is in use; pass --port N") from None
+            raise CommandError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}); "
+                "pass --host H or --port N"
+            ) from None
 
 
 async def serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted, in ``workers`` processes (uvloop, httptools)."""
-    _log_requests()
+    configure_logging()
     # uvicorn shuts down on SIGTERM, then raises the signal again: let that be an exit,
     # not a kill, so atexit handlers run (they stop the embedded PostgreSQL)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
+    if settings.graphiql:
+        print(f"GraphiQL: http://{host}:{port}/graphql", file=sys.stderr)
     options: dict[str, Any] = {
         "host": host, "port": port, "http": "httptools", "loop": "uvloop",
         "log_level": "info", "timeout_graceful_shutdown": settings.shutdown_grace_s,
@@ -110,24 +123,47 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 async def demo(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Migrate, seed the two demo businesses, print credentials, serve."""
-    from db.demo import seed_demo
-
     await migrate(url)
+    print(await demo_credentials(settings, url), flush=True)
+    await serve(settings, url, host, port, workers)
+
+
+async def demo_credentials(settings: Settings, url: str) -> str:
+    """Seed the demo businesses if missing, replace the demo API key; return what to print."""
+    from db.demo import DEMO_KEY_SCOPES, replace_demo_key, seed_demo
+
     data = await seed_demo(url=url)
-    acme, globex = data.businesses[0], data.businesses[1]
-    print("\nReady-to-paste credentials (send as 'Authorization: Bearer <credential>'):\n")
+    acme, globex = data.acme, data.globex
+    lines = ["", "Ready-to-paste credentials (send as 'Authorization: Bearer <credential>'):", ""]
     for role in ("admin", "manager", "employee"):
         member_id, email = acme.members[role]
         token = issue_token(settings, business_id=acme.business_id, member_id=member_id)
-        print(f"{role.upper()} token ({email}, {acme.name}): {token}")
-    key = await create_api_key(url, business_id=acme.business_id, name="demo integration",
-                               scopes=["expenses:read", "receipts:read", "cards:read", "teams:read"])  # fmt: skip
-    print(f"API key (expenses, receipts, cards, teams read; {acme.name}): {key}")
+        lines.append(f"{role.upper()} token ({email}, {acme.name}): {token}")
+    prefix, key = new_api_key()
+    async with _request_db(url) as db, db.savepoint():
+        await replace_demo_key(
+            db=db, business_id=acme.business_id, prefix=prefix, secret_hash=hash_secret(key)
+        )
+    scopes = ", ".join(scope.partition(":")[0] for scope in DEMO_KEY_SCOPES)
+    lines.append(f"API key ({scopes} read; {acme.name}): {key}")
     member_id, email = globex.members["admin"]
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
-    print("\nAnother business, to see that the two never mix:")
-    print(f"ADMIN token ({email}, {globex.name}): {token}\n", flush=True)
-    await serve(settings, url, host, port, workers)
+    lines += ["", "Another business, to see that the two never mix:"]
+    lines.append(f"ADMIN token ({email}, {globex.name}): {token}\n")
+    return "\n".join(lines)
+
+
+@asynccontextmanager
+async def _request_db(url: str) -> AsyncIterator[RequestDb]:
+    """Yield a database handle like a request's; what was written is committed at the end."""
+    engine = create_engine(url, PoolSettings(size=1, max_overflow=0))
+    db = RequestDb(engine)
+    try:
+        yield db
+        await db.commit()
+    finally:
+        await db.close()
+        await engine.dispose()
 
 
 async def create_api_key(url: str, *, business_id: int, name: str, scopes: list[str]) -> str:
@@ -163,8 +199,55 @@ async def token(
     return issue_token(settings, business_id=found[0].business_id, member_id=found[0].id, ttl_s=ttl)
 
 
+async def list_api_keys(url: str, *, business_id: int) -> str:
+    """Return the business's API keys as a table (never a secret)."""
+    async with _request_db(url) as db:
+        rows = await api_key_reads.api_keys_of(db=db, business_id=business_id)
+    if not rows:
+        return f"No API keys in business {business_id}."
+    table = [("ID", "NAME", "PREFIX", "SCOPES", "CREATED", "LAST USED", "REVOKED")]
+    table += [
+        (
+            api_key_global_id(row.id), row.name, row.prefix, ",".join(row.scopes),
+            _when(row.created_at), _when(row.last_used_at), _when(row.revoked_at),
+        )
+        for row in rows
+    ]  # fmt: skip
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(w) for cell, w in zip(line, widths, strict=False)), line[-1]])
+        for line in table
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+async def revoke_api_key(url: str, *, business_id: int, key: str) -> str:
+    """Revoke the business's key with prefix or id ``key``; return what was revoked."""
+    async with _request_db(url) as db:
+        rows = await api_key_reads.api_keys_of(db=db, business_id=business_id)
+        found = [row for row in rows if key in (row.prefix, api_key_global_id(row.id))]
+        if not found:
+            raise CommandError(f"business {business_id} has no API key with prefix or id {key!r}.")
+        async with db.savepoint():
+            row = await api_key_writes.locked_api_key(
+                db=db, business_id=business_id, key_id=found[0].id
+            )
+            if row is None:  # deleted since it was listed
+                raise CommandError(f"business {business_id} has no API key {key!r}.")
+            if row.revoked_at is not None:
+                raise CommandError(f"API key {key!r} is already revoked.")
+            await api_key_writes.revoke_api_key(db=db, business_id=business_id, key_id=row.id)
+    return f"Revoked API key {row.prefix} ({row.name})."
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> None:
     """Run one parsed command."""
+    if args.command in ("demo", "serve"):
+        # before the embedded database starts or any credential is printed
+        check_port(args.host, args.port)
     url = await database_url(settings)
     if args.command == "migrate":
         await migrate(url)
@@ -188,5 +271,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
         print(await token(settings, url, args.member, args.business, args.ttl))
     elif args.command == "apikey":
         await check_database(url, require_head=True)
-        scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-        print(await create_api_key(url, business_id=args.business, name=args.name, scopes=scopes))
+        print(await _apikey(args, url))
+
+
+async def _apikey(args: argparse.Namespace, url: str) -> str:
+    if args.action == "list":
+        return await list_api_keys(url, business_id=args.business)
+    if args.action == "revoke":
+        return await revoke_api_key(url, business_id=args.business, key=args.key)
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    return await create_api_key(url, business_id=args.business, name=args.name, scopes=scopes)

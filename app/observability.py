@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,21 @@ ADMISSION = Gauge(
     ["state"],
     registry=REGISTRY,
 )
+
+
+def configure_logging() -> None:
+    """Send the service's own log lines (one JSON object per request) to stderr.
+
+    Called by every serving process: worker processes start fresh interpreters, so the
+    handler of the process that spawned them is not theirs.
+    """
+    logger = logging.getLogger("expensegraph")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
 
 # operation names are chosen by clients: keep the label set bounded
 MAX_OPERATIONS = 200

@@ -1,5 +1,6 @@
 """Writes of the API key mutations. Run inside RequestDb.savepoint(); nothing here commits."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
@@ -50,3 +51,20 @@ async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row
         .returning(*api_keys.c)
     )
     return (await db.rows(statement))[0]
+
+
+async def revoke_live_api_keys_named(
+    *, db: RequestDb, business_id: int, name: str
+) -> Sequence[Row[Any]]:
+    """Set ``revoked_at`` of the business's unrevoked keys called ``name`` to now; return them."""
+    statement = (
+        update(api_keys)
+        .where(
+            api_keys.c.business_id == business_id,
+            api_keys.c.name == name,
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.clock_timestamp())
+        .returning(*api_keys.c)
+    )
+    return await db.rows(statement)

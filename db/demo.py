@@ -3,6 +3,7 @@
 Idempotent: a business that already exists (by name) is reused as it is. Members have
 fixed emails so the CLI can print ready-made tokens; everything else comes from the
 seed generator (:mod:`db.seed`) with a fixed seed, over the 90 days before the anchor.
+The demo's API key is replaced at every start, so one demo key is live at a time.
 """
 
 from collections.abc import Mapping
@@ -11,7 +12,10 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any, NamedTuple
 
-from db import seed_load
+from sqlalchemy import Row, func, select
+
+from db import api_key_writes, seed_load
+from db.engine import RequestDb
 from db.seed import copy_chunk, load_org
 from db.seed_data import CATEGORIES
 from db.seed_expenses import Chunk, ExpenseFactory
@@ -66,6 +70,9 @@ GLOBEX = DemoSpec("Globex Ltd", "USD", "America/New_York", ("Operations", "Resea
     DemoPerson("carl@globex.example", "Carl Carlson", "MANAGER", "Research"),
     DemoPerson("frink@globex.example", "John Frink", "EMPLOYEE", "Research"),
 ))  # fmt: skip
+# the API key the CLI prints: one live key of this name in Acme, replaced at every start
+DEMO_KEY_NAME = "demo integration"
+DEMO_KEY_SCOPES = ("expenses:read", "receipts:read", "cards:read", "teams:read")
 # roles the CLI prints a token for; the first person listed with the role is used
 LOGIN_ROLES = ("admin", "finance", "manager", "employee")
 
@@ -142,6 +149,25 @@ async def seed_demo(*, url: str) -> DemoData:
     finally:
         await conn.close()
     return DemoData(businesses=(found[ACME.name], found[GLOBEX.name]), created=bool(missing))
+
+
+async def replace_demo_key(
+    *, db: RequestDb, business_id: int, prefix: str, secret_hash: bytes
+) -> Row[Any]:
+    """Revoke the business's live demo keys, store a new one and return its row.
+
+    Only a key's hash is stored, so the key printed at the last start cannot be printed
+    again: it is replaced. Run inside ``RequestDb.savepoint()``; nothing here commits.
+    """
+    # without it, two demo starts at once could each revoke the old key and both insert one
+    await db.rows(select(func.pg_advisory_xact_lock(func.hashtext("expensegraph.demo_key"))))
+    await api_key_writes.revoke_live_api_keys_named(
+        db=db, business_id=business_id, name=DEMO_KEY_NAME
+    )
+    return await api_key_writes.insert_api_key(
+        db=db, business_id=business_id, name=DEMO_KEY_NAME, prefix=prefix,
+        secret_hash=secret_hash, scopes=list(DEMO_KEY_SCOPES), created_by=None,
+    )  # fmt: skip
 
 
 async def _existing(conn: Any, spec: DemoSpec) -> DemoBusiness | None:

@@ -1,13 +1,23 @@
 """The command line: configuration and connection errors say what to do, no tracebacks."""
 
+import argparse
+import importlib.metadata
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pytest
+
+from app.cli import _parser
+from app.commands import CommandError, list_api_keys, revoke_api_key
 from app.settings import ConfigError, Settings
+from resolvers.ids import encode_id
 from tests.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +156,156 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _parsers(child)
+
+
+def test_every_option_has_help_that_says_its_default() -> None:
+    for parser in _parsers(_parser()):
+        assert "``" not in (parser.description or ""), parser.prog
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help and "``" not in choice.help, (parser.prog, choice.dest)
+                continue
+            if action.dest in ("help", "version"):
+                continue
+            where = f"{parser.prog} {action.option_strings or action.dest}"
+            assert action.help and "``" not in action.help, where
+            if action.option_strings:
+                said = "(required)" if action.required else "(default: "
+                assert said in action.help, where
+        assert "``" not in parser.format_help(), parser.prog
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        _parser().parse_args(["--version"])
+    assert exit_.value.code == 0
+    version = importlib.metadata.version("expensegraph")
+    assert capsys.readouterr().out.strip() == f"expensegraph {version}"
+
+
+def test_business_is_a_number_or_a_business_global_id(capsys: pytest.CaptureFixture[str]) -> None:
+    parse = _parser().parse_args
+    for given in ("17", encode_id("Business", 17)):
+        assert parse(["token", "--member", "x@y.test", "--business", given]).business == 17
+        assert parse(["apikey", "list", "--business", given]).business == 17
+    for wrong in (encode_id("Expense", 17), "not-an-id", "0"):
+        with pytest.raises(SystemExit) as exit_:
+            parse(["token", "--member", "x@y.test", "--business", wrong])
+        assert exit_.value.code == 2
+        assert "argument --business" in capsys.readouterr().err
+
+
+def _cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    from tests.conftest import SETTINGS
+
+    return {"DATABASE_URL": database_url, "EXPENSEGRAPH_JWT_SECRET": SETTINGS.jwt_secret,
+            "EXPENSEGRAPH_DATA_DIR": str(tmp_path)}  # fmt: skip
+
+
+async def test_token_for_a_business_given_by_its_global_id(
+    client, world, database_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import gql
+
+    business = encode_id("Business", world.b.id)
+    result = _run("token", "--member", "admin@beta.test", "--business", business,
+                  env=_cli_env(database_url, tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = await gql(client, "{ viewer { business { name } } }", as_=result.stdout.strip())
+    assert data["viewer"]["business"]["name"] == "Beta Inc"
+
+
+async def test_apikey_list_and_revoke(client, world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import gql, gql_raw
+
+    env = _cli_env(database_url, tmp_path)
+    business = encode_id("Business", world.b.id)
+    created = _run("apikey", "create", "--business", business, "--name", "cli listing",
+                   "--scopes", "expenses:read,teams:read", env=env)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    prefix = secret.split("_")[1]
+    await gql(client, "{ viewer { credential } }", as_=secret)
+
+    listed = _run("apikey", "list", "--business", str(world.b.id), env=env)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == "ID NAME PREFIX SCOPES CREATED LAST USED REVOKED".split()
+    row = next(line for line in rows if prefix in line)
+    assert "cli listing" in row and "expenses:read,teams:read" in row
+    assert row.rstrip().endswith(" -"), row  # not revoked
+    assert (
+        secret not in listed.stdout and secret.removeprefix(f"egk_{prefix}_") not in listed.stdout
+    )
+    # the business's own keys only
+    assert world.keys["b_read"].split("_")[1] in listed.stdout
+    assert all(world.keys[k].split("_")[1] not in listed.stdout for k in ("a_read", "a_revoked"))
+
+    revoked = _run("apikey", "revoke", "--business", business, prefix, env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert prefix in revoked.stdout
+    response = await gql_raw(client, "{ viewer { credential } }", as_=secret)
+    assert response.status_code == 401 or "errors" in response.json(), response.text
+
+    # the rest in process: a CLI start costs seconds
+    relisted = await list_api_keys(database_url, business_id=world.b.id)
+    row = next(line for line in relisted.splitlines() if prefix in line)
+    assert not row.rstrip().endswith(" -"), row
+    key_id = row.split()[0]  # the id the API shows
+    for business_id, key, error in (
+        (world.b.id, prefix, "already revoked"),
+        (world.b.id, key_id, "already revoked"),
+        (world.a.id, key_id, "no API key"),  # another business's key cannot be named
+    ):
+        with pytest.raises(CommandError, match=error):
+            await revoke_api_key(database_url, business_id=business_id, key=key)
+
+
+def _request_lines(log: str) -> list[dict]:  # type: ignore[type-arg]
+    lines = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if "request_id" in record:
+                lines.append(record)
+    return lines
+
+
+def test_every_worker_logs_each_request(world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import token
+
+    requests = 24
+    headers = {"Authorization": f"Bearer {token(world.a, 'admin')}"}
+    with serving(tmp_path, _cli_env(database_url, tmp_path), workers=2) as server:
+        for _ in range(requests):
+            # a new connection each time: either worker may accept it
+            response = httpx.post(f"{server.url}/graphql", json={"query": "{ viewer { credential } }"},
+                                  headers=headers, timeout=10)  # fmt: skip
+            assert response.status_code == 200, response.text
+        # a line is written once its response is sent
+        deadline = time.monotonic() + 10
+        while len(_request_lines(server.log.read_text())) < requests:
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.1)
+    log = server.log.read_text()
+    assert log.count("Started server process") == 2
+    assert len(_request_lines(log)) == requests, log
+
+
+def test_serve_prints_the_graphiql_url_only_when_graphiql_is_on(
+    world, database_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    for on in (False, True):
+        env = {**_cli_env(database_url, tmp_path), "EXPENSEGRAPH_GRAPHIQL": str(int(on))}
+        with serving(tmp_path, env) as server:
+            log = server.log.read_text()
+        assert (f"GraphiQL: http://127.0.0.1:{server.port}/graphql" in log) is on, log

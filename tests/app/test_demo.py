@@ -4,6 +4,7 @@ This is what the README's first command runs; the credentials it prints must wor
 the two demo businesses must not see each other.
 """
 
+import asyncio
 import os
 import re
 import signal
@@ -17,6 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+
+from app.commands import demo_credentials
+from app.http import create_app
+from db.engine import create_engine
+from tests.conftest import SETTINGS, fresh_database, gql
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIAL = re.compile(
@@ -136,3 +143,51 @@ def test_demo_employee_can_record_a_foreign_expense_today(demo: tuple[str, list[
     assert payload["userErrors"] == [], payload
     assert payload["expense"]["status"] == "DRAFT"
     assert payload["expense"]["homeAmount"]["currency"] == "GBP"
+
+
+def test_demo_on_a_busy_port_says_so_before_anything_else() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # an unreachable database: the port must be checked before the database is touched
+        env = {**os.environ, "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x"}
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"port {port} is in use; pass --port N" in result.stderr
+    assert "token" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_each_demo_start_leaves_one_live_demo_key_that_works(server_url: str) -> None:
+    url = await asyncio.to_thread(fresh_database, server_url)
+    printed = [await demo_credentials(SETTINGS, url) for _ in range(3)]
+    keys = [
+        key
+        for text_ in printed
+        for role, key in _credentials(text_.splitlines())
+        if role == "API key"
+    ]
+    assert len(keys) == 3 and len(set(keys)) == 3
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            live = await conn.scalar(text(
+                "SELECT count(*) FROM api_keys JOIN businesses b ON b.id = business_id "
+                "WHERE b.name = 'Acme Corp' AND revoked_at IS NULL"
+            ))  # fmt: skip
+        assert live == 1
+        app = create_app(SETTINGS, url, engine=engine)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            data = await gql(client, "{ viewer { credential business { name } } }", as_=keys[-1])
+            assert data["viewer"] == {"credential": "API_KEY", "business": {"name": "Acme Corp"}}
+            old = await client.post("/graphql", json={"query": "{ viewer { credential } }"},
+                                    headers={"Authorization": f"Bearer {keys[0]}"})  # fmt: skip
+            assert old.status_code == 401 or "errors" in old.json(), old.text
+    finally:
+        await engine.dispose()

@@ -1,0 +1,27 @@
+"""Reads of a business's API keys, for the CLI: what each key is, never its hash."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from db.engine import RequestDb
+from db.tables import api_keys
+
+LISTED_COLUMNS = (
+    api_keys.c.id,
+    api_keys.c.name,
+    api_keys.c.prefix,
+    api_keys.c.scopes,
+    api_keys.c.created_at,
+    api_keys.c.last_used_at,
+    api_keys.c.revoked_at,
+)
+
+
+async def api_keys_of(*, db: RequestDb, business_id: int) -> Sequence[Row[Any]]:
+    """Return the business's API keys without their hashes, oldest first."""
+    statement = (
+        select(*LISTED_COLUMNS).where(api_keys.c.business_id == business_id).order_by(api_keys.c.id)
+    )
+    return await db.rows(statement)
