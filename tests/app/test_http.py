@@ -46,7 +46,10 @@ async def test_readyz_reports_unreachable_database() -> None:
 async def test_graphiql_is_served_to_browsers(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
     assert "graphiql" in response.text.lower()
+    # from the service itself, never a CDN (tests/app/test_graphiql_assets.py has the details)
+    assert 'src="/graphiql/' in response.text and "https://" not in response.text
 
 
 async def test_introspection_needs_no_credentials_but_data_does(client: httpx.AsyncClient) -> None:

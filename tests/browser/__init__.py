@@ -1,0 +1,1 @@
+"""GraphiQL in a real browser."""
