@@ -266,12 +266,16 @@ class StaticCosts:
     Bounded by the bytes of the query texts held; ``query=None`` computes without keeping.
     """
 
-    def __init__(self, max_bytes: int = DOCUMENT_CACHE_BYTES, sizes_per_document: int = 64) -> None:
+    def __init__(
+        self,
+        max_bytes: int = DOCUMENT_CACHE_BYTES,
+        sizes_per_document: int = 64,
+        maxsize: int | None = None,
+    ) -> None:
         self.sizes_per_document = sizes_per_document
         # (query text, operation name) -> (variables read, {their page sizes: cost})
-        self.costs: BoundedCache[tuple[str, str | None], tuple[tuple[str, ...], dict[Any, int]]] = (
-            BoundedCache(max_bytes)
-        )
+        self._costs: BoundedCache[tuple[str, str | None], tuple[tuple[str, ...], dict[Any, int]]]
+        self._costs = BoundedCache(max_bytes, max_entries=maxsize)
 
     def cost(
         self,
@@ -284,7 +288,7 @@ class StaticCosts:
         """Return the requested cost, as :func:`query_cost` does, from the cache when known."""
         variables = variables or {}
         key = (query, operation_name) if query is not None else None
-        entry = self.costs.get(key) if key is not None else None
+        entry = self._costs.get(key) if key is not None else None
         if entry is not None:
             known = entry[1].get(_sizes(entry[0], variables))
             if known is not None:
@@ -294,7 +298,7 @@ class StaticCosts:
             return cost
         if entry is None:
             entry = (names, {})
-            self.costs.put(key, entry, len(key[0]) + len(key[1] or ""))
+            self._costs.put(key, entry, len(key[0]) + len(key[1] or ""))
         if len(entry[1]) >= self.sizes_per_document:
             entry[1].clear()
         entry[1][_sizes(names, variables)] = cost

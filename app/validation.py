@@ -39,10 +39,17 @@ V = TypeVar("V")
 
 
 class BoundedCache(Generic[K, V]):
-    """A least-recently-used mapping holding at most ``max_bytes`` of its entries' sizes."""
+    """A least-recently-used mapping holding at most ``max_bytes`` of its entries' sizes
+    (and at most ``max_entries`` entries, when given)."""
 
-    def __init__(self, max_bytes: int, entry_overhead: int = ENTRY_OVERHEAD) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        entry_overhead: int = ENTRY_OVERHEAD,
+        max_entries: int | None = None,
+    ) -> None:
         self.max_bytes, self.entry_overhead = max_bytes, entry_overhead
+        self.max_entries = max_entries
         self.bytes = 0
         self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
 
@@ -70,9 +77,14 @@ class BoundedCache(Generic[K, V]):
             self.bytes -= old[1]
         self._entries[key] = (value, size)
         self.bytes += size
-        while self.bytes > self.max_bytes:
+        entries = self.max_entries or len(self._entries)
+        while self.bytes > self.max_bytes or len(self._entries) > entries:
             _, (_, evicted) = self._entries.popitem(last=False)
             self.bytes -= evicted
+
+    def values(self) -> list[V]:
+        """Return the values, least recently used first."""
+        return [value for value, _ in self._entries.values()]
 
     def clear(self) -> None:
         """Forget everything."""

@@ -32,7 +32,7 @@ class Caches:
     validations: list[Any]
 
     def sizes(self) -> tuple[int, int, int]:
-        return len(self.parsed), len(self.validated), sum(len(c.costs) for c in self.costs)
+        return len(self.parsed), len(self.validated), sum(len(c._costs) for c in self.costs)
 
 
 @pytest.fixture
@@ -203,9 +203,9 @@ def test_static_costs_are_bounded_in_bytes_and_skip_unnamed_texts() -> None:
     for i in range(5):
         query = f"{{ expenses(first: {i + 1}) {{ nodes {{ id }} }} }}".ljust(100)
         assert costs.cost(schema, query, parse(query), None, {}) == 2 + i
-    assert len(costs.costs) == 2
+    assert len(costs._costs) == 2
     costs.cost(schema, None, parse("{ viewer { credential } }"), None, {})  # anonymous
-    assert len(costs.costs) == 2
+    assert len(costs._costs) == 2
 
 
 def test_max_fields_is_read_from_the_environment() -> None:
