@@ -43,7 +43,7 @@ if _missing:
         pytest.fail(f"CI must run the browser tests: {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 
-# the response editor is CodeMirror 5, which keeps its editor object on its wrapper element
+# GraphiQL's editors are CodeMirror 5, which keeps its editor object on its wrapper element
 EDITOR_VALUE = "selector => document.querySelector(selector).CodeMirror.getValue()"
 RESULT = ".graphiql-response .CodeMirror"
 QUERY = ".graphiql-query-editor .CodeMirror"
