@@ -30,12 +30,9 @@ from graphql import (
     parse,
 )
 
-from app.persisted_asgi import rewrite
 from app.persisted_store import MAX_QUERY_BYTES, MemoryStore, Store, make_store
 from app.settings import ConfigError, Settings
 from resolvers.errors import DomainError, ErrorCode
-
-__all__ = ["MAX_QUERY_BYTES", "Manifest", "Persisted", "apply", "from_settings", "rewrite"]
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 _FILE_VARIABLE = "EXPENSEGRAPH_PERSISTED_QUERIES_FILE"
@@ -191,22 +188,35 @@ async def apply(
     sha = _sha(params.get("extensions"))
     query = params.get("query")
     if sha is not None and not query:
-        known = allowed.get(sha) or (None if persisted_only else await store.get(sha))
-        if known is None and persisted_only:
-            raise DomainError(ErrorCode.FORBIDDEN, _NOT_ALLOWED)
-        if known is None:
-            raise DomainError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
-        params["query"] = known
+        params["query"] = await _by_hash(sha, store, persisted_only=persisted_only, allowed=allowed)
         return
-    if sha is not None:
-        if not isinstance(query, str) or len(query.encode()) > MAX_QUERY_BYTES:
-            raise DomainError(ErrorCode.BAD_USER_INPUT, "The query is not a string or too long.")
-        if hashlib.sha256(query.encode()).hexdigest() != sha:
-            raise DomainError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query")
+    if sha is None:
+        if persisted_only:
+            _check_allowed(query, None, allowed, introspection=introspection)
+        return
+    text = _matching(query, sha)
     if persisted_only:
-        _check_allowed(query, sha, allowed, introspection=introspection)
-    elif sha is not None and authenticated and sha not in allowed:
-        await store.put(sha, str(query))
+        _check_allowed(text, sha, allowed, introspection=introspection)
+    elif authenticated and sha not in allowed:
+        await store.put(sha, text)
+
+
+async def _by_hash(sha: str, store: Store, *, persisted_only: bool, allowed: Manifest) -> str:
+    # the manifest first; in persisted-only mode nothing else
+    known = allowed.get(sha) or (None if persisted_only else await store.get(sha))
+    if known is not None:
+        return known
+    if persisted_only:
+        raise DomainError(ErrorCode.FORBIDDEN, _NOT_ALLOWED)
+    raise DomainError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
+
+
+def _matching(query: Any, sha: str) -> str:
+    if not isinstance(query, str) or len(query.encode()) > MAX_QUERY_BYTES:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "The query is not a string or too long.")
+    if hashlib.sha256(query.encode()).hexdigest() != sha:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query")
+    return query
 
 
 def _check_allowed(query: Any, sha: str | None, allowed: Manifest, *, introspection: bool) -> None:
