@@ -50,7 +50,6 @@ from app.limits import (
 from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.redis_buckets import RedisBuckets
 from app.settings import Settings
-from app.transactions import CommitWrites
 from app.transport import (
     GRAPHQL_RESPONSE_JSON,
     LEGACY_JSON,
@@ -73,6 +72,7 @@ from loaders import base as loader_base
 from resolvers.context import Principal, build_context
 from resolvers.errors import DomainError, ErrorCode
 from schema.build import build_schema
+from schema.error_log import EXCEPTION_LIMIT, bounded
 
 log = logging.getLogger("expensegraph.http")
 # parsed and validated documents kept per process (dashboards send the same few)
@@ -131,7 +131,6 @@ class GraphQLEndpoint:
             [
                 # classes or factories, never shared instances (SECURITY-NOTES 1)
                 ErrorCodes,
-                CommitWrites,
                 _parser_cache,
                 _validation_cache,
                 *_limits(settings.limits, settings.redis_url),
@@ -176,7 +175,8 @@ class GraphQLEndpoint:
             # the credential lookup, persisted queries and idempotency run outside GraphQL
             if not is_unavailable(error):
                 raise
-            log.warning("database unavailable request_id=%s: %r", record.request_id, error)
+            detail = bounded(repr(error), EXCEPTION_LIMIT)
+            log.warning("database unavailable request_id=%s: %s", record.request_id, detail)
             result = _unavailable(record)
         finally:
             await db.close()
@@ -289,7 +289,25 @@ class GraphQLEndpoint:
             raise TransportError(400, error.as_http_error_reason(scope["method"])) from None
         except CannotGetOperationTypeError as error:
             raise TransportError(400, error.as_http_error_reason()) from None
+        db: RequestDb = context.db
+        if db.writing and not db.hold_commit:  # the idempotency layer commits its own
+            try:
+                await db.commit()  # before the answer leaves: a client never sees unsaved data
+            except Exception as error:
+                return _not_saved(error, context, media)
         return _result_answer(result, context, media)
+
+
+def _not_saved(error: Exception, context: Any, media: str) -> Answer:
+    """Return the answer to a request whose writes could not be committed."""
+    failed = GraphQLError("commit failed", path=["commit"], original_error=error)
+    errors = ensure_codes([failed], context.request_id)  # UNAVAILABLE, or INTERNAL and logged
+    code = _code((errors[0].extensions or {}).get("code"))
+    context.report["codes"] = [code.value]
+    message = "Nothing was saved. " + errors[0].message
+    status = 503 if code is ErrorCode.UNAVAILABLE else 500
+    headers = {"content-type": media, "retry-after": "1"} if status == 503 else {}
+    return answer(status, error_body(message, code, requestId=context.request_id), headers)
 
 
 def _result_answer(result: ExecutionResult, context: Any, media: str) -> Answer:

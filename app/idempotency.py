@@ -25,6 +25,7 @@ from db import idempotency
 from db.engine import RequestDb
 from resolvers.context import Principal
 from resolvers.errors import ErrorCode
+from schema.error_log import EXCEPTION_LIMIT, bounded
 
 MAX_KEY_LENGTH = 255
 log = logging.getLogger("expensegraph.idempotency")
@@ -106,8 +107,9 @@ async def run(
     await idempotency.store(db=db, scope=scope, request_hash=request_hash, response=stored)
     try:
         await db.commit()
-    except Exception:
-        log.exception("commit failed for an idempotent request")
+    except Exception as error:
+        detail = bounded(repr(error), EXCEPTION_LIMIT)  # it may quote the stored response
+        log.warning("commit failed for an idempotent request: %s", detail)
         return _not_saved()
     return result
 
