@@ -69,7 +69,11 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Persisted:
-    """The persisted-query setup of one app: store, manifest and mode."""
+    """The persisted-query setup of one app: store, manifest and mode.
+
+    ``introspection`` (the introspection setting) lets introspection-only documents past
+    the allow-list; the introspection setting itself still decides whether they run.
+    """
 
     store: Store = field(default_factory=MemoryStore)
     allowed: Manifest = field(default_factory=Manifest)
@@ -137,7 +141,9 @@ def _operation(op: object, where: str) -> tuple[str, str]:
     if isinstance(op.get("name"), str):
         where += f" ({op['name']})"
     if op.get("type", "query") not in ("query", "mutation", "subscription"):
-        raise ConfigError(f'{where}: "type" is {op["type"]!r}; use "query" or "mutation".')
+        raise ConfigError(
+            f'{where}: "type" is {op["type"]!r}; use "query", "mutation" or "subscription".'
+        )
     body: str = op["body"]
     sha = hashlib.sha256(body.encode()).hexdigest()
     if not isinstance(op.get("id"), str) or op["id"].lower() != sha:
