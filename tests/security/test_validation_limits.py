@@ -129,7 +129,8 @@ async def test_450_members_are_refused_by_counting_not_validated(
     assert body.get("data") is None and codes(body) == ["QUERY_TOO_COMPLEX"], body
     assert "more than 500 selections" in body["errors"][0]["message"]
     assert caches.validations == [] and caches.sizes() == (0, 0, 0)
-    assert elapsed < 0.25  # validating it took about a second
+    # validating it took about a second alone; the loose bound leaves room for a busy machine
+    assert elapsed < 1.0
 
 
 async def test_fragments_count_at_each_spread(
