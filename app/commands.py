@@ -111,8 +111,11 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
         settle_gc()
         await uvicorn.Server(uvicorn.Config(app, **options)).serve()
         return
-    # each worker process builds its own app (and engine) from the environment
+    # each worker process builds its own app (and engine) from the environment, where
+    # demo's development defaults would be lost
     os.environ[WORKER_DATABASE_URL] = url
+    os.environ["EXPENSEGRAPH_GRAPHIQL"] = str(int(settings.graphiql))
+    os.environ["EXPENSEGRAPH_INTROSPECTION"] = str(int(settings.introspection))
     # the supervisor needs the main thread for its signal handlers; nothing else runs here
     uvicorn.run("app.http:app_from_env", factory=True, workers=workers, **options)
 

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,32 +38,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+@contextmanager
+def _running_demo(
+    env: dict[str, str], *args: str, workers: int = 1
+) -> Iterator[tuple[str, list[str]]]:
+    """Start `expensegraph demo`, wait until every worker is up; yield its URL and output."""
     port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "EXPENSEGRAPH_JWT_SECRET")
-    }
-    env["EXPENSEGRAPH_DATA_DIR"] = str(tmp_path_factory.mktemp("demo"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     lines: list[str] = []
-    started = threading.Event()
+    started = threading.Semaphore(0)
 
     def read() -> None:  # a thread, so a silent hang cannot block the test forever
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
             if "Application startup complete" in line:
-                started.set()
+                started.release()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        if not started.wait(timeout=120):
-            pytest.fail("demo did not start within 120 s:\n" + "\n".join(lines))
+        deadline = time.monotonic() + 120
+        for _ in range(workers):
+            if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                pytest.fail("demo did not start within 120 s:\n" + "\n".join(lines))
         assert process.poll() is None, "\n".join(lines)
         yield f"http://127.0.0.1:{port}", lines
     finally:
@@ -75,6 +77,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
         reader.join(timeout=5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "EXPENSEGRAPH_JWT_SECRET")
+    }
+    env["EXPENSEGRAPH_DATA_DIR"] = str(tmp_path_factory.mktemp("demo"))
+    with _running_demo(env) as running:
+        yield running
 
 
 def _credentials(lines: list[str]) -> list[tuple[str, str]]:
@@ -191,3 +203,19 @@ async def test_each_demo_start_leaves_one_live_demo_key_that_works(server_url: s
             assert old.status_code == 401 or "errors" in old.json(), old.text
     finally:
         await engine.dispose()
+
+
+def test_demo_workers_show_the_schema_as_a_single_process_demo_does(
+    server_url: str, tmp_path: Path
+) -> None:
+    # workers build their settings from the environment; demo's development defaults
+    # (GraphiQL and introspection on) must reach them
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPENSEGRAPH_")}
+    env["DATABASE_URL"] = fresh_database(server_url)
+    env["EXPENSEGRAPH_DATA_DIR"] = str(tmp_path)
+    with _running_demo(env, workers=2) as (base, _):
+        for _ in range(8):  # a new connection each time: either worker may accept it
+            response = httpx.post(f"{base}/graphql", json={"query": "{ __schema { queryType { name } } }"},
+                                  timeout=10)  # fmt: skip
+            body = response.json()
+            assert body.get("data") == {"__schema": {"queryType": {"name": "Query"}}}, body
