@@ -34,7 +34,7 @@ from graphql import (
 
 from app.validation import DOCUMENT_CACHE_BYTES, BoundedCache
 from resolvers.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from resolvers.summary import MAX_BUCKETS
+from resolvers.summary import DEFAULT_MAX_BUCKETS, MAX_BUCKETS
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
@@ -167,21 +167,24 @@ def summary_buckets(schema: GraphQLSchema, arguments: dict[str, Any]) -> int:
 
     Each dimension has as many groups as the filter allows it values (plus one for "none"),
     or as its enum has values; the interval as many periods as the filter's spentAfter ..
-    spentBefore spans. Anything unbounded is bounded by the resolver's MAX_BUCKETS.
+    spentBefore spans; never more than maxBuckets (default 200), which the resolver enforces.
     """
     group_by, interval = arguments.get("groupBy"), arguments.get("interval")
     filter_ = arguments.get("filter")
     filter_ = filter_ if isinstance(filter_, dict) else {}
+    cap = arguments.get("maxBuckets", DEFAULT_MAX_BUCKETS)
+    if not isinstance(cap, int) or not 1 <= cap <= MAX_BUCKETS:
+        cap = MAX_BUCKETS  # refused by the resolver anyway
     if not isinstance(group_by, list):
-        return MAX_BUCKETS
+        return cap
     buckets = 1
     for dimension in dict.fromkeys(group_by):
         buckets *= _groups(schema, dimension, filter_)
-        if buckets >= MAX_BUCKETS:
-            return MAX_BUCKETS
+        if buckets >= cap:
+            return cap
     if interval is not None:
         buckets *= _periods(interval, filter_.get("spentAfter"), filter_.get("spentBefore"))
-    return min(buckets, MAX_BUCKETS)
+    return min(buckets, cap)
 
 
 def _groups(schema: GraphQLSchema, dimension: Any, filter_: dict[str, Any]) -> int:

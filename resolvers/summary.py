@@ -8,6 +8,8 @@ from resolvers.errors import DomainError, ErrorCode, bad_input
 from resolvers.expenses import ExpenseFilterLike, expense_spec
 
 MAX_BUCKETS = 5000
+# what a query may get unless it asks for more; its cost counts this many buckets
+DEFAULT_MAX_BUCKETS = 200
 # each dimension's object is fetched through this table's loader
 DIMENSION_TABLES = {"TEAM": "teams", "MEMBER": "members", "CARD": "cards", "CATEGORY": "categories"}
 
@@ -18,9 +20,12 @@ async def summarize(
     filter_: ExpenseFilterLike | None,
     group_by: Sequence[str],
     interval: str | None,
+    max_buckets: int = DEFAULT_MAX_BUCKETS,
 ) -> list[Bucket]:
     """Return the buckets of the viewer's visible expenses (same visibility as ``expenses``)."""
     principal, loaders = ctx.require("expenses:read")
+    if not 1 <= max_buckets <= MAX_BUCKETS:
+        raise bad_input(f"maxBuckets must be 1 to {MAX_BUCKETS}.", field="maxBuckets")
     if len(set(group_by)) != len(group_by) or not set(group_by) <= set(DIMENSIONS):
         raise bad_input("groupBy takes each dimension at most once.", field="groupBy")
     if interval is not None and interval not in INTERVALS:
@@ -32,12 +37,12 @@ async def summarize(
         spec=spec,
         group_by=group_by,
         interval=interval,
-        limit=MAX_BUCKETS,
+        limit=max_buckets,
     )
-    if len(buckets) > MAX_BUCKETS:
+    if len(buckets) > max_buckets:
         raise DomainError(
             ErrorCode.QUERY_TOO_COMPLEX,
-            f"More than {MAX_BUCKETS} buckets: narrow the filter, group by fewer dimensions "
-            "or use a longer interval.",
+            f"More than {max_buckets} buckets: narrow the filter, group by fewer dimensions, "
+            f"use a longer interval or raise maxBuckets (at most {MAX_BUCKETS}; it costs more).",
         )
     return buckets

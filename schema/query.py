@@ -12,7 +12,7 @@ from resolvers.errors import bad_input
 from resolvers.expenses import list_expenses
 from resolvers.ids import decode_ids_of
 from resolvers.lists import list_rows
-from resolvers.summary import summarize
+from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer
 from schema.base import After, Before, Connection, First, Info, Last, Node, page_args
 from schema.business import Business, Viewer
@@ -189,7 +189,7 @@ class Query:
         return Connection.of(result, Member.from_row)
 
     @strawberry.field(
-        description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`, at most 5000 buckets."
+        description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list."
     )
     async def spend_summary(
         self,
@@ -205,12 +205,19 @@ class Query:
             TimeInterval | None,
             strawberry.argument(description="Also group by period of this length."),
         ] = None,
+        max_buckets: Annotated[
+            int,
+            strawberry.argument(
+                description="At most this many buckets (1 to 5000). The query's cost counts this many, or fewer when `groupBy`, the filter's id lists and `spentAfter`..`spentBefore` allow fewer."
+            ),
+        ] = DEFAULT_MAX_BUCKETS,
     ) -> list[SpendBucket]:
         buckets = await summarize(
             info.context,
             filter_=filter,
             group_by=[d.value for d in group_by],
             interval=interval.value if interval else None,
+            max_buckets=max_buckets,
         )
         return [SpendBucket.of(b) for b in buckets]
 

@@ -167,3 +167,33 @@ async def test_bad_arguments(client, world) -> None:
     assert codes(response.json()) == ["BAD_USER_INPUT"]
     response = await gql_raw(client, "{ spendSummary(groupBy: []) { count } }", as_=None)
     assert codes(response.json()) == ["UNAUTHENTICATED"]
+
+
+async def test_max_buckets_bounds_the_answer_and_its_cost(client, world) -> None:
+    admin = token(world.a, "admin")
+    query = "query($n: Int!) { spendSummary(groupBy: [MERCHANT], maxBuckets: $n) { merchantName count } }"  # fmt: skip
+    everything = await gql(client, query, {"n": 5000}, as_=admin)
+    merchants = len(everything["spendSummary"])
+    assert merchants > 2
+    too_many = (await gql_raw(client, query, {"n": merchants - 1}, as_=admin)).json()
+    assert (
+        codes(too_many) == ["QUERY_TOO_COMPLEX"]
+        and "maxBuckets" in too_many["errors"][0]["message"]
+    )
+    exact = await gql_raw(client, query, {"n": merchants}, as_=admin)
+    body = exact.json()
+    assert len(body["data"]["spendSummary"]) == merchants
+    # requested cost counts maxBuckets buckets (2 objects each: the bucket, its count is a scalar)
+    assert body["extensions"]["cost"]["requestedQueryCost"] >= merchants
+    for bad in (0, 5001):
+        refused = (await gql_raw(client, query, {"n": bad}, as_=admin)).json()
+        assert codes(refused) == ["BAD_USER_INPUT"]
+        assert refused["errors"][0]["extensions"]["field"] == "maxBuckets"
+
+
+async def test_a_dashboard_summary_fits_the_production_cost_ceiling(client, world) -> None:
+    # grouped by team without an id list: bounded by the default maxBuckets (200), not 5000
+    query = "{ spendSummary(groupBy: [TEAM]) { team { name } total { amount currency } count } }"
+    body = (await gql_raw(client, query, as_=token(world.a, "admin"))).json()
+    assert "errors" not in body
+    assert body["extensions"]["cost"]["requestedQueryCost"] <= 1000  # the default ceiling

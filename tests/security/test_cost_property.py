@@ -19,7 +19,7 @@ from hypothesis_graphql import nodes, queries
 
 from app.cost import query_cost, summary_buckets
 from resolvers.ids import encode_id
-from resolvers.summary import MAX_BUCKETS
+from resolvers.summary import DEFAULT_MAX_BUCKETS, MAX_BUCKETS
 from schema.build import build_schema
 from tests.conftest import token
 from tests.world import ANCHOR, World
@@ -45,13 +45,16 @@ def test_summary_buckets_follow_the_arguments() -> None:
     assert summary_buckets(SCHEMA, {"groupBy": ["STATUS"]}) == len(STATUSES)
     assert summary_buckets(SCHEMA, {"groupBy": ["STATUS"], "filter": {"statuses": ["DRAFT"]}}) == 2
     assert summary_buckets(SCHEMA, {"groupBy": ["TEAM"], "filter": {"teamIds": ["a", "b"]}}) == 3
-    assert summary_buckets(SCHEMA, {"groupBy": ["MERCHANT"]}) == MAX_BUCKETS
-    assert summary_buckets(SCHEMA, {"groupBy": ["TEAM"]}) == MAX_BUCKETS
-    assert summary_buckets(SCHEMA, {"groupBy": [], "interval": "MONTH"}) == MAX_BUCKETS
+    # unbounded by the arguments: bounded by maxBuckets (200 unless asked for more)
+    assert summary_buckets(SCHEMA, {"groupBy": ["MERCHANT"]}) == DEFAULT_MAX_BUCKETS
+    assert summary_buckets(SCHEMA, {"groupBy": ["TEAM"], "maxBuckets": 900}) == 900
+    assert summary_buckets(SCHEMA, {"groupBy": ["STATUS"], "maxBuckets": 3}) == 3
+    assert summary_buckets(SCHEMA, {"groupBy": [], "interval": "MONTH"}) == DEFAULT_MAX_BUCKETS
     week = {"spentAfter": "2026-06-01T00:00:00Z", "spentBefore": "2026-06-08T00:00:00Z"}
     assert summary_buckets(SCHEMA, {"groupBy": [], "interval": "DAY", "filter": week}) == 11
     assert summary_buckets(SCHEMA, {"groupBy": [], "interval": "YEAR", "filter": week}) == 2
-    assert summary_buckets(SCHEMA, {"groupBy": None}) == MAX_BUCKETS  # unknown: the maximum
+    assert summary_buckets(SCHEMA, {"groupBy": None}) == DEFAULT_MAX_BUCKETS
+    assert summary_buckets(SCHEMA, {"groupBy": ["TEAM"], "maxBuckets": "x"}) == MAX_BUCKETS
 
 
 def test_spend_summary_costs_its_buckets() -> None:
@@ -62,7 +65,7 @@ def test_spend_summary_costs_its_buckets() -> None:
             "query($g: [SpendDimension!]!) { spendSummary(groupBy: $g) { team { name } } }",
             {"g": ["TEAM"]},
         )
-        == 2 * MAX_BUCKETS
+        == 2 * DEFAULT_MAX_BUCKETS
     )
     assert _cost('{ nodes(ids: ["a", "b", "c"]) { id } }') == 3
 
