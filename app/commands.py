@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import dataclasses
 import errno
 import os
 import signal
@@ -15,6 +16,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from app import persisted
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import WORKER_DATABASE_URL, create_app, settle_gc
 from app.observability import configure_logging
@@ -97,6 +99,7 @@ def check_port(host: str, port: int) -> None:
 async def serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted, in ``workers`` processes (uvloop, httptools)."""
     configure_logging()
+    persisted.from_settings(settings)  # a bad manifest stops here, not in every worker
     # uvicorn shuts down on SIGTERM, then raises the signal again: let that be an exit,
     # not a kill, so atexit handlers run (they stop the embedded PostgreSQL)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -116,6 +119,7 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
     os.environ[WORKER_DATABASE_URL] = url
     os.environ["EXPENSEGRAPH_GRAPHIQL"] = str(int(settings.graphiql))
     os.environ["EXPENSEGRAPH_INTROSPECTION"] = str(int(settings.introspection))
+    os.environ["EXPENSEGRAPH_CORS_ORIGINS"] = ",".join(settings.cors_origins)
     # the supervisor needs the main thread for its signal handlers; nothing else runs here
     uvicorn.run("app.http:app_from_env", factory=True, workers=workers, **options)
 
@@ -126,6 +130,9 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 async def demo(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     """Migrate, seed the two demo businesses, print credentials, serve."""
+    if not settings.cors_origins:  # a page served from the demo's own origin may call it
+        own = (f"http://{host}:{port}", f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+        settings = dataclasses.replace(settings, cors_origins=tuple(dict.fromkeys(own)))
     await migrate(url)
     print(await demo_credentials(settings, url), flush=True)
     await serve(settings, url, host, port, workers)

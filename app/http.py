@@ -75,8 +75,6 @@ from schema.build import build_schema
 from schema.error_log import EXCEPTION_LIMIT, bounded
 
 log = logging.getLogger("expensegraph.http")
-# parsed and validated documents kept per process (dashboards send the same few)
-DOCUMENT_CACHE_SIZE = 1000
 # application/graphql-response+json: a request that fails before execution gets a 4xx/5xx
 REQUEST_ERROR_STATUS = {
     ErrorCode.UNAUTHENTICATED: 401,

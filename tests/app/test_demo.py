@@ -219,3 +219,18 @@ def test_demo_workers_show_the_schema_as_a_single_process_demo_does(
                                   timeout=10)  # fmt: skip
             body = response.json()
             assert body.get("data") == {"__schema": {"queryType": {"name": "Query"}}}, body
+
+
+def test_demo_allows_its_own_origin_and_no_other(demo: tuple[str, list[str]]) -> None:
+    base, _ = demo
+    port = base.rsplit(":", 1)[1].split("/")[0]
+
+    def preflight(origin: str) -> httpx.Response:
+        headers = {"Origin": origin, "Access-Control-Request-Method": "POST",
+                   "Access-Control-Request-Headers": "authorization, content-type"}  # fmt: skip
+        return httpx.options(f"{base}/graphql", headers=headers, timeout=10)
+
+    for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        answer = preflight(origin)
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == origin
+    assert preflight("https://elsewhere.example").status_code == 400
