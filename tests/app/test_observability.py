@@ -34,7 +34,8 @@ async def test_failed_requests_log_their_code(
         )
         await gql_raw(client, "{ viewer { credential } }", as_="not-a-token")
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "expensegraph.request"]
-    assert [line["outcome"] for line in lines] == ["BAD_USER_INPUT", "http_401"]
+    assert [line["outcome"] for line in lines] == ["BAD_USER_INPUT", "UNAUTHENTICATED"]
+    assert [line["status"] for line in lines] == [200, 401]
 
 
 async def test_metrics_expose_requests_latency_batches_pool_and_rate_limits(client, world) -> None:

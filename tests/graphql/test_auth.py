@@ -66,35 +66,31 @@ def assert_rejected(response: Any) -> dict[str, Any]:
     return body
 
 
-# --- no credential: a GraphQL answer (200), every root field UNAUTHENTICATED, no data ---
+# --- no credential: refused before validation (401), nothing but introspection runs ---
 
 
-async def test_no_credential_errors_every_root_field(client):
+async def test_no_credential_refuses_every_root_field_at_once(client, statements):
     query = "{ " + " ".join(ROOT_FIELDS.values()) + " }"
-    response = await send(client, None, query)
-    body = response.json()
-    assert response.status_code == 200
-    assert body["data"] is None
-    # the first failing non-null root field nulls ``data``; graphql-core may skip the rest
-    assert body["errors"] and set(codes(body)) == {"UNAUTHENTICATED"}
-    assert {e["path"][0] for e in body["errors"]} <= set(ROOT_FIELDS)
+    statements.reset()
+    body = assert_rejected(await send(client, None, query))
+    assert len(body["errors"]) == 1 and "path" not in body["errors"][0]
+    assert statements.count == 0  # refused before validation, let alone SQL
 
 
 @pytest.mark.parametrize("field", list(ROOT_FIELDS))
 async def test_no_credential_single_root_field(client, field):
-    body = (await send(client, None, "{ " + ROOT_FIELDS[field] + " }")).json()
-    assert body["data"] is None
-    assert codes(body) == ["UNAUTHENTICATED"]
+    assert_rejected(await send(client, None, "{ " + ROOT_FIELDS[field] + " }"))
 
 
 async def test_no_credential_node_and_nodes(client, world):
     expense = gid("Expense", world.a.expense_ids[1])
-    body = (await send(client, None, f'{{ node(id: "{expense}") {{ id }} }}')).json()
-    assert body["data"] == {"node": None}
-    assert codes(body) == ["UNAUTHENTICATED"]
-    body = (await send(client, None, f'{{ nodes(ids: ["{expense}"]) {{ id }} }}')).json()
-    assert body["data"] is None
-    assert codes(body) == ["UNAUTHENTICATED"]
+    assert_rejected(await send(client, None, f'{{ node(id: "{expense}") {{ id }} }}'))
+    assert_rejected(await send(client, None, f'{{ nodes(ids: ["{expense}"]) {{ id }} }}'))
+
+
+async def test_no_credential_introspection_still_runs(client):
+    body = (await send(client, None, "{ __typename __schema { queryType { name } } }")).json()
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query" and "errors" not in body
 
 
 @pytest.mark.parametrize(
