@@ -66,7 +66,7 @@ from app.transport import (
 )
 from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
 from app.validation import DocumentParseCache, DocumentValidationCache
-from db.engine import RequestDb, create_engine
+from db.engine import ConnectionLost, RequestDb, create_engine
 from db.migrate import current_revision, head_revision
 from loaders import base as loader_base
 from resolvers.context import Principal, build_context
@@ -292,12 +292,16 @@ class GraphQLEndpoint:
             try:
                 await db.commit()  # before the answer leaves: a client never sees unsaved data
             except Exception as error:
-                return _not_saved(error, context, media)
+                return _not_saved(error, result, context, media)
         return _result_answer(result, context, media)
 
 
-def _not_saved(error: Exception, context: Any, media: str) -> Answer:
+def _not_saved(error: Exception, result: ExecutionResult, context: Any, media: str) -> Answer:
     """Return the answer to a request whose writes could not be committed."""
+    unavailable = ErrorCode.UNAVAILABLE.value
+    if any((e.extensions or {}).get("code") == unavailable for e in result.errors or []):
+        # the connection broke during execution; the commit only found out
+        error = ConnectionLost("the connection was lost before the commit")
     failed = GraphQLError("commit failed", path=["commit"], original_error=error)
     errors = ensure_codes([failed], context.request_id)  # UNAVAILABLE, or INTERNAL and logged
     code = _code((errors[0].extensions or {}).get("code"))
