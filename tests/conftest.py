@@ -106,6 +106,12 @@ async def client(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.
         yield client
 
 
+def app_client(settings: Settings, engine: AsyncEngine, database_url: str) -> httpx.AsyncClient:
+    """Return a client (use it with ``async with``) of an app built with ``settings``."""
+    app = create_app(settings, database_url, engine=engine)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
 def token(biz: Any, member: str, **kwargs: Any) -> str:
     """Return a user token for ``member`` (a role key of tests/world.py) of ``biz``."""
     return issue_token(SETTINGS, business_id=biz.id, member_id=biz.members[member], **kwargs)

@@ -12,7 +12,6 @@ import json
 import random
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,14 +24,12 @@ from graphql import (
     is_leaf_type,
     is_non_null_type,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from hypothesis_graphql import nodes, queries
 
 from app.http import create_app
 from resolvers.ids import encode_id
 from schema.compiled_run import RUNS
 from tests.conftest import SETTINGS, gql_raw, token
+from tests.drawn import SDL, drawn_queries
 
 EXPENSE = """id merchantName description amount { amount currency } homeAmount { amount currency }
   fxRate fxRateDate spentAt status submittedAt decidedAt reimbursedAt exportedAt createdAt
@@ -72,7 +69,6 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
     "page size refused": ("{ expenses(first: 500) { nodes { id } } }", {}),
 }  # fmt: skip
 AS = ("admin", "manager", "employee", "a_expenses_only", "a_read")
-SDL = (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
 SCHEMA = build_schema(SDL)
 SIGNED = re.compile(r"expires=\d+&signature=[0-9a-f]+")
 
@@ -168,25 +164,14 @@ async def test_a_directive_is_left_to_graphql_core(client, world) -> None:  # ty
 
 
 def _drawn_queries(count: int) -> list[str]:
-    """Return ``count`` queries drawn from the schema by hypothesis-graphql (seeded).
-
-    Their arguments are random, so most end in an error: they exercise the fallback.
-    """
-    drawn: list[str] = []
-    scalars = {
-        "DateTime": st.sampled_from(["2026-01-01T00:00:00+00:00", "2025-06-30T12:00:00Z"]).map(nodes.String),
-        "Date": st.just("2026-01-01").map(nodes.String),
-        "Decimal": st.sampled_from(["0", "12.5", "-1", "abc"]).map(nodes.String),
-    }  # fmt: skip
-
-    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(queries(SDL, custom_scalars=scalars))
-    def draw(query: str) -> None:
-        drawn.append(query)
-
-    draw()
-    return drawn
+    """Return ``count`` drawn queries; their arguments are random, so most end in an error
+    (they exercise the fallback)."""
+    return drawn_queries(
+        count,
+        instants=["2026-01-01T00:00:00+00:00", "2025-06-30T12:00:00Z"],
+        date="2026-01-01",
+        decimals=["0", "12.5", "-1", "abc"],
+    )
 
 
 def _selection(rng: random.Random, type_: Any, depth: int) -> str:

@@ -8,24 +8,22 @@ queries over the whole Query type.
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from graphql import parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_graphql import nodes, queries
 
 from app.cost import query_cost, summary_buckets
 from resolvers.ids import encode_id
 from resolvers.summary import DEFAULT_MAX_BUCKETS, MAX_BUCKETS
 from schema.build import build_schema
 from tests.conftest import token
+from tests.drawn import drawn_queries
 from tests.world import ANCHOR, World
 
 SCHEMA = build_schema()._schema
-SDL = (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
 DIMENSIONS = ["TEAM", "MEMBER", "CARD", "CATEGORY", "MERCHANT", "CURRENCY", "STATUS"]
 STATUSES = ["DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED"]
 BUCKET_FIELDS = [
@@ -142,21 +140,8 @@ def _summary_request(spec: dict[str, Any], world: World) -> tuple[str, dict[str,
 
 def _drawn_queries(count: int) -> list[str]:
     """Return ``count`` queries over the Query type drawn by hypothesis-graphql (seeded)."""
-    drawn: list[str] = []
-    scalars = {
-        "DateTime": st.sampled_from([i.isoformat() for i in INSTANTS]).map(nodes.String),
-        "Date": st.just("2026-06-01").map(nodes.String),
-        "Decimal": st.sampled_from(["0", "12.5", "-1"]).map(nodes.String),
-    }
-
-    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(queries(SDL, custom_scalars=scalars))
-    def draw(query: str) -> None:
-        drawn.append(query)
-
-    draw()
-    return drawn
+    instants = [i.isoformat() for i in INSTANTS]
+    return drawn_queries(count, instants=instants, date="2026-06-01", decimals=["0", "12.5", "-1"])
 
 
 async def _costs(client: httpx.AsyncClient, query: str, variables: Any, as_: str) -> Any:

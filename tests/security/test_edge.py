@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.http import create_app
 from app.limits import LimitSettings
-from tests.conftest import SETTINGS, codes, token
+from tests.conftest import SETTINGS, app_client, codes, token
 
 LIGHT = "{ viewer { credential } }"
 NEW = "application/graphql-response+json"
@@ -18,10 +17,7 @@ DASHBOARD = "https://dashboard.example.com"
 @pytest.fixture(scope="module")
 async def edge(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     settings = dataclasses.replace(SETTINGS, cors_origins=(DASHBOARD,))
-    app = create_app(settings, database_url, engine=engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with app_client(settings, engine, database_url) as client:
         yield client
 
 
@@ -151,9 +147,8 @@ async def test_rate_limited_answers_carry_retry_after(engine, database_url, worl
     settings = dataclasses.replace(
         SETTINGS, limits=LimitSettings(max_cost=100, bucket_size=30, restore_rate=1)
     )
-    app = create_app(settings, database_url, engine=engine)
     query = "{ expenses(first: 20) { nodes { id } } }"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with app_client(settings, engine, database_url) as c:
         headers = {"Authorization": f"Bearer {token(world.b, 'admin')}"}
         answers = [await c.post("/graphql", json={"query": query}, headers=headers) for _ in range(3)]  # fmt: skip
         limited = [a for a in answers if "RATE_LIMITED" in codes(a.json())]

@@ -9,9 +9,8 @@ import httpx
 import pytest
 from graphql import get_introspection_query
 
-from app.http import create_app
 from app.limits import LimitSettings
-from tests.conftest import SETTINGS, codes, gql_raw, token
+from tests.conftest import SETTINGS, app_client, codes, gql_raw, token
 
 FULL = get_introspection_query(
     descriptions=True,
@@ -30,8 +29,7 @@ TYPES = "__schema { types { name } }"
 
 async def _client(engine: Any, database_url: str, introspection: bool) -> httpx.AsyncClient:
     settings = dataclasses.replace(SETTINGS, limits=LIMITS, introspection=introspection)
-    app = create_app(settings, database_url, engine=engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return app_client(settings, engine, database_url)
 
 
 @pytest.fixture

@@ -11,13 +11,16 @@ import re
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from tests.conftest import SETTINGS, token
 from tests.serving import serving
 
 LIGHT = b'{"query": "{ viewer { credential } }"}'
-# long enough to run that the hang-up is seen before the answer is ready
-HEAVY = b'{"query": "{ expenses(first: 100) { nodes { id member { name } receipts { id } events { action } } } }"}'
+CREATE = "mutation($i: CreateExpenseInput!) { createExpense(input: $i) { expense { id } } }"
+UPDATE = (
+    'mutation($id: ID!) { updateExpense(id: $id, input: {description: "x"}) { expense { id } } }'
+)
 BODY_TIMEOUT_S = 3
 
 
@@ -55,15 +58,15 @@ def _in_flight(metrics: str) -> float:
     return float(match.group(1))
 
 
-async def _hang_up_after_sending(port: int, credential: str) -> None:
+async def _hang_up_after_sending(port: int, credential: str, body: bytes) -> None:
     _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(_head(port, credential, len(HEAVY)) + HEAVY)
+    writer.write(_head(port, credential, len(body)) + body)
     await writer.drain()
     writer.close()  # without reading the answer
 
 
 async def test_slow_bodies_hold_no_slot_and_time_out(
-    database_url: str, world, tmp_path: Path
+    database_url: str, engine, world, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     env = {
         "DATABASE_URL": database_url,
@@ -89,8 +92,22 @@ async def test_slow_bodies_hold_no_slot_and_time_out(
         for answer in answers:
             assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
             assert b"content-type: application/json" in answer
-        await _hang_up_after_sending(served.port, admin)
-        await asyncio.sleep(1.0)
+        # a write that waits for a row lock: the client hangs up while it waits
+        employee = token(world.a, "employee")
+        async with httpx.AsyncClient(base_url=served.url, timeout=5) as client:
+            variables = {"i": {"amount": {"amount": "1.00", "currency": "GBP"},
+                               "spentAt": "2026-06-01T09:00:00Z", "merchantName": "Hang-up"}}  # fmt: skip
+            created = await client.post("/graphql", json={"query": CREATE, "variables": variables},
+                                        headers={"Authorization": f"Bearer {employee}"})  # fmt: skip
+        expense = created.json()["data"]["createExpense"]["expense"]["id"]
+        update = json.dumps({"query": UPDATE, "variables": {"id": expense}}).encode()
+        async with engine.connect() as conn, conn.begin():
+            await conn.execute(
+                text("SELECT 1 FROM expenses WHERE merchant_name = 'Hang-up' FOR UPDATE")
+            )
+            await _hang_up_after_sending(served.port, employee, update)
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
     lines = [
         json.loads(line) for line in served.log.read_text().splitlines() if line.startswith("{")
     ]

@@ -11,10 +11,9 @@ import httpx
 import pytest
 from graphql import specified_scalar_types
 
-from app.http import create_app
 from app.limits import LimitSettings
 from schema.build import build_schema
-from tests.conftest import SETTINGS, token
+from tests.conftest import SETTINGS, app_client, token
 
 PRODUCTION = dataclasses.replace(
     SETTINGS,
@@ -52,20 +51,15 @@ PROBES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-async def _client(engine: Any, database_url: str, settings: Any) -> httpx.AsyncClient:
-    app = create_app(settings, database_url, engine=engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-
-
 @pytest.fixture
 async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    async with await _client(engine, database_url, PRODUCTION) as client:
+    async with app_client(PRODUCTION, engine, database_url) as client:
         yield client
 
 
 @pytest.fixture
 async def dev(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    async with await _client(engine, database_url, DEVELOPMENT) as client:
+    async with app_client(DEVELOPMENT, engine, database_url) as client:
         yield client
 
 

@@ -12,11 +12,10 @@ from graphql import parse
 
 from app import validation
 from app.cost import StaticCosts
-from app.http import create_app
 from app.limits import LimitSettings, count_selections, validation_points
 from app.settings import Settings
 from app.validation import BoundedCache, DocumentParseCache, DocumentValidationCache
-from tests.conftest import SETTINGS, codes, gql, gql_raw, token
+from tests.conftest import SETTINGS, app_client, codes, gql, gql_raw, token
 
 MEMBERS_450 = "{ viewer { " + "member { id } " * 450 + "} }"
 LEAVES = "{ viewer { " + "credential " * 298 + "} }"  # 299 selections, costs 1
@@ -64,8 +63,7 @@ def app_with(engine, database_url) -> Callable[..., Any]:  # type: ignore[no-unt
 
     def make(limits: LimitSettings = SETTINGS.limits, **changes: Any) -> Any:
         settings = dataclasses.replace(SETTINGS, limits=limits, **changes)
-        app = create_app(settings, database_url, engine=engine)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        return app_client(settings, engine, database_url)
 
     return make
 
