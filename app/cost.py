@@ -167,7 +167,7 @@ def summary_buckets(schema: GraphQLSchema, arguments: dict[str, Any]) -> int:
 
     Each dimension has as many groups as the filter allows it values (plus one for "none"),
     or as its enum has values; the interval as many periods as the filter's spentAfter ..
-    spentBefore spans; never more than maxBuckets (default 200), which the resolver enforces.
+    spentBefore spans; never more than maxBuckets (default 300), which the resolver enforces.
     """
     group_by, interval = arguments.get("groupBy"), arguments.get("interval")
     filter_ = arguments.get("filter")

@@ -3,22 +3,19 @@
 import asyncio
 import gc
 import logging
-import math
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     AddValidationRules,
@@ -27,18 +24,27 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app import idempotency, persisted
 from app.admission import Admission, ClientGone, Refused, admitted
+from app.answers import (
+    WWW_AUTHENTICATE,
+    Answer,
+    not_saved,
+    request_error,
+    result_answer,
+    send_answer,
+    transport_answer,
+    unavailable,
+)
 from app.auth import AuthError, authenticate
 from app.cors import cors_middleware
 from app.cost import StaticCosts
 from app.downloads import mount_receipts, with_receipt_files
-from app.errors import ErrorCodes, ensure_codes, is_unavailable, unavailable_body
+from app.errors import ErrorCodes, is_unavailable
 from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
-from app.idempotency import Answer, answer
+from app.health import healthz, readyz
 from app.limits import (
     Buckets,
     LeakyBuckets,
@@ -49,15 +55,14 @@ from app.limits import (
 )
 from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.redis_buckets import RedisBuckets
+from app.request_ids import REQUEST_ID_KEY, RequestIds
 from app.settings import Settings
 from app.transport import (
-    GRAPHQL_RESPONSE_JSON,
     LEGACY_JSON,
     MAX_JSON_BODY,
     GraphQLParams,
     TransportError,
     declared_length,
-    error_body,
     header,
     negotiate,
     parse_get,
@@ -66,8 +71,7 @@ from app.transport import (
 )
 from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
 from app.validation import DocumentParseCache, DocumentValidationCache
-from db.engine import ConnectionLost, RequestDb, create_engine
-from db.migrate import current_revision, head_revision
+from db.engine import RequestDb, create_engine
 from loaders import base as loader_base
 from resolvers.context import Principal, build_context
 from resolvers.errors import DomainError, ErrorCode
@@ -75,46 +79,6 @@ from schema.build import build_schema
 from schema.error_log import EXCEPTION_LIMIT, bounded
 
 log = logging.getLogger("expensegraph.http")
-# application/graphql-response+json: a request that fails before execution gets a 4xx/5xx
-REQUEST_ERROR_STATUS = {
-    ErrorCode.UNAUTHENTICATED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.INTERNAL: 500,
-    ErrorCode.UNAVAILABLE: 503,
-}
-# application/json (legacy clients): 200 for every well-formed request, except these
-LEGACY_REQUEST_ERROR_STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.UNAVAILABLE: 503}
-WWW_AUTHENTICATE = 'Bearer realm="expensegraph"'
-# the request id a client may choose: short and plain, as it goes into logs and headers
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-REQUEST_ID_KEY = "expensegraph.request_id"
-
-
-class RequestIds:
-    """Give every request an id (the client's X-Request-Id if plain, else a new one); echo it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = header(scope, b"x-request-id")
-        request_id = given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        scope[REQUEST_ID_KEY] = request_id
-
-        async def echoing(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, echoing)
 
 
 class GraphQLEndpoint:
@@ -162,10 +126,11 @@ class GraphQLEndpoint:
                     raise ClientGone()  # it left while its request ran: nobody to answer
         except TransportError as error:
             record.report["codes"] = [error.code.value]
-            result = _transport_answer(error, media)
+            result = transport_answer(error, media)
         except Refused as error:
             log.warning("request refused request_id=%s: %s", record.request_id, error)
-            result = _unavailable(record)
+            record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
+            result = unavailable(record.request_id)
         except ClientGone:
             record.status = 499  # nginx's "client closed request": logged, nothing to send
             result = None
@@ -175,14 +140,15 @@ class GraphQLEndpoint:
                 raise
             detail = bounded(repr(error), EXCEPTION_LIMIT)
             log.warning("database unavailable request_id=%s: %s", record.request_id, detail)
-            result = _unavailable(record)
+            record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
+            result = unavailable(record.request_id)
         finally:
             await db.close()
             for upload in params.files if params is not None else ():
                 await upload.close()  # spooled temp files: release the descriptor now
         try:
             if result is not None:
-                await _send(record.capture(send), result)
+                await send_answer(record.capture(send), result)
         finally:
             finish(record, principal=principal, statements=db.statements)
 
@@ -234,7 +200,7 @@ class GraphQLEndpoint:
             await self._apply_persisted(params, principal)
         except DomainError as error:
             record.report["codes"] = [error.code.value]
-            return principal, _request_error(error.message, error.code, media)
+            return principal, request_error(error.message, error.code, media)
         context = build_context(
             record.request_id, db, principal, batching=self.settings.loader_batching
         )
@@ -292,110 +258,14 @@ class GraphQLEndpoint:
             try:
                 await db.commit()  # before the answer leaves: a client never sees unsaved data
             except Exception as error:
-                return _not_saved(error, result, context, media)
-        return _result_answer(result, context, media)
-
-
-def _not_saved(error: Exception, result: ExecutionResult, context: Any, media: str) -> Answer:
-    """Return the answer to a request whose writes could not be committed."""
-    unavailable = ErrorCode.UNAVAILABLE.value
-    if any((e.extensions or {}).get("code") == unavailable for e in result.errors or []):
-        # the connection broke during execution; the commit only found out
-        error = ConnectionLost("the connection was lost before the commit")
-    failed = GraphQLError("commit failed", path=["commit"], original_error=error)
-    errors = ensure_codes([failed], context.request_id)  # UNAVAILABLE, or INTERNAL and logged
-    code = _code((errors[0].extensions or {}).get("code"))
-    context.report["codes"] = [code.value]
-    message = "Nothing was saved. " + errors[0].message
-    status = 503 if code is ErrorCode.UNAVAILABLE else 500
-    headers = {"content-type": media, "retry-after": "1"} if status == 503 else {}
-    return answer(status, error_body(message, code, requestId=context.request_id), headers)
-
-
-def _result_answer(result: ExecutionResult, context: Any, media: str) -> Answer:
-    """Return the answer to an executed operation, its status as the media type wants."""
-    errors: list[GraphQLError] = ensure_codes(result.errors or [], context.request_id)
-    codes = [(e.extensions or {}).get("code") for e in errors]
-    if codes:
-        context.report["codes"] = codes
-    # no data and no error at a path: the request failed before execution
-    request_error = bool(errors) and result.data is None and all(e.path is None for e in errors)
-    body: dict[str, Any] = {}
-    if not (request_error and media == GRAPHQL_RESPONSE_JSON):
-        body["data"] = result.data
-    if errors:
-        body["errors"] = [e.formatted for e in errors]
-    if result.extensions:
-        body["extensions"] = result.extensions
-    status = _status(_code(codes[0]), media) if request_error else 200
-    return answer(status, body, _headers(media, status, errors))
-
-
-def _code(value: object) -> ErrorCode:
-    try:
-        return ErrorCode(str(value))
-    except ValueError:
-        return ErrorCode.BAD_USER_INPUT
-
-
-def _status(code: ErrorCode, media: str) -> int:
-    if media == GRAPHQL_RESPONSE_JSON:
-        return REQUEST_ERROR_STATUS.get(code, 400)
-    return LEGACY_REQUEST_ERROR_STATUS.get(code, 200)
-
-
-def _headers(media: str, status: int, errors: list[GraphQLError]) -> dict[str, str]:
-    headers = {"content-type": media, "cache-control": "no-store"}
-    if status == 401:
-        headers["www-authenticate"] = WWW_AUTHENTICATE
-    waits = [
-        (e.extensions or {}).get("retryAfterSeconds")
-        for e in errors
-        if (e.extensions or {}).get("code") == ErrorCode.RATE_LIMITED.value
-    ]
-    if waits:
-        headers["retry-after"] = str(max(1, math.ceil(max(w or 1 for w in waits))))
-    elif any((e.extensions or {}).get("code") == ErrorCode.UNAVAILABLE.value for e in errors):
-        headers["retry-after"] = "1"
-    return headers
-
-
-def _request_error(message: str, code: ErrorCode, media: str) -> Answer:
-    """Return the answer to a request refused before execution with a GraphQL error."""
-    body = error_body(message, code)
-    if media != GRAPHQL_RESPONSE_JSON:
-        body = {"data": None, **body}
-    status = _status(code, media)
-    return answer(status, body, _headers(media, status, []))
-
-
-def _transport_answer(error: TransportError, media: str) -> Answer:
-    body = error_body(error.message, error.code)
-    headers = {"content-type": media, "cache-control": "no-store", **error.headers}
-    if error.status == 401:
-        headers.setdefault("www-authenticate", WWW_AUTHENTICATE)
-    return answer(error.status, body, headers)
-
-
-def _unavailable(record: RequestRecord) -> Answer:
-    """Return the 503 UNAVAILABLE answer of a request the service cannot serve now."""
-    record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
-    return answer(503, unavailable_body(record.request_id), {"retry-after": "1"})
+                return not_saved(error, result, context, media)
+        return result_answer(result, context, media)
 
 
 async def _hang_up(receive: Receive) -> None:
     """Return once the client has hung up (what arrives before that is already read)."""
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-async def _send(send: Send, result: Answer) -> None:
-    result.headers.setdefault("content-type", LEGACY_JSON)
-    result.headers.setdefault("cache-control", "no-store")
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
-    headers.append((b"content-length", str(len(result.body)).encode()))
-    await send({"type": "http.response.start", "status": result.status, "headers": headers})
-    await send({"type": "http.response.body", "body": result.body})
 
 
 def _limits(limits: LimitSettings, redis_url: str | None) -> list[Callable[[], SchemaExtension]]:
@@ -418,26 +288,6 @@ def _parser_cache() -> DocumentParseCache:
 
 def _validation_cache() -> DocumentValidationCache:
     return DocumentValidationCache()
-
-
-async def healthz(request: Request) -> Response:
-    """Return 200 while the process is up."""
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    """Return 200 when the database answers and its migrations are at head, else 503."""
-    try:
-        revision = await current_revision(request.app.state.engine)
-    except Exception as error:  # any failure to reach the database means not ready
-        log.warning("readiness check failed: %r", error)
-        return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, 503)
-    head = head_revision()
-    if revision != head:
-        return JSONResponse(
-            {"status": "unavailable", "reason": f"migrations at {revision}, head is {head}"}, 503
-        )
-    return JSONResponse({"status": "ok", "revision": revision})
 
 
 def create_app(

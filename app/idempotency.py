@@ -13,12 +13,12 @@ its writes back and stores nothing, so the retry the error asks for really runs.
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
+from app.answers import Answer, answer
 from app.errors import UNAVAILABLE_MESSAGE
 from app.transport import GraphQLParams, error_body
 from db import idempotency
@@ -29,20 +29,6 @@ from schema.error_log import EXCEPTION_LIMIT, bounded
 
 MAX_KEY_LENGTH = 255
 log = logging.getLogger("expensegraph.idempotency")
-
-
-@dataclass
-class Answer:
-    """An HTTP answer to a GraphQL request, before it is sent."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
-    """Return an answer with ``body`` encoded as JSON."""
-    return Answer(status, orjson.dumps(body), headers or {})
 
 
 def check_key(key: str) -> Answer | None:

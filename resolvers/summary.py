@@ -8,8 +8,9 @@ from resolvers.errors import DomainError, ErrorCode, bad_input
 from resolvers.expenses import ExpenseFilterLike, expense_spec
 
 MAX_BUCKETS = 5000
-# what a query may get unless it asks for more; its cost counts this many buckets
-DEFAULT_MAX_BUCKETS = 200
+# what a query may get unless it asks for more; its cost counts this many buckets, so
+# a bucket of three objects (itself, its team, its total) fits the default cost ceiling
+DEFAULT_MAX_BUCKETS = 300
 # each dimension's object is fetched through this table's loader
 DIMENSION_TABLES = {"TEAM": "teams", "MEMBER": "members", "CARD": "cards", "CATEGORY": "categories"}
 

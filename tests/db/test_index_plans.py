@@ -154,7 +154,7 @@ async def test_spend_summary_reads_the_rollups_and_only_boundary_days_of_expense
 ) -> None:
     # a year of UTC midnights: not local midnights unless the business is on UTC
     query = (
-        "{ spendSummary(groupBy: [TEAM], interval: MONTH, filter: {"
+        "{ spendSummary(groupBy: [TEAM], interval: MONTH, maxBuckets: 5000, filter: {"
         'spentAfter: "2025-11-01T00:00:00Z", spentBefore: "2026-11-01T00:00:00Z"}) { count } }'
     )
     nodes = await _plan_nodes(setup, query, "expense_month_totals")

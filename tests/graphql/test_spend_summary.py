@@ -192,7 +192,7 @@ async def test_max_buckets_bounds_the_answer_and_its_cost(client, world) -> None
 
 
 async def test_a_dashboard_summary_fits_the_production_cost_ceiling(client, world) -> None:
-    # grouped by team without an id list: bounded by the default maxBuckets (200), not 5000
+    # grouped by team without an id list: bounded by the default maxBuckets (300), not 5000
     query = "{ spendSummary(groupBy: [TEAM]) { team { name } total { amount currency } count } }"
     body = (await gql_raw(client, query, as_=token(world.a, "admin"))).json()
     assert "errors" not in body
