@@ -69,7 +69,7 @@ query ExpenseDetail($id: ID!) {
 
 SPEND_SUMMARY = """
 query SpendByTeamAndMonth($after: DateTime!, $before: DateTime!) {
-  spendSummary(groupBy: [TEAM], interval: MONTH,
+  spendSummary(groupBy: [TEAM], interval: MONTH, maxBuckets: 1000,
                filter: { spentAfter: $after, spentBefore: $before }) {
     period
     team { id name }
