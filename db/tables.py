@@ -96,6 +96,8 @@ teams = Table(
     Column("name", Text, nullable=False),
     Column("manager_id", BigInteger, nullable=True),
     _created_at(),
+    # archived teams keep their history but take no new members, cards or expenses
+    Column("archived_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("business_id", "id"),
     # teams and members reference each other; this side is added after both exist
     ForeignKeyConstraint(
@@ -117,6 +119,8 @@ members = Table(
     Column("email", Text, nullable=False),
     Column("role", Text, nullable=False),
     _created_at(),
+    # a deactivated member's credentials stop at once; their history stays
+    Column("deactivated_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("business_id", "id"),
     ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
     CheckConstraint(_in("role", ROLES), name="role"),
@@ -165,8 +169,38 @@ categories = Table(
     Column("name", Text, nullable=False),
     Column("gl_code", Text, nullable=True),
     _created_at(),
+    Column("archived_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("business_id", "id"),
     UniqueConstraint("business_id", "name"),
+    # an ERP's chart of accounts is keyed by GL code (upsertCategories)
+    Index(
+        "uq_categories_business_id_gl_code",
+        "business_id",
+        "gl_code",
+        unique=True,
+        postgresql_where=text("gl_code IS NOT NULL"),
+    ),
+)
+
+# who changed the organisation, and how: teams, members, categories, policies, cards,
+# business settings (expense changes have their own trail, expense_events)
+audit_events = Table(
+    "audit_events",
+    metadata,
+    _business_id(),
+    _id(),
+    # a member, or an API key, or neither (the system, the command line)
+    Column("actor_member_id", BigInteger, nullable=True),
+    Column("actor_api_key_id", BigInteger, nullable=True),
+    Column("action", Text, nullable=False),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+    _member_fk("actor_member_id"),
+    Index("ix_audit_events_object", "business_id", "object_type", "object_id", "at"),
+    Index("ix_audit_events_at", "business_id", "at", "id"),
 )
 
 expenses = Table(
