@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from app import persisted
+from app import persisted, tracing
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import WORKER_DATABASE_URL, create_app, settle_gc
 from app.observability import configure_logging
@@ -110,6 +110,7 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
         "log_level": "info", "timeout_graceful_shutdown": settings.shutdown_grace_s,
     }  # fmt: skip
     if workers == 1:
+        tracing.configure_tracing()  # each worker process configures its own (app_from_env)
         app = create_app(settings, url)
         settle_gc()
         await uvicorn.Server(uvicorn.Config(app, **options)).serve()

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from graphql import ASTValidationRule
+from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,7 +27,7 @@ from strawberry.extensions import (
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from app import idempotency, persisted
+from app import idempotency, persisted, tracing
 from app.admission import Admission, ClientGone, Refused, admitted
 from app.answers import (
     WWW_AUTHENTICATE,
@@ -102,6 +103,14 @@ class GraphQLEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if tracing.ENABLED:  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (app/tracing.py)
+            with tracing.request_span(scope) as span:
+                await self._respond(scope, receive, send, span)
+            return
+        await self._respond(scope, receive, send, None)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send, span: Span | None) -> None:
+        """Answer one request; describe it on ``span`` when it is traced."""
         if self.settings.graphiql and wants_graphiql(scope):
             await graphiql_page(self.settings)(scope, receive, send)
             return
@@ -151,6 +160,8 @@ class GraphQLEndpoint:
                 await send_answer(record.capture(send), result)
         finally:
             finish(record, principal=principal, statements=db.statements)
+            if span is not None:
+                tracing.describe_request(span, record, principal)
 
     async def _read(self, scope: Scope, receive: Receive) -> tuple[GraphQLParams, str, bytes]:
         """Return the request's operation, its content type and its raw body."""
@@ -334,6 +345,7 @@ def app_from_env() -> Starlette:
     from app.observability import configure_logging
 
     configure_logging()  # a worker is a fresh interpreter: the parent's log handler is not here
+    tracing.configure_tracing()  # and neither is the parent's tracer provider
     settings = Settings.from_env()
     app = create_app(settings, os.environ.get(WORKER_DATABASE_URL) or settings.database_url or "")
     settle_gc()

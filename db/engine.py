@@ -1,16 +1,19 @@
 """Engine and pool, and the request-scoped database handle every loader shares."""
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Row
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from db import tracing_hooks
 from db.fastread import prepared, rows_of
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,9 @@ class RequestDb:
             conn = await self._connection()
             self.statements += 1
             try:
-                return await self._run(conn, statement, params)
+                if tracing_hooks.TRACER is None:  # tracing off (the default): nothing more
+                    return await self._run(conn, statement, params)
+                return await tracing_hooks.traced(self._run(conn, statement, params))
             except Exception as error:
                 if conn.invalidated or (self._driver is not None and self._driver.is_closed()):
                     self._lost = error  # the statements still queued must not try it again
@@ -144,15 +149,15 @@ class RequestDb:
         """Run the enclosed writes all or nothing, inside the request's write transaction."""
         await self.begin_write()
         async with self._lock:
-            nested = await (await self._connection()).begin_nested()
+            nested = await _traced((await self._connection()).begin_nested())
         try:
             yield
         except BaseException:
             async with self._lock:
-                await nested.rollback()
+                await _traced(nested.rollback())
             raise
         async with self._lock:
-            await nested.commit()
+            await _traced(nested.commit())
 
     async def commit(self) -> None:
         """Make the request's writes durable."""
@@ -173,3 +178,8 @@ class RequestDb:
             self.writing = False
         if conn is not None:
             await conn.close()
+
+
+def _traced(work: Awaitable[T]) -> Awaitable[T]:
+    """Return ``work`` (one statement: SAVEPOINT, RELEASE, ROLLBACK TO) traced if tracing is on."""
+    return work if tracing_hooks.TRACER is None else tracing_hooks.traced(work)
