@@ -4,6 +4,7 @@ import argparse
 import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import uvloop
 
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     _seed_parser(_command(sub, "seed", "load a large deterministic data set (COPY)"))
     _token_parser(_command(sub, "token", "print a signed user token for a member (development)"))
     _apikey_parser(_command(sub, "apikey", "create, list and revoke API keys"))
-    _command(sub, "schema", "print the GraphQL SDL")
+    _schema_parser(_command(sub, "schema", "print the GraphQL SDL, or check it for safe changes"))
     return parser
 
 
@@ -106,6 +107,22 @@ def _seed_parser(seed: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         help="random seed; the same seed and counts give the same rows (default: %(default)s)",
+    )
+
+
+def _schema_parser(schema: argparse.ArgumentParser) -> None:
+    schema.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the running schema with a committed one instead of printing it; exit 1 "
+        "on a breaking change or when schema.graphql is out of date (default: print)",
+    )
+    schema.add_argument(
+        "--against",
+        type=Path,
+        default=Path("schema.graphql"),
+        metavar="PATH",
+        help="the committed schema --check compares with (default: %(default)s)",
     )
 
 
@@ -155,11 +172,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line; configuration and connection problems exit with a message."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "schema":  # needs no settings (nor the local secret they create)
+            if not args.check:
+                commands.print_schema()
+            elif not commands.check_schema(args.against):
+                sys.exit(1)
+            return
         settings = Settings.from_env(development=args.command == "demo")
-        if args.command == "schema":
-            commands.print_schema()
-        else:
-            uvloop.run(commands.run(args, settings))
+        uvloop.run(commands.run(args, settings))
     except (ConfigError, commands.DatabaseUnavailable, commands.CommandError) as error:
         print(f"expensegraph: {error}", file=sys.stderr)
         sys.exit(2)

@@ -11,12 +11,13 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from app import persisted, tracing
+from app import persisted, schema_check, tracing
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import WORKER_DATABASE_URL, create_app, settle_gc
 from app.observability import configure_logging
@@ -39,6 +40,16 @@ class CommandError(Exception):
 def print_schema() -> None:
     """Print the SDL."""
     print(build_schema().as_str())
+
+
+def check_schema(against: Path) -> bool:
+    """Print how the running schema changes the one in ``against``; return whether it may ship."""
+    try:
+        report = schema_check.check(build_schema().as_str(), against)
+    except schema_check.UnreadableSchema as error:
+        raise CommandError(str(error)) from None
+    print("\n".join(report.lines(against)))
+    return report.ok
 
 
 async def database_url(settings: Settings) -> str:
