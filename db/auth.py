@@ -29,13 +29,16 @@ _MEMBER_WITH_TEAMS = (
     select(members, businesses.c.home_currency, _MANAGED.label("managed_team_ids"))
     .join(businesses, businesses.c.id == members.c.business_id)
     .where(
-        members.c.business_id == bindparam("business_id"), members.c.id == bindparam("member_id")
+        members.c.business_id == bindparam("business_id"),
+        members.c.id == bindparam("member_id"),
+        # a deactivated member's tokens stop at once: every request looks the member up
+        members.c.deactivated_at.is_(None),
     )
 )
 
 
 async def member_with_teams(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
-    """Return the member, its business's home currency and ``managed_team_ids`` (or None)."""
+    """Return the active member, its business's home currency and ``managed_team_ids`` (or None)."""
     params = {"business_id": business_id, "member_id": member_id}
     rows = await db.rows(_MEMBER_WITH_TEAMS, params)
     return rows[0] if rows else None

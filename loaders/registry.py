@@ -16,6 +16,7 @@ from loaders.rows import (
     ReceiptsByExpenseLoader,
     RowByIdLoader,
 )
+from loaders.teams import ActiveMemberCountByTeamLoader
 
 
 class Loaders:
@@ -62,6 +63,10 @@ class Loaders:
     @cached_property
     def members_by_team(self) -> MembersByTeamLoader:
         return MembersByTeamLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def member_counts(self) -> ActiveMemberCountByTeamLoader:
+        return ActiveMemberCountByTeamLoader(db=self.db, scope=self.scope)
 
     @cached_property
     def cards_by_holder(self) -> CardsByHolderLoader:

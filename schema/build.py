@@ -17,6 +17,7 @@ from schema.error_log import log_client_errors
 from schema.expense import Expense
 from schema.member import Member
 from schema.mutation import ExpenseMutations
+from schema.org_mutations import OrganisationMutations
 from schema.query import Query
 from schema.receipt import Receipt
 from schema.receipt_mutations import ReceiptMutations
@@ -26,7 +27,13 @@ from schema.team import Team
 @strawberry.type(
     description="Changes. Each mutation is all or nothing; its userErrors say why it did not happen."
 )
-class Mutation(ExpenseMutations, CardMutations, ApiKeyMutations, ReceiptMutations):
+class Mutation(
+    ExpenseMutations,
+    CardMutations,
+    ApiKeyMutations,
+    ReceiptMutations,
+    OrganisationMutations,
+):
     pass
 
 

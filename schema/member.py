@@ -36,6 +36,9 @@ class Member(Node):
         description="Role, which decides what the member sees and may do."
     )
     created_at: datetime = strawberry.field(description="When the member was added.")
+    deactivated_at: datetime | None = strawberry.field(
+        description="When the member was deactivated; their credentials stopped then, their history stays."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> "Member":
@@ -46,6 +49,7 @@ class Member(Node):
             email=row.email,
             role=Role(row.role),
             created_at=row.created_at,
+            deactivated_at=row.deactivated_at,
         )
 
     @strawberry.field(description="The team the member belongs to.")

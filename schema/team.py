@@ -20,6 +20,9 @@ class Team(Node):
     row: strawberry.Private[Row[Any]]
     name: str = strawberry.field(description="Team name, unique in the business.")
     created_at: datetime = strawberry.field(description="When the team was created.")
+    archived_at: datetime | None = strawberry.field(
+        description="When the team was archived; it keeps its history but takes no new members or manager."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> "Team":
@@ -28,6 +31,7 @@ class Team(Node):
             id=strawberry.ID(encode_id("Team", row.id)),
             name=row.name,
             created_at=row.created_at,
+            archived_at=row.archived_at,
         )
 
     @strawberry.field(description="The manager who approves the team's expenses.")
@@ -39,6 +43,13 @@ class Team(Node):
     @strawberry.field(description="Members of the team that the viewer may see, by name.")
     async def members(self, info: Info) -> list[Member]:
         return [Member.from_row(r) for r in await team_members(info.context, self.row)]
+
+    @strawberry.field(
+        description="How many active (not deactivated) members the team has, whoever the viewer may see."
+    )
+    async def member_count(self, info: Info) -> int:
+        _, loaders = info.context.require("teams:read")
+        return await loaders.member_counts.load(self.row.id)
 
     @strawberry.field(
         description="Expenses booked to the team, same arguments as the root `expenses`."

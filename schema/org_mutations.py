@@ -1,0 +1,203 @@
+"""Setting up the organisation: teams, members and the business's settings (admins only).
+
+Business-rule failures are userErrors and change nothing; an API key needs the ``admin``
+scope (a top-level FORBIDDEN otherwise). Every change writes one audit event.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Row
+
+from resolvers.mutations import business, members, teams
+from resolvers.mutations.rules import RuleError
+from schema.base import Info
+from schema.business import Business
+from schema.member import Member, Role
+from schema.mutation import UserError, user_errors
+from schema.team import Team
+
+
+@strawberry.type(description="Result of a mutation on one team.")
+class TeamPayload:
+    team: Team | None = strawberry.field(
+        description="The team after the change; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.type(description="Result of a mutation on one member.")
+class MemberPayload:
+    member: Member | None = strawberry.field(
+        description="The member after the change; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.type(description="Result of a change to the business's settings.")
+class BusinessPayload:
+    business: Business | None = strawberry.field(
+        description="The business after the change; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.input(description="A new team.")
+class CreateTeamInput:
+    name: str = strawberry.field(
+        description="Team name, unique in the business (1 to 200 characters)."
+    )
+    manager_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Member who approves the team's expenses: active, and not an EMPLOYEE.",
+    )
+
+
+@strawberry.input(description="Changes to a team; omitted fields stay as they are.")
+class UpdateTeamInput:
+    name: str | None = strawberry.field(default=None, description="New name.")
+    manager_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="New manager (active, not an EMPLOYEE); null leaves the team without one. Not on an archived team.",
+    )
+
+
+@strawberry.input(description="A new member of the business.")
+class AddMemberInput:
+    email: str = strawberry.field(
+        description="Work email, stored in lower case; unique in the business for good."
+    )
+    name: str = strawberry.field(description="Full name.")
+    role: Role = strawberry.field(description="What the member may see and do.")
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Team to join (not an archived one)."
+    )
+
+
+@strawberry.input(description="Changes to a member; omitted fields stay as they are.")
+class UpdateMemberInput:
+    role: Role | None = strawberry.field(
+        default=None,
+        description="New role. The last active admin keeps ADMIN; an EMPLOYEE no longer manages teams.",
+    )
+    team_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="New team (not an archived one); null takes the member out of their team.",
+    )
+
+
+@strawberry.input(
+    description="Changes to the business's settings; omitted fields stay as they are."
+)
+class UpdateBusinessInput:
+    name: str | None = strawberry.field(default=None, description="New business name.")
+    timezone: str | None = strawberry.field(
+        default=None,
+        description="New IANA time zone (Europe/London); day and month totals follow it at once.",
+    )
+
+
+async def _team(action: Callable[[], Awaitable[Row[Any]]]) -> TeamPayload:
+    try:
+        return TeamPayload(team=Team.from_row(await action()), user_errors=[])
+    except RuleError as error:
+        return TeamPayload(team=None, user_errors=user_errors(error))
+
+
+async def _member(action: Callable[[], Awaitable[Row[Any]]]) -> MemberPayload:
+    try:
+        return MemberPayload(member=Member.from_row(await action()), user_errors=[])
+    except RuleError as error:
+        return MemberPayload(member=None, user_errors=user_errors(error))
+
+
+async def _business(action: Callable[[], Awaitable[Row[Any]]]) -> BusinessPayload:
+    try:
+        return BusinessPayload(business=Business.from_row(await action()), user_errors=[])
+    except RuleError as error:
+        return BusinessPayload(business=None, user_errors=user_errors(error))
+
+
+def _given(value: Any) -> bool:
+    return value is not strawberry.UNSET
+
+
+TeamId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the team.")]
+MemberId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the member.")]
+
+
+@strawberry.type(description="Teams, members and the business's settings (admins).")
+class OrganisationMutations:
+    @strawberry.mutation(description="Create a team (admins and `admin` keys).")
+    async def create_team(
+        self,
+        info: Info,
+        input: Annotated[CreateTeamInput, strawberry.argument(description="The team.")],
+    ) -> TeamPayload | None:
+        return await _team(lambda: teams.create_team(info.context, input.name, input.manager_id))
+
+    @strawberry.mutation(
+        description="Rename a team or change its manager (admins and `admin` keys)."
+    )
+    async def update_team(
+        self, info: Info, id: TeamId,
+        input: Annotated[UpdateTeamInput, strawberry.argument(description="The changes.")],
+    ) -> TeamPayload | None:  # fmt: skip
+        manager = input.manager_id if _given(input.manager_id) else None
+        changes = teams.TeamChanges(
+            name=input.name, manager_id=manager, set_manager=_given(input.manager_id)
+        )
+        return await _team(lambda: teams.update_team(info.context, id, changes))
+
+    @strawberry.mutation(
+        description="Archive a team for good: it keeps its members, cards and expenses but takes no new members or manager; archiving twice is INVALID_TRANSITION (admins and `admin` keys)."
+    )
+    async def archive_team(self, info: Info, id: TeamId) -> TeamPayload | None:
+        return await _team(lambda: teams.archive_team(info.context, id))
+
+    @strawberry.mutation(
+        description="Add a member; an email already in the business, even a deactivated member's, is DUPLICATE (admins and `admin` keys)."
+    )
+    async def add_member(
+        self,
+        info: Info,
+        input: Annotated[AddMemberInput, strawberry.argument(description="The member.")],
+    ) -> MemberPayload | None:
+        return await _member(
+            lambda: members.add_member(
+                info.context, input.email, input.name, input.role.value, input.team_id
+            )
+        )
+
+    @strawberry.mutation(
+        description="Change a member's role or team; the last active admin cannot stop being one (admins and `admin` keys)."
+    )
+    async def update_member(
+        self, info: Info, id: MemberId,
+        input: Annotated[UpdateMemberInput, strawberry.argument(description="The changes.")],
+    ) -> MemberPayload | None:  # fmt: skip
+        team = input.team_id if _given(input.team_id) else None
+        changes = members.MemberChanges(
+            role=input.role.value if input.role is not None else None,
+            team_id=team,
+            set_team=_given(input.team_id),
+        )
+        return await _member(lambda: members.update_member(info.context, id, changes))
+
+    @strawberry.mutation(
+        description="Deactivate a member for good: their tokens stop at once, their history stays, the teams they managed lose their manager; not the last active admin (admins and `admin` keys)."
+    )
+    async def deactivate_member(self, info: Info, id: MemberId) -> MemberPayload | None:
+        return await _member(lambda: members.deactivate_member(info.context, id))
+
+    @strawberry.mutation(
+        description="Rename the business or change its time zone (admins and `admin` keys)."
+    )
+    async def update_business(
+        self,
+        info: Info,
+        input: Annotated[UpdateBusinessInput, strawberry.argument(description="The changes.")],
+    ) -> BusinessPayload | None:
+        changes = business.BusinessChanges(name=input.name, timezone=input.timezone)
+        return await _business(lambda: business.update_business(info.context, changes))
