@@ -44,6 +44,7 @@ from app.cors import cors_middleware
 from app.cost import StaticCosts
 from app.downloads import mount_receipts, with_receipt_files
 from app.errors import ErrorCodes, is_unavailable
+from app.gate import ValidationGate
 from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
 from app.health import healthz, readyz
 from app.limits import (
@@ -51,7 +52,6 @@ from app.limits import (
     LeakyBuckets,
     LimitSettings,
     QueryCost,
-    ValidationGate,
     shape_rule,
 )
 from app.observability import RequestRecord, finish, metrics, observe_batch

@@ -4,7 +4,7 @@ schema to themselves when introspection is off.
 Both caches are bounded by the bytes of the document texts they hold (the documents and
 errors kept are proportional to them) and are filled only for signed-in callers: an
 anonymous request is parsed and validated every time, and only ever for introspection
-(app/limits.py ``ValidationGate`` refuses the rest before validation).
+(app/gate.py ``ValidationGate`` refuses the rest before validation).
 """
 
 import re

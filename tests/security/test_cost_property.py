@@ -15,7 +15,8 @@ from graphql import parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.cost import query_cost, summary_buckets
+from app.cost import query_cost
+from app.summary_cost import summary_buckets
 from resolvers.ids import encode_id
 from resolvers.summary import DEFAULT_MAX_BUCKETS, MAX_BUCKETS
 from schema.build import build_schema

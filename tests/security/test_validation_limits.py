@@ -12,7 +12,8 @@ from graphql import parse
 
 from app import validation
 from app.cost import StaticCosts
-from app.limits import LimitSettings, count_selections, validation_points
+from app.gate import count_selections, validation_points
+from app.limits import LimitSettings
 from app.settings import Settings
 from app.validation import BoundedCache, DocumentParseCache, DocumentValidationCache
 from tests.conftest import SETTINGS, app_client, codes, gql, gql_raw, token
