@@ -21,6 +21,7 @@ from schema.org_mutations import OrganisationMutations
 from schema.query import Query
 from schema.receipt import Receipt
 from schema.receipt_mutations import ReceiptMutations
+from schema.scalars import SCALAR_OVERRIDES
 from schema.team import Team
 
 
@@ -67,5 +68,6 @@ def build_schema(
         types=NODE_TYPES,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
+        scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=CompiledExecutionContext if compiled else None,
     )
