@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, insert, select, update
 
 from db.engine import RequestDb
-from db.tables import cards
+from db.tables import cards, members, teams
 
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
@@ -29,4 +29,32 @@ async def update_card(
         .values(**values)
         .returning(*cards.c)
     )
+    return (await db.rows(statement))[0]
+
+
+async def shared_member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
+    """Return a member of the business, share-locked: it cannot be deactivated meanwhile."""
+    statement = (
+        select(members)
+        .where(members.c.business_id == business_id, members.c.id == member_id)
+        .with_for_update(read=True)
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def shared_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
+    """Return a team of the business, share-locked: it cannot be archived meanwhile."""
+    statement = (
+        select(teams)
+        .where(teams.c.business_id == business_id, teams.c.id == team_id)
+        .with_for_update(read=True)
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
+    """Store a new card and return it."""
+    statement = insert(cards).values(business_id=business_id, **values).returning(*cards.c)
     return (await db.rows(statement))[0]

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 from schema.business import Business
 from schema.card import Card
 from schema.card_mutations import ApiKeyMutations, CardMutations
+from schema.catalog_mutations import CatalogMutations
 from schema.category import Category
 from schema.compiled_run import CompiledExecutionContext
 from schema.error_log import log_client_errors
@@ -34,6 +35,7 @@ class Mutation(
     ApiKeyMutations,
     ReceiptMutations,
     OrganisationMutations,
+    CatalogMutations,
 ):
     pass
 

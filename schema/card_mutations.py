@@ -1,4 +1,4 @@
-"""Card controls and API key mutations. Business-rule failures are userErrors, nothing changes."""
+"""Card issuing and controls, and API key mutations. Business-rule failures are userErrors."""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -9,6 +9,7 @@ import strawberry
 from sqlalchemy import Row
 
 from resolvers.mutations import api_keys, cards
+from resolvers.mutations.cards import NewCard
 from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.card import Card, LimitPeriod
@@ -58,6 +59,26 @@ class ApiKey:
             last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
         )
+
+
+@strawberry.input(description="A new virtual card.")
+class IssueCardInput:
+    holder_id: strawberry.ID = strawberry.field(
+        description="Member who will hold the card; they must be active."
+    )
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Team the card's spend is booked to (not archived); omit for none.",
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code the card is billed in; default: the home currency."
+    )
+    spend_limit: MoneyInput | None = strawberry.field(
+        default=None, description="Limit per period, in the card currency; omit for none."
+    )
+    limit_period: LimitPeriod | None = strawberry.field(
+        default=None, description="Period of the limit; required with a limit."
+    )
 
 
 @strawberry.type(description="Result of a mutation on one card.")
@@ -130,6 +151,28 @@ class CardMutations:
         money = (limit.amount, limit.currency) if limit is not None else None
         value = period.value if period is not None else None
         return await _card(lambda: cards.set_spend_limit(info.context, id, money, value))
+
+    @strawberry.mutation(
+        description="Issue an ACTIVE virtual card to an active member (admins, finance, `cards:write` keys)."
+    )
+    async def issue_card(
+        self,
+        info: Info,
+        input: Annotated[IssueCardInput, strawberry.argument(description="The card.")],
+    ) -> CardPayload | None:
+        limit = input.spend_limit
+        new = NewCard(
+            holder_id=input.holder_id, team_id=input.team_id, currency=input.currency,
+            spend_limit=(limit.amount, limit.currency) if limit is not None else None,
+            limit_period=input.limit_period.value if input.limit_period is not None else None,
+        )  # fmt: skip
+        return await _card(lambda: cards.issue_card(info.context, new))
+
+    @strawberry.mutation(
+        description="Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys)."
+    )
+    async def cancel_card(self, info: Info, id: CardId) -> CardPayload | None:
+        return await _card(lambda: cards.cancel_card(info.context, id))
 
 
 @strawberry.type(description="API keys of the business (admins).")

@@ -16,6 +16,9 @@ class Category(Node):
     name: str = strawberry.field(description="Category name, unique in the business.")
     gl_code: str | None = strawberry.field(description="General-ledger account code for exports.")
     created_at: datetime = strawberry.field(description="When the category was created.")
+    archived_at: datetime | None = strawberry.field(
+        description="When the category was archived: it keeps its expenses, new and changed expenses cannot use it. Null while in use."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> "Category":
@@ -25,4 +28,5 @@ class Category(Node):
             name=row.name,
             gl_code=row.gl_code,
             created_at=row.created_at,
+            archived_at=row.archived_at,
         )

@@ -1,24 +1,41 @@
-"""Card controls: freeze, unfreeze and spend limits.
+"""Card controls: issue, freeze, unfreeze, spend limits and cancel.
 
 Admins and finance manage every card of the business, a manager the cards booked to a
 team they manage, an API key any card if it holds ``cards:write``. Employees cannot,
-not even on their own card. A card the actor cannot see is NOT_FOUND, like one that
-does not exist.
+not even on their own card. Issuing and cancelling (which is final) are for admins,
+finance and ``cards:write`` keys only. A card the actor cannot see is NOT_FOUND, like
+one that does not exist.
 """
 
+import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
 
 from db import card_writes
+from db.money import MINOR_UNITS
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
+from resolvers.mutations.changes import record_change, require_admin_or_finance
+from resolvers.mutations.common import row_id
 from resolvers.mutations.money import parse_money
 from resolvers.mutations.rules import RuleCode, atomic, fail
 
 CARD_MANAGERS = ("ADMIN", "FINANCE")
+
+
+@dataclass(frozen=True)
+class NewCard:
+    """issueCard's input: global ids, a currency code, the limit as (amount, currency)."""
+
+    holder_id: str
+    team_id: str | None = None
+    currency: str | None = None  # None: the home currency
+    spend_limit: tuple[Decimal, str] | None = None
+    limit_period: str | None = None
 
 
 def card_id(global_id: str, *, field: str = "id") -> int:
@@ -32,9 +49,11 @@ def card_id(global_id: str, *, field: str = "id") -> int:
     return id_
 
 
-def _require_card_manager(principal: Principal, card: Row[Any]) -> None:
+def _require_card_manager(principal: Principal, card: Row[Any], *, team_managers: bool) -> None:
     if principal.kind == "api_key" or principal.role in CARD_MANAGERS:
         return
+    if not team_managers:
+        raise fail(RuleCode.FORBIDDEN, "Only an admin or finance may cancel a card.", "id")
     if principal.role == "MANAGER" and card.team_id in principal.managed_team_ids:
         return
     raise fail(
@@ -42,8 +61,11 @@ def _require_card_manager(principal: Principal, card: Row[Any]) -> None:
     )
 
 
-async def _lock_managed(ctx: Context, global_id: str) -> Row[Any]:
-    """Return the card locked for update if the actor may manage it; else a userError."""
+async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = True) -> Row[Any]:
+    """Return the card locked for update if the actor may manage it; else a userError.
+
+    ``team_managers`` False leaves the team's manager out (cancelling).
+    """
     principal, loaders = ctx.require()
     id_ = card_id(global_id)
     if await loaders.visible("cards").load(id_) is None:
@@ -51,7 +73,7 @@ async def _lock_managed(ctx: Context, global_id: str) -> Row[Any]:
     card = await card_writes.locked_card(db=ctx.db, business_id=principal.business_id, card_id=id_)
     if card is None:
         raise fail(RuleCode.NOT_FOUND, "No card with that id.", "id")
-    _require_card_manager(principal, card)
+    _require_card_manager(principal, card, team_managers=team_managers)
     if card.status == "CANCELLED":
         raise fail(RuleCode.CARD_CANCELLED, "The card is cancelled; it cannot change.", "id")
     return card
@@ -97,19 +119,109 @@ async def set_spend_limit(
     ctx.require("cards:write")
     async with atomic(ctx):
         card = await _lock_managed(ctx, global_id)
-        if (limit is None) != (period is None):
+        values = _limit(limit, period, card.currency, fields=("limit", "period"))
+        return await _save(ctx, card, values)
+
+
+def _limit(
+    limit: tuple[Decimal, str] | None, period: str | None, currency: str, *, fields: tuple[str, str]
+) -> dict[str, Any]:
+    """Return the card columns of a limit and its period (both or neither), or a userError."""
+    limit_field, period_field = fields
+    if (limit is None) != (period is None):
+        raise fail(
+            RuleCode.INVALID_VALUE,
+            "Give a limit with its period, or neither to remove the limit.",
+            period_field if limit is not None else limit_field,
+        )
+    minor = None
+    if limit is not None:
+        minor, code = parse_money(*limit, field=limit_field)
+        if code != currency:
             raise fail(
-                RuleCode.INVALID_VALUE,
-                "Give a limit with its period, or neither to remove the limit.",
-                "period" if limit is not None else "limit",
+                RuleCode.CURRENCY_MISMATCH,
+                f"The limit must be in the card's currency, {currency}.",
+                f"{limit_field}.currency",
             )
-        minor = None
-        if limit is not None:
-            minor, currency = parse_money(*limit, field="limit")
-            if currency != card.currency:
-                raise fail(
-                    RuleCode.CURRENCY_MISMATCH,
-                    f"The limit must be in the card's currency, {card.currency}.",
-                    "limit.currency",
-                )
-        return await _save(ctx, card, {"spend_limit_minor": minor, "limit_period": period})
+    return {"spend_limit_minor": minor, "limit_period": period}
+
+
+async def cancel_card(ctx: Context, global_id: str) -> Row[Any]:
+    """Cancel an ACTIVE or FROZEN card for good (admins, finance, keys); return it."""
+    ctx.require("cards:write")
+    async with atomic(ctx):
+        card = await _lock_managed(ctx, global_id, team_managers=False)
+        row = await _save(ctx, card, {"status": "CANCELLED"})
+        await record_change(
+            ctx, object_type="Card", object_id=row.id, action="CANCELLED",
+            details={"previousStatus": card.status},
+        )  # fmt: skip
+        return row
+
+
+async def _holder(ctx: Context, global_id: str) -> Row[Any]:
+    """Return the active member who will hold the card, share-locked; else a userError."""
+    principal, _ = ctx.require()
+    holder = await card_writes.shared_member(
+        db=ctx.db, business_id=principal.business_id,
+        member_id=row_id(global_id, "Member", "holderId"),
+    )  # fmt: skip
+    if holder is None:
+        raise fail(RuleCode.NOT_FOUND, "No member with that id.", "holderId")
+    if holder.deactivated_at is not None:
+        raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "holderId")
+    return holder
+
+
+async def _team(ctx: Context, global_id: str | None) -> int | None:
+    """Return the row id of the live team the card is booked to, share-locked; or None."""
+    if global_id is None:
+        return None
+    principal, _ = ctx.require()
+    team = await card_writes.shared_team(
+        db=ctx.db, business_id=principal.business_id, team_id=row_id(global_id, "Team", "teamId")
+    )
+    if team is None:
+        raise fail(RuleCode.NOT_FOUND, "No team with that id.", "teamId")
+    if team.archived_at is not None:
+        raise fail(RuleCode.TEAM_ARCHIVED, "The team is archived.", "teamId")
+    return int(team.id)
+
+
+def _currency(value: str | None, home: str) -> str:
+    if value is None:
+        return home
+    code = value.strip().upper()
+    if code not in MINOR_UNITS:
+        raise fail(RuleCode.UNKNOWN_CURRENCY, f"Unknown currency {value[:8]!r}.", "currency")
+    return code
+
+
+async def issue_card(ctx: Context, new: NewCard) -> Row[Any]:
+    """Issue an ACTIVE virtual card to an active member; return it."""
+    principal = require_admin_or_finance(ctx, key_scope="cards:write", what="issue cards")
+    async with atomic(ctx):
+        holder = await _holder(ctx, new.holder_id)
+        team_id = await _team(ctx, new.team_id)
+        currency = _currency(new.currency, principal.home_currency)
+        limit = _limit(
+            new.spend_limit, new.limit_period, currency, fields=("spendLimit", "limitPeriod")
+        )
+        values = {
+            "holder_id": holder.id, "team_id": team_id, "kind": "VIRTUAL", "status": "ACTIVE",
+            "currency": currency, "last4": f"{secrets.randbelow(10_000):04d}", **limit,
+        }  # fmt: skip
+        row = await card_writes.insert_card(
+            db=ctx.db, business_id=principal.business_id, values=values
+        )
+        await record_change(
+            ctx, object_type="Card", object_id=row.id, action="ISSUED",
+            details={"holderId": holder.id, "teamId": team_id, "currency": currency,
+                     "spendLimitMinor": limit["spend_limit_minor"],
+                     "limitPeriod": limit["limit_period"]},
+        )  # fmt: skip
+        _, loaders = ctx.require()
+        for loader in (loaders.ref("cards"), loaders.visible("cards")):
+            loader.clear(row.id).prime(row.id, row)
+        loaders.cards_by_holder.clear(holder.id)
+        return row

@@ -78,8 +78,11 @@ async def _references(
     if fields.category_id is not None:
         category_id = row_id(fields.category_id, "Category", "categoryId")
         _, loaders = ctx.require()
-        if await loaders.ref("categories").load(category_id) is None:
+        category = await loaders.ref("categories").load(category_id)
+        if category is None:
             raise fail(RuleCode.NOT_FOUND, "No category with that id.", "categoryId")
+        if category.archived_at is not None:  # it keeps its expenses, and takes no new ones
+            raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")
         values["category_id"] = category_id
     if fields.card_id is not None:
         card_id = row_id(fields.card_id, "Card", "cardId")

@@ -1,0 +1,212 @@
+"""Writes of the category mutations. Run inside RequestDb.savepoint(); nothing here commits.
+
+A unique constraint broken by a concurrent writer surfaces as :class:`Taken`; the caller's
+savepoint must then be rolled back (the transaction is unusable until it is).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+
+from db.engine import RequestDb
+from db.sql import array_param
+from db.tables import audit_events, categories
+
+UNIQUE_VIOLATION = "23505"
+# unique constraint -> the column whose value is taken
+UNIQUE_COLUMNS = {
+    "uq_categories_business_id_name": "name",
+    "uq_categories_business_id_gl_code": "gl_code",
+}
+
+
+EVENT_COLUMNS = (
+    "business_id", "actor_member_id", "actor_api_key_id", "action", "object_type", "object_id",
+    "details",
+)  # fmt: skip
+
+
+class Taken(Exception):
+    """A write broke the unique name or GL code of the business's categories."""
+
+    def __init__(self, column: str, detail: str | None) -> None:
+        super().__init__(column)
+        self.column = column  # "name" or "gl_code"
+        self.detail = detail  # PostgreSQL's "Key (business_id, name)=(1, Travel) already exists."
+
+
+async def _written(
+    db: RequestDb, statement: Any, params: dict[str, Any] | None = None
+) -> Sequence[Row[Any]]:
+    """Return the rows a write returned; :class:`Taken` if a unique constraint refused it."""
+    try:
+        return await db.rows(statement, params)
+    except IntegrityError as error:
+        for candidate in (error.orig, getattr(error.orig, "__cause__", None)):
+            if getattr(candidate, "sqlstate", None) == UNIQUE_VIOLATION:
+                column = UNIQUE_COLUMNS.get(str(getattr(candidate, "constraint_name", "")))
+                if column is not None:
+                    raise Taken(column, getattr(candidate, "detail", None)) from None
+        raise
+
+
+async def holders(
+    *, db: RequestDb, business_id: int, names: Sequence[str], gl_codes: Sequence[str]
+) -> list[Row[Any]]:
+    """Return the categories holding any of ``names`` or ``gl_codes``, locked for update."""
+    statement = (
+        select(categories)
+        .where(
+            categories.c.business_id == business_id,
+            or_(
+                categories.c.name == any_(array_param("names", categories.c.name)),
+                categories.c.gl_code == any_(array_param("codes", categories.c.gl_code)),
+            ),
+        )
+        .order_by(categories.c.id)
+        .with_for_update()
+    )
+    return list(await db.rows(statement, {"names": list(names), "codes": list(gl_codes)}))
+
+
+async def locked_category(*, db: RequestDb, business_id: int, category_id: int) -> Row[Any] | None:
+    """Return a category of the business locked until the transaction ends, or None."""
+    statement = (
+        select(categories)
+        .where(categories.c.business_id == business_id, categories.c.id == category_id)
+        .with_for_update()
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def insert_category(
+    *, db: RequestDb, business_id: int, name: str, gl_code: str | None
+) -> Row[Any]:
+    """Store a new category and return it; :class:`Taken` if its name or GL code is."""
+    statement = (
+        insert(categories)
+        .values(business_id=business_id, name=name, gl_code=gl_code)
+        .returning(*categories.c)
+    )
+    return (await _written(db, statement))[0]
+
+
+async def update_category(
+    *, db: RequestDb, business_id: int, category_id: int, values: dict[str, Any]
+) -> Row[Any]:
+    """Update a locked category and return it; :class:`Taken` if the new name or code is."""
+    statement = (
+        update(categories)
+        .where(categories.c.business_id == business_id, categories.c.id == category_id)
+        .values(**values)
+        .returning(*categories.c)
+    )
+    return (await _written(db, statement))[0]
+
+
+async def archive_category(*, db: RequestDb, business_id: int, category_id: int) -> Row[Any]:
+    """Archive a locked category now and return it."""
+    statement = (
+        update(categories)
+        .where(categories.c.business_id == business_id, categories.c.id == category_id)
+        .values(archived_at=func.clock_timestamp())
+        .returning(*categories.c)
+    )
+    return (await db.rows(statement))[0]
+
+
+def _upsert_statement() -> Any:
+    """Return the one statement of :func:`upsert_categories` (built once, run with arrays).
+
+    ``old`` reads the rows as they were before the statement (every part of a statement
+    sees the same snapshot), so the audit events can say what was created and what renamed.
+    """
+    codes = array_param("codes", categories.c.gl_code)
+    names = array_param("names", categories.c.name)
+    business_id = bindparam("business_id", type_=BigInteger)
+    pushed = func.unnest(codes, names).table_valued("gl_code", "name").render_derived("pushed")
+    old = (
+        select(categories.c.id, categories.c.name, categories.c.archived_at)
+        .where(categories.c.business_id == business_id, categories.c.gl_code == any_(codes))
+        .cte("old")
+    )
+    insert_ = pg_insert(categories).from_select(
+        ["business_id", "gl_code", "name"],
+        select(business_id, pushed.c.gl_code, pushed.c.name),
+    )
+    upserted = (
+        insert_.on_conflict_do_update(
+            index_elements=[categories.c.business_id, categories.c.gl_code],
+            index_where=categories.c.gl_code.is_not(None),
+            set_={"name": insert_.excluded.name, "archived_at": None},
+            # an unchanged category is not written, so it gets no audit event either
+            where=or_(
+                categories.c.name != insert_.excluded.name, categories.c.archived_at.is_not(None)
+            ),
+        )
+        .returning(*categories.c)
+        .cte("upserted")
+    )
+    details = func.jsonb_strip_nulls(
+        func.jsonb_build_object(
+            "name", upserted.c.name,
+            "glCode", upserted.c.gl_code,
+            "previousName", case((old.c.name != upserted.c.name, old.c.name)),
+            "unarchived", case((old.c.archived_at.is_not(None), literal(True))),
+            "via", "upsertCategories",
+        )
+    )  # fmt: skip
+    source = select(
+        upserted.c.business_id,
+        bindparam("actor_member_id", type_=BigInteger),
+        bindparam("actor_api_key_id", type_=BigInteger),
+        case((old.c.id.is_(None), "CREATED"), else_="UPDATED"),
+        literal("Category"),
+        upserted.c.id,
+        details,
+    ).select_from(upserted.outerjoin(old, old.c.id == upserted.c.id))
+    events = insert(audit_events).from_select(EVENT_COLUMNS, source).cte("events")
+    return select(upserted).add_cte(events)
+
+
+_UPSERT = _upsert_statement()
+
+
+async def upsert_categories(
+    *,
+    db: RequestDb,
+    business_id: int,
+    items: Sequence[tuple[str, str]],
+    actor_member_id: int | None,
+    actor_api_key_id: int | None,
+) -> list[Row[Any]]:
+    """Create or rename (and un-archive) categories by GL code, with their audit events.
+
+    ``items`` are (GL code, name) pairs with distinct codes. One statement whatever their
+    number. Returns the categories it wrote; unchanged ones are neither written nor returned.
+    :class:`Taken` if a name is held by another category.
+    """
+    params = {
+        "business_id": business_id,
+        "codes": [code for code, _ in items],
+        "names": [name for _, name in items],
+        "actor_member_id": actor_member_id,
+        "actor_api_key_id": actor_api_key_id,
+    }
+    return list(await _written(db, _UPSERT, params))

@@ -1,0 +1,38 @@
+"""Writes of the policy mutations. Run inside RequestDb.savepoint(); nothing here commits."""
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+
+from db.engine import RequestDb
+from db.tables import policies
+
+
+async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> Row[Any] | None:
+    """Return a policy of the business locked until the transaction ends, or None."""
+    statement = (
+        select(policies)
+        .where(policies.c.business_id == business_id, policies.c.id == policy_id)
+        .with_for_update()
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
+    """Store a new, active policy and return it."""
+    statement = insert(policies).values(business_id=business_id, **values).returning(*policies.c)
+    return (await db.rows(statement))[0]
+
+
+async def update_policy(
+    *, db: RequestDb, business_id: int, policy_id: int, values: dict[str, Any]
+) -> Row[Any]:
+    """Update a locked policy and return it."""
+    statement = (
+        update(policies)
+        .where(policies.c.business_id == business_id, policies.c.id == policy_id)
+        .values(**values)
+        .returning(*policies.c)
+    )
+    return (await db.rows(statement))[0]

@@ -1,0 +1,255 @@
+"""Bookkeeping categories: create, change, archive, and a chart of accounts pushed by GL code.
+
+Admins and finance manage categories, and API keys with the ``admin`` scope. A category is
+archived, never deleted: expenses keep pointing at it, new and changed expenses cannot.
+Names and GL codes are unique in the business, archived categories included.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from db import category_writes
+from db.category_writes import Taken
+from resolvers.context import Context, Principal
+from resolvers.mutations.changes import actor_ids, record_change, require_admin_or_finance
+from resolvers.mutations.common import row_id
+from resolvers.mutations.rules import (
+    RuleCode,
+    RuleError,
+    UserErrorData,
+    atomic,
+    clean_text,
+    fail,
+)
+
+MAX_NAME = 200
+MAX_GL_CODE = 50
+MAX_UPSERT = 500
+WHAT = "manage categories"
+
+
+@dataclass(frozen=True)
+class CategoryChanges:
+    """createCategory/updateCategory input: None keeps a field; ``remove_gl_code`` clears it."""
+
+    name: str | None = None
+    gl_code: str | None = None
+    remove_gl_code: bool = False
+
+
+def category_id(global_id: str, *, field: str = "id") -> int:
+    """Return the row id of a Category global id (NOT_FOUND otherwise)."""
+    return row_id(global_id, "Category", field)
+
+
+def _editor(ctx: Context) -> Principal:
+    return require_admin_or_finance(ctx, key_scope="admin", what=WHAT)
+
+
+def _problem(code: RuleCode, message: str, field: str) -> UserErrorData:
+    return UserErrorData(field=field, message=message, code=code)
+
+
+def _name(value: str, field: str) -> str:
+    name = clean_text(value, field, max_length=MAX_NAME)
+    if not name:
+        raise fail(RuleCode.INVALID_VALUE, "The name cannot be empty.", field)
+    return name
+
+
+def _gl_code(value: str, field: str) -> str:
+    code = clean_text(value, field, max_length=MAX_GL_CODE)
+    if not code:
+        raise fail(
+            RuleCode.INVALID_VALUE, "The GL code cannot be empty; leave it out for none.", field
+        )
+    return code
+
+
+def _taken(error: Taken, name_field: str = "name", code_field: str = "glCode") -> RuleError:
+    if error.column == "name":
+        message = "Another category has that name (archived categories count)."
+        return fail(RuleCode.DUPLICATE, message, name_field)
+    message = "Another category has that GL code (archived categories count)."
+    return fail(RuleCode.DUPLICATE, message, code_field)
+
+
+def _seen(ctx: Context, row: Row[Any]) -> Row[Any]:
+    """Make the request's loaders see the category's new state; return it."""
+    _, loaders = ctx.require()
+    for loader in (loaders.ref("categories"), loaders.visible("categories")):
+        loader.clear(row.id).prime(row.id, row)
+    return row
+
+
+async def create_category(ctx: Context, changes: CategoryChanges) -> Row[Any]:
+    """Create a category of the caller's business and return it."""
+    principal = _editor(ctx)
+    async with atomic(ctx):
+        name = _name(changes.name or "", "name")
+        gl_code = _gl_code(changes.gl_code, "glCode") if changes.gl_code is not None else None
+        try:
+            row = await category_writes.insert_category(
+                db=ctx.db, business_id=principal.business_id, name=name, gl_code=gl_code
+            )
+        except Taken as error:
+            raise _taken(error) from None
+        await record_change(
+            ctx, object_type="Category", object_id=row.id, action="CREATED",
+            details={"name": row.name, "glCode": row.gl_code},
+        )  # fmt: skip
+        return _seen(ctx, row)
+
+
+async def _locked(ctx: Context, global_id: str) -> Row[Any]:
+    principal, _ = ctx.require()
+    row = await category_writes.locked_category(
+        db=ctx.db, business_id=principal.business_id, category_id=category_id(global_id)
+    )
+    if row is None:
+        raise fail(RuleCode.NOT_FOUND, "No category with that id.", "id")
+    return row
+
+
+async def update_category(ctx: Context, global_id: str, changes: CategoryChanges) -> Row[Any]:
+    """Rename a category or change its GL code (archived ones too); return it."""
+    principal = _editor(ctx)
+    async with atomic(ctx):
+        category = await _locked(ctx, global_id)
+        values: dict[str, Any] = {}
+        if changes.name is not None:
+            values["name"] = _name(changes.name, "name")
+        if changes.remove_gl_code:
+            values["gl_code"] = None
+        elif changes.gl_code is not None:
+            values["gl_code"] = _gl_code(changes.gl_code, "glCode")
+        changed = {k: v for k, v in values.items() if getattr(category, k) != v}
+        if not changed:
+            return _seen(ctx, category)  # nothing to write, nothing to record
+        try:
+            row = await category_writes.update_category(
+                db=ctx.db, business_id=principal.business_id, category_id=category.id,
+                values=changed,
+            )  # fmt: skip
+        except Taken as error:
+            raise _taken(error) from None
+        before = {_FIELDS[k]: getattr(category, k) for k in changed}
+        after = {_FIELDS[k]: getattr(row, k) for k in changed}
+        await record_change(
+            ctx, object_type="Category", object_id=row.id, action="UPDATED",
+            details={"before": before, "after": after},
+        )  # fmt: skip
+        return _seen(ctx, row)
+
+
+_FIELDS = {"name": "name", "gl_code": "glCode"}
+
+
+async def archive_category(ctx: Context, global_id: str) -> Row[Any]:
+    """Archive a category: it keeps its expenses, new ones cannot use it; return it."""
+    principal = _editor(ctx)
+    async with atomic(ctx):
+        category = await _locked(ctx, global_id)
+        if category.archived_at is not None:
+            raise fail(RuleCode.INVALID_TRANSITION, "The category is already archived.", "id")
+        row = await category_writes.archive_category(
+            db=ctx.db, business_id=principal.business_id, category_id=category.id
+        )
+        await record_change(ctx, object_type="Category", object_id=row.id, action="ARCHIVED")
+        return _seen(ctx, row)
+
+
+def _checked_items(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return the (GL code, name) pairs cleaned, or raise every problem at once."""
+    if len(items) > MAX_UPSERT:
+        raise fail(RuleCode.INVALID_VALUE, f"At most {MAX_UPSERT} categories at once.", "input")
+    problems: list[UserErrorData] = []
+    cleaned: list[tuple[str, str]] = []
+    seen_codes: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
+    for index, (raw_code, raw_name) in enumerate(items):
+        pair = []
+        for raw, check, seen, label, key in (
+            (raw_code, _gl_code, seen_codes, "GL code", "glCode"),
+            (raw_name, _name, seen_names, "name", "name"),
+        ):
+            field = f"input.{index}.{key}"
+            try:
+                value = check(raw, field)
+            except RuleError as error:
+                problems.extend(error.errors)
+                value = ""
+            if value and value in seen:
+                message = f"The same {label} as input.{seen[value]}; each may appear once."
+                problems.append(_problem(RuleCode.DUPLICATE, message, field))
+            seen.setdefault(value, index)
+            pair.append(value)
+        cleaned.append((pair[0], pair[1]))
+    if problems:
+        raise RuleError(*problems)
+    return cleaned
+
+
+def _name_conflicts(
+    items: list[tuple[str, str]], holders: Sequence[Row[Any]]
+) -> list[UserErrorData]:
+    """Return a DUPLICATE for each pushed name held by a category with another GL code.
+
+    Even when the same push renames that category: a unique name is checked row by row,
+    so a swap of two names would depend on the order of writing. It takes two pushes.
+    """
+    by_name = {row.name: row for row in holders}
+    problems = []
+    for index, (code, name) in enumerate(items):
+        holder = by_name.get(name)
+        if holder is not None and holder.gl_code != code:
+            held = f"GL code {holder.gl_code}" if holder.gl_code else "no GL code"
+            message = f"The category with {held} is called {name!r}; rename it first."
+            problems.append(_problem(RuleCode.DUPLICATE, message, f"input.{index}.name"))
+    return problems
+
+
+def _index_of(detail: str | None, items: list[tuple[str, str]]) -> int | None:
+    """Return the index of the item a unique violation's detail names, if one does."""
+    # "Key (business_id, name)=(7, Travel) already exists."
+    for index, (_, name) in enumerate(items):
+        if detail and f", {name}) already exists" in detail:
+            return index
+    return None
+
+
+async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> list[Row[Any]]:
+    """Create or rename categories by GL code, all or none; return them in input order.
+
+    An archived category whose code is pushed is un-archived. Cost: two statements (the
+    categories holding the pushed codes and names, locked; the upsert with its audit
+    events) whatever the number of items.
+    """
+    principal = _editor(ctx)
+    async with atomic(ctx):
+        cleaned = _checked_items(items)
+        if not cleaned:
+            return []
+        holders = await category_writes.holders(
+            db=ctx.db, business_id=principal.business_id,
+            names=[name for _, name in cleaned], gl_codes=[code for code, _ in cleaned],
+        )  # fmt: skip
+        problems = _name_conflicts(cleaned, holders)
+        if problems:
+            raise RuleError(*problems)
+        member_id, api_key_id = actor_ids(principal)
+        try:
+            written = await category_writes.upsert_categories(
+                db=ctx.db, business_id=principal.business_id, items=cleaned,
+                actor_member_id=member_id, actor_api_key_id=api_key_id,
+            )  # fmt: skip
+        except Taken as error:  # a name taken by a concurrent writer since the check
+            index = _index_of(error.detail, cleaned)
+            field = "input" if index is None else f"input.{index}.name"
+            raise _taken(error, name_field=field, code_field=field) from None
+        by_code = {row.gl_code: row for row in holders if row.gl_code is not None}
+        by_code.update((row.gl_code, row) for row in written)
+        return [_seen(ctx, by_code[code]) for code, _ in cleaned]

@@ -1,0 +1,46 @@
+"""Who may change the business's set-up (categories, policies, cards), and the audit trail."""
+
+from typing import Any
+
+from db import audit
+from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
+from resolvers.mutations.rules import RuleCode, fail
+
+
+def require_admin_or_finance(ctx: Context, *, key_scope: str, what: str) -> Principal:
+    """Return the principal if it is an admin, finance, or an API key with ``key_scope``.
+
+    A key without the scope gets a top-level FORBIDDEN, as for every scope; a member in
+    another role gets a FORBIDDEN userError.
+    """
+    principal, _ = ctx.require()
+    if principal.kind == "api_key":
+        ctx.require(key_scope)
+    elif principal.role not in WHOLE_BUSINESS_ROLES:
+        raise fail(RuleCode.FORBIDDEN, f"Only an admin or finance may {what}.")
+    return principal
+
+
+def actor_ids(principal: Principal) -> tuple[int | None, int | None]:
+    """Return (member id, API key id) of the principal, one of them None."""
+    if principal.kind == "member":
+        return principal.id, None
+    return None, principal.id
+
+
+async def record_change(
+    ctx: Context,
+    *,
+    object_type: audit.ObjectType,
+    object_id: int,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add the audit event of a change, in the mutation's savepoint."""
+    principal, _ = ctx.require()
+    member_id, api_key_id = actor_ids(principal)
+    await audit.record(
+        db=ctx.db, business_id=principal.business_id, actor_member_id=member_id,
+        actor_api_key_id=api_key_id, action=action, object_type=object_type,
+        object_id=object_id, details=details,
+    )  # fmt: skip

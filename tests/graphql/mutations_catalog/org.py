@@ -1,0 +1,124 @@
+"""What the category, policy and card-issuing tests share: businesses of their own,
+credentials by name, and the audit trail read back in SQL.
+
+Every test module builds its own two businesses (tests.world._business): changes made
+here never reach the shared ``world`` or another module's data.
+"""
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import codes, gql, gql_raw, token
+from tests.world import Biz, _business, insert_api_key
+
+ERRORS = "userErrors { field code message }"
+# key name -> scopes; "admin" may change the set-up, "write" may write expenses and cards
+KEY_SCOPES = {
+    "admin": ["admin"],
+    "write": ["expenses:read", "expenses:write", "cards:read", "cards:write"],
+    "read": ["expenses:read", "cards:read"],
+}
+MEMBERS = ("admin", "finance", "manager", "manager2", "employee", "employee2", "engineer")
+
+
+@dataclass
+class Org:
+    """A business of the module's own, another one, and the first one's API keys."""
+
+    biz: Biz
+    other: Biz
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def credential(self, who: str) -> str | None:
+        """Return the credential of a role key, ``key:<name>``, ``other_admin`` or ``anonymous``."""
+        if who == "anonymous":
+            return None
+        if who.startswith("key:"):
+            return self.keys[who[4:]]
+        if who == "other_admin":
+            return token(self.other, "admin")
+        return token(self.biz, who)
+
+
+async def build_org(engine: AsyncEngine, name: str, seed: int, home: str = "GBP") -> Org:
+    """Insert two businesses (``name`` and its rival) and the first one's API keys."""
+    rng = random.Random(seed)
+    async with engine.begin() as conn:
+        org = Org(
+            biz=await _business(conn, f"{name} Ltd", home, 5, rng),
+            other=await _business(conn, f"{name}rival Ltd", home, 5, rng),
+        )
+        for key, scopes in KEY_SCOPES.items():
+            org.keys[key] = await insert_api_key(conn, org.biz, scopes)
+    return org
+
+
+async def call(client: httpx.AsyncClient, query: str, as_: str | None, **variables: Any) -> Any:
+    """Run a mutation aliased ``p`` and return its payload (failing on top-level errors)."""
+    return (await gql(client, query, variables, as_=as_))["p"]
+
+
+async def refused(
+    client: httpx.AsyncClient, query: str, as_: str | None, **variables: Any
+) -> list[str]:
+    """Run a mutation that must fail at the top level; return the error codes."""
+    body = (await gql_raw(client, query, variables, as_=as_)).json()
+    assert body.get("data") in (None, {"p": None}), body
+    return codes(body)
+
+
+def problems(payload: dict[str, Any], key: str) -> list[tuple[str | None, str]]:
+    """Return (field, code) of every userError, checking the payload's object is empty."""
+    assert payload[key] in (None, []), payload
+    return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
+    """Return the one value of a SQL query."""
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar_one()
+
+
+async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
+    """Return every row of a SQL query."""
+    async with engine.connect() as conn:
+        return list((await conn.execute(text(sql), params)).all())
+
+
+async def audit_trail(engine: AsyncEngine, biz: Biz, object_type: str, object_id: int) -> list[Any]:
+    """Return (action, actor_member_id, actor_api_key_id, details) of an object, oldest first."""
+    return await rows(
+        engine,
+        "SELECT action, actor_member_id, actor_api_key_id, details FROM audit_events"
+        " WHERE business_id = :b AND object_type = :t AND object_id = :o ORDER BY at, id",
+        b=biz.id, t=object_type, o=object_id,
+    )  # fmt: skip
+
+
+async def audit_count(engine: AsyncEngine, biz: Biz) -> int:
+    """Return how many audit events the business has."""
+    return int(
+        await scalar(engine, "SELECT count(*) FROM audit_events WHERE business_id = :b", b=biz.id)
+    )
+
+
+async def key_id(engine: AsyncEngine, biz: Biz, key: str) -> int:
+    """Return the row id of one of the org's API keys (named after its scopes)."""
+    name = "+".join(KEY_SCOPES[key])
+    return int(
+        await scalar(
+            engine, "SELECT id FROM api_keys WHERE business_id = :b AND name = :n", b=biz.id, n=name
+        )
+    )
+
+
+def actor(org: Org, who: str) -> tuple[int | None, str | None]:
+    """Return (member id, key name) expected as the audit actor of ``who``."""
+    if who.startswith("key:"):
+        return None, who[4:]
+    return org.biz.members[who], None
