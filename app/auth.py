@@ -1,12 +1,16 @@
-"""Credentials: API keys (hashed at rest, scoped) and signed user tokens (JWT, HS256)."""
+"""Credentials: API keys (hashed at rest, scoped) and user tokens: the identity provider's
+(app/oidc.py) and development tokens signed here (HS256)."""
 
 import hmac
 import re
 import time
 from functools import lru_cache
+from typing import Any
 
 import jwt
+from sqlalchemy import Row
 
+from app import oidc
 from app.settings import Settings
 
 # re-exported: the CLI and the tests make keys through this module
@@ -15,11 +19,16 @@ from db.api_key_secrets import hash_secret as hash_secret
 from db.api_key_secrets import new_api_key as new_api_key
 from db.auth import api_key_by_prefix, member_with_teams
 from db.engine import RequestDb
+from db.oidc_members import active_members_by_email
 from resolvers.context import ALL_SCOPES, READ_SCOPES, WRITE_SCOPES, Principal
 
 
 class AuthError(Exception):
     """The request carried a credential that is not valid (HTTP 401)."""
+
+
+# far more than any API key or access token; a longer one is not parsed at all
+MAX_CREDENTIAL_CHARS = 8 * 1024
 
 
 def issue_token(
@@ -48,8 +57,17 @@ async def authenticate(
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise AuthError("Use 'Authorization: Bearer <API key or user token>'.")
+    if len(credential) > MAX_CREDENTIAL_CHARS:
+        raise AuthError(f"The credential is longer than {MAX_CREDENTIAL_CHARS} characters.")
     if credential.startswith(API_KEY_PREFIX + "_"):
         return await _api_key_principal(credential, db)
+    if settings.oidc is not None:
+        verifier = oidc.verifier(settings.oidc)
+        if verifier.recognises(credential):
+            return await _oidc_principal(credential, verifier, db)
+    if not settings.hs256_tokens:  # production without EXPENSEGRAPH_JWT_SECRET
+        hint = " Sign in with your identity provider." if settings.oidc is not None else ""
+        raise AuthError(oidc.INVALID + hint)
     return await _token_principal(credential, db, settings)
 
 
@@ -121,6 +139,27 @@ async def _token_principal(token: str, db: RequestDb, settings: Settings) -> Pri
     row = await member_with_teams(db=db, business_id=business_id, member_id=member_id)
     if row is None:
         raise AuthError("The member of this token no longer exists.")
+    return _member_principal(row)
+
+
+async def _oidc_principal(token: str, verifier: oidc.OidcVerifier, db: RequestDb) -> Principal:
+    try:
+        email = await verifier.email(token)
+    except oidc.OidcError as error:
+        raise AuthError(str(error)) from None
+    rows = await active_members_by_email(db=db, email=email)
+    if not rows:
+        raise AuthError("No active member has the email of this user token.")
+    if len(rows) > 1:
+        raise AuthError(
+            "The email of this user token belongs to members of several businesses, so "
+            "the business cannot be told; ask an administrator to keep one."
+        )
+    return _member_principal(rows[0])
+
+
+def _member_principal(row: Row[Any]) -> Principal:
+    """Return the principal of a member row (the role is the database's, never a token's)."""
     return Principal(
         kind="member",
         id=row.id,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError
 
 from app.admission import AdmissionSettings
 from app.limits import LimitSettings
+from app.oidc import OidcSettings, url_problem
 from db.engine import PoolSettings
 
 
@@ -28,6 +29,10 @@ class Settings:
     jwt_issuer: str = "expensegraph"
     jwt_audience: str = "expensegraph-api"
     token_ttl_s: int = 12 * 3600
+    # HS256 development tokens (issue_token) accepted; from_env: demo, or an explicit secret
+    hs256_tokens: bool = True
+    # sign-in with the company's identity provider (app/oidc.py); None: off
+    oidc: OidcSettings | None = None
     graphiql: bool = True
     introspection: bool = True
     development: bool = False
@@ -72,6 +77,9 @@ class Settings:
             jwt_issuer=env.get("EXPENSEGRAPH_JWT_ISSUER", "expensegraph"),
             jwt_audience=env.get("EXPENSEGRAPH_JWT_AUDIENCE", "expensegraph-api"),
             token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
+            # production (serve) signs no one in with the secret generated in the data dir
+            hs256_tokens=development or bool(env.get("EXPENSEGRAPH_JWT_SECRET")),
+            oidc=_oidc(env),
             # production (serve) keeps the schema to itself unless told otherwise; demo shows it
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", development),
             introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
@@ -128,6 +136,50 @@ def _check_database_url(url: str) -> None:
             f"DATABASE_URL must point at PostgreSQL (got scheme {parsed.drivername!r}). "
             "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME."
         )
+
+
+OIDC_OPTIONAL = (
+    "EXPENSEGRAPH_OIDC_JWKS_URL",
+    "EXPENSEGRAPH_OIDC_MEMBER_CLAIM",
+    "EXPENSEGRAPH_OIDC_LEEWAY_SECONDS",
+)
+
+
+def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
+    """Return the identity provider's settings, None when no EXPENSEGRAPH_OIDC_* is set."""
+    issuer = env.get("EXPENSEGRAPH_OIDC_ISSUER", "").strip()
+    audience = env.get("EXPENSEGRAPH_OIDC_AUDIENCE", "").strip()
+    if not issuer and not audience:
+        extra = [name for name in OIDC_OPTIONAL if env.get(name)]
+        if extra:
+            raise ConfigError(
+                f"{extra[0]} is set but EXPENSEGRAPH_OIDC_ISSUER is not: set ISSUER and "
+                "AUDIENCE to sign in with an identity provider, or unset it."
+            )
+        return None
+    if not issuer or not audience:
+        raise ConfigError(
+            "Set both EXPENSEGRAPH_OIDC_ISSUER (the identity provider's issuer URL, exactly as "
+            "its tokens' 'iss' says) and EXPENSEGRAPH_OIDC_AUDIENCE (the 'aud' its access "
+            "tokens carry for this API), or neither."
+        )
+    jwks_url = env.get("EXPENSEGRAPH_OIDC_JWKS_URL", "").strip() or None
+    for name, url in (
+        ("EXPENSEGRAPH_OIDC_ISSUER", issuer),
+        ("EXPENSEGRAPH_OIDC_JWKS_URL", jwks_url),
+    ):
+        problem = url_problem(url) if url is not None else None
+        if problem:
+            raise ConfigError(f"{name} {problem}; got {url!r}.")
+    claim = env.get("EXPENSEGRAPH_OIDC_MEMBER_CLAIM", "").strip() or "email"
+    if not claim.isprintable() or " " in claim:
+        raise ConfigError(f"EXPENSEGRAPH_OIDC_MEMBER_CLAIM must be a claim name, got {claim!r}.")
+    leeway = _int(env, "EXPENSEGRAPH_OIDC_LEEWAY_SECONDS", 60, low=0)
+    if leeway > 600:
+        raise ConfigError(f"EXPENSEGRAPH_OIDC_LEEWAY_SECONDS must be at most 600, got {leeway}.")
+    return OidcSettings(
+        issuer=issuer, audience=audience, jwks_url=jwks_url, member_claim=claim, leeway_s=leeway
+    )
 
 
 def _origins(raw: str) -> tuple[str, ...]:

@@ -1,0 +1,30 @@
+"""The member an identity provider's token names: looked up by email among active members."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, select
+
+from db.engine import RequestDb
+from db.tables import businesses, members, teams
+
+_MANAGED = (
+    select(func.array_agg(teams.c.id))
+    .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
+    .scalar_subquery()
+)
+# every signed-in request runs it: built once, its email a parameter (db/fastread.py);
+# two rows are enough to tell one member from an ambiguous email
+_ACTIVE_BY_EMAIL = (
+    select(members, businesses.c.home_currency, _MANAGED.label("managed_team_ids"))
+    .join(businesses, businesses.c.id == members.c.business_id)
+    .where(members.c.email == bindparam("email"), members.c.deactivated_at.is_(None))
+    .order_by(members.c.business_id, members.c.id)
+    .limit(2)
+)
+
+
+async def active_members_by_email(*, db: RequestDb, email: str) -> Sequence[Row[Any]]:
+    """Return up to two active members with ``email``, with the columns of member_with_teams."""
+    # emails are stored in lower case (a check constraint); the index on email serves this
+    return await db.rows(_ACTIVE_BY_EMAIL, {"email": email.lower()})
