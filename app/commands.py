@@ -5,9 +5,11 @@ import asyncio
 import dataclasses
 import errno
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -16,11 +18,12 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.types import ASGIApp
 
 from app import persisted, schema_check, tracing
 from app.auth import hash_secret, issue_token, new_api_key
-from app.http import WORKER_DATABASE_URL, create_app, settle_gc
-from app.observability import configure_logging
+from app.http import WORKER_DATABASE_URL, app_from_env, create_app, settle_gc
+from app.observability import MULTIPROC_DIR, across_workers, configure_logging
 from app.settings import Settings
 from db import admin, api_key_reads, api_key_writes
 from db.engine import PoolSettings, RequestDb, create_engine
@@ -132,8 +135,20 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
     os.environ["EXPENSEGRAPH_GRAPHIQL"] = str(int(settings.graphiql))
     os.environ["EXPENSEGRAPH_INTROSPECTION"] = str(int(settings.introspection))
     os.environ["EXPENSEGRAPH_CORS_ORIGINS"] = ",".join(settings.cors_origins)
-    # the supervisor needs the main thread for its signal handlers; nothing else runs here
-    uvicorn.run("app.http:app_from_env", factory=True, workers=workers, **options)
+    # every worker writes its metrics into a directory of this run's, so that /metrics
+    # answered by any of them counts all (prometheus_client's multiprocess mode)
+    metrics_dir = tempfile.mkdtemp(prefix="expensegraph-metrics-")
+    os.environ[MULTIPROC_DIR] = metrics_dir
+    try:
+        # the supervisor needs the main thread for its signal handlers; nothing else runs here
+        uvicorn.run("app.commands:worker_app", factory=True, workers=workers, **options)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def worker_app() -> ASGIApp:
+    """Return one worker's app (uvicorn factory): built from the environment, metrics shared."""
+    return across_workers(app_from_env())
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

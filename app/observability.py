@@ -1,7 +1,13 @@
-"""Per-request structured logs and Prometheus metrics (``/metrics``), per worker process."""
+"""Per-request structured logs and Prometheus metrics (``/metrics``).
+
+One process keeps its metrics in memory. ``serve --workers N`` sets PROMETHEUS_MULTIPROC_DIR
+for its workers: each writes its metrics to files there (prometheus_client's multiprocess
+mode, chosen when it is imported) and a scrape answered by any worker adds up all of them.
+"""
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -10,11 +16,16 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("expensegraph.request")
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# read when prometheus_client was imported, as it decided where values live
+MULTIPROCESS = bool(os.environ.get(MULTIPROC_DIR))
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("expensegraph_requests_total", "GraphQL requests by operation and outcome.",
                    ["operation", "outcome"], registry=REGISTRY)  # fmt: skip
@@ -27,17 +38,20 @@ LOADER_BATCHES = Histogram("expensegraph_loader_batch_size", "Keys per DataLoade
 RATE_LIMITED = Counter(
     "expensegraph_rate_limited_total", "Requests refused by the rate limit.", registry=REGISTRY
 )
+# across workers: the sum over the processes alive (multiprocess_mode is ignored otherwise)
 POOL = Gauge(
     "expensegraph_pool_connections",
     "Database pool connections by state.",
     ["state"],
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 ADMISSION = Gauge(
     "expensegraph_graphql_requests",
     "GraphQL requests admitted and running (in_flight) or waiting for admission (queued).",
     ["state"],
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 
 
@@ -117,13 +131,62 @@ def observe_batch(loader: str, size: int) -> None:
     LOADER_BATCHES.labels(loader).observe(size)
 
 
-async def metrics(request: Request) -> Response:
-    """Return the metrics in the Prometheus text format."""
-    pool = request.app.state.engine.pool
-    for state, value in (("in_use", pool.checkedout()), ("idle", pool.checkedin())):
-        POOL.labels(state).set(value)
-    admission = getattr(request.app.state, "admission", None)
+def set_gauges(app: Starlette) -> None:
+    """Set this process's pool and admission gauges from their current state."""
+    engine = getattr(app.state, "engine", None)
+    if engine is not None:
+        pool = engine.pool
+        POOL.labels("in_use").set(pool.checkedout())
+        POOL.labels("idle").set(pool.checkedin())
+    admission = getattr(app.state, "admission", None)
     if admission is not None:
         ADMISSION.labels("in_flight").set(admission.in_flight)
         ADMISSION.labels("queued").set(admission.queued)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def metrics(request: Request) -> Response:
+    """Return the metrics in the Prometheus text format: of every worker, if there are several."""
+    set_gauges(request.app)
+    registry = REGISTRY
+    if MULTIPROCESS:
+        # the files of every worker, read now; REGISTRY holds only this one's values
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class WorkerMetrics:
+    """One of several workers: its gauges kept current for scrapes another worker answers.
+
+    A scrape sets only the answering worker's gauges; the others' are written after each of
+    their requests, so an idle worker's gauges show it as its last request left it. At
+    shutdown the worker's live gauges are removed (``mark_process_dead``); its counters and
+    histograms stay, so totals do not drop when a worker goes.
+    """
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._on_shutdown(send))
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                set_gauges(self.app)
+
+    @staticmethod
+    def _on_shutdown(send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                mark_process_dead(os.getpid())
+            await send(message)
+
+        return sending
+
+
+def across_workers(app: Starlette) -> ASGIApp:
+    """Return ``app`` as one of several workers' (:class:`WorkerMetrics`) in multiprocess mode."""
+    return WorkerMetrics(app) if MULTIPROCESS else app
