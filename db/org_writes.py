@@ -114,11 +114,11 @@ async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[Row[Any]]:
 
 
 async def locked_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
-    """Return a team of the business locked until the transaction ends, or None."""
+    """Return a team of the business locked until the transaction ends (FOR NO KEY UPDATE)."""
     statement = (
         select(teams)
         .where(teams.c.business_id == business_id, teams.c.id == team_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     rows = await db.rows(statement)
     return rows[0] if rows else None
@@ -195,12 +195,14 @@ async def locked_member(
     """Return a member of the business locked until the transaction ends, or None.
 
     ``share`` takes a shared lock: the member cannot change meanwhile, others may read.
-    Lock members before teams, as every organisation mutation does, so none deadlock.
+    Otherwise FOR NO KEY UPDATE, which still lets rows referencing the member be written
+    (the audit event of a mutation the member is making meanwhile). Lock members before
+    teams and the business, as every organisation mutation does, so none deadlock.
     """
     statement = (
         select(members)
         .where(members.c.business_id == business_id, members.c.id == member_id)
-        .with_for_update(read=share)
+        .with_for_update(read=share, key_share=not share)
     )
     rows = await db.rows(statement)
     return rows[0] if rows else None
