@@ -207,7 +207,7 @@ def oidc_settings(idp: FakeIdp, **kwargs: Any) -> Settings:
 
 @pytest.fixture
 async def signin(
-    idp: FakeIdp, keys: Keys, engine: AsyncEngine, database_url: str
+    world: Any, idp: FakeIdp, keys: Keys, engine: AsyncEngine, database_url: str
 ) -> AsyncIterator[Signin]:
     async with _signin(idp, keys, oidc_settings(idp), engine, database_url) as running:
         yield running
@@ -309,7 +309,7 @@ async def test_development_tokens_keep_working_next_to_the_provider(signin, worl
     assert data["viewer"]["member"]["role"] == "MANAGER"
 
 
-async def test_another_member_claim(idp, keys, engine, database_url):
+async def test_another_member_claim(world, idp, keys, engine, database_url):
     settings = oidc_settings(idp, member_claim="upn")
     async with _signin(idp, keys, settings, engine, database_url) as signin:
         claims = signin.claims("someone@else.test", upn="engineer@alpha.test")
@@ -318,7 +318,7 @@ async def test_another_member_claim(idp, keys, engine, database_url):
         assert "'upn'" in await signin.refused(keys.ec.sign(signin.claims("admin@alpha.test")))
 
 
-async def test_explicit_jwks_url_skips_discovery(idp, keys, engine, database_url):
+async def test_explicit_jwks_url_skips_discovery(world, idp, keys, engine, database_url):
     settings = oidc_settings(idp, jwks_url=idp.issuer + "/jwks")
     async with _signin(idp, keys, settings, engine, database_url) as signin:
         await signin.viewer(keys.rsa.sign(signin.claims("admin@alpha.test")))
@@ -381,7 +381,7 @@ async def test_provider_down_keeps_cached_keys(signin, keys):
     await signin.viewer(keys.rotated.sign(signin.claims("admin@alpha.test")))
 
 
-async def test_provider_that_hangs_times_out(idp, keys, engine, database_url):
+async def test_provider_that_hangs_times_out(world, idp, keys, engine, database_url):
     settings = oidc_settings(idp, fetch_timeout_s=0.3)
     async with _signin(idp, keys, settings, engine, database_url) as signin:
         idp.mode = "hang"
@@ -399,6 +399,27 @@ async def test_discovery_naming_another_issuer_is_not_trusted(signin, keys):
     signin.idp.discovery_issuer = "http://127.0.0.1:1"
     await signin.refused(keys.rsa.sign(signin.claims("admin@alpha.test")))
     assert signin.idp.jwks_fetches == 0
+
+
+async def test_jwks_entries_we_cannot_use_are_skipped(signin, keys):
+    secret = b"a shared secret the provider should never publish"
+    signin.idp.keys = [
+        {"kty": "oct", "kid": "oct-1", "k": b64(secret)},  # a symmetric key: never used
+        {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
+        {"kty": "OKP", "kid": "ed-1", "crv": "Ed25519", "x": b64(bytes(32))},
+        {**keys.rsa.jwk(), "use": "enc"},  # an encryption key does not verify signatures
+        {**keys.ec.jwk(), "alg": "ES384"},  # contradicts its curve
+        "not an object",
+        keys.rotated.jwk(),
+    ]
+    admin = signin.claims("admin@alpha.test")
+    await signin.viewer(keys.rotated.sign(admin))
+    hs256 = jwt.encode(admin, secret, algorithm="HS256", headers={"kid": "oct-1"})
+    await signin.refused(hs256)
+    await signin.refused(keys.rsa.sign(admin))
+    await signin.refused(keys.ec.sign(admin))
+    with pytest.raises(OidcError):
+        await oidc.verifier(signin.settings.oidc).email(hs256)
 
 
 # --- tokens refused ---
@@ -504,7 +525,7 @@ async def test_the_verifier_itself_refuses_confusion(signin, keys, case):
 
 
 async def test_confusion_token_is_refused_without_development_tokens(
-    idp, keys, engine, database_url
+    world, idp, keys, engine, database_url
 ):
     settings = replace(oidc_settings(idp), hs256_tokens=False)
     async with _signin(idp, keys, settings, engine, database_url) as signin:
