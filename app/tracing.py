@@ -19,6 +19,7 @@ from starlette.types import Scope
 from app.observability import RequestRecord
 from db import tracing_hooks
 from resolvers.context import Principal
+from resolvers.errors import ErrorCode
 
 # checked once per request: False until a tracer provider is installed
 ENABLED = False
@@ -75,8 +76,14 @@ def request_span(scope: Scope) -> Iterator[Span]:
         context=propagate.extract(carrier),  # OTEL_PROPAGATORS: W3C trace context by default
         kind=SpanKind.SERVER,
         attributes=attributes,
+        record_exception=False,  # a message may quote values: the type only (failed)
+        set_status_on_exception=False,
     ) as span:
-        yield span
+        try:
+            yield span
+        except BaseException as error:
+            tracing_hooks.failed(span, error)
+            raise
 
 
 def describe_request(span: Span, record: RequestRecord, principal: Principal | None) -> None:
@@ -84,6 +91,7 @@ def describe_request(span: Span, record: RequestRecord, principal: Principal | N
     codes = record.report.get("codes") or []
     # the same outcome as the request's log line (app/observability.py finish)
     outcome = codes[0] if codes else ("ok" if record.status < 400 else f"http_{record.status}")
+    span.set_attribute("expensegraph.request_id", record.request_id)  # as in the log line
     span.set_attribute("expensegraph.outcome", outcome)
     span.set_attribute("expensegraph.credential", principal.kind if principal else "none")
     if principal is not None:
@@ -96,5 +104,5 @@ def describe_request(span: Span, record: RequestRecord, principal: Principal | N
         span.set_attribute("expensegraph.requested_cost", cost)
     if record.status:
         span.set_attribute("http.response.status_code", record.status)
-    if record.status >= 500:
+    if record.status >= 500 or outcome == ErrorCode.INTERNAL.value:  # ours, not the caller's
         span.set_status(StatusCode.ERROR, outcome)

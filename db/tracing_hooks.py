@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -37,16 +37,32 @@ def install(tracer: Tracer | None) -> None:
 async def traced(work: Awaitable[T]) -> T:
     """Return what ``work`` (one statement) returns, awaited inside a statement span."""
     assert TRACER is not None, "install() a tracer first"
-    attributes = {"db.system": "postgresql"}
-    with TRACER.start_as_current_span("sql", kind=SpanKind.CLIENT, attributes=attributes) as span:
+    with TRACER.start_as_current_span(
+        "sql",
+        kind=SpanKind.CLIENT,
+        attributes={"db.system": "postgresql"},
+        # PostgreSQL's messages quote values ('Key (email)=(...) already exists'): keep the
+        # error's type only, never its message or traceback
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
         token = _statement.set(span)
         try:
             result = await work
+        except BaseException as error:
+            failed(span, error)
+            raise
         finally:
             _statement.reset(token)
         if isinstance(result, list | tuple):  # rows already fetched: counting them is free
             span.set_attribute("db.response.returned_rows", len(result))
         return result
+
+
+def failed(span: Span, error: BaseException) -> None:
+    """Mark ``span`` failed with the type of ``error``, not its message (it may quote values)."""
+    span.set_attribute("error.type", type(error).__qualname__)
+    span.set_status(StatusCode.ERROR)
 
 
 def _describe(
