@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvloop
 
-from app import commands
+from app import business_setup, commands
 from app.settings import ConfigError, Settings
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     _seed_parser(_command(sub, "seed", "load a large deterministic data set (COPY)"))
     _token_parser(_command(sub, "token", "print a signed user token for a member (development)"))
     _apikey_parser(_command(sub, "apikey", "create, list and revoke API keys"))
+    _business_parser(_command(sub, "business", "set up a business and its first admin"))
     _schema_parser(_command(sub, "schema", "print the GraphQL SDL, or check it for safe changes"))
     return parser
 
@@ -165,6 +166,49 @@ def _apikey_parser(apikey: argparse.ArgumentParser) -> None:
     )
     revoke.add_argument(
         "key", metavar="PREFIX_OR_ID", help="the key's prefix or id, as apikey list shows them"
+    )
+
+
+def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        try:
+            return check(raw)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _business_parser(business: argparse.ArgumentParser) -> None:
+    actions = business.add_subparsers(dest="action", required=True)
+    create = _command(
+        actions,
+        "create",
+        "create a business and its first admin in one transaction and print their ids; "
+        "running it again with the same admin email prints the same ids and changes nothing",
+    )
+    create.add_argument("--name", required=True, help="the business name (required)")
+    create.add_argument(
+        "--home-currency",
+        required=True,
+        type=_checked(business_setup.checked_currency),
+        metavar="CODE",
+        help="ISO 4217 code totals are kept in, such as GBP; it never changes (required)",
+    )
+    create.add_argument(
+        "--timezone",
+        required=True,
+        type=_checked(business_setup.checked_timezone),
+        metavar="ZONE",
+        help="IANA time zone of its days and months, such as Europe/London (required)",
+    )
+    create.add_argument(
+        "--admin-email", required=True, metavar="EMAIL", help="the first admin's email (required)"
+    )
+    create.add_argument(
+        "--admin-name",
+        metavar="NAME",
+        help="the first admin's full name (default: the part of the email before the @)",
     )
 
 

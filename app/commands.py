@@ -20,7 +20,7 @@ import uvicorn
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.types import ASGIApp
 
-from app import persisted, schema_check, tracing
+from app import business_setup, persisted, schema_check, tracing
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import WORKER_DATABASE_URL, app_from_env, create_app, settle_gc
 from app.observability import MULTIPROC_DIR, across_workers, configure_logging
@@ -306,9 +306,29 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "token":
         await check_database(url, require_head=True)
         print(await token(settings, url, args.member, args.business, args.ttl))
+    elif args.command == "business":
+        await check_database(url, require_head=True)
+        print(await create_business(url, args))
     elif args.command == "apikey":
         await check_database(url, require_head=True)
         print(await _apikey(args, url))
+
+
+async def create_business(url: str, args: argparse.Namespace) -> str:
+    """Create a business and its first admin (or find them); return their ids to print."""
+    try:
+        async with _request_db(url) as db:
+            done = await business_setup.create_business(
+                db, name=args.name, home_currency=args.home_currency, timezone=args.timezone,
+                admin_email=args.admin_email, admin_name=args.admin_name,
+            )  # fmt: skip
+    except business_setup.SetupError as error:
+        raise CommandError(str(error)) from None
+    if done.created:
+        print(f"Created business {args.name.strip()!r} and its admin.", file=sys.stderr)
+    else:
+        print("The business and its admin exist already; nothing changed.", file=sys.stderr)
+    return done.lines()
 
 
 async def _apikey(args: argparse.Namespace, url: str) -> str:

@@ -309,3 +309,141 @@ def test_serve_prints_the_graphiql_url_only_when_graphiql_is_on(
         with serving(tmp_path, env) as server:
             log = server.log.read_text()
         assert (f"GraphiQL: http://127.0.0.1:{server.port}/graphql" in log) is on, log
+
+
+# --- business create ---
+
+
+def _business_create(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return _run("business", "create", *args, env=env)
+
+
+def _ids(stdout: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in stdout.strip().splitlines())
+
+
+async def test_business_create_prints_ids_that_work_and_is_idempotent(
+    client, database_url: str, engine, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from resolvers.ids import decode_id
+    from tests.conftest import gql
+
+    env = _cli_env(database_url, tmp_path)
+    args = ("--name", "Setup Co", "--home-currency", "eur", "--timezone", "Europe/Berlin",
+            "--admin-email", " Founder@SetupCo.test ", "--admin-name", "Fran Founder")  # fmt: skip
+    first = _business_create(env, *args)
+    assert first.returncode == 0, first.stderr
+    ids = _ids(first.stdout)
+    assert set(ids) == {"business", "admin"}
+    business, admin = decode_id(ids["business"]), decode_id(ids["admin"])
+    assert business[0] == "Business" and admin[0] == "Member"
+    assert "Created" in first.stderr
+
+    token = _run(
+        "token", "--member", "founder@setupco.test", "--business", ids["business"], env=env
+    )
+    assert token.returncode == 0, token.stderr
+    data = await gql(client, "{ viewer { business { id name homeCurrency timezone }"
+                     " member { id name email role } } }", as_=token.stdout.strip())  # fmt: skip
+    assert data["viewer"]["business"] == {"id": ids["business"], "name": "Setup Co",
+                                          "homeCurrency": "EUR", "timezone": "Europe/Berlin"}  # fmt: skip
+    assert data["viewer"]["member"] == {"id": ids["admin"], "name": "Fran Founder",
+                                        "email": "founder@setupco.test", "role": "ADMIN"}  # fmt: skip
+
+    async def counts() -> tuple[int, int, int]:
+        async with engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT (SELECT count(*) FROM businesses WHERE name = 'Setup Co'),"
+                " (SELECT count(*) FROM members WHERE email = 'founder@setupco.test'),"
+                " (SELECT count(*) FROM audit_events WHERE business_id = :b)"
+            ), {"b": business[1]})).one()  # fmt: skip
+        return row[0], row[1], row[2]
+
+    assert await counts() == (1, 1, 2)  # the business and its admin, each audited
+    again = _business_create(env, *args)
+    assert again.returncode == 0, again.stderr
+    assert _ids(again.stdout) == ids
+    assert "nothing changed" in again.stderr
+    assert await counts() == (1, 1, 2)
+
+    renamed = _business_create(env, "--name", "Other Co", *args[2:])
+    assert renamed.returncode == 2 and "Traceback" not in renamed.stderr
+    assert "'Setup Co', not 'Other Co'" in renamed.stderr
+    assert renamed.stdout == ""
+    assert await counts() == (1, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--home-currency", "pounds", "is not an ISO 4217 currency code"),
+        ("--home-currency", "XXX", "is not a currency the API supports"),
+        ("--timezone", "Europe/Atlantis", "is not an IANA time zone name"),
+        ("--timezone", "", "is not an IANA time zone name"),
+    ],
+)
+def test_business_create_checks_currency_and_timezone(
+    option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = {"--name": "N", "--home-currency": "GBP", "--timezone": "Europe/London",
+            "--admin-email": "a@n.test"} | {option: value}  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:
+        _parser().parse_args(["business", "create", *(x for kv in args.items() for x in kv)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and message in err
+
+
+async def test_business_create_explains_every_mismatch(database_url: str, world) -> None:  # type: ignore[no-untyped-def]
+    from app.business_setup import SetUp, SetupError, create_business
+    from app.commands import _request_db
+
+    async def create(**changes: str | None) -> SetUp:
+        args: dict[str, str | None] = dict(
+            name="Mismatch Ltd", home_currency="GBP", timezone="Europe/London",
+            admin_email="boss@mismatch.test", admin_name=None,
+        ) | changes  # fmt: skip
+        async with _request_db(database_url) as db:
+            return await create_business(db, **args)  # type: ignore[arg-type]
+
+    made = await create()
+    assert made.created
+    assert await create() == SetUp(made.business_id, made.admin_id, False)
+    for changes, said in (
+        ({"home_currency": "USD"}, "its home currency is GBP, not USD"),
+        ({"timezone": "Asia/Tokyo"}, "its time zone is Europe/London, not Asia/Tokyo"),
+        ({"admin_name": "Someone Else"}, "the admin is called 'boss', not 'Someone Else'"),
+        ({"admin_email": "not an email"}, "--admin-email: Give an email address"),
+        ({"name": "  "}, "the business name must have 1 to 200 characters"),
+        # tests.world's employee of Alpha Ltd is no admin there
+        ({"name": "Alpha Ltd", "admin_email": "employee@alpha.test"}, "a EMPLOYEE there"),
+    ):
+        with pytest.raises(SetupError, match=said):
+            await create(**changes)
+
+
+async def test_concurrent_business_creates_make_one_business(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from sqlalchemy import text
+
+    from app.business_setup import SetUp, create_business
+    from app.commands import _request_db
+
+    async def create() -> SetUp:
+        async with _request_db(database_url) as db:
+            return await create_business(
+                db, name="Race Ltd", home_currency="GBP", timezone="UTC",
+                admin_email="racer@race.test", admin_name=None,
+            )  # fmt: skip
+
+    results = await asyncio.gather(create(), create(), create())
+    assert len({(r.business_id, r.admin_id) for r in results}) == 1
+    assert sorted(r.created for r in results) == [False, False, True]
+    async with engine.connect() as conn:
+        n = (
+            await conn.execute(text("SELECT count(*) FROM businesses WHERE name = 'Race Ltd'"))
+        ).scalar()
+    assert n == 1
