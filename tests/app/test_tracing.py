@@ -5,6 +5,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -262,3 +263,56 @@ def test_configured_from_the_standard_variables(collector: Collector) -> None:
 
     assert exported(collector, OTEL_TRACES_SAMPLER="always_off") == ("True", [])
     assert exported(collector, OTEL_SDK_DISABLED="true") == ("False", [])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_exports_to_the_collector(world, database_url, tmp_path, collector, workers) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from tests.conftest import SETTINGS
+    from tests.serving import serving
+
+    env = {"DATABASE_URL": database_url, "EXPENSEGRAPH_JWT_SECRET": SETTINGS.jwt_secret,
+           "EXPENSEGRAPH_DATA_DIR": str(tmp_path), "OTEL_BSP_SCHEDULE_DELAY": "50",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}"}  # fmt: skip
+    trace_id = os.urandom(16)
+    with serving(tmp_path, env, workers=workers) as server:
+        response = httpx.post(
+            f"{server.url}/graphql",
+            json={"query": LISTING},
+            headers={
+                "authorization": f"Bearer {world.keys['a_read']}",
+                "traceparent": f"00-{trace_id.hex()}-00f067aa0ba902b7-01",
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200
+        deadline = time.monotonic() + 20
+        # the request span ends last: once it is in, so are its statements'
+        while time.monotonic() < deadline:
+            ours = _spans_of(collector, trace_id)
+            if "POST /graphql" in [span.name for span in ours]:
+                break
+            time.sleep(0.1)
+    names = sorted(span.name for span in ours)
+    assert names == ["POST /graphql", *["SELECT"] * (len(names) - 1)] and len(names) > 1
+    (request,) = [span for span in ours if span.name == "POST /graphql"]
+    assert request.parent_span_id == bytes.fromhex("00f067aa0ba902b7")
+    assert all(span.parent_span_id == request.span_id for span in ours if span is not request)
+
+
+def _spans_of(collector: Collector, trace_id: bytes) -> list[Any]:
+    """Return the spans of ``trace_id`` the collector has received, from service expensegraph."""
+    found = []
+    for _, _, body in list(collector.received):
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        for resource_spans in request.resource_spans:
+            service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                found += [
+                    span
+                    for span in scope_spans.spans
+                    if span.trace_id == trace_id and service["service.name"] == "expensegraph"
+                ]
+    return found
