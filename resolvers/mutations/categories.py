@@ -5,7 +5,7 @@ archived, never deleted: expenses keep pointing at it, new and changed expenses 
 Names and GL codes are unique in the business, archived categories included.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,35 +162,42 @@ async def archive_category(ctx: Context, global_id: str) -> Row[Any]:
         return _seen(ctx, row)
 
 
+def _checked_column(
+    values: list[str], check: Callable[[str, str], str], key: str, label: str
+) -> tuple[list[str], list[UserErrorData]]:
+    """Return one column of the pushed items cleaned, and its problems (repeats included)."""
+    cleaned: list[str] = []
+    problems: list[UserErrorData] = []
+    first_at: dict[str, int] = {}
+    for index, raw in enumerate(values):
+        field = f"input.{index}.{key}"
+        try:
+            value = check(raw, field)
+        except RuleError as error:
+            problems.extend(error.errors)
+            value = ""
+        if value in first_at:
+            message = f"The same {label} as input.{first_at[value]}; each may appear once."
+            problems.append(_problem(RuleCode.DUPLICATE, message, field))
+        elif value:
+            first_at[value] = index
+        cleaned.append(value)
+    return cleaned, problems
+
+
 def _checked_items(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Return the (GL code, name) pairs cleaned, or raise every problem at once."""
+    """Return the (GL code, name) pairs cleaned, or raise every problem at once, by index."""
     if len(items) > MAX_UPSERT:
         raise fail(RuleCode.INVALID_VALUE, f"At most {MAX_UPSERT} categories at once.", "input")
-    problems: list[UserErrorData] = []
-    cleaned: list[tuple[str, str]] = []
-    seen_codes: dict[str, int] = {}
-    seen_names: dict[str, int] = {}
-    for index, (raw_code, raw_name) in enumerate(items):
-        pair = []
-        for raw, check, seen, label, key in (
-            (raw_code, _gl_code, seen_codes, "GL code", "glCode"),
-            (raw_name, _name, seen_names, "name", "name"),
-        ):
-            field = f"input.{index}.{key}"
-            try:
-                value = check(raw, field)
-            except RuleError as error:
-                problems.extend(error.errors)
-                value = ""
-            if value and value in seen:
-                message = f"The same {label} as input.{seen[value]}; each may appear once."
-                problems.append(_problem(RuleCode.DUPLICATE, message, field))
-            seen.setdefault(value, index)
-            pair.append(value)
-        cleaned.append((pair[0], pair[1]))
-    if problems:
-        raise RuleError(*problems)
-    return cleaned
+    codes, code_problems = _checked_column([c for c, _ in items], _gl_code, "glCode", "GL code")
+    names, name_problems = _checked_column([n for _, n in items], _name, "name", "name")
+    if code_problems or name_problems:
+        # a stable sort: at one index the GL code's problem comes before the name's
+        by_index = sorted(
+            code_problems + name_problems, key=lambda e: int(str(e.field).split(".")[1])
+        )
+        raise RuleError(*by_index)
+    return list(zip(codes, names, strict=True))
 
 
 def _name_conflicts(

@@ -213,12 +213,17 @@ def test_demo_workers_show_the_schema_as_a_single_process_demo_does(
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPENSEGRAPH_")}
     env["DATABASE_URL"] = fresh_database(server_url)
     env["EXPENSEGRAPH_DATA_DIR"] = str(tmp_path)
-    with _running_demo(env, workers=2) as (base, _):
+    with _running_demo(env, workers=2) as (base, lines):
+        admin = _credentials(lines)[0][1]
         for _ in range(8):  # a new connection each time: either worker may accept it
             response = httpx.post(f"{base}/graphql", json={"query": "{ __schema { queryType { name } } }"},
                                   timeout=10)  # fmt: skip
             body = response.json()
             assert body.get("data") == {"__schema": {"queryType": {"name": "Query"}}}, body
+            # and the printed development tokens work on every worker
+            viewer = httpx.post(f"{base}/graphql", json={"query": "{ viewer { credential } }"},
+                                headers={"Authorization": f"Bearer {admin}"}, timeout=10)  # fmt: skip
+            assert viewer.status_code == 200 and "errors" not in viewer.json(), viewer.text
 
 
 def test_demo_allows_its_own_origin_and_no_other(demo: tuple[str, list[str]]) -> None:

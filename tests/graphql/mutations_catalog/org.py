@@ -6,13 +6,16 @@ here never reach the shared ``world`` or another module's data.
 """
 
 import random
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.tables import categories
+from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw, token
 from tests.world import Biz, _business, insert_api_key
 
@@ -22,6 +25,7 @@ KEY_SCOPES = {
     "admin": ["admin"],
     "write": ["expenses:read", "expenses:write", "cards:read", "cards:write"],
     "read": ["expenses:read", "cards:read"],
+    "cards": ["cards:read"],
 }
 MEMBERS = ("admin", "finance", "manager", "manager2", "employee", "employee2", "engineer")
 
@@ -122,3 +126,49 @@ def actor(org: Org, who: str) -> tuple[int | None, str | None]:
     if who.startswith("key:"):
         return None, who[4:]
     return org.biz.members[who], None
+
+
+# --- categories ---
+
+CATEGORY = "id name glCode archivedAt createdAt"
+UPSERT = f"mutation($input: [CategoryUpsertInput!]!) {{ p: upsertCategories(input: $input) {{ categories {{ {CATEGORY} }} {ERRORS} }} }}"  # fmt: skip
+
+
+def tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def cgid(category_id: int) -> str:
+    return encode_id("Category", category_id)
+
+
+async def new_category(
+    engine: AsyncEngine, org: Org, name: str, gl_code: str | None = None, *, archived: bool = False
+) -> int:
+    """Insert a category of the org's business; return its row id."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            insert(categories)
+            .values(business_id=org.biz.id, name=name, gl_code=gl_code,
+                    archived_at=text("now()") if archived else None)
+            .returning(categories.c.id)
+        )  # fmt: skip
+        return int(result.scalar_one())
+
+
+async def stored_category(engine: AsyncEngine, category_id: int) -> tuple[str, str | None, bool]:
+    """Return (name, gl_code, archived) of a category as stored."""
+    (row,) = await rows(
+        engine, "SELECT name, gl_code, archived_at FROM categories WHERE id = :i", i=category_id
+    )
+    return row.name, row.gl_code, row.archived_at is not None
+
+
+async def category_census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
+    """Return every category of the business as stored, and its number of audit events."""
+    categories_ = await rows(
+        engine,
+        "SELECT id, name, gl_code, archived_at FROM categories WHERE business_id = :b ORDER BY id",
+        b=org.biz.id,
+    )
+    return categories_, await audit_count(engine, org.biz)
