@@ -84,6 +84,17 @@ async def holders(
     return list(await db.rows(statement, {"names": list(names), "codes": list(gl_codes)}))
 
 
+async def by_gl_codes(
+    *, db: RequestDb, business_id: int, gl_codes: Sequence[str]
+) -> list[Row[Any]]:
+    """Return the categories with any of ``gl_codes``."""
+    statement = select(categories).where(
+        categories.c.business_id == business_id,
+        categories.c.gl_code == any_(array_param("codes", categories.c.gl_code)),
+    )
+    return list(await db.rows(statement, {"codes": list(gl_codes)}))
+
+
 async def locked_category(*, db: RequestDb, business_id: int, category_id: int) -> Row[Any] | None:
     """Return a category of the business locked until the transaction ends, or None."""
     statement = (
@@ -148,7 +159,9 @@ def _upsert_statement() -> Any:
     )
     insert_ = pg_insert(categories).from_select(
         ["business_id", "gl_code", "name"],
-        select(business_id, pushed.c.gl_code, pushed.c.name),
+        # in GL code order: two pushes inserting the same new codes wait on each other in
+        # one order, so they cannot deadlock
+        select(business_id, pushed.c.gl_code, pushed.c.name).order_by(pushed.c.gl_code),
     )
     upserted = (
         insert_.on_conflict_do_update(

@@ -259,4 +259,10 @@ async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> l
             raise _taken(error, name_field=field, code_field=field) from None
         by_code = {row.gl_code: row for row in holders if row.gl_code is not None}
         by_code.update((row.gl_code, row) for row in written)
+        missing = [code for code, _ in cleaned if code not in by_code]
+        if missing:  # created by a concurrent push since the check, and left as they are
+            late = await category_writes.by_gl_codes(
+                db=ctx.db, business_id=principal.business_id, gl_codes=missing
+            )
+            by_code.update((row.gl_code, row) for row in late)
         return [_seen(ctx, by_code[code]) for code, _ in cleaned]

@@ -202,3 +202,33 @@ async def test_upsert_costs_the_same_statements_for_1_and_500_items(
     # authentication, SAVEPOINT, the holders of the codes and names (locked), the upsert
     # with its audit events, RELEASE
     assert counts == [5, 5]
+
+
+async def test_two_pushes_of_one_new_chart_at_once_both_succeed(client, engine, statements, org):
+    """The second push waits for the first one's new codes, then finds them as pushed.
+
+    Rows are inserted in GL code order whatever the input order, so the two cannot deadlock.
+    """
+    overlaps = 0
+    for _ in range(3):
+        chart = _chart(50)
+        pushes = [chart, chart[::-1]]
+        statements.reset()
+        responses = await asyncio.gather(*(
+            gql_raw(client, UPSERT, {"input": push}, as_=org.credential(who))
+            for push, who in zip(pushes, ("admin", "finance"), strict=True)
+        ))  # fmt: skip
+        sql = [q.split()[0] for q in statements.statements]
+        overlaps += "RELEASE" in sql and sql[: sql.index("RELEASE")].count("WITH") == 2
+        for push, response in zip(pushes, responses, strict=True):
+            body = response.json()
+            assert response.status_code == 200 and "errors" not in body, body
+            payload = body["data"]["p"]
+            assert payload["userErrors"] == []
+            assert [c["glCode"] for c in payload["categories"]] == [p["glCode"] for p in push]
+        written = await scalar(
+            engine, "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)",
+            b=org.biz.id, c=[p["glCode"] for p in chart],
+        )  # fmt: skip
+        assert written == 50
+    assert overlaps, "the pushes never raced: the test proved nothing"
