@@ -135,6 +135,8 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
     os.environ["EXPENSEGRAPH_GRAPHIQL"] = str(int(settings.graphiql))
     os.environ["EXPENSEGRAPH_INTROSPECTION"] = str(int(settings.introspection))
     os.environ["EXPENSEGRAPH_CORS_ORIGINS"] = ",".join(settings.cors_origins)
+    if settings.hs256_tokens:  # demo's development tokens: workers must accept them too
+        os.environ.setdefault("EXPENSEGRAPH_JWT_SECRET", settings.jwt_secret)
     # every worker writes its metrics into a directory of this run's, so that /metrics
     # answered by any of them counts all (prometheus_client's multiprocess mode)
     metrics_dir = tempfile.mkdtemp(prefix="expensegraph-metrics-")
