@@ -138,7 +138,7 @@ async def _token_principal(token: str, db: RequestDb, settings: Settings) -> Pri
         raise AuthError("The user token has expired; sign in again.")
     row = await member_with_teams(db=db, business_id=business_id, member_id=member_id)
     if row is None:
-        raise AuthError("The member of this token no longer exists.")
+        raise AuthError("The member of this token no longer exists or was deactivated.")
     return _member_principal(row)
 
 
