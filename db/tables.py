@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
@@ -41,6 +42,7 @@ CARD_KINDS = ("PHYSICAL", "VIRTUAL")
 CARD_STATUSES = ("ACTIVE", "FROZEN", "CANCELLED")
 LIMIT_PERIODS = ("DAY", "WEEK", "MONTH")
 EXPENSE_STATUSES = ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED")
+RECEIPT_PROCESSING = ("QUEUED", "PROCESSING", "DONE", "FAILED")
 
 Timestamp = TIMESTAMP(timezone=True)
 
@@ -316,15 +318,66 @@ receipts = Table(
     Column("sha256", Text, nullable=False),
     Column("storage_key", Text, nullable=False),
     Column("uploaded_at", Timestamp, nullable=False, server_default=func.now()),
+    # text extraction by the worker: QUEUED -> PROCESSING -> DONE | FAILED (with the reason);
+    # an upload sets QUEUED with its job, rows written otherwise (seeds, imports) are DONE
+    Column("processing", Text, nullable=False, server_default="DONE"),
+    Column("processing_error", Text, nullable=True),
+    Column("processed_at", Timestamp, nullable=True),
+    # what extraction found; each null when not found; confidence 0..1 per field
+    Column("extracted_merchant", Text, nullable=True),
+    Column("extracted_spent_on", Date, nullable=True),
+    Column("extracted_total_minor", BigInteger, nullable=True),
+    Column("extracted_currency", Text, nullable=True),
+    Column("extracted_confidence", JSONB, nullable=True),
     PrimaryKeyConstraint("business_id", "id"),
     ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
     _member_fk("uploaded_by"),
+    CheckConstraint(_in("processing", RECEIPT_PROCESSING), name="processing"),
     CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
     CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
     Index("ix_receipts_expense", "business_id", "expense_id"),
     Index("ix_receipts_uploaded", "business_id", "uploaded_at", "id"),
     Index("ix_receipts_uploader", "business_id", "uploaded_by"),
     Index("ix_receipts_sha256", "business_id", "sha256"),
+    # the inbox: unmatched receipts by state, newest first
+    Index(
+        "ix_receipts_unmatched",
+        "business_id",
+        "processing",
+        "uploaded_at",
+        "id",
+        postgresql_where=text("expense_id IS NULL"),
+    ),
+)
+
+# expenses a receipt may belong to, scored by the matcher; shown for a person to confirm
+receipt_match_candidates = Table(
+    "receipt_match_candidates",
+    metadata,
+    _business_id(),
+    Column("receipt_id", BigInteger, nullable=False),
+    Column("expense_id", BigInteger, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
+    ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
+    Index("ix_receipt_match_candidates_expense", "business_id", "expense_id"),
+)
+
+# pairs a person detached: never attached automatically again
+receipt_match_refusals = Table(
+    "receipt_match_refusals",
+    metadata,
+    _business_id(),
+    Column("receipt_id", BigInteger, nullable=False),
+    Column("expense_id", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
+    ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
 )
 
 expense_events = Table(
