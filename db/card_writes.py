@@ -2,21 +2,16 @@
 
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, update
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.tables import cards, members, teams
 
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
     """Return a card of the business locked until the transaction ends, or None."""
-    statement = (
-        select(cards)
-        .where(cards.c.business_id == business_id, cards.c.id == card_id)
-        .with_for_update()
-    )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return await locked_row(db=db, table=cards, business_id=business_id, row_id=card_id)
 
 
 async def update_card(
@@ -34,24 +29,16 @@ async def update_card(
 
 async def shared_member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
     """Return a member of the business, share-locked: it cannot be deactivated meanwhile."""
-    statement = (
-        select(members)
-        .where(members.c.business_id == business_id, members.c.id == member_id)
-        .with_for_update(read=True)
+    return await locked_row(
+        db=db, table=members, business_id=business_id, row_id=member_id, mode="SHARE"
     )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
 
 
 async def shared_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
     """Return a team of the business, share-locked: it cannot be archived meanwhile."""
-    statement = (
-        select(teams)
-        .where(teams.c.business_id == business_id, teams.c.id == team_id)
-        .with_for_update(read=True)
+    return await locked_row(
+        db=db, table=teams, business_id=business_id, row_id=team_id, mode="SHARE"
     )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
 
 
 async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:

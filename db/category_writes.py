@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.sql import array_param
 from db.tables import audit_events, categories
 
@@ -97,13 +98,7 @@ async def by_gl_codes(
 
 async def locked_category(*, db: RequestDb, business_id: int, category_id: int) -> Row[Any] | None:
     """Return a category of the business locked until the transaction ends, or None."""
-    statement = (
-        select(categories)
-        .where(categories.c.business_id == business_id, categories.c.id == category_id)
-        .with_for_update()
-    )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return await locked_row(db=db, table=categories, business_id=business_id, row_id=category_id)
 
 
 async def insert_category(

@@ -12,6 +12,7 @@ from sqlalchemy import Row, column, exists, func, insert, select, table, update
 from sqlalchemy.exc import IntegrityError
 
 from db.engine import RequestDb
+from db.locks import LockMode, locked_row
 from db.tables import businesses, members, teams
 
 UNIQUE_VIOLATION = "23505"
@@ -115,24 +116,16 @@ async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[Row[Any]]:
 
 async def locked_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
     """Return a team of the business locked until the transaction ends (FOR NO KEY UPDATE)."""
-    statement = (
-        select(teams)
-        .where(teams.c.business_id == business_id, teams.c.id == team_id)
-        .with_for_update(key_share=True)
+    return await locked_row(
+        db=db, table=teams, business_id=business_id, row_id=team_id, mode="NO_KEY_UPDATE"
     )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
 
 
 async def team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
     """Return a team of the business, share-locked (it cannot be archived meanwhile), or None."""
-    statement = (
-        select(teams)
-        .where(teams.c.business_id == business_id, teams.c.id == team_id)
-        .with_for_update(read=True)
+    return await locked_row(
+        db=db, table=teams, business_id=business_id, row_id=team_id, mode="SHARE"
     )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
 
 
 async def team_named(*, db: RequestDb, business_id: int, name: str) -> Row[Any] | None:
@@ -199,13 +192,10 @@ async def locked_member(
     (the audit event of a mutation the member is making meanwhile). Lock members before
     teams and the business, as every organisation mutation does, so none deadlock.
     """
-    statement = (
-        select(members)
-        .where(members.c.business_id == business_id, members.c.id == member_id)
-        .with_for_update(read=share, key_share=not share)
+    mode: LockMode = "SHARE" if share else "NO_KEY_UPDATE"
+    return await locked_row(
+        db=db, table=members, business_id=business_id, row_id=member_id, mode=mode
     )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
 
 
 async def member_by_email(*, db: RequestDb, business_id: int, email: str) -> Row[Any] | None:

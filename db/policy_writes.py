@@ -2,21 +2,16 @@
 
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, update
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.tables import policies
 
 
 async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> Row[Any] | None:
     """Return a policy of the business locked until the transaction ends, or None."""
-    statement = (
-        select(policies)
-        .where(policies.c.business_id == business_id, policies.c.id == policy_id)
-        .with_for_update()
-    )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return await locked_row(db=db, table=policies, business_id=business_id, row_id=policy_id)
 
 
 async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:

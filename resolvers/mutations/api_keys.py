@@ -4,8 +4,6 @@ Only the SHA-256 of a key is stored. A revoked key fails authentication from the
 request on (every request looks its key up).
 """
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +13,7 @@ from db import api_key_writes
 from db.api_key_secrets import hash_secret, new_api_key
 from resolvers.context import ALL_SCOPES, Context, Principal
 from resolvers.ids import encode_id
+from resolvers.mutations.common import opaque_row_id
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
 # ApiKey is not a Node (``node(id:)`` does not serve it); its ids are opaque all the same.
@@ -37,16 +36,7 @@ def api_key_global_id(id_: int) -> str:
 
 def api_key_id(global_id: str, *, field: str = "id") -> int:
     """Return the row id of an ApiKey id; anything else is NOT_FOUND."""
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        id_ = int(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        type_name, id_ = "", 0
-    # one spelling per key, as for node ids
-    if type_name != API_KEY_TYPE or not 0 < id_ < 2**63 or api_key_global_id(id_) != global_id:
-        raise fail(RuleCode.NOT_FOUND, "No API key with that id.", field)
-    return id_
+    return opaque_row_id(global_id, API_KEY_TYPE, what="API key", field=field)
 
 
 def _require_admin(ctx: Context) -> Principal:

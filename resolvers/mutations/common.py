@@ -1,5 +1,7 @@
 """What every expense mutation needs: the acting principal, the target row locked, events."""
 
+import base64
+import binascii
 from typing import Any
 
 from sqlalchemy import Row
@@ -7,7 +9,7 @@ from sqlalchemy import Row
 from db import writes
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
-from resolvers.ids import decode_id
+from resolvers.ids import decode_id, encode_id
 from resolvers.mutations.rules import RuleCode, fail
 
 
@@ -15,6 +17,22 @@ def writer(ctx: Context) -> Principal:
     """Return the principal, who must hold ``expenses:write`` (else a top-level error)."""
     principal, _ = ctx.require("expenses:write")
     return principal
+
+
+def opaque_row_id(global_id: str, type_name: str, *, what: str, field: str = "id") -> int:
+    """Return the row id of an opaque id of a type that is no node (API keys, policies).
+
+    Anything else, including another spelling of the same id, is NOT_FOUND.
+    """
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        found, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        id_ = int(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        found, id_ = "", 0
+    if found != type_name or not 0 < id_ < 2**63 or encode_id(type_name, id_) != global_id:
+        raise fail(RuleCode.NOT_FOUND, f"No {what} with that id.", field)
+    return id_
 
 
 def row_id(global_id: str, type_name: str, field: str) -> int:

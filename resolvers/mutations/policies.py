@@ -6,8 +6,6 @@ currency. API keys need the ``admin`` scope. Removing a policy deactivates it: i
 applying at once, and its row stays for the record.
 """
 
-import base64
-import binascii
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,6 +17,7 @@ from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.mutations.categories import category_id
 from resolvers.mutations.changes import record_change, require_admin_or_finance
+from resolvers.mutations.common import opaque_row_id
 from resolvers.mutations.money import parse_money
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
@@ -46,16 +45,7 @@ def policy_global_id(id_: int) -> str:
 
 def policy_id(global_id: str, *, field: str = "id") -> int:
     """Return the row id of a Policy id; anything else is NOT_FOUND."""
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        id_ = int(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        type_name, id_ = "", 0
-    # one spelling per policy, as for node ids
-    if type_name != POLICY_TYPE or not 0 < id_ < 2**63 or policy_global_id(id_) != global_id:
-        raise fail(RuleCode.NOT_FOUND, "No policy with that id.", field)
-    return id_
+    return opaque_row_id(global_id, POLICY_TYPE, what="policy", field=field)
 
 
 async def business_policies(ctx: Context) -> list[Row[Any]]:
