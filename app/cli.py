@@ -1,4 +1,4 @@
-"""The expensegraph command: serve, demo, migrate, seed, token, apikey, schema."""
+"""The expensegraph command: serve, demo, worker, migrate, seed, token, apikey, schema."""
 
 import argparse
 import importlib.metadata
@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
             default=1,
             help="worker processes (default: %(default)s)",
         )
+    worker = _command(sub, "worker", "run background jobs (receipt extraction, matching)")
+    worker.add_argument(
+        "--concurrency",
+        type=_at_least(1),
+        default=4,
+        metavar="N",
+        help="jobs run at once in this process (default: %(default)s)",
+    )
     _command(sub, "migrate", "migrate the database to the newest schema")
     _seed_parser(_command(sub, "seed", "load a large deterministic data set (COPY)"))
     _token_parser(_command(sub, "token", "print a signed user token for a member (development)"))

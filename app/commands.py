@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -158,13 +159,49 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 async def demo(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
-    """Migrate, seed the two demo businesses, print credentials, serve."""
+    """Migrate, seed the two demo businesses, print credentials, serve beside a job worker."""
     if not settings.cors_origins:  # a page served from the demo's own origin may call it
         own = (f"http://{host}:{port}", f"http://localhost:{port}", f"http://127.0.0.1:{port}")
         settings = dataclasses.replace(settings, cors_origins=tuple(dict.fromkeys(own)))
     await migrate(url)
     print(await demo_credentials(settings, url), flush=True)
-    await serve(settings, url, host, port, workers)
+    job_worker = start_job_worker(settings, url)
+    try:
+        await serve(settings, url, host, port, workers)
+    finally:
+        stop_job_worker(job_worker, grace_s=settings.shutdown_grace_s)
+
+
+async def run_worker(url: str, settings: Settings, concurrency: int) -> None:
+    """Run background jobs until SIGTERM or SIGINT (app/worker.py)."""
+    from app.worker import WorkerSettings
+    from app.worker import run_worker as run
+
+    configure_logging()
+    receipts_dir = settings.receipts_dir or settings.data_dir / "receipts"
+    await run(url, receipts_dir, WorkerSettings.from_env(os.environ, concurrency))
+
+
+def start_job_worker(settings: Settings, url: str) -> "subprocess.Popen[bytes]":
+    """Start `expensegraph worker` in a process of its own, on the same database and files."""
+    env = {**os.environ, "DATABASE_URL": url}
+    env.setdefault("EXPENSEGRAPH_DATA_DIR", str(settings.data_dir))
+    if settings.receipts_dir is not None:
+        env.setdefault("EXPENSEGRAPH_RECEIPTS_DIR", str(settings.receipts_dir))
+    command = [sys.executable, "-m", "app.cli", "worker", "--concurrency", "2"]
+    return subprocess.Popen(command, env=env)
+
+
+def stop_job_worker(process: "subprocess.Popen[bytes]", *, grace_s: float) -> None:
+    """Stop the worker: SIGTERM (its running jobs finish), then SIGKILL after ``grace_s``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:  # a killed worker's jobs are taken over later
+        process.kill()
+        process.wait()
 
 
 async def demo_credentials(settings: Settings, url: str) -> str:
@@ -297,6 +334,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
             await migrate(url)
         await check_database(url, require_head=True)
         await serve(settings, url, args.host, args.port, args.workers)
+    elif args.command == "worker":
+        await check_database(url, require_head=True)
+        await run_worker(url, settings, args.concurrency)
     elif args.command == "seed":
         from db.seed import seed
 

@@ -5,6 +5,7 @@ for its workers: each writes its metrics to files there (prometheus_client's mul
 mode, chosen when it is imported) and a scrape answered by any worker adds up all of them.
 """
 
+import asyncio
 import json
 import logging
 import os
@@ -21,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db import jobs
 
 log = logging.getLogger("expensegraph.request")
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -53,6 +56,23 @@ ADMISSION = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livesum",
 )
+
+# the job queue, read from the database at scrape time (the same for every worker answering)
+JOBS = Gauge(
+    "expensegraph_jobs",
+    "Background jobs in the queue by state: queued (waiting, or waiting to be retried), "
+    "running, failed (gave up after their retries).",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
+OLDEST_QUEUED_JOB = Gauge(
+    "expensegraph_jobs_oldest_queued_seconds",
+    "Age of the oldest queued background job (0 when none waits).",
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
+JOB_STATES = {"queued": "queued", "picked": "running", "failed": "failed"}
 
 
 def configure_logging() -> None:
@@ -144,9 +164,25 @@ def set_gauges(app: Starlette) -> None:
         ADMISSION.labels("queued").set(admission.queued)
 
 
+async def set_job_gauges(app: Starlette) -> None:
+    """Set the job gauges from one cheap query; a database that does not answer leaves them."""
+    engine = getattr(app.state, "engine", None)
+    if engine is None:
+        return
+    try:
+        state = await asyncio.wait_for(jobs.queue_state(engine=engine), timeout=2)
+    except Exception:  # a scrape still answers with the other metrics
+        log.warning(json.dumps({"event": "job_gauges_unavailable"}), exc_info=True)
+        return
+    for status, label in JOB_STATES.items():
+        JOBS.labels(label).set(state.counts.get(status, 0))
+    OLDEST_QUEUED_JOB.set(state.oldest_queued_s)
+
+
 async def metrics(request: Request) -> Response:
     """Return the metrics in the Prometheus text format: of every worker, if there are several."""
     set_gauges(request.app)
+    await set_job_gauges(request.app)
     registry = REGISTRY
     if MULTIPROCESS:
         # the files of every worker, read now; REGISTRY holds only this one's values

@@ -1,11 +1,14 @@
-"""Receipt rows: insert, lock, match to an expense, find stored content. Nothing here commits."""
+"""Receipt rows: insert, lock, match to an expense, find stored content, processing state.
+
+Nothing here commits.
+"""
 
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
 
 from db.engine import RequestDb
-from db.tables import receipts
+from db.tables import expenses, receipts
 
 
 async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:
@@ -58,3 +61,75 @@ async def receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[An
         select(receipts).where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
     )
     return rows[0] if rows else None
+
+
+# processing states an extraction job may (re)start from: DONE is final, so a job run
+# again after it committed (a retry, a re-picked job) changes nothing
+_UNFINISHED = ("QUEUED", "PROCESSING", "FAILED")
+MAX_ERROR_CHARS = 200
+
+
+async def start_processing(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[Any] | None:
+    """Mark an unfinished receipt PROCESSING and return it; None when it is DONE or gone."""
+    statement = (
+        update(receipts)
+        .where(
+            receipts.c.business_id == business_id,
+            receipts.c.id == receipt_id,
+            receipts.c.processing.in_(_UNFINISHED),
+        )
+        .values(processing="PROCESSING", processing_error=None)
+        .returning(*receipts.c)
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def finish_processing(
+    *, db: RequestDb, business_id: int, receipt_id: int, found: dict[str, Any]
+) -> bool:
+    """Store what extraction found and mark the receipt DONE; False if it was not PROCESSING.
+
+    ``found`` holds the ``extracted_*`` columns and ``extracted_confidence``.
+    """
+    statement = (
+        update(receipts)
+        .where(
+            receipts.c.business_id == business_id,
+            receipts.c.id == receipt_id,
+            receipts.c.processing == "PROCESSING",
+        )
+        .values(**found, processing="DONE", processing_error=None, processed_at=func.now())
+        .returning(receipts.c.id)
+    )
+    return bool(await db.rows(statement))
+
+
+async def fail_processing(*, db: RequestDb, business_id: int, receipt_id: int, reason: str) -> None:
+    """Mark an unfinished receipt FAILED with a short ``reason`` (a DONE one stays DONE)."""
+    statement = (
+        update(receipts)
+        .where(
+            receipts.c.business_id == business_id,
+            receipts.c.id == receipt_id,
+            receipts.c.processing.in_(_UNFINISHED),
+        )
+        .values(
+            processing="FAILED",
+            processing_error=reason.strip()[:MAX_ERROR_CHARS] or "failed",
+            processed_at=func.now(),
+        )
+    )
+    await db.rows(statement)
+
+
+async def known_merchants(*, db: RequestDb, business_id: int, limit: int = 500) -> list[str]:
+    """Return the business's most used merchant names, most used first."""
+    statement = (
+        select(expenses.c.merchant_name)
+        .where(expenses.c.business_id == business_id)
+        .group_by(expenses.c.merchant_name)
+        .order_by(func.count().desc(), expenses.c.merchant_name)
+        .limit(limit)
+    )
+    return [row.merchant_name for row in await db.rows(statement)]

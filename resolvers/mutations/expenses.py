@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import writes
+from db import jobs, writes
 from db.summary_rollup import supported_instant
 from resolvers.context import Context, Principal
 from resolvers.expenses import SUPPORTED_INSTANTS, current_violations
@@ -138,6 +138,7 @@ async def create_expense(ctx: Context, fields: ExpenseFields) -> Row[Any]:
             raise fail(RuleCode.INVALID_VALUE, "The merchant name is required.", "merchantName")
         row = await writes.insert_expense(db=ctx.db, values=values)
         await event(ctx, row, "CREATED")
+        await _enqueue_matching(ctx, row)
         return row
 
 
@@ -169,7 +170,20 @@ async def update_expense(ctx: Context, global_id: str, fields: ExpenseFields) ->
             )
         if spent_at is not None:
             values["spent_at"] = spent_at
-        return await record(ctx, expense, values, "UPDATED")
+        row = await record(ctx, expense, values, "UPDATED")
+        if any(row._mapping[name] != expense._mapping[name] for name in MATCHED_ON):
+            await _enqueue_matching(ctx, row)
+        return row
+
+
+# what receipt matching compares: a change to one of them may find the expense its receipt
+MATCHED_ON = ("amount_minor", "currency", "spent_at", "merchant_name")
+
+
+async def _enqueue_matching(ctx: Context, row: Row[Any]) -> None:
+    """Queue matching for the expense, committed (or not) with the write that changed it."""
+    payload = {"business_id": row.business_id, "expense_id": row.id}
+    await jobs.enqueue(db=ctx.db, entrypoint=jobs.MATCH_EXPENSE, payload=payload)
 
 
 async def delete_expense(ctx: Context, global_id: str) -> Row[Any]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import receipt_writes, writes
+from db import jobs, receipt_writes, writes
 from db.receipt_storage import ReceiptStorage, content_key
 from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
 from resolvers.errors import bad_input
@@ -73,9 +73,15 @@ async def upload_receipt(
                 "business_id": principal.business_id, "expense_id": expense.id if expense else None,
                 "uploaded_by": uploader, "file_name": safe_file_name(upload.filename, file_type),
                 "content_type": file_type.content_type, "size_bytes": len(data),
-                "sha256": sha256, "storage_key": key,
+                "sha256": sha256, "storage_key": key, "processing": "QUEUED",
             },
         )  # fmt: skip
+        # committed with the receipt or not at all: every stored upload gets its extraction
+        await jobs.enqueue(
+            db=ctx.db,
+            entrypoint=jobs.EXTRACT_RECEIPT,
+            payload={"business_id": row.business_id, "receipt_id": row.id},
+        )
         if expense is not None:
             await _audit(ctx, row, expense, ATTACHED)
         return row
