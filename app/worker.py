@@ -47,6 +47,8 @@ class WorkerSettings:
     retry_delay_s: float = 1.0  # before the second run; doubled for each run after
     max_retry_delay_s: float = 300.0
     heartbeat_timeout_s: float = 30.0
+    # the longest wait for work between NOTIFYs: a retry becomes due without one
+    poll_s: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], concurrency: int) -> "WorkerSettings":
@@ -58,6 +60,7 @@ class WorkerSettings:
             heartbeat_timeout_s=_float(
                 env, "EXPENSEGRAPH_JOB_HEARTBEAT_TIMEOUT_SECONDS", cls.heartbeat_timeout_s
             ),
+            poll_s=_float(env, "EXPENSEGRAPH_JOB_POLL_SECONDS", cls.poll_s),
         )
 
     def retry_delay(self, attempt: int) -> timedelta:
@@ -156,7 +159,7 @@ async def run_worker(url: str, receipts_dir: Path, settings: WorkerSettings) -> 
             batch_size=batch,
             max_concurrent_tasks=max(settings.concurrency, 2 * batch),
             heartbeat_timeout=timedelta(seconds=settings.heartbeat_timeout_s),
-            dequeue_timeout=timedelta(seconds=max(1.0, min(30.0, settings.heartbeat_timeout_s))),
+            dequeue_timeout=timedelta(seconds=settings.poll_s),
         )
     finally:
         await connection.close()

@@ -119,6 +119,7 @@ async def fail_processing(*, db: RequestDb, business_id: int, receipt_id: int, r
             processing_error=reason.strip()[:MAX_ERROR_CHARS] or "failed",
             processed_at=func.now(),
         )
+        .returning(receipts.c.id)
     )
     await db.rows(statement)
 
