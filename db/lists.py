@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, false, func, select
 
 from db.engine import RequestDb
 from db.lookups import NODE_TABLES
@@ -23,6 +23,7 @@ class ListSpec:
     holder_ids: tuple[int, ...] | None = None
     team_ids: tuple[int, ...] | None = None
     matched: bool | None = None
+    processing: tuple[str, ...] | None = None
 
 
 def _filters(table: str, spec: ListSpec) -> list[ColumnElement[bool]]:
@@ -37,6 +38,10 @@ def _filters(table: str, spec: ListSpec) -> list[ColumnElement[bool]]:
     elif table == "members":
         pairs = [(members.c.role, spec.roles), (members.c.team_id, spec.team_ids)]
     clauses = [any_of(column, values) for column, values in pairs if values is not None]
+    if table == "receipts" and spec.processing is not None:
+        clauses.append(
+            any_of(receipts.c.processing, spec.processing) if spec.processing else false()
+        )
     if table == "receipts" and spec.matched is not None:
         column = receipts.c.expense_id
         clauses.append(column.is_not(None) if spec.matched else column.is_(None))

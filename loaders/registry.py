@@ -7,6 +7,7 @@ from db.scope import Scope
 from loaders.base import BATCHING
 from loaders.cards import SpendThisPeriodByCardLoader
 from loaders.expenses import ExpenseCountsByParentLoader, ExpensePagesByParentLoader
+from loaders.matching import MatchCandidatesByReceiptLoader, ReceiptCandidatesByExpenseLoader
 from loaders.rows import (
     BusinessLoader,
     CardsByHolderLoader,
@@ -55,6 +56,14 @@ class Loaders:
     @cached_property
     def receipts_by_expense(self) -> ReceiptsByExpenseLoader:
         return ReceiptsByExpenseLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def match_candidates_by_receipt(self) -> MatchCandidatesByReceiptLoader:
+        return MatchCandidatesByReceiptLoader(db=self.db, scope=self.scope)
+
+    @cached_property
+    def receipt_candidates_by_expense(self) -> ReceiptCandidatesByExpenseLoader:
+        return ReceiptCandidatesByExpenseLoader(db=self.db, scope=self.scope)
 
     @cached_property
     def events_by_expense(self) -> EventsByExpenseLoader:

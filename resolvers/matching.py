@@ -44,6 +44,7 @@ from db import writes
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
 from db.scope import Scope
+from resolvers.context import WHOLE_BUSINESS_ROLES, Context
 from resolvers.ids import encode_id
 
 AUTO_MATCHED = "RECEIPT_AUTO_MATCHED"
@@ -57,7 +58,6 @@ DATE_WINDOW = (1, 3)
 DATE_SCORES = {0: 1.0, 1: 0.8, 2: 0.5, 3: 0.3}
 MERCHANT_FULL = 0.8
 WEIGHTS = (0.5, 0.25, 0.25)  # amount, date, merchant
-WHOLE_BUSINESS_ROLES = ("ADMIN", "FINANCE")
 
 
 @dataclass(frozen=True)
@@ -205,3 +205,17 @@ def _date(days: int) -> tuple[float, str]:
     if -before <= days <= after:
         return DATE_SCORES[abs(days)], label
     return 0.0, label
+
+
+async def receipt_match_candidates(ctx: Context, receipt: Row[Any]) -> list[Row[Any]]:
+    """Return the stored candidates of an unmatched receipt: expenses the viewer sees."""
+    _, loaders = ctx.require("expenses:read")
+    if receipt.expense_id is not None:
+        return []
+    return await loaders.match_candidates_by_receipt.load(receipt.id)
+
+
+async def expense_receipt_candidates(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
+    """Return the unmatched receipts the viewer sees that hold the expense as a candidate."""
+    _, loaders = ctx.require("receipts:read")
+    return await loaders.receipt_candidates_by_expense.load(expense.id)

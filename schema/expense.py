@@ -10,6 +10,7 @@ import strawberry
 from sqlalchemy import Row
 
 from resolvers import expenses as resolve
+from resolvers import matching
 from resolvers.expenses import Ordering
 from resolvers.ids import encode_id
 from resolvers.nodes import reference, required_reference
@@ -152,6 +153,25 @@ class ExpenseEvent:
         return cls(row=row, action=row.action, comment=row.comment, at=row.at)
 
 
+@strawberry.type(description="A receipt the matcher thinks belongs to an expense.")
+class ReceiptCandidate:
+    receipt: Annotated["Receipt", strawberry.lazy("schema.receipt")] = strawberry.field(
+        description="The unmatched receipt."
+    )
+    score: float = strawberry.field(description="How well it fits, 0 to 1.")
+    reasons: list[str] = strawberry.field(
+        description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".'
+    )
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> "ReceiptCandidate":
+        from schema.receipt import Receipt
+
+        return cls(
+            receipt=Receipt.from_row(row), score=row.match_score, reasons=list(row.match_reasons)
+        )
+
+
 @strawberry.type(description="Money spent by a member, on a card or out of pocket.")
 class Expense(Node):
     row: strawberry.Private[Row[Any]]
@@ -248,6 +268,16 @@ class Expense(Node):
         self, info: Info
     ) -> list[Annotated["Receipt", strawberry.lazy("schema.receipt")]]:
         return _receipts(await resolve.expense_receipts(info.context, self.row))
+
+    @strawberry.field(
+        description=(
+            "Unmatched receipts the matcher thinks belong to it, best first, for a person to "
+            "confirm with attachReceipt; only receipts the viewer sees. Needs `receipts:read`."
+        )
+    )
+    async def receipt_candidates(self, info: Info) -> list[ReceiptCandidate]:
+        rows = await matching.expense_receipt_candidates(info.context, self.row)
+        return [ReceiptCandidate.from_row(row) for row in rows]
 
     @strawberry.field(
         description="A policy requires a receipt for this amount and none is attached."

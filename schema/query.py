@@ -20,7 +20,7 @@ from schema.card import Card, CardKind, CardStatus
 from schema.category import Category
 from schema.expense import Expense, FilterArg, OrderArg, ordering
 from schema.member import Member, Role
-from schema.receipt import Receipt
+from schema.receipt import Receipt, ReceiptProcessing
 from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
 
@@ -63,6 +63,10 @@ class MemberFilter:
 class ReceiptFilter:
     matched: bool | None = strawberry.field(
         default=None, description="Attached to an expense (true) or not yet (false)."
+    )
+    processing: list[ReceiptProcessing] | None = strawberry.field(
+        default=None,
+        description="In any of these processing states (the inbox: matched false, DONE and FAILED).",
     )
 
 
@@ -132,7 +136,10 @@ class Query:
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: Annotated[ReceiptFilter | None, strawberry.argument(description="Conditions the receipts must meet.")] = None,
     ) -> Connection[Receipt]:  # fmt: skip
-        spec = ListSpec(matched=filter.matched if filter else None)
+        spec = ListSpec(
+            matched=filter.matched if filter else None,
+            processing=_values(filter.processing) if filter else None,
+        )
         result = await list_rows(
             info.context, table="receipts", spec=spec, args=page_args(first, after, last, before)
         )

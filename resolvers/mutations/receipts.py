@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import jobs, receipt_writes, writes
+from db import jobs, matching, receipt_writes, writes
 from db.receipt_storage import ReceiptStorage, content_key
 from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
 from resolvers.errors import bad_input
@@ -130,6 +130,13 @@ async def detach_receipt(ctx: Context, receipt_global_id: str) -> Row[Any]:
         require_status(expense, "DRAFT", "REJECTED", action="remove a receipt from")
         row = await receipt_writes.set_expense(
             db=ctx.db, business_id=principal.business_id, receipt_id=receipt.id, expense_id=None
+        )
+        # a person said no: the matcher never attaches this pair again (resolvers/matching.py)
+        await matching.add_refusal(
+            db=ctx.db,
+            business_id=principal.business_id,
+            receipt_id=receipt.id,
+            expense_id=expense.id,
         )
         await _audit(ctx, row, expense, DETACHED)
         return row

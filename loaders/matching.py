@@ -1,0 +1,24 @@
+"""Receipt match candidates, both ways: a receipt's expenses and an expense's receipts."""
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from db import matching
+from loaders.base import TenantLoader, ordered
+
+
+class MatchCandidatesByReceiptLoader(TenantLoader[int, list[Row[Any]]]):
+    """Stored candidate expenses of each receipt that the viewer sees, best first."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+        rows = await matching.candidates_by_receipt(db=self.db, scope=self.scope, receipt_ids=keys)
+        return ordered(rows, keys, [])
+
+
+class ReceiptCandidatesByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
+    """Unmatched receipts the viewer sees that hold each expense as a candidate, best first."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+        rows = await matching.candidates_by_expense(db=self.db, scope=self.scope, expense_ids=keys)
+        return ordered(rows, keys, [])
