@@ -40,6 +40,7 @@ def idp() -> AsyncIterator[tuple[FakeIdp, SigningKey]]:  # type: ignore[misc]
     provider.thread.start()
     yield provider, key
     provider.server.shutdown()
+    provider.server.server_close()
 
 
 def _create_business(url: str, data_dir: Path) -> dict[str, str]:
