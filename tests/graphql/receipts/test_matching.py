@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -136,6 +136,8 @@ async def new_books(engine: AsyncEngine, timezone: str = "UTC") -> Books:
         await conn.execute(
             update(businesses).where(businesses.c.id == biz.id).values(timezone=timezone)
         )
+        # the world's unmatched uploads would crowd the inbox tests: each test brings its own
+        await conn.execute(delete(receipts).where(receipts.c.business_id == biz.id))
     return Books(biz, engine)
 
 
@@ -392,3 +394,76 @@ async def test_receipts_not_done_or_without_a_total_are_left_alone(books: Books)
         await books.match_receipt(receipt)
         assert await books.attached(receipt) is None
         assert await books.candidates(receipt) == []
+
+
+MERCHANTS = [
+    "Pret A Manger", "Blue Bottle Coffee", "Uber", "British Airways", "Hilton London",
+    "Trainline", "Waterstones", "Deliveroo", "Shell", "Premier Inn", "Itsu", "Apple Store",
+]  # fmt: skip
+
+
+def _as_printed(merchant: str, rng: random.Random) -> str:
+    """Return the merchant as a till prints it: upper case, a branch number, a suffix."""
+    return rng.choice(
+        [merchant.upper(), f"{merchant} #{rng.randrange(10, 999)}", f"{merchant} Ltd", merchant]
+    )
+
+
+async def test_scenario_precision_and_recall(engine: AsyncEngine) -> None:
+    """50 receipts among look-alike expenses: auto-matching must be right when it acts."""
+    books = await new_books(engine)
+    rate = await _rate(books.engine, "EUR", "GBP", DAY - timedelta(days=1), "0.8400000000")
+    rng = random.Random(12)
+    truth: dict[int, int | None] = {}  # receipt -> the one expense it belongs to (None: ambiguous)
+    amounts = rng.sample(range(500, 40_000), 200)
+    for i in range(50):
+        kind, day = i % 5, DAY + timedelta(days=6 * i)
+        at = NOON + timedelta(days=6 * i, hours=rng.randrange(-3, 8))
+        merchant, amount = rng.choice(MERCHANTS), amounts.pop()
+        other = rng.choice([m for m in MERCHANTS if m != merchant])
+        printed = _as_printed(merchant, rng)
+        if kind == 0:  # the plain case
+            expense: int | None = await books.expense("employee", amount, at, merchant)
+            receipt = await books.receipt("employee", amount, day, printed)
+        elif kind == 1:  # dated a day later; the same amount another day elsewhere
+            expense = await books.expense("employee", amount, at, merchant)
+            await books.expense("employee", amount, at + timedelta(days=5), other)
+            receipt = await books.receipt("employee", amount, day + timedelta(days=1), printed)
+        elif kind == 2:  # the same merchant the same day for another amount
+            expense = await books.expense("employee", amount, at, merchant)
+            await books.expense("employee", amounts.pop(), at + timedelta(hours=2), merchant)
+            receipt = await books.receipt("employee", amount, day, printed)
+        elif kind == 3:  # two equal expenses: nobody can tell which
+            await books.expense("employee", amount, at, merchant)
+            await books.expense("employee", amount, at + timedelta(hours=1), merchant)
+            expense = None
+            receipt = await books.receipt("employee", amount, day, printed)
+        else:  # paid in EUR, booked in GBP half a percent off; same merchant 2 days later
+            eur = amount
+            gbp = int((Decimal(eur) * rate * Decimal("1.005")).to_integral_value())
+            expense = await books.expense("employee", gbp, at, merchant)
+            await books.expense("employee", gbp + 777, at + timedelta(days=2), merchant)
+            receipt = await books.receipt("employee", eur, day, printed, currency="EUR")
+        truth[receipt] = expense
+
+    order = list(truth)
+    rng.shuffle(order)
+    for receipt in order:
+        await books.match_receipt(receipt)
+
+    attached = {receipt: await books.attached(receipt) for receipt in truth}
+    acted = [r for r, e in attached.items() if e is not None]
+    right = [r for r in acted if attached[r] == truth[r]]
+    matchable = [r for r, e in truth.items() if e is not None]
+    precision = len(right) / len(acted) if acted else 1.0
+    recall = len(right) / len(matchable)
+    print(
+        f"\nreceipt matching scenario: {len(truth)} receipts, {len(matchable)} with one true "
+        f"expense; auto-attached {len(acted)}, right {len(right)}; "
+        f"precision {precision:.1%}, recall {recall:.1%}"
+    )
+    assert precision >= 0.99
+    assert recall >= 0.80
+    for receipt, expense in truth.items():  # what was left is offered to a person
+        if attached[receipt] is None and expense is not None:
+            assert expense in [c[0] for c in await books.candidates(receipt)]
