@@ -256,7 +256,7 @@ async def expense_for_matching(
 async def receipts_for_expense(
     *, db: RequestDb, business_id: int, expense: Row[Any], window: tuple[int, int]
 ) -> list[int]:
-    """Return the receipts to match again after the expense changed, in id order.
+    """Return the receipts to match again after the expense changed, locked, in id order.
 
     Unmatched DONE receipts dated within SEARCH_DAYS of the expense's local day with the
     same amount and currency, a date in ``window``, or a similar merchant; and every
@@ -283,8 +283,16 @@ async def receipts_for_expense(
         receipt_match_candidates.c.business_id == business_id,
         receipt_match_candidates.c.expense_id == expense.id,
     )
-    statement = select(receipts.c.id).where(or_(fits, receipts.c.id.in_(holding))).limit(500)
-    return sorted(row.id for row in await db.rows(statement))
+    # locked in id order before any expense is: a concurrent match_receipt (receipt, then
+    # expense) then waits here instead of closing a lock cycle
+    statement = (
+        select(receipts.c.id)
+        .where(or_(fits, receipts.c.id.in_(holding)))
+        .order_by(receipts.c.id)
+        .limit(500)
+        .with_for_update(of=receipts)
+    )
+    return [row.id for row in await db.rows(statement)]
 
 
 async def candidates_by_receipt(

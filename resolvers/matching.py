@@ -30,7 +30,9 @@ Rules:
   candidates therefore never attach on their own.
 - ``match_expense`` matches again every unmatched DONE receipt that may fit the expense
   (same amount, date window or similar merchant) and every receipt holding it as a
-  candidate, each with the rules above.
+  candidate, each with the rules above. It locks those receipts in id order before any
+  expense, as match_receipt and attachReceipt lock a receipt before its expense, so
+  concurrent jobs wait for each other instead of deadlocking.
 """
 
 from dataclasses import dataclass
@@ -103,14 +105,17 @@ async def match_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> 
 
 async def match_expense(*, db: RequestDb, business_id: int, expense_id: int) -> None:
     """Match again the unmatched receipts that may fit the created or changed expense."""
-    expense = await q.expense_for_matching(db=db, business_id=business_id, expense_id=expense_id)
-    if expense is None:
-        return
-    receipt_ids = await q.receipts_for_expense(
-        db=db, business_id=business_id, expense=expense, window=DATE_WINDOW
-    )
-    for receipt_id in receipt_ids:
-        await match_receipt(db=db, business_id=business_id, receipt_id=receipt_id)
+    async with db.savepoint():
+        expense = await q.expense_for_matching(
+            db=db, business_id=business_id, expense_id=expense_id
+        )
+        if expense is None:
+            return
+        receipt_ids = await q.receipts_for_expense(
+            db=db, business_id=business_id, expense=expense, window=DATE_WINDOW
+        )
+        for receipt_id in receipt_ids:
+            await match_receipt(db=db, business_id=business_id, receipt_id=receipt_id)
 
 
 def _matchable(receipt: Row[Any]) -> bool:

@@ -54,15 +54,19 @@ class ReceiptExtraction:
             total=total,
             confidence=ExtractionConfidence(
                 merchant=_confidence(sure, "merchant"),
-                total=_confidence(sure, "total"),
-                date=_confidence(sure, "date"),
+                total=_confidence(sure, "total_minor", "total"),
+                date=_confidence(sure, "spent_on", "date"),
             ),
         )
 
 
-def _confidence(sure: dict[str, Any], field: str) -> float | None:
-    value = sure.get(field)
-    return float(value) if isinstance(value, int | float) else None
+def _confidence(sure: dict[str, Any], *keys: str) -> float | None:
+    """Return the first confidence stored under ``keys`` (the worker's names come first)."""
+    for key in keys:
+        value = sure.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 @strawberry.type(

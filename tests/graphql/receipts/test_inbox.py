@@ -113,7 +113,8 @@ async def test_inbox_filters_and_counts(shop: Shop, engine: AsyncEngine) -> None
 
 async def test_extraction_fields_are_null_when_not_found(shop: Shop, engine: AsyncEngine) -> None:
     books = await new_books(engine)
-    receipt = await books.receipt("employee", None, DAY, None, confidence={"date": 0.4})
+    # stored under the worker's names (app/jobs.py): merchant, spent_on, total_minor
+    receipt = await books.receipt("employee", None, DAY, None, confidence={"spent_on": 0.4})
     [node] = (await _inbox(shop, books, {"processing": ["DONE"]}))["nodes"]
     assert node["id"] == _rid(receipt)
     assert node["extracted"] == {

@@ -1,5 +1,6 @@
 """Receipt matching: match_receipt/match_expense on extracted receipts, candidates, refusals."""
 
+import asyncio
 import itertools
 import os
 import random
@@ -23,10 +24,10 @@ from db.tables import (
     receipt_match_refusals,
     receipts,
 )
-from resolvers.ids import encode_id
+from resolvers.ids import decode_id, encode_id
 from resolvers.matching import AUTO_MATCHED, match_expense, match_receipt
 from tests.conftest import gql
-from tests.graphql.receipts.conftest import Shop
+from tests.graphql.receipts.conftest import PDF, Shop, unique, upload
 from tests.world import Biz, _business
 
 TEAMS = {"employee": "sales", "employee2": "sales", "manager": "sales", "engineer": "eng"}
@@ -467,3 +468,34 @@ async def test_scenario_precision_and_recall(engine: AsyncEngine) -> None:
     for receipt, expense in truth.items():  # what was left is offered to a person
         if attached[receipt] is None and expense is not None:
             assert expense in [c[0] for c in await books.candidates(receipt)]
+
+
+async def test_an_uploaded_receipt_matches_once_extracted(books: Books, shop: Shop) -> None:
+    expense = await books.expense("employee", 1575, NOON, "Ryman Stationery")
+    payload = await upload(
+        shop.client, unique(PDF), as_=shop.as_("employee", books.biz), name="ryman.pdf"
+    )
+    _, receipt = decode_id(payload["receipt"]["id"])
+    async with books.engine.begin() as conn:  # what the extraction worker writes
+        await conn.execute(
+            update(receipts)
+            .where(receipts.c.business_id == books.biz.id, receipts.c.id == receipt)
+            .values(
+                processing="DONE", extracted_merchant="RYMAN STATIONERY", extracted_spent_on=DAY,
+                extracted_total_minor=1575, extracted_currency="GBP",
+                extracted_confidence={"merchant": 0.7, "spent_on": 0.9, "total_minor": 0.99},
+            )
+        )  # fmt: skip
+    await books.match_receipt(receipt)
+    assert await books.attached(receipt) == expense
+
+
+async def test_two_receipts_racing_for_one_expense_attach_once(books: Books) -> None:
+    expense = await books.expense("employee", 4321, NOON, "Eurostar")
+    first = await books.receipt("employee", 4321, DAY, "Eurostar")
+    second = await books.receipt("employee", 4321, DAY, "Eurostar")
+    await asyncio.gather(books.match_receipt(first), books.match_receipt(second))
+    attached = [await books.attached(first), await books.attached(second)]
+    assert sorted(attached, key=lambda e: e is None) == [expense, None]
+    events = [e for e in await books.events(expense) if e.action == AUTO_MATCHED]
+    assert len(events) == 1
