@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import matching
+from db import match_candidates
 from loaders.base import TenantLoader, ordered
 
 
@@ -12,7 +12,9 @@ class MatchCandidatesByReceiptLoader(TenantLoader[int, list[Row[Any]]]):
     """Stored candidate expenses of each receipt that the viewer sees, best first."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await matching.candidates_by_receipt(db=self.db, scope=self.scope, receipt_ids=keys)
+        rows = await match_candidates.candidates_by_receipt(
+            db=self.db, scope=self.scope, receipt_ids=keys
+        )
         return ordered(rows, keys, [])
 
 
@@ -20,5 +22,7 @@ class ReceiptCandidatesByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
     """Unmatched receipts the viewer sees that hold each expense as a candidate, best first."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await matching.candidates_by_expense(db=self.db, scope=self.scope, expense_ids=keys)
+        rows = await match_candidates.candidates_by_expense(
+            db=self.db, scope=self.scope, expense_ids=keys
+        )
         return ordered(rows, keys, [])

@@ -9,7 +9,9 @@ Rules:
 - Only DONE, unmatched receipts with an extracted total, currency and date are matched.
 - Candidates are expenses of the receipt's business that its uploader may see (their own;
   a MANAGER also their managed teams'; FINANCE and ADMIN any), not deleted, without a
-  receipt, spent within 14 local days (the business's time zone) of the receipt's date.
+  receipt, spent within 14 local days (the business's time zone) of the receipt's date,
+  and with the same amount and currency, a local day in the date window, or a merchant
+  similarity of at least 0.3 (pg_trgm's default threshold); at most 500 are scored.
 - Amount (weight 0.5): the same amount in the same currency scores 1; in another currency
   the receipt's total is converted at ``fx_rates`` (the latest rate on or before the
   receipt's date) and scores 1 down to 0.8 while within 3% of the expense's amount

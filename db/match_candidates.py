@@ -1,0 +1,70 @@
+"""The matcher's stored candidates as the API reads them: both ways, the viewer's scope applied."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, and_, select
+
+from db.engine import RequestDb
+from db.matching import has_receipt
+from db.scope import Scope, expense_visible, receipt_visible
+from db.sql import any_of
+from db.tables import expenses, receipt_match_candidates, receipts
+
+
+async def candidates_by_receipt(
+    *, db: RequestDb, scope: Scope, receipt_ids: Sequence[int]
+) -> dict[int, list[Row[Any]]]:
+    """Return each receipt's stored candidates the scope sees: expense columns, score, reasons.
+
+    Best first; expenses deleted or given a receipt since are left out.
+    """
+    c = receipt_match_candidates
+    statement = (
+        select(
+            expenses,
+            c.c.receipt_id.label("match_receipt_id"),
+            c.c.score.label("match_score"),
+            c.c.reasons.label("match_reasons"),
+        )
+        .join(c, and_(c.c.business_id == expenses.c.business_id, c.c.expense_id == expenses.c.id))
+        .where(
+            c.c.business_id == scope.business_id,
+            any_of(c.c.receipt_id, list(receipt_ids)),
+            expense_visible(scope),
+            expenses.c.deleted_at.is_(None),
+            ~has_receipt(),
+        )
+        .order_by(c.c.receipt_id, c.c.score.desc(), expenses.c.id)
+    )
+    by_receipt: dict[int, list[Row[Any]]] = {id_: [] for id_ in receipt_ids}
+    for row in await db.rows(statement):
+        by_receipt[row.match_receipt_id].append(row)
+    return by_receipt
+
+
+async def candidates_by_expense(
+    *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
+) -> dict[int, list[Row[Any]]]:
+    """Return, per expense, the unmatched receipts the scope sees that hold it as a candidate."""
+    c = receipt_match_candidates
+    statement = (
+        select(
+            receipts,
+            c.c.expense_id.label("match_expense_id"),
+            c.c.score.label("match_score"),
+            c.c.reasons.label("match_reasons"),
+        )
+        .join(c, and_(c.c.business_id == receipts.c.business_id, c.c.receipt_id == receipts.c.id))
+        .where(
+            c.c.business_id == scope.business_id,
+            any_of(c.c.expense_id, list(expense_ids)),
+            receipt_visible(scope),
+            receipts.c.expense_id.is_(None),
+        )
+        .order_by(c.c.expense_id, c.c.score.desc(), receipts.c.id)
+    )
+    by_expense: dict[int, list[Row[Any]]] = {id_: [] for id_ in expense_ids}
+    for row in await db.rows(statement):
+        by_expense[row.match_expense_id].append(row)
+    return by_expense
