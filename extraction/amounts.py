@@ -25,6 +25,8 @@ AMOUNT_RE = re.compile(
     r"(?<![\d.,])-?(?:\d{1,3}(?:[.,'\u202f\u00a0]\d{3})+(?:[.,]\d{1,3})?|\d+(?:[.,]\d{1,3})?)(?![\d])"
 )
 
+_SPACED_SEPARATOR = re.compile(r"(?<=\d) ?([.,]) ?(?=\d)")
+
 
 def exponent(currency: str | None) -> int:
     """Return the number of minor-unit digits of `currency` (2 when unknown)."""
@@ -79,6 +81,8 @@ def amounts_in(line: str, exp: int) -> list[int]:
     For currencies with decimals, a bare integer (a quantity, a code) is an amount only
     next to a currency symbol or code.
     """
+    # OCR often puts a space beside a separator: "1, 850.995", "176 ,23"
+    line = _SPACED_SEPARATOR.sub(r"\1", line)
     found = []
     for match in AMOUNT_RE.finditer(line):
         split = _split(match.group(0).lstrip("-"), exp)
