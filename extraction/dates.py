@@ -37,21 +37,21 @@ def _month_words() -> dict[str, int]:
 
 
 MONTH_WORDS = _month_words()
-_WORD = r"([^\W\d_]{3,12})\.?"
+_WORD = r"([^\W\d_]{3,12})\.?"  # a month's name; dates never span lines
 _YEAR = r"(\d{4}|\d{2})"
 
 _ISO = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _NUMERIC = re.compile(r"(?<![\d.,])(\d{1,2})[./-](\d{1,2})[./-]" + _YEAR + r"(?![\d])")
 # 30 Nov 2026, 30. November 2026, 30 novembre 2026, 30 de noviembre de 2026, 30-Nov-26
 _DAY_MONTH = re.compile(
-    r"(?<!\d)(\d{1,2})(?:er|st|nd|rd|th)?\.?[\s-]*(?:de\s+)?"
+    r"(?<![\d.,])(\d{1,2})(?:er|st|nd|rd|th)?\.?[ \t-]*(?:de[ \t]+)?"
     + _WORD
-    + r"[\s,-]*(?:de\s+)?"
+    + r"[ \t,-]*(?:de[ \t]+)?"
     + _YEAR
     + r"(?!\d)"
 )
 # Nov 30, 2026 / November 30 2026
-_MONTH_DAY = re.compile(_WORD + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+" + _YEAR + r"(?!\d)")
+_MONTH_DAY = re.compile(_WORD + r"[ \t]+(\d{1,2})(?:st|nd|rd|th)?,?[ \t]+" + _YEAR + r"(?!\d)")
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,10 @@ def prepare(image: Image.Image) -> Image.Image:
         white = Image.new("RGBA", image.size, "white")
         image = Image.alpha_composite(white, image.convert("RGBA"))
     grey = image.convert("L")
-    # tesseract wants letters about 20-40 px high; phone photos are big, screenshots small
+    # tesseract wants letters about 20-40 px high; phone photos are big, receipt scans narrow
     width = grey.width
-    if width < 1200:
-        scale = min(3.0, 1200 / width)
+    if width < 1600:  # 1200 read fewer merchants on the sample corpus; 1800 no better
+        scale = min(3.0, 1600 / width)
         grey = grey.resize(
             (round(width * scale), round(grey.height * scale)), Image.Resampling.LANCZOS
         )

@@ -58,3 +58,11 @@ def test_phone_numbers_and_times_are_not_dates() -> None:
 
 def test_fold() -> None:
     assert fold("Février MÄRZ") == "fevrier marz"
+
+
+def test_dates_never_span_lines() -> None:
+    # an amount ending one line and a "Mon D, YYYY" date starting the next
+    [found] = find_dates("CHANGE 1.01\nMar 27, 2026 07:07", day_first=True)
+    assert found.value == date(2026, 3, 27)
+    [found] = find_dates("CHANGE 2\nAug 22, 2026", day_first=True)
+    assert found.value == date(2026, 8, 22)
