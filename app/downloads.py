@@ -98,9 +98,8 @@ class ReceiptDownloads:
 
 def mount_receipts(app: Starlette, settings: Settings) -> None:
     """Serve receipt downloads on ``app`` and keep storage and signer in its state."""
-    root = settings.receipts_dir or settings.data_dir / "receipts"
     app.state.receipts = ReceiptDownloads(
-        storage=LocalStorage(root),
+        storage=LocalStorage(settings.receipt_root),
         signer=LinkSigner(key=signing_key(settings), ttl_s=settings.receipt_url_ttl_s),
     )
     app.router.routes.extend(routes())

@@ -61,6 +61,11 @@ class Settings:
     receipt_url_secret: str = ""
     receipt_url_ttl_s: int = 15 * 60
 
+    @property
+    def receipt_root(self) -> Path:
+        """Return the directory receipt files are kept in."""
+        return self.receipts_dir or self.data_dir / "receipts"
+
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] = os.environ, *, development: bool = False

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, text
 
 from db import api_key_writes, seed_load
 from db.engine import RequestDb
@@ -253,3 +253,24 @@ def _build(
     )
     ids_by_email = {p.email: m.id for p, m in zip(spec.people, members, strict=True)}
     return _business(spec, builder.business_id, ids_by_email), factory
+
+
+async def expenses_without_receipts(*, db: RequestDb, business_id: int, limit: int) -> list[Any]:
+    """Return the business's oldest expenses that have no receipt, with its time zone."""
+    statement = text(
+        "SELECT e.id, e.member_id, e.merchant_name, e.amount_minor, e.currency, e.spent_at,"
+        " e.description, b.timezone FROM expenses e JOIN businesses b ON b.id = e.business_id"
+        " WHERE e.business_id = :business_id AND e.deleted_at IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM receipts r WHERE r.business_id = e.business_id AND r.expense_id = e.id)"
+        " ORDER BY e.id LIMIT :limit"
+    )
+    return list(await db.rows(statement, {"business_id": business_id, "limit": limit}))
+
+
+async def demo_receipt_count(*, db: RequestDb, business_id: int) -> int:
+    """Return how many demo receipt files the business already has."""
+    statement = text(
+        "SELECT count(*) AS n FROM receipts WHERE business_id = :business_id"
+        " AND file_name LIKE 'demo-receipt-%'"
+    )
+    return int((await db.rows(statement, {"business_id": business_id}))[0].n)

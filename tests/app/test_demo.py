@@ -239,3 +239,24 @@ def test_demo_allows_its_own_origin_and_no_other(demo: tuple[str, list[str]]) ->
         answer = preflight(origin)
         assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == origin
     assert preflight("https://elsewhere.example").status_code == 400
+
+
+def test_demo_receipts_file_themselves_within_seconds(demo: tuple[str, list[str]]) -> None:
+    # the demo queues a few receipts of the employee's; its worker reads and attaches them
+    base, lines = demo
+    assert any("receipts queued for the worker" in line for line in lines), lines
+    admin = _credentials(lines)[0][1]
+    query = "{ receipts(first: 100) { nodes { fileName processing expense { merchantName } extracted { merchantName } } } }"  # fmt: skip
+    deadline, filed = time.monotonic() + 45, []
+    while time.monotonic() < deadline:
+        response = httpx.post(f"{base}/graphql", json={"query": query},
+                              headers={"Authorization": f"Bearer {admin}"}, timeout=10)  # fmt: skip
+        nodes = response.json()["data"]["receipts"]["nodes"]
+        demo_receipts = [n for n in nodes if n["fileName"].startswith("demo-receipt-")]
+        filed = [n for n in demo_receipts if n["processing"] == "DONE" and n["expense"]]
+        if demo_receipts and len(filed) == len(demo_receipts):
+            break
+        time.sleep(0.5)
+    assert len(filed) == 3, nodes
+    for receipt in filed:
+        assert receipt["extracted"]["merchantName"] == receipt["expense"]["merchantName"]
