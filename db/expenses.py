@@ -14,6 +14,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    or_,
     select,
     true,
 )
@@ -23,7 +24,7 @@ from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
 from db.scope import Scope, expense_visible
 from db.sql import any_of
-from db.tables import expenses, receipts
+from db.tables import expenses, policies, receipts
 
 ExpenseParent = Literal["member", "team", "card"]
 
@@ -56,6 +57,8 @@ class ExpenseSpec:
     max_home_minor: int | None = None
     merchant_search: str | None = None
     has_receipt: bool | None = None
+    # a policy requires a receipt for the amount and none is attached
+    receipt_missing: bool | None = None
     updated_since: datetime | None = None
     include_deleted: bool = False
 
@@ -92,12 +95,29 @@ def _filter(spec: ExpenseSpec) -> list[ColumnElement[bool]]:
         clauses.append(c.home_amount_minor <= spec.max_home_minor)
     if spec.merchant_search:
         clauses.append(c.merchant_name.ilike(_like_pattern(spec.merchant_search), escape="\\"))
+    has = exists(
+        select(1).where(receipts.c.business_id == c.business_id, receipts.c.expense_id == c.id)
+    )
     if spec.has_receipt is not None:
-        has = exists(
-            select(1).where(receipts.c.business_id == c.business_id, receipts.c.expense_id == c.id)
-        )
         clauses.append(has if spec.has_receipt else ~has)
+    if spec.receipt_missing is not None:
+        missing = and_(~has, _receipt_required())
+        clauses.append(missing if spec.receipt_missing else ~missing)
     return clauses
+
+
+def _receipt_required() -> ColumnElement[bool]:
+    """Return: an active policy of the expense's category (or of all) wants a receipt for it."""
+    c, p = expenses.c, policies.c
+    return exists(
+        select(1).where(
+            p.business_id == c.business_id,
+            p.active,
+            p.receipt_required_above_minor.is_not(None),
+            c.home_amount_minor > p.receipt_required_above_minor,
+            or_(p.category_id.is_(None), p.category_id == c.category_id),
+        )
+    )
 
 
 def expense_where(scope: Scope, spec: ExpenseSpec) -> ColumnElement[bool]:

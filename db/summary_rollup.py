@@ -69,6 +69,7 @@ def rollup_serves(scope: Scope, spec: ExpenseSpec, group_by: Sequence[str]) -> b
     if not scope.sees_all or not set(group_by) <= set(ROLLUP_DIMENSIONS):
         return False
     unkept: tuple[object, ...] = (spec.member_ids, spec.card_ids, spec.has_receipt)
+    unkept += (spec.receipt_missing,)
     unkept += (spec.min_home_minor, spec.max_home_minor, spec.updated_since)
     return (
         all(value is None for value in unkept)

@@ -85,6 +85,9 @@ class ExpenseFilterLike(Protocol):
     def has_receipt(self) -> bool | None: ...
 
     @property
+    def receipt_missing(self) -> bool | None: ...
+
+    @property
     def updated_since(self) -> datetime | None: ...
 
     @property
@@ -160,6 +163,7 @@ def expense_spec(filter_: ExpenseFilterLike | None, principal: Principal) -> Exp
         max_home_minor=_home_minor(filter_.max_amount, principal, "maxAmount"),
         merchant_search=search or None,
         has_receipt=filter_.has_receipt,
+        receipt_missing=filter_.receipt_missing,
         updated_since=filter_.updated_since,
         include_deleted=bool(filter_.include_deleted),
     )

@@ -96,6 +96,10 @@ class ExpenseFilter:
     has_receipt: bool | None = strawberry.field(
         default=None, description="Has (true) or lacks (false) an attached receipt."
     )
+    receipt_missing: bool | None = strawberry.field(
+        default=None,
+        description="A policy requires a receipt for the amount and none is attached (true: the receipts to chase), or not (false).",
+    )
     updated_since: datetime | None = strawberry.field(
         default=None,
         description="Changed at or after this instant: for incremental sync, with orderBy UPDATED_AT ASC.",
