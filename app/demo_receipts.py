@@ -1,6 +1,6 @@
 """The demo's receipts: a few files for expenses that lack one, for the worker to file.
 
-Rendered as PDFs with a text layer (extraction/samples.py), stored like uploads, QUEUED,
+Rendered as PDFs with a text layer and one photo (extraction/samples.py), stored like uploads, QUEUED,
 their extraction jobs enqueued in the same transaction: within seconds of `demo` starting,
 the worker reads them and attaches each to its expense, so a first-time user sees it.
 """
@@ -16,9 +16,10 @@ from db import jobs, receipt_writes
 from db.demo import demo_receipt_count, expenses_without_receipts
 from db.engine import RequestDb
 from db.receipt_storage import LocalStorage, content_key
-from extraction.samples import SampleTruth, render
+from extraction.samples import Kind, SampleTruth, render
 
 DEMO_RECEIPTS = 3
+_TYPES = {"pdf": "application/pdf", "png": "image/png"}
 
 
 def _truth(expense: Row[Any]) -> SampleTruth:
@@ -46,7 +47,9 @@ async def seed_demo_receipts(*, db: RequestDb, receipts_dir: Path, business_id: 
     storage = LocalStorage(receipts_dir)
     expenses = await expenses_without_receipts(db=db, business_id=business_id, limit=DEMO_RECEIPTS)
     for n, expense in enumerate(expenses, start=1):
-        data = render(_truth(expense), kind="pdf", seed=n)
+        # the last one is a photo, read by OCR; the others are PDFs with a text layer
+        kind: Kind = "png" if n == DEMO_RECEIPTS else "pdf"
+        data = render(_truth(expense), kind=kind, seed=n)
         sha256 = hashlib.sha256(data).hexdigest()
         key = content_key(business_id, sha256)
         storage.put(key, data)
@@ -54,7 +57,7 @@ async def seed_demo_receipts(*, db: RequestDb, receipts_dir: Path, business_id: 
             db=db,
             values={
                 "business_id": business_id, "expense_id": None, "uploaded_by": expense.member_id,
-                "file_name": f"demo-receipt-{n}.pdf", "content_type": "application/pdf",
+                "file_name": f"demo-receipt-{n}.{kind}", "content_type": _TYPES[kind],
                 "size_bytes": len(data), "sha256": sha256, "storage_key": key,
                 "processing": "QUEUED",
             },
