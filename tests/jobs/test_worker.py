@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Any
 
+from resolvers.ids import encode_id
+from tests.conftest import gql, token
 from tests.jobs.conftest import Jobs, eventually, worker
 
 FAST = {
@@ -75,6 +77,18 @@ async def test_an_unreadable_file_fails_at_once_without_retries(jobs: Jobs, tmp_
         row = await eventually(_processed(jobs, receipt_id, "FAILED"), "the receipt FAILED")
     assert row.processing_error == "no text found"
     assert len(calls.read_text().splitlines()) == 1
+    # a receipt that could not be read is still filed by hand
+    employee = token(jobs.biz, "employee")
+    create = "mutation($i: CreateExpenseInput!) { createExpense(input: $i) { expense { id } } }"
+    spent = {"amount": {"amount": "9.99", "currency": "GBP"}, "spentAt": "2026-11-02T10:00:00Z",
+             "merchantName": "Unreadable Ltd"}  # fmt: skip
+    expense = (await gql(jobs.client, create, {"i": spent}, as_=employee))["createExpense"][
+        "expense"
+    ]
+    attach = "mutation($r: ID!, $e: ID!) { attachReceipt(receiptId: $r, expenseId: $e) { receipt { processing expense { id } } userErrors { code } } }"  # fmt: skip
+    variables = {"r": encode_id("Receipt", receipt_id), "e": expense["id"]}
+    data = (await gql(jobs.client, attach, variables, as_=employee))["attachReceipt"]
+    assert data == {"receipt": {"processing": "FAILED", "expense": expense}, "userErrors": []}
 
 
 async def test_a_killed_workers_job_is_done_once_by_another(jobs: Jobs, tmp_path: Path) -> None:
