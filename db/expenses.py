@@ -95,15 +95,25 @@ def _filter(spec: ExpenseSpec) -> list[ColumnElement[bool]]:
         clauses.append(c.home_amount_minor <= spec.max_home_minor)
     if spec.merchant_search:
         clauses.append(c.merchant_name.ilike(_like_pattern(spec.merchant_search), escape="\\"))
-    has = exists(
-        select(1).where(receipts.c.business_id == c.business_id, receipts.c.expense_id == c.id)
-    )
+    has = has_receipt()
     if spec.has_receipt is not None:
         clauses.append(has if spec.has_receipt else ~has)
     if spec.receipt_missing is not None:
         missing = and_(~has, _receipt_required())
         clauses.append(missing if spec.receipt_missing else ~missing)
     return clauses
+
+
+def has_receipt() -> ColumnElement[bool]:
+    """Return: the expense has a receipt attached (correlated to ``expenses`` only)."""
+    # an alias, so a query that also reads receipts does not correlate to its receipts
+    attached = receipts.alias("attached")
+    return exists(
+        select(1).where(
+            attached.c.business_id == expenses.c.business_id,
+            attached.c.expense_id == expenses.c.id,
+        )
+    )
 
 
 def _receipt_required() -> ColumnElement[bool]:

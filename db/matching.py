@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
+from db.expenses import has_receipt
 from db.scope import Scope, expense_visible
 from db.tables import (
     businesses,
@@ -145,16 +146,6 @@ async def expense_features(
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
-
-
-def has_receipt() -> Any:
-    attached = receipts.alias("attached")
-    return exists(
-        select(1).where(
-            attached.c.business_id == expenses.c.business_id,
-            attached.c.expense_id == expenses.c.id,
-        )
-    )
 
 
 async def replace_candidates(
