@@ -15,6 +15,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 from strawberry.extensions import SchemaExtension
@@ -75,13 +76,15 @@ def validation_points(selections: int) -> int:
 
 
 def introspection_only(document: DocumentNode) -> bool:
-    """Return True when every operation selects only ``__schema``, ``__type``, ``__typename``."""
+    """Return True when there are operations, all queries selecting only ``__schema``,
+    ``__type`` and ``__typename``."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    stack = [
-        d.selection_set for d in document.definitions if isinstance(d, OperationDefinitionNode)
-    ]
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if not operations or any(op.operation is not OperationType.QUERY for op in operations):
+        return False
+    stack = [op.selection_set for op in operations]
     seen: set[str] = set()
     while stack:
         for node in stack.pop().selections:

@@ -82,9 +82,13 @@ async def run(
             return answer(422, error_body(message, ErrorCode.CONFLICT))
         return _replayed(previous.response)
     result = await execute()
-    if not _final(result):
-        # nothing of this attempt is kept (close() rolls back): the key stays free
-        return result if not _claims_writes(result) else _not_saved()
+    body = orjson.loads(result.body) if result.body else {}
+    data = body.get("data") if isinstance(body, dict) else None
+    if result.status != 200 or data is None or body.get("errors"):
+        # not a final outcome: nothing of this attempt is kept (close() rolls back), the key
+        # stays free; an answer that reports a mutation done would now be untrue
+        claims_writes = isinstance(data, dict) and any(v is not None for v in data.values())
+        return _not_saved() if claims_writes else result
     stored = {
         "status": result.status,
         "raw": result.body.decode(),
@@ -98,23 +102,6 @@ async def run(
         log.warning("commit failed for an idempotent request: %s", detail)
         return _not_saved()
     return result
-
-
-def _final(result: Answer) -> bool:
-    """Return True for an outcome worth replaying: 200 without top-level errors."""
-    if result.status != 200:
-        return False
-    body = orjson.loads(result.body)
-    return isinstance(body, dict) and body.get("data") is not None and not body.get("errors")
-
-
-def _claims_writes(result: Answer) -> bool:
-    """Return True when the body reports a mutation field that succeeded (it was rolled back)."""
-    try:
-        data = orjson.loads(result.body).get("data")
-    except (orjson.JSONDecodeError, AttributeError):
-        return False
-    return isinstance(data, dict) and any(value is not None for value in data.values())
 
 
 def _not_saved() -> Answer:

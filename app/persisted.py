@@ -19,17 +19,11 @@ from types import MappingProxyType
 from typing import Any
 
 from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
     parse,
 )
 
+from app.gate import introspection_only
 from app.persisted_store import MAX_QUERY_BYTES, MemoryStore, Store, make_store
 from app.settings import ConfigError, Settings
 from resolvers.errors import DomainError, ErrorCode
@@ -48,7 +42,6 @@ _NOT_REGISTERED = (
     "Persisted-only mode: this server runs only the operations of its manifest and does "
     "not register new ones."
 )
-_META_FIELDS = frozenset({"__schema", "__type", "__typename"})
 # the standard introspection query has about 200 tokens
 _INTROSPECTION_MAX_TOKENS = 2_000
 
@@ -240,29 +233,4 @@ def is_introspection(query: str) -> bool:
         document = parse(query, no_location=True, max_tokens=_INTROSPECTION_MAX_TOKENS)
     except GraphQLError:
         return False
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    return bool(operations) and all(
-        op.operation == OperationType.QUERY and _meta_only(op.selection_set, fragments, set())
-        for op in operations
-    )
-
-
-def _meta_only(
-    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
-) -> bool:
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value not in _META_FIELDS:
-                return False
-        elif isinstance(selection, InlineFragmentNode):
-            if not _meta_only(selection.selection_set, fragments, seen):
-                return False
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            seen.add(selection.name.value)
-            fragment = fragments.get(selection.name.value)
-            if fragment is None or not _meta_only(fragment.selection_set, fragments, seen):
-                return False
-    return True
+    return introspection_only(document)
