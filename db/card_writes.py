@@ -6,7 +6,7 @@ from sqlalchemy import Row, insert, update
 
 from db.engine import RequestDb
 from db.locks import locked_row
-from db.tables import cards, members, teams
+from db.tables import cards
 
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
@@ -25,20 +25,6 @@ async def update_card(
         .returning(*cards.c)
     )
     return (await db.rows(statement))[0]
-
-
-async def shared_member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
-    """Return a member of the business, share-locked: it cannot be deactivated meanwhile."""
-    return await locked_row(
-        db=db, table=members, business_id=business_id, row_id=member_id, mode="SHARE"
-    )
-
-
-async def shared_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
-    """Return a team of the business, share-locked: it cannot be archived meanwhile."""
-    return await locked_row(
-        db=db, table=teams, business_id=business_id, row_id=team_id, mode="SHARE"
-    )
 
 
 async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import card_writes
+from db import card_writes, org_writes
 from db.money import MINOR_UNITS
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
@@ -162,9 +162,9 @@ async def cancel_card(ctx: Context, global_id: str) -> Row[Any]:
 async def _holder(ctx: Context, global_id: str) -> Row[Any]:
     """Return the active member who will hold the card, share-locked; else a userError."""
     principal, _ = ctx.require()
-    holder = await card_writes.shared_member(
+    holder = await org_writes.locked_member(
         db=ctx.db, business_id=principal.business_id,
-        member_id=row_id(global_id, "Member", "holderId"),
+        member_id=row_id(global_id, "Member", "holderId"), share=True,
     )  # fmt: skip
     if holder is None:
         raise fail(RuleCode.NOT_FOUND, "No member with that id.", "holderId")
@@ -178,7 +178,7 @@ async def _team(ctx: Context, global_id: str | None) -> int | None:
     if global_id is None:
         return None
     principal, _ = ctx.require()
-    team = await card_writes.shared_team(
+    team = await org_writes.team(
         db=ctx.db, business_id=principal.business_id, team_id=row_id(global_id, "Team", "teamId")
     )
     if team is None:
