@@ -230,7 +230,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             elif not commands.check_schema(args.against):
                 sys.exit(1)
             return
-        settings = Settings.from_env(development=args.command == "demo")
+        settings = Settings.from_env(
+            development=args.command == "demo", local_secret=args.command in ("demo", "token")
+        )
         uvloop.run(commands.run(args, settings))
     except (ConfigError, commands.DatabaseUnavailable, commands.CommandError) as error:
         print(f"expensegraph: {error}", file=sys.stderr)

@@ -68,22 +68,35 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] = os.environ, *, development: bool = False
+        cls,
+        env: Mapping[str, str] = os.environ,
+        *,
+        development: bool = False,
+        local_secret: bool | None = None,
     ) -> "Settings":
-        """Return settings from ``EXPENSEGRAPH_*`` variables and ``DATABASE_URL``."""
+        """Return settings from ``EXPENSEGRAPH_*`` variables and ``DATABASE_URL``.
+
+        ``local_secret`` (default: ``development``) creates the data directory's token
+        secret when missing, as ``demo`` and ``token`` do; ``serve`` only reads it.
+        """
         data_dir = Path(env.get("EXPENSEGRAPH_DATA_DIR", ".expensegraph"))
+        create = development if local_secret is None else local_secret
+        jwt_secret = env.get("EXPENSEGRAPH_JWT_SECRET") or _local_secret(
+            data_dir, "jwt-secret", create=create
+        )
         database_url = env.get("DATABASE_URL") or None
         if database_url is not None:
             _check_database_url(database_url)
         return cls(
             database_url=database_url,
             data_dir=data_dir,
-            jwt_secret=env.get("EXPENSEGRAPH_JWT_SECRET") or _local_secret(data_dir),
+            jwt_secret=jwt_secret,
             jwt_issuer=env.get("EXPENSEGRAPH_JWT_ISSUER", "expensegraph"),
             jwt_audience=env.get("EXPENSEGRAPH_JWT_AUDIENCE", "expensegraph-api"),
             token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
-            # production (serve) signs no one in with the secret generated in the data dir
-            hs256_tokens=development or bool(env.get("EXPENSEGRAPH_JWT_SECRET")),
+            # development tokens only with a secret someone configured: the variable, or the
+            # data directory's, made by demo or token (serve never makes one)
+            hs256_tokens=bool(jwt_secret),
             oidc=_oidc(env),
             # production (serve) keeps the schema to itself unless told otherwise; demo shows it
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", development),
@@ -122,7 +135,9 @@ class Settings:
                 statement_timeout_ms=_int(env, "EXPENSEGRAPH_STATEMENT_TIMEOUT_MS", 5000, low=100),
             ),
             receipts_dir=Path(env.get("EXPENSEGRAPH_RECEIPTS_DIR") or data_dir / "receipts"),
-            receipt_url_secret=env.get("EXPENSEGRAPH_RECEIPT_URL_SECRET", ""),
+            # links need a key even when no token secret exists: a local one of their own
+            receipt_url_secret=env.get("EXPENSEGRAPH_RECEIPT_URL_SECRET")
+            or ("" if jwt_secret else _local_secret(data_dir, "receipt-url-secret", create=True)),
             receipt_url_ttl_s=_int(env, "EXPENSEGRAPH_RECEIPT_URL_TTL_SECONDS", 15 * 60, low=10),
         )
 
@@ -226,15 +241,17 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}.")
 
 
-def _local_secret(data_dir: Path) -> str:
-    """Return the token-signing secret kept in the data directory, creating it once.
+def _local_secret(data_dir: Path, name: str, *, create: bool) -> str:
+    """Return the secret kept in the data directory's file ``name``, creating it if asked.
 
     Production sets EXPENSEGRAPH_JWT_SECRET; locally a generated secret keeps printed
-    tokens valid across restarts without any setup.
+    tokens valid across restarts without any setup. "" when missing and not created.
     """
-    path = data_dir / "jwt-secret"
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
+    if not create:
+        return ""
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     path.write_text(secret)

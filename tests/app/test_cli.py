@@ -64,9 +64,13 @@ def test_bad_numeric_setting_is_named(tmp_path: Path) -> None:
 
 
 def test_local_jwt_secret_is_created_once_and_kept(tmp_path: Path) -> None:
-    first = Settings.from_env({"EXPENSEGRAPH_DATA_DIR": str(tmp_path)}).jwt_secret
-    second = Settings.from_env({"EXPENSEGRAPH_DATA_DIR": str(tmp_path)}).jwt_secret
-    assert first == second and len(first) >= 32
+    env = {"EXPENSEGRAPH_DATA_DIR": str(tmp_path)}
+    # serve reads a secret but never makes one: no development tokens on a fresh server
+    assert Settings.from_env(env).jwt_secret == "" and not Settings.from_env(env).hs256_tokens
+    first = Settings.from_env(env, local_secret=True).jwt_secret  # as demo and token do
+    second = Settings.from_env(env)
+    assert first == second.jwt_secret and len(first) >= 32
+    assert second.hs256_tokens  # a secret someone made on purpose: its tokens are accepted
     assert Settings.from_env({"EXPENSEGRAPH_JWT_SECRET": "s" * 40}).jwt_secret == "s" * 40
 
 
