@@ -95,11 +95,11 @@ def _filter(spec: ExpenseSpec) -> list[ColumnElement[bool]]:
         clauses.append(c.home_amount_minor <= spec.max_home_minor)
     if spec.merchant_search:
         clauses.append(c.merchant_name.ilike(_like_pattern(spec.merchant_search), escape="\\"))
-    has = has_receipt()
-    if spec.has_receipt is not None:
+    if spec.has_receipt is not None:  # built only when asked: an EXISTS costs ~ms to build
+        has = has_receipt()
         clauses.append(has if spec.has_receipt else ~has)
     if spec.receipt_missing is not None:
-        missing = and_(~has, _receipt_required())
+        missing = and_(~has_receipt(), _receipt_required())
         clauses.append(missing if spec.receipt_missing else ~missing)
     return clauses
 
