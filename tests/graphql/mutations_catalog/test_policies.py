@@ -377,3 +377,30 @@ async def test_everyone_of_the_business_reads_its_policies(client, org, who):
 async def test_a_key_without_expenses_read_does_not_read_policies(client, org):
     body = (await gql_raw(client, LIST, as_=org.credential("key:cards"))).json()
     assert codes(body) == ["FORBIDDEN"]
+
+
+async def test_policies_with_their_categories_cost_the_same_for_2_and_12(
+    client: Any, engine: AsyncEngine, statements: Any
+) -> None:
+    fresh = await build_org(engine, "Polcount", seed=43)
+    admin = fresh.credential("admin")
+    listing = "{ viewer { business { policies { name category { name } maxAmount { amount } } } } }"
+    category_ids = list(fresh.biz.categories.values())
+    counts = []
+    for total in (2, 12):  # 2: at least one of ours with a category, so its loader runs
+        while (
+            len((await gql(client, listing, as_=admin))["viewer"]["business"]["policies"]) < total
+        ):
+            n = len((await gql(client, listing, as_=admin))["viewer"]["business"]["policies"])
+            payload = await call(client, SET, admin, input={
+                "name": f"Limit {n} {tag()}", "categoryId": encode_id("Category", category_ids[n % len(category_ids)]),
+                "maxAmount": {"amount": "100.00", "currency": "GBP"},
+            })  # fmt: skip
+            assert payload["userErrors"] == [], payload
+        statements.reset()
+        policies = (await gql(client, listing, as_=admin))["viewer"]["business"]["policies"]
+        counts.append(statements.count)
+        assert len(policies) == total
+    # the 12 include at least 11 of ours, each with a category to load
+    assert sum(p["category"] is not None for p in policies) >= 11
+    assert counts[0] == counts[1], counts
