@@ -47,6 +47,7 @@ from app.errors import ErrorCodes, is_unavailable
 from app.gate import ValidationGate
 from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
 from app.health import healthz, readyz
+from app.lane import FastLane
 from app.limits import (
     Buckets,
     LeakyBuckets,
@@ -73,6 +74,7 @@ from app.transport import (
 from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
 from app.validation import DocumentParseCache, DocumentValidationCache
 from db.engine import RequestDb, create_engine
+from execution.context import PlannedExecutionContext
 from loaders import base as loader_base
 from resolvers.context import Principal, build_context
 from resolvers.errors import DomainError, ErrorCode
@@ -90,17 +92,26 @@ class GraphQLEndpoint:
         self.settings = settings
         self.persisted = persisted.from_settings(settings)
         self.admission = app.state.admission = Admission(settings.admission, settings.pool)
+        limits = settings.limits
+        # shared by the requests this process serves, or by all processes through Redis
+        buckets: Buckets = (
+            RedisBuckets(limits, settings.redis_url) if settings.redis_url else LeakyBuckets(limits)
+        )
+        costs = StaticCosts()
         self.schema = build_schema(
             [
                 # classes or factories, never shared instances (SECURITY-NOTES 1)
                 ErrorCodes,
                 _parser_cache,
                 _validation_cache,
-                *_limits(settings.limits, settings.redis_url),
+                *_limits(limits, buckets, costs),
                 *([] if settings.introspection else [DisableIntrospection]),
             ],
-            compiled=settings.compiled_execution,
+            execution_context_class=(
+                PlannedExecutionContext if settings.planned_execution else None
+            ),
         )
+        self.lane = FastLane(self.schema, limits, buckets, costs) if settings.fast_lane else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if tracing.ENABLED:  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (app/tracing.py)
@@ -244,6 +255,10 @@ class GraphQLEndpoint:
         self, scope: Scope, params: GraphQLParams, context: Any, media: str
     ) -> Answer:
         """Run the operation and return its answer."""
+        if self.lane is not None:
+            answer = await self.lane.answer(params, context, media)
+            if answer is not None:
+                return answer
         get = scope["method"] == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
@@ -270,6 +285,8 @@ class GraphQLEndpoint:
                 await db.commit()  # before the answer leaves: a client never sees unsaved data
             except Exception as error:
                 return not_saved(error, result, context, media)
+        elif self.lane is not None and not result.errors and params.query is not None:
+            self.lane.learn(params.query, params.operation_name)
         return result_answer(result, context, media)
 
 
@@ -279,10 +296,9 @@ async def _hang_up(receive: Receive) -> None:
         pass
 
 
-def _limits(limits: LimitSettings, redis_url: str | None) -> list[Callable[[], SchemaExtension]]:
-    # shared by the requests this process serves, or by all processes through Redis
-    buckets: Buckets = RedisBuckets(limits, redis_url) if redis_url else LeakyBuckets(limits)
-    costs = StaticCosts()
+def _limits(
+    limits: LimitSettings, buckets: Buckets, costs: StaticCosts
+) -> list[Callable[[], SchemaExtension]]:
     rules: list[type[ASTValidationRule]] = [shape_rule(limits)]
     return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),

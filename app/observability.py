@@ -38,6 +38,9 @@ STATEMENTS = Histogram("expensegraph_sql_statements_per_request", "SQL statement
                        buckets=(1, 2, 3, 5, 8, 12, 20, 50, 100), registry=REGISTRY)  # fmt: skip
 LOADER_BATCHES = Histogram("expensegraph_loader_batch_size", "Keys per DataLoader batch.", ["loader"],
                            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000), registry=REGISTRY)  # fmt: skip
+LANE = Counter("expensegraph_fast_lane_total",
+               "Queries by how they ran: path lane or reference; reason why not the lane.",
+               ["path", "reason"], registry=REGISTRY)  # fmt: skip
 RATE_LIMITED = Counter(
     "expensegraph_rate_limited_total", "Requests refused by the rate limit.", registry=REGISTRY
 )

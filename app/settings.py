@@ -54,7 +54,10 @@ class Settings:
     # off only to measure what DataLoader batching saves (bench/)
     loader_batching: bool = True
     # False runs every operation through graphql-core's standard executor (the reference)
-    compiled_execution: bool = True
+    # known queries served by the fast lane at the edge (app/lane.py), and query operations
+    # run by their plan inside strawberry (execution/context.py); both False: the reference
+    fast_lane: bool = True
+    planned_execution: bool = True
     # receipt files: None means <data_dir>/receipts
     receipts_dir: Path | None = None
     # signs receipt download links; "" derives a key from jwt_secret
@@ -102,7 +105,8 @@ class Settings:
             graphiql=_bool(env, "EXPENSEGRAPH_GRAPHIQL", development),
             introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
-            compiled_execution=_bool(env, "EXPENSEGRAPH_COMPILED_EXECUTION", True),
+            fast_lane=_bool(env, "EXPENSEGRAPH_FAST_LANE", True),
+            planned_execution=_bool(env, "EXPENSEGRAPH_PLANNED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             persisted_only=_bool(env, "EXPENSEGRAPH_PERSISTED_ONLY", False),
             persisted_queries_file=Path(env["EXPENSEGRAPH_PERSISTED_QUERIES_FILE"])

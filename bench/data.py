@@ -169,6 +169,7 @@ def in_process(data_dir: Path) -> InProcess:
     """Open the data dir's database and return it with an ADMIN token of the biggest tenant."""
     url = open_database(data_dir)
     found = asyncio.run(facts(url))
-    settings = Settings.from_env(child_env(data_dir, **app_env()))
+    # the data dir's token secret, made on first use as `expensegraph token` makes it
+    settings = Settings.from_env(child_env(data_dir, **app_env()), local_secret=True)
     token = issue_token(settings, business_id=found.business_id, member_id=found.admin_member_id)
     return InProcess(url, found, settings, token)

@@ -1,9 +1,9 @@
 """What each execution layer saves: ``python -m bench.executors [--shapes list,detail]``.
 
 Calls the ASGI app directly (no HTTP client, no network: only the server's own work) on
-the benchmark's data dir, for each shape in four variants: compiled execution on/off
-(``EXPENSEGRAPH_COMPILED_EXECUTION``) times plain reads on asyncpg on/off
-(``db.fastread.ENABLED``). The variants take turns for ``--rounds`` rounds and the
+the benchmark's data dir, for each shape in four variants: the fast lane on/off
+(``EXPENSEGRAPH_FAST_LANE``; off, strawberry and graphql-core run every query) times
+plain reads on asyncpg on/off (``db.fastread.ENABLED``). The variants take turns for ``--rounds`` rounds and the
 lowest CPU per request of each is kept, so another process's load shifts all of them
 alike. Every answer is checked to carry no error.
 """
@@ -22,7 +22,7 @@ from bench.shapes import Shape, build_shapes
 from db import fastread
 from db.engine import create_engine
 
-VARIANTS = (("compiled", True), ("compiled", False), ("standard", True), ("standard", False))
+VARIANTS = (("lane", True), ("lane", False), ("reference", True), ("reference", False))
 
 
 async def call(app: Any, body: bytes, token: str) -> bytes:
@@ -31,7 +31,10 @@ async def call(app: Any, body: bytes, token: str) -> bytes:
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive() -> dict[str, Any]:
-        return messages.pop() if messages else {"type": "http.disconnect"}
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays: the endpoint's hang-up watch waits
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -54,9 +57,11 @@ async def measure(
     """Return the lowest CPU ms per request of every (shape, executor, fast reads)."""
     engine = create_engine(url, settings.pool)
     apps = {
-        "compiled": create_app(settings, url, engine=engine),
-        "standard": create_app(
-            dataclasses.replace(settings, compiled_execution=False), url, engine=engine
+        "lane": create_app(settings, url, engine=engine),
+        "reference": create_app(
+            dataclasses.replace(settings, fast_lane=False, planned_execution=False),
+            url,
+            engine=engine,
         ),
     }
     settle_gc()  # as `expensegraph serve` does once its app is built
@@ -106,9 +111,7 @@ def main() -> None:
     names = args.shapes.split(",")
     shapes = [shape for shape in build_shapes(run.facts) if shape.name in names]
     print("server CPU ms per request, in-process (lowest of the rounds)\n")
-    print(
-        "| shape | compiled + asyncpg reads | compiled | graphql-core + asyncpg reads | graphql-core |"
-    )
+    print("| shape | lane + asyncpg reads | lane | reference + asyncpg reads | reference |")
     print("|---|---|---|---|---|")
     asyncio.run(measure(run.url, run.settings, run.token, shapes, args.requests, args.rounds))
 

@@ -1,5 +1,6 @@
 """The base every loader shares: its request's database handle and scope, a batch cap."""
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -49,11 +50,22 @@ class TenantLoader(DataLoader[K, V]):
     async def load_all(self, keys: Iterable[K]) -> list[V]:
         """Return what ``load_many`` returns, without its task and callbacks for each key.
 
-        The keys join the batch queue as ``load`` leaves them, so loads of other fields in
-        the same tick still share the statement; the futures are then awaited in turn
-        (once their batch is in they are all done, so only the first one waits).
+        A key whose value is cached costs a dict lookup (its future is done). The others
+        join the batch queue as ``load`` leaves them, so loads of other fields in the same
+        tick still share the statement; their futures are then awaited in turn (once their
+        batch is in they are all done, so only the first one waits).
         """
-        futures = [self.load(key) for key in keys]
+        cached = self._cache  # aiodataloader's: key -> the future of its value
+        futures: list[asyncio.Future[V]] = []
+        pending = False
+        for key in keys:
+            future = cached.get(key)
+            if future is None or not future.done():
+                future = self.load(key)
+                pending = pending or not future.done()
+            futures.append(future)
+        if not pending:
+            return [future.result() for future in futures]
         values: list[V] = []
         try:
             for future in futures:

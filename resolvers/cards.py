@@ -1,5 +1,6 @@
 """Figures of a card that come from its expenses."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -7,12 +8,12 @@ from sqlalchemy import Row
 from resolvers.context import Context
 
 
-async def spent_this_period(ctx: Context, card: Row[Any]) -> int | None:
-    """Return minor units the card spent in its current limit period; None without a limit.
+async def spent_this_period(ctx: Context, cards: Sequence[Row[Any]]) -> list[int | None]:
+    """Return minor units each card spent in its current limit period; None without a limit.
 
     Like the limit itself, readable wherever the card is (an expense's card included).
     """
-    if card.limit_period is None:
-        return None
     _, loaders = ctx.require()
-    return await loaders.card_spend.load(card.id)
+    limited = [card.id for card in cards if card.limit_period is not None]
+    spent = dict(zip(limited, await loaders.card_spend.load_all(limited), strict=True))
+    return [spent.get(card.id) for card in cards]

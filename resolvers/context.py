@@ -71,6 +71,9 @@ class Context:
     files: ReceiptFiles | None = None
     # filled in while the request runs (operation, cost, error codes) and logged at its end
     report: dict[str, Any] = field(default_factory=dict)
+    # what the fast lane loaded before it handed the request to the reference path, which
+    # reuses it rather than running the SQL again: (load, id(source), arguments) -> value
+    loaded: dict[tuple[Any, int, str], Any] = field(default_factory=dict)
 
     def require(self, scope: str | None = None) -> tuple[Principal, Loaders]:
         """Return the principal and loaders, or raise UNAUTHENTICATED / FORBIDDEN."""

@@ -191,21 +191,26 @@ async def parent_expenses(
     ctx: Context,
     *,
     parent: ExpenseParent,
-    parent_id: int,
+    parent_ids: Sequence[int],
     filter_: ExpenseFilterLike | None,
     order: Ordering,
     args: PageArgs,
-) -> PageResult:
-    """Return a page of a member's, team's or card's expenses, batched across parents."""
+) -> list[PageResult]:
+    """Return a page of expenses per member, team or card: one batch for all parents."""
     principal, loaders = ctx.require("expenses:read")
     spec = expense_spec(filter_, principal)
     keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
-    page = await loaders.expense_pages.load(ParentPageKey(parent, parent_id, spec, keys))
+    pages = await loaders.expense_pages.load_all(
+        [ParentPageKey(parent, parent_id, spec, keys) for parent_id in parent_ids]
+    )
 
-    async def count() -> int:
-        return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, spec))
+    def result(parent_id: int, page: Any) -> PageResult:
+        async def count() -> int:
+            return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, spec))
 
-    return page_result(page, keys, count)
+        return page_result(page, keys, count)
+
+    return [result(parent_id, page) for parent_id, page in zip(parent_ids, pages, strict=True)]
 
 
 async def expense_receipts(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:

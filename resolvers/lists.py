@@ -1,5 +1,6 @@
 """Root lists of cards, members, teams, categories and receipts; nested member/card lists."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -34,13 +35,13 @@ async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs)
     return page_result(page, keys, count)
 
 
-async def team_members(ctx: Context, team: Row[Any]) -> list[Row[Any]]:
-    """Return the members of a team that the viewer sees."""
+async def team_members(ctx: Context, teams: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+    """Return the members of each team that the viewer sees."""
     _, loaders = ctx.require("teams:read")
-    return await loaders.members_by_team.load(team.id)
+    return await loaders.members_by_team.load_all([team.id for team in teams])
 
 
-async def member_cards(ctx: Context, member: Row[Any]) -> list[Row[Any]]:
-    """Return the cards of a member that the viewer sees."""
+async def member_cards(ctx: Context, members: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+    """Return the cards of each member that the viewer sees."""
     _, loaders = ctx.require("cards:read")
-    return await loaders.cards_by_holder.load(member.id)
+    return await loaders.cards_by_holder.load_all([member.id for member in members])

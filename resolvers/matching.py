@@ -37,6 +37,7 @@ Rules:
   concurrent jobs wait for each other instead of deadlocking.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -214,15 +215,21 @@ def _date(days: int) -> tuple[float, str]:
     return 0.0, label
 
 
-async def receipt_match_candidates(ctx: Context, receipt: Row[Any]) -> list[Row[Any]]:
-    """Return the stored candidates of an unmatched receipt: expenses the viewer sees."""
+async def receipt_match_candidates(
+    ctx: Context, receipts: Sequence[Row[Any]]
+) -> list[list[Row[Any]]]:
+    """Return the stored candidates of each unmatched receipt: expenses the viewer sees."""
     _, loaders = ctx.require("expenses:read")
-    if receipt.expense_id is not None:
-        return []
-    return await loaders.match_candidates_by_receipt.load(receipt.id)
+    unmatched = [r.id for r in receipts if r.expense_id is None]
+    found = dict(
+        zip(unmatched, await loaders.match_candidates_by_receipt.load_all(unmatched), strict=True)
+    )
+    return [found.get(r.id, []) for r in receipts]
 
 
-async def expense_receipt_candidates(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
-    """Return the unmatched receipts the viewer sees that hold the expense as a candidate."""
+async def expense_receipt_candidates(
+    ctx: Context, expenses: Sequence[Row[Any]]
+) -> list[list[Row[Any]]]:
+    """Return the unmatched receipts the viewer sees that hold each expense as a candidate."""
     _, loaders = ctx.require("receipts:read")
-    return await loaders.receipt_candidates_by_expense.load(expense.id)
+    return await loaders.receipt_candidates_by_expense.load_all([e.id for e in expenses])

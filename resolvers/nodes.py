@@ -72,9 +72,11 @@ async def references(
     return rows
 
 
-async def visible_reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | None:
-    """Return the referenced row only if the viewer may see it on its own."""
-    if id_ is None:
-        return None
+async def visible_references(
+    ctx: Context, table: str, ids: list[int | None]
+) -> list[Row[Any] | None]:
+    """Return each referenced row only if the viewer may see it on its own."""
     _, loaders = ctx.require()
-    return await loaders.visible(table).load(id_)
+    keys = list(dict.fromkeys(id_ for id_ in ids if id_ is not None))
+    by_id = dict(zip(keys, await loaders.visible(table).load_all(keys), strict=True))
+    return [None if id_ is None else by_id[id_] for id_ in ids]

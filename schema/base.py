@@ -1,7 +1,8 @@
 """Shared GraphQL building blocks: Node, Money, connections, page arguments."""
 
-from collections.abc import Callable
+import asyncio
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -9,8 +10,9 @@ import strawberry
 from db.money import to_major
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult
+from schema.fields import Info as Info  # re-exported: the types take it from here
+from schema.fields import Sourced, column, fetched
 
-Info = strawberry.Info[Context, None]
 T = TypeVar("T")
 
 
@@ -42,46 +44,43 @@ class PageInfo:
 
 
 @strawberry.type(description="An item of a page and its cursor.")
-class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Pass as `after` or `before` to page from here.")
-    node: T = strawberry.field(description="The item.")
+class Edge(Sourced, Generic[T]):
+    row: strawberry.Private[tuple[str, Any]]  # (cursor, node source)
+    cursor: str = column(
+        itemgetter(0), description="Pass as `after` or `before` to page from here."
+    )
+    node: T = column(itemgetter(1), description="The item.")
 
 
-def _edges(root: "Connection[Any]") -> list[Edge[Any]]:
+async def _edges(_: Context, results: list[PageResult]) -> list[list[tuple[str, Any]]]:
     # made only when selected: a cursor per row costs JSON and base64
-    cursor = root.result.cursor
-    return [
-        Edge(cursor=cursor(row), node=node)
-        for row, node in zip(root.result.rows, root.nodes, strict=True)
-    ]
+    return [[(result.cursor(row), row) for row in result.rows] for result in results]
+
+
+async def _total_counts(_: Context, results: list[PageResult]) -> list[int]:
+    # together, so that the counts of nested pages share their loader's batch
+    return list(await asyncio.gather(*(result.total_count() for result in results)))
+
+
+def _page_info(result: PageResult) -> PageInfo:
+    rows = result.rows
+    return PageInfo(
+        has_next_page=result.has_next_page,
+        has_previous_page=result.has_previous_page,
+        start_cursor=result.cursor(rows[0]) if rows else None,
+        end_cursor=result.cursor(rows[-1]) if rows else None,
+    )
 
 
 @strawberry.type(description="A page of items, paged by cursor (keyset) in either direction.")
-class Connection(Generic[T]):
-    edges: list[Edge[T]] = strawberry.field(
-        resolver=_edges, description="The items of this page with their cursors."
+class Connection(Sourced, Generic[T]):
+    row: strawberry.Private[PageResult]
+    edges: list[Edge[T]] = fetched(_edges, description="The items of this page with their cursors.")
+    nodes: list[T] = column(attrgetter("rows"), description="The items of this page.")
+    page_info: PageInfo = column(_page_info, description="Paging information.")
+    total_count: int = fetched(
+        _total_counts, description="How many items match in all pages (computed only when asked)."
     )
-    nodes: list[T] = strawberry.field(description="The items of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    result: strawberry.Private[PageResult]
-
-    @strawberry.field(description="How many items match in all pages (computed only when asked).")
-    async def total_count(self) -> int:
-        return await self.result.total_count()
-
-    @classmethod
-    def of(cls, result: PageResult, wrap: Callable[[Any], T]) -> "Connection[T]":
-        rows = result.rows
-        return cls(
-            nodes=[wrap(row) for row in rows],
-            page_info=PageInfo(
-                has_next_page=result.has_next_page,
-                has_previous_page=result.has_previous_page,
-                start_cursor=result.cursor(rows[0]) if rows else None,
-                end_cursor=result.cursor(rows[-1]) if rows else None,
-            ),
-            result=result,
-        )
 
 
 First = Annotated[

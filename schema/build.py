@@ -1,6 +1,7 @@
 """Assemble the schema: root types, extensions, config."""
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -13,7 +14,6 @@ from schema.card import Card
 from schema.card_mutations import ApiKeyMutations, CardMutations
 from schema.catalog_mutations import CatalogMutations
 from schema.category import Category
-from schema.compiled_run import CompiledExecutionContext
 from schema.error_log import log_client_errors
 from schema.expense import Expense
 from schema.member import Member
@@ -57,12 +57,11 @@ NODE_TYPES = [Business, Card, Category, Expense, Member, Receipt, Team]
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     *,
-    compiled: bool = True,
+    execution_context_class: type[Any] | None = None,
 ) -> ExpenseGraphSchema:
     """Return the schema; ``extensions`` are classes or factories (never shared instances).
 
-    ``compiled`` runs cached queries through schema/compiled.py; False keeps graphql-core's
-    standard execution for everything (the reference the differential tests compare with).
+    ``execution_context_class``: graphql-core's by default; the app passes execution/'s.
     """
     return ExpenseGraphSchema(
         query=Query,
@@ -71,5 +70,5 @@ def build_schema(
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
         scalar_overrides=SCALAR_OVERRIDES,
-        execution_context_class=CompiledExecutionContext if compiled else None,
+        execution_context_class=execution_context_class,
     )

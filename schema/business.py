@@ -1,101 +1,110 @@
 """Business, its expense policies, and Viewer: the tenant and who is asking."""
 
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import strawberry
 from sqlalchemy import Row
 
-from resolvers.ids import encode_id
+from resolvers.context import Context, Principal
 from resolvers.mutations.policies import business_policies, policy_global_id
-from resolvers.nodes import reference
+from resolvers.nodes import references
 from resolvers.viewer import viewer_business
-from schema.base import Info, Money, Node
-from schema.batch import references
+from schema.base import Money, Node
 from schema.category import Category
+from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
+
+
+class PolicySource(NamedTuple):
+    """A policy row and the home currency its amounts are in (minor units)."""
+
+    row: Row[Any]
+    home_currency: str
+
+    def money(self, minor: int | None) -> Money | None:
+        return Money.of(minor, self.home_currency) if minor is not None else None
 
 
 @strawberry.type(
     description="An expense policy: what expenses are checked against when shown and submitted."
 )
-class Policy:
-    row: strawberry.Private[Row[Any]]
-    id: strawberry.ID = strawberry.field(description="Opaque id (not fetchable with `node`).")
-    name: str = strawberry.field(description="Policy name, shown with its violations.")
-    max_amount: Money | None = strawberry.field(
-        description="Largest home amount an expense may have; null: no maximum."
+class Policy(Sourced):
+    row: strawberry.Private[PolicySource]
+    id: strawberry.ID = column(
+        lambda s: strawberry.ID(policy_global_id(s.row.id)),
+        description="Opaque id (not fetchable with `node`).",
     )
-    receipt_required_above: Money | None = strawberry.field(
-        description="Home amount above which an expense needs a receipt; null: never required."
+    name: str = column(lambda s: s.row.name, description="Policy name, shown with its violations.")
+    max_amount: Money | None = column(
+        lambda s: s.money(s.row.max_amount_minor),
+        description="Largest home amount an expense may have; null: no maximum.",
     )
-    active: bool = strawberry.field(
-        description="False once removed: expenses are no longer checked against it."
+    receipt_required_above: Money | None = column(
+        lambda s: s.money(s.row.receipt_required_above_minor),
+        description="Home amount above which an expense needs a receipt; null: never required.",
     )
-    created_at: datetime = strawberry.field(description="When the policy was created.")
+    active: bool = column(
+        lambda s: s.row.active,
+        description="False once removed: expenses are no longer checked against it.",
+    )
+    created_at: datetime = column(
+        lambda s: s.row.created_at, description="When the policy was created."
+    )
+    category: Category | None = reference(
+        "categories",
+        lambda s: s.row.category_id,
+        description="Category the policy applies to; null: every category.",
+    )
 
     @classmethod
-    def from_row(cls, row: Row[Any], home_currency: str) -> "Policy":
+    def of_row(cls, row: Row[Any], home_currency: str) -> "Policy":
         """Wrap a policy row; its amounts are minor units of ``home_currency``."""
+        return cls.of(PolicySource(row, home_currency))
 
-        def money(minor: int | None) -> Money | None:
-            return Money.of(minor, home_currency) if minor is not None else None
 
-        return cls(
-            row=row,
-            id=strawberry.ID(policy_global_id(row.id)),
-            name=row.name,
-            max_amount=money(row.max_amount_minor),
-            receipt_required_above=money(row.receipt_required_above_minor),
-            active=row.active,
-            created_at=row.created_at,
-        )
-
-    @strawberry.field(description="Category the policy applies to; null: every category.")
-    @references("categories", "category_id", "schema.category:Category")
-    async def category(self, info: Info) -> Category | None:
-        row = await reference(info.context, "categories", self.row.category_id)
-        return Category.from_row(row) if row else None
+async def _policies(ctx: Context, businesses: list[Row[Any]]) -> list[list[PolicySource]]:
+    rows = await business_policies(ctx)
+    return [[PolicySource(row, b.home_currency) for row in rows] for b in businesses]
 
 
 @strawberry.type(description="A business: the tenant all other objects belong to.")
-class Business(Node):
-    name: str = strawberry.field(description="Business name.")
-    home_currency: str = strawberry.field(
-        description="Currency totals and home amounts are in (ISO 4217)."
+class Business(Node, Sourced):
+    row: strawberry.Private[Row[Any]]
+    id: strawberry.ID = global_id("Business")
+    name: str = column(attrgetter("name"), description="Business name.")
+    home_currency: str = column(
+        attrgetter("home_currency"),
+        description="Currency totals and home amounts are in (ISO 4217).",
     )
-    timezone: str = strawberry.field(description="IANA time zone of the business.")
-    created_at: datetime = strawberry.field(description="When the business joined.")
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "Business":
-        return cls(
-            id=strawberry.ID(encode_id("Business", row.id)),
-            name=row.name,
-            home_currency=row.home_currency,
-            timezone=row.timezone,
-            created_at=row.created_at,
-        )
-
-    @strawberry.field(
-        description="Active expense policies, oldest first; amounts in the home currency. API keys need `expenses:read`."
+    timezone: str = column(attrgetter("timezone"), description="IANA time zone of the business.")
+    created_at: datetime = column(attrgetter("created_at"), description="When the business joined.")
+    policies: list[Policy] = fetched(
+        _policies,
+        description="Active expense policies, oldest first; amounts in the home currency. API keys need `expenses:read`.",
+        scope="expenses:read",
     )
-    async def policies(self, info: Info) -> list[Policy]:
-        rows = await business_policies(info.context)
-        return [Policy.from_row(row, self.home_currency) for row in rows]
+
+
+async def _businesses(ctx: Context, principals: list[Principal]) -> list[Row[Any]]:
+    return [await viewer_business(ctx) for _ in principals]
+
+
+async def _members(ctx: Context, principals: list[Principal]) -> list[Row[Any] | None]:
+    ids = [p.id if p.kind == "member" else None for p in principals]
+    return await references(ctx, "members", ids)
 
 
 @strawberry.type(description="The caller: a member signed in with a user token, or an API key.")
-class Viewer:
-    credential: str = strawberry.field(description="MEMBER for user tokens, API_KEY for API keys.")
-    scopes: list[str] = strawberry.field(description="Scopes of the credential.")
-    member_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="The business the caller belongs to.")
-    async def business(self, info: Info) -> Business:
-        return Business.from_row(await viewer_business(info.context))
-
-    @strawberry.field(description="The signed-in member; null for API keys.")
-    async def member(self, info: Info) -> Member | None:
-        row = await reference(info.context, "members", self.member_id)
-        return Member.from_row(row) if row else None
+class Viewer(Sourced):
+    row: strawberry.Private[Principal]
+    credential: str = column(
+        lambda p: "MEMBER" if p.kind == "member" else "API_KEY",
+        description="MEMBER for user tokens, API_KEY for API keys.",
+    )
+    scopes: list[str] = column(lambda p: sorted(p.scopes), description="Scopes of the credential.")
+    business: Business = fetched(_businesses, description="The business the caller belongs to.")
+    member: Member | None = fetched(
+        _members, description="The signed-in member; null for API keys."
+    )

@@ -95,7 +95,7 @@ async def _policy(info: Info, action: Callable[[], Awaitable[Row[Any]]]) -> Poli
     except RuleError as error:
         return PolicyPayload(policy=None, user_errors=user_errors(error))
     principal, _ = info.context.require()
-    return PolicyPayload(policy=Policy.from_row(row, principal.home_currency), user_errors=[])
+    return PolicyPayload(policy=Policy.of_row(row, principal.home_currency), user_errors=[])
 
 
 def _money(money: MoneyInput | None) -> tuple[Decimal, str] | None:

@@ -1,9 +1,10 @@
 """Expense, its audit events and policy violations; the ExpenseFilter and ExpenseOrder inputs."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -11,11 +12,10 @@ from sqlalchemy import Row
 
 from resolvers import expenses as resolve
 from resolvers import matching
+from resolvers.context import Context
 from resolvers.expenses import Ordering
-from resolvers.ids import encode_id
-from resolvers.nodes import reference, required_reference
-from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
-from schema.batch import batched, references
+from schema.base import After, Before, Connection, First, Last, Money, Node, page_args
+from schema.fields import Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -136,227 +136,169 @@ class PolicyViolation:
 
 
 @strawberry.type(description="One change in an expense's life: who did what, when.")
-class ExpenseEvent:
+class ExpenseEvent(Sourced):
     row: strawberry.Private[Row[Any]]
-    action: str = strawberry.field(description="What happened (CREATED, SUBMITTED, APPROVED, ...).")
-    comment: str | None = strawberry.field(description="Reason or note given with the change.")
-    at: datetime = strawberry.field(description="When it happened.")
-
-    @strawberry.field(description="Who made the change; null for the system.")
-    @references("members", "actor_id", "schema.member:Member")
-    async def actor(
-        self, info: Info
-    ) -> Annotated["Member", strawberry.lazy("schema.member")] | None:
-        from schema.member import Member
-
-        row = await reference(info.context, "members", self.row.actor_id)
-        return Member.from_row(row) if row else None
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "ExpenseEvent":
-        return cls(row=row, action=row.action, comment=row.comment, at=row.at)
+    action: str = column(
+        attrgetter("action"), description="What happened (CREATED, SUBMITTED, APPROVED, ...)."
+    )
+    comment: str | None = column(
+        attrgetter("comment"), description="Reason or note given with the change."
+    )
+    at: datetime = column(attrgetter("at"), description="When it happened.")
+    actor: Annotated["Member", strawberry.lazy("schema.member")] | None = reference(
+        "members", "actor_id", description="Who made the change; null for the system."
+    )
 
 
 @strawberry.type(description="A receipt the matcher thinks belongs to an expense.")
-class ReceiptCandidate:
-    receipt: Annotated["Receipt", strawberry.lazy("schema.receipt")] = strawberry.field(
-        description="The unmatched receipt."
+class ReceiptCandidate(Sourced):
+    row: strawberry.Private[Row[Any]]  # the receipt's row, with match_score and match_reasons
+    receipt: Annotated["Receipt", strawberry.lazy("schema.receipt")] = column(
+        lambda row: row, description="The unmatched receipt."
     )
-    score: float = strawberry.field(description="How well it fits, 0 to 1.")
-    reasons: list[str] = strawberry.field(
-        description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".'
-    )
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "ReceiptCandidate":
-        from schema.receipt import Receipt
-
-        return cls(
-            receipt=Receipt.from_row(row), score=row.match_score, reasons=list(row.match_reasons)
-        )
-
-
-@strawberry.type(description="Money spent by a member, on a card or out of pocket.")
-class Expense(Node):
-    row: strawberry.Private[Row[Any]]
-    merchant_name: str = strawberry.field(description="Who was paid.")
-    description: str = strawberry.field(description="What it was for.")
-    amount: Money = strawberry.field(description="Amount in the currency it was spent in.")
-    home_amount: Money = strawberry.field(
-        description="Amount converted to the business's home currency."
-    )
-    fx_rate: Decimal = strawberry.field(
-        description="Rate used: home amount = amount x fxRate, rounded to the home currency's decimals."
-    )
-    fx_rate_date: str | None = strawberry.field(
-        description="Day (UTC, ISO 8601) of the rate used; null when none was recorded."
-    )
-    spent_at: datetime = strawberry.field(description="When the money was spent.")
-    status: ExpenseStatus = strawberry.field(description="Life-cycle status.")
-    submitted_at: datetime | None = strawberry.field(
-        description="When it was submitted for approval."
-    )
-    decided_at: datetime | None = strawberry.field(description="When it was approved or rejected.")
-    reimbursed_at: datetime | None = strawberry.field(
-        description="When an out-of-pocket expense was paid back."
-    )
-    exported_at: datetime | None = strawberry.field(
-        description="When it was exported to bookkeeping."
-    )
-    created_at: datetime = strawberry.field(description="When it was recorded.")
-    updated_at: datetime = strawberry.field(description="Last change of any kind, status included.")
-    deleted_at: datetime | None = strawberry.field(
-        description="When it was deleted (only with includeDeleted)."
+    score: float = column(attrgetter("match_score"), description="How well it fits, 0 to 1.")
+    reasons: list[str] = column(
+        lambda row: list(row.match_reasons),
+        description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".',
     )
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "Expense":
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_id("Expense", row.id)),
-            merchant_name=row.merchant_name,
-            description=row.description,
-            amount=Money.of(row.amount_minor, row.currency),
-            home_amount=Money.of(row.home_amount_minor, row.home_currency),
-            fx_rate=row.fx_rate,
-            fx_rate_date=row.fx_rate_day.isoformat() if row.fx_rate_day else None,
-            spent_at=row.spent_at,
-            status=ExpenseStatus(row.status),
-            submitted_at=row.submitted_at,
-            decided_at=row.decided_at,
-            reimbursed_at=row.reimbursed_at,
-            exported_at=row.exported_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            deleted_at=row.deleted_at,
-        )
 
-    @strawberry.field(description="Who spent it.")
-    @references("members", "member_id", "schema.member:Member", required=True)
-    async def member(self, info: Info) -> Annotated["Member", strawberry.lazy("schema.member")]:
-        from schema.member import Member
-
-        return Member.from_row(
-            await required_reference(info.context, "members", self.row.member_id)
-        )
-
-    @strawberry.field(description="Team it is booked to.")
-    @references("teams", "team_id", "schema.team:Team")
-    async def team(self, info: Info) -> Annotated["Team", strawberry.lazy("schema.team")] | None:
-        from schema.team import Team
-
-        row = await reference(info.context, "teams", self.row.team_id)
-        return Team.from_row(row) if row else None
-
-    @strawberry.field(description="Card it was paid with; null for out-of-pocket expenses.")
-    @references("cards", "card_id", "schema.card:Card")
-    async def card(self, info: Info) -> Annotated["Card", strawberry.lazy("schema.card")] | None:
-        from schema.card import Card
-
-        row = await reference(info.context, "cards", self.row.card_id)
-        return Card.from_row(row) if row else None
-
-    @strawberry.field(description="Bookkeeping category.")
-    @references("categories", "category_id", "schema.category:Category")
-    async def category(
-        self, info: Info
-    ) -> Annotated["Category", strawberry.lazy("schema.category")] | None:
-        from schema.category import Category
-
-        row = await reference(info.context, "categories", self.row.category_id)
-        return Category.from_row(row) if row else None
-
-    @strawberry.field(description="Receipts attached to it.")
-    @batched(lambda info, expenses: _each(resolve.expenses_receipts, info, expenses, _receipts))
-    async def receipts(
-        self, info: Info
-    ) -> list[Annotated["Receipt", strawberry.lazy("schema.receipt")]]:
-        return _receipts(await resolve.expense_receipts(info.context, self.row))
-
-    @strawberry.field(
-        description=(
-            "Unmatched receipts the matcher thinks belong to it, best first, for a person to "
-            "confirm with attachReceipt; only receipts the viewer sees. Needs `receipts:read`."
-        )
-    )
-    async def receipt_candidates(self, info: Info) -> list[ReceiptCandidate]:
-        rows = await matching.expense_receipt_candidates(info.context, self.row)
-        return [ReceiptCandidate.from_row(row) for row in rows]
-
-    @strawberry.field(
-        description="A policy requires a receipt for this amount and none is attached."
-    )
-    @batched(lambda info, expenses: _each(resolve.expenses_violations, info, expenses, _missing))
-    async def receipt_missing(self, info: Info) -> bool:
-        return _missing(await resolve.policy_violations(info.context, self.row))
-
-    @strawberry.field(description="Policies this expense currently breaks.")
-    @batched(lambda info, expenses: _each(resolve.expenses_violations, info, expenses, _violations))
-    async def policy_violations(self, info: Info) -> list[PolicyViolation]:
-        return _violations(await resolve.policy_violations(info.context, self.row))
-
-    @strawberry.field(description="Audit trail, oldest first.")
-    @batched(lambda info, expenses: _each(resolve.expenses_events, info, expenses, _events))
-    async def events(self, info: Info) -> list[ExpenseEvent]:
-        return _events(await resolve.expense_events(info.context, self.row))
+def _money(amount: str, currency: str) -> Callable[[Row[Any]], Money]:
+    read = attrgetter(amount, currency)
+    return lambda row: Money.of(*read(row))
 
 
-def _receipts(rows: list[Row[Any]]) -> list["Receipt"]:
-    from schema.receipt import Receipt
-
-    return [Receipt.from_row(row) for row in rows]
+def _optional(read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda row: None if (value := read(row)) is None else convert(value)
 
 
-def _missing(violations: list[resolve.Violation]) -> bool:
-    return any(v.code == "RECEIPT_REQUIRED" for v in violations)
+async def _receipts(ctx: Context, expenses: list[Row[Any]]) -> list[list[Row[Any]]]:
+    return await resolve.expenses_receipts(ctx, expenses)
 
 
-def _violations(violations: list[resolve.Violation]) -> list[PolicyViolation]:
+async def _missing(ctx: Context, expenses: list[Row[Any]]) -> list[bool]:
+    found = await resolve.expenses_violations(ctx, expenses)
+    return [any(v.code == "RECEIPT_REQUIRED" for v in violations) for violations in found]
+
+
+async def _violations(ctx: Context, expenses: list[Row[Any]]) -> list[list[PolicyViolation]]:
     return [
-        PolicyViolation(code=v.code, message=v.message, policy_name=v.policy_name)
-        for v in violations
+        [PolicyViolation(code=v.code, message=v.message, policy_name=v.policy_name) for v in found]
+        for found in await resolve.expenses_violations(ctx, expenses)
     ]
 
 
-def _events(rows: list[Row[Any]]) -> list[ExpenseEvent]:
-    return [ExpenseEvent.from_row(row) for row in rows]
+async def _events(ctx: Context, expenses: list[Row[Any]]) -> list[list[Row[Any]]]:
+    return await resolve.expenses_events(ctx, expenses)
 
 
-async def _each(
-    many: Callable[[Any, list[Row[Any]]], Awaitable[list[Any]]],
-    info: Info,
-    expenses: list[Expense],
-    wrap: Callable[[Any], Any],
-) -> list[Any]:
-    """Return ``wrap`` of what the batch resolver ``many`` gives for each expense (batch twins)."""
-    return [wrap(value) for value in await many(info.context, [e.row for e in expenses])]
+@strawberry.type(description="Money spent by a member, on a card or out of pocket.")
+class Expense(Node, Sourced):
+    row: strawberry.Private[Row[Any]]
+    id: strawberry.ID = global_id("Expense")
+    merchant_name: str = column(attrgetter("merchant_name"), description="Who was paid.")
+    description: str = column(attrgetter("description"), description="What it was for.")
+    amount: Money = column(
+        _money("amount_minor", "currency"), description="Amount in the currency it was spent in."
+    )
+    home_amount: Money = column(
+        _money("home_amount_minor", "home_currency"),
+        description="Amount converted to the business's home currency.",
+    )
+    fx_rate: Decimal = column(
+        attrgetter("fx_rate"),
+        description="Rate used: home amount = amount x fxRate, rounded to the home currency's decimals.",
+    )
+    fx_rate_date: str | None = column(
+        _optional(attrgetter("fx_rate_day"), date.isoformat),
+        description="Day (UTC, ISO 8601) of the rate used; null when none was recorded.",
+    )
+    spent_at: datetime = column(attrgetter("spent_at"), description="When the money was spent.")
+    status: ExpenseStatus = column(
+        lambda row: ExpenseStatus(row.status), description="Life-cycle status."
+    )
+    submitted_at: datetime | None = column(
+        attrgetter("submitted_at"), description="When it was submitted for approval."
+    )
+    decided_at: datetime | None = column(
+        attrgetter("decided_at"), description="When it was approved or rejected."
+    )
+    reimbursed_at: datetime | None = column(
+        attrgetter("reimbursed_at"), description="When an out-of-pocket expense was paid back."
+    )
+    exported_at: datetime | None = column(
+        attrgetter("exported_at"), description="When it was exported to bookkeeping."
+    )
+    created_at: datetime = column(attrgetter("created_at"), description="When it was recorded.")
+    updated_at: datetime = column(
+        attrgetter("updated_at"), description="Last change of any kind, status included."
+    )
+    deleted_at: datetime | None = column(
+        attrgetter("deleted_at"), description="When it was deleted (only with includeDeleted)."
+    )
+    member: Annotated["Member", strawberry.lazy("schema.member")] = reference(
+        "members", "member_id", required=True, description="Who spent it."
+    )
+    team: Annotated["Team", strawberry.lazy("schema.team")] | None = reference(
+        "teams", "team_id", description="Team it is booked to."
+    )
+    card: Annotated["Card", strawberry.lazy("schema.card")] | None = reference(
+        "cards", "card_id", description="Card it was paid with; null for out-of-pocket expenses."
+    )
+    category: Annotated["Category", strawberry.lazy("schema.category")] | None = reference(
+        "categories", "category_id", description="Bookkeeping category."
+    )
+    receipts: list[Annotated["Receipt", strawberry.lazy("schema.receipt")]] = fetched(
+        _receipts, description="Receipts attached to it.", scope="receipts:read"
+    )
+    receipt_missing: bool = fetched(
+        _missing,
+        description="A policy requires a receipt for this amount and none is attached.",
+        scope="expenses:read",
+    )
+    policy_violations: list[PolicyViolation] = fetched(
+        _violations, description="Policies this expense currently breaks.", scope="expenses:read"
+    )
+    events: list[ExpenseEvent] = fetched(
+        _events, description="Audit trail, oldest first.", scope="expenses:read"
+    )
+    receipt_candidates: list[ReceiptCandidate] = fetched(
+        matching.expense_receipt_candidates,
+        description=(
+            "Unmatched receipts the matcher thinks belong to it, best first, for a person to "
+            "confirm with attachReceipt; only receipts the viewer sees. Needs `receipts:read`."
+        ),
+        scope="receipts:read",
+    )
 
 
 ExpenseConnection = Connection[Expense]
 
 
-async def nested_expenses(
-    info: Info,
-    parent: resolve.ExpenseParent,
-    parent_id: int,
-    *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-    filter: ExpenseFilter | None,
-    order_by: ExpenseOrder | None,
-) -> Connection[Expense]:
-    """Return the expense connection under a member, team or card."""
-    result = await resolve.parent_expenses(
-        info.context,
-        parent=parent,
-        parent_id=parent_id,
-        filter_=filter,
-        order=ordering(order_by),
-        args=page_args(first, after, last, before),
-    )
-    return Connection.of(result, Expense.from_row)
+def parent_expenses(parent: resolve.ExpenseParent) -> Callable[..., Awaitable[list[Any]]]:
+    """Return the load of the ``expenses`` connection under a member, team or card."""
+
+    async def load(
+        ctx: Context,
+        parents: list[Row[Any]],
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: ExpenseFilter | None = None,
+        order_by: ExpenseOrder | None = None,
+    ) -> list[Any]:
+        return await resolve.parent_expenses(
+            ctx,
+            parent=parent,
+            parent_ids=[row.id for row in parents],
+            filter_=filter,
+            order=ordering(order_by),
+            args=page_args(first, after, last, before),
+        )
+
+    return load
 
 
 __all__ = ["After", "Before", "First", "Last"]

@@ -2,17 +2,17 @@
 
 from datetime import datetime
 from enum import Enum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
 
-from resolvers.ids import encode_id
+from resolvers.context import Context
 from resolvers.lists import member_cards
-from resolvers.nodes import reference
 from schema.base import After, Before, Connection, First, Info, Last, Node
-from schema.batch import references
-from schema.expense import Expense, FilterArg, OrderArg, nested_expenses
+from schema.expense import Expense, FilterArg, OrderArg, parent_expenses
+from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -27,47 +27,40 @@ class Role(Enum):
     EMPLOYEE = "EMPLOYEE"
 
 
+async def _cards(ctx: Context, members: list[Row[Any]]) -> list[list[Row[Any]]]:
+    return await member_cards(ctx, members)
+
+
+_expenses = parent_expenses("member")
+
+
 @strawberry.type(description="A person of the business who spends, approves or administers.")
-class Member(Node):
+class Member(Node, Sourced):
     row: strawberry.Private[Row[Any]]
-    name: str = strawberry.field(description="Full name.")
-    email: str = strawberry.field(description="Work email, lower case.")
-    role: Role = strawberry.field(
-        description="Role, which decides what the member sees and may do."
+    id: strawberry.ID = global_id("Member")
+    name: str = column(attrgetter("name"), description="Full name.")
+    email: str = column(attrgetter("email"), description="Work email, lower case.")
+    role: Role = column(
+        lambda row: Role(row.role),
+        description="Role, which decides what the member sees and may do.",
     )
-    created_at: datetime = strawberry.field(description="When the member was added.")
-    deactivated_at: datetime | None = strawberry.field(
-        description="When the member was deactivated; their credentials stopped then, their history stays."
+    created_at: datetime = column(
+        attrgetter("created_at"), description="When the member was added."
     )
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "Member":
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_id("Member", row.id)),
-            name=row.name,
-            email=row.email,
-            role=Role(row.role),
-            created_at=row.created_at,
-            deactivated_at=row.deactivated_at,
-        )
-
-    @strawberry.field(description="The team the member belongs to.")
-    @references("teams", "team_id", "schema.team:Team")
-    async def team(self, info: Info) -> Annotated["Team", strawberry.lazy("schema.team")] | None:
-        from schema.team import Team
-
-        row = await reference(info.context, "teams", self.row.team_id)
-        return Team.from_row(row) if row else None
-
-    @strawberry.field(description="Cards held by the member that the viewer may see.")
-    async def cards(self, info: Info) -> list[Annotated["Card", strawberry.lazy("schema.card")]]:
-        from schema.card import Card
-
-        return [Card.from_row(r) for r in await member_cards(info.context, self.row)]
+    deactivated_at: datetime | None = column(
+        attrgetter("deactivated_at"),
+        description="When the member was deactivated; their credentials stopped then, their history stays.",
+    )
+    team: Annotated["Team", strawberry.lazy("schema.team")] | None = reference(
+        "teams", "team_id", description="The team the member belongs to."
+    )
+    cards: list[Annotated["Card", strawberry.lazy("schema.card")]] = fetched(
+        _cards, description="Cards held by the member that the viewer may see.", scope="cards:read"
+    )
 
     @strawberry.field(
-        description="Expenses spent by the member, same arguments as the root `expenses`."
+        description="Expenses spent by the member, same arguments as the root `expenses`.",
+        metadata=fetch(_expenses, scope="expenses:read"),
     )
     async def expenses(
         self,
@@ -79,7 +72,7 @@ class Member(Node):
         filter: FilterArg = None,
         order_by: OrderArg = None,
     ) -> Connection[Expense]:
-        return await nested_expenses(
-            info, "member", self.row.id,
+        return await one(
+            info, _expenses, self.row,
             first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
         )  # fmt: skip

@@ -4,37 +4,30 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Row
 
 from db.lists import ListSpec
+from db.summary import Bucket
 from resolvers import nodes as node_resolvers
+from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.expenses import list_expenses
 from resolvers.ids import decode_ids_of
-from resolvers.lists import list_rows
+from resolvers.lists import LISTS, list_rows
+from resolvers.paging import PageResult
 from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer
 from schema.base import After, Before, Connection, First, Info, Last, Node, page_args
-from schema.business import Business, Viewer
+from schema.business import Viewer
 from schema.card import Card, CardKind, CardStatus
 from schema.category import Category
 from schema.expense import Expense, FilterArg, OrderArg, ordering
+from schema.fields import Typed, fetch, fetched, one
 from schema.member import Member, Role
 from schema.receipt import Receipt, ReceiptProcessing
 from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
 
 MAX_NODES = 100
-
-WRAPPERS: dict[str, Callable[[Row[Any]], Node]] = {
-    "Expense": Expense.from_row,
-    "Member": Member.from_row,
-    "Team": Team.from_row,
-    "Card": Card.from_row,
-    "Category": Category.from_row,
-    "Receipt": Receipt.from_row,
-    "Business": Business.from_row,
-}
 
 
 @strawberry.input(description="Narrows the card list.")
@@ -74,31 +67,101 @@ def _values(items: list[Any] | None) -> tuple[str, ...] | None:
     return None if items is None else tuple(item.value for item in items)
 
 
-async def _node(info: Info, global_id: str) -> Node:
-    type_name, row = await node_resolvers.node(info.context, global_id)
-    return WRAPPERS[type_name](row)
+def _pages(table: str, spec: Callable[[Any], ListSpec] | None = None) -> Callable[..., Any]:
+    """Return the load of a root list of ``table`` (``spec`` reads its filter)."""
+
+    async def load(
+        ctx: Context,
+        roots: list[Any],
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: Any = None,
+    ) -> list[PageResult]:
+        ctx.require()  # credentials are checked before the arguments
+        listed = spec(filter) if spec is not None and filter is not None else ListSpec()
+        args = page_args(first, after, last, before)
+        return [await list_rows(ctx, table=table, spec=listed, args=args) for _ in roots]
+
+    return load
+
+
+async def _expenses(
+    ctx: Context, roots: list[Any], *, first: int | None = None, after: str | None = None,
+    last: int | None = None, before: str | None = None, filter: Any = None, order_by: Any = None,
+) -> list[PageResult]:  # fmt: skip
+    args = page_args(first, after, last, before)
+    order = ordering(order_by)
+    return [await list_expenses(ctx, filter_=filter, order=order, args=args) for _ in roots]
+
+
+async def _node(ctx: Context, roots: list[Any], *, id: str) -> list[Typed]:
+    return [Typed(*await node_resolvers.node(ctx, id)) for _ in roots]
+
+
+async def _viewer(ctx: Context, roots: list[Any]) -> list[Principal]:
+    return [viewer(ctx) for _ in roots]
+
+
+async def _summary(
+    ctx: Context, roots: list[Any], *, group_by: list[SpendDimension], filter: Any = None,
+    interval: TimeInterval | None = None, max_buckets: int = DEFAULT_MAX_BUCKETS,
+) -> list[list[Bucket]]:  # fmt: skip
+    return [
+        await summarize(
+            ctx,
+            filter_=filter,
+            group_by=[d.value for d in group_by],
+            interval=interval.value if interval else None,
+            max_buckets=max_buckets,
+        )
+        for _ in roots
+    ]
+
+
+def _card_spec(filter: "CardFilter") -> ListSpec:
+    return ListSpec(
+        statuses=_values(filter.statuses),
+        kinds=_values(filter.kinds),
+        holder_ids=decode_ids_of("Member", filter.holder_ids, field="holderIds"),
+        team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
+    )
+
+
+def _member_spec(filter: "MemberFilter") -> ListSpec:
+    return ListSpec(
+        roles=_values(filter.roles),
+        team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
+    )
+
+
+def _receipt_spec(filter: "ReceiptFilter") -> ListSpec:
+    return ListSpec(matched=filter.matched, processing=_values(filter.processing))
+
+
+_receipts = _pages("receipts", _receipt_spec)
+_cards = _pages("cards", _card_spec)
+_teams = _pages("teams")
+_members = _pages("members", _member_spec)
+_categories = _pages("categories")
 
 
 @strawberry.type(description="Read access to a business's expenses, cards, teams and receipts.")
 class Query:
-    @strawberry.field(description="The caller and their business.")
-    def viewer(self, info: Info) -> Viewer:
-        principal = viewer(info.context)
-        return Viewer(
-            credential="MEMBER" if principal.kind == "member" else "API_KEY",
-            scopes=sorted(principal.scopes),
-            member_id=principal.id if principal.kind == "member" else None,
-        )
+    viewer: Viewer = fetched(_viewer, description="The caller and their business.")
 
     @strawberry.field(
-        description="Any object by global id; NOT_FOUND if it does not exist or is not visible."
+        description="Any object by global id; NOT_FOUND if it does not exist or is not visible.",
+        metadata=fetch(_node),
     )
     async def node(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
     ) -> Node | None:
-        return await _node(info, id)
+        return await one(info, _node, None, id=id)
 
     @strawberry.field(
         description="Objects by global id, in order; a missing one is null with a NOT_FOUND error at its index."
@@ -113,58 +176,50 @@ class Query:
         info.context.require()
         if len(ids) > MAX_NODES:
             raise bad_input(f"At most {MAX_NODES} ids.", field="ids")
-        awaitables: list[Awaitable[Node]] = [_node(info, id_) for id_ in ids]
+        awaitables: list[Awaitable[Node]] = [one(info, _node, None, id=id_) for id_ in ids]
         return awaitables  # type: ignore[return-value]  # graphql-core awaits each item
 
     @strawberry.field(
-        description="Expenses the caller may see, newest first unless ordered otherwise."
+        description="Expenses the caller may see, newest first unless ordered otherwise.",
+        metadata=fetch(_expenses, scope="expenses:read"),
     )
     async def expenses(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: FilterArg = None, order_by: OrderArg = None,
     ) -> Connection[Expense]:  # fmt: skip
-        result = await list_expenses(
-            info.context,
-            filter_=filter,
-            order=ordering(order_by),
-            args=page_args(first, after, last, before),
-        )
-        return Connection.of(result, Expense.from_row)
+        return await one(
+            info, _expenses, None, first=first, after=after, last=last, before=before,
+            filter=filter, order_by=order_by,
+        )  # fmt: skip
 
-    @strawberry.field(description="Receipts the caller may see, newest upload first.")
+    @strawberry.field(
+        description="Receipts the caller may see, newest upload first.",
+        metadata=fetch(_receipts, scope=LISTS["receipts"][0]),
+    )
     async def receipts(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: Annotated[ReceiptFilter | None, strawberry.argument(description="Conditions the receipts must meet.")] = None,
     ) -> Connection[Receipt]:  # fmt: skip
-        spec = ListSpec(
-            matched=filter.matched if filter else None,
-            processing=_values(filter.processing) if filter else None,
+        return await one(
+            info, _receipts, None, first=first, after=after, last=last, before=before, filter=filter
         )
-        result = await list_rows(
-            info.context, table="receipts", spec=spec, args=page_args(first, after, last, before)
-        )
-        return Connection.of(result, Receipt.from_row)
 
-    @strawberry.field(description="Cards the caller may see, oldest first.")
+    @strawberry.field(
+        description="Cards the caller may see, oldest first.",
+        metadata=fetch(_cards, scope=LISTS["cards"][0]),
+    )
     async def cards(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: Annotated[CardFilter | None, strawberry.argument(description="Conditions the cards must meet.")] = None,
     ) -> Connection[Card]:  # fmt: skip
-        info.context.require()  # credentials are checked before the arguments
-        spec = ListSpec()
-        if filter is not None:
-            spec = ListSpec(
-                statuses=_values(filter.statuses),
-                kinds=_values(filter.kinds),
-                holder_ids=decode_ids_of("Member", filter.holder_ids, field="holderIds"),
-                team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
-            )
-        result = await list_rows(
-            info.context, table="cards", spec=spec, args=page_args(first, after, last, before)
+        return await one(
+            info, _cards, None, first=first, after=after, last=last, before=before, filter=filter
         )
-        return Connection.of(result, Card.from_row)
 
-    @strawberry.field(description="Teams the caller may see, oldest first.")
+    @strawberry.field(
+        description="Teams the caller may see, oldest first.",
+        metadata=fetch(_teams, scope=LISTS["teams"][0]),
+    )
     async def teams(
         self,
         info: Info,
@@ -173,30 +228,23 @@ class Query:
         last: Last = None,
         before: Before = None,
     ) -> Connection[Team]:
-        result = await list_rows(
-            info.context, table="teams", spec=ListSpec(), args=page_args(first, after, last, before)
-        )
-        return Connection.of(result, Team.from_row)
+        return await one(info, _teams, None, first=first, after=after, last=last, before=before)
 
-    @strawberry.field(description="Members the caller may see, oldest first.")
+    @strawberry.field(
+        description="Members the caller may see, oldest first.",
+        metadata=fetch(_members, scope=LISTS["members"][0]),
+    )
     async def members(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
         before: Before = None, filter: Annotated[MemberFilter | None, strawberry.argument(description="Conditions the members must meet.")] = None,
     ) -> Connection[Member]:  # fmt: skip
-        info.context.require()  # credentials are checked before the arguments
-        spec = ListSpec()
-        if filter is not None:
-            spec = ListSpec(
-                roles=_values(filter.roles),
-                team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
-            )
-        result = await list_rows(
-            info.context, table="members", spec=spec, args=page_args(first, after, last, before)
+        return await one(
+            info, _members, None, first=first, after=after, last=last, before=before, filter=filter
         )
-        return Connection.of(result, Member.from_row)
 
     @strawberry.field(
-        description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list."
+        description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list.",
+        metadata=fetch(_summary, scope="expenses:read"),
     )
     async def spend_summary(
         self,
@@ -219,16 +267,15 @@ class Query:
             ),
         ] = DEFAULT_MAX_BUCKETS,
     ) -> list[SpendBucket]:
-        buckets = await summarize(
-            info.context,
-            filter_=filter,
-            group_by=[d.value for d in group_by],
-            interval=interval.value if interval else None,
+        return await one(
+            info, _summary, None, group_by=group_by, filter=filter, interval=interval,
             max_buckets=max_buckets,
-        )
-        return [SpendBucket.of(b) for b in buckets]
+        )  # fmt: skip
 
-    @strawberry.field(description="Bookkeeping categories of the business, oldest first.")
+    @strawberry.field(
+        description="Bookkeeping categories of the business, oldest first.",
+        metadata=fetch(_categories, scope=LISTS["categories"][0]),
+    )
     async def categories(
         self,
         info: Info,
@@ -237,10 +284,6 @@ class Query:
         last: Last = None,
         before: Before = None,
     ) -> Connection[Category]:
-        result = await list_rows(
-            info.context,
-            table="categories",
-            spec=ListSpec(),
-            args=page_args(first, after, last, before),
+        return await one(
+            info, _categories, None, first=first, after=after, last=last, before=before
         )
-        return Connection.of(result, Category.from_row)

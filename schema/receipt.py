@@ -2,17 +2,18 @@
 
 from datetime import date, datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 import strawberry
 from sqlalchemy import Row
 
 from resolvers import matching, receipt_files
-from resolvers.ids import encode_id
-from resolvers.nodes import required_reference, visible_reference
-from schema.base import Info, Money, Node
-from schema.batch import references
+from resolvers.context import Context
+from resolvers.nodes import visible_references
+from schema.base import Money, Node
 from schema.expense import Expense
+from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
 
 
@@ -72,82 +73,67 @@ def _confidence(sure: dict[str, Any], *keys: str) -> float | None:
 @strawberry.type(
     description="An expense the matcher thinks a receipt belongs to, for a person to confirm."
 )
-class MatchCandidate:
-    expense: Expense = strawberry.field(description="The expense.")
-    score: float = strawberry.field(description="How well it fits, 0 to 1.")
-    reasons: list[str] = strawberry.field(
-        description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".'
+class MatchCandidate(Sourced):
+    row: strawberry.Private[Row[Any]]  # the expense's row, with match_score and match_reasons
+    expense: Expense = column(lambda row: row, description="The expense.")
+    score: float = column(attrgetter("match_score"), description="How well it fits, 0 to 1.")
+    reasons: list[str] = column(
+        lambda row: list(row.match_reasons),
+        description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".',
     )
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "MatchCandidate":
-        return cls(
-            expense=Expense.from_row(row), score=row.match_score, reasons=list(row.match_reasons)
-        )
+
+def _extracted(row: Row[Any]) -> ReceiptExtraction | None:
+    return ReceiptExtraction.from_row(row) if row.processing == "DONE" else None
+
+
+async def _expenses(ctx: Context, receipts: list[Row[Any]]) -> list[Row[Any] | None]:
+    return await visible_references(ctx, "expenses", [r.expense_id for r in receipts])
+
+
+async def _download_urls(ctx: Context, receipts: list[Row[Any]]) -> list[str]:
+    return [receipt_files.download_url(ctx, receipt) for receipt in receipts]
 
 
 @strawberry.type(description="A receipt file; unmatched until it is attached to an expense.")
-class Receipt(Node):
+class Receipt(Node, Sourced):
     row: strawberry.Private[Row[Any]]
-    file_name: str = strawberry.field(description="Sanitised file name as uploaded.")
-    content_type: str = strawberry.field(description="Type decided from the file's content.")
-    size_bytes: int = strawberry.field(description="File size in bytes.")
-    sha256: str = strawberry.field(description="SHA-256 of the content, hex.")
-    uploaded_at: datetime = strawberry.field(description="When it was uploaded.")
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "Receipt":
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_id("Receipt", row.id)),
-            file_name=row.file_name,
-            content_type=row.content_type,
-            size_bytes=row.size_bytes,
-            sha256=row.sha256,
-            uploaded_at=row.uploaded_at,
-        )
-
-    @strawberry.field(description="Where it is in text extraction.")
-    def processing(self) -> ReceiptProcessing:
-        return ReceiptProcessing(self.row.processing)
-
-    @strawberry.field(description="Why extraction failed (FAILED only).")
-    def processing_error(self) -> str | None:
-        return self.row.processing_error  # type: ignore[no-any-return]
-
-    @strawberry.field(description="What text extraction found; null unless `processing` is DONE.")
-    def extracted(self) -> ReceiptExtraction | None:
-        if self.row.processing != "DONE":
-            return None
-        return ReceiptExtraction.from_row(self.row)
-
-    @strawberry.field(
-        description=(
-            "Expenses it may belong to, best first, for a person to confirm with attachReceipt; "
-            "only expenses the viewer sees, and empty once attached. Needs `expenses:read`."
-        )
+    id: strawberry.ID = global_id("Receipt")
+    file_name: str = column(attrgetter("file_name"), description="Sanitised file name as uploaded.")
+    content_type: str = column(
+        attrgetter("content_type"), description="Type decided from the file's content."
     )
-    async def match_candidates(self, info: Info) -> list[MatchCandidate]:
-        rows = await matching.receipt_match_candidates(info.context, self.row)
-        return [MatchCandidate.from_row(row) for row in rows]
-
-    @strawberry.field(description="The expense it is attached to, if the viewer may see it.")
-    async def expense(self, info: Info) -> Expense | None:
-        row = await visible_reference(info.context, "expenses", self.row.expense_id)
-        return Expense.from_row(row) if row else None
-
-    @strawberry.field(description="Who uploaded it.")
-    @references("members", "uploaded_by", "schema.member:Member", required=True)
-    async def uploaded_by(self, info: Info) -> Member:
-        return Member.from_row(
-            await required_reference(info.context, "members", self.row.uploaded_by)
-        )
-
-    @strawberry.field(
+    size_bytes: int = column(attrgetter("size_bytes"), description="File size in bytes.")
+    sha256: str = column(attrgetter("sha256"), description="SHA-256 of the content, hex.")
+    uploaded_at: datetime = column(attrgetter("uploaded_at"), description="When it was uploaded.")
+    processing: ReceiptProcessing = column(
+        lambda row: ReceiptProcessing(row.processing), description="Where it is in text extraction."
+    )
+    processing_error: str | None = column(
+        attrgetter("processing_error"), description="Why extraction failed (FAILED only)."
+    )
+    extracted: ReceiptExtraction | None = column(
+        _extracted, description="What text extraction found; null unless `processing` is DONE."
+    )
+    expense: Expense | None = fetched(
+        _expenses, description="The expense it is attached to, if the viewer may see it."
+    )
+    uploaded_by: Member = reference(
+        "members", "uploaded_by", required=True, description="Who uploaded it."
+    )
+    download_url: str = fetched(
+        _download_urls,
         description=(
             "A fresh signed link to the file, valid for 15 minutes by default: read it again "
             "for a new one rather than storing it."
-        )
+        ),
+        scope="receipts:read",
     )
-    def download_url(self, info: Info) -> str:
-        return receipt_files.download_url(info.context, self.row)
+    match_candidates: list[MatchCandidate] = fetched(
+        matching.receipt_match_candidates,
+        description=(
+            "Expenses it may belong to, best first, for a person to confirm with attachReceipt; "
+            "only expenses the viewer sees, and empty once attached. Needs `expenses:read`."
+        ),
+        scope="expenses:read",
+    )

@@ -1,58 +1,61 @@
 """Team: a group of members with a manager."""
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import strawberry
 from sqlalchemy import Row
 
-from resolvers.ids import encode_id
+from resolvers.context import Context
 from resolvers.lists import team_members
-from resolvers.nodes import reference
 from schema.base import After, Before, Connection, First, Info, Last, Node
-from schema.batch import references
-from schema.expense import Expense, FilterArg, OrderArg, nested_expenses
+from schema.expense import Expense, FilterArg, OrderArg, parent_expenses
+from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
 from schema.member import Member
 
 
+async def _members(ctx: Context, teams: list[Row[Any]]) -> list[list[Row[Any]]]:
+    return await team_members(ctx, teams)
+
+
+async def _member_counts(ctx: Context, teams: list[Row[Any]]) -> list[int]:
+    _, loaders = ctx.require("teams:read")
+    return await loaders.member_counts.load_all([team.id for team in teams])
+
+
+_expenses = parent_expenses("team")
+
+
 @strawberry.type(description="A group of members, with a manager who approves its expenses.")
-class Team(Node):
+class Team(Node, Sourced):
     row: strawberry.Private[Row[Any]]
-    name: str = strawberry.field(description="Team name, unique in the business.")
-    created_at: datetime = strawberry.field(description="When the team was created.")
-    archived_at: datetime | None = strawberry.field(
-        description="When the team was archived; it keeps its history but takes no new members or manager."
+    id: strawberry.ID = global_id("Team")
+    name: str = column(attrgetter("name"), description="Team name, unique in the business.")
+    created_at: datetime = column(
+        attrgetter("created_at"), description="When the team was created."
+    )
+    archived_at: datetime | None = column(
+        attrgetter("archived_at"),
+        description="When the team was archived; it keeps its history but takes no new members or manager.",
+    )
+    manager: Member | None = reference(
+        "members", "manager_id", description="The manager who approves the team's expenses."
+    )
+    members: list[Member] = fetched(
+        _members,
+        description="Members of the team that the viewer may see, by name.",
+        scope="teams:read",
+    )
+    member_count: int = fetched(
+        _member_counts,
+        description="How many active (not deactivated) members the team has, whoever the viewer may see.",
+        scope="teams:read",
     )
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> "Team":
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_id("Team", row.id)),
-            name=row.name,
-            created_at=row.created_at,
-            archived_at=row.archived_at,
-        )
-
-    @strawberry.field(description="The manager who approves the team's expenses.")
-    @references("members", "manager_id", "schema.member:Member")
-    async def manager(self, info: Info) -> Member | None:
-        row = await reference(info.context, "members", self.row.manager_id)
-        return Member.from_row(row) if row else None
-
-    @strawberry.field(description="Members of the team that the viewer may see, by name.")
-    async def members(self, info: Info) -> list[Member]:
-        return [Member.from_row(r) for r in await team_members(info.context, self.row)]
-
     @strawberry.field(
-        description="How many active (not deactivated) members the team has, whoever the viewer may see."
-    )
-    async def member_count(self, info: Info) -> int:
-        _, loaders = info.context.require("teams:read")
-        return await loaders.member_counts.load(self.row.id)
-
-    @strawberry.field(
-        description="Expenses booked to the team, same arguments as the root `expenses`."
+        description="Expenses booked to the team, same arguments as the root `expenses`.",
+        metadata=fetch(_expenses, scope="expenses:read"),
     )
     async def expenses(
         self,
@@ -64,7 +67,7 @@ class Team(Node):
         filter: FilterArg = None,
         order_by: OrderArg = None,
     ) -> Connection[Expense]:
-        return await nested_expenses(
-            info, "team", self.row.id,
+        return await one(
+            info, _expenses, self.row,
             first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
         )  # fmt: skip

@@ -75,8 +75,8 @@ async def test_a_document_bigger_than_the_cache_is_not_kept(client: httpx.AsyncC
                                                             world: Any,
                                                             small_caches: tuple[Any, ...]) -> None:  # fmt: skip
     parsed, validated = small_caches
-    await gql(client, _numbered(1), as_=token(world.a, "admin"))
-    padded = "# " + "x" * 200 + "\n" + _numbered(2)
+    await gql(client, _numbered(7), as_=token(world.a, "admin"))
+    padded = "# " + "x" * 200 + "\n" + _numbered(8)
     await gql(client, padded, as_=token(world.a, "admin"))
     assert len(parsed) == len(validated) == 1
 

@@ -16,6 +16,7 @@ from app.gate import count_selections, validation_points
 from app.limits import LimitSettings
 from app.settings import Settings
 from app.validation import BoundedCache, DocumentParseCache, DocumentValidationCache
+from execution import cache
 from tests.conftest import SETTINGS, app_client, codes, gql, gql_raw, token
 
 MEMBERS_450 = "{ viewer { " + "member { id } " * 450 + "} }"
@@ -184,7 +185,7 @@ async def test_byte_bounds_evict_least_recently_used(app_with, caches, world) ->
     def numbered(i: int) -> str:
         return f"query Q{i} {{ viewer {{ credential }} }}"
 
-    size = len(numbered(0)) + validation.ENTRY_OVERHEAD
+    size = len(numbered(0)) + cache.ENTRY_OVERHEAD
     caches.parsed.max_bytes = caches.validated.max_bytes = 3 * size
     as_ = token(world.a, "admin")
     async with app_with() as client:
@@ -199,7 +200,7 @@ def test_static_costs_are_bounded_in_bytes_and_skip_unnamed_texts() -> None:
     from schema.build import build_schema
 
     schema = build_schema()._schema
-    costs = StaticCosts(max_bytes=2 * (100 + validation.ENTRY_OVERHEAD))
+    costs = StaticCosts(max_bytes=2 * (100 + cache.ENTRY_OVERHEAD))
     for i in range(5):
         query = f"{{ expenses(first: {i + 1}) {{ nodes {{ id }} }} }}".ljust(100)
         assert costs.cost(schema, query, parse(query), None, {}) == 2 + i

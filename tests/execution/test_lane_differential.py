@@ -1,14 +1,18 @@
-"""Differential tests: the compiled executor answers exactly as graphql-core's standard one.
+"""Differential tests: the fast lane answers exactly as the reference path (strawberry).
 
-Every request runs twice, through an app with ``compiled_execution`` off (the reference)
-and the suite's app (compiled on), and the two bodies must be equal field by field:
-data, nulls, errors with their paths and codes (request ids aside), and the number of
-SQL statements. A fixed corpus covers the shapes dashboards send as every role; random
-queries drawn from the schema by hypothesis-graphql cover what nobody thought to write.
+Every request runs through an app with ``fast_lane`` off (the reference) and twice
+through the suite's app (lane on: the first answer is the reference path's, which
+teaches the lane the document; the second is the lane's, or its fallback's). The bodies
+must be equal field by field: data, nulls, errors with their paths and codes (request
+ids aside), ``extensions.cost``; so must the status and the headers that matter; the
+lane may run fewer SQL statements, never more. A fixed corpus covers the shapes
+dashboards send as every role; random selections and queries drawn from the schema by
+hypothesis-graphql cover what nobody thought to write.
 """
 
 import dataclasses
 import json
+import logging
 import random
 import re
 from collections.abc import AsyncIterator
@@ -26,8 +30,8 @@ from graphql import (
 )
 
 from app.http import create_app
+from app.observability import REGISTRY
 from resolvers.ids import encode_id
-from schema.compiled_run import RUNS
 from tests.conftest import SETTINGS, gql_raw, token
 from tests.drawn import SDL, drawn_queries
 
@@ -76,7 +80,9 @@ SIGNED = re.compile(r"expires=\d+&signature=[0-9a-f]+")
 @pytest.fixture(scope="module")
 async def reference(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     app = create_app(
-        dataclasses.replace(SETTINGS, compiled_execution=False), database_url, engine=engine
+        dataclasses.replace(SETTINGS, fast_lane=False, planned_execution=False),
+        database_url,
+        engine=engine,
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
@@ -96,22 +102,68 @@ def _comparable(body: dict[str, Any]) -> Any:
     return json.loads(SIGNED.sub("expires=E&signature=S", json.dumps(body)))
 
 
-async def _both(client, reference, statements, query, variables, as_) -> tuple[Any, Any]:  # type: ignore[no-untyped-def]
-    """Return (status, body, statements) from the reference app and from the compiled one.
+def runs(path: str, reason: str = "") -> float:
+    """Return how many queries this process ran by ``path`` (lane, fallback, reference)."""
+    if path == "fallback" and not reason:
+        return sum(
+            sample.value
+            for metric in REGISTRY.collect()
+            if metric.name == "expensegraph_fast_lane"
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels["path"] == "fallback"
+        )
+    labels = {"path": path, "reason": reason}
+    return REGISTRY.get_sample_value("expensegraph_fast_lane_total", labels) or 0.0
 
-    After a fallback the compiled app has run the statements of its first try as well,
-    so its count is compared only as "at least the reference's".
-    """
-    answers = []
-    fallbacks = RUNS["fallback"]
-    for app in (reference, client):
-        statements.reset()
+
+HEADERS = ("content-type", "retry-after", "cache-control", "www-authenticate")
+
+
+class _LogLines(logging.Handler):
+    """The request log lines (app/observability.py ``finish``) written while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(record.getMessage()))
+
+
+async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:  # type: ignore[no-untyped-def]
+    """Return (status, headers, body, log line, statements) of one request."""
+    statements.reset()
+    logger, lines = logging.getLogger("expensegraph.request"), _LogLines()
+    level, logger.level = logger.level, logging.INFO
+    logger.addHandler(lines)
+    try:
         response = await gql_raw(app, query, variables, as_=as_)
-        answers.append((response.status_code, _comparable(response.json()), statements.count))
-    expected, got = answers
-    if RUNS["fallback"] > fallbacks and got[2] >= expected[2]:
-        got = (*got[:2], expected[2])
-    return expected, got
+    finally:
+        logger.removeHandler(lines)
+        logger.level = level
+    headers = {name: response.headers.get(name) for name in HEADERS}
+    assert response.headers.get("x-request-id")
+    [line] = lines.lines
+    assert line["sql_statements"] == statements.count
+    for differs in ("request_id", "duration_ms", "sql_statements"):
+        del line[differs]
+    body = _comparable(response.json())
+    return response.status_code, headers, body, line, statements.count
+
+
+async def _both(client, reference, statements, query, variables, as_) -> tuple[Any, Any]:  # type: ignore[no-untyped-def]
+    """Return (status, headers, body, statements) from the reference app and from the lane's.
+
+    The lane's app answers twice: first on the reference path if it has not yet learnt
+    the document, then in the lane. Both must equal the reference; the lane's statements
+    (its fallback's included) may be fewer, never more.
+    """
+    expected = await _answer(reference, statements, query, variables, as_)
+    for _ in range(2):
+        got = await _answer(client, statements, query, variables, as_)
+        assert got[:4] == expected[:4], query
+        assert got[4] <= expected[4], f"{got[4]} statements, the reference {expected[4]}: {query}"
+    return expected[:3], got[:3]
 
 
 @pytest.mark.parametrize("who", AS)
@@ -124,7 +176,7 @@ async def test_corpus_answers_match(client, reference, statements, world, name, 
     assert got == expected
 
 
-async def test_dashboard_queries_run_compiled(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_dashboard_queries_run_in_the_lane(client, world) -> None:  # type: ignore[no-untyped-def]
     for name in (
         "list",
         "teams",
@@ -133,11 +185,12 @@ async def test_dashboard_queries_run_compiled(client, world) -> None:  # type: i
         "aliases, fragments, merged keys",
         "summary",
     ):
-        before = RUNS.copy()
+        await gql_raw(client, *CORPUS[name], as_=token(world.a, "admin"))  # learnt
+        lane, fallbacks = runs("lane"), runs("fallback")
         response = await gql_raw(client, *CORPUS[name], as_=token(world.a, "admin"))
         assert "errors" not in response.json(), response.json()
-        assert RUNS["compiled"] == before["compiled"] + 1, name
-        assert RUNS["fallback"] == before["fallback"], name
+        assert runs("lane") == lane + 1, name
+        assert runs("fallback") == fallbacks, name
 
 
 async def test_an_error_falls_back_to_the_reference(client, reference, statements, world) -> None:  # type: ignore[no-untyped-def]
@@ -146,21 +199,38 @@ async def test_an_error_falls_back_to_the_reference(client, reference, statement
         encode_id("Expense", world.b.expense_ids[0]),
     ]
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Expense { merchantName } } }"
-    before = RUNS.copy()
     expected, got = await _both(
         client, reference, statements, query, {"ids": ids}, token(world.a, "admin")
     )
     assert got == expected
-    body = got[1]
+    body = got[2]
     assert body["data"]["nodes"][0]["id"] == ids[0] and body["data"]["nodes"][1] is None
     assert [e["path"] for e in body["errors"]] == [["nodes", 1]]
-    assert RUNS["fallback"] == before["fallback"] + 1
 
 
-async def test_a_directive_is_left_to_graphql_core(client, world) -> None:  # type: ignore[no-untyped-def]
-    before = RUNS.copy()
-    await gql_raw(client, *CORPUS["include directive (not compiled)"], as_=token(world.a, "admin"))
-    assert RUNS["standard"] == before["standard"] + 1 and RUNS["compiled"] == before["compiled"]
+async def test_an_error_in_the_lane_falls_back_to_the_reference(
+    client, reference, statements, world
+) -> None:  # type: ignore[no-untyped-def]
+    query = (
+        "query($id: ID!) { node(id: $id) { id ... on Expense { merchantName member { name } } } }"
+    )
+    mine = token(world.a, "admin")
+    learnt = {"id": encode_id("Expense", world.a.expense_ids[0])}
+    await gql_raw(client, query, learnt, as_=mine)
+    fallbacks = runs("fallback", "error:NOT_FOUND")
+    other = {"id": encode_id("Expense", world.b.expense_ids[0])}
+    expected, got = await _both(client, reference, statements, query, other, mine)
+    assert got == expected
+    assert expected[2]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert runs("fallback", "error:NOT_FOUND") == fallbacks + 2
+
+
+async def test_a_directive_is_left_to_the_reference_path(client, world) -> None:  # type: ignore[no-untyped-def]
+    query, variables = CORPUS["include directive (not compiled)"]
+    await gql_raw(client, query, variables, as_=token(world.a, "admin"))
+    lane, reference = runs("lane"), runs("reference", "directive")
+    await gql_raw(client, query, variables, as_=token(world.a, "admin"))
+    assert runs("reference", "directive") == reference + 1 and runs("lane") == lane
 
 
 def _drawn_queries(count: int) -> list[str]:
@@ -217,11 +287,11 @@ def _random_queries(count: int) -> list[str]:
 @pytest.mark.parametrize("who", ["admin", "manager", "employee", "a_read"])
 async def test_random_selections_answer_alike(client, reference, statements, world, who) -> None:  # type: ignore[no-untyped-def]
     credential = _credential(world, who)
-    compiled = RUNS["compiled"]
+    lane = runs("lane")
     for query in _random_queries(40):
         expected, got = await _both(client, reference, statements, query, {}, credential)
         assert got == expected, query
-    assert RUNS["compiled"] - compiled >= 30  # the draws are valid: nearly all ran compiled
+    assert runs("lane") - lane >= 30  # the draws are valid: nearly all ran in the lane
 
 
 @pytest.mark.parametrize("who", ["admin", "a_expenses_only"])

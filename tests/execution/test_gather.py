@@ -1,11 +1,11 @@
-"""schema/gather.py: many awaitables stepped inside one task, as asyncio.gather would run them."""
+"""execution/gather.py: many awaitables stepped inside one task, as asyncio.gather would run them."""
 
 import asyncio
 
 import pytest
 from aiodataloader import DataLoader
 
-from schema.gather import gather
+from execution.gather import gather
 
 
 async def test_results_come_back_in_order() -> None:

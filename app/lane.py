@@ -1,0 +1,153 @@
+"""The fast lane: known query documents served by execution/ instead of strawberry's path.
+
+A query is known once the reference path (strawberry: parse, validate with every rule,
+execute) has answered it without an error for a signed-in caller: then its text and
+operation name are parsed once more, planned (execution/plan.py) and kept, bounded by
+the bytes of their texts. A later request with the same document (sent whole, or by its
+persisted-query hash, already resolved to its text here) skips strawberry's extensions
+and graphql-core's executor: its variables are coerced, its static cost computed and
+taken from the caller's bucket, the plan run (execution/run.py), the unused cost
+refunded, and the answer built by app/answers.py as the reference path's is.
+
+Anything the lane cannot answer as the reference path would (variables that do not
+coerce, a cost over the ceiling or beyond the bucket, an error while running) goes to
+the reference path, which answers it in full; the lane's debit is refunded first. Such
+fallbacks are counted in ``expensegraph_fast_lane_total`` by reason and logged at WARNING.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, GraphQLSchema, parse
+from graphql.execution.values import get_variable_values
+from strawberry.types import ExecutionResult
+
+from app.answers import Answer, result_answer
+from app.cost import StaticCosts
+from app.limits import Buckets, LimitSettings
+from app.observability import LANE
+from execution import compat
+from execution.cache import DOCUMENT_CACHE_BYTES, BoundedCache
+from execution.plan import Plan, Unsupported, plan_document
+from execution.run import Fallback, Run, hand_over
+from schema.error_log import NAME_LIMIT, bounded
+
+log = logging.getLogger("expensegraph.lane")
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the lane knows of one (query text, operation name): its plan, or why none."""
+
+    plan: Plan | None
+    reason: str = ""
+
+
+class FastLane:
+    """Known query documents of one schema, and the requests it serves with them."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        limits: LimitSettings,
+        buckets: Buckets,
+        costs: StaticCosts,
+        max_bytes: int = DOCUMENT_CACHE_BYTES,
+    ) -> None:
+        self.schema = schema
+        self.core: GraphQLSchema = compat.core_schema(schema)
+        self.limits, self.buckets, self.costs = limits, buckets, costs
+        self.known: BoundedCache[tuple[str, str | None], Known] = BoundedCache(max_bytes)
+
+    def learn(self, query: str, operation_name: str | None) -> None:
+        """Plan a document the reference path has just answered without an error."""
+        key = (query, operation_name)
+        if key in self.known:
+            return
+        try:
+            known = Known(plan_document(self.core, parse(query), operation_name))
+        except Unsupported as why:
+            known = Known(None, str(why))
+        except GraphQLError:  # validated by the reference path: only a limit it kept
+            known = Known(None, "parse")
+        self.known.put(key, known, len(query) + len(operation_name or ""))
+
+    async def answer(self, params: Any, context: Any, media: str) -> Answer | None:
+        """Return the answer to a known query, or None for the reference path."""
+        principal = context.principal
+        if principal is None or params.query is None:
+            return None
+        known = self.known.get((params.query, params.operation_name))
+        if known is None:
+            return None
+        if known.plan is None:
+            LANE.labels("reference", known.reason).inc()
+            return None
+        plan = known.plan
+        if not plan.permits(principal):
+            self._fallback("scope", context)
+            return None
+        inputs = params.variables or {}
+        variables = get_variable_values(
+            self.core, plan.operation.variable_definitions or (), inputs, max_errors=1
+        )
+        if isinstance(variables, list):
+            self._fallback("variables", context)
+            return None
+        requested = self.costs.cost(
+            self.core, params.query, plan.document, params.operation_name, inputs
+        )
+        if requested > self.limits.max_cost:
+            self._fallback("cost", context)
+            return None
+        key = principal.label
+        if await self.buckets.take(key, requested) is not None:
+            self._fallback("rate", context)
+            return None
+        run = Run(self.schema, context, variables)
+        try:
+            data = await run.objects(plan.fields, [None])
+        except Exception as error:  # the reference path answers in full
+            hand_over(run)
+            await self.buckets.refund(key, requested)
+            self._fallback(_reason(error), context, error)
+            return None
+        actual = max(run.objects_made - 1, 0)
+        await self.buckets.refund(key, requested - actual)
+        report = context.report
+        named = plan.operation.name
+        operation = params.operation_name or (named.value if named is not None else None)
+        report["operation"] = None if operation is None else bounded(operation, NAME_LIMIT)
+        report["cost"], report["actual_cost"] = requested, actual
+        LANE.labels("lane", "").inc()
+        extensions = {"cost": await self._cost(key, requested, actual)}
+        return result_answer(
+            ExecutionResult(data=data[0], errors=None, extensions=extensions), context, media
+        )
+
+    async def _cost(self, key: str, requested: int, actual: int) -> dict[str, Any]:
+        """Return ``extensions.cost``, as app/limits.py QueryCost reports it."""
+        return {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": {
+                "maximumAvailable": self.limits.bucket_size,
+                "currentlyAvailable": int(await self.buckets.available(key)),
+                "restoreRate": self.limits.restore_rate,
+            },
+        }
+
+    def _fallback(self, reason: str, context: Any, error: Exception | None = None) -> None:
+        LANE.labels("fallback", reason).inc()
+        detail = "" if error is None else f": {bounded(repr(error), 300)}"
+        log.warning("fast lane fell back (%s) request_id=%s%s", reason, context.request_id, detail)
+
+
+def _reason(error: Exception) -> str:
+    """Return a bounded metric label for why a run stopped."""
+    if isinstance(error, Fallback):
+        return "null" if "null" in error.reason else "value"
+    code = (getattr(error, "extensions", None) or {}).get("code") or getattr(error, "code", None)
+    return f"error:{getattr(code, 'value', code)}" if code else f"error:{type(error).__name__}"

@@ -1,0 +1,213 @@
+"""Running a plan for one request, a level at a time.
+
+Each field is computed for every object of its level together: a ``read`` is one loop
+over the sources, a ``fetch`` one call of its load with all of them (the loads of one
+level are awaited together by :func:`execution.gather.gather`, so DataLoaders batch and
+cache exactly as on the reference path), and lists are flattened so that the next level
+again sees all its objects at once. Responses are built as dicts; no strawberry object
+and no resolve info is made.
+
+Any error (a load raising, a null in a non-null field, a value of a type the plan does
+not know) ends the run with :class:`Fallback`: the caller hands the request to the
+reference path, which reports errors, partial data and nulls as the specification wants.
+Only queries are planned, so nothing was written; what the loads read stays in the
+request's DataLoader caches for the reference path to reuse.
+"""
+
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+import strawberry
+from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+from execution import compat
+from execution.gather import gather
+from execution.plan import FieldPlan, Kind
+from schema.fields import Typed, loaded_key
+
+
+class Fallback(Exception):
+    """The run cannot give the reference path's answer: hand the request over."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Run:
+    """One execution of a plan: the request's context and variables, objects made so far."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        context: Any,
+        variables: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.core: GraphQLSchema = compat.core_schema(schema)
+        self.context = context
+        self.variables = variables
+        self.objects_made = 0  # response objects, the root included: the actual cost
+        # set by the first error: no load starts after it (the reference path takes over)
+        self.failed = False
+        # (load, sources, arguments, values) of every fetch that completed
+        self.fetches: list[tuple[Any, list[Any], dict[str, Any], list[Any]]] = []
+
+    async def objects(self, plans: list[FieldPlan], sources: list[Any]) -> list[dict[str, Any]]:
+        """Return the response objects of ``sources``, all of one object type."""
+        if not sources:
+            return []
+        if self.failed:
+            raise Fallback("stopped")
+        self.objects_made += len(sources)
+        columns: list[Any] = [None] * len(plans)
+        later: list[tuple[int, Awaitable[list[Any]]]] = []
+        for j, plan in enumerate(plans):
+            if plan.kind is Kind.TYPENAME:
+                columns[j] = [plan.parent.name] * len(sources)
+                continue
+            if plan.kind is Kind.FETCH:
+                later.append((j, self.fetched(plan, sources)))
+                continue
+            assert plan.read is not None and plan.type is not None
+            values = [plan.read(source) for source in sources]
+            if plan.leaf is not None:
+                columns[j] = self.leaves(plan.type, values)
+            else:
+                later.append((j, self.complete(plan, plan.type, values)))
+        if later:
+            for (j, _), column in zip(later, await gather([a for _, a in later]), strict=True):
+                columns[j] = column
+        keys = [plan.key for plan in plans]
+        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+    async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
+        """Return the completed values of a ``Fetch`` field for all ``sources``."""
+        assert plan.load is not None and plan.type is not None
+        if self.failed:
+            raise Fallback("stopped")
+        try:
+            arguments = self.arguments(plan) if plan.field_def is not None else {}
+            values = await plan.load(self.context, sources, **arguments)
+        except BaseException:
+            self.failed = True
+            raise
+        self.fetches.append((plan.load, sources, arguments, values))
+        if plan.leaf is not None:
+            return self.leaves(plan.type, values)
+        return await self.complete(plan, plan.type, values)
+
+    def arguments(self, plan: FieldPlan) -> dict[str, Any]:
+        """Return the field's arguments as its load takes them."""
+        assert plan.field_def is not None and plan.node is not None
+        values = get_argument_values(plan.field_def, plan.node, self.variables)
+        declared = compat.strawberry_field(plan.field_def)
+        assert declared is not None
+        return compat.resolver_arguments(self.schema, declared, values)
+
+    def leaves(self, type_: GraphQLOutputType, values: list[Any]) -> list[Any]:
+        """Return serialised values of a scalar or enum type, lists and non-null included."""
+        if isinstance(type_, GraphQLNonNull):
+            done = self.leaves(type_.of_type, values)
+            if None in done:
+                raise Fallback("null in a non-null field")
+            return done
+        if isinstance(type_, GraphQLList):
+            return [None if v is None else self.leaves(type_.of_type, list(v)) for v in values]
+        return serialised(values, type_)  # type: ignore[arg-type]
+
+    async def complete(
+        self, plan: FieldPlan, type_: GraphQLOutputType, values: list[Any]
+    ) -> list[Any]:
+        """Return completed values of an object, interface or list type, the level at once."""
+        if isinstance(type_, GraphQLNonNull):
+            done = await self.complete(plan, type_.of_type, values)
+            if None in done:
+                raise Fallback("null in a non-null field")
+            return done
+        if isinstance(type_, GraphQLList):
+            flat: list[Any] = []
+            bounds: list[tuple[int, int] | None] = []
+            for value in values:
+                if value is None:
+                    bounds.append(None)
+                    continue
+                start = len(flat)
+                flat.extend(value)
+                bounds.append((start, len(flat)))
+            done = await self.complete(plan, type_.of_type, flat)
+            return [None if b is None else done[b[0] : b[1]] for b in bounds]
+        if isinstance(type_, GraphQLObjectType):
+            plans = plan.children[type_.name]
+            present = [value for value in values if value is not None]
+            if all(child.leaf is not None or child.type is None for child in plans):
+                # scalars only: one response object per distinct source, shared where it
+                # repeats (fifty expenses name a few members); each occurrence still counts
+                distinct = list({id(value): value for value in present}.values())
+                made = await self.objects(plans, distinct)
+                self.objects_made += len(present) - len(distinct)
+                by_source = {id(value): obj for value, obj in zip(distinct, made, strict=True)}
+                return [None if value is None else by_source[id(value)] for value in values]
+            made_iter = iter(await self.objects(plans, present))
+            return [None if value is None else next(made_iter) for value in values]
+        return await self.abstract(plan, values)
+
+    async def abstract(self, plan: FieldPlan, values: list[Any]) -> list[Any]:
+        """Return completed values of an interface: each names its concrete type."""
+        groups: dict[str, list[int]] = {}
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            if not isinstance(value, Typed) or value.type_name not in plan.children:
+                raise Fallback(f"cannot tell the type of {type(value).__name__}")
+            groups.setdefault(value.type_name, []).append(i)
+        out: list[Any] = [None] * len(values)
+        for name, positions in groups.items():
+            done = await self.objects(plan.children[name], [values[i].source for i in positions])
+            for i, value in zip(positions, done, strict=True):
+                out[i] = value
+        return out
+
+
+def hand_over(run: Run) -> None:
+    """Leave what the run loaded in its context for the reference path (``Context.loaded``)."""
+    loaded = run.context.loaded
+    for load, sources, arguments, values in run.fetches:
+        key = loaded_key(arguments)
+        for source, value in zip(sources, values, strict=True):
+            loaded[(load, id(source), key)] = value
+
+
+# built-in scalars whose serialisation returns a value of these types unchanged
+_UNCHANGED = {
+    id(GraphQLString): frozenset({str, type(None)}),
+    id(GraphQLID): frozenset({str, type(None)}),
+    id(GraphQLBoolean): frozenset({bool, type(None)}),
+}
+
+
+def serialised(values: Iterable[Any], type_: GraphQLLeafType) -> list[Any]:
+    """Return serialised leaf values; a value the type cannot serialise falls back."""
+    values = list(values)
+    unchanged = _UNCHANGED.get(id(type_))
+    if unchanged is not None and set(map(type, values)) <= unchanged:
+        return values  # strings as strings, booleans as booleans: nothing to do
+    serialize = type_.serialize
+    out: list[Any] = []
+    try:
+        for value in values:
+            out.append(None if value is None else serialize(value))
+    except Exception as error:  # the reference path reports it on the field
+        raise Fallback(f"{type_.name} cannot serialise a value") from error
+    return out

@@ -1,0 +1,188 @@
+"""One declaration per field: strawberry's resolver and the fast lane's plan both come from it.
+
+An object type of the fast lane (``execution/``) is a *sourced* type: its objects are
+made from one source value (a table row; a page result for connections) and each of
+its fields says, as data in the strawberry field's metadata, how it is read from that
+source:
+
+- :class:`Get`: from the source alone (``Expense.merchantName`` is ``row.merchant_name``);
+- :class:`Fetch`: for every source of a level at once, with the field's arguments
+  (``Expense.member`` loads the members of all the page's expenses in one batch).
+
+On graphql-core's path (the reference) a ``Get`` is computed when the object is made
+(:meth:`Sourced.of`) and a ``Fetch`` runs for one source through the same function,
+its values wrapped in the field's strawberry type (:func:`wrap`). The lane reads the
+same declarations and never makes a strawberry object. A field of a sourced type with
+neither is left to the reference path (tests/schema/test_declarations.py lists them).
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, ClassVar, NamedTuple, TypeVar
+
+import strawberry
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.lazy_type import LazyType
+
+from resolvers import nodes
+from resolvers.context import Context
+from resolvers.ids import encode_id
+
+Info = strawberry.Info[Context, None]
+LANE = "expensegraph.lane"  # the key of a declaration in a strawberry field's metadata
+S = TypeVar("S", bound="Sourced")
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    """The field's value from the object's source alone: ``read(source)``."""
+
+    read: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """The field's values for many objects at once: ``load(context, sources, **arguments)``.
+
+    Returns one value per source, in order. Arguments come as the resolver would get
+    them (python names, inputs as their strawberry classes). Values are sources of the
+    field's type: rows for sourced types, :class:`Typed` for an interface.
+    """
+
+    load: Callable[..., Awaitable[list[Any]]]
+    # the API key scope the load requires: the lane checks it before running any SQL
+    scope: str | None = None
+
+
+class Typed(NamedTuple):
+    """A value of an interface field: the concrete type's name and its source."""
+
+    type_name: str
+    source: Any
+
+
+Declaration = Get | Fetch
+# sourced types by GraphQL name (an interface's value names its concrete type)
+SOURCED: dict[str, type["Sourced"]] = {}
+
+
+class Sourced:
+    """Base of the types made from one source; each keeps it in ``row: strawberry.Private``."""
+
+    # (python name, read, the field type when the value must be wrapped, else None)
+    _gets: ClassVar[list[tuple[str, Callable[[Any], Any], Any]] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._gets = None
+        SOURCED[cls.__name__] = cls
+
+    @classmethod
+    def of(cls: type[S], source: Any) -> S:
+        """Return the object of ``source``, every ``Get`` field computed."""
+        gets = cls._gets
+        if gets is None:
+            gets = cls._gets = [
+                (f.python_name, f.metadata[LANE].read, f.type if _holds_sourced(f.type) else None)
+                for f in cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+                if isinstance((f.metadata or {}).get(LANE), Get)
+            ]
+        values = {
+            name: read(source) if type_ is None else wrap(type_, read(source))
+            for name, read, type_ in gets
+        }
+        return cls(row=source, **values)  # type: ignore[call-arg]
+
+    @classmethod
+    def from_row(cls: type[S], row: Any) -> S:
+        """Return the object of a table row (the source of every table-backed type)."""
+        return cls.of(row)
+
+
+def column(read: Callable[[Any], Any], *, description: str) -> Any:
+    """Declare a field read from the source (a plain attribute on the reference path)."""
+    return strawberry.field(description=description, metadata={LANE: Get(read)})
+
+
+def fetched(
+    load: Callable[..., Awaitable[list[Any]]], *, description: str, scope: str | None = None
+) -> Any:
+    """Declare an argument-free field loaded for many sources at once (see :class:`Fetch`)."""
+
+    async def resolve(self: Sourced, info: Info) -> Any:
+        return await one(info, load, getattr(self, "row", None))  # the root has no source
+
+    return strawberry.field(
+        resolver=resolve, description=description, metadata=fetch(load, scope=scope)
+    )
+
+
+def fetch(load: Callable[..., Awaitable[list[Any]]], *, scope: str | None = None) -> dict[str, Any]:
+    """Return the metadata declaring a field with arguments (its method calls :func:`one`)."""
+    return {LANE: Fetch(load, scope)}
+
+
+async def one(
+    info: Info, load: Callable[..., Awaitable[list[Any]]], source: Any, **arguments: Any
+) -> Any:
+    """Return a declared field's value for one source, as strawberry's resolver returns it.
+
+    A value the fast lane loaded for this source before handing the request over is reused.
+    """
+    loaded = info.context.loaded
+    key = (load, id(source), loaded_key(arguments)) if loaded else None
+    if key is not None and key in loaded:
+        value = loaded[key]
+    else:
+        value = (await load(info.context, [source], **arguments))[0]
+    return wrap(info.return_type, value)
+
+
+def loaded_key(arguments: dict[str, Any]) -> str:
+    """Return the key of a field's arguments in ``Context.loaded`` (inputs by their repr)."""
+    return repr(sorted(arguments.items())) if arguments else ""
+
+
+def _holds_sourced(type_: Any) -> bool:
+    while isinstance(type_, StrawberryOptional | StrawberryList | LazyType):
+        type_ = type_.resolve_type() if isinstance(type_, LazyType) else type_.of_type
+    return isinstance(type_, type) and issubclass(type_, Sourced)
+
+
+def wrap(type_: Any, value: Any) -> Any:
+    """Return ``value`` (sources) as strawberry objects of the field type ``type_``."""
+    if value is None:
+        return None
+    if isinstance(value, Typed):
+        return SOURCED[value.type_name].of(value.source)
+    if isinstance(type_, LazyType):
+        type_ = type_.resolve_type()
+    if isinstance(type_, StrawberryOptional):
+        return wrap(type_.of_type, value)
+    if isinstance(type_, StrawberryList):
+        return [wrap(type_.of_type, item) for item in value]
+    if isinstance(type_, type) and issubclass(type_, Sourced):
+        return type_.of(value)
+    return value  # scalars, enums and plain objects (Money) as they are
+
+
+def global_id(type_name: str, *, description: str = "Opaque global id of the object.") -> Any:
+    """Declare a node's ``id``: its type name and row id, encoded."""
+    return column(lambda row: strawberry.ID(encode_id(type_name, row.id)), description=description)
+
+
+def reference(
+    table: str, key: str | Callable[[Any], int | None], *, description: str, required: bool = False
+) -> Any:
+    """Declare a field holding the ``table`` row that the source's ``key`` points at.
+
+    ``key`` is a column name or a function of the source; ``required``: a foreign key
+    guarantees the row, and its absence is an error.
+    """
+    read = attrgetter(key) if isinstance(key, str) else key
+
+    async def load(ctx: Context, sources: list[Any]) -> list[Any]:
+        return await nodes.references(ctx, table, [read(s) for s in sources], required=required)
+
+    return fetched(load, description=description)
