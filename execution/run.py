@@ -90,7 +90,8 @@ class Run:
             for (j, _), column in zip(later, await gather([a for _, a in later]), strict=True):
                 columns[j] = column
         keys = [plan.key for plan in plans]
-        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        # every column holds one value per source (made so above): no strict check per row
+        return [dict(zip(keys, row)) for row in zip(*columns)]  # noqa: B905
 
     async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""

@@ -16,6 +16,7 @@ BATCHING: ContextVar[bool] = ContextVar("loader_batching", default=True)
 # set by the app to count batch sizes in its metrics
 BATCH_OBSERVER: Callable[[str, int], None] | None = None
 
+_NONE: Any = object()
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -32,6 +33,7 @@ class TenantLoader(DataLoader[K, V]):
 
     def __init__(self, *, db: RequestDb, scope: Scope) -> None:
         super().__init__(batch=BATCHING.get())
+        self._primed: dict[K, V] = {}
         self.db = db
         self.scope = scope
         observer, load = BATCH_OBSERVER, self.batch_load_fn
@@ -46,6 +48,26 @@ class TenantLoader(DataLoader[K, V]):
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def prime(self, key: K, value: V) -> "TenantLoader[K, V]":
+        """Remember ``value`` for ``key`` unless one is cached; its future is made when asked.
+
+        A list page primes every row it returns, and most are never asked for again.
+        """
+        if key not in self._cache:
+            self._primed.setdefault(key, value)
+        return self
+
+    def clear(self, key: K) -> "TenantLoader[K, V]":
+        self._primed.pop(key, None)
+        return super().clear(key)
+
+    def load(self, key: K) -> "asyncio.Future[V]":
+        if self._primed:
+            primed = self._primed.pop(key, _NONE)
+            if primed is not _NONE:
+                super().prime(key, primed)
+        return super().load(key)
 
     async def load_all(self, keys: Iterable[K]) -> list[V]:
         """Return what ``load_many`` returns, without its task and callbacks for each key.
