@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     AddValidationRules,
@@ -350,6 +350,7 @@ def create_app(
     # every method reaches the endpoint, so that even a 405 is a GraphQL error body
     app.router.routes.append(Route("/graphql", endpoint))
     app.graphql = _wrapped(middleware, endpoint)
+    app.graphql_same_origin = _wrapped(middleware[:1], endpoint)  # RequestIds only
     return app
 
 
@@ -363,10 +364,15 @@ class App(Starlette):
     """
 
     graphql: ASGIApp | None = None
+    # the same without CORS, for requests with no Origin header (CORS only adds Vary then)
+    graphql_same_origin: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.graphql is not None and scope["type"] == "http" and scope["path"] == "/graphql":
             scope["app"] = self
+            if self.graphql_same_origin is not None and header(scope, b"origin") is None:
+                await self.graphql_same_origin(scope, receive, _varying(send))
+                return
             await self.graphql(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -377,6 +383,21 @@ def _wrapped(middleware: list[Middleware], app: ASGIApp) -> ASGIApp:
     for cls, args, kwargs in reversed(middleware):
         app = cls(app, *args, **kwargs)
     return app
+
+
+def _varying(send: Send) -> Send:
+    """Return ``send`` adding ``Vary: Origin``, what the CORS middleware adds without one."""
+
+    async def varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            vary = [v for k, v in headers if k.lower() == b"vary"]
+            headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
+            headers.append((b"vary", b", ".join([*vary, b"Origin"])))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return varying
 
 
 # set by `expensegraph serve --workers N` for the worker processes it starts
