@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Scope
@@ -45,7 +46,8 @@ async def parse_multipart(scope: Scope, body: bytes) -> GraphQLParams:
     request = Request(scope, replayed(body))
     try:
         form = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
-    except (MultiPartException, ValueError, KeyError) as error:
+    except (MultiPartException, HTTPException, ValueError, KeyError) as error:
+        # Starlette raises HTTPException instead of MultiPartException inside an app
         raise TransportError(400, "Unable to parse the multipart body.") from error
     uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
     try:

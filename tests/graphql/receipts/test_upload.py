@@ -392,3 +392,4 @@ async def test_a_multipart_body_that_is_not_multipart_is_a_400(shop: Shop) -> No
         },
     )
     assert response.status_code == 400
+    assert codes(response.json()) == ["BAD_USER_INPUT"]
