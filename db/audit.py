@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from sqlalchemy import insert, select
 
+from db import events
 from db.engine import RequestDb
 from db.tables import audit_events
 
@@ -21,7 +22,17 @@ async def record(
     object_id: int,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add one audit event in the request's write transaction (it commits with the change)."""
+    """Add one audit event, and its event in the change feed, in the request's write
+    transaction (they commit with the change)."""
+    await events.emit(
+        db=db,
+        business_id=business_id,
+        type=f"{object_type.lower()}.{action.lower()}",
+        object_type=object_type,
+        object_id=object_id,
+        actor=events.Actor(actor_member_id, actor_api_key_id),
+        data=event_data(details),
+    )
     await db.rows(
         insert(audit_events)
         .values(
@@ -52,3 +63,19 @@ async def events_of(
             .order_by(audit_events.c.at, audit_events.c.id)
         )
     )
+
+
+def event_data(details: dict[str, Any] | None) -> dict[str, Any]:
+    """Return what the feed says of a change: its transition, or the fields it changed.
+
+    The audit trail keeps the old and new values; the feed, read by integrations, names
+    the fields only (``{"fields": [...]}``), or carries a status move (``{"from", "to"}``).
+    """
+    if not details:
+        return {}
+    before, after = details.get("from"), details.get("to")
+    if isinstance(before, str) and isinstance(after, str):
+        return {"from": before, "to": after}
+    if isinstance(after, dict):
+        return {"fields": sorted(after)}
+    return {}

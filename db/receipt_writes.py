@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
 
+from db import events
 from db.engine import RequestDb
 from db.tables import expenses, receipts
 
@@ -102,7 +103,10 @@ async def finish_processing(
         .values(**found, processing="DONE", processing_error=None, processed_at=func.now())
         .returning(receipts.c.id)
     )
-    return bool(await db.rows(statement))
+    if not await db.rows(statement):
+        return False
+    await _processed(db, business_id, receipt_id, "DONE")
+    return True
 
 
 async def fail_processing(*, db: RequestDb, business_id: int, receipt_id: int, reason: str) -> None:
@@ -121,7 +125,16 @@ async def fail_processing(*, db: RequestDb, business_id: int, receipt_id: int, r
         )
         .returning(receipts.c.id)
     )
-    await db.rows(statement)
+    if await db.rows(statement):
+        await _processed(db, business_id, receipt_id, "FAILED")
+
+
+async def _processed(db: RequestDb, business_id: int, receipt_id: int, outcome: str) -> None:
+    """Add the feed's event of a receipt the worker has read (or could not)."""
+    await events.emit(
+        db=db, business_id=business_id, type="receipt.processed", object_type="Receipt",
+        object_id=receipt_id, actor=events.SYSTEM, data={"from": "PROCESSING", "to": outcome},
+    )  # fmt: skip
 
 
 async def known_merchants(*, db: RequestDb, business_id: int, limit: int = 500) -> list[str]:

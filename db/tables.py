@@ -205,6 +205,33 @@ audit_events = Table(
     Index("ix_audit_events_at", "business_id", "at", "id"),
 )
 
+# the change feed (db/events.py): one row per change, in the change's transaction
+events = Table(
+    "events",
+    metadata,
+    _business_id(),
+    _id(),
+    # the writing transaction (xid8 as bigint): readers page by (tx, id), see db/events.py
+    Column(
+        "tx",
+        BigInteger,
+        nullable=False,
+        server_default=text("(pg_current_xact_id())::text::bigint"),
+    ),
+    Column("type", Text, nullable=False),
+    Column("occurred_at", Timestamp, nullable=False, server_default=func.clock_timestamp()),
+    # a member, or an API key, or neither (the system: the worker, the command line)
+    Column("actor_member_id", BigInteger, nullable=True),
+    Column("actor_api_key_id", BigInteger, nullable=True),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    PrimaryKeyConstraint("business_id", "id"),
+    Index("ix_events_feed", "business_id", "tx", "id"),
+    Index("ix_events_object", "business_id", "object_type", "object_id"),
+    Index("ix_events_occurred_at", "occurred_at"),
+)
+
 expenses = Table(
     "expenses",
     metadata,

@@ -44,8 +44,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from db import events, writes
 from db import matching as q
-from db import writes
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
 from db.scope import Scope
@@ -171,6 +171,11 @@ async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> boo
     await writes.insert_event(
         db=db, business_id=business_id, expense_id=best.expense_id,
         actor_id=None, action=AUTO_MATCHED, comment=comment,
+    )  # fmt: skip
+    await events.emit(
+        db=db, business_id=business_id, type="receipt.matched", object_type="Receipt",
+        object_id=row.id, actor=events.SYSTEM,
+        data={"expenseId": encode_id("Expense", best.expense_id), "automatic": True},
     )  # fmt: skip
     return True
 

@@ -52,7 +52,7 @@ class Edge(Sourced, Generic[T]):
     node: T = column(itemgetter(1), description="The item.")
 
 
-async def _edges(_: Context, results: list[PageResult]) -> list[list[tuple[str, Any]]]:
+async def edges_of(_: Context, results: list[PageResult]) -> list[list[tuple[str, Any]]]:
     # made only when selected: a cursor per row costs JSON and base64
     return [[(result.cursor(row), row) for row in result.rows] for result in results]
 
@@ -62,7 +62,7 @@ async def _total_counts(_: Context, results: list[PageResult]) -> list[int]:
     return list(await asyncio.gather(*(result.total_count() for result in results)))
 
 
-def _page_info(result: PageResult) -> PageInfo:
+def page_info_of(result: PageResult) -> PageInfo:
     rows = result.rows
     return PageInfo(
         has_next_page=result.has_next_page,
@@ -75,9 +75,11 @@ def _page_info(result: PageResult) -> PageInfo:
 @strawberry.type(description="A page of items, paged by cursor (keyset) in either direction.")
 class Connection(Sourced, Generic[T]):
     row: strawberry.Private[PageResult]
-    edges: list[Edge[T]] = fetched(_edges, description="The items of this page with their cursors.")
+    edges: list[Edge[T]] = fetched(
+        edges_of, description="The items of this page with their cursors."
+    )
     nodes: list[T] = column(attrgetter("rows"), description="The items of this page.")
-    page_info: PageInfo = column(_page_info, description="Paging information.")
+    page_info: PageInfo = column(page_info_of, description="Paging information.")
     total_count: int = fetched(
         _total_counts, description="How many items match in all pages (computed only when asked)."
     )

@@ -20,6 +20,13 @@ from schema.base import After, Before, Connection, First, Info, Last, Node, page
 from schema.business import Viewer
 from schema.card import Card, CardKind, CardStatus
 from schema.category import Category
+from schema.event import (
+    EventAfter,
+    EventConnection,
+    EventFilterArg,
+    EventFirst,
+    load_events,
+)
 from schema.expense import Expense, FilterArg, OrderArg, ordering
 from schema.fields import Typed, fetch, fetched, one
 from schema.member import Member, Role
@@ -271,6 +278,19 @@ class Query:
             info, _summary, None, group_by=group_by, filter=filter, interval=interval,
             max_buckets=max_buckets,
         )  # fmt: skip
+
+    @strawberry.field(
+        description=(
+            "The change feed: every committed change the caller may see, oldest first, "
+            "never skipping one (README, Events). Resume with `after:` the last cursor read."
+        ),
+        metadata=fetch(load_events),
+    )
+    async def events(
+        self, info: Info, after: EventAfter = None, first: EventFirst = None,
+        filter: EventFilterArg = None,
+    ) -> EventConnection:  # fmt: skip
+        return await one(info, load_events, None, after=after, first=first, filter=filter)
 
     @strawberry.field(
         description="Bookkeeping categories of the business, oldest first.",

@@ -99,7 +99,12 @@ async def _move(ctx: Context, global_id: str, *, source: str, target: str, verb:
             raise fail(
                 RuleCode.INVALID_TRANSITION, f"Cannot {verb} a card that is {card.status}.", "id"
             )
-        return await _save(ctx, card, {"status": target})
+        row = await _save(ctx, card, {"status": target})
+        await record_change(
+            ctx, object_type="Card", object_id=row.id, action="FROZEN" if target == "FROZEN"
+            else "UNFROZEN", details={"from": source, "to": target},
+        )  # fmt: skip
+        return row
 
 
 async def freeze_card(ctx: Context, global_id: str) -> Row[Any]:
@@ -120,7 +125,13 @@ async def set_spend_limit(
     async with atomic(ctx):
         card = await _lock_managed(ctx, global_id)
         values = _limit(limit, period, card.currency, fields=("limit", "period"))
-        return await _save(ctx, card, values)
+        row = await _save(ctx, card, values)
+        before = {"spend_limit_minor": card.spend_limit_minor, "limit_period": card.limit_period}
+        await record_change(
+            ctx, object_type="Card", object_id=row.id, action="LIMIT_CHANGED",
+            details={"from": before, "to": values},
+        )  # fmt: skip
+        return row
 
 
 def _limit(

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import writes
+from db import events, writes
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id, encode_id
@@ -105,18 +105,62 @@ async def record(
     row = await writes.update_expense(
         db=ctx.db, business_id=principal.business_id, expense_id=expense.id, values=values, now=now
     )
-    await event(ctx, row, action, comment)
+    await event(ctx, row, action, comment, before=expense, changed=values)
     return row
 
 
-async def event(ctx: Context, row: Row[Any], action: str, comment: str | None = None) -> None:
-    """Append an audit event and make the request's loaders see the new state."""
+async def event(
+    ctx: Context,
+    row: Row[Any],
+    action: str,
+    comment: str | None = None,
+    *,
+    before: Row[Any] | None = None,
+    changed: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit event (and its event in the change feed) and make the request's
+    loaders see the new state. A receipt's attachment is the receipt's event in the feed
+    (resolvers/mutations/receipts.py), the expense's in its trail."""
     principal, loaders = ctx.require()
     actor = principal.id if principal.kind == "member" else None
     await writes.insert_event(
         db=ctx.db, business_id=principal.business_id, expense_id=row.id,
         actor_id=actor, action=action, comment=comment,
     )  # fmt: skip
+    if not action.startswith("RECEIPT_"):
+        await events.emit(
+            db=ctx.db, business_id=principal.business_id, type=f"expense.{action.lower()}",
+            object_type="Expense", object_id=row.id, actor=actor_of(principal),
+            data=expense_change(before, row, changed),
+        )  # fmt: skip
     for loader in (loaders.ref("expenses"), loaders.visible("expenses")):
         loader.clear(row.id).prime(row.id, row)
     loaders.events_by_expense.clear(row.id)
+
+
+def actor_of(principal: Principal) -> events.Actor:
+    """Return the feed's actor for a principal: its member or its API key."""
+    if principal.kind == "member":
+        return events.Actor(member_id=principal.id)
+    return events.Actor(api_key_id=principal.id)
+
+
+# expense columns as the API names them (amount_minor and currency are both "amount")
+_FIELDS = {
+    "amount_minor": "amount", "currency": "amount", "home_amount_minor": "homeAmount",
+    "home_currency": "homeAmount", "fx_rate": "fxRate", "fx_rate_day": "fxRateDate",
+    "merchant_name": "merchantName", "spent_at": "spentAt", "card_id": "card",
+    "category_id": "category", "team_id": "team", "member_id": "member",
+}  # fmt: skip
+
+
+def expense_change(
+    before: Row[Any] | None, after: Row[Any], changed: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Return the feed's data of an expense change: its status move, or the fields it changed."""
+    if before is not None and before.status != after.status:
+        return {"from": before.status, "to": after.status}
+    if not changed:
+        return {}
+    names = {_FIELDS.get(column, column) for column in changed if column != "status"}
+    return {"fields": sorted(names)} if names else {}

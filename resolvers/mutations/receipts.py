@@ -19,12 +19,19 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import jobs, matching, receipt_writes, writes
+from db import events, jobs, matching, receipt_writes, writes
 from db.receipt_storage import ReceiptStorage, content_key
 from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
 from resolvers.errors import bad_input
 from resolvers.ids import encode_id
-from resolvers.mutations.common import expense_id, lock_visible, record, require_status, row_id
+from resolvers.mutations.common import (
+    actor_of,
+    expense_id,
+    lock_visible,
+    record,
+    require_status,
+    row_id,
+)
 from resolvers.mutations.rules import RuleCode, atomic, fail
 from resolvers.receipt_files import (
     MAX_RECEIPT_BYTES,
@@ -75,6 +82,10 @@ async def upload_receipt(
                 "content_type": file_type.content_type, "size_bytes": len(data),
                 "sha256": sha256, "storage_key": key, "processing": "QUEUED",
             },
+        )  # fmt: skip
+        await events.emit(
+            db=ctx.db, business_id=principal.business_id, type="receipt.uploaded",
+            object_type="Receipt", object_id=row.id, actor=actor_of(principal),
         )  # fmt: skip
         # committed with the receipt or not at all: every stored upload gets its extraction
         await jobs.enqueue(
@@ -210,7 +221,13 @@ async def _audit(ctx: Context, receipt: Row[Any], expense: Row[Any], action: str
     """Bump the expense's updatedAt, write the event, make the request's loaders see it."""
     comment = f"{receipt.file_name} ({encode_id('Receipt', receipt.id)})"
     await record(ctx, expense, {}, action, comment)
-    _, loaders = ctx.require()
+    principal, loaders = ctx.require()
+    await events.emit(
+        db=ctx.db, business_id=principal.business_id,
+        type="receipt.matched" if action == ATTACHED else "receipt.detached",
+        object_type="Receipt", object_id=receipt.id, actor=actor_of(principal),
+        data={"expenseId": encode_id("Expense", expense.id)},
+    )  # fmt: skip
     for loader in (loaders.ref("receipts"), loaders.visible("receipts")):
         loader.clear(receipt.id)
     loaders.receipts_by_expense.clear(expense.id)

@@ -71,6 +71,9 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
         "query($x: Boolean!) { expenses(first: 2) { nodes { id merchantName @include(if: $x) } } }",
         {"x": False}),
     "page size refused": ("{ expenses(first: 500) { nodes { id } } }", {}),
+    "change feed": ("{ events(first: 5) { edges { cursor node { id type objectType objectId"
+                    " changedFields transition { from to } actor { kind apiKeyId member { name } } } }"
+                    " pageInfo { hasNextPage endCursor } } }", {}),
 }  # fmt: skip
 AS = ("admin", "manager", "employee", "a_expenses_only", "a_read")
 SCHEMA = build_schema(SDL)

@@ -2,9 +2,10 @@
 
 What is asserted, and why:
 
-- markExpensesExported writes each expense on its own (one UPDATE and one audit INSERT
-  per id), so its total cost grows with the number of ids and a "1 id costs the same as
-  20" test would be false. Those 2 writes per id are legitimate and counted exactly.
+- markExpensesExported writes each expense on its own (one UPDATE, one audit INSERT and
+  the change feed's INSERT per id), so its total cost grows with the number of ids and a
+  "1 id costs the same as 20" test would be false. Those 3 writes per id are legitimate
+  and counted exactly.
   Everything else must not grow: authentication, the savepoint, the visibility check and
   the row lock (one SELECT ... FOR UPDATE for all ids, in id order, which is also what
   keeps opposite-order batches from deadlocking), and the payload's nested data (member,
@@ -35,12 +36,14 @@ CATEGORIES = ("Travel", "Meals", "Software")
 # authentication, SAVEPOINT, visibility check, lock, RELEASE, then one statement per
 # payload level: member, team, card, category, receipts, events, event actors
 FIXED = 12
-PER_ID = 2  # UPDATE expenses, INSERT INTO expense_events
+PER_ID = 3  # UPDATE expenses, INSERT INTO expense_events, INSERT INTO events
 
 
 def _per_id(statement: str) -> bool:
     """Return True for the statements that write one expense."""
-    return statement.lstrip().startswith(("UPDATE expenses", "INSERT INTO expense_events"))
+    return statement.lstrip().startswith(
+        ("UPDATE expenses", "INSERT INTO expense_events", "INSERT INTO events")
+    )
 
 
 async def _approved(engine: Any, shop: Shop, n: int) -> list[int]:
@@ -106,4 +109,4 @@ async def test_create_with_a_nested_payload_costs_a_fixed_number(client, stateme
         # event; INSERT its match_expense job (same transaction); RELEASE; payload: member
         # (also the event's actor), team, card, receipts, events (the category was loaded
         # by the check and is reused)
-        assert statements.count == 14, statements.statements
+        assert statements.count == 15, statements.statements  # the feed's INSERT included

@@ -1,0 +1,79 @@
+"""The change feed as the API serves it: the events a caller may see, after a cursor."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db import events
+from resolvers.context import Context, Principal
+from resolvers.errors import bad_input
+from resolvers.ids import decode_id
+from resolvers.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageResult, decode_cursor
+
+# the API key scope an object type's events need (None: any credential of the business)
+EVENT_SCOPES: dict[str, str | None] = {
+    "Expense": "expenses:read",
+    "Category": "expenses:read",
+    "Policy": "expenses:read",
+    "Receipt": "receipts:read",
+    "Card": "cards:read",
+    "Team": "teams:read",
+    "Member": "teams:read",
+    "Business": None,
+    "ApiKey": "admin",
+}
+MAX_FILTER_IDS = 100
+
+
+@dataclass(frozen=True)
+class EventFilterLike:
+    """The fields of the GraphQL EventFilter the resolver reads."""
+
+    types: Sequence[str] | None = None
+    object_ids: Sequence[str] | None = None
+    occurred_after: datetime | None = None
+
+
+def readable_types(principal: Principal) -> list[str]:
+    """Return the object types whose events the principal's credential may read."""
+    return [
+        kind for kind, scope in EVENT_SCOPES.items() if scope is None or principal.allows(scope)
+    ]
+
+
+async def list_events(
+    ctx: Context, *, after: str | None, first: int | None, filter_: Any
+) -> PageResult:
+    """Return a page of the feed after ``after``, oldest first, as the caller sees it."""
+    principal, loaders = ctx.require()
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise bad_input(f"'first' must be between 0 and {MAX_PAGE_SIZE}.", field="first")
+    cursor = decode_cursor(after, "tx", field="after") if after is not None else None
+    found = _feed_filter(filter_)
+    rows = await events.feed(
+        db=ctx.db,
+        scope=loaders.scope,
+        object_types=readable_types(principal),
+        after=cursor,
+        limit=size + 1,
+        filter_=found,
+    )
+
+    async def count() -> int:
+        raise bad_input("The feed has no total count: page it with after.", field="totalCount")
+
+    return PageResult(rows[:size], "tx", len(rows) > size, cursor is not None, count)
+
+
+def _feed_filter(filter_: Any) -> events.FeedFilter:
+    if filter_ is None:
+        return events.FeedFilter()
+    objects = None
+    if filter_.object_ids is not None:
+        if len(filter_.object_ids) > MAX_FILTER_IDS:
+            raise bad_input(f"At most {MAX_FILTER_IDS} ids.", field="objectIds")
+        objects = [decode_id(global_id) for global_id in filter_.object_ids]
+    types = None if filter_.types is None else list(filter_.types)
+    return events.FeedFilter(types=types, objects=objects, occurred_after=filter_.occurred_after)
