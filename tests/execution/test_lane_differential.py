@@ -137,13 +137,14 @@ async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:  #
     """Return (status, headers, body, log line, statements) of one request."""
     statements.reset()
     logger, lines = logging.getLogger("expensegraph.request"), _LogLines()
-    level, logger.level = logger.level, logging.INFO
+    level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears isEnabledFor's cache
     logger.addHandler(lines)
     try:
         response = await gql_raw(app, query, variables, as_=as_)
     finally:
         logger.removeHandler(lines)
-        logger.level = level
+        logger.setLevel(level)
     headers = {name: response.headers.get(name) for name in HEADERS}
     assert response.headers.get("x-request-id")
     [line] = lines.lines
