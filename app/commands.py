@@ -192,6 +192,8 @@ def start_job_worker(settings: Settings, url: str) -> "subprocess.Popen[bytes]":
     env.setdefault("EXPENSEGRAPH_DATA_DIR", str(settings.data_dir))
     if settings.receipts_dir is not None:
         env.setdefault("EXPENSEGRAPH_RECEIPTS_DIR", str(settings.receipts_dir))
+    if settings.webhooks_allow_private:  # the demo's: its endpoints may be on this machine
+        env.setdefault("EXPENSEGRAPH_WEBHOOK_ALLOW_PRIVATE", "1")
     command = [sys.executable, "-m", "app.cli", "worker", "--concurrency", "2"]
     return subprocess.Popen(command, env=env)
 

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from graphql import ASTValidationRule
@@ -227,6 +228,8 @@ class GraphQLEndpoint:
             record.request_id, db, principal, batching=self.settings.loader_batching
         )
         context = with_receipt_files(context, Request(scope))
+        if self.settings.webhooks_allow_private:
+            context = replace(context, webhooks_allow_private=True)
         record.report = context.report
 
         async def execute() -> Answer:

@@ -57,6 +57,8 @@ class Settings:
     # known queries served by the fast lane at the edge (app/lane.py), and query operations
     # run by their plan inside strawberry (execution/context.py); both False: the reference
     fast_lane: bool = True
+    # webhook endpoints may be http:// or private addresses: development and tests only
+    webhooks_allow_private: bool = False
     planned_execution: bool = True
     # receipt files: None means <data_dir>/receipts
     receipts_dir: Path | None = None
@@ -106,6 +108,7 @@ class Settings:
             introspection=_bool(env, "EXPENSEGRAPH_INTROSPECTION", development),
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
             fast_lane=_bool(env, "EXPENSEGRAPH_FAST_LANE", True),
+            webhooks_allow_private=_bool(env, "EXPENSEGRAPH_WEBHOOK_ALLOW_PRIVATE", development),
             planned_execution=_bool(env, "EXPENSEGRAPH_PLANNED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             persisted_only=_bool(env, "EXPENSEGRAPH_PERSISTED_ONLY", False),

@@ -26,7 +26,8 @@ from pgqueuer.core.executors import EntrypointExecutor, EntrypointExecutorParame
 from pgqueuer.domain.models import Context
 from sqlalchemy.engine import make_url
 
-from app import jobs
+from app import jobs, webhooks
+from app.webhooks import WebhookSettings
 from db.engine import PoolSettings, create_engine
 from db.receipt_storage import LocalStorage
 
@@ -154,6 +155,7 @@ async def run_worker(url: str, receipts_dir: Path, settings: WorkerSettings) -> 
     # pgqueuer claims at most max_concurrent_tasks (at least twice its batch size); the
     # semaphore makes --concurrency exact when that is fewer
     batch = max(1, settings.concurrency // 2)
+    ticks = asyncio.create_task(webhook_ticks(engine, manager.shutdown, WebhookSettings.from_env()))
     try:
         await manager.run(
             batch_size=batch,
@@ -162,9 +164,32 @@ async def run_worker(url: str, receipts_dir: Path, settings: WorkerSettings) -> 
             dequeue_timeout=timedelta(seconds=settings.poll_s),
         )
     finally:
+        manager.shutdown.set()
+        await ticks
         await connection.close()
         await engine.dispose()
         log.info(json.dumps({"event": "worker_stopped", "pid": os.getpid()}))
+
+
+# how often the worker sends webhooks: new events become deliveries, due ones are attempted
+WEBHOOK_TICK_S = 1.0
+
+
+async def webhook_ticks(
+    engine: Any, shutdown: asyncio.Event, settings: WebhookSettings, every_s: float = WEBHOOK_TICK_S
+) -> None:
+    """Run :func:`app.webhooks.tick` every ``every_s`` until ``shutdown`` is set."""
+    while not shutdown.is_set():
+        try:
+            result = await webhooks.tick(engine, settings)
+            if result.dispatched or result.delivered or result.failed_attempts:
+                log.info(json.dumps({"event": "webhooks", **vars(result)}))
+        except Exception as error:  # the database may be down: try again next tick
+            log.warning(json.dumps({"event": "webhooks_failed", "error": _reason(error)[:300]}))
+        try:
+            await asyncio.wait_for(shutdown.wait(), every_s)
+        except TimeoutError:
+            pass
 
 
 async def _unused(job: Job) -> None:

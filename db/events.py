@@ -50,6 +50,7 @@ OBJECT_TABLES: dict[str, str | None] = {
     "Policy": None,
     "Business": None,
     "ApiKey": None,
+    "WebhookEndpoint": None,
 }
 # the horizon: ids of transactions below it have all ended (see the module docstring)
 _HORIZON = literal_column("(pg_snapshot_xmin(pg_current_snapshot()))::text::bigint", BigInteger)

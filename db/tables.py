@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     Numeric,
@@ -230,6 +231,58 @@ events = Table(
     Index("ix_events_feed", "business_id", "tx", "id"),
     Index("ix_events_object", "business_id", "object_type", "object_id"),
     Index("ix_events_occurred_at", "occurred_at"),
+)
+
+# webhooks (db/webhooks.py, app/webhooks.py): where a business wants its events sent
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _business_id(),
+    _id(),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("event_types", ARRAY(Text), nullable=False, server_default="{}"),  # empty: all
+    Column("secret", Text, nullable=False),  # whsec_..., shown once
+    # the secret before the last rotation, still signing until previous_secret_until
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_until", Timestamp, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("disabled_reason", Text, nullable=True),
+    Column("failing_since", Timestamp, nullable=True),
+    # the endpoint's position in the change feed (db/events.py): events after it are not
+    # yet turned into deliveries
+    Column("feed_tx", BigInteger, nullable=True),
+    Column("feed_id", BigInteger, nullable=True),
+    Column("created_at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    _id(),
+    Column("endpoint_id", BigInteger, nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="PENDING"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Timestamp, nullable=False, server_default=func.now()),
+    Column("first_attempt_at", Timestamp, nullable=True),
+    Column("last_http_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(
+        ["business_id", "endpoint_id"],
+        ["webhook_endpoints.business_id", "webhook_endpoints.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("business_id", "endpoint_id", "event_id"),
+    Index(
+        "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'PENDING'")
+    ),
 )
 
 expenses = Table(

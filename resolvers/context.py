@@ -74,6 +74,8 @@ class Context:
     # what the fast lane loaded before it handed the request to the reference path, which
     # reuses it rather than running the SQL again: (load, id(source), arguments) -> value
     loaded: dict[tuple[Any, int, str], Any] = field(default_factory=dict)
+    # webhook endpoints may be http:// and private addresses (development and tests only)
+    webhooks_allow_private: bool = False
 
     def require(self, scope: str | None = None) -> tuple[Principal, Loaders]:
         """Return the principal and loaders, or raise UNAUTHENTICATED / FORBIDDEN."""

@@ -22,6 +22,7 @@ EVENT_SCOPES: dict[str, str | None] = {
     "Member": "teams:read",
     "Business": None,
     "ApiKey": "admin",
+    "WebhookEndpoint": "admin",
 }
 MAX_FILTER_IDS = 100
 

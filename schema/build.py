@@ -24,6 +24,7 @@ from schema.receipt import Receipt
 from schema.receipt_mutations import ReceiptMutations
 from schema.scalars import SCALAR_OVERRIDES
 from schema.team import Team
+from schema.webhooks import WebhookMutations
 
 
 @strawberry.type(
@@ -36,6 +37,7 @@ class Mutation(
     ReceiptMutations,
     OrganisationMutations,
     CatalogMutations,
+    WebhookMutations,
 ):
     pass
 

@@ -33,6 +33,13 @@ from schema.member import Member, Role
 from schema.receipt import Receipt, ReceiptProcessing
 from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
+from schema.webhooks import (
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    load_deliveries,
+    load_endpoints,
+)
 
 MAX_NODES = 100
 
@@ -291,6 +298,33 @@ class Query:
         filter: EventFilterArg = None,
     ) -> EventConnection:  # fmt: skip
         return await one(info, load_events, None, after=after, first=first, filter=filter)
+
+    @strawberry.field(
+        description="The business's webhook endpoints, oldest first (admins and `admin` keys).",
+        metadata=fetch(load_endpoints),
+    )
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        return await one(info, load_endpoints, None)
+
+    @strawberry.field(
+        description="An endpoint's deliveries, newest first (admins and `admin` keys).",
+        metadata=fetch(load_deliveries),
+    )
+    async def webhook_deliveries(
+        self,
+        info: Info,
+        endpoint_id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint.")],
+        statuses: Annotated[
+            list[WebhookDeliveryStatus] | None,
+            strawberry.argument(description="Only these statuses."),
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="At most this many (0..100, default 100).")
+        ] = None,
+    ) -> list[WebhookDelivery]:
+        return await one(
+            info, load_deliveries, None, endpoint_id=endpoint_id, statuses=statuses, first=first
+        )
 
     @strawberry.field(
         description="Bookkeeping categories of the business, oldest first.",

@@ -249,5 +249,7 @@ async def test_a_client_hanging_up_in_the_queue_leaves_it(
                 await reach(1, 0)  # it left while the first still holds the slot
             assert (await first).status_code == 200
             await reach(0, 0)
-    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
     assert 499 in [line.get("status") for line in lines]

@@ -25,6 +25,7 @@ from db.engine import create_engine
 from tests.conftest import SETTINGS, fresh_database, token
 from tests.graphql.receipts.conftest import PDF, unique, upload
 from tests.serving import ROOT
+from tests.webhooks.conftest import receiver  # noqa: F401 - the fixture, for the worker test
 from tests.world import Biz, _business
 
 

@@ -3,9 +3,17 @@
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+from standardwebhooks import Webhook
+
+from db import webhooks as webhook_rows
+from db.engine import RequestDb
+from db.tables import webhook_endpoints
 from resolvers.ids import encode_id
+from resolvers.mutations.webhooks import new_secret
 from tests.conftest import gql, token
 from tests.jobs.conftest import Jobs, eventually, worker
+from tests.webhooks.conftest import Receiver
 
 FAST = {
     "EXPENSEGRAPH_JOB_RETRY_DELAY_SECONDS": "0.2",
@@ -117,3 +125,35 @@ async def test_a_killed_workers_job_is_done_once_by_another(jobs: Jobs, tmp_path
     assert await jobs.scalar(LOGGED, j=job_id, s="successful") == 1
     assert row.extracted_total_minor == 1250
     assert [x["outcome"] for x in second.lines() if x["job_id"] == job_id] == ["done"]
+
+
+async def test_a_worker_sends_the_feed_to_a_webhook_signed(
+    jobs: Jobs, tmp_path: Path, receiver: Receiver
+) -> None:
+    async def create(db: RequestDb) -> Any:
+        return await webhook_rows.create_endpoint(
+            db=db, business_id=jobs.biz.id, url=receiver.url, description="", event_types=[],
+            secret=new_secret(),
+        )  # fmt: skip
+
+    db = RequestDb(jobs.engine)
+    try:
+        await db.begin_write()
+        endpoint = await create(db)
+        await db.commit()
+    finally:
+        await db.close()
+    await jobs.clear_queue()
+    receipt_id = await jobs.upload()
+    with worker(jobs, tmp_path, "extract", EXPENSEGRAPH_WEBHOOK_ALLOW_PRIVATE="1"):
+        await eventually(lambda: _got(receiver, 2), "two events delivered")
+    sent = [Webhook(endpoint.secret).verify(r.body, r.headers) for r in receiver.got]
+    assert [s["type"] for s in sent] == ["receipt.uploaded", "receipt.processed"]
+    assert {s["data"]["objectId"] for s in sent} == {encode_id("Receipt", receipt_id)}
+    assert sent[1]["data"]["transition"] == {"from": "PROCESSING", "to": "DONE"}
+    async with jobs.engine.begin() as conn:  # later tests' ticks leave it alone
+        await conn.execute(update(webhook_endpoints).values(enabled=False))
+
+
+async def _got(receiver: Receiver, count: int) -> bool:
+    return len(receiver.got) >= count

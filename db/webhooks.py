@@ -1,0 +1,218 @@
+"""Webhook endpoints and their deliveries: the rows, and the feed turned into deliveries."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from db import events
+from db.engine import RequestDb
+from db.scope import Scope
+from db.tables import events as events_table
+from db.tables import webhook_deliveries, webhook_endpoints
+
+# events turned into deliveries per endpoint and tick, at most
+DISPATCH_BATCH = 500
+
+
+async def create_endpoint(
+    *,
+    db: RequestDb,
+    business_id: int,
+    url: str,
+    description: str,
+    event_types: Sequence[str],
+    secret: str,
+) -> Any:
+    """Add an endpoint; it receives the events committed from now on."""
+    statement = (
+        insert(webhook_endpoints)
+        .values(business_id=business_id, url=url, description=description,
+                event_types=list(event_types), secret=secret,
+                # start at the feed's end: nothing older is sent to a new endpoint
+                feed_tx=select(func.coalesce(func.max(events_table.c.tx), 0)).where(
+                    events_table.c.business_id == business_id).scalar_subquery(),
+                feed_id=select(func.coalesce(func.max(events_table.c.id), 0)).where(
+                    events_table.c.business_id == business_id).scalar_subquery())
+        .returning(*webhook_endpoints.c)
+    )  # fmt: skip
+    return (await db.rows(statement))[0]
+
+
+async def endpoints(*, db: RequestDb, business_id: int) -> list[Any]:
+    """Return the business's endpoints, oldest first."""
+    statement = (
+        select(webhook_endpoints)
+        .where(webhook_endpoints.c.business_id == business_id)
+        .order_by(webhook_endpoints.c.id)
+    )
+    return list(await db.rows(statement))
+
+
+async def lock_endpoint(*, db: RequestDb, business_id: int, endpoint_id: int) -> Any | None:
+    """Return the endpoint, locked for this transaction, or None."""
+    statement = (
+        select(webhook_endpoints)
+        .where(
+            webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id
+        )
+        .with_for_update()
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def update_endpoint(
+    *, db: RequestDb, business_id: int, endpoint_id: int, values: dict[str, Any]
+) -> Any:
+    """Change an endpoint and return it."""
+    statement = (
+        update(webhook_endpoints)
+        .where(
+            webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id
+        )
+        .values(**values)
+        .returning(*webhook_endpoints.c)
+    )
+    return (await db.rows(statement))[0]
+
+
+async def deliveries(
+    *,
+    db: RequestDb,
+    business_id: int,
+    endpoint_id: int,
+    statuses: Sequence[str] | None,
+    limit: int,
+    delivery_id: int | None = None,
+) -> list[Any]:
+    """Return an endpoint's deliveries (or the one ``delivery_id``), newest first, each with
+    its event's type."""
+    conditions = [
+        webhook_deliveries.c.business_id == business_id,
+        webhook_deliveries.c.endpoint_id == endpoint_id,
+    ]
+    if statuses is not None:
+        conditions.append(webhook_deliveries.c.status.in_(list(statuses)))
+    if delivery_id is not None:
+        conditions.append(webhook_deliveries.c.id == delivery_id)
+    statement = (
+        select(webhook_deliveries, events_table.c.type.label("event_type"))
+        .join(
+            events_table,
+            (events_table.c.business_id == webhook_deliveries.c.business_id)
+            & (events_table.c.id == webhook_deliveries.c.event_id),
+        )
+        .where(*conditions)
+        .order_by(webhook_deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return list(await db.rows(statement))
+
+
+async def redeliver(*, db: RequestDb, business_id: int, endpoint_id: int, event_id: int) -> Any:
+    """Queue the event for the endpoint again (a new attempt now, a fresh day of retries)."""
+    values = dict(
+        status="PENDING", next_attempt_at=func.now(), first_attempt_at=None, attempts=0,
+        last_error=None, delivered_at=None,
+    )  # fmt: skip
+    statement = (
+        pg_insert(webhook_deliveries)
+        .values(business_id=business_id, endpoint_id=endpoint_id, event_id=event_id)
+        .on_conflict_do_update(
+            index_elements=["business_id", "endpoint_id", "event_id"], set_=values
+        )
+        .returning(*webhook_deliveries.c)
+    )
+    return (await db.rows(statement))[0]
+
+
+async def dispatch(*, db: RequestDb, endpoint: Any) -> int:
+    """Turn the events after the endpoint's feed position into deliveries; return how many.
+
+    Reads the feed as db/events.py does (never skipping an event), for every object of
+    the business, the endpoint's types only; then moves the position past them.
+    """
+    after = (endpoint.feed_tx, endpoint.feed_id) if endpoint.feed_tx is not None else None
+    found = await events.feed(
+        db=db,
+        scope=Scope(business_id=endpoint.business_id),
+        object_types=list(events.OBJECT_TABLES),
+        after=after,
+        limit=DISPATCH_BATCH,
+        filter_=events.FeedFilter(types=list(endpoint.event_types) or None),
+    )
+    if not found:
+        return 0
+    await db.rows(
+        pg_insert(webhook_deliveries)
+        .values([
+            {"business_id": endpoint.business_id, "endpoint_id": endpoint.id, "event_id": row.id}
+            for row in found
+        ])
+        .on_conflict_do_nothing()
+        .returning(webhook_deliveries.c.id)
+    )  # fmt: skip
+    last = found[-1]
+    await update_endpoint(
+        db=db, business_id=endpoint.business_id, endpoint_id=endpoint.id,
+        values={"feed_tx": last.tx, "feed_id": last.id},
+    )  # fmt: skip
+    return len(found)
+
+
+async def enabled_endpoints(*, db: RequestDb) -> list[Any]:
+    """Return every enabled endpoint of every business (the worker's tick)."""
+    statement = select(webhook_endpoints).where(webhook_endpoints.c.enabled)
+    return list(await db.rows(statement))
+
+
+async def due(*, db: RequestDb, now: datetime, limit: int) -> list[Any]:
+    """Claim deliveries due now (locked, skipping those another worker holds)."""
+    statement = (
+        select(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.status == "PENDING", webhook_deliveries.c.next_attempt_at <= now
+        )
+        .order_by(webhook_deliveries.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await db.rows(statement))
+
+
+async def event_row(*, db: RequestDb, business_id: int, event_id: int) -> Any | None:
+    """Return one event of the feed."""
+    statement = select(events_table).where(
+        events_table.c.business_id == business_id, events_table.c.id == event_id
+    )
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
+
+
+async def record_attempt(*, db: RequestDb, delivery: Any, values: dict[str, Any]) -> None:
+    """Store the outcome of one attempt."""
+    await db.rows(
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.business_id == delivery.business_id,
+            webhook_deliveries.c.id == delivery.id,
+        )
+        .values(attempts=webhook_deliveries.c.attempts + 1, **values)
+        .returning(webhook_deliveries.c.id)
+    )
+
+
+async def store_outcome(*, db: RequestDb, delivery: Any, values: dict[str, Any]) -> None:
+    """Store the outcome of the attempt a claim counted."""
+    await db.rows(
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.business_id == delivery.business_id,
+            webhook_deliveries.c.id == delivery.id,
+        )
+        .values(**values)
+        .returning(webhook_deliveries.c.id)
+    )

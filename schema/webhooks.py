@@ -1,0 +1,215 @@
+"""Webhook endpoints, their deliveries, and the mutations that manage them (admins)."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import Enum
+from operator import attrgetter
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Row
+
+from resolvers.context import Context
+from resolvers.ids import urlsafe_b64
+from resolvers.mutations import webhooks
+from resolvers.mutations.rules import RuleError
+from schema.base import Info
+from schema.fields import Sourced, column
+from schema.mutation import UserError, user_errors
+
+
+@strawberry.enum(description="Where a delivery is.")
+class WebhookDeliveryStatus(Enum):
+    PENDING = strawberry.enum_value(
+        "PENDING", description="Not delivered yet: retried with backoff."
+    )
+    DELIVERED = strawberry.enum_value("DELIVERED", description="The endpoint answered 2xx.")
+    FAILED = strawberry.enum_value(
+        "FAILED", description="Not delivered within a day of the first attempt: no more retries."
+    )
+
+
+@strawberry.type(description="Where a business's events are sent, signed (README, Webhooks).")
+class WebhookEndpoint(Sourced):
+    row: strawberry.Private[Row[Any]]
+    id: strawberry.ID = column(
+        lambda row: strawberry.ID(webhooks.endpoint_global_id(row.id)), description="Opaque id."
+    )
+    url: str = column(attrgetter("url"), description="Where events are POSTed.")
+    description: str = column(attrgetter("description"), description="What it is for.")
+    event_types: list[str] = column(
+        lambda row: list(row.event_types),
+        description="The event types it receives; empty: every type.",
+    )
+    enabled: bool = column(attrgetter("enabled"), description="False: nothing is sent to it.")
+    disabled_reason: str | None = column(
+        attrgetter("disabled_reason"), description="Why it was disabled, when it is."
+    )
+    failing_since: datetime | None = column(
+        attrgetter("failing_since"),
+        description="Since when its deliveries fail; null while they succeed.",
+    )
+    created_at: datetime = column(attrgetter("created_at"), description="When it was registered.")
+
+
+@strawberry.type(description="One event sent, or to be sent, to one endpoint.")
+class WebhookDelivery(Sourced):
+    row: strawberry.Private[Row[Any]]
+    event_id: strawberry.ID = column(
+        lambda row: strawberry.ID(urlsafe_b64(f"Event:{row.event_id}".encode())),
+        description="The event (its `Event.id`, its `webhook-id` header).",
+    )
+    event_type: str = column(attrgetter("event_type"), description="The event's type.")
+    status: WebhookDeliveryStatus = column(
+        lambda row: WebhookDeliveryStatus(row.status), description="Where it is."
+    )
+    attempts: int = column(attrgetter("attempts"), description="Attempts made.")
+    last_http_code: int | None = column(
+        attrgetter("last_http_code"), description="The status the endpoint last answered."
+    )
+    last_error: str | None = column(
+        attrgetter("last_error"), description="Why the last attempt failed."
+    )
+    next_attempt_at: datetime | None = column(
+        lambda row: row.next_attempt_at if row.status == "PENDING" else None,
+        description="When it is tried next (PENDING only).",
+    )
+    delivered_at: datetime | None = column(
+        attrgetter("delivered_at"), description="When the endpoint took it."
+    )
+
+
+@strawberry.type(description="Result of a mutation on a webhook endpoint.")
+class WebhookEndpointPayload:
+    endpoint: WebhookEndpoint | None = strawberry.field(
+        description="The endpoint after the change; null when userErrors."
+    )
+    secret: str | None = strawberry.field(
+        description="The signing secret (`whsec_...`), shown only by createWebhookEndpoint and rotateWebhookSecret."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+@strawberry.type(description="Result of redeliverEvent.")
+class WebhookDeliveryPayload:
+    delivery: WebhookDelivery | None = strawberry.field(
+        description="The delivery, due now; null when userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+
+
+async def load_endpoints(ctx: Context, roots: list[Any]) -> list[list[Row[Any]]]:
+    """Return the business's endpoints (admins and `admin` keys)."""
+    return [await webhooks.list_endpoints(ctx) for _ in roots]
+
+
+async def load_deliveries(
+    ctx: Context,
+    roots: list[Any],
+    *,
+    endpoint_id: str,
+    statuses: list[WebhookDeliveryStatus] | None = None,
+    first: int | None = None,
+) -> list[list[Row[Any]]]:
+    """Return an endpoint's deliveries, newest first."""
+    wanted = None if statuses is None else [s.name for s in statuses]
+    return [await webhooks.list_deliveries(ctx, endpoint_id, wanted, first) for _ in roots]
+
+
+async def _endpoint(
+    action: Callable[[], Awaitable[tuple[Row[Any], str | None]]],
+) -> WebhookEndpointPayload:
+    try:
+        row, secret = await action()
+    except RuleError as error:
+        return WebhookEndpointPayload(endpoint=None, secret=None, user_errors=user_errors(error))
+    return WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row), secret=secret, user_errors=[])
+
+
+EndpointId = Annotated[strawberry.ID, strawberry.argument(description="The endpoint's id.")]
+Types = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description="Event types to send (`expense.approved`, ...); omit or empty: all."
+    ),
+]
+
+
+@strawberry.type(description="Webhooks (admins and `admin` keys).")
+class WebhookMutations:
+    @strawberry.mutation(
+        description="Register an endpoint for the events committed from now on. Its secret is shown once."
+    )
+    async def create_webhook_endpoint(
+        self,
+        info: Info,
+        url: Annotated[str, strawberry.argument(description="https URL events are POSTed to.")],
+        event_types: Types = None,
+        description: Annotated[
+            str | None, strawberry.argument(description="What it is for.")
+        ] = None,
+    ) -> WebhookEndpointPayload | None:
+        changes = webhooks.EndpointChanges(
+            url=url, event_types=event_types or [], description=description
+        )
+        return await _endpoint(lambda: webhooks.create_endpoint(info.context, changes))
+
+    @strawberry.mutation(description="Change an endpoint; omitted arguments stay as they are.")
+    async def update_webhook_endpoint(
+        self,
+        info: Info,
+        id: EndpointId,
+        url: Annotated[str | None, strawberry.argument(description="New URL.")] = None,
+        event_types: Types = None,
+        description: Annotated[
+            str | None, strawberry.argument(description="New description.")
+        ] = None,
+        enabled: Annotated[
+            bool | None,
+            strawberry.argument(description="Enable (its waiting deliveries resume) or disable."),
+        ] = None,
+    ) -> WebhookEndpointPayload | None:
+        changes = webhooks.EndpointChanges(
+            url=url, event_types=event_types, description=description, enabled=enabled
+        )
+
+        async def update() -> tuple[Row[Any], None]:
+            return await webhooks.update_endpoint(info.context, id, changes), None
+
+        return await _endpoint(update)
+
+    @strawberry.mutation(
+        description="Give an endpoint a new secret, shown once; the old one also signs for 24 hours."
+    )
+    async def rotate_webhook_secret(
+        self, info: Info, id: EndpointId
+    ) -> WebhookEndpointPayload | None:
+        return await _endpoint(lambda: webhooks.rotate_secret(info.context, id))
+
+    @strawberry.mutation(
+        description="Stop sending to an endpoint (updateWebhookEndpoint enables it again)."
+    )
+    async def disable_webhook_endpoint(
+        self, info: Info, id: EndpointId
+    ) -> WebhookEndpointPayload | None:
+        changes = webhooks.EndpointChanges(enabled=False)
+
+        async def disable() -> tuple[Row[Any], None]:
+            return await webhooks.update_endpoint(info.context, id, changes), None
+
+        return await _endpoint(disable)
+
+    @strawberry.mutation(
+        description="Send an event to an endpoint again, now, with a fresh day of retries."
+    )
+    async def redeliver_event(
+        self,
+        info: Info,
+        endpoint_id: EndpointId,
+        event_id: Annotated[strawberry.ID, strawberry.argument(description="The event's id.")],
+    ) -> WebhookDeliveryPayload | None:
+        try:
+            row = await webhooks.redeliver(info.context, endpoint_id, event_id)
+        except RuleError as error:
+            return WebhookDeliveryPayload(delivery=None, user_errors=user_errors(error))
+        return WebhookDeliveryPayload(delivery=WebhookDelivery.of(row), user_errors=[])
