@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Executable, Row, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -117,16 +118,40 @@ class RequestDb:
     ) -> Sequence[Row[Any]]:
         """Return all rows of ``statement``."""
         async with self._lock:
+            fresh = self._conn is None
             conn = await self._connection()
             self.statements += 1
             try:
-                if tracing_hooks.TRACER is None:  # tracing off (the default): nothing more
-                    return await self._run(conn, statement, params)
-                return await tracing_hooks.traced(self._run(conn, statement, params))
+                return await self._traced_run(conn, statement, params)
             except Exception as error:
-                if conn.invalidated or (self._driver is not None and self._driver.is_closed()):
+                broken = conn.invalidated or (self._driver is not None and self._driver.is_closed())
+                if fresh and _disconnected(error, broken):
+                    # the pool's connection had died unnoticed (a server restart, a killed
+                    # backend): nothing ran on it yet, so run the first statement (a read:
+                    # every request starts with its credential lookup) on a new one
+                    await self._discard(conn)
+                    conn = await self._connection()
+                    self.statements += 1
+                    return await self._traced_run(conn, statement, params)
+                if broken:
                     self._lost = error  # the statements still queued must not try it again
                 raise
+
+    async def _traced_run(
+        self, conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None
+    ) -> Sequence[Row[Any]]:
+        if tracing_hooks.TRACER is None:  # tracing off (the default): nothing more
+            return await self._run(conn, statement, params)
+        return await tracing_hooks.traced(self._run(conn, statement, params))
+
+    async def _discard(self, conn: AsyncConnection) -> None:
+        """Drop a dead connection: the pool forgets it and opens another when asked."""
+        self._conn, self._driver = None, None
+        try:
+            await conn.invalidate()
+            await conn.close()
+        except Exception:  # it is dead already; the pool has let it go either way
+            pass
 
     async def _run(
         self, conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None
@@ -193,6 +218,14 @@ class RequestDb:
             self.writing = False
         if conn is not None:
             await conn.close()
+
+
+def _disconnected(error: Exception, broken: bool) -> bool:
+    """Return True when ``error`` says the connection itself is gone (not the statement)."""
+    if broken:
+        return True
+    return isinstance(error, (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
+                              ConnectionError))  # fmt: skip
 
 
 def _traced(work: Awaitable[T]) -> Awaitable[T]:
