@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ from sqlalchemy.engine import make_url
 
 from app import jobs, webhooks
 from app.webhooks import WebhookSettings
-from db.engine import PoolSettings, create_engine
+from db import events
+from db.engine import PoolSettings, RequestDb, create_engine
 from db.receipt_storage import LocalStorage
 
 log = logging.getLogger("expensegraph.jobs")
@@ -173,17 +174,50 @@ async def run_worker(url: str, receipts_dir: Path, settings: WorkerSettings) -> 
 
 # how often the worker sends webhooks: new events become deliveries, due ones are attempted
 WEBHOOK_TICK_S = 1.0
+PRUNE_EVERY_S = 3600.0
+
+
+def keep_days(env: Mapping[str, str] = os.environ) -> int:
+    """Return how many days events are kept: EXPENSEGRAPH_EVENTS_KEEP_DAYS, at least 30."""
+    return max(
+        int(_float(env, "EXPENSEGRAPH_EVENTS_KEEP_DAYS", events.KEEP_DAYS)), events.KEEP_DAYS
+    )
+
+
+async def prune_feed(engine: Any, days: int) -> int:
+    """Delete the events older than ``days`` days, in batches; return how many."""
+    older_than = datetime.now(UTC) - timedelta(days=days)
+    total = 0
+    while True:
+        db = RequestDb(engine)
+        try:
+            await db.begin_write()
+            deleted = await events.prune(db=db, older_than=older_than)
+            await db.commit()
+        finally:
+            await db.close()
+        total += deleted
+        if deleted < 10_000:
+            break
+    if total:
+        log.info(json.dumps({"event": "events_pruned", "count": total, "days": days}))
+    return total
 
 
 async def webhook_ticks(
     engine: Any, shutdown: asyncio.Event, settings: WebhookSettings, every_s: float = WEBHOOK_TICK_S
 ) -> None:
-    """Run :func:`app.webhooks.tick` every ``every_s`` until ``shutdown`` is set."""
+    """Run :func:`app.webhooks.tick` every ``every_s`` until ``shutdown`` is set, and prune
+    the change feed of events older than its keeping time once an hour."""
+    pruned_at = 0.0
     while not shutdown.is_set():
         try:
             result = await webhooks.tick(engine, settings)
             if result.dispatched or result.delivered or result.failed_attempts:
                 log.info(json.dumps({"event": "webhooks", **vars(result)}))
+            if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
+                pruned_at = time.monotonic()
+                await prune_feed(engine, keep_days())
         except Exception as error:  # the database may be down: try again next tick
             log.warning(json.dumps({"event": "webhooks_failed", "error": _reason(error)[:300]}))
         try:

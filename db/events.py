@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     and_,
+    delete,
     exists,
     false,
     insert,
@@ -165,3 +166,23 @@ def _visible(scope: Scope, object_types: Sequence[str]) -> ColumnElement[bool]:
         )
         allowed.append(and_(events.c.object_type == kind, sees))
     return or_(false(), *allowed)
+
+
+# how long events are kept at least: integrations resume from cursors up to this old
+KEEP_DAYS = 30
+
+
+async def prune(*, db: RequestDb, older_than: datetime, limit: int = 10_000) -> int:
+    """Delete up to ``limit`` events written before ``older_than``; return how many."""
+    oldest = (
+        select(events.c.business_id, events.c.id)
+        .where(events.c.occurred_at < older_than)
+        .order_by(events.c.occurred_at)
+        .limit(limit)
+    )
+    statement = (
+        delete(events)
+        .where(tuple_(events.c.business_id, events.c.id).in_(oldest))
+        .returning(events.c.id)
+    )
+    return len(await db.rows(statement))

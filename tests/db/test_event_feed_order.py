@@ -103,3 +103,26 @@ async def test_a_reader_following_its_cursor_sees_every_committed_event_once(
     assert len(seen) == len(set(seen)), "an event was read twice"
     assert sorted(seen) == sorted(committed), "an event was skipped, or a rolled-back one read"
     assert len(committed) > 20
+
+
+async def test_events_older_than_the_keeping_time_are_pruned(
+    engine: AsyncEngine, world: World
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.worker import keep_days, prune_feed
+
+    business, old, recent = world.a.id, BASE + 501, BASE + 502
+    async with engine.begin() as conn:
+        for object_id, age in ((old, 40), (recent, 29)):
+            await conn.execute(
+                insert(events_table).values(
+                    business_id=business, type="expense.updated", object_type="Expense",
+                    object_id=object_id, occurred_at=datetime.now(UTC) - timedelta(days=age),
+                )
+            )  # fmt: skip
+    assert keep_days({}) == 30 and keep_days({"EXPENSEGRAPH_EVENTS_KEEP_DAYS": "7"}) == 30
+    assert keep_days({"EXPENSEGRAPH_EVENTS_KEEP_DAYS": "90"}) == 90
+    assert await prune_feed(engine, 30) >= 1
+    left = {row.object_id for row in await _read(engine, business, None, [old, recent])}
+    assert left == {recent}
