@@ -13,6 +13,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    cast,
     func,
     insert,
     literal,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +29,7 @@ from db.engine import RequestDb
 from db.locks import locked_row
 from db.sql import array_param
 from db.tables import audit_events, categories
+from db.tables import events as feed_events
 
 UNIQUE_VIOLATION = "23505"
 # unique constraint -> the column whose value is taken
@@ -36,6 +39,10 @@ UNIQUE_COLUMNS = {
 }
 
 
+FEED_COLUMNS = (
+    "business_id", "actor_member_id", "actor_api_key_id", "type", "object_type", "object_id",
+    "data",
+)  # fmt: skip
 EVENT_COLUMNS = (
     "business_id", "actor_member_id", "actor_api_key_id", "action", "object_type", "object_id",
     "details",
@@ -190,7 +197,26 @@ def _upsert_statement() -> Any:
         details,
     ).select_from(upserted.outerjoin(old, old.c.id == upserted.c.id))
     events = insert(audit_events).from_select(EVENT_COLUMNS, source).cte("events")
-    return select(upserted).add_cte(events)
+    # and the change feed's events (db/events.py), in the same statement
+    created = old.c.id.is_(None)
+    renamed, unarchived = old.c.name != upserted.c.name, old.c.archived_at.is_not(None)
+    fields = case(
+        (created, literal("[]")),
+        (renamed & unarchived, literal('["archivedAt", "name"]')),
+        (renamed, literal('["name"]')),
+        else_=literal('["archivedAt"]'),
+    )
+    feed_source = select(
+        upserted.c.business_id,
+        bindparam("actor_member_id", type_=BigInteger),
+        bindparam("actor_api_key_id", type_=BigInteger),
+        case((created, "category.created"), else_="category.updated"),
+        literal("Category"),
+        upserted.c.id,
+        func.jsonb_build_object("fields", cast(fields, JSONB)),
+    ).select_from(upserted.outerjoin(old, old.c.id == upserted.c.id))
+    feed = insert(feed_events).from_select(FEED_COLUMNS, feed_source).cte("feed")
+    return select(upserted).add_cte(events).add_cte(feed)
 
 
 _UPSERT = _upsert_statement()

@@ -154,3 +154,20 @@ async def test_a_bad_cursor_is_bad_user_input(client, shops: Shops, after: str) 
 async def test_anonymous_callers_read_no_feed(client) -> None:  # type: ignore[no-untyped-def]
     response = await gql_raw(client, "{ events { nodes { id } } }", {}, as_=None)
     assert codes(response.json()) == ["UNAUTHENTICATED"]
+
+
+async def test_a_pushed_chart_of_accounts_writes_its_events(client, shops: Shops) -> None:  # type: ignore[no-untyped-def]
+    admin = shops.gbp.token("admin")
+    start = await _end(client, admin)
+    push = "mutation($input: [CategoryUpsertInput!]!) { upsertCategories(input: $input) { categories { id } userErrors { code } } }"
+    first = await gql(client, push, {"input": [{"glCode": "9901", "name": "Feed A"}]}, as_=admin)
+    [category] = first["upsertCategories"]["categories"]
+    await gql(client, push, {"input": [{"glCode": "9901", "name": "Feed B"}]}, as_=admin)
+    await gql(
+        client, push, {"input": [{"glCode": "9901", "name": "Feed B"}]}, as_=admin
+    )  # unchanged
+    found = await _all(client, admin, start, objectIds=[category["id"]])
+    assert [(e["type"], e["changedFields"]) for e in found] == [
+        ("category.created", []),
+        ("category.updated", ["name"]),
+    ]
