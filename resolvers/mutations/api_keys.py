@@ -13,6 +13,7 @@ from db import api_key_writes
 from db.api_key_secrets import hash_secret, new_api_key
 from resolvers.context import ALL_SCOPES, Context, Principal
 from resolvers.ids import encode_id
+from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import opaque_row_id
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
@@ -80,6 +81,7 @@ async def create_api_key(ctx: Context, name: str, scopes: list[str]) -> CreatedA
             secret_hash=hash_secret(secret), scopes=scopes,
             created_by=principal.id if principal.kind == "member" else None,
         )  # fmt: skip
+        await record_change(ctx, object_type="ApiKey", object_id=row.id, action="CREATED")
         return CreatedApiKey(row=row, secret=secret)
 
 
@@ -94,6 +96,8 @@ async def revoke_api_key(ctx: Context, global_id: str) -> Row[Any]:
             raise fail(RuleCode.NOT_FOUND, "No API key with that id.", "id")
         if key.revoked_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The API key is already revoked.", "id")
-        return await api_key_writes.revoke_api_key(
+        row = await api_key_writes.revoke_api_key(
             db=ctx.db, business_id=principal.business_id, key_id=key.id
         )
+        await record_change(ctx, object_type="ApiKey", object_id=row.id, action="REVOKED")
+        return row
