@@ -60,6 +60,7 @@ from app.observability import RequestRecord, finish, metrics, observe_batch
 from app.redis_buckets import RedisBuckets
 from app.request_ids import REQUEST_ID_KEY, RequestIds
 from app.settings import Settings
+from app.subscriptions import Hub, SubscriptionView
 from app.transport import (
     LEGACY_JSON,
     MAX_JSON_BODY,
@@ -74,7 +75,7 @@ from app.transport import (
 )
 from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
 from app.validation import DocumentParseCache, DocumentValidationCache
-from db.engine import RequestDb, create_engine
+from db.engine import RequestDb, create_engine, plain_url
 from execution.context import PlannedExecutionContext
 from loaders import base as loader_base
 from resolvers.context import Principal, build_context
@@ -338,6 +339,8 @@ def create_app(
         try:
             yield
         finally:
+            if isinstance(app, App) and isinstance(app.graphql_ws, SubscriptionView):
+                await app.graphql_ws.hub.close()
             await app.state.engine.dispose()
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
@@ -353,6 +356,9 @@ def create_app(
     # every method reaches the endpoint, so that even a 405 is a GraphQL error body
     app.router.routes.append(Route("/graphql", endpoint))
     app.graphql = _wrapped(middleware, endpoint)
+    app.graphql_ws = SubscriptionView(
+        endpoint.schema, settings, lambda: app.state.engine, Hub(plain_url(database_url))
+    )
     app.graphql_same_origin = _wrapped(middleware[:1], endpoint)  # RequestIds only
     return app
 
@@ -367,10 +373,15 @@ class App(Starlette):
     """
 
     graphql: ASGIApp | None = None
+    graphql_ws: ASGIApp | None = None  # subscriptions (app/subscriptions.py)
     # the same without CORS, for requests with no Origin header (CORS only adds Vary then)
     graphql_same_origin: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/graphql" and self.graphql_ws:
+            scope["app"] = self
+            await self.graphql_ws(scope, receive, send)
+            return
         if self.graphql is not None and scope["type"] == "http" and scope["path"] == "/graphql":
             scope["app"] = self
             if self.graphql_same_origin is not None and header(scope, b"origin") is None:

@@ -38,6 +38,11 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def plain_url(url: str) -> str:
+    """Return ``url`` as asyncpg.connect takes it (no SQLAlchemy driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_engine(url: str, pool: PoolSettings = PoolSettings()) -> AsyncEngine:
     """Return an async engine with a bounded pool and server-side timeouts.
 

@@ -186,3 +186,14 @@ async def prune(*, db: RequestDb, older_than: datetime, limit: int = 10_000) -> 
         .returning(events.c.id)
     )
     return len(await db.rows(statement))
+
+
+async def feed_end(*, db: RequestDb) -> tuple[int, int]:
+    """Return a cursor before every event not yet readable: "from now on".
+
+    Events of transactions still running, or starting later, all have a ``tx`` at or
+    above the horizon; the cursor sits just below it (so a few events committed just
+    before may follow too, never one less).
+    """
+    horizon = (await db.rows(select(_HORIZON.label("horizon"))))[0].horizon
+    return int(horizon) - 1, 2**63 - 1

@@ -15,6 +15,7 @@ from schema.card_mutations import ApiKeyMutations, CardMutations
 from schema.catalog_mutations import CatalogMutations
 from schema.category import Category
 from schema.error_log import log_client_errors
+from schema.event import Subscription
 from schema.expense import Expense
 from schema.member import Member
 from schema.mutation import ExpenseMutations
@@ -68,6 +69,7 @@ def build_schema(
     return ExpenseGraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=NODE_TYPES,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),

@@ -1,5 +1,6 @@
 """The change feed: Event, who made it, and the page type of ``Query.events``."""
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 from operator import attrgetter
@@ -153,3 +154,25 @@ EventFirst = Annotated[
 EventFilterArg = Annotated[
     EventFilter | None, strawberry.argument(description="Conditions the events must meet.")
 ]
+
+
+@strawberry.type(
+    description="Live updates, over graphql-transport-ws on /graphql (README, Events)."
+)
+class Subscription:
+    @strawberry.subscription(
+        description=(
+            "Every event the caller may see after `after` (omit: from now on), then each new "
+            "one as it commits. Reconnect with the last `cursor` received to miss nothing."
+        )
+    )
+    async def events(
+        self,
+        info: strawberry.Info[Any, None],
+        after: EventAfter = None,
+        types: Annotated[
+            list[str] | None, strawberry.argument(description="Only these event types.")
+        ] = None,
+    ) -> AsyncGenerator[Event, None]:
+        async for row in info.context.stream(after=after, types=types):
+            yield Event.of(row)

@@ -307,7 +307,7 @@ class Query:
         return await one(info, load_endpoints, None)
 
     @strawberry.field(
-        description="An endpoint's deliveries, newest first (admins and `admin` keys).",
+        description="An endpoint's deliveries, newest first (admins and `admin` keys); null with NOT_FOUND for an endpoint of no one's or another business's.",
         metadata=fetch(load_deliveries),
     )
     async def webhook_deliveries(
@@ -321,7 +321,7 @@ class Query:
         first: Annotated[
             int | None, strawberry.argument(description="At most this many (0..100, default 100).")
         ] = None,
-    ) -> list[WebhookDelivery]:
+    ) -> list[WebhookDelivery] | None:
         return await one(
             info, load_deliveries, None, endpoint_id=endpoint_id, statuses=statuses, first=first
         )

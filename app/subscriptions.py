@@ -1,0 +1,221 @@
+"""GraphQL subscriptions over ``graphql-transport-ws`` on /graphql: the change feed, live.
+
+A client opens a websocket with the ``graphql-transport-ws`` subprotocol, authenticates
+in ``connection_init`` (``{"Authorization": "Bearer ..."}``) and subscribes to
+``events(after: String, types: [String!])``. It gets every event after its cursor that it
+may see (as ``Query.events`` would give them: the same visibility, the same commit-safe
+order), then each new one as it commits. Reconnecting with the last cursor it received
+loses nothing.
+
+One LISTEN connection per process (:class:`Hub`) hears a NOTIFY per business whose feed
+changed (a trigger on ``events``, migration 0008) and wakes that business's subscribers;
+each reads the feed from its own cursor. Wake-ups are one flag per subscriber, so a slow
+reader costs no memory: it reads what committed when it gets to it. Without a NOTIFY (the
+LISTEN connection lost) subscribers still read every ``RECHECK_S`` seconds, when their
+credential is checked again: an expired token, a deactivated member or a revoked key ends
+the stream with UNAUTHENTICATED. A credential holds at most ``MAX_PER_CREDENTIAL``
+subscriptions at once (more: RATE_LIMITED).
+"""
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from app.auth import AuthError, authenticate
+from app.settings import Settings
+from db import events
+from db.engine import RequestDb
+from resolvers.context import Principal
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.events import readable_types
+from resolvers.paging import decode_cursor
+
+log = logging.getLogger("expensegraph.subscriptions")
+
+CHANNEL = "expensegraph_events"
+RECHECK_S = 10.0
+MAX_PER_CREDENTIAL = 20
+PAGE = 100
+
+
+class Hub:
+    """One LISTEN connection per process; wakes the subscribers of a business on a NOTIFY."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._connection: asyncpg.Connection | None = None
+        self._starting: asyncio.Lock | None = None
+        self._waiting: dict[int, set[asyncio.Event]] = {}
+
+    async def subscribe(self, business_id: int) -> asyncio.Event:
+        """Return a flag set whenever ``business_id``'s feed may have grown."""
+        await self._listen()
+        wake = asyncio.Event()
+        self._waiting.setdefault(business_id, set()).add(wake)
+        return wake
+
+    def unsubscribe(self, business_id: int, wake: asyncio.Event) -> None:
+        waiting = self._waiting.get(business_id)
+        if waiting is not None:
+            waiting.discard(wake)
+            if not waiting:
+                del self._waiting[business_id]
+
+    @property
+    def subscribers(self) -> int:
+        return sum(len(w) for w in self._waiting.values())
+
+    async def _listen(self) -> None:
+        if self._connection is not None and not self._connection.is_closed():
+            return
+        self._starting = self._starting or asyncio.Lock()
+        async with self._starting:
+            if self._connection is not None and not self._connection.is_closed():
+                return
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                await connection.add_listener(CHANNEL, self._notified)
+            except (OSError, asyncpg.PostgresError) as error:  # subscribers poll meanwhile
+                log.warning("subscriptions cannot LISTEN: %s", str(error)[:200])
+                return
+            self._connection = connection
+
+    def _notified(self, _: Any, __: int, ___: str, payload: str) -> None:
+        try:
+            business_id = int(payload)
+        except ValueError:
+            return
+        for wake in self._waiting.get(business_id, ()):
+            wake.set()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+
+@dataclass
+class Session:
+    """One websocket's context: who authenticated in connection_init, and the feed reader."""
+
+    view: "SubscriptionView"
+    request: WebSocket
+    connection_params: dict[str, Any] = field(default_factory=dict)
+    principal: Principal | None = None
+    request_id: str = "ws"
+    report: dict[str, Any] = field(default_factory=dict)
+
+    async def stream(self, *, after: str | None, types: Sequence[str] | None) -> AsyncIterator[Any]:
+        """Yield the caller's events after ``after``, then each new one as it commits."""
+        principal = self.principal
+        if principal is None:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "Authenticate in connection_init.")
+        view = self.view
+        cursor = (
+            decode_cursor(after, "tx", field="after") if after is not None else await self._end()
+        )
+        if view.active[principal.label] >= MAX_PER_CREDENTIAL:
+            message = f"At most {MAX_PER_CREDENTIAL} subscriptions per credential at once."
+            raise DomainError(ErrorCode.RATE_LIMITED, message)
+        view.active[principal.label] += 1
+        wake = await view.hub.subscribe(principal.business_id)
+        check_at = time.monotonic() + view.recheck_s
+        try:
+            while True:
+                rows = await self._read(principal, cursor, types)
+                for row in rows:
+                    yield row
+                    cursor = (row.tx, row.id)
+                if len(rows) == PAGE:
+                    continue
+                try:
+                    await asyncio.wait_for(wake.wait(), max(check_at - time.monotonic(), 0))
+                except TimeoutError:
+                    pass
+                wake.clear()
+                if time.monotonic() >= check_at:
+                    principal = await self._recheck()
+                    check_at = time.monotonic() + view.recheck_s
+        finally:
+            view.hub.unsubscribe(principal.business_id, wake)
+            view.active[principal.label] -= 1
+
+    async def _end(self) -> tuple[int, int]:
+        db = RequestDb(self.view.engine)
+        try:
+            return await events.feed_end(db=db)
+        finally:
+            await db.close()
+
+    async def _read(
+        self, principal: Principal, cursor: tuple[int, int] | None, types: Sequence[str] | None
+    ) -> list[Any]:
+        db = RequestDb(self.view.engine)
+        try:
+            return await events.feed(
+                db=db, scope=principal.scope, object_types=readable_types(principal),
+                after=cursor, limit=PAGE,
+                filter_=events.FeedFilter(types=list(types) if types is not None else None),
+            )  # fmt: skip
+        finally:
+            await db.close()
+
+    async def _recheck(self) -> Principal:
+        principal = await self.view.principal_of(self.connection_params)
+        if principal is None or self.principal is None or principal.label != self.principal.label:
+            raise DomainError(
+                ErrorCode.UNAUTHENTICATED, "The credential expired or was revoked: sign in again."
+            )
+        self.principal = principal
+        return principal
+
+
+class SubscriptionView(GraphQL[Session, None]):
+    """strawberry's websocket handling for /graphql: graphql-transport-ws, our sessions."""
+
+    def __init__(self, schema: Any, settings: Settings, engine: Any, hub: Hub) -> None:
+        super().__init__(
+            schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        )
+        self.settings = settings
+        self._engine = engine
+        self.hub = hub
+        self.active: Counter[str] = Counter()
+        self.recheck_s = RECHECK_S
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine()  # type: ignore[no-any-return]
+
+    async def get_context(self, request: Any, response: Any) -> Session:
+        return Session(view=self, request=request)
+
+    async def on_ws_connect(self, context: Session) -> None:
+        principal = await self.principal_of(context.connection_params)
+        if principal is None:
+            raise ConnectionRejectionError()
+        context.principal = principal
+
+    async def principal_of(self, params: dict[str, Any]) -> Principal | None:
+        """Return the principal of a connection_init payload's Authorization, or None."""
+        header = params.get("Authorization") or params.get("authorization")
+        if not isinstance(header, str):
+            return None
+        db = RequestDb(self.engine)
+        try:
+            return await authenticate(header, db=db, settings=self.settings)
+        except AuthError:
+            return None
+        finally:
+            await db.close()

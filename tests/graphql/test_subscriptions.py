@@ -1,0 +1,179 @@
+"""Subscriptions over graphql-transport-ws, with a real websocket client against a real server."""
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+import websockets
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.http import create_app
+from resolvers.ids import encode_id
+from tests.conftest import SETTINGS, gql, token
+from tests.world import World
+
+FEED = """subscription($after: String, $types: [String!]) {
+  events(after: $after, types: $types) { id cursor type objectId actor { kind } } }"""
+FREEZE = "mutation($id: ID!) { freezeCard(id: $id) { userErrors { code } } }"
+UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, app: Any, port: int) -> None:
+        self.app, self.port = app, port
+
+    async def connect(self, credential: str | None) -> Any:
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{self.port}/graphql", subprotocols=["graphql-transport-ws"]
+        )
+        payload = {} if credential is None else {"Authorization": f"Bearer {credential}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        return ws
+
+    def http(self) -> Any:
+        import httpx
+
+        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}")
+
+
+@pytest.fixture
+async def served(engine: AsyncEngine, database_url: str) -> AsyncIterator[Served]:
+    app = create_app(SETTINGS, database_url, engine=engine)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(300):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        yield Served(app, port)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+async def _subscribe(ws: Any, variables: dict[str, Any], id_: str = "1") -> None:
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(
+        json.dumps(
+            {"id": id_, "type": "subscribe", "payload": {"query": FEED, "variables": variables}}
+        )
+    )
+
+
+async def _next(ws: Any, within_s: float = 1.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), within_s))  # type: ignore[no-any-return]
+
+
+async def test_a_client_receives_the_event_of_a_mutation_within_a_second(
+    served: Served, world: World
+) -> None:
+    admin = token(world.a, "admin")
+    card = encode_id("Card", world.a.cards["employee"])
+    ws = await served.connect(admin)
+    try:
+        await _subscribe(ws, {"types": ["card.frozen"]})
+        await asyncio.sleep(0.2)  # subscribed: the feed's end is taken
+        async with served.http() as client:
+            await gql(client, FREEZE, {"id": card}, as_=admin)
+            started = asyncio.get_running_loop().time()
+            message = await _next(ws, 1.0)
+            assert asyncio.get_running_loop().time() - started < 1.0
+            await gql(client, UNFREEZE, {"id": card}, as_=admin)
+        assert message["type"] == "next", message
+        event = message["payload"]["data"]["events"]
+        assert (event["type"], event["objectId"], event["actor"]["kind"]) == (
+            "card.frozen",
+            card,
+            "MEMBER",
+        )
+    finally:
+        await ws.close()
+
+
+async def test_an_employee_never_receives_another_members_events(
+    served: Served, world: World
+) -> None:
+    employee = token(world.a, "employee")
+    ws = await served.connect(employee)
+    create = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
+    try:
+        await _subscribe(ws, {"types": ["expense.created"]})
+        await asyncio.sleep(0.2)
+        made = {}
+        async with served.http() as client:
+            for who in ("engineer", "employee"):
+                found = await gql(client, create, {"input": {
+                    "amount": {"amount": "1.00", "currency": world.a.home}, "spentAt": "2026-02-02T10:00:00Z",
+                    "merchantName": f"Sub {who}"}}, as_=token(world.a, who))  # fmt: skip
+                assert found["createExpense"]["userErrors"] == [], found
+                made[who] = found["createExpense"]["expense"]["id"]
+        message = await _next(ws, 2.0)
+        assert message["payload"]["data"]["events"]["objectId"] == made["employee"]
+        with pytest.raises(TimeoutError):  # the engineer's expense never comes
+            await _next(ws, 0.5)
+    finally:
+        await ws.close()
+
+
+async def test_a_client_reconnecting_with_its_cursor_misses_nothing(
+    served: Served, world: World
+) -> None:
+    admin = token(world.a, "admin")
+    card = encode_id("Card", world.a.cards["employee"])
+    ws = await served.connect(admin)
+    async with served.http() as client:
+        try:
+            await _subscribe(ws, {"types": ["card.frozen", "card.unfrozen"]})
+            await asyncio.sleep(0.2)
+            await gql(client, FREEZE, {"id": card}, as_=admin)
+            first = (await _next(ws, 2.0))["payload"]["data"]["events"]
+        finally:
+            await ws.close()
+        await gql(client, UNFREEZE, {"id": card}, as_=admin)  # while nobody listens
+        await gql(client, FREEZE, {"id": card}, as_=admin)
+        ws = await served.connect(admin)
+        try:
+            await _subscribe(
+                ws, {"after": first["cursor"], "types": ["card.frozen", "card.unfrozen"]}
+            )
+            missed = [(await _next(ws, 2.0))["payload"]["data"]["events"]["type"] for _ in range(2)]
+        finally:
+            await ws.close()
+        await gql(client, UNFREEZE, {"id": card}, as_=admin)
+    assert missed == ["card.unfrozen", "card.frozen"]
+
+
+async def test_a_token_that_expires_mid_stream_ends_the_stream(
+    served: Served, world: World
+) -> None:
+    served.app.graphql_ws.recheck_s = 0.3
+    short = token(world.a, "admin", ttl_s=2)
+    ws = await served.connect(short)
+    try:
+        await _subscribe(ws, {})
+        message = await _next(ws, 6.0)
+        assert message["type"] in ("next", "error"), message
+        text = json.dumps(message)
+        assert "expired" in text or "UNAUTHENTICATED" in text, message
+    finally:
+        await ws.close()
+
+
+async def test_a_connection_without_a_valid_credential_is_refused(served: Served) -> None:
+    ws = await served.connect("not-a-token")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await _next(ws, 3.0)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
