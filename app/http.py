@@ -332,16 +332,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if engine is not None:
-            yield
-            return
-        app.state.engine = create_engine(database_url, settings.pool)
+        if engine is None:
+            app.state.engine = create_engine(database_url, settings.pool)
         try:
             yield
         finally:
             if isinstance(app, App) and isinstance(app.graphql_ws, SubscriptionView):
-                await app.graphql_ws.hub.close()
-            await app.state.engine.dispose()
+                await app.graphql_ws.hub.close()  # its LISTEN connection
+            if engine is None:
+                await app.state.engine.dispose()
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
     middleware = [Middleware(RequestIds), *cors_middleware(settings.cors_origins)]

@@ -19,7 +19,7 @@ from resolvers.context import Context, Principal
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import encode_id
 from resolvers.mutations.common import actor_of, opaque_row_id
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, RuleError, atomic, clean_text, fail
 
 ENDPOINT_TYPE = "WebhookEndpoint"
 EVENT_TYPE = "Event"
@@ -225,10 +225,14 @@ def _id(global_id: str, field: str = "id") -> int:
 
 
 def _query_id(global_id: str) -> int:
+    """Return the row id of an endpoint id in a query: malformed is BAD_USER_INPUT, as for
+    ``node(id:)``; well-formed, it is looked up (an unknown one is NOT_FOUND)."""
     try:
         return _id(global_id, "endpointId")
-    except Exception:
-        raise DomainError(ErrorCode.NOT_FOUND, "No webhook endpoint with that id.") from None
+    except RuleError:
+        raise DomainError(
+            ErrorCode.BAD_USER_INPUT, f"Malformed id {global_id[:40]!r}.", field="endpointId"
+        ) from None
 
 
 async def _locked(
