@@ -9,7 +9,8 @@ loses nothing.
 
 One LISTEN connection per process (:class:`Hub`) hears a NOTIFY per business whose feed
 changed (a trigger on ``events``, migration 0008) and wakes that business's subscribers;
-each reads the feed from its own cursor. Wake-ups are one flag per subscriber, so a slow
+each reads the feed from its own cursor, and the subscribers woken together at the same
+cursor with the same visibility (a thousand dashboards of one business) share one read. Wake-ups are one flag per subscriber, so a slow
 reader costs no memory: it reads what committed when it gets to it. Without a NOTIFY (the
 LISTEN connection lost) subscribers still read every ``RECHECK_S`` seconds, when their
 credential is checked again: an expired token, a deactivated member or a revoked key ends
@@ -57,6 +58,9 @@ class Hub:
         self._connection: asyncpg.Connection | None = None
         self._starting: asyncio.Lock | None = None
         self._waiting: dict[int, set[asyncio.Event]] = {}
+        # feed reads in flight, by what they read: subscribers woken by the same NOTIFY at
+        # the same cursor with the same visibility share one statement
+        self._reads: dict[Any, asyncio.Future[list[Any]]] = {}
 
     async def subscribe(self, business_id: int) -> asyncio.Event:
         """Return a flag set whenever ``business_id``'s feed may have grown."""
@@ -71,6 +75,15 @@ class Hub:
             waiting.discard(wake)
             if not waiting:
                 del self._waiting[business_id]
+
+    async def read(self, key: Any, read: Any) -> list[Any]:
+        """Return ``await read()``, shared with every concurrent caller of the same ``key``."""
+        shared = self._reads.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(read())
+            self._reads[key] = shared
+            shared.add_done_callback(lambda _: self._reads.pop(key, None))
+        return await asyncio.shield(shared)
 
     @property
     def subscribers(self) -> int:
@@ -161,11 +174,24 @@ class Session:
     async def _read(
         self, principal: Principal, cursor: tuple[int, int] | None, types: Sequence[str] | None
     ) -> list[Any]:
+        kinds = readable_types(principal)
+        wanted = tuple(types) if types is not None else None
+        key = (principal.scope, tuple(kinds), wanted, cursor)
+        return await self.view.hub.read(
+            key, lambda: self._read_now(principal, kinds, cursor, types)
+        )
+
+    async def _read_now(
+        self,
+        principal: Principal,
+        kinds: list[str],
+        cursor: tuple[int, int] | None,
+        types: Sequence[str] | None,
+    ) -> list[Any]:
         db = RequestDb(self.view.engine)
         try:
             return await events.feed(
-                db=db, scope=principal.scope, object_types=readable_types(principal),
-                after=cursor, limit=PAGE,
+                db=db, scope=principal.scope, object_types=kinds, after=cursor, limit=PAGE,
                 filter_=events.FeedFilter(types=list(types) if types is not None else None),
             )  # fmt: skip
         finally:

@@ -177,3 +177,18 @@ async def test_a_connection_without_a_valid_credential_is_refused(served: Served
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await _next(ws, 3.0)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_subscribers_woken_together_share_one_read() -> None:
+    from app.subscriptions import Hub
+
+    hub, calls = Hub("postgresql://unused"), [0]
+
+    async def read() -> list[int]:
+        calls[0] += 1
+        await asyncio.sleep(0.01)
+        return [calls[0]]
+
+    together = await asyncio.gather(*(hub.read("same cursor", read) for _ in range(50)))
+    assert calls == [1] and together == [[1]] * 50
+    assert await hub.read("same cursor", read) == [2]  # later, a read of its own
