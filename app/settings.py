@@ -59,6 +59,7 @@ class Settings:
     fast_lane: bool = True
     # webhook endpoints may be http:// or private addresses: development and tests only
     webhooks_allow_private: bool = False
+    subscriptions_per_credential: int = 20  # open subscriptions of one credential at once
     planned_execution: bool = True
     # receipt files: None means <data_dir>/receipts
     receipts_dir: Path | None = None
@@ -109,6 +110,9 @@ class Settings:
             loader_batching=_bool(env, "EXPENSEGRAPH_LOADER_BATCHING", True),
             fast_lane=_bool(env, "EXPENSEGRAPH_FAST_LANE", True),
             webhooks_allow_private=_bool(env, "EXPENSEGRAPH_WEBHOOK_ALLOW_PRIVATE", development),
+            subscriptions_per_credential=_int(
+                env, "EXPENSEGRAPH_SUBSCRIPTIONS_PER_CREDENTIAL", 20, low=1
+            ),
             planned_execution=_bool(env, "EXPENSEGRAPH_PLANNED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             persisted_only=_bool(env, "EXPENSEGRAPH_PERSISTED_ONLY", False),

@@ -14,8 +14,8 @@ cursor with the same visibility (a thousand dashboards of one business) share on
 reader costs no memory: it reads what committed when it gets to it. Without a NOTIFY (the
 LISTEN connection lost) subscribers still read every ``RECHECK_S`` seconds, when their
 credential is checked again: an expired token, a deactivated member or a revoked key ends
-the stream with UNAUTHENTICATED. A credential holds at most ``MAX_PER_CREDENTIAL``
-subscriptions at once (more: RATE_LIMITED).
+the stream with UNAUTHENTICATED. A credential holds at most
+``Settings.subscriptions_per_credential`` subscriptions at once (more: RATE_LIMITED).
 """
 
 import asyncio
@@ -46,7 +46,6 @@ log = logging.getLogger("expensegraph.subscriptions")
 
 CHANNEL = "expensegraph_events"
 RECHECK_S = 10.0
-MAX_PER_CREDENTIAL = 20
 PAGE = 100
 
 
@@ -138,8 +137,9 @@ class Session:
         cursor = (
             decode_cursor(after, "tx", field="after") if after is not None else await self._end()
         )
-        if view.active[principal.label] >= MAX_PER_CREDENTIAL:
-            message = f"At most {MAX_PER_CREDENTIAL} subscriptions per credential at once."
+        most = view.settings.subscriptions_per_credential
+        if view.active[principal.label] >= most:
+            message = f"At most {most} subscriptions per credential at once."
             raise DomainError(ErrorCode.RATE_LIMITED, message)
         view.active[principal.label] += 1
         wake = await view.hub.subscribe(principal.business_id)

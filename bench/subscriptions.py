@@ -65,12 +65,12 @@ async def subscriber(
                 got.setdefault(message["payload"]["data"]["events"]["id"], []).append(now)
 
 
-async def run(args: argparse.Namespace) -> None:
-    facts = data.in_process(args.data_dir)
+async def run(args: argparse.Namespace, facts: data.InProcess) -> None:
     port = free_port()
+    # one admin token for every client: its subscription limit lifted (per user in real life)
     env = {
         **data.child_env(args.data_dir, **data.app_env()),
-        "EXPENSEGRAPH_DATA_DIR": str(args.data_dir),
+        "EXPENSEGRAPH_SUBSCRIPTIONS_PER_CREDENTIAL": str(args.subscribers + 10),
     }
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
         [data.cli_path(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
@@ -161,7 +161,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
     args = parser.parse_args()
-    asyncio.run(asyncio.wait_for(run(args), 600))
+    facts = data.in_process(args.data_dir)  # before the loop: it runs one of its own
+    asyncio.run(asyncio.wait_for(run(args, facts), 600))
     sys.exit(0)
 
 
