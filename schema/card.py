@@ -10,9 +10,9 @@ from sqlalchemy import Row
 
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
-from schema.base import After, Before, Connection, First, Info, Last, Money, Node
-from schema.expense import Expense, FilterArg, OrderArg, parent_expenses
-from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
+from schema.base import Connection, Money, Node
+from schema.expense import Expense, expenses_field
+from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
 from schema.team import Team
 
@@ -50,9 +50,6 @@ async def _spent(ctx: Context, cards: list[Row[Any]]) -> list[Money | None]:
     ]
 
 
-_expenses = parent_expenses("card")
-
-
 @strawberry.type(description="A payment card held by a member.")
 class Card(Node, Sourced):
     row: strawberry.Private[Row[Any]]
@@ -80,21 +77,6 @@ class Card(Node, Sourced):
         description="Spent with the card in the current limit period (UTC day, ISO week from Monday, UTC month), in the card currency; null without a limit. Counts the card's expenses that are neither rejected nor deleted, drafts included. An expense in another currency counts its home amount when the card is in the home currency, and not at all otherwise.",
     )
 
-    @strawberry.field(
-        description="Expenses paid with the card, same arguments as the root `expenses`.",
-        metadata=fetch(_expenses, scope="expenses:read"),
+    expenses: Connection[Expense] = expenses_field(
+        "card", description="Expenses paid with the card, same arguments as the root `expenses`."
     )
-    async def expenses(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: FilterArg = None,
-        order_by: OrderArg = None,
-    ) -> Connection[Expense]:
-        return await one(
-            info, _expenses, self.row,
-            first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
-        )  # fmt: skip

@@ -14,8 +14,8 @@ from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
 from resolvers.expenses import Ordering
-from schema.base import After, Before, Connection, First, Last, Money, Node, page_args
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
+from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -301,4 +301,26 @@ def parent_expenses(parent: resolve.ExpenseParent) -> Callable[..., Awaitable[li
     return load
 
 
-__all__ = ["After", "Before", "First", "Last"]
+def expenses_field(parent: resolve.ExpenseParent, *, description: str) -> Any:
+    """Declare the ``expenses(...)`` connection of a member, team or card: one field,
+    the root list's arguments, loaded for every parent of a level at once."""
+    load = parent_expenses(parent)
+
+    async def expenses(
+        self: Any,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: FilterArg = None,
+        order_by: OrderArg = None,
+    ) -> Connection[Expense]:
+        return await one(
+            info, load, self.row,
+            first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
+        )  # fmt: skip
+
+    return strawberry.field(
+        resolver=expenses, description=description, metadata=fetch(load, scope="expenses:read")
+    )

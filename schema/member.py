@@ -10,9 +10,9 @@ from sqlalchemy import Row
 
 from resolvers.context import Context
 from resolvers.lists import member_cards
-from schema.base import After, Before, Connection, First, Info, Last, Node
-from schema.expense import Expense, FilterArg, OrderArg, parent_expenses
-from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
+from schema.base import Connection, Node
+from schema.expense import Expense, expenses_field
+from schema.fields import Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -29,9 +29,6 @@ class Role(Enum):
 
 async def _cards(ctx: Context, members: list[Row[Any]]) -> list[list[Row[Any]]]:
     return await member_cards(ctx, members)
-
-
-_expenses = parent_expenses("member")
 
 
 @strawberry.type(description="A person of the business who spends, approves or administers.")
@@ -58,21 +55,6 @@ class Member(Node, Sourced):
         _cards, description="Cards held by the member that the viewer may see.", scope="cards:read"
     )
 
-    @strawberry.field(
-        description="Expenses spent by the member, same arguments as the root `expenses`.",
-        metadata=fetch(_expenses, scope="expenses:read"),
+    expenses: Connection[Expense] = expenses_field(
+        "member", description="Expenses spent by the member, same arguments as the root `expenses`."
     )
-    async def expenses(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: FilterArg = None,
-        order_by: OrderArg = None,
-    ) -> Connection[Expense]:
-        return await one(
-            info, _expenses, self.row,
-            first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
-        )  # fmt: skip

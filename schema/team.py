@@ -9,9 +9,9 @@ from sqlalchemy import Row
 
 from resolvers.context import Context
 from resolvers.lists import team_members
-from schema.base import After, Before, Connection, First, Info, Last, Node
-from schema.expense import Expense, FilterArg, OrderArg, parent_expenses
-from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
+from schema.base import Connection, Node
+from schema.expense import Expense, expenses_field
+from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
 
 
@@ -22,9 +22,6 @@ async def _members(ctx: Context, teams: list[Row[Any]]) -> list[list[Row[Any]]]:
 async def _member_counts(ctx: Context, teams: list[Row[Any]]) -> list[int]:
     _, loaders = ctx.require("teams:read")
     return await loaders.member_counts.load_all([team.id for team in teams])
-
-
-_expenses = parent_expenses("team")
 
 
 @strawberry.type(description="A group of members, with a manager who approves its expenses.")
@@ -53,21 +50,6 @@ class Team(Node, Sourced):
         scope="teams:read",
     )
 
-    @strawberry.field(
-        description="Expenses booked to the team, same arguments as the root `expenses`.",
-        metadata=fetch(_expenses, scope="expenses:read"),
+    expenses: Connection[Expense] = expenses_field(
+        "team", description="Expenses booked to the team, same arguments as the root `expenses`."
     )
-    async def expenses(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: FilterArg = None,
-        order_by: OrderArg = None,
-    ) -> Connection[Expense]:
-        return await one(
-            info, _expenses, self.row,
-            first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
-        )  # fmt: skip
