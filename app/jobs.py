@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import receipt_writes
-from db.engine import RequestDb
+from db.engine import RequestDb, in_transaction
 from db.jobs import EXTRACT_RECEIPT, MATCH_EXPENSE
 from db.receipt_storage import ReceiptStorage
 
@@ -65,14 +65,7 @@ def _is_extraction_error(error: Exception) -> bool:
 
 async def _in_transaction(env: JobEnv, work: Callable[[RequestDb], Awaitable[Any]]) -> Any:
     """Run ``work`` in one committed transaction on a connection of its own."""
-    db = RequestDb(env.engine)
-    try:
-        async with db.savepoint():
-            result = await work(db)
-        await db.commit()
-        return result
-    finally:
-        await db.close()
+    return await in_transaction(env.engine, work)
 
 
 async def extract_receipt(env: JobEnv, payload: Mapping[str, Any]) -> None:

@@ -43,8 +43,9 @@ from standardwebhooks import Webhook
 
 from db import events
 from db import webhooks as q
-from db.engine import RequestDb
-from resolvers.ids import encode_id, urlsafe_b64
+from db.engine import RequestDb, in_transaction
+from resolvers.events import actor_kind, event_global_id, object_global_id, transition_of
+from resolvers.ids import encode_id
 from resolvers.mutations.webhooks import SECRET_OVERLAP as SECRET_OVERLAP
 from resolvers.mutations.webhooks import new_secret as new_secret
 from resolvers.mutations.webhooks import public, url_refusal
@@ -103,42 +104,23 @@ async def destination_refusal(url: str, *, allow_private: bool) -> str | None:
 
 def event_body(row: Any) -> dict[str, Any]:
     """Return an event as a delivery carries it: as ``Query.events`` shows it."""
-    data = row.data or {}
-    transition = (
-        {"from": data["from"], "to": data["to"]}
-        if isinstance(data.get("from"), str) and isinstance(data.get("to"), str)
-        else None
-    )
-    actor_kind = (
-        "MEMBER" if row.actor_member_id is not None
-        else "API_KEY" if row.actor_api_key_id is not None else "SYSTEM"
-    )  # fmt: skip
-    object_id = (
-        encode_id(row.object_type, row.object_id)
-        if row.object_type in ("Expense", "Receipt", "Card", "Member", "Team", "Category", "Business")
-        else str(row.object_id)
-    )  # fmt: skip
+    move = transition_of(row)
     return {
-        "id": event_id(row),
+        "id": event_global_id(row.id),
         "cursor": encode_cursor("tx", row),
         "type": row.type,
         "occurredAt": row.occurred_at.isoformat(),
         "actor": {
-            "kind": actor_kind,
+            "kind": actor_kind(row),
             "memberId": None
             if row.actor_member_id is None
             else encode_id("Member", row.actor_member_id),
         },
         "objectType": row.object_type,
-        "objectId": object_id,
-        "transition": transition,
-        "changedFields": list(data.get("fields", [])),
+        "objectId": object_global_id(row),
+        "transition": None if move is None else {"from": move[0], "to": move[1]},
+        "changedFields": list((row.data or {}).get("fields", [])),
     }
-
-
-def event_id(row: Any) -> str:
-    """Return the event's id, as ``Event.id`` gives it."""
-    return urlsafe_b64(f"Event:{row.id}".encode())
 
 
 def signed_headers(endpoint: Any, msg_id: str, now: datetime, body: bytes) -> dict[str, str]:
@@ -174,8 +156,8 @@ async def tick(
 ) -> TickResult:
     """Turn new events into deliveries, then attempt every delivery that is due."""
     result = TickResult()
-    result.dispatched = await _in_transaction(engine, _dispatch_all)
-    claimed = await _in_transaction(engine, lambda db: _claim(db, settings))
+    result.dispatched = await in_transaction(engine, _dispatch_all)
+    claimed = await in_transaction(engine, lambda db: _claim(db, settings))
     if not claimed:
         return result
     own = client is None
@@ -191,17 +173,6 @@ async def tick(
         if own:
             await http.aclose()
     return result
-
-
-async def _in_transaction(engine: AsyncEngine, work: Any) -> Any:
-    db = RequestDb(engine)
-    try:
-        await db.begin_write()
-        value = await work(db)
-        await db.commit()
-        return value
-    finally:
-        await db.close()
 
 
 async def _dispatch_all(db: RequestDb) -> int:
@@ -247,7 +218,7 @@ async def _attempt(
                              "data": event_body(event)})  # fmt: skip
         try:
             answer = await http.post(
-                endpoint.url, content=body, headers=signed_headers(endpoint, event_id(event), now, body),
+                endpoint.url, content=body, headers=signed_headers(endpoint, event_global_id(event.id), now, body),
                 timeout=settings.timeout_s,
             )  # fmt: skip
             code = answer.status_code
@@ -277,7 +248,7 @@ async def _attempt(
         await q.store_outcome(db=db, delivery=delivery, values=values)
         await _endpoint_health(db, settings, endpoint, failed=error is not None, now=now)
 
-    await _in_transaction(engine, store)
+    await in_transaction(engine, store)
     if error is not None:
         log.info(orjson.dumps({"event": "webhook_attempt_failed", "endpoint_id": endpoint.id,
                                "delivery_id": delivery.id, "error": error[:300]}).decode())  # fmt: skip

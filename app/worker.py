@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from app import jobs, webhooks
 from app.webhooks import WebhookSettings
 from db import events
-from db.engine import PoolSettings, RequestDb, create_engine
+from db.engine import PoolSettings, create_engine, in_transaction
 from db.receipt_storage import LocalStorage
 
 log = logging.getLogger("expensegraph.jobs")
@@ -189,13 +189,9 @@ async def prune_feed(engine: Any, days: int) -> int:
     older_than = datetime.now(UTC) - timedelta(days=days)
     total = 0
     while True:
-        db = RequestDb(engine)
-        try:
-            await db.begin_write()
-            deleted = await events.prune(db=db, older_than=older_than)
-            await db.commit()
-        finally:
-            await db.close()
+        deleted = await in_transaction(
+            engine, lambda db: events.prune(db=db, older_than=older_than)
+        )
         total += deleted
         if deleted < 10_000:
             break

@@ -1,7 +1,7 @@
 """Engine and pool, and the request-scoped database handle every loader shares."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -236,3 +236,15 @@ def _disconnected(error: Exception, broken: bool) -> bool:
 def _traced(work: Awaitable[T]) -> Awaitable[T]:
     """Return ``work`` (one statement: SAVEPOINT, RELEASE, ROLLBACK TO) traced if tracing is on."""
     return work if tracing_hooks.TRACER is None else tracing_hooks.traced(work)
+
+
+async def in_transaction(engine: AsyncEngine, work: Callable[[RequestDb], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on a connection of its own (jobs, ticks)."""
+    db = RequestDb(engine)
+    try:
+        async with db.savepoint():
+            result = await work(db)
+        await db.commit()
+        return result
+    finally:
+        await db.close()

@@ -26,16 +26,17 @@ async def create_endpoint(
     event_types: Sequence[str],
     secret: str,
 ) -> Any:
-    """Add an endpoint; it receives the events committed from now on."""
+    """Add an endpoint; it receives the events committed from now on.
+
+    It starts where ``events.feed_end`` says "now" is, as a subscription without a cursor
+    does: the greatest (tx, id) so far would skip a transaction that began earlier and
+    commits later.
+    """
+    feed_tx, feed_id = await events.feed_end(db=db)
     statement = (
         insert(webhook_endpoints)
         .values(business_id=business_id, url=url, description=description,
-                event_types=list(event_types), secret=secret,
-                # start at the feed's end: nothing older is sent to a new endpoint
-                feed_tx=select(func.coalesce(func.max(events_table.c.tx), 0)).where(
-                    events_table.c.business_id == business_id).scalar_subquery(),
-                feed_id=select(func.coalesce(func.max(events_table.c.id), 0)).where(
-                    events_table.c.business_id == business_id).scalar_subquery())
+                event_types=list(event_types), secret=secret, feed_tx=feed_tx, feed_id=feed_id)
         .returning(*webhook_endpoints.c)
     )  # fmt: skip
     return (await db.rows(statement))[0]

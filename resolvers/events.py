@@ -8,7 +8,9 @@ from typing import Any
 from db import events
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
-from resolvers.ids import decode_id
+from resolvers.ids import NODE_TYPES, decode_id, encode_id, urlsafe_b64
+from resolvers.mutations.api_keys import api_key_global_id
+from resolvers.mutations.policies import policy_global_id
 from resolvers.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageResult, decode_cursor
 
 # the API key scope an object type's events need (None: any credential of the business)
@@ -78,3 +80,36 @@ def _feed_filter(filter_: Any) -> events.FeedFilter:
         objects = [decode_id(global_id) for global_id in filter_.object_ids]
     types = None if filter_.types is None else list(filter_.types)
     return events.FeedFilter(types=types, objects=objects, occurred_after=filter_.occurred_after)
+
+
+# what an event row says, as Query.events, subscriptions and webhook bodies all show it
+
+
+def event_global_id(event_id: int) -> str:
+    """Return an event's id (``Event.id``, a webhook's ``webhook-id``)."""
+    return urlsafe_b64(f"Event:{event_id}".encode())
+
+
+def object_global_id(row: Any) -> str:
+    """Return the changed object's global id."""
+    if row.object_type in NODE_TYPES:
+        return encode_id(row.object_type, row.object_id)
+    if row.object_type == "Policy":
+        return policy_global_id(row.object_id)
+    if row.object_type == "ApiKey":
+        return api_key_global_id(row.object_id)
+    return encode_id(row.object_type, row.object_id)  # WebhookEndpoint
+
+
+def transition_of(row: Any) -> tuple[str, str] | None:
+    """Return (from, to) of a status move, or None."""
+    data = row.data or {}
+    before, after = data.get("from"), data.get("to")
+    return (before, after) if isinstance(before, str) and isinstance(after, str) else None
+
+
+def actor_kind(row: Any) -> str:
+    """Return who made the change: MEMBER, API_KEY or SYSTEM."""
+    if row.actor_member_id is not None:
+        return "MEMBER"
+    return "API_KEY" if row.actor_api_key_id is not None else "SYSTEM"

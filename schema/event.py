@@ -10,10 +10,14 @@ import strawberry
 from sqlalchemy import Row
 
 from resolvers.context import Context
-from resolvers.events import list_events
-from resolvers.ids import NODE_TYPES, encode_id, urlsafe_b64
+from resolvers.events import (
+    actor_kind,
+    event_global_id,
+    list_events,
+    object_global_id,
+    transition_of,
+)
 from resolvers.mutations.api_keys import api_key_global_id
-from resolvers.mutations.policies import policy_global_id
 from resolvers.paging import PageResult, encode_cursor
 from schema.base import Edge, PageInfo, edges_of, page_info_of
 from schema.fields import Sourced, column, fetched, reference
@@ -28,9 +32,7 @@ class ActorKind(Enum):
 
 
 def _kind(row: Row[Any]) -> ActorKind:
-    if row.actor_member_id is not None:
-        return ActorKind.MEMBER
-    return ActorKind.API_KEY if row.actor_api_key_id is not None else ActorKind.SYSTEM
+    return ActorKind(actor_kind(row))
 
 
 @strawberry.type(description="Who made a change: a member, an API key, or the system.")
@@ -54,21 +56,9 @@ class Transition:
     to: str = strawberry.field(description="The status after.")
 
 
-def _object_id(row: Row[Any]) -> strawberry.ID:
-    if row.object_type in NODE_TYPES:
-        return strawberry.ID(encode_id(row.object_type, row.object_id))
-    if row.object_type == "Policy":
-        return strawberry.ID(policy_global_id(row.object_id))
-    if row.object_type == "ApiKey":
-        return strawberry.ID(api_key_global_id(row.object_id))
-    return strawberry.ID(str(row.object_id))
-
-
 def _transition(row: Row[Any]) -> Transition | None:
-    data = row.data or {}
-    if isinstance(data.get("from"), str) and isinstance(data.get("to"), str):
-        return Transition(from_=data["from"], to=data["to"])
-    return None
+    move = transition_of(row)
+    return None if move is None else Transition(from_=move[0], to=move[1])
 
 
 @strawberry.type(
@@ -77,7 +67,7 @@ def _transition(row: Row[Any]) -> Transition | None:
 class Event(Sourced):
     row: strawberry.Private[Row[Any]]
     id: strawberry.ID = column(
-        lambda row: strawberry.ID(urlsafe_b64(f"Event:{row.id}".encode())),
+        lambda row: strawberry.ID(event_global_id(row.id)),
         description="Opaque id: the same event always has the same one (receivers de-duplicate by it).",
     )
     cursor: str = column(
@@ -95,7 +85,8 @@ class Event(Sourced):
         description="The changed object's type: Expense, Receipt, Card...",
     )
     object_id: strawberry.ID = column(
-        _object_id, description="The changed object's global id (a deleted expense's too)."
+        lambda row: strawberry.ID(object_global_id(row)),
+        description="The changed object's global id (a deleted expense's too).",
     )
     transition: Transition | None = column(
         _transition, description="The status move, for changes that move one; else null."

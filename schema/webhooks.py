@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import Row
 
 from resolvers.context import Context
-from resolvers.ids import urlsafe_b64
+from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
 from resolvers.mutations.rules import RuleError
 from schema.base import Info
@@ -56,7 +56,7 @@ class WebhookEndpoint(Sourced):
 class WebhookDelivery(Sourced):
     row: strawberry.Private[Row[Any]]
     event_id: strawberry.ID = column(
-        lambda row: strawberry.ID(urlsafe_b64(f"Event:{row.event_id}".encode())),
+        lambda row: strawberry.ID(event_global_id(row.event_id)),
         description="The event (its `Event.id`, its `webhook-id` header).",
     )
     event_type: str = column(attrgetter("event_type"), description="The event's type.")

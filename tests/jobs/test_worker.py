@@ -7,7 +7,7 @@ from sqlalchemy import update
 from standardwebhooks import Webhook
 
 from db import webhooks as webhook_rows
-from db.engine import RequestDb
+from db.engine import RequestDb, in_transaction
 from db.tables import webhook_endpoints
 from resolvers.ids import encode_id
 from resolvers.mutations.webhooks import new_secret
@@ -136,13 +136,7 @@ async def test_a_worker_sends_the_feed_to_a_webhook_signed(
             secret=new_secret(),
         )  # fmt: skip
 
-    db = RequestDb(jobs.engine)
-    try:
-        await db.begin_write()
-        endpoint = await create(db)
-        await db.commit()
-    finally:
-        await db.close()
+    endpoint = await in_transaction(jobs.engine, create)
     await jobs.clear_queue()
     receipt_id = await jobs.upload()
     with worker(jobs, tmp_path, "extract", EXPENSEGRAPH_WEBHOOK_ALLOW_PRIVATE="1"):

@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from app import webhooks
 from db import events
 from db import webhooks as q
-from db.engine import RequestDb
+from db.engine import in_transaction
 from db.tables import events as events_table
 from db.tables import webhook_deliveries, webhook_endpoints
 from tests.webhooks.conftest import Receiver, disable_all
@@ -33,20 +33,9 @@ async def _alone(engine: AsyncEngine) -> Any:
     await disable_all(engine)
 
 
-async def _write(engine: AsyncEngine, work: Any) -> Any:
-    db = RequestDb(engine)
-    try:
-        await db.begin_write()
-        value = await work(db)
-        await db.commit()
-        return value
-    finally:
-        await db.close()
-
-
 async def _endpoint(engine: AsyncEngine, business_id: int, url: str, types: list[str] = []) -> Any:  # noqa: B006
     secret = webhooks.new_secret()
-    return await _write(engine, lambda db: q.create_endpoint(
+    return await in_transaction(engine, lambda db: q.create_endpoint(
         db=db, business_id=business_id, url=url, description="test", event_types=types,
         secret=secret,
     ))  # fmt: skip
@@ -55,7 +44,7 @@ async def _endpoint(engine: AsyncEngine, business_id: int, url: str, types: list
 async def _emit(
     engine: AsyncEngine, business_id: int, type_: str = "expense.approved", object_id: int = 1
 ) -> None:
-    await _write(engine, lambda db: events.emit(
+    await in_transaction(engine, lambda db: events.emit(
         db=db, business_id=business_id, type=type_, object_type="Expense", object_id=object_id,
         actor=events.SYSTEM, data={"from": "SUBMITTED", "to": "APPROVED"},
     ))  # fmt: skip
@@ -241,3 +230,25 @@ async def test_an_endpoint_failing_too_long_is_disabled_with_an_event(
         ))).all()  # fmt: skip
     assert not row.enabled and row.disabled_reason.startswith("failing since")
     assert disabled == [("webhook_endpoint.disabled", endpoint.id)]
+
+
+async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_ends(
+    engine, world: World, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
+    endpoint = await _endpoint(engine, world.a.id, receiver.url)
+    await _emit(engine, world.a.id)
+    await in_transaction(engine, webhooks._dispatch_all)
+    # a worker claims it (its lease committed), then dies before the attempt
+    [(claimed, _, _)] = await in_transaction(engine, lambda db: webhooks._claim(db, FAST))
+    await webhooks.tick(engine, FAST)
+    assert receiver.got == []  # leased: nobody else sends it meanwhile
+    async with engine.begin() as conn:  # the lease runs out
+        await conn.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.id == claimed.id)
+            .values(next_attempt_at=datetime.now(UTC))
+        )
+    await webhooks.tick(engine, FAST)
+    assert len(receiver.got) == 1
+    [delivery] = await _deliveries(engine, endpoint.id)
+    assert delivery.status == "DELIVERED"

@@ -171,3 +171,19 @@ async def test_a_pushed_chart_of_accounts_writes_its_events(client, shops: Shops
         ("category.created", []),
         ("category.updated", ["name"]),
     ]
+
+
+@pytest.mark.parametrize("page", [3, 30])
+async def test_a_feed_page_costs_the_same_statements_whatever_its_size(
+    client, statements, shops: Shops, page: int
+) -> None:  # type: ignore[no-untyped-def]
+    shop, admin = shops.gbp, shops.gbp.token("admin")
+    for _ in range(page // 3):  # enough events for the page, by three members
+        for who in ("employee", "engineer", "manager"):
+            await call(client, "create", shop.token(who), input=created(shop, who))
+    query = "query($n: Int) { events(first: $n) { nodes { type actor { member { name team { name } } } } } }"
+    statements.reset()
+    found = (await gql(client, query, {"n": page}, as_=admin))["events"]["nodes"]
+    assert len(found) == page
+    # the credential, the feed page, the actors, their teams: no statement per event
+    assert statements.count == 4, statements.statements
