@@ -1,5 +1,6 @@
 """Expense queries: filtered keyset pages (root and per parent), counts, lookups by id."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -144,10 +145,39 @@ def _page_select(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]
     )
 
 
+# Built statements by their inputs (all frozen): a dashboard asking again for the same
+# page reuses the statement and the cache key SQLAlchemy memoized on it (building and
+# walking the expression cost more than running a small page). The inputs decide the
+# statement completely, so one business's statement is never another's.
+STATEMENTS_KEPT = 256
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _page_statement(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
+    return _page_select(scope, spec, keyset)
+
+
 async def expense_page(*, db: RequestDb, scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Page:
     """Return one page of the expenses the scope sees that match ``spec``."""
-    rows = await db.rows(_page_select(scope, spec, keyset))
+    rows = await db.rows(_page_statement(scope, spec, keyset))
     return to_page(list(rows), keyset)
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _pages_by_parent_statement(
+    scope: Scope, spec: ExpenseSpec, keyset: Keyset, parent: ExpenseParent
+) -> Select[Any]:
+    parents = (
+        func.unnest(bindparam("parent_ids", type_=ARRAY(BigInteger)))
+        .table_valued("parent_id")
+        .render_derived("p")
+    )
+    inner = (
+        _page_select(scope, spec, keyset)
+        .where(_PARENT_COLUMNS[parent] == parents.c.parent_id)
+        .lateral("x")
+    )
+    return select(parents.c.parent_id, inner).select_from(parents.join(inner, true()))
 
 
 async def expense_pages_by_parent(
@@ -160,19 +190,10 @@ async def expense_pages_by_parent(
     keyset: Keyset,
 ) -> dict[int, Page]:
     """Return a page per parent (member, team or card) in one LATERAL statement."""
-    parents = (
-        func.unnest(bindparam("parent_ids", list(parent_ids), type_=ARRAY(BigInteger)))
-        .table_valued("parent_id")
-        .render_derived("p")
-    )
-    inner = (
-        _page_select(scope, spec, keyset)
-        .where(_PARENT_COLUMNS[parent] == parents.c.parent_id)
-        .lateral("x")
-    )
-    statement = select(parents.c.parent_id, inner).select_from(parents.join(inner, true()))
+    statement = _pages_by_parent_statement(scope, spec, keyset, parent)
+    rows = await db.rows(statement, {"parent_ids": list(parent_ids)})
     grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
-    for row in await db.rows(statement):
+    for row in rows:
         grouped[row.parent_id].append(row)
     return {pid: to_page(rows, keyset) for pid, rows in grouped.items()}
 

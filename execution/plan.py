@@ -31,10 +31,12 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Visitor,
     get_named_type,
     get_operation_ast,
     is_abstract_type,
     is_leaf_type,
+    visit,
 )
 
 from execution import compat
@@ -70,6 +72,10 @@ class FieldPlan:
     # a field with arguments: its definition and node, to read them per request
     field_def: GraphQLField | None = None
     node: FieldNode | None = None
+    # the arguments as the load takes them, kept after the first request when no
+    # variable is among them (they are then the same for every request)
+    arguments: dict[str, Any] | None = None
+    constant_arguments: bool = False
     leaf: GraphQLLeafType | None = None  # the named type, when it is a scalar or enum
     # the named return type's plans, per concrete object type name
     children: dict[str, list["FieldPlan"]] = field(default_factory=dict)
@@ -208,6 +214,7 @@ class _Planner:
                 self.scopes.add(declaration.scope)
             if field_def.args:
                 plan.field_def, plan.node = field_def, nodes[0]
+                plan.constant_arguments = not _uses_variables(nodes[0])
         elif _sourced(object_type) or not compat.default_resolver(field_def):
             raise Unsupported(f"{object_type.name}.{name} has no declaration")
         elif any(_sourced(t) for t in self.concrete_types(get_named_type(field_def.type))):
@@ -230,3 +237,17 @@ class _Planner:
 def _sourced(object_type: GraphQLObjectType) -> bool:
     cls = compat.object_class(object_type)
     return cls is not None and issubclass(cls, Sourced)
+
+
+def _uses_variables(node: FieldNode) -> bool:
+    """Return True when a variable appears anywhere in the field's arguments."""
+    found = False
+
+    class Finder(Visitor):
+        def enter_variable(self, *_: Any) -> None:
+            nonlocal found
+            found = True
+
+    for argument in node.arguments or ():
+        visit(argument, Finder())
+    return found

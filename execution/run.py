@@ -111,11 +111,16 @@ class Run:
 
     def arguments(self, plan: FieldPlan) -> dict[str, Any]:
         """Return the field's arguments as its load takes them."""
+        if plan.arguments is not None:
+            return plan.arguments
         assert plan.field_def is not None and plan.node is not None
         values = get_argument_values(plan.field_def, plan.node, self.variables)
         declared = compat.strawberry_field(plan.field_def)
         assert declared is not None
-        return compat.resolver_arguments(self.schema, declared, values)
+        arguments = compat.resolver_arguments(self.schema, declared, values)
+        if plan.constant_arguments:
+            plan.arguments = arguments
+        return arguments
 
     def leaves(self, type_: GraphQLOutputType, values: list[Any]) -> list[Any]:
         """Return serialised values of a scalar or enum type, lists and non-null included."""

@@ -33,18 +33,22 @@ class TenantLoader(DataLoader[K, V]):
 
     def __init__(self, *, db: RequestDb, scope: Scope) -> None:
         super().__init__(batch=BATCHING.get())
-        self._primed: dict[K, V] = {}
+        self._primed: dict[K, V] = {}  # values without a future yet (``load`` makes one)
+        # the keys load_all asked for in this tick, and the future of their batch's values
+        self._batch: tuple[dict[K, None], asyncio.Future[dict[K, V]]] | None = None
+        self._loading: dict[K, asyncio.Future[dict[K, V]]] = {}  # load_all's keys in flight
         self.db = db
         self.scope = scope
-        observer, load = BATCH_OBSERVER, self.batch_load_fn
-        if observer is not None:
-            name = type(self).__name__
+        observer, load, name = BATCH_OBSERVER, self.batch_load_fn, type(self).__name__
 
-            async def observed(keys: list[K]) -> list[V]:
+        async def batch(keys: list[K]) -> list[V]:
+            if not keys:  # aiodataloader's dispatch of a queue load_all's batch took
+                return []
+            if observer is not None:
                 observer(name, len(keys))
-                return await load(keys)
+            return await load(keys)
 
-            self.batch_load_fn = observed  # type: ignore[method-assign]
+        self.batch_load_fn = batch  # type: ignore[method-assign]
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -60,6 +64,7 @@ class TenantLoader(DataLoader[K, V]):
 
     def clear(self, key: K) -> "TenantLoader[K, V]":
         self._primed.pop(key, None)
+        self._loading.pop(key, None)
         return super().clear(key)
 
     def load(self, key: K) -> "asyncio.Future[V]":
@@ -70,24 +75,89 @@ class TenantLoader(DataLoader[K, V]):
         return super().load(key)
 
     async def load_all(self, keys: Iterable[K]) -> list[V]:
-        """Return what ``load_many`` returns, without its task and callbacks for each key.
+        """Return what ``load_many`` returns, without a future, a task or a callback per key.
 
-        A key whose value is cached costs a dict lookup (its future is done). The others
-        join the batch queue as ``load`` leaves them, so loads of other fields in the same
-        tick still share the statement; their futures are then awaited in turn (once their
-        batch is in they are all done, so only the first one waits).
+        Cached keys cost a dict lookup. The others join this tick's batch (one future for
+        all of them), dispatched as aiodataloader dispatches its queue, and with whatever
+        ``load`` queued meanwhile: the loads of other fields in the same tick, planned or
+        resolved by strawberry, still share one statement.
         """
-        cached = self._cache  # aiodataloader's: key -> the future of its value
-        futures: list[asyncio.Future[V]] = []
-        pending = False
+        keys = list(keys)
+        if not self.batch:  # measuring what batching saves: aiodataloader, key by key
+            return await self._load_each(keys)
+        cache, primed, loading = self._cache, self._primed, self._loading
+        batches: dict[K, asyncio.Future[dict[K, V]]] = {}  # keys a batch of load_all loads
         for key in keys:
-            future = cached.get(key)
-            if future is None or not future.done():
-                future = self.load(key)
-                pending = pending or not future.done()
-            futures.append(future)
-        if not pending:
-            return [future.result() for future in futures]
+            if key in primed or key in cache:
+                continue
+            batch = loading.get(key)
+            if batch is None:
+                if self._queue:  # aiodataloader's dispatch is already due: join its batch
+                    return await self._load_each(keys)
+                batch = self._join(key)
+            batches[key] = batch
+        for batch in dict.fromkeys(batches.values()):  # one wait per batch, not per key
+            await batch
+        values: list[V] = []
+        for key in keys:
+            if key in batches:
+                values.append(batches[key].result()[key])
+            elif key in primed:
+                values.append(primed[key])
+            else:
+                values.append(await cache[key])  # done, or loading by aiodataloader
+        return values
+
+    def _join(self, key: K) -> "asyncio.Future[dict[K, V]]":
+        """Add ``key`` to this tick's batch of ``load_all`` keys; return the batch's future."""
+        if self._batch is None:
+            self._batch = ({}, self.loop.create_future())
+            # aiodataloader's timing (a callback, then a task): the same loads meet
+            self.loop.call_soon(asyncio.ensure_future, self._dispatch())
+        self._batch[0][key] = None
+        self._loading[key] = self._batch[1]
+        return self._batch[1]
+
+    async def _dispatch(self) -> None:
+        """Load this tick's ``load_all`` keys and ``load`` queue together, a chunk at a time."""
+        assert self._batch is not None
+        (asked, done), self._batch = self._batch, None
+        queue, self._queue = self._queue, []  # aiodataloader's own dispatch then finds it empty
+        for item in queue:
+            asked.setdefault(item.key, None)
+        keys = list(asked)
+        loading = self._loading
+        try:
+            values: list[V] = []
+            for start in range(0, len(keys), self.max_batch_size):
+                values.extend(await self.batch_load_fn(keys[start : start + self.max_batch_size]))
+            if len(values) != len(keys):
+                raise TypeError(
+                    f"{type(self).__name__} returned {len(values)} for {len(keys)} keys"
+                )
+        except Exception as error:  # every waiter gets it; nothing of the batch is cached
+            for item in queue:
+                self._cache.pop(item.key, None)
+                if not item.future.done():
+                    item.future.set_exception(error)
+            for key in keys:
+                loading.pop(key, None)
+            done.set_exception(error)
+            return
+        loaded = dict(zip(keys, values, strict=True))
+        for item in queue:
+            if not item.future.done():
+                item.future.set_result(loaded[item.key])
+        cache, primed = self._cache, self._primed
+        for key, value in loaded.items():
+            # a key cleared meanwhile (a write) is not kept: its next load reads it again
+            if loading.pop(key, None) is not None and key not in cache:
+                primed[key] = value
+        done.set_result(loaded)
+
+    async def _load_each(self, keys: list[K]) -> list[V]:
+        """Return the values of ``keys`` through aiodataloader, a future per key."""
+        futures = [self.load(key) for key in keys]
         values: list[V] = []
         try:
             for future in futures:

@@ -1,0 +1,75 @@
+"""Expense page statements are kept by their inputs: equal inputs share one, others never.
+
+The statement of one business or member must never answer for another, whatever order
+their requests come in.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import expenses as expense_reads
+from db.engine import RequestDb
+from db.expenses import ExpenseSpec, expense_page, expense_pages_by_parent
+from db.paging import Keyset
+from db.scope import Scope
+from db.tables import expenses
+from tests.world import World
+
+PAGE = Keyset(column="spent_at", descending=True, limit=100)
+
+
+async def test_each_scope_gets_its_own_rows_in_any_order(engine: AsyncEngine, world: World) -> None:
+    member_id = world.a.members["employee"]
+    whole_a, whole_b = Scope(business_id=world.a.id), Scope(business_id=world.b.id)
+    own = Scope(business_id=world.a.id, member_id=member_id)
+    db = RequestDb(engine)
+    try:
+        expected = {
+            scope: [
+                row.id
+                for row in await db.rows(
+                    select(expenses.c.id)
+                    .where(
+                        expenses.c.business_id == scope.business_id,
+                        expenses.c.deleted_at.is_(None),
+                        *([expenses.c.member_id == member_id] if scope is own else []),
+                    )
+                    .order_by(expenses.c.spent_at.desc(), expenses.c.id.desc())
+                    .limit(100)
+                )
+            ]
+            for scope in (whole_a, whole_b, own)
+        }
+        assert len({tuple(ids) for ids in expected.values()}) == 3
+        for scope in (whole_a, own, whole_b, own, whole_a, whole_b):  # kept statements reused
+            page = await expense_page(db=db, scope=scope, spec=ExpenseSpec(), keyset=PAGE)
+            assert [row.id for row in page.rows] == expected[scope]
+    finally:
+        await db.close()
+    assert expense_reads._page_statement.cache_info().hits >= 3
+
+
+async def test_pages_by_parent_take_the_parent_ids_of_each_call(
+    engine: AsyncEngine, world: World
+) -> None:
+    scope, keyset = Scope(business_id=world.a.id), Keyset("spent_at", True, 2)
+    teams = sorted(world.a.teams.values())
+    db = RequestDb(engine)
+    try:
+        both = await expense_pages_by_parent(
+            db=db, scope=scope, parent="team", parent_ids=teams, spec=ExpenseSpec(), keyset=keyset
+        )
+        for team in teams:  # the same statement, other ids: each answer its own
+            alone = await expense_pages_by_parent(
+                db=db,
+                scope=scope,
+                parent="team",
+                parent_ids=[team],
+                spec=ExpenseSpec(),
+                keyset=keyset,
+            )
+            assert list(alone) == [team]
+            assert [r.id for r in alone[team].rows] == [r.id for r in both[team].rows]
+            assert all(r.team_id == team for r in alone[team].rows)
+    finally:
+        await db.close()
