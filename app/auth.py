@@ -17,9 +17,9 @@ from app.settings import Settings
 from db.api_key_secrets import API_KEY_PREFIX as API_KEY_PREFIX
 from db.api_key_secrets import hash_secret as hash_secret
 from db.api_key_secrets import new_api_key as new_api_key
-from db.auth import api_key_by_prefix, member_with_teams
 from db.engine import RequestDb
-from db.oidc_members import active_members_by_email
+from db.queries.auth import api_key_by_prefix, member_with_teams
+from db.queries.oidc_members import active_members_by_email
 from resolvers.context import ALL_SCOPES, READ_SCOPES, WRITE_SCOPES, Principal
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import audit, org_writes
 from db.engine import RequestDb
 from db.money import MINOR_UNITS
+from db.writes import audit
+from db.writes import org as org_writes
 from resolvers.ids import encode_id
 from resolvers.mutations.business import MAX_NAME, is_timezone
 from resolvers.mutations.members import normalised_email

@@ -35,8 +35,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.auth import AuthError, authenticate
 from app.settings import Settings
-from db import events
 from db.engine import RequestDb
+from db.writes import events
 from resolvers.context import Principal
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.events import readable_types

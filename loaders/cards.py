@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from db.card_queries import spend_this_period
+from db.queries.cards import spend_this_period
 from loaders.base import TenantLoader, ordered
 
 

@@ -3,13 +3,13 @@
 from collections import defaultdict
 from typing import NamedTuple
 
-from db.expenses import (
+from db.paging import Keyset, Page
+from db.queries.expenses import (
     ExpenseParent,
     ExpenseSpec,
     count_expenses_by_parent,
     expense_pages_by_parent,
 )
-from db.paging import Keyset, Page
 from loaders.base import TenantLoader
 
 

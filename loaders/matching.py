@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import match_candidates
+from db.queries import match_candidates
 from loaders.base import TenantLoader, ordered
 
 

@@ -4,8 +4,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import lookups
 from db.engine import RequestDb
+from db.queries import lookups
 from db.scope import Scope
 from loaders.base import TenantLoader, ordered
 

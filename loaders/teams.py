@@ -1,6 +1,6 @@
 """Per-team figures derived from their members."""
 
-from db.team_queries import active_member_counts
+from db.queries.teams import active_member_counts
 from loaders.base import TenantLoader, ordered
 
 

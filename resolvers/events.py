@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from db import events
+from db.writes import events
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.ids import NODE_TYPES, decode_id, encode_id, urlsafe_b64

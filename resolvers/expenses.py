@@ -9,14 +9,14 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row
 
-from db.expenses import (
+from db.money import UnknownCurrency, to_minor
+from db.queries.expenses import (
     ExpenseParent,
     ExpenseSpec,
     count_expenses,
     expense_page,
 )
-from db.money import UnknownCurrency, to_minor
-from db.summary_rollup import EARLIEST_INSTANT, END_OF_INSTANTS, supported_instant
+from db.queries.summary_rollup import EARLIEST_INSTANT, END_OF_INSTANTS, supported_instant
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input

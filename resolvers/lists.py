@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db.lists import ListSpec, count_list, list_page
+from db.queries.lists import ListSpec, count_list, list_page
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 

@@ -44,11 +44,12 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import events, writes
-from db import matching as q
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
 from db.scope import Scope
+from db.writes import events
+from db.writes import expenses as expense_writes
+from db.writes import matching as q
 from resolvers.context import WHOLE_BUSINESS_ROLES, Context
 from resolvers.ids import encode_id
 
@@ -148,7 +149,9 @@ def _clear_winner(ranked: list[Candidate]) -> bool:
 async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> bool:
     """Attach the receipt and audit it; False if the expense got a receipt meanwhile."""
     business_id = receipt.business_id
-    locked = await writes.locked_expenses(db=db, business_id=business_id, ids=[best.expense_id])
+    locked = await expense_writes.locked_expenses(
+        db=db, business_id=business_id, ids=[best.expense_id]
+    )
     if best.expense_id not in locked or await q.expense_has_receipt(
         db=db, business_id=business_id, expense_id=best.expense_id
     ):
@@ -161,14 +164,14 @@ async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> boo
     await q.replace_candidates(db=db, business_id=business_id, receipt_id=receipt.id, candidates=[])
     await q.drop_candidates_of_expense(db=db, business_id=business_id, expense_id=best.expense_id)
     # the same trail attachReceipt writes (resolvers/mutations/receipts.py), by nobody
-    await writes.update_expense(
+    await expense_writes.update_expense(
         db=db, business_id=business_id, expense_id=best.expense_id, values={}
     )
     comment = (
         f"{row.file_name} ({encode_id('Receipt', row.id)}): score {best.score:.2f}; "
         + ", ".join(best.reasons)
     )
-    await writes.insert_event(
+    await expense_writes.insert_event(
         db=db, business_id=business_id, expense_id=best.expense_id,
         actor_id=None, action=AUTO_MATCHED, comment=comment,
     )  # fmt: skip
@@ -181,7 +184,7 @@ async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> boo
 
 
 def score(receipt: Row[Any], row: Row[Any]) -> Candidate:
-    """Return the expense ``row`` (from db.matching.expense_features) scored for ``receipt``."""
+    """Return the expense ``row`` (from db.writes.matching.expense_features) scored for ``receipt``."""
     amount, amount_reason = _amount(receipt, row)
     days = (receipt.extracted_spent_on - row.local_day).days
     when, date_reason = _date(days)

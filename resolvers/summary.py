@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from db.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
+from db.queries.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
 from resolvers.context import Context
 from resolvers.errors import DomainError, ErrorCode, bad_input
 from resolvers.expenses import ExpenseFilterLike, expense_spec

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-from db.lists import ListSpec
-from db.summary import Bucket
+from db.queries.lists import ListSpec
+from db.queries.summary import Bucket
 from resolvers import nodes as node_resolvers
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input

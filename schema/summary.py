@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from db.summary import Bucket
+from db.queries.summary import Bucket
 from resolvers.summary import DIMENSION_TABLES
 from schema.base import Money
 from schema.card import Card

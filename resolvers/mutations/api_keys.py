@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import api_key_writes
 from db.api_key_secrets import hash_secret, new_api_key
+from db.writes import api_keys as api_key_writes
 from resolvers.context import ALL_SCOPES, Context, Principal
 from resolvers.ids import encode_id
 from resolvers.mutations.changes import record_change

@@ -12,8 +12,9 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import Row
 
-from db import audit, org_writes
-from db.audit import ObjectType
+from db.writes import audit
+from db.writes import org as org_writes
+from db.writes.audit import ObjectType
 from resolvers.context import Context, Principal
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 

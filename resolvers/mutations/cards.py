@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import card_writes, org_writes
 from db.money import MINOR_UNITS
+from db.writes import cards as card_writes
+from db.writes import org as org_writes
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id

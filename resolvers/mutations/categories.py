@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import category_writes
-from db.category_writes import Taken
+from db.writes import categories as category_writes
+from db.writes.categories import Taken
 from resolvers.context import Context, Principal
 from resolvers.mutations.changes import actor_ids, record_change, require_admin_or_finance
 from resolvers.mutations.common import row_id

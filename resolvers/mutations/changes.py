@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from db import audit
+from db.writes import audit
 from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
 from resolvers.mutations.rules import RuleCode, fail
 

@@ -2,7 +2,7 @@
 
 An email is a member's for good within a business: a deactivated member keeps it, so
 they cannot be added again (their history stays theirs). A deactivated member's tokens
-stop at once (db/auth.py looks only for active members) and the teams they managed are
+stop at once (db/queries/auth.py looks only for active members) and the teams they managed are
 left without a manager. No change may leave the business without an active admin.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import org_writes
 from db.tables import ROLES
+from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
 from resolvers.mutations.common import row_id

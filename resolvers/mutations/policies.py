@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import policy_writes
+from db.writes import policies as policy_writes
 from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.mutations.categories import category_id

@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import events, jobs, matching, receipt_writes, writes
 from db.receipt_storage import ReceiptStorage, content_key
+from db.writes import events, jobs, matching
+from db.writes import expenses as expense_writes
+from db.writes import receipts as receipt_writes
 from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
 from resolvers.errors import bad_input
 from resolvers.ids import encode_id
@@ -171,7 +173,10 @@ async def _uploader(ctx: Context, principal: Principal, member_global_id: str | 
             "memberId",
         )
     id_ = row_id(member_global_id, "Member", "memberId")
-    if await writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_) is None:
+    if (
+        await expense_writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
+        is None
+    ):
         raise fail(RuleCode.NOT_FOUND, "No member with that id.", "memberId")
     return id_
 

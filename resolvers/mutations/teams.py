@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import org_writes
+from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
 from resolvers.mutations.common import row_id

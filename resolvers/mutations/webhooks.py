@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Row
 
-from db import events
-from db import webhooks as q
+from db.writes import events
+from db.writes import webhooks as q
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import encode_id

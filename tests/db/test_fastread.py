@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
-from db.lookups import rows_by_ids
+from db.queries.lookups import rows_by_ids
 from db.scope import Scope
 from db.sql import any_of
 from db.tables import api_keys, expenses, members, teams

@@ -2,7 +2,7 @@
 
 A business in America/Los_Angeles with expenses over fourteen months, some exactly on
 local midnights around the March DST change, answers random filter/groupBy/interval
-combinations (day-boundary ranges included) through both statements of db/summary.py.
+combinations (day-boundary ranges included) through both statements of db/queries/summary.py.
 """
 
 import random
@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.expenses import ExpenseSpec
+from db.queries.expenses import ExpenseSpec
+from db.queries.summary import expense_summary_select
+from db.queries.summary_rollup import ROLLUP_DIMENSIONS, rollup_select, rollup_serves
 from db.scope import Scope
-from db.summary import expense_summary_select
-from db.summary_rollup import ROLLUP_DIMENSIONS, rollup_select, rollup_serves
 from tests.conftest import gql, token
 from tests.rollup import rollup_drift
 from tests.world import Biz, _business

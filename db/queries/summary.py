@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from db.engine import RequestDb
-from db.expenses import ExpenseSpec, expense_where
+from db.queries.expenses import ExpenseSpec, expense_where
+from db.queries.summary_rollup import business_zone, period_start, rollup_select, rollup_serves
 from db.scope import Scope
-from db.summary_rollup import business_zone, period_start, rollup_select, rollup_serves
 from db.tables import expenses
 
 DIMENSIONS: dict[str, ColumnElement[Any]] = {
@@ -51,7 +51,7 @@ async def spend_summary(
 
     Periods start in the business's time zone: an expense at 23:30 UTC on 31 March in
     New York counts in March. Totals add home-currency amounts, which are exact integers.
-    Requests the rollups can answer read them (db/summary_rollup.py); the others, and the
+    Requests the rollups can answer read them (db/queries/summary_rollup.py); the others, and the
     same buckets, come from one aggregate over ``expenses``.
     """
     if rollup_serves(scope, spec, group_by):

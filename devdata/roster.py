@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from math import log
 from random import Random
 
-from db import seed_data
-from db.seed_org import MemberSeed, slug
+from devdata import catalogues
+from devdata.org import MemberSeed, slug
 
 # How much each role spends, relative to an employee.
 ROLE_ACTIVITY = {"EMPLOYEE": 1.0, "MANAGER": 0.7, "FINANCE": 0.3, "ADMIN": 0.2}
@@ -28,19 +28,19 @@ class Merchant:
 def _descriptions(category: str) -> tuple[str, ...]:
     fill = Random(category)  # rendered once at import, identical on every run
     texts = []
-    for template in seed_data.DESCRIPTIONS[category]:
+    for template in catalogues.DESCRIPTIONS[category]:
         for _ in range(4):
-            city, client = fill.choice(seed_data.CITIES), fill.choice(seed_data.CLIENTS)
-            event, month = fill.choice(seed_data.EVENTS), fill.choice(seed_data.MONTHS)
+            city, client = fill.choice(catalogues.CITIES), fill.choice(catalogues.CLIENTS)
+            event, month = fill.choice(catalogues.EVENTS), fill.choice(catalogues.MONTHS)
             texts.append(template.format(city=city, client=client, event=event, month=month))
     return tuple(texts)
 
 
 def _merchants() -> tuple[tuple[Merchant, ...], list[float]]:
     merchants, weights = [], []
-    for spec in seed_data.CATEGORIES:
+    for spec in catalogues.CATEGORIES:
         texts = _descriptions(spec.name)
-        entries = seed_data.MERCHANTS[spec.name]
+        entries = catalogues.MERCHANTS[spec.name]
         for entry in entries:
             name, _, local = entry.rstrip("*").partition("|")
             mu, sigma = log(spec.median_usd), spec.sigma

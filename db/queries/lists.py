@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, select
 
 from db.engine import RequestDb
-from db.lookups import NODE_TABLES
 from db.paging import Keyset, Page, seek, to_page
+from db.queries.lookups import NODE_TABLES
 from db.scope import Scope
 from db.sql import any_of
 from db.tables import cards, members, receipts

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.expenses import has_receipt
+from db.queries.expenses import has_receipt
 from db.scope import Scope, expense_visible
 from db.tables import (
     businesses,

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row, and_, select
 
 from db.engine import RequestDb
-from db.expenses import has_receipt
+from db.queries.expenses import has_receipt
 from db.scope import Scope, expense_visible, receipt_visible
 from db.sql import any_of
 from db.tables import expenses, receipt_match_candidates, receipts

@@ -2,7 +2,7 @@
 
 Idempotent: a business that already exists (by name) is reused as it is. Members have
 fixed emails so the CLI can print ready-made tokens; everything else comes from the
-seed generator (:mod:`db.seed`) with a fixed seed, over the 90 days before the anchor.
+seed generator (:mod:`devdata.seed`) with a fixed seed, over the 90 days before the anchor.
 The demo's API key is replaced at every start, so one demo key is live at a time.
 """
 
@@ -14,14 +14,15 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Row, func, select, text
 
-from db import api_key_writes, seed_load
 from db.engine import RequestDb
-from db.seed import copy_chunk, load_org
-from db.seed_data import CATEGORIES
-from db.seed_expenses import Chunk, ExpenseFactory
-from db.seed_fx import FxTable, seed_fx_rates
-from db.seed_org import ANCHOR, BusinessSpec, Ids, OrgBuilder, OrgRows
-from db.seed_roster import make_roster
+from db.writes import api_keys as api_key_writes
+from devdata import load
+from devdata.catalogues import CATEGORIES
+from devdata.expenses import Chunk, ExpenseFactory
+from devdata.fx import FxTable, seed_fx_rates
+from devdata.org import ANCHOR, BusinessSpec, Ids, OrgBuilder, OrgRows
+from devdata.roster import make_roster
+from devdata.seed import copy_chunk, load_org
 
 DEMO_SEED = 2026
 DEMO_DAYS = 90
@@ -124,7 +125,7 @@ class DemoData:
 
 async def seed_demo(*, url: str) -> DemoData:
     """Return the demo businesses, creating those that do not exist yet."""
-    conn = await seed_load.connect(url)
+    conn = await load.connect(url)
     try:
         async with conn.transaction():
             # two demo runs at once would both see no Acme and both create one
@@ -195,12 +196,12 @@ def _business(spec: DemoSpec, business_id: int, ids: Mapping[str, int]) -> DemoB
 
 
 async def _create(conn: Any, specs: list[DemoSpec]) -> dict[str, DemoBusiness]:
-    await seed_load.lock_tables(conn)
+    await load.lock_tables(conn)
     end = ANCHOR.date() - timedelta(days=1)
     fx = await seed_fx_rates(
         conn, start=end - timedelta(days=DEMO_DAYS - 1), end=end, seed=DEMO_SEED
     )
-    ids = Ids(await seed_load.next_ids(conn))
+    ids = Ids(await load.next_ids(conn))
     org, chunk = OrgRows(), Chunk()
     created: dict[str, DemoBusiness] = {}
     for spec in specs:
@@ -209,7 +210,7 @@ async def _create(conn: Any, specs: list[DemoSpec]) -> dict[str, DemoBusiness]:
         factory.make(DEMO_EXPENSES, chunk, currencies=DEMO_CURRENCIES)
     await load_org(conn, org)
     await copy_chunk(conn, chunk)
-    await seed_load.move_sequences(conn)
+    await load.move_sequences(conn)
     return created
 
 

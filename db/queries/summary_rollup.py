@@ -33,7 +33,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from db.expenses import ExpenseSpec, expense_where
+from db.queries.expenses import ExpenseSpec, expense_where
 from db.scope import Scope
 from db.sql import any_of
 from db.tables import businesses, expense_day_totals, expense_month_totals, expenses

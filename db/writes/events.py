@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from db.engine import RequestDb
-from db.lookups import NODE_TABLES
+from db.queries.lookups import NODE_TABLES
 from db.scope import Scope
 from db.tables import events
 
