@@ -1,4 +1,4 @@
-"""The base every loader shares: its request's database handle and scope, a batch cap."""
+"""The base every loader shares: its request's database handle and visibility, a batch cap."""
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 
 from db.engine import RequestDb
-from db.scope import Scope
+from db.visibility import Visibility
 
 # False only to measure what batching saves (bench/): each key then costs a statement.
 BATCHING: ContextVar[bool] = ContextVar("loader_batching", default=True)
@@ -22,7 +22,7 @@ V = TypeVar("V")
 
 
 class TenantLoader(DataLoader[K, V]):
-    """A DataLoader bound to one request: its connection, and the scope every batch filters by.
+    """A DataLoader bound to one request: its connection, and the visibility every batch filters by.
 
     Built per request (aiodataloader binds the running event loop at construction, and
     a loader shared across requests would serve one tenant's cached rows to another).
@@ -31,11 +31,11 @@ class TenantLoader(DataLoader[K, V]):
     # asyncpg caps bind parameters and huge arrays make slow plans: split big batches
     max_batch_size = 1000
 
-    def __init__(self, *, db: RequestDb, scope: Scope) -> None:
+    def __init__(self, *, db: RequestDb, visibility: Visibility) -> None:
         super().__init__(batch=BATCHING.get())
         self._primed: dict[K, V] = {}
         self.db = db
-        self.scope = scope
+        self.visibility = visibility
         observer, load = BATCH_OBSERVER, self.batch_load_fn
         if observer is not None:
             name = type(self).__name__

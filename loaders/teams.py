@@ -13,6 +13,6 @@ class ActiveMemberCountByTeamLoader(TenantLoader[int, int]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[int]:
         counts = await active_member_counts(
-            db=self.db, business_id=self.scope.business_id, team_ids=keys
+            db=self.db, business_id=self.visibility.business_id, team_ids=keys
         )
         return ordered(counts, keys, 0)

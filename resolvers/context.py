@@ -1,4 +1,4 @@
-"""The request context every resolver receives: who is asking, their scope, db and loaders."""
+"""The request context every resolver receives: who is asking, what they see, db and loaders."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from db.engine import RequestDb
 from db.receipt_storage import ReceiptStorage
-from db.scope import Scope
+from db.visibility import Visibility
 from loaders.registry import Loaders, make_loaders
 from resolvers.errors import DomainError, ErrorCode
 
@@ -30,11 +30,11 @@ class Principal:
     managed_team_ids: tuple[int, ...] = ()
 
     @property
-    def scope(self) -> Scope:
+    def visibility(self) -> Visibility:
         """Return the rows this principal may see."""
         if self.kind == "api_key" or self.role in WHOLE_BUSINESS_ROLES:
-            return Scope(business_id=self.business_id)
-        return Scope(
+            return Visibility(business_id=self.business_id)
+        return Visibility(
             business_id=self.business_id,
             member_id=self.id,
             team_ids=self.managed_team_ids if self.role == "MANAGER" else (),
@@ -93,5 +93,7 @@ def build_context(
     request_id: str, db: RequestDb, principal: Principal | None, *, batching: bool = True
 ) -> Context:
     """Return the context of one request, with a fresh loader set when signed in."""
-    loaders = make_loaders(db, principal.scope, batch=batching) if principal is not None else None
+    loaders = (
+        make_loaders(db, principal.visibility, batch=batching) if principal is not None else None
+    )
     return Context(request_id=request_id, db=db, principal=principal, loaders=loaders)

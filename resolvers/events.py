@@ -57,7 +57,7 @@ async def list_events(
     found = _feed_filter(filter_)
     rows = await events.feed(
         db=ctx.db,
-        scope=loaders.scope,
+        visibility=loaders.visibility,
         object_types=readable_types(principal),
         after=cursor,
         limit=size + 1,

@@ -176,13 +176,13 @@ async def list_expenses(
     principal, loaders = ctx.require("expenses:read")
     spec = expense_spec(filter_, principal)
     keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
-    page = await expense_page(db=ctx.db, scope=loaders.scope, spec=spec, keyset=keys)
+    page = await expense_page(db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys)
     expense_loader = loaders.ref("expenses")
     for row in page.rows:
         expense_loader.prime(row.id, row)
 
     async def count() -> int:
-        return await count_expenses(db=ctx.db, scope=loaders.scope, spec=spec)
+        return await count_expenses(db=ctx.db, visibility=loaders.visibility, spec=spec)
 
     return page_result(page, keys, count)
 

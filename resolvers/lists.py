@@ -24,13 +24,15 @@ async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs)
     scope_name, column, descending = LISTS[table]
     _, loaders = ctx.require(scope_name)
     keys = keyset(args, column=column, descending=descending)
-    page = await list_page(db=ctx.db, scope=loaders.scope, table=table, spec=spec, keyset=keys)
+    page = await list_page(
+        db=ctx.db, visibility=loaders.visibility, table=table, spec=spec, keyset=keys
+    )
     ref_loader = loaders.ref(table)
     for row in page.rows:
         ref_loader.prime(row.id, row)
 
     async def count() -> int:
-        return await count_list(db=ctx.db, scope=loaders.scope, table=table, spec=spec)
+        return await count_list(db=ctx.db, visibility=loaders.visibility, table=table, spec=spec)
 
     return page_result(page, keys, count)
 

@@ -46,7 +46,7 @@ from sqlalchemy import Row
 
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
-from db.scope import Scope
+from db.visibility import Visibility
 from db.writes import events
 from db.writes import expenses as expense_writes
 from db.writes import matching as q
@@ -90,7 +90,7 @@ async def match_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> 
             return
         rows = await q.expense_features(
             db=db,
-            scope=_uploader_scope(receipt),
+            visibility=_uploader_visibility(receipt),
             receipt=receipt,
             timezone=receipt.timezone,
             window=DATE_WINDOW,
@@ -132,12 +132,14 @@ def _matchable(receipt: Row[Any]) -> bool:
     )
 
 
-def _uploader_scope(receipt: Row[Any]) -> Scope:
-    """Return what the receipt's uploader may see (as db/scope.py and Principal.scope say)."""
+def _uploader_visibility(receipt: Row[Any]) -> Visibility:
+    """Return what the receipt's uploader may see (as db/visibility.py and Principal.visibility say)."""
     if receipt.uploader_role in WHOLE_BUSINESS_ROLES:
-        return Scope(business_id=receipt.business_id)
+        return Visibility(business_id=receipt.business_id)
     managed = tuple(receipt.uploader_team_ids or ()) if receipt.uploader_role == "MANAGER" else ()
-    return Scope(business_id=receipt.business_id, member_id=receipt.uploaded_by, team_ids=managed)
+    return Visibility(
+        business_id=receipt.business_id, member_id=receipt.uploaded_by, team_ids=managed
+    )
 
 
 def _clear_winner(ranked: list[Candidate]) -> bool:

@@ -34,7 +34,7 @@ async def summarize(
     spec = expense_spec(filter_, principal)
     buckets = await spend_summary(
         db=ctx.db,
-        scope=loaders.scope,
+        visibility=loaders.visibility,
         spec=spec,
         group_by=group_by,
         interval=interval,

@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
-from db.scope import Scope, expense_visible
 from db.sql import any_of
 from db.tables import expenses, policies, receipts
+from db.visibility import Visibility, expense_visible
 
 ExpenseParent = Literal["member", "team", "card"]
 
@@ -130,30 +130,32 @@ def _receipt_required() -> ColumnElement[bool]:
     )
 
 
-def expense_where(scope: Scope, spec: ExpenseSpec) -> ColumnElement[bool]:
-    """Return the predicate for the expenses the scope sees that match ``spec``."""
-    return and_(expense_visible(scope), *_filter(spec))
+def expense_where(visibility: Visibility, spec: ExpenseSpec) -> ColumnElement[bool]:
+    """Return the predicate for the expenses ``visibility`` shows that match ``spec``."""
+    return and_(expense_visible(visibility), *_filter(spec))
 
 
-def _page_select(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
+def _page_select(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
     return seek(
-        select(expenses).where(expense_where(scope, spec)),
+        select(expenses).where(expense_where(visibility, spec)),
         SORT_COLUMNS[keyset.column],
         expenses.c.id,
         keyset,
     )
 
 
-async def expense_page(*, db: RequestDb, scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Page:
-    """Return one page of the expenses the scope sees that match ``spec``."""
-    rows = await db.rows(_page_select(scope, spec, keyset))
+async def expense_page(
+    *, db: RequestDb, visibility: Visibility, spec: ExpenseSpec, keyset: Keyset
+) -> Page:
+    """Return one page of the expenses ``visibility`` shows that match ``spec``."""
+    rows = await db.rows(_page_select(visibility, spec, keyset))
     return to_page(list(rows), keyset)
 
 
 async def expense_pages_by_parent(
     *,
     db: RequestDb,
-    scope: Scope,
+    visibility: Visibility,
     parent: ExpenseParent,
     parent_ids: Sequence[int],
     spec: ExpenseSpec,
@@ -166,7 +168,7 @@ async def expense_pages_by_parent(
         .render_derived("p")
     )
     inner = (
-        _page_select(scope, spec, keyset)
+        _page_select(visibility, spec, keyset)
         .where(_PARENT_COLUMNS[parent] == parents.c.parent_id)
         .lateral("x")
     )
@@ -177,10 +179,10 @@ async def expense_pages_by_parent(
     return {pid: to_page(rows, keyset) for pid, rows in grouped.items()}
 
 
-async def count_expenses(*, db: RequestDb, scope: Scope, spec: ExpenseSpec) -> int:
-    """Return how many expenses the scope sees that match ``spec``."""
+async def count_expenses(*, db: RequestDb, visibility: Visibility, spec: ExpenseSpec) -> int:
+    """Return how many expenses ``visibility`` shows that match ``spec``."""
     rows = await db.rows(
-        select(func.count()).select_from(expenses).where(expense_where(scope, spec))
+        select(func.count()).select_from(expenses).where(expense_where(visibility, spec))
     )
     return int(rows[0][0])
 
@@ -188,7 +190,7 @@ async def count_expenses(*, db: RequestDb, scope: Scope, spec: ExpenseSpec) -> i
 async def count_expenses_by_parent(
     *,
     db: RequestDb,
-    scope: Scope,
+    visibility: Visibility,
     parent: ExpenseParent,
     parent_ids: Sequence[int],
     spec: ExpenseSpec,
@@ -197,7 +199,7 @@ async def count_expenses_by_parent(
     column = _PARENT_COLUMNS[parent]
     statement = (
         select(column.label("parent_id"), func.count().label("n"))
-        .where(expense_where(scope, spec), any_of(column, list(parent_ids)))
+        .where(expense_where(visibility, spec), any_of(column, list(parent_ids)))
         .group_by(column)
     )
     counts = {pid: 0 for pid in parent_ids}

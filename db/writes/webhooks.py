@@ -8,9 +8,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.scope import Scope
 from db.tables import events as events_table
 from db.tables import webhook_deliveries, webhook_endpoints
+from db.visibility import Visibility
 from db.writes import events
 
 # events turned into deliveries per endpoint and tick, at most
@@ -139,7 +139,7 @@ async def dispatch(*, db: RequestDb, endpoint: Any) -> int:
     after = (endpoint.feed_tx, endpoint.feed_id) if endpoint.feed_tx is not None else None
     found = await events.feed(
         db=db,
-        scope=Scope(business_id=endpoint.business_id),
+        visibility=Visibility(business_id=endpoint.business_id),
         object_types=list(events.OBJECT_TABLES),
         after=after,
         limit=DISPATCH_BATCH,

@@ -15,8 +15,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.engine import RequestDb
-from db.scope import Scope
 from db.tables import events as events_table
+from db.visibility import Visibility
 from db.writes import events
 from tests.world import World
 
@@ -37,7 +37,7 @@ async def _read(engine: AsyncEngine, business_id: int, after: Any, objects: list
     db = RequestDb(engine)
     try:
         return await events.feed(
-            db=db, scope=Scope(business_id=business_id), object_types=["Expense"], after=after,
+            db=db, visibility=Visibility(business_id=business_id), object_types=["Expense"], after=after,
             limit=1000, filter_=events.FeedFilter(objects=[("Expense", i) for i in objects]),
         )  # fmt: skip
     finally:
