@@ -214,7 +214,7 @@ def stop_job_worker(process: "subprocess.Popen[bytes]", *, grace_s: float) -> No
 
 async def demo_credentials(settings: Settings, url: str) -> str:
     """Seed the demo businesses if missing, replace the demo API key; return what to print."""
-    from devdata.demo import DEMO_KEY_SCOPES, replace_demo_key, seed_demo
+    from devdata.demo import DEMO_KEY_PERMISSIONS, replace_demo_key, seed_demo
     from devdata.demo_receipts import seed_demo_receipts
 
     data = await seed_demo(url=url)
@@ -233,8 +233,8 @@ async def demo_credentials(settings: Settings, url: str) -> str:
         await replace_demo_key(
             db=db, business_id=acme.business_id, prefix=prefix, secret_hash=hash_secret(key)
         )
-    scopes = ", ".join(scope.partition(":")[0] for scope in DEMO_KEY_SCOPES)
-    lines.append(f"API key ({scopes} read; {acme.name}): {key}")
+    readable = ", ".join(permission.partition(":")[0] for permission in DEMO_KEY_PERMISSIONS)
+    lines.append(f"API key ({readable} read; {acme.name}): {key}")
     member_id, email = globex.members["admin"]
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
     lines += ["", "Another business, to see that the two never mix:"]

@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 
+from db.roles import Role
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -38,7 +40,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-ROLES = ("ADMIN", "FINANCE", "MANAGER", "EMPLOYEE")
+ROLES = tuple(Role)  # db/roles.py, for the check constraint
 CARD_KINDS = ("PHYSICAL", "VIRTUAL")
 CARD_STATUSES = ("ACTIVE", "FROZEN", "CANCELLED")
 LIMIT_PERIODS = ("DAY", "WEEK", "MONTH")

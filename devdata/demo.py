@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Row, func, select, text
 
 from db.engine import RequestDb
+from db.permissions import Permission
+from db.roles import Role
 from db.writes import api_keys as api_key_writes
 from devdata import load
 from devdata.catalogues import CATEGORIES
@@ -53,27 +55,32 @@ class DemoSpec:
 
 
 ACME = DemoSpec("Acme Corp", "GBP", "Europe/London", ("Sales", "Engineering"), (
-    DemoPerson("admin@acme.example", "Alice Archer", "ADMIN", None),
-    DemoPerson("finance@acme.example", "Fiona Finch", "FINANCE", None),
-    DemoPerson("manager@acme.example", "Mark Manning", "MANAGER", "Sales"),
-    DemoPerson("employee@acme.example", "Emma Evans", "EMPLOYEE", "Sales"),
-    DemoPerson("sam@acme.example", "Sam Sellers", "EMPLOYEE", "Sales"),
-    DemoPerson("grace@acme.example", "Grace Hopper", "MANAGER", "Engineering"),
-    DemoPerson("linus@acme.example", "Linus Torvalds", "EMPLOYEE", "Engineering"),
-    DemoPerson("ada@acme.example", "Ada Lovelace", "EMPLOYEE", "Engineering"),
+    DemoPerson("admin@acme.example", "Alice Archer", Role.ADMIN, None),
+    DemoPerson("finance@acme.example", "Fiona Finch", Role.FINANCE, None),
+    DemoPerson("manager@acme.example", "Mark Manning", Role.MANAGER, "Sales"),
+    DemoPerson("employee@acme.example", "Emma Evans", Role.EMPLOYEE, "Sales"),
+    DemoPerson("sam@acme.example", "Sam Sellers", Role.EMPLOYEE, "Sales"),
+    DemoPerson("grace@acme.example", "Grace Hopper", Role.MANAGER, "Engineering"),
+    DemoPerson("linus@acme.example", "Linus Torvalds", Role.EMPLOYEE, "Engineering"),
+    DemoPerson("ada@acme.example", "Ada Lovelace", Role.EMPLOYEE, "Engineering"),
 ))  # fmt: skip
 GLOBEX = DemoSpec("Globex Ltd", "USD", "America/New_York", ("Operations", "Research"), (
-    DemoPerson("admin@globex.example", "Hank Scorpio", "ADMIN", None),
-    DemoPerson("finance@globex.example", "Frank Grimes", "FINANCE", None),
-    DemoPerson("manager@globex.example", "Mindy Simmons", "MANAGER", "Operations"),
-    DemoPerson("employee@globex.example", "Homer Simpson", "EMPLOYEE", "Operations"),
-    DemoPerson("lenny@globex.example", "Lenny Leonard", "EMPLOYEE", "Operations"),
-    DemoPerson("carl@globex.example", "Carl Carlson", "MANAGER", "Research"),
-    DemoPerson("frink@globex.example", "John Frink", "EMPLOYEE", "Research"),
+    DemoPerson("admin@globex.example", "Hank Scorpio", Role.ADMIN, None),
+    DemoPerson("finance@globex.example", "Frank Grimes", Role.FINANCE, None),
+    DemoPerson("manager@globex.example", "Mindy Simmons", Role.MANAGER, "Operations"),
+    DemoPerson("employee@globex.example", "Homer Simpson", Role.EMPLOYEE, "Operations"),
+    DemoPerson("lenny@globex.example", "Lenny Leonard", Role.EMPLOYEE, "Operations"),
+    DemoPerson("carl@globex.example", "Carl Carlson", Role.MANAGER, "Research"),
+    DemoPerson("frink@globex.example", "John Frink", Role.EMPLOYEE, "Research"),
 ))  # fmt: skip
 # the API key the CLI prints: one live key of this name in Acme, replaced at every start
 DEMO_KEY_NAME = "demo integration"
-DEMO_KEY_SCOPES = ("expenses:read", "receipts:read", "cards:read", "teams:read")
+DEMO_KEY_PERMISSIONS = (
+    Permission.EXPENSES_READ,
+    Permission.RECEIPTS_READ,
+    Permission.CARDS_READ,
+    Permission.TEAMS_READ,
+)
 # roles the CLI prints a token for; the first person listed with the role is used
 LOGIN_ROLES = ("admin", "finance", "manager", "employee")
 
@@ -167,7 +174,7 @@ async def replace_demo_key(
     )
     return await api_key_writes.insert_api_key(
         db=db, business_id=business_id, name=DEMO_KEY_NAME, prefix=prefix,
-        secret_hash=secret_hash, scopes=list(DEMO_KEY_SCOPES), created_by=None,
+        secret_hash=secret_hash, scopes=list(DEMO_KEY_PERMISSIONS), created_by=None,
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from random import Random
 from typing import Any
 
 from db.money import minor_units
+from db.roles import Role
 from devdata import catalogues
 from devdata.fx import USD_PER_UNIT
 
@@ -188,7 +189,7 @@ class OrgBuilder:
 
     def link_managers(self, members: Sequence[MemberSeed]) -> dict[int, int]:
         """Return team id -> manager id, each team's MANAGER becoming its manager."""
-        managers = {m.team_id: m.id for m in members if m.role == "MANAGER" and m.team_id}
+        managers = {m.team_id: m.id for m in members if m.role == Role.MANAGER and m.team_id}
         self.rows.managers.extend((self.business_id, t, m) for t, m in managers.items())
         return managers
 

@@ -5,11 +5,17 @@ from dataclasses import dataclass
 from math import log
 from random import Random
 
+from db.roles import Role
 from devdata import catalogues
 from devdata.org import MemberSeed, slug
 
 # How much each role spends, relative to an employee.
-ROLE_ACTIVITY = {"EMPLOYEE": 1.0, "MANAGER": 0.7, "FINANCE": 0.3, "ADMIN": 0.2}
+ROLE_ACTIVITY: dict[str, float] = {
+    Role.EMPLOYEE: 1.0,
+    Role.MANAGER: 0.7,
+    Role.FINANCE: 0.3,
+    Role.ADMIN: 0.2,
+}
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,8 @@ def make_roster(
     rng: Random,
 ) -> Roster:
     """Return the roster; ``managers`` maps team id -> manager member id."""
-    finance = [m.id for m in members if m.role == "FINANCE"]
-    admins = [m.id for m in members if m.role == "ADMIN"]
+    finance = [m.id for m in members if m.role == Role.FINANCE]
+    admins = [m.id for m in members if m.role == Role.ADMIN]
     submitters, cum, total = [], [], 0.0
     for m in members:
         manager = managers.get(m.team_id) if m.team_id is not None else None

@@ -29,6 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from db.roles import Role
 from devdata import catalogues, load
 from devdata.expenses import (
     EVENT_COLUMNS,
@@ -140,11 +141,13 @@ def build_business(org: OrgRows, ids: Ids, spec: BusinessSpec, rng: Random) -> R
     builder = OrgBuilder(org, ids, rng, spec)
     headcount = min(2500, max(6, spec.expenses // 150))
     team_ids = builder.teams(rng.sample(catalogues.TEAM_NAMES, min(30, max(2, headcount // 12))))
-    roles: list[tuple[str, int | None]] = [("ADMIN", None)] * (1 + headcount // 800)
-    roles += [("FINANCE", None)] * (1 + headcount // 150)
-    roles += [("MANAGER", team_id) for team_id in team_ids]
+    roles: list[tuple[str, int | None]] = [(Role.ADMIN, None)] * (1 + headcount // 800)
+    roles += [(Role.FINANCE, None)] * (1 + headcount // 150)
+    roles += [(Role.MANAGER, team_id) for team_id in team_ids]
     team_sizes = [rng.paretovariate(1.5) for _ in team_ids]
-    roles += [("EMPLOYEE", t) for t in rng.choices(team_ids, team_sizes, k=headcount - len(roles))]
+    roles += [
+        (Role.EMPLOYEE, t) for t in rng.choices(team_ids, team_sizes, k=headcount - len(roles))
+    ]
     members = builder.staff(roles, domain=f"{slug(spec.name)}-{builder.business_id}.example")
     managers = builder.link_managers(members)
     names = [c.name for c in catalogues.CATEGORIES]

@@ -46,11 +46,13 @@ from sqlalchemy import Row
 
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
+from db.permissions import Permission
+from db.roles import WHOLE_BUSINESS_ROLES, Role
 from db.visibility import Visibility
 from db.writes import events
 from db.writes import expenses as expense_writes
 from db.writes import matching as q
-from resolvers.context import WHOLE_BUSINESS_ROLES, Context
+from resolvers.context import Context
 from resolvers.ids import encode_id
 
 AUTO_MATCHED = "RECEIPT_AUTO_MATCHED"
@@ -136,7 +138,9 @@ def _uploader_visibility(receipt: Row[Any]) -> Visibility:
     """Return what the receipt's uploader may see (as db/visibility.py and Principal.visibility say)."""
     if receipt.uploader_role in WHOLE_BUSINESS_ROLES:
         return Visibility(business_id=receipt.business_id)
-    managed = tuple(receipt.uploader_team_ids or ()) if receipt.uploader_role == "MANAGER" else ()
+    managed = (
+        tuple(receipt.uploader_team_ids or ()) if receipt.uploader_role == Role.MANAGER else ()
+    )
     return Visibility(
         business_id=receipt.business_id, member_id=receipt.uploaded_by, team_ids=managed
     )
@@ -229,7 +233,7 @@ async def receipt_match_candidates(
     ctx: Context, receipts: Sequence[Row[Any]]
 ) -> list[list[Row[Any]]]:
     """Return the stored candidates of each unmatched receipt: expenses the viewer sees."""
-    _, loaders = ctx.require("expenses:read")
+    _, loaders = ctx.require(Permission.EXPENSES_READ)
     unmatched = [r.id for r in receipts if r.expense_id is None]
     found = dict(
         zip(unmatched, await loaders.match_candidates_by_receipt.load_all(unmatched), strict=True)
@@ -241,5 +245,5 @@ async def expense_receipt_candidates(
     ctx: Context, expenses: Sequence[Row[Any]]
 ) -> list[list[Row[Any]]]:
     """Return the unmatched receipts the viewer sees that hold each expense as a candidate."""
-    _, loaders = ctx.require("receipts:read")
+    _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return await loaders.receipt_candidates_by_expense.load_all([e.id for e in expenses])

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from db.permissions import Permission
 from db.queries.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
 from resolvers.context import Context
 from resolvers.errors import DomainError, ErrorCode, bad_input
@@ -24,7 +25,7 @@ async def summarize(
     max_buckets: int = DEFAULT_MAX_BUCKETS,
 ) -> list[Bucket]:
     """Return the buckets of the viewer's visible expenses (same visibility as ``expenses``)."""
-    principal, loaders = ctx.require("expenses:read")
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
     if not 1 <= max_buckets <= MAX_BUCKETS:
         raise bad_input(f"maxBuckets must be 1 to {MAX_BUCKETS}.", field="maxBuckets")
     if len(set(group_by)) != len(group_by) or not set(group_by) <= set(DIMENSIONS):

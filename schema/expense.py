@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
@@ -249,18 +250,20 @@ class Expense(Node, Sourced):
         "categories", "category_id", description="Bookkeeping category."
     )
     receipts: list[Annotated["Receipt", strawberry.lazy("schema.receipt")]] = fetched(
-        _receipts, description="Receipts attached to it.", scope="receipts:read"
+        _receipts, description="Receipts attached to it.", permission=Permission.RECEIPTS_READ
     )
     receipt_missing: bool = fetched(
         _missing,
         description="A policy requires a receipt for this amount and none is attached.",
-        scope="expenses:read",
+        permission=Permission.EXPENSES_READ,
     )
     policy_violations: list[PolicyViolation] = fetched(
-        _violations, description="Policies this expense currently breaks.", scope="expenses:read"
+        _violations,
+        description="Policies this expense currently breaks.",
+        permission=Permission.EXPENSES_READ,
     )
     events: list[ExpenseEvent] = fetched(
-        _events, description="Audit trail, oldest first.", scope="expenses:read"
+        _events, description="Audit trail, oldest first.", permission=Permission.EXPENSES_READ
     )
     receipt_candidates: list[ReceiptCandidate] = fetched(
         matching.expense_receipt_candidates,
@@ -268,7 +271,7 @@ class Expense(Node, Sourced):
             "Unmatched receipts the matcher thinks belong to it, best first, for a person to "
             "confirm with attachReceipt; only receipts the viewer sees. Needs `receipts:read`."
         ),
-        scope="receipts:read",
+        permission=Permission.RECEIPTS_READ,
     )
 
 
@@ -322,5 +325,7 @@ def expenses_field(parent: resolve.ExpenseParent, *, description: str) -> Any:
         )  # fmt: skip
 
     return strawberry.field(
-        resolver=expenses, description=description, metadata=fetch(load, scope="expenses:read")
+        resolver=expenses,
+        description=description,
+        metadata=fetch(load, permission=Permission.EXPENSES_READ),
     )

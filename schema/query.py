@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from db.permissions import Permission
 from db.queries.lists import ListSpec
 from db.queries.summary import Bucket
 from resolvers import nodes as node_resolvers
@@ -195,7 +196,7 @@ class Query:
 
     @strawberry.field(
         description="Expenses the caller may see, newest first unless ordered otherwise.",
-        metadata=fetch(_expenses, scope="expenses:read"),
+        metadata=fetch(_expenses, permission=Permission.EXPENSES_READ),
     )
     async def expenses(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -208,7 +209,7 @@ class Query:
 
     @strawberry.field(
         description="Receipts the caller may see, newest upload first.",
-        metadata=fetch(_receipts, scope=LISTS["receipts"][0]),
+        metadata=fetch(_receipts, permission=LISTS["receipts"][0]),
     )
     async def receipts(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -220,7 +221,7 @@ class Query:
 
     @strawberry.field(
         description="Cards the caller may see, oldest first.",
-        metadata=fetch(_cards, scope=LISTS["cards"][0]),
+        metadata=fetch(_cards, permission=LISTS["cards"][0]),
     )
     async def cards(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -232,7 +233,7 @@ class Query:
 
     @strawberry.field(
         description="Teams the caller may see, oldest first.",
-        metadata=fetch(_teams, scope=LISTS["teams"][0]),
+        metadata=fetch(_teams, permission=LISTS["teams"][0]),
     )
     async def teams(
         self,
@@ -246,7 +247,7 @@ class Query:
 
     @strawberry.field(
         description="Members the caller may see, oldest first.",
-        metadata=fetch(_members, scope=LISTS["members"][0]),
+        metadata=fetch(_members, permission=LISTS["members"][0]),
     )
     async def members(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -258,7 +259,7 @@ class Query:
 
     @strawberry.field(
         description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list.",
-        metadata=fetch(_summary, scope="expenses:read"),
+        metadata=fetch(_summary, permission=Permission.EXPENSES_READ),
     )
     async def spend_summary(
         self,
@@ -328,7 +329,7 @@ class Query:
 
     @strawberry.field(
         description="Bookkeeping categories of the business, oldest first.",
-        metadata=fetch(_categories, scope=LISTS["categories"][0]),
+        metadata=fetch(_categories, permission=LISTS["categories"][0]),
     )
     async def categories(
         self,

@@ -12,6 +12,8 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import Row
 
+from db.permissions import Permission
+from db.roles import Role
 from db.writes import audit
 from db.writes import org as org_writes
 from db.writes.audit import ObjectType
@@ -25,8 +27,8 @@ def require_admin(ctx: Context, what: str) -> Principal:
     """Return the principal if it is an admin or an API key with the ``admin`` scope."""
     principal, _ = ctx.require()
     if principal.kind == "api_key":
-        ctx.require("admin")
-    elif principal.role != "ADMIN":
+        ctx.require(Permission.ADMIN)
+    elif principal.role != Role.ADMIN:
         raise fail(RuleCode.FORBIDDEN, f"Only an admin may {what}.")
     return principal
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from db.writes import categories as category_writes
 from db.writes.categories import Taken
 from resolvers.context import Context, Principal
@@ -46,7 +47,7 @@ def category_id(global_id: str, *, field: str = "id") -> int:
 
 
 def _editor(ctx: Context) -> Principal:
-    return require_admin_or_finance(ctx, key_scope="admin", what=WHAT)
+    return require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
 
 
 def _problem(code: RuleCode, message: str, field: str) -> UserErrorData:

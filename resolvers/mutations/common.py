@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from db.writes import events
 from db.writes import expenses as expense_writes
 from resolvers.context import Context, Principal
@@ -16,7 +17,7 @@ from resolvers.mutations.rules import RuleCode, fail
 
 def writer(ctx: Context) -> Principal:
     """Return the principal, who must hold ``expenses:write`` (else a top-level error)."""
-    principal, _ = ctx.require("expenses:write")
+    principal, _ = ctx.require(Permission.EXPENSES_WRITE)
     return principal
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from db.queries.summary_rollup import supported_instant
+from db.roles import WHOLE_BUSINESS_ROLES
 from db.writes import expenses as expense_writes
 from db.writes import jobs
 from resolvers.context import Context, Principal
@@ -63,7 +64,7 @@ async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> R
         if (
             principal.kind == "member"
             and id_ != principal.id
-            and principal.role not in ("ADMIN", "FINANCE")
+            and principal.role not in WHOLE_BUSINESS_ROLES
         ):
             raise fail(RuleCode.FORBIDDEN, "You may only record your own expenses.", "memberId")
     owner = await expense_writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
