@@ -13,7 +13,7 @@ from resolvers.mutations.cards import NewCard
 from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.card import Card, LimitPeriod
-from schema.mutation import MoneyInput, UserError, user_errors
+from schema.payloads import MoneyInput, UserError, user_errors
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(

@@ -12,14 +12,13 @@ from resolvers import nodes as node_resolvers
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.expenses import list_expenses
-from resolvers.ids import decode_ids_of
 from resolvers.lists import LISTS, list_rows
 from resolvers.paging import PageResult
 from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer
 from schema.base import After, Before, Connection, First, Info, Last, Node, page_args
 from schema.business import Viewer
-from schema.card import Card, CardKind, CardStatus
+from schema.card import Card
 from schema.category import Category
 from schema.event import (
     EventAfter,
@@ -28,10 +27,19 @@ from schema.event import (
     EventFirst,
     load_events,
 )
-from schema.expense import Expense, FilterArg, OrderArg, ordering
+from schema.expense import Expense
+from schema.expense_inputs import FilterArg, OrderArg, ordering
 from schema.fields import Typed, fetch, fetched, one
-from schema.member import Member, Role
-from schema.receipt import Receipt, ReceiptProcessing
+from schema.list_inputs import (
+    CardFilter,
+    MemberFilter,
+    ReceiptFilter,
+    card_spec,
+    member_spec,
+    receipt_spec,
+)
+from schema.member import Member
+from schema.receipt import Receipt
 from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
 from schema.webhooks import (
@@ -43,43 +51,6 @@ from schema.webhooks import (
 )
 
 MAX_NODES = 100
-
-
-@strawberry.input(description="Narrows the card list.")
-class CardFilter:
-    statuses: list[CardStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    kinds: list[CardKind] | None = strawberry.field(default=None, description="Any of these kinds.")
-    holder_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Held by any of these members."
-    )
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Booked to any of these teams."
-    )
-
-
-@strawberry.input(description="Narrows the member list.")
-class MemberFilter:
-    roles: list[Role] | None = strawberry.field(default=None, description="Any of these roles.")
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these teams."
-    )
-
-
-@strawberry.input(description="Narrows the receipt list.")
-class ReceiptFilter:
-    matched: bool | None = strawberry.field(
-        default=None, description="Attached to an expense (true) or not yet (false)."
-    )
-    processing: list[ReceiptProcessing] | None = strawberry.field(
-        default=None,
-        description="In any of these processing states (the inbox: matched false, DONE and FAILED).",
-    )
-
-
-def _values(items: list[Any] | None) -> tuple[str, ...] | None:
-    return None if items is None else tuple(item.value for item in items)
 
 
 def _pages(table: str, spec: Callable[[Any], ListSpec] | None = None) -> Callable[..., Any]:
@@ -136,30 +107,10 @@ async def _summary(
     ]
 
 
-def _card_spec(filter: "CardFilter") -> ListSpec:
-    return ListSpec(
-        statuses=_values(filter.statuses),
-        kinds=_values(filter.kinds),
-        holder_ids=decode_ids_of("Member", filter.holder_ids, field="holderIds"),
-        team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
-    )
-
-
-def _member_spec(filter: "MemberFilter") -> ListSpec:
-    return ListSpec(
-        roles=_values(filter.roles),
-        team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
-    )
-
-
-def _receipt_spec(filter: "ReceiptFilter") -> ListSpec:
-    return ListSpec(matched=filter.matched, processing=_values(filter.processing))
-
-
-_receipts = _pages("receipts", _receipt_spec)
-_cards = _pages("cards", _card_spec)
+_receipts = _pages("receipts", receipt_spec)
+_cards = _pages("cards", card_spec)
 _teams = _pages("teams")
-_members = _pages("members", _member_spec)
+_members = _pages("members", member_spec)
 _categories = _pages("categories")
 
 
