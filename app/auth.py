@@ -17,10 +17,12 @@ from app.settings import Settings
 from db.api_key_secrets import API_KEY_PREFIX as API_KEY_PREFIX
 from db.api_key_secrets import hash_secret as hash_secret
 from db.api_key_secrets import new_api_key as new_api_key
-from db.auth import api_key_by_prefix, member_with_teams
 from db.engine import RequestDb
-from db.oidc_members import active_members_by_email
-from resolvers.context import ALL_SCOPES, READ_SCOPES, WRITE_SCOPES, Principal
+from db.permissions import ALL_PERMISSIONS, READ_PERMISSIONS, WRITE_PERMISSIONS
+from db.queries.auth import api_key_by_prefix, member_with_teams
+from db.queries.oidc_members import active_members_by_email
+from db.roles import Role
+from resolvers.context import Principal
 
 
 class AuthError(Exception):
@@ -83,7 +85,7 @@ async def _api_key_principal(key: str, db: RequestDb) -> Principal:
         id=row.id,
         business_id=row.business_id,
         home_currency=row.home_currency,
-        scopes=frozenset(row.scopes),
+        permissions=frozenset(row.scopes),
     )
 
 
@@ -165,7 +167,9 @@ def _member_principal(row: Row[Any]) -> Principal:
         id=row.id,
         business_id=row.business_id,
         home_currency=row.home_currency,
-        scopes=frozenset(ALL_SCOPES if row.role == "ADMIN" else (*READ_SCOPES, *WRITE_SCOPES)),
+        permissions=frozenset(
+            ALL_PERMISSIONS if row.role == Role.ADMIN else (*READ_PERMISSIONS, *WRITE_PERMISSIONS)
+        ),
         role=row.role,
         team_id=row.team_id,
         managed_team_ids=tuple(row.managed_team_ids or ()),

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import audit, org_writes
 from db.engine import RequestDb
 from db.money import MINOR_UNITS
+from db.roles import Role
+from db.writes import audit
+from db.writes import org as org_writes
 from resolvers.ids import encode_id
 from resolvers.mutations.business import MAX_NAME, is_timezone
 from resolvers.mutations.members import normalised_email
@@ -98,7 +100,7 @@ async def create_business(
             db=db, name=name, home_currency=currency, timezone=zone
         )
         member = await org_writes.insert_member(
-            db=db, business_id=business.id, name=admin, email=email, role="ADMIN", team_id=None
+            db=db, business_id=business.id, name=admin, email=email, role=Role.ADMIN, team_id=None
         )
         # no actor: the command line
         await audit.record(
@@ -109,7 +111,7 @@ async def create_business(
         await audit.record(
             db=db, business_id=business.id, actor_member_id=None, actor_api_key_id=None,
             action="ADDED", object_type="Member", object_id=member.id,
-            details={"email": email, "name": admin, "role": "ADMIN", "team_id": None},
+            details={"email": email, "name": admin, "role": Role.ADMIN, "team_id": None},
         )  # fmt: skip
     return SetUp(encode_id("Business", business.id), encode_id("Member", member.id), True)
 
@@ -128,7 +130,7 @@ def _existing(
         )
     row = same[0]
     problems = []
-    if row.role != "ADMIN" or row.deactivated_at is not None:
+    if row.role != Role.ADMIN or row.deactivated_at is not None:
         state = "a deactivated member" if row.deactivated_at is not None else f"a {row.role}"
         problems.append(f"{email} is {state} there, not an active admin")
     if row.home_currency != currency:

@@ -10,10 +10,11 @@ import uvloop
 
 from app import business_setup, commands
 from app.settings import ConfigError, Settings
+from db.permissions import READ_PERMISSIONS
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
 
-READ_SCOPES = "expenses:read,receipts:read,cards:read,teams:read"
+DEFAULT_SCOPES = ",".join(READ_PERMISSIONS)
 
 
 def _at_least(low: int) -> Callable[[str], int]:
@@ -170,7 +171,7 @@ def _apikey_parser(apikey: argparse.ArgumentParser) -> None:
         "--name", default="integration", help="who will use the key (default: %(default)s)"
     )
     create.add_argument(
-        "--scopes", default=READ_SCOPES, help="comma-separated scopes (default: %(default)s)"
+        "--scopes", default=DEFAULT_SCOPES, help="comma-separated scopes (default: %(default)s)"
     )
     revoke.add_argument(
         "key", metavar="PREFIX_OR_ID", help="the key's prefix or id, as apikey list shows them"

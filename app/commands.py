@@ -26,9 +26,11 @@ from app.auth import hash_secret, issue_token, new_api_key
 from app.http import WORKER_DATABASE_URL, app_from_env, create_app, settle_gc
 from app.observability import MULTIPROC_DIR, across_workers, configure_logging
 from app.settings import Settings
-from db import admin, api_key_reads, api_key_writes
 from db.engine import PoolSettings, RequestDb, create_engine
 from db.migrate import current_revision, head_revision, upgrade
+from db.queries import api_keys as api_key_reads
+from db.writes import admin
+from db.writes import api_keys as api_key_writes
 from resolvers.mutations.api_keys import api_key_global_id
 from schema.build import build_schema
 
@@ -212,8 +214,8 @@ def stop_job_worker(process: "subprocess.Popen[bytes]", *, grace_s: float) -> No
 
 async def demo_credentials(settings: Settings, url: str) -> str:
     """Seed the demo businesses if missing, replace the demo API key; return what to print."""
-    from app.demo_receipts import seed_demo_receipts
-    from db.demo import DEMO_KEY_SCOPES, replace_demo_key, seed_demo
+    from devdata.demo import DEMO_KEY_PERMISSIONS, replace_demo_key, seed_demo
+    from devdata.demo_receipts import seed_demo_receipts
 
     data = await seed_demo(url=url)
     acme, globex = data.acme, data.globex
@@ -231,8 +233,8 @@ async def demo_credentials(settings: Settings, url: str) -> str:
         await replace_demo_key(
             db=db, business_id=acme.business_id, prefix=prefix, secret_hash=hash_secret(key)
         )
-    scopes = ", ".join(scope.partition(":")[0] for scope in DEMO_KEY_SCOPES)
-    lines.append(f"API key ({scopes} read; {acme.name}): {key}")
+    readable = ", ".join(permission.partition(":")[0] for permission in DEMO_KEY_PERMISSIONS)
+    lines.append(f"API key ({readable} read; {acme.name}): {key}")
     member_id, email = globex.members["admin"]
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
     lines += ["", "Another business, to see that the two never mix:"]
@@ -355,7 +357,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
         await check_database(url, require_head=True)
         await run_worker(url, settings, args.concurrency)
     elif args.command == "seed":
-        from db.seed import seed
+        from devdata.seed import seed
 
         await migrate(url)
         report = await seed(

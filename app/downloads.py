@@ -24,9 +24,9 @@ from starlette.routing import Route
 
 from app.errors import UNAVAILABLE_ERRORS
 from app.settings import Settings
-from db import receipt_writes
 from db.engine import RequestDb
 from db.receipt_storage import LocalStorage, ReceiptStorage
+from db.writes import receipts as receipt_writes
 from resolvers.context import Context, ReceiptFiles
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import decode_id, encode_id

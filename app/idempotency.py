@@ -21,8 +21,8 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from app.answers import Answer, answer
 from app.errors import UNAVAILABLE_MESSAGE
 from app.transport import GraphQLParams, error_body
-from db import idempotency
 from db.engine import RequestDb
+from db.writes import idempotency
 from resolvers.context import Principal
 from resolvers.errors import ErrorCode
 from schema.error_log import EXCEPTION_LIMIT, bounded

@@ -2,7 +2,7 @@
 
 Every job is idempotent: it reads the current rows when it runs and writes in one
 transaction, so a retry, or a second worker taking over a job whose worker died, leaves
-the same result as one run. Enqueued with db/jobs.py in the transaction that causes them.
+the same result as one run. Enqueued with db/writes/jobs.py in the transaction that causes them.
 """
 
 import asyncio
@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import receipt_writes
 from db.engine import RequestDb, in_transaction
-from db.jobs import EXTRACT_RECEIPT, MATCH_EXPENSE
 from db.receipt_storage import ReceiptStorage
+from db.writes import receipts as receipt_writes
+from db.writes.jobs import EXTRACT_RECEIPT, MATCH_EXPENSE
 
 # "module:function" of an extractor with extraction.extract's signature; for tests and
 # development (a fake that needs no Tesseract), never set in production

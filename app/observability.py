@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from db import jobs
+from db.writes import jobs
 
 log = logging.getLogger("expensegraph.request")
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"

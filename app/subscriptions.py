@@ -35,8 +35,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.auth import AuthError, authenticate
 from app.settings import Settings
-from db import events
 from db.engine import RequestDb
+from db.writes import events
 from resolvers.context import Principal
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.events import readable_types
@@ -176,7 +176,7 @@ class Session:
     ) -> list[Any]:
         kinds = readable_types(principal)
         wanted = tuple(types) if types is not None else None
-        key = (principal.scope, tuple(kinds), wanted, cursor)
+        key = (principal.visibility, tuple(kinds), wanted, cursor)
         return await self.view.hub.read(
             key, lambda: self._read_now(principal, kinds, cursor, types)
         )
@@ -191,7 +191,7 @@ class Session:
         db = RequestDb(self.view.engine)
         try:
             return await events.feed(
-                db=db, scope=principal.scope, object_types=kinds, after=cursor, limit=PAGE,
+                db=db, visibility=principal.visibility, object_types=kinds, after=cursor, limit=PAGE,
                 filter_=events.FeedFilter(types=list(types) if types is not None else None),
             )  # fmt: skip
         finally:

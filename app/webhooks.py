@@ -1,7 +1,7 @@
 """Webhook delivery: the change feed sent to endpoints, signed, retried, never to inside.
 
 The worker calls :func:`tick` every second (app/worker.py). A tick turns the events each
-enabled endpoint has not seen into deliveries (db/webhooks.py ``dispatch``, which reads the
+enabled endpoint has not seen into deliveries (db/writes/webhooks.py ``dispatch``, which reads the
 feed the way ``Query.events`` does, so no committed event is skipped), then attempts the
 deliveries that are due:
 
@@ -41,9 +41,9 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
-from db import events
-from db import webhooks as q
 from db.engine import RequestDb, in_transaction
+from db.writes import events
+from db.writes import webhooks as q
 from resolvers.events import actor_kind, event_global_id, object_global_id, transition_of
 from resolvers.ids import encode_id
 from resolvers.mutations.webhooks import SECRET_OVERLAP as SECRET_OVERLAP

@@ -28,9 +28,9 @@ from sqlalchemy.engine import make_url
 
 from app import jobs, webhooks
 from app.webhooks import WebhookSettings
-from db import events
 from db.engine import PoolSettings, create_engine, in_transaction
 from db.receipt_storage import LocalStorage
+from db.writes import events
 
 log = logging.getLogger("expensegraph.jobs")
 

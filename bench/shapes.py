@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.data import Facts
-from db.seed_org import ANCHOR
+from devdata.org import ANCHOR
 from resolvers.ids import encode_id
 
 LIST_PAGE = """

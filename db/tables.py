@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 
+from db.roles import Role
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -38,7 +40,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-ROLES = ("ADMIN", "FINANCE", "MANAGER", "EMPLOYEE")
+ROLES = tuple(Role)  # db/roles.py, for the check constraint
 CARD_KINDS = ("PHYSICAL", "VIRTUAL")
 CARD_STATUSES = ("ACTIVE", "FROZEN", "CANCELLED")
 LIMIT_PERIODS = ("DAY", "WEEK", "MONTH")
@@ -206,13 +208,13 @@ audit_events = Table(
     Index("ix_audit_events_at", "business_id", "at", "id"),
 )
 
-# the change feed (db/events.py): one row per change, in the change's transaction
+# the change feed (db/writes/events.py): one row per change, in the change's transaction
 events = Table(
     "events",
     metadata,
     _business_id(),
     _id(),
-    # the writing transaction (xid8 as bigint): readers page by (tx, id), see db/events.py
+    # the writing transaction (xid8 as bigint): readers page by (tx, id), see db/writes/events.py
     Column(
         "tx",
         BigInteger,
@@ -233,7 +235,7 @@ events = Table(
     Index("ix_events_occurred_at", "occurred_at"),
 )
 
-# webhooks (db/webhooks.py, app/webhooks.py): where a business wants its events sent
+# webhooks (db/writes/webhooks.py, app/webhooks.py): where a business wants its events sent
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,
@@ -249,7 +251,7 @@ webhook_endpoints = Table(
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("disabled_reason", Text, nullable=True),
     Column("failing_since", Timestamp, nullable=True),
-    # the endpoint's position in the change feed (db/events.py): events after it are not
+    # the endpoint's position in the change feed (db/writes/events.py): events after it are not
     # yet turned into deliveries
     Column("feed_tx", BigInteger, nullable=True),
     Column("feed_id", BigInteger, nullable=True),

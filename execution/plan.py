@@ -210,8 +210,8 @@ class _Planner:
             plan.read = declaration.read
         elif isinstance(declaration, Fetch):
             plan.kind, plan.load = Kind.FETCH, declaration.load
-            if declaration.scope is not None:
-                self.scopes.add(declaration.scope)
+            if declaration.permission is not None:
+                self.scopes.add(declaration.permission)
             if field_def.args:
                 plan.field_def, plan.node = field_def, nodes[0]
                 plan.constant_arguments = not _uses_variables(nodes[0])

@@ -1,4 +1,4 @@
-"""The base every loader shares: its request's database handle and scope, a batch cap."""
+"""The base every loader shares: its request's database handle and visibility, a batch cap."""
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 
 from db.engine import RequestDb
-from db.scope import Scope
+from db.visibility import Visibility
 
 # False only to measure what batching saves (bench/): each key then costs a statement.
 BATCHING: ContextVar[bool] = ContextVar("loader_batching", default=True)
@@ -22,7 +22,7 @@ V = TypeVar("V")
 
 
 class TenantLoader(DataLoader[K, V]):
-    """A DataLoader bound to one request: its connection, and the scope every batch filters by.
+    """A DataLoader bound to one request: its connection, and the visibility every batch filters by.
 
     Built per request (aiodataloader binds the running event loop at construction, and
     a loader shared across requests would serve one tenant's cached rows to another).
@@ -31,14 +31,14 @@ class TenantLoader(DataLoader[K, V]):
     # asyncpg caps bind parameters and huge arrays make slow plans: split big batches
     max_batch_size = 1000
 
-    def __init__(self, *, db: RequestDb, scope: Scope) -> None:
+    def __init__(self, *, db: RequestDb, visibility: Visibility) -> None:
         super().__init__(batch=BATCHING.get())
         self._primed: dict[K, V] = {}  # values without a future yet (``load`` makes one)
         # the keys load_all asked for in this tick, and the future of their batch's values
         self._batch: tuple[dict[K, None], asyncio.Future[dict[K, V]]] | None = None
         self._loading: dict[K, asyncio.Future[dict[K, V]]] = {}  # load_all's keys in flight
         self.db = db
-        self.scope = scope
+        self.visibility = visibility
         observer, load, name = BATCH_OBSERVER, self.batch_load_fn, type(self).__name__
 
         async def batch(keys: list[K]) -> list[V]:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from db.card_queries import spend_this_period
+from db.queries.cards import spend_this_period
 from loaders.base import TenantLoader, ordered
 
 
@@ -15,6 +15,9 @@ class SpendThisPeriodByCardLoader(TenantLoader[int, int | None]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[int | None]:
         spent = await spend_this_period(
-            db=self.db, business_id=self.scope.business_id, card_ids=keys, now=datetime.now(UTC)
+            db=self.db,
+            business_id=self.visibility.business_id,
+            card_ids=keys,
+            now=datetime.now(UTC),
         )
         return ordered(spent, keys)

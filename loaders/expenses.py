@@ -3,13 +3,13 @@
 from collections import defaultdict
 from typing import NamedTuple
 
-from db.expenses import (
+from db.paging import Keyset, Page
+from db.queries.expenses import (
     ExpenseParent,
     ExpenseSpec,
     count_expenses_by_parent,
     expense_pages_by_parent,
 )
-from db.paging import Keyset, Page
 from loaders.base import TenantLoader
 
 
@@ -41,7 +41,7 @@ class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page]):
         for (parent, spec, keyset), parent_ids in groups.items():
             by_parent = await expense_pages_by_parent(
                 db=self.db,
-                scope=self.scope,
+                visibility=self.visibility,
                 parent=parent,
                 parent_ids=parent_ids,
                 spec=spec,
@@ -62,7 +62,11 @@ class ExpenseCountsByParentLoader(TenantLoader[ParentCountKey, int]):
         counts: dict[ParentCountKey, int] = {}
         for (parent, spec), parent_ids in groups.items():
             by_parent = await count_expenses_by_parent(
-                db=self.db, scope=self.scope, parent=parent, parent_ids=parent_ids, spec=spec
+                db=self.db,
+                visibility=self.visibility,
+                parent=parent,
+                parent_ids=parent_ids,
+                spec=spec,
             )
             for parent_id, count in by_parent.items():
                 counts[ParentCountKey(parent, parent_id, spec)] = count

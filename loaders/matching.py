@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import match_candidates
+from db.queries import match_candidates
 from loaders.base import TenantLoader, ordered
 
 
@@ -13,7 +13,7 @@ class MatchCandidatesByReceiptLoader(TenantLoader[int, list[Row[Any]]]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
         rows = await match_candidates.candidates_by_receipt(
-            db=self.db, scope=self.scope, receipt_ids=keys
+            db=self.db, visibility=self.visibility, receipt_ids=keys
         )
         return ordered(rows, keys, [])
 
@@ -23,6 +23,6 @@ class ReceiptCandidatesByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
         rows = await match_candidates.candidates_by_expense(
-            db=self.db, scope=self.scope, expense_ids=keys
+            db=self.db, visibility=self.visibility, expense_ids=keys
         )
         return ordered(rows, keys, [])

@@ -3,7 +3,7 @@
 from functools import cached_property
 
 from db.engine import RequestDb
-from db.scope import Scope
+from db.visibility import Visibility
 from loaders.base import BATCHING
 from loaders.cards import SpendThisPeriodByCardLoader
 from loaders.expenses import ExpenseCountsByParentLoader, ExpensePagesByParentLoader
@@ -23,9 +23,9 @@ from loaders.teams import ActiveMemberCountByTeamLoader
 class Loaders:
     """One request's DataLoaders. Never shared between requests."""
 
-    def __init__(self, *, db: RequestDb, scope: Scope) -> None:
+    def __init__(self, *, db: RequestDb, visibility: Visibility) -> None:
         self.db = db
-        self.scope = scope
+        self.visibility = visibility
         self._refs: dict[str, RowByIdLoader] = {}
         self._visible: dict[str, RowByIdLoader] = {}
 
@@ -33,7 +33,7 @@ class Loaders:
         """Return the loader of ``table`` rows referenced from an already visible object."""
         if table not in self._refs:
             self._refs[table] = RowByIdLoader(
-                db=self.db, scope=self.scope, table=table, visible_only=False
+                db=self.db, visibility=self.visibility, table=table, visible_only=False
             )
         return self._refs[table]
 
@@ -41,60 +41,60 @@ class Loaders:
         """Return the loader of ``table`` rows by a client-supplied id (visibility applies)."""
         if table not in self._visible:
             self._visible[table] = RowByIdLoader(
-                db=self.db, scope=self.scope, table=table, visible_only=True
+                db=self.db, visibility=self.visibility, table=table, visible_only=True
             )
         return self._visible[table]
 
     @cached_property
     def business(self) -> BusinessLoader:
-        return BusinessLoader(db=self.db, scope=self.scope)
+        return BusinessLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def policies(self) -> PoliciesLoader:
-        return PoliciesLoader(db=self.db, scope=self.scope)
+        return PoliciesLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def receipts_by_expense(self) -> ReceiptsByExpenseLoader:
-        return ReceiptsByExpenseLoader(db=self.db, scope=self.scope)
+        return ReceiptsByExpenseLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def match_candidates_by_receipt(self) -> MatchCandidatesByReceiptLoader:
-        return MatchCandidatesByReceiptLoader(db=self.db, scope=self.scope)
+        return MatchCandidatesByReceiptLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def receipt_candidates_by_expense(self) -> ReceiptCandidatesByExpenseLoader:
-        return ReceiptCandidatesByExpenseLoader(db=self.db, scope=self.scope)
+        return ReceiptCandidatesByExpenseLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def events_by_expense(self) -> EventsByExpenseLoader:
-        return EventsByExpenseLoader(db=self.db, scope=self.scope)
+        return EventsByExpenseLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def members_by_team(self) -> MembersByTeamLoader:
-        return MembersByTeamLoader(db=self.db, scope=self.scope)
+        return MembersByTeamLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def member_counts(self) -> ActiveMemberCountByTeamLoader:
-        return ActiveMemberCountByTeamLoader(db=self.db, scope=self.scope)
+        return ActiveMemberCountByTeamLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def cards_by_holder(self) -> CardsByHolderLoader:
-        return CardsByHolderLoader(db=self.db, scope=self.scope)
+        return CardsByHolderLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def card_spend(self) -> SpendThisPeriodByCardLoader:
-        return SpendThisPeriodByCardLoader(db=self.db, scope=self.scope)
+        return SpendThisPeriodByCardLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def expense_pages(self) -> ExpensePagesByParentLoader:
-        return ExpensePagesByParentLoader(db=self.db, scope=self.scope)
+        return ExpensePagesByParentLoader(db=self.db, visibility=self.visibility)
 
     @cached_property
     def expense_counts(self) -> ExpenseCountsByParentLoader:
-        return ExpenseCountsByParentLoader(db=self.db, scope=self.scope)
+        return ExpenseCountsByParentLoader(db=self.db, visibility=self.visibility)
 
 
-def make_loaders(db: RequestDb, scope: Scope, *, batch: bool = True) -> Loaders:
+def make_loaders(db: RequestDb, visibility: Visibility, *, batch: bool = True) -> Loaders:
     """Return a fresh loader set for one request (``batch`` False only for benchmarks)."""
     BATCHING.set(batch)
-    return Loaders(db=db, scope=scope)
+    return Loaders(db=db, visibility=visibility)

@@ -4,9 +4,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import lookups
 from db.engine import RequestDb
-from db.scope import Scope
+from db.queries import lookups
+from db.visibility import Visibility
 from loaders.base import TenantLoader, ordered
 
 
@@ -18,14 +18,20 @@ class RowByIdLoader(TenantLoader[int, Row[Any] | None]):
     references from an object the viewer already sees (an expense's member).
     """
 
-    def __init__(self, *, db: RequestDb, scope: Scope, table: str, visible_only: bool) -> None:
-        super().__init__(db=db, scope=scope)
+    def __init__(
+        self, *, db: RequestDb, visibility: Visibility, table: str, visible_only: bool
+    ) -> None:
+        super().__init__(db=db, visibility=visibility)
         self.table = table
         self.visible_only = visible_only
 
     async def batch_load_fn(self, keys: list[int]) -> list[Row[Any] | None]:
         rows = await lookups.rows_by_ids(
-            db=self.db, scope=self.scope, table=self.table, ids=keys, visible_only=self.visible_only
+            db=self.db,
+            visibility=self.visibility,
+            table=self.table,
+            ids=keys,
+            visible_only=self.visible_only,
         )
         return ordered(rows, keys)
 
@@ -34,7 +40,9 @@ class ReceiptsByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
     """Receipts attached to each expense."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await lookups.receipts_by_expense(db=self.db, scope=self.scope, expense_ids=keys)
+        rows = await lookups.receipts_by_expense(
+            db=self.db, visibility=self.visibility, expense_ids=keys
+        )
         return ordered(rows, keys)
 
 
@@ -42,7 +50,9 @@ class EventsByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
     """The audit trail of each expense."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await lookups.events_by_expense(db=self.db, scope=self.scope, expense_ids=keys)
+        rows = await lookups.events_by_expense(
+            db=self.db, visibility=self.visibility, expense_ids=keys
+        )
         return ordered(rows, keys)
 
 
@@ -50,7 +60,7 @@ class MembersByTeamLoader(TenantLoader[int, list[Row[Any]]]):
     """Visible members of each team."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await lookups.members_by_team(db=self.db, scope=self.scope, team_ids=keys)
+        rows = await lookups.members_by_team(db=self.db, visibility=self.visibility, team_ids=keys)
         return ordered(rows, keys)
 
 
@@ -58,7 +68,9 @@ class CardsByHolderLoader(TenantLoader[int, list[Row[Any]]]):
     """Visible cards of each member."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await lookups.cards_by_holder(db=self.db, scope=self.scope, member_ids=keys)
+        rows = await lookups.cards_by_holder(
+            db=self.db, visibility=self.visibility, member_ids=keys
+        )
         return ordered(rows, keys)
 
 
@@ -66,7 +78,7 @@ class PoliciesLoader(TenantLoader[int, list[Row[Any]]]):
     """The active policies of the request's business (one key: the business id)."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
-        rows = await lookups.active_policies(db=self.db, scope=self.scope)
+        rows = await lookups.active_policies(db=self.db, visibility=self.visibility)
         return [rows for _ in keys]
 
 
@@ -74,5 +86,5 @@ class BusinessLoader(TenantLoader[int, Row[Any] | None]):
     """The request's business row (one key: the business id)."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[Row[Any] | None]:
-        row = await lookups.business_by_id(db=self.db, business_id=self.scope.business_id)
-        return [row if key == self.scope.business_id else None for key in keys]
+        row = await lookups.business_by_id(db=self.db, business_id=self.visibility.business_id)
+        return [row if key == self.visibility.business_id else None for key in keys]

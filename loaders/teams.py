@@ -1,6 +1,6 @@
 """Per-team figures derived from their members."""
 
-from db.team_queries import active_member_counts
+from db.queries.teams import active_member_counts
 from loaders.base import TenantLoader, ordered
 
 
@@ -13,6 +13,6 @@ class ActiveMemberCountByTeamLoader(TenantLoader[int, int]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[int]:
         counts = await active_member_counts(
-            db=self.db, business_id=self.scope.business_id, team_ids=keys
+            db=self.db, business_id=self.visibility.business_id, team_ids=keys
         )
         return ordered(counts, keys, 0)

@@ -1,19 +1,16 @@
-"""The request context every resolver receives: who is asking, their scope, db and loaders."""
+"""The request context every resolver receives: who is asking, what they see, db and loaders."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from db.engine import RequestDb
+from db.permissions import Permission
 from db.receipt_storage import ReceiptStorage
-from db.scope import Scope
+from db.roles import WHOLE_BUSINESS_ROLES, Role
+from db.visibility import Visibility
 from loaders.registry import Loaders, make_loaders
 from resolvers.errors import DomainError, ErrorCode
-
-READ_SCOPES = ("expenses:read", "receipts:read", "cards:read", "teams:read")
-WRITE_SCOPES = ("expenses:write", "receipts:write", "cards:write")
-ALL_SCOPES = (*READ_SCOPES, *WRITE_SCOPES, "admin")
-WHOLE_BUSINESS_ROLES = ("ADMIN", "FINANCE")
 
 
 @dataclass(frozen=True)
@@ -24,20 +21,21 @@ class Principal:
     id: int
     business_id: int
     home_currency: str
-    scopes: frozenset[str]
+    # as stored (api_keys.scopes, or what a role implies); a value Permission lacks grants nothing
+    permissions: frozenset[str]
     role: str | None = None
     team_id: int | None = None
     managed_team_ids: tuple[int, ...] = ()
 
     @property
-    def scope(self) -> Scope:
+    def visibility(self) -> Visibility:
         """Return the rows this principal may see."""
         if self.kind == "api_key" or self.role in WHOLE_BUSINESS_ROLES:
-            return Scope(business_id=self.business_id)
-        return Scope(
+            return Visibility(business_id=self.business_id)
+        return Visibility(
             business_id=self.business_id,
             member_id=self.id,
-            team_ids=self.managed_team_ids if self.role == "MANAGER" else (),
+            team_ids=self.managed_team_ids if self.role == Role.MANAGER else (),
             own_team_id=self.team_id,
         )
 
@@ -46,9 +44,9 @@ class Principal:
         """Return a loggable name of the credential (never a secret)."""
         return f"{self.kind}:{self.id}"
 
-    def allows(self, scope: str) -> bool:
-        """Return True when the credential carries ``scope`` (or ``admin``)."""
-        return scope in self.scopes or "admin" in self.scopes
+    def allows(self, permission: Permission) -> bool:
+        """Return True when the credential carries ``permission`` (or ``admin``)."""
+        return permission in self.permissions or Permission.ADMIN in self.permissions
 
 
 @dataclass(frozen=True)
@@ -77,15 +75,15 @@ class Context:
     # webhook endpoints may be http:// and private addresses (development and tests only)
     webhooks_allow_private: bool = False
 
-    def require(self, scope: str | None = None) -> tuple[Principal, Loaders]:
+    def require(self, permission: Permission | None = None) -> tuple[Principal, Loaders]:
         """Return the principal and loaders, or raise UNAUTHENTICATED / FORBIDDEN."""
         if self.principal is None or self.loaders is None:
             raise DomainError(
                 ErrorCode.UNAUTHENTICATED,
                 "Sign in: send 'Authorization: Bearer <API key or user token>'.",
             )
-        if scope is not None and not self.principal.allows(scope):
-            raise DomainError(ErrorCode.FORBIDDEN, f"This API key lacks the '{scope}' scope.")
+        if permission is not None and not self.principal.allows(permission):
+            raise DomainError(ErrorCode.FORBIDDEN, f"This API key lacks the '{permission}' scope.")
         return self.principal, self.loaders
 
 
@@ -93,5 +91,7 @@ def build_context(
     request_id: str, db: RequestDb, principal: Principal | None, *, batching: bool = True
 ) -> Context:
     """Return the context of one request, with a fresh loader set when signed in."""
-    loaders = make_loaders(db, principal.scope, batch=batching) if principal is not None else None
+    loaders = (
+        make_loaders(db, principal.visibility, batch=batching) if principal is not None else None
+    )
     return Context(request_id=request_id, db=db, principal=principal, loaders=loaders)

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from db import events
+from db.permissions import Permission
+from db.writes import events
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.ids import NODE_TYPES, decode_id, encode_id, urlsafe_b64
@@ -13,18 +14,18 @@ from resolvers.mutations.api_keys import api_key_global_id
 from resolvers.mutations.policies import policy_global_id
 from resolvers.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageResult, decode_cursor
 
-# the API key scope an object type's events need (None: any credential of the business)
-EVENT_SCOPES: dict[str, str | None] = {
-    "Expense": "expenses:read",
-    "Category": "expenses:read",
-    "Policy": "expenses:read",
-    "Receipt": "receipts:read",
-    "Card": "cards:read",
-    "Team": "teams:read",
-    "Member": "teams:read",
+# the API key permission an object type's events need (None: any credential of the business)
+EVENT_PERMISSIONS: dict[str, Permission | None] = {
+    "Expense": Permission.EXPENSES_READ,
+    "Category": Permission.EXPENSES_READ,
+    "Policy": Permission.EXPENSES_READ,
+    "Receipt": Permission.RECEIPTS_READ,
+    "Card": Permission.CARDS_READ,
+    "Team": Permission.TEAMS_READ,
+    "Member": Permission.TEAMS_READ,
     "Business": None,
-    "ApiKey": "admin",
-    "WebhookEndpoint": "admin",
+    "ApiKey": Permission.ADMIN,
+    "WebhookEndpoint": Permission.ADMIN,
 }
 MAX_FILTER_IDS = 100
 
@@ -41,7 +42,9 @@ class EventFilterLike:
 def readable_types(principal: Principal) -> list[str]:
     """Return the object types whose events the principal's credential may read."""
     return [
-        kind for kind, scope in EVENT_SCOPES.items() if scope is None or principal.allows(scope)
+        kind
+        for kind, permission in EVENT_PERMISSIONS.items()
+        if permission is None or principal.allows(permission)
     ]
 
 
@@ -57,7 +60,7 @@ async def list_events(
     found = _feed_filter(filter_)
     rows = await events.feed(
         db=ctx.db,
-        scope=loaders.scope,
+        visibility=loaders.visibility,
         object_types=readable_types(principal),
         after=cursor,
         limit=size + 1,

@@ -9,14 +9,15 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row
 
-from db.expenses import (
+from db.money import UnknownCurrency, to_minor
+from db.permissions import Permission
+from db.queries.expenses import (
     ExpenseParent,
     ExpenseSpec,
     count_expenses,
     expense_page,
 )
-from db.money import UnknownCurrency, to_minor
-from db.summary_rollup import EARLIEST_INSTANT, END_OF_INSTANTS, supported_instant
+from db.queries.summary_rollup import EARLIEST_INSTANT, END_OF_INSTANTS, supported_instant
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
@@ -173,16 +174,16 @@ async def list_expenses(
     ctx: Context, *, filter_: ExpenseFilterLike | None, order: Ordering, args: PageArgs
 ) -> PageResult:
     """Return a page of the viewer's visible expenses (the root ``expenses`` field)."""
-    principal, loaders = ctx.require("expenses:read")
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
     spec = expense_spec(filter_, principal)
     keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
-    page = await expense_page(db=ctx.db, scope=loaders.scope, spec=spec, keyset=keys)
+    page = await expense_page(db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys)
     expense_loader = loaders.ref("expenses")
     for row in page.rows:
         expense_loader.prime(row.id, row)
 
     async def count() -> int:
-        return await count_expenses(db=ctx.db, scope=loaders.scope, spec=spec)
+        return await count_expenses(db=ctx.db, visibility=loaders.visibility, spec=spec)
 
     return page_result(page, keys, count)
 
@@ -197,7 +198,7 @@ async def parent_expenses(
     args: PageArgs,
 ) -> list[PageResult]:
     """Return a page of expenses per member, team or card: one batch for all parents."""
-    principal, loaders = ctx.require("expenses:read")
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
     spec = expense_spec(filter_, principal)
     keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
     pages = await loaders.expense_pages.load_all(
@@ -215,13 +216,13 @@ async def parent_expenses(
 
 async def expense_receipts(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
     """Return the receipts attached to an expense the viewer sees."""
-    _, loaders = ctx.require("receipts:read")
+    _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return await loaders.receipts_by_expense.load(expense.id)
 
 
 async def expense_events(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
     """Return the audit trail of an expense the viewer sees."""
-    _, loaders = ctx.require("expenses:read")
+    _, loaders = ctx.require(Permission.EXPENSES_READ)
     return await loaders.events_by_expense.load(expense.id)
 
 
@@ -236,7 +237,7 @@ class Violation:
 
 async def policy_violations(ctx: Context, expense: Row[Any]) -> list[Violation]:
     """Return the active policies the expense breaks (amounts compared in home currency)."""
-    ctx.require("expenses:read")
+    ctx.require(Permission.EXPENSES_READ)
     return await current_violations(ctx, expense)
 
 
@@ -253,19 +254,19 @@ async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]
 
 async def expenses_receipts(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
     """Return :func:`expense_receipts` of many expenses at once (one loader call)."""
-    _, loaders = ctx.require("receipts:read")
+    _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return list(await loaders.receipts_by_expense.load_all([e.id for e in expenses]))
 
 
 async def expenses_events(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
     """Return :func:`expense_events` of many expenses at once (one loader call)."""
-    _, loaders = ctx.require("expenses:read")
+    _, loaders = ctx.require(Permission.EXPENSES_READ)
     return list(await loaders.events_by_expense.load_all([e.id for e in expenses]))
 
 
 async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Violation]]:
     """Return :func:`policy_violations` of many expenses at once (the same loader keys)."""
-    principal, loaders = ctx.require("expenses:read")
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
     policies = await loaders.policies.load(principal.business_id)
     applicable = [_applicable(policies, expense) for expense in expenses]
     checked = [e.id for e, found in zip(expenses, applicable, strict=True) if found]

@@ -5,43 +5,46 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db.lists import ListSpec, count_list, list_page
+from db.permissions import Permission
+from db.queries.lists import ListSpec, count_list, list_page
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
-# table -> (API key scope, ordering column, newest first?)
-LISTS: dict[str, tuple[str, str, bool]] = {
-    "cards": ("cards:read", "created_at", False),
-    "members": ("teams:read", "created_at", False),
-    "teams": ("teams:read", "created_at", False),
-    "categories": ("expenses:read", "created_at", False),
-    "receipts": ("receipts:read", "uploaded_at", True),
+# table -> (API key permission, ordering column, newest first?)
+LISTS: dict[str, tuple[Permission, str, bool]] = {
+    "cards": (Permission.CARDS_READ, "created_at", False),
+    "members": (Permission.TEAMS_READ, "created_at", False),
+    "teams": (Permission.TEAMS_READ, "created_at", False),
+    "categories": (Permission.EXPENSES_READ, "created_at", False),
+    "receipts": (Permission.RECEIPTS_READ, "uploaded_at", True),
 }
 
 
 async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs) -> PageResult:
     """Return a page of the visible rows of a root list."""
-    scope_name, column, descending = LISTS[table]
-    _, loaders = ctx.require(scope_name)
+    permission, column, descending = LISTS[table]
+    _, loaders = ctx.require(permission)
     keys = keyset(args, column=column, descending=descending)
-    page = await list_page(db=ctx.db, scope=loaders.scope, table=table, spec=spec, keyset=keys)
+    page = await list_page(
+        db=ctx.db, visibility=loaders.visibility, table=table, spec=spec, keyset=keys
+    )
     ref_loader = loaders.ref(table)
     for row in page.rows:
         ref_loader.prime(row.id, row)
 
     async def count() -> int:
-        return await count_list(db=ctx.db, scope=loaders.scope, table=table, spec=spec)
+        return await count_list(db=ctx.db, visibility=loaders.visibility, table=table, spec=spec)
 
     return page_result(page, keys, count)
 
 
 async def team_members(ctx: Context, teams: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
     """Return the members of each team that the viewer sees."""
-    _, loaders = ctx.require("teams:read")
+    _, loaders = ctx.require(Permission.TEAMS_READ)
     return await loaders.members_by_team.load_all([team.id for team in teams])
 
 
 async def member_cards(ctx: Context, members: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
     """Return the cards of each member that the viewer sees."""
-    _, loaders = ctx.require("cards:read")
+    _, loaders = ctx.require(Permission.CARDS_READ)
     return await loaders.cards_by_holder.load_all([member.id for member in members])

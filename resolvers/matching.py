@@ -44,12 +44,15 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import events, writes
-from db import matching as q
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
-from db.scope import Scope
-from resolvers.context import WHOLE_BUSINESS_ROLES, Context
+from db.permissions import Permission
+from db.roles import WHOLE_BUSINESS_ROLES, Role
+from db.visibility import Visibility
+from db.writes import events
+from db.writes import expenses as expense_writes
+from db.writes import matching as q
+from resolvers.context import Context
 from resolvers.ids import encode_id
 
 AUTO_MATCHED = "RECEIPT_AUTO_MATCHED"
@@ -89,7 +92,7 @@ async def match_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> 
             return
         rows = await q.expense_features(
             db=db,
-            scope=_uploader_scope(receipt),
+            visibility=_uploader_visibility(receipt),
             receipt=receipt,
             timezone=receipt.timezone,
             window=DATE_WINDOW,
@@ -131,12 +134,16 @@ def _matchable(receipt: Row[Any]) -> bool:
     )
 
 
-def _uploader_scope(receipt: Row[Any]) -> Scope:
-    """Return what the receipt's uploader may see (as db/scope.py and Principal.scope say)."""
+def _uploader_visibility(receipt: Row[Any]) -> Visibility:
+    """Return what the receipt's uploader may see (as db/visibility.py and Principal.visibility say)."""
     if receipt.uploader_role in WHOLE_BUSINESS_ROLES:
-        return Scope(business_id=receipt.business_id)
-    managed = tuple(receipt.uploader_team_ids or ()) if receipt.uploader_role == "MANAGER" else ()
-    return Scope(business_id=receipt.business_id, member_id=receipt.uploaded_by, team_ids=managed)
+        return Visibility(business_id=receipt.business_id)
+    managed = (
+        tuple(receipt.uploader_team_ids or ()) if receipt.uploader_role == Role.MANAGER else ()
+    )
+    return Visibility(
+        business_id=receipt.business_id, member_id=receipt.uploaded_by, team_ids=managed
+    )
 
 
 def _clear_winner(ranked: list[Candidate]) -> bool:
@@ -148,7 +155,9 @@ def _clear_winner(ranked: list[Candidate]) -> bool:
 async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> bool:
     """Attach the receipt and audit it; False if the expense got a receipt meanwhile."""
     business_id = receipt.business_id
-    locked = await writes.locked_expenses(db=db, business_id=business_id, ids=[best.expense_id])
+    locked = await expense_writes.locked_expenses(
+        db=db, business_id=business_id, ids=[best.expense_id]
+    )
     if best.expense_id not in locked or await q.expense_has_receipt(
         db=db, business_id=business_id, expense_id=best.expense_id
     ):
@@ -161,14 +170,14 @@ async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> boo
     await q.replace_candidates(db=db, business_id=business_id, receipt_id=receipt.id, candidates=[])
     await q.drop_candidates_of_expense(db=db, business_id=business_id, expense_id=best.expense_id)
     # the same trail attachReceipt writes (resolvers/mutations/receipts.py), by nobody
-    await writes.update_expense(
+    await expense_writes.update_expense(
         db=db, business_id=business_id, expense_id=best.expense_id, values={}
     )
     comment = (
         f"{row.file_name} ({encode_id('Receipt', row.id)}): score {best.score:.2f}; "
         + ", ".join(best.reasons)
     )
-    await writes.insert_event(
+    await expense_writes.insert_event(
         db=db, business_id=business_id, expense_id=best.expense_id,
         actor_id=None, action=AUTO_MATCHED, comment=comment,
     )  # fmt: skip
@@ -181,7 +190,7 @@ async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> boo
 
 
 def score(receipt: Row[Any], row: Row[Any]) -> Candidate:
-    """Return the expense ``row`` (from db.matching.expense_features) scored for ``receipt``."""
+    """Return the expense ``row`` (from db.writes.matching.expense_features) scored for ``receipt``."""
     amount, amount_reason = _amount(receipt, row)
     days = (receipt.extracted_spent_on - row.local_day).days
     when, date_reason = _date(days)
@@ -224,7 +233,7 @@ async def receipt_match_candidates(
     ctx: Context, receipts: Sequence[Row[Any]]
 ) -> list[list[Row[Any]]]:
     """Return the stored candidates of each unmatched receipt: expenses the viewer sees."""
-    _, loaders = ctx.require("expenses:read")
+    _, loaders = ctx.require(Permission.EXPENSES_READ)
     unmatched = [r.id for r in receipts if r.expense_id is None]
     found = dict(
         zip(unmatched, await loaders.match_candidates_by_receipt.load_all(unmatched), strict=True)
@@ -236,5 +245,5 @@ async def expense_receipt_candidates(
     ctx: Context, expenses: Sequence[Row[Any]]
 ) -> list[list[Row[Any]]]:
     """Return the unmatched receipts the viewer sees that hold each expense as a candidate."""
-    _, loaders = ctx.require("receipts:read")
+    _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return await loaders.receipt_candidates_by_expense.load_all([e.id for e in expenses])

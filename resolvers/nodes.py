@@ -4,18 +4,19 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import NODE_TYPES, decode_id
 
-# The API key scope needed to read each node type (members need none: roles decide).
-READ_SCOPE: dict[str, str | None] = {
-    "Expense": "expenses:read",
-    "Category": "expenses:read",
-    "Receipt": "receipts:read",
-    "Card": "cards:read",
-    "Team": "teams:read",
-    "Member": "teams:read",
+# The API key permission needed to read each node type (members need none: roles decide).
+READ_PERMISSION: dict[str, Permission | None] = {
+    "Expense": Permission.EXPENSES_READ,
+    "Category": Permission.EXPENSES_READ,
+    "Receipt": Permission.RECEIPTS_READ,
+    "Card": Permission.CARDS_READ,
+    "Team": Permission.TEAMS_READ,
+    "Member": Permission.TEAMS_READ,
     "Business": None,
 }
 
@@ -28,7 +29,7 @@ async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
     """
     ctx.require()  # anonymous callers learn nothing, not even whether an id is well-formed
     type_name, id_ = decode_id(global_id)
-    _, loaders = ctx.require(READ_SCOPE[type_name])
+    _, loaders = ctx.require(READ_PERMISSION[type_name])
     if type_name == "Business":
         row = await loaders.business.load(id_)
     else:

@@ -45,7 +45,7 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "uploaded_at": _instant,
     "home_amount_minor": _bigint,
     "id": _bigint,
-    "tx": _bigint,  # the change feed's (transaction, id) order (db/events.py)
+    "tx": _bigint,  # the change feed's (transaction, id) order (db/writes/events.py)
 }
 
 

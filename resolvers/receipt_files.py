@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers.context import Context, ReceiptFiles
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
@@ -121,5 +122,5 @@ def files_of(ctx: Context) -> ReceiptFiles:
 
 def download_url(ctx: Context, receipt: Row[Any]) -> str:
     """Return a fresh signed link to a visible receipt's file (needs ``receipts:read``)."""
-    principal, _ = ctx.require("receipts:read")
+    principal, _ = ctx.require(Permission.RECEIPTS_READ)
     return files_of(ctx).download_url(principal.business_id, receipt.id)

@@ -2,7 +2,8 @@
 
 from collections.abc import Sequence
 
-from db.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
+from db.permissions import Permission
+from db.queries.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
 from resolvers.context import Context
 from resolvers.errors import DomainError, ErrorCode, bad_input
 from resolvers.expenses import ExpenseFilterLike, expense_spec
@@ -24,7 +25,7 @@ async def summarize(
     max_buckets: int = DEFAULT_MAX_BUCKETS,
 ) -> list[Bucket]:
     """Return the buckets of the viewer's visible expenses (same visibility as ``expenses``)."""
-    principal, loaders = ctx.require("expenses:read")
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
     if not 1 <= max_buckets <= MAX_BUCKETS:
         raise bad_input(f"maxBuckets must be 1 to {MAX_BUCKETS}.", field="maxBuckets")
     if len(set(group_by)) != len(group_by) or not set(group_by) <= set(DIMENSIONS):
@@ -34,7 +35,7 @@ async def summarize(
     spec = expense_spec(filter_, principal)
     buckets = await spend_summary(
         db=ctx.db,
-        scope=loaders.scope,
+        visibility=loaders.visibility,
         spec=spec,
         group_by=group_by,
         interval=interval,

@@ -17,8 +17,8 @@ from schema.category import Category
 from schema.error_log import log_client_errors
 from schema.event import Subscription
 from schema.expense import Expense
+from schema.expense_mutations import ExpenseMutations
 from schema.member import Member
-from schema.mutation import ExpenseMutations
 from schema.org_mutations import OrganisationMutations
 from schema.query import Query
 from schema.receipt import Receipt

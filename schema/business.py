@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers.context import Context, Principal
 from resolvers.mutations.policies import business_policies, policy_global_id
 from resolvers.nodes import references
@@ -83,7 +84,7 @@ class Business(Node, Sourced):
     policies: list[Policy] = fetched(
         _policies,
         description="Active expense policies, oldest first; amounts in the home currency. API keys need `expenses:read`.",
-        scope="expenses:read",
+        permission=Permission.EXPENSES_READ,
     )
 
 
@@ -103,7 +104,9 @@ class Viewer(Sourced):
         lambda p: "MEMBER" if p.kind == "member" else "API_KEY",
         description="MEMBER for user tokens, API_KEY for API keys.",
     )
-    scopes: list[str] = column(lambda p: sorted(p.scopes), description="Scopes of the credential.")
+    scopes: list[str] = column(
+        lambda p: sorted(p.permissions), description="Scopes of the credential."
+    )
     business: Business = fetched(_businesses, description="The business the caller belongs to.")
     member: Member | None = fetched(
         _members, description="The signed-in member; null for API keys."

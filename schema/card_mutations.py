@@ -2,33 +2,24 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
 from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.card import Card, LimitPeriod
-from schema.mutation import MoneyInput, UserError, user_errors
+from schema.payloads import MoneyInput, UserError, user_errors
 
-
-@strawberry.enum(description="What an API key may do; `ADMIN` allows everything.")
-class ApiKeyScope(Enum):
-    EXPENSES_READ = "expenses:read"
-    EXPENSES_WRITE = "expenses:write"
-    RECEIPTS_READ = "receipts:read"
-    RECEIPTS_WRITE = "receipts:write"
-    CARDS_READ = "cards:read"
-    CARDS_WRITE = "cards:write"
-    TEAMS_READ = "teams:read"
-    ADMIN = "admin"
-
-
-KNOWN_SCOPES = {scope.value: scope for scope in ApiKeyScope}
+# the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
+strawberry.enum(
+    Permission, name="ApiKeyScope", description="What an API key may do; `ADMIN` allows everything."
+)
+KNOWN_SCOPES = {permission.value: permission for permission in Permission}
 
 
 @strawberry.type(description="A credential of an integration. Its secret is never shown again.")
@@ -39,7 +30,7 @@ class ApiKey:
     prefix: str = strawberry.field(
         description="Public part of the key (`egk_<prefix>_...`), to tell keys apart in logs."
     )
-    scopes: list[ApiKeyScope] = strawberry.field(description="What the key may do.")
+    scopes: list[Permission] = strawberry.field(description="What the key may do.")
     created_at: datetime = strawberry.field(description="When the key was created.")
     last_used_at: datetime | None = strawberry.field(description="When the key was last used.")
     revoked_at: datetime | None = strawberry.field(
@@ -185,7 +176,7 @@ class ApiKeyMutations:
         info: Info,
         name: Annotated[str, strawberry.argument(description="Who or what will use the key.")],
         scopes: Annotated[
-            list[ApiKeyScope],
+            list[Permission],
             strawberry.argument(description="What the key may do (at least one)."),
         ],
     ) -> ApiKeyPayload | None:

@@ -14,7 +14,7 @@ from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.business import Policy
 from schema.category import Category
-from schema.mutation import MoneyInput, UserError, user_errors
+from schema.payloads import MoneyInput, UserError, user_errors
 
 
 @strawberry.input(description="A new category.")

@@ -1,20 +1,27 @@
-"""Expense, its audit events and policy violations; the ExpenseFilter and ExpenseOrder inputs."""
+"""Expense, its audit events, policy violations and receipt candidates; its nested connections."""
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
-from resolvers.expenses import Ordering
 from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
+from schema.expense_inputs import (
+    ExpenseFilter,
+    ExpenseOrder,
+    ExpenseStatus,
+    FilterArg,
+    OrderArg,
+    ordering,
+)
 from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
 
 if TYPE_CHECKING:
@@ -23,109 +30,6 @@ if TYPE_CHECKING:
     from schema.member import Member
     from schema.receipt import Receipt
     from schema.team import Team
-
-
-@strawberry.enum(description="Where an expense is in its life cycle.")
-class ExpenseStatus(Enum):
-    DRAFT = "DRAFT"
-    SUBMITTED = "SUBMITTED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    REIMBURSED = "REIMBURSED"
-
-
-@strawberry.enum(description="What expense lists can be ordered by; ties are broken by id.")
-class ExpenseOrderField(Enum):
-    SPENT_AT = "SPENT_AT"
-    AMOUNT = "AMOUNT"
-    UPDATED_AT = "UPDATED_AT"
-    CREATED_AT = "CREATED_AT"
-
-
-@strawberry.enum(description="Sort direction.")
-class OrderDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
-
-
-@strawberry.input(
-    description="Order of an expense list. Default: SPENT_AT DESC. AMOUNT orders by the home-currency amount."
-)
-class ExpenseOrder:
-    field: ExpenseOrderField = strawberry.field(description="Column to order by.")
-    direction: OrderDirection = strawberry.field(
-        default=OrderDirection.DESC, description="Direction."
-    )
-
-
-@strawberry.input(description="Narrows an expense list. All given conditions must hold.")
-class ExpenseFilter:
-    spent_after: datetime | None = strawberry.field(
-        default=None, description="Spent at or after this instant (with offset)."
-    )
-    spent_before: datetime | None = strawberry.field(
-        default=None, description="Spent strictly before this instant (with offset)."
-    )
-    statuses: list[ExpenseStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    member_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Spent by any of these members (at most 100)."
-    )
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Booked to any of these teams (at most 100)."
-    )
-    card_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Paid with any of these cards (at most 100)."
-    )
-    category_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these categories (at most 100)."
-    )
-    currencies: list[str] | None = strawberry.field(
-        default=None, description="Spent in any of these ISO 4217 currencies."
-    )
-    min_amount: Decimal | None = strawberry.field(
-        default=None, description="Home-currency amount at least this (major units)."
-    )
-    max_amount: Decimal | None = strawberry.field(
-        default=None, description="Home-currency amount at most this (major units)."
-    )
-    merchant_search: str | None = strawberry.field(
-        default=None, description="Merchant name contains this text, case-insensitive."
-    )
-    has_receipt: bool | None = strawberry.field(
-        default=None, description="Has (true) or lacks (false) an attached receipt."
-    )
-    receipt_missing: bool | None = strawberry.field(
-        default=None,
-        description="A policy requires a receipt for the amount and none is attached (true: the receipts to chase), or not (false).",
-    )
-    updated_since: datetime | None = strawberry.field(
-        default=None,
-        description="Changed at or after this instant: for incremental sync, with orderBy UPDATED_AT ASC.",
-    )
-    include_deleted: bool | None = strawberry.field(
-        default=False,
-        description="Include deleted expenses (they carry `deletedAt`), so syncs see deletions.",
-    )
-
-
-FilterArg = Annotated[
-    ExpenseFilter | None, strawberry.argument(description="Conditions the expenses must meet.")
-]
-OrderArg = Annotated[
-    ExpenseOrder | None,
-    strawberry.argument(description="Order of the list (default SPENT_AT DESC)."),
-]
-
-
-def ordering(order_by: ExpenseOrder | None) -> Ordering:
-    """Return the resolver's ordering for an ExpenseOrder argument."""
-    if order_by is None:
-        return Ordering()
-    return Ordering(
-        field=order_by.field.value, descending=order_by.direction is OrderDirection.DESC
-    )
 
 
 @strawberry.type(description="A policy rule an expense currently breaks.")
@@ -249,18 +153,20 @@ class Expense(Node, Sourced):
         "categories", "category_id", description="Bookkeeping category."
     )
     receipts: list[Annotated["Receipt", strawberry.lazy("schema.receipt")]] = fetched(
-        _receipts, description="Receipts attached to it.", scope="receipts:read"
+        _receipts, description="Receipts attached to it.", permission=Permission.RECEIPTS_READ
     )
     receipt_missing: bool = fetched(
         _missing,
         description="A policy requires a receipt for this amount and none is attached.",
-        scope="expenses:read",
+        permission=Permission.EXPENSES_READ,
     )
     policy_violations: list[PolicyViolation] = fetched(
-        _violations, description="Policies this expense currently breaks.", scope="expenses:read"
+        _violations,
+        description="Policies this expense currently breaks.",
+        permission=Permission.EXPENSES_READ,
     )
     events: list[ExpenseEvent] = fetched(
-        _events, description="Audit trail, oldest first.", scope="expenses:read"
+        _events, description="Audit trail, oldest first.", permission=Permission.EXPENSES_READ
     )
     receipt_candidates: list[ReceiptCandidate] = fetched(
         matching.expense_receipt_candidates,
@@ -268,7 +174,7 @@ class Expense(Node, Sourced):
             "Unmatched receipts the matcher thinks belong to it, best first, for a person to "
             "confirm with attachReceipt; only receipts the viewer sees. Needs `receipts:read`."
         ),
-        scope="receipts:read",
+        permission=Permission.RECEIPTS_READ,
     )
 
 
@@ -322,5 +228,7 @@ def expenses_field(parent: resolve.ExpenseParent, *, description: str) -> Any:
         )  # fmt: skip
 
     return strawberry.field(
-        resolver=expenses, description=description, metadata=fetch(load, scope="expenses:read")
+        resolver=expenses,
+        description=description,
+        metadata=fetch(load, permission=Permission.EXPENSES_READ),
     )

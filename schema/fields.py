@@ -25,6 +25,7 @@ import strawberry
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.lazy_type import LazyType
 
+from db.permissions import Permission
 from resolvers import nodes
 from resolvers.context import Context
 from resolvers.ids import encode_id
@@ -51,8 +52,8 @@ class Fetch:
     """
 
     load: Callable[..., Awaitable[list[Any]]]
-    # the API key scope the load requires: the lane checks it before running any SQL
-    scope: str | None = None
+    # the API key permission the load requires: the lane checks it before running any SQL
+    permission: Permission | None = None
 
 
 class Typed(NamedTuple):
@@ -106,7 +107,10 @@ def column(read: Callable[[Any], Any], *, description: str) -> Any:
 
 
 def fetched(
-    load: Callable[..., Awaitable[list[Any]]], *, description: str, scope: str | None = None
+    load: Callable[..., Awaitable[list[Any]]],
+    *,
+    description: str,
+    permission: Permission | None = None,
 ) -> Any:
     """Declare an argument-free field loaded for many sources at once (see :class:`Fetch`)."""
 
@@ -114,13 +118,15 @@ def fetched(
         return await one(info, load, getattr(self, "row", None))  # the root has no source
 
     return strawberry.field(
-        resolver=resolve, description=description, metadata=fetch(load, scope=scope)
+        resolver=resolve, description=description, metadata=fetch(load, permission=permission)
     )
 
 
-def fetch(load: Callable[..., Awaitable[list[Any]]], *, scope: str | None = None) -> dict[str, Any]:
+def fetch(
+    load: Callable[..., Awaitable[list[Any]]], *, permission: Permission | None = None
+) -> dict[str, Any]:
     """Return the metadata declaring a field with arguments (its method calls :func:`one`)."""
-    return {LANE: Fetch(load, scope)}
+    return {LANE: Fetch(load, permission)}
 
 
 async def one(

@@ -1,13 +1,14 @@
 """Member: a person of the business, with a role."""
 
 from datetime import datetime
-from enum import Enum
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
+from db.roles import Role
 from resolvers.context import Context
 from resolvers.lists import member_cards
 from schema.base import Connection, Node
@@ -19,12 +20,8 @@ if TYPE_CHECKING:
     from schema.team import Team
 
 
-@strawberry.enum(description="What a member may see and do.")
-class Role(Enum):
-    ADMIN = "ADMIN"
-    FINANCE = "FINANCE"
-    MANAGER = "MANAGER"
-    EMPLOYEE = "EMPLOYEE"
+# the one Role (db/roles.py) is the GraphQL enum too
+strawberry.enum(Role, description="What a member may see and do.")
 
 
 async def _cards(ctx: Context, members: list[Row[Any]]) -> list[list[Row[Any]]]:
@@ -52,7 +49,9 @@ class Member(Node, Sourced):
         "teams", "team_id", description="The team the member belongs to."
     )
     cards: list[Annotated["Card", strawberry.lazy("schema.card")]] = fetched(
-        _cards, description="Cards held by the member that the viewer may see.", scope="cards:read"
+        _cards,
+        description="Cards held by the member that the viewer may see.",
+        permission=Permission.CARDS_READ,
     )
 
     expenses: Connection[Expense] = expenses_field(

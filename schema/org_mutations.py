@@ -15,7 +15,7 @@ from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.business import Business
 from schema.member import Member, Role
-from schema.mutation import UserError, user_errors
+from schema.payloads import UserError, user_errors
 from schema.team import Team
 
 

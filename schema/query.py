@@ -5,20 +5,20 @@ from typing import Annotated, Any
 
 import strawberry
 
-from db.lists import ListSpec
-from db.summary import Bucket
+from db.permissions import Permission
+from db.queries.lists import ListSpec
+from db.queries.summary import Bucket
 from resolvers import nodes as node_resolvers
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.expenses import list_expenses
-from resolvers.ids import decode_ids_of
 from resolvers.lists import LISTS, list_rows
 from resolvers.paging import PageResult
 from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer
 from schema.base import After, Before, Connection, First, Info, Last, Node, page_args
 from schema.business import Viewer
-from schema.card import Card, CardKind, CardStatus
+from schema.card import Card
 from schema.category import Category
 from schema.event import (
     EventAfter,
@@ -27,10 +27,19 @@ from schema.event import (
     EventFirst,
     load_events,
 )
-from schema.expense import Expense, FilterArg, OrderArg, ordering
+from schema.expense import Expense
+from schema.expense_inputs import FilterArg, OrderArg, ordering
 from schema.fields import Typed, fetch, fetched, one
-from schema.member import Member, Role
-from schema.receipt import Receipt, ReceiptProcessing
+from schema.list_inputs import (
+    CardFilter,
+    MemberFilter,
+    ReceiptFilter,
+    card_spec,
+    member_spec,
+    receipt_spec,
+)
+from schema.member import Member
+from schema.receipt import Receipt
 from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
 from schema.webhooks import (
@@ -42,43 +51,6 @@ from schema.webhooks import (
 )
 
 MAX_NODES = 100
-
-
-@strawberry.input(description="Narrows the card list.")
-class CardFilter:
-    statuses: list[CardStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    kinds: list[CardKind] | None = strawberry.field(default=None, description="Any of these kinds.")
-    holder_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Held by any of these members."
-    )
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Booked to any of these teams."
-    )
-
-
-@strawberry.input(description="Narrows the member list.")
-class MemberFilter:
-    roles: list[Role] | None = strawberry.field(default=None, description="Any of these roles.")
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these teams."
-    )
-
-
-@strawberry.input(description="Narrows the receipt list.")
-class ReceiptFilter:
-    matched: bool | None = strawberry.field(
-        default=None, description="Attached to an expense (true) or not yet (false)."
-    )
-    processing: list[ReceiptProcessing] | None = strawberry.field(
-        default=None,
-        description="In any of these processing states (the inbox: matched false, DONE and FAILED).",
-    )
-
-
-def _values(items: list[Any] | None) -> tuple[str, ...] | None:
-    return None if items is None else tuple(item.value for item in items)
 
 
 def _pages(table: str, spec: Callable[[Any], ListSpec] | None = None) -> Callable[..., Any]:
@@ -135,30 +107,10 @@ async def _summary(
     ]
 
 
-def _card_spec(filter: "CardFilter") -> ListSpec:
-    return ListSpec(
-        statuses=_values(filter.statuses),
-        kinds=_values(filter.kinds),
-        holder_ids=decode_ids_of("Member", filter.holder_ids, field="holderIds"),
-        team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
-    )
-
-
-def _member_spec(filter: "MemberFilter") -> ListSpec:
-    return ListSpec(
-        roles=_values(filter.roles),
-        team_ids=decode_ids_of("Team", filter.team_ids, field="teamIds"),
-    )
-
-
-def _receipt_spec(filter: "ReceiptFilter") -> ListSpec:
-    return ListSpec(matched=filter.matched, processing=_values(filter.processing))
-
-
-_receipts = _pages("receipts", _receipt_spec)
-_cards = _pages("cards", _card_spec)
+_receipts = _pages("receipts", receipt_spec)
+_cards = _pages("cards", card_spec)
 _teams = _pages("teams")
-_members = _pages("members", _member_spec)
+_members = _pages("members", member_spec)
 _categories = _pages("categories")
 
 
@@ -195,7 +147,7 @@ class Query:
 
     @strawberry.field(
         description="Expenses the caller may see, newest first unless ordered otherwise.",
-        metadata=fetch(_expenses, scope="expenses:read"),
+        metadata=fetch(_expenses, permission=Permission.EXPENSES_READ),
     )
     async def expenses(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -208,7 +160,7 @@ class Query:
 
     @strawberry.field(
         description="Receipts the caller may see, newest upload first.",
-        metadata=fetch(_receipts, scope=LISTS["receipts"][0]),
+        metadata=fetch(_receipts, permission=LISTS["receipts"][0]),
     )
     async def receipts(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -220,7 +172,7 @@ class Query:
 
     @strawberry.field(
         description="Cards the caller may see, oldest first.",
-        metadata=fetch(_cards, scope=LISTS["cards"][0]),
+        metadata=fetch(_cards, permission=LISTS["cards"][0]),
     )
     async def cards(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -232,7 +184,7 @@ class Query:
 
     @strawberry.field(
         description="Teams the caller may see, oldest first.",
-        metadata=fetch(_teams, scope=LISTS["teams"][0]),
+        metadata=fetch(_teams, permission=LISTS["teams"][0]),
     )
     async def teams(
         self,
@@ -246,7 +198,7 @@ class Query:
 
     @strawberry.field(
         description="Members the caller may see, oldest first.",
-        metadata=fetch(_members, scope=LISTS["members"][0]),
+        metadata=fetch(_members, permission=LISTS["members"][0]),
     )
     async def members(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -258,7 +210,7 @@ class Query:
 
     @strawberry.field(
         description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list.",
-        metadata=fetch(_summary, scope="expenses:read"),
+        metadata=fetch(_summary, permission=Permission.EXPENSES_READ),
     )
     async def spend_summary(
         self,
@@ -328,7 +280,7 @@ class Query:
 
     @strawberry.field(
         description="Bookkeeping categories of the business, oldest first.",
-        metadata=fetch(_categories, scope=LISTS["categories"][0]),
+        metadata=fetch(_categories, permission=LISTS["categories"][0]),
     )
     async def categories(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references
@@ -127,7 +128,7 @@ class Receipt(Node, Sourced):
             "A fresh signed link to the file, valid for 15 minutes by default: read it again "
             "for a new one rather than storing it."
         ),
-        scope="receipts:read",
+        permission=Permission.RECEIPTS_READ,
     )
     match_candidates: list[MatchCandidate] = fetched(
         matching.receipt_match_candidates,
@@ -135,5 +136,5 @@ class Receipt(Node, Sourced):
             "Expenses it may belong to, best first, for a person to confirm with attachReceipt; "
             "only expenses the viewer sees, and empty once attached. Needs `expenses:read`."
         ),
-        scope="expenses:read",
+        permission=Permission.EXPENSES_READ,
     )

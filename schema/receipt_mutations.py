@@ -11,7 +11,7 @@ from resolvers.mutations import receipts
 from resolvers.mutations.rules import RuleError
 from resolvers.receipt_files import Upload as UploadedFile
 from schema.base import Info
-from schema.mutation import UserError, user_errors
+from schema.payloads import UserError, user_errors
 from schema.receipt import Receipt
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import strawberry
 
-from db.summary import Bucket
+from db.queries.summary import Bucket
 from resolvers.summary import DIMENSION_TABLES
 from schema.base import Money
 from schema.card import Card
 from schema.category import Category
-from schema.expense import ExpenseStatus
+from schema.expense_inputs import ExpenseStatus
 from schema.fields import Sourced, column, reference
 from schema.member import Member
 from schema.team import Team

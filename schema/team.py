@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import Row
 
+from db.permissions import Permission
 from resolvers.context import Context
 from resolvers.lists import team_members
 from schema.base import Connection, Node
@@ -20,7 +21,7 @@ async def _members(ctx: Context, teams: list[Row[Any]]) -> list[list[Row[Any]]]:
 
 
 async def _member_counts(ctx: Context, teams: list[Row[Any]]) -> list[int]:
-    _, loaders = ctx.require("teams:read")
+    _, loaders = ctx.require(Permission.TEAMS_READ)
     return await loaders.member_counts.load_all([team.id for team in teams])
 
 
@@ -42,12 +43,12 @@ class Team(Node, Sourced):
     members: list[Member] = fetched(
         _members,
         description="Members of the team that the viewer may see, by name.",
-        scope="teams:read",
+        permission=Permission.TEAMS_READ,
     )
     member_count: int = fetched(
         _member_counts,
         description="How many active (not deactivated) members the team has, whoever the viewer may see.",
-        scope="teams:read",
+        permission=Permission.TEAMS_READ,
     )
 
     expenses: Connection[Expense] = expenses_field(

@@ -15,7 +15,7 @@ from resolvers.mutations import webhooks
 from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.fields import Sourced, column
-from schema.mutation import UserError, user_errors
+from schema.payloads import UserError, user_errors
 
 
 @strawberry.enum(description="Where a delivery is.")

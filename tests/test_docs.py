@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # a backticked repository path such as `app/http.py` or `docs/design.md`
 _PATH = re.compile(
-    r"`((?:app|schema|resolvers|loaders|db|docs|tests|bench|scripts|alembic)/[\w./-]+\.(?:py|md|toml|sh|json))`"
+    r"`((?:app|execution|schema|resolvers|loaders|db|devdata|extraction|docs|tests|bench|scripts|alembic)/[\w./-]+\.(?:py|md|toml|sh|json))`"
 )
 
 

@@ -9,7 +9,7 @@ day (month) in the business's time zone, team, category, currency, status and ho
 currency, the exact sum of ``home_amount_minor`` and the count of the expenses that are
 not soft-deleted. Statement-level triggers with transition tables keep them equal to a
 fresh GROUP BY of ``expenses``; a change of ``businesses.timezone`` rebuilds that
-business's rows. spendSummary reads them (db/summary_rollup.py).
+business's rows. spendSummary reads them (db/queries/summary_rollup.py).
 """
 
 from collections.abc import Sequence

@@ -7,7 +7,7 @@ Create Date: 2026-12-01 06:45:00.000000
 The DDL of pgqueuer 1.6.0 (``QueryBuilderEnvironment().build_install_query()``), frozen
 here so that this revision means the same thing whatever version is installed later: a
 pgqueuer upgrade that changes its tables comes with a revision of its own. Jobs are
-enqueued by an INSERT in the transaction of the write that causes them (db/jobs.py); the
+enqueued by an INSERT in the transaction of the write that causes them (db/writes/jobs.py); the
 trigger's NOTIFY is delivered at commit, so a worker wakes only for committed jobs.
 """
 

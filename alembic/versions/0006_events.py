@@ -7,7 +7,7 @@ Create Date: 2026-12-01 11:10:00.000000
 ``tx`` is the writing transaction's id (``pg_current_xact_id()``, an xid8 as bigint).
 Readers page by ``(tx, id)`` and only below the oldest transaction still running
 (``pg_snapshot_xmin(pg_current_snapshot())``): a transaction that started earlier but
-commits later can never appear behind a cursor that has moved past it (db/events.py).
+commits later can never appear behind a cursor that has moved past it (db/writes/events.py).
 """
 
 from collections.abc import Sequence

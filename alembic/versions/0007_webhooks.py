@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-12-01 11:20:00.000000
 
 An endpoint keeps its own position in the change feed (``feed_tx``, ``feed_id``, the
-cursor of db/events.py): the worker turns the events after it into deliveries, then
+cursor of db/writes/events.py): the worker turns the events after it into deliveries, then
 moves it. A delivery is retried with backoff until it is delivered or a day has passed.
 """
 

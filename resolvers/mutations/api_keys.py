@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import api_key_writes
 from db.api_key_secrets import hash_secret, new_api_key
-from resolvers.context import ALL_SCOPES, Context, Principal
+from db.permissions import ALL_PERMISSIONS, Permission
+from db.roles import Role
+from db.writes import api_keys as api_key_writes
+from resolvers.context import Context, Principal
 from resolvers.ids import encode_id
 from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import opaque_row_id
@@ -48,8 +50,8 @@ def _require_admin(ctx: Context) -> Principal:
     """
     principal, _ = ctx.require()
     if principal.kind == "api_key":
-        ctx.require("admin")
-    elif principal.role != "ADMIN":
+        ctx.require(Permission.ADMIN)
+    elif principal.role != Role.ADMIN:
         raise fail(RuleCode.FORBIDDEN, "Only an admin may manage API keys.")
     return principal
 
@@ -62,12 +64,12 @@ def _name(name: str) -> str:
 
 
 def _scopes(scopes: list[str]) -> list[str]:
-    unknown = [s for s in scopes if s not in ALL_SCOPES]
+    unknown = [s for s in scopes if s not in ALL_PERMISSIONS]
     if unknown:
         raise fail(RuleCode.INVALID_VALUE, f"Unknown scope {unknown[0][:40]!r}.", "scopes")
     if not scopes:
         raise fail(RuleCode.INVALID_VALUE, "Give the key at least one scope.", "scopes")
-    return [s for s in ALL_SCOPES if s in scopes]  # deduplicated, in a stable order
+    return [s for s in ALL_PERMISSIONS if s in scopes]  # deduplicated, in a stable order
 
 
 async def create_api_key(ctx: Context, name: str, scopes: list[str]) -> CreatedApiKey:

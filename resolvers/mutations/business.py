@@ -12,8 +12,11 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import Row
 
-from db import audit, org_writes
-from db.audit import ObjectType
+from db.permissions import Permission
+from db.roles import Role
+from db.writes import audit
+from db.writes import org as org_writes
+from db.writes.audit import ObjectType
 from resolvers.context import Context, Principal
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
@@ -24,8 +27,8 @@ def require_admin(ctx: Context, what: str) -> Principal:
     """Return the principal if it is an admin or an API key with the ``admin`` scope."""
     principal, _ = ctx.require()
     if principal.kind == "api_key":
-        ctx.require("admin")
-    elif principal.role != "ADMIN":
+        ctx.require(Permission.ADMIN)
+    elif principal.role != Role.ADMIN:
         raise fail(RuleCode.FORBIDDEN, f"Only an admin may {what}.")
     return principal
 

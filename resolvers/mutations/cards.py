@@ -14,8 +14,11 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import card_writes, org_writes
 from db.money import MINOR_UNITS
+from db.permissions import Permission
+from db.roles import WHOLE_BUSINESS_ROLES, Role
+from db.writes import cards as card_writes
+from db.writes import org as org_writes
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
@@ -23,8 +26,6 @@ from resolvers.mutations.changes import record_change, require_admin_or_finance
 from resolvers.mutations.common import row_id
 from resolvers.mutations.money import parse_money
 from resolvers.mutations.rules import RuleCode, atomic, fail
-
-CARD_MANAGERS = ("ADMIN", "FINANCE")
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,11 @@ def card_id(global_id: str, *, field: str = "id") -> int:
 
 
 def _require_card_manager(principal: Principal, card: Row[Any], *, team_managers: bool) -> None:
-    if principal.kind == "api_key" or principal.role in CARD_MANAGERS:
+    if principal.kind == "api_key" or principal.role in WHOLE_BUSINESS_ROLES:
         return
     if not team_managers:
         raise fail(RuleCode.FORBIDDEN, "Only an admin or finance may cancel a card.", "id")
-    if principal.role == "MANAGER" and card.team_id in principal.managed_team_ids:
+    if principal.role == Role.MANAGER and card.team_id in principal.managed_team_ids:
         return
     raise fail(
         RuleCode.FORBIDDEN, "Only an admin, finance or the team's manager may manage cards.", "id"
@@ -92,7 +93,7 @@ async def _save(ctx: Context, card: Row[Any], values: dict[str, Any]) -> Row[Any
 
 
 async def _move(ctx: Context, global_id: str, *, source: str, target: str, verb: str) -> Row[Any]:
-    ctx.require("cards:write")
+    ctx.require(Permission.CARDS_WRITE)
     async with atomic(ctx):
         card = await _lock_managed(ctx, global_id)
         if card.status != source:
@@ -121,7 +122,7 @@ async def set_spend_limit(
     ctx: Context, global_id: str, limit: tuple[Decimal, str] | None, period: str | None
 ) -> Row[Any]:
     """Set the card's spend limit and its period, or remove both; return the card."""
-    ctx.require("cards:write")
+    ctx.require(Permission.CARDS_WRITE)
     async with atomic(ctx):
         card = await _lock_managed(ctx, global_id)
         values = _limit(limit, period, card.currency, fields=("limit", "period"))
@@ -159,7 +160,7 @@ def _limit(
 
 async def cancel_card(ctx: Context, global_id: str) -> Row[Any]:
     """Cancel an ACTIVE or FROZEN card for good (admins, finance, keys); return it."""
-    ctx.require("cards:write")
+    ctx.require(Permission.CARDS_WRITE)
     async with atomic(ctx):
         card = await _lock_managed(ctx, global_id, team_managers=False)
         row = await _save(ctx, card, {"status": "CANCELLED"})
@@ -210,7 +211,9 @@ def _currency(value: str | None, home: str) -> str:
 
 async def issue_card(ctx: Context, new: NewCard) -> Row[Any]:
     """Issue an ACTIVE virtual card to an active member; return it."""
-    principal = require_admin_or_finance(ctx, key_scope="cards:write", what="issue cards")
+    principal = require_admin_or_finance(
+        ctx, key_permission=Permission.CARDS_WRITE, what="issue cards"
+    )
     async with atomic(ctx):
         holder = await _holder(ctx, new.holder_id)
         team_id = await _team(ctx, new.team_id)

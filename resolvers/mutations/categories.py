@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import category_writes
-from db.category_writes import Taken
+from db.permissions import Permission
+from db.writes import categories as category_writes
+from db.writes.categories import Taken
 from resolvers.context import Context, Principal
 from resolvers.mutations.changes import actor_ids, record_change, require_admin_or_finance
 from resolvers.mutations.common import row_id
@@ -46,7 +47,7 @@ def category_id(global_id: str, *, field: str = "id") -> int:
 
 
 def _editor(ctx: Context) -> Principal:
-    return require_admin_or_finance(ctx, key_scope="admin", what=WHAT)
+    return require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
 
 
 def _problem(code: RuleCode, message: str, field: str) -> UserErrorData:

@@ -2,20 +2,22 @@
 
 from typing import Any
 
-from db import audit
-from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
+from db.permissions import Permission
+from db.roles import WHOLE_BUSINESS_ROLES
+from db.writes import audit
+from resolvers.context import Context, Principal
 from resolvers.mutations.rules import RuleCode, fail
 
 
-def require_admin_or_finance(ctx: Context, *, key_scope: str, what: str) -> Principal:
-    """Return the principal if it is an admin, finance, or an API key with ``key_scope``.
+def require_admin_or_finance(ctx: Context, *, key_permission: Permission, what: str) -> Principal:
+    """Return the principal if it is an admin, finance, or an API key with ``key_permission``.
 
     A key without the scope gets a top-level FORBIDDEN, as for every scope; a member in
     another role gets a FORBIDDEN userError.
     """
     principal, _ = ctx.require()
     if principal.kind == "api_key":
-        ctx.require(key_scope)
+        ctx.require(key_permission)
     elif principal.role not in WHOLE_BUSINESS_ROLES:
         raise fail(RuleCode.FORBIDDEN, f"Only an admin or finance may {what}.")
     return principal

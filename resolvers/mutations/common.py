@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import events, writes
+from db.permissions import Permission
+from db.writes import events
+from db.writes import expenses as expense_writes
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id, encode_id
@@ -15,7 +17,7 @@ from resolvers.mutations.rules import RuleCode, fail
 
 def writer(ctx: Context) -> Principal:
     """Return the principal, who must hold ``expenses:write`` (else a top-level error)."""
-    principal, _ = ctx.require("expenses:write")
+    principal, _ = ctx.require(Permission.EXPENSES_WRITE)
     return principal
 
 
@@ -62,7 +64,9 @@ async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, Row[Any]]:
     wanted = [id_ for id_, row in zip(ids, visible, strict=True) if row is not None]
     if not wanted:
         return {}
-    return await writes.locked_expenses(db=ctx.db, business_id=principal.business_id, ids=wanted)
+    return await expense_writes.locked_expenses(
+        db=ctx.db, business_id=principal.business_id, ids=wanted
+    )
 
 
 async def lock_visible(ctx: Context, id_: int, *, field: str = "id") -> Row[Any]:
@@ -102,7 +106,7 @@ async def record(
 ) -> Row[Any]:
     """Update the expense (``now`` columns to the current time), append the audit event."""
     principal, _ = ctx.require()
-    row = await writes.update_expense(
+    row = await expense_writes.update_expense(
         db=ctx.db, business_id=principal.business_id, expense_id=expense.id, values=values, now=now
     )
     await event(ctx, row, action, comment, before=expense, changed=values)
@@ -123,7 +127,7 @@ async def event(
     (resolvers/mutations/receipts.py), the expense's in its trail."""
     principal, loaders = ctx.require()
     actor = principal.id if principal.kind == "member" else None
-    await writes.insert_event(
+    await expense_writes.insert_event(
         db=ctx.db, business_id=principal.business_id, expense_id=row.id,
         actor_id=actor, action=action, comment=comment,
     )  # fmt: skip

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from db.roles import WHOLE_BUSINESS_ROLES, Role
 from resolvers.context import Context, Principal
 from resolvers.mutations.common import (
     expense_id,
@@ -25,7 +26,6 @@ from resolvers.mutations.rules import (
 
 MAX_REASON = 1000
 MAX_BATCH = 100
-BOOKKEEPERS = ("ADMIN", "FINANCE")
 
 
 def _require_decider(principal: Principal, expense: Row[Any]) -> None:
@@ -33,9 +33,9 @@ def _require_decider(principal: Principal, expense: Row[Any]) -> None:
         raise fail(RuleCode.FORBIDDEN, "Approvals need a person: use a member's token.", "id")
     if expense.member_id == principal.id:
         raise fail(RuleCode.SELF_DECISION, "Nobody approves or rejects their own expense.", "id")
-    if principal.role in BOOKKEEPERS:
+    if principal.role in WHOLE_BUSINESS_ROLES:
         return
-    if principal.role == "MANAGER" and expense.team_id in principal.managed_team_ids:
+    if principal.role == Role.MANAGER and expense.team_id in principal.managed_team_ids:
         return
     raise fail(RuleCode.FORBIDDEN, "Only the team's manager, finance or an admin may decide.", "id")
 
@@ -69,7 +69,7 @@ def _comment(text: str | None, *, required: bool) -> str | None:
 
 
 def _require_bookkeeper(principal: Principal) -> None:
-    if principal.kind == "member" and principal.role not in BOOKKEEPERS:
+    if principal.kind == "member" and principal.role not in WHOLE_BUSINESS_ROLES:
         raise fail(RuleCode.FORBIDDEN, "Only finance or an admin may do this.", "ids")
 
 

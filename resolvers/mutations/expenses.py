@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import jobs, writes
-from db.summary_rollup import supported_instant
+from db.queries.summary_rollup import supported_instant
+from db.roles import WHOLE_BUSINESS_ROLES
+from db.writes import expenses as expense_writes
+from db.writes import jobs
 from resolvers.context import Context, Principal
 from resolvers.expenses import SUPPORTED_INSTANTS, current_violations
 from resolvers.mutations.common import (
@@ -62,10 +64,10 @@ async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> R
         if (
             principal.kind == "member"
             and id_ != principal.id
-            and principal.role not in ("ADMIN", "FINANCE")
+            and principal.role not in WHOLE_BUSINESS_ROLES
         ):
             raise fail(RuleCode.FORBIDDEN, "You may only record your own expenses.", "memberId")
-    owner = await writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
+    owner = await expense_writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
     if owner is None:
         raise fail(RuleCode.NOT_FOUND, "No member with that id.", "memberId")
     return owner
@@ -86,7 +88,9 @@ async def _references(
         values["category_id"] = category_id
     if fields.card_id is not None:
         card_id = row_id(fields.card_id, "Card", "cardId")
-        card = await writes.card(db=ctx.db, business_id=principal.business_id, card_id=card_id)
+        card = await expense_writes.card(
+            db=ctx.db, business_id=principal.business_id, card_id=card_id
+        )
         if card is None or card.holder_id != owner_id:
             raise fail(RuleCode.NOT_FOUND, "No card of this member with that id.", "cardId")
         if card.status != "ACTIVE":
@@ -136,7 +140,7 @@ async def create_expense(ctx: Context, fields: ExpenseFields) -> Row[Any]:
         }  # fmt: skip
         if not values["merchant_name"]:
             raise fail(RuleCode.INVALID_VALUE, "The merchant name is required.", "merchantName")
-        row = await writes.insert_expense(db=ctx.db, values=values)
+        row = await expense_writes.insert_expense(db=ctx.db, values=values)
         await event(ctx, row, "CREATED")
         await _enqueue_matching(ctx, row)
         return row

@@ -2,7 +2,7 @@
 
 An email is a member's for good within a business: a deactivated member keeps it, so
 they cannot be added again (their history stays theirs). A deactivated member's tokens
-stop at once (db/auth.py looks only for active members) and the teams they managed are
+stop at once (db/queries/auth.py looks only for active members) and the teams they managed are
 left without a manager. No change may leave the business without an active admin.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import org_writes
+from db.roles import Role
 from db.tables import ROLES
+from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
 from resolvers.mutations.common import row_id
@@ -158,7 +159,7 @@ async def update_member(ctx: Context, global_id: str, changes: MemberChanges) ->
         values: dict[str, Any] = {}
         if changes.role is not None and changes.role != member.role:
             values["role"] = _role(changes.role)
-            if member.role == "ADMIN":
+            if member.role == Role.ADMIN:
                 await _keep_an_admin(ctx, member, "role")
         if changes.set_team:
             team = await _open_team(ctx, changes.team_id, current=member.team_id)
@@ -167,7 +168,7 @@ async def update_member(ctx: Context, global_id: str, changes: MemberChanges) ->
         if not values:
             return member
         unmanaged: list[int] = []
-        if values.get("role") == "EMPLOYEE":  # an employee manages no team
+        if values.get("role") == Role.EMPLOYEE:  # an employee manages no team
             unmanaged = await org_writes.drop_manager(
                 db=ctx.db, business_id=principal.business_id, manager_id=member.id
             )
@@ -187,7 +188,7 @@ async def deactivate_member(ctx: Context, global_id: str) -> Row[Any]:
         member = await _locked(ctx, global_id)
         if member.deactivated_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The member is already deactivated.", "id")
-        if member.role == "ADMIN":
+        if member.role == Role.ADMIN:
             await _keep_an_admin(ctx, member, "id")
         unmanaged = await org_writes.drop_manager(
             db=ctx.db, business_id=principal.business_id, manager_id=member.id

@@ -3,9 +3,9 @@
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from db import writes
 from db.engine import RequestDb
 from db.money import MINOR_UNITS, minor_units, to_minor
+from db.writes import expenses as expense_writes
 from resolvers.mutations.rules import RuleCode, fail
 
 # Above this an amount is a typo, not an expense (a billion major units).
@@ -41,7 +41,7 @@ async def to_home(
     rate = (
         Decimal(1)
         if currency == home
-        else await writes.fx_rate(db=db, currency=currency, quote=home, day=day)
+        else await expense_writes.fx_rate(db=db, currency=currency, quote=home, day=day)
     )
     if rate is None:
         raise fail(

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import policy_writes
+from db.permissions import Permission
+from db.writes import policies as policy_writes
 from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.mutations.categories import category_id
@@ -50,7 +51,7 @@ def policy_id(global_id: str, *, field: str = "id") -> int:
 
 async def business_policies(ctx: Context) -> list[Row[Any]]:
     """Return the business's active policies, oldest first (API keys: ``expenses:read``)."""
-    principal, loaders = ctx.require("expenses:read")
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
     return await loaders.policies.load(principal.business_id)
 
 
@@ -144,7 +145,7 @@ _FIELDS = {
 
 async def set_policy(ctx: Context, fields: PolicyFields) -> Row[Any]:
     """Create a policy, or replace every field of an active one (``fields.id``); return it."""
-    principal = require_admin_or_finance(ctx, key_scope="admin", what=WHAT)
+    principal = require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
     async with atomic(ctx):
         policy = await _locked(ctx, fields.id) if fields.id is not None else None
         values = await _values(ctx, fields, policy)
@@ -174,7 +175,7 @@ async def set_policy(ctx: Context, fields: PolicyFields) -> Row[Any]:
 
 async def remove_policy(ctx: Context, global_id: str) -> Row[Any]:
     """Deactivate a policy: expenses are no longer checked against it; return it."""
-    principal = require_admin_or_finance(ctx, key_scope="admin", what=WHAT)
+    principal = require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
     async with atomic(ctx):
         policy = await _locked(ctx, global_id)
         row = await policy_writes.update_policy(

@@ -19,9 +19,13 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import events, jobs, matching, receipt_writes, writes
+from db.permissions import Permission
 from db.receipt_storage import ReceiptStorage, content_key
-from resolvers.context import WHOLE_BUSINESS_ROLES, Context, Principal
+from db.roles import WHOLE_BUSINESS_ROLES
+from db.writes import events, jobs, matching
+from db.writes import expenses as expense_writes
+from db.writes import receipts as receipt_writes
+from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.ids import encode_id
 from resolvers.mutations.common import (
@@ -51,7 +55,7 @@ async def upload_receipt(
     ctx: Context, upload: Upload, expense_global_id: str | None, member_global_id: str | None
 ) -> Row[Any]:
     """Store an uploaded file as a receipt, attached to an expense when one is given."""
-    principal, _ = ctx.require("receipts:write")
+    principal, _ = ctx.require(Permission.RECEIPTS_WRITE)
     if not callable(getattr(upload, "read", None)):
         raise bad_input("Send the file as a multipart upload (GraphQL multipart request).")
     storage = files_of(ctx).storage
@@ -100,7 +104,7 @@ async def upload_receipt(
 
 async def attach_receipt(ctx: Context, receipt_global_id: str, expense_global_id: str) -> Row[Any]:
     """Match a receipt to an expense; attaching it again to the same expense changes nothing."""
-    principal, _ = ctx.require("receipts:write")
+    principal, _ = ctx.require(Permission.RECEIPTS_WRITE)
     async with atomic(ctx):
         receipt = await _lock_visible_receipt(ctx, principal, receipt_global_id)
         expense = await _changeable_expense(
@@ -126,7 +130,7 @@ async def attach_receipt(ctx: Context, receipt_global_id: str, expense_global_id
 
 async def detach_receipt(ctx: Context, receipt_global_id: str) -> Row[Any]:
     """Unmatch a receipt from its expense; an unmatched receipt is returned unchanged."""
-    principal, loaders = ctx.require("receipts:write")
+    principal, loaders = ctx.require(Permission.RECEIPTS_WRITE)
     async with atomic(ctx):
         receipt = await _lock_visible_receipt(ctx, principal, receipt_global_id)
         if receipt.expense_id is None:
@@ -171,7 +175,10 @@ async def _uploader(ctx: Context, principal: Principal, member_global_id: str | 
             "memberId",
         )
     id_ = row_id(member_global_id, "Member", "memberId")
-    if await writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_) is None:
+    if (
+        await expense_writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
+        is None
+    ):
         raise fail(RuleCode.NOT_FOUND, "No member with that id.", "memberId")
     return id_
 

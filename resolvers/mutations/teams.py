@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db import org_writes
+from db.roles import Role
+from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
 from resolvers.mutations.common import row_id
@@ -46,7 +47,7 @@ async def _manager(ctx: Context, global_id: str | None) -> int | None:
         raise fail(RuleCode.NOT_FOUND, "No member with that id.", "managerId")
     if member.deactivated_at is not None:
         raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "managerId")
-    if member.role == "EMPLOYEE":
+    if member.role == Role.EMPLOYEE:
         raise fail(
             RuleCode.INVALID_VALUE,
             "An employee cannot manage a team; make them a MANAGER first.",

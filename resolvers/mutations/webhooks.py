@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Row
 
-from db import events
-from db import webhooks as q
+from db.permissions import Permission
+from db.roles import Role
+from db.writes import events
+from db.writes import webhooks as q
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import encode_id
@@ -95,8 +97,8 @@ def require_admin(ctx: Context) -> Principal:
     """
     principal, _ = ctx.require()
     if principal.kind == "api_key":
-        ctx.require("admin")
-    elif principal.role != "ADMIN":
+        ctx.require(Permission.ADMIN)
+    elif principal.role != Role.ADMIN:
         raise DomainError(ErrorCode.FORBIDDEN, "Only an admin may manage webhooks.")
     return principal
 

@@ -20,7 +20,7 @@ import pytest
 
 from app.auth import issue_token
 from app.graphiql import DEFAULT_HEADERS, DEFAULT_QUERY
-from db.demo import seed_demo
+from devdata.demo import seed_demo
 from tests.conftest import SETTINGS, fresh_database
 from tests.serving import serving
 

@@ -1,7 +1,7 @@
 """The change feed never skips a committed event, whatever order transactions commit in.
 
 Ids are taken at insert; transactions commit in another order. A reader paging by id
-would move past an event whose transaction commits later, and never see it. db/events.py
+would move past an event whose transaction commits later, and never see it. db/writes/events.py
 pages by (transaction, id) below the oldest running transaction: these tests force the
 commit order to differ from the insert order and check that a reader following its
 cursor sees every committed event exactly once, and no rolled-back one.
@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import events
 from db.engine import RequestDb
-from db.scope import Scope
 from db.tables import events as events_table
+from db.visibility import Visibility
+from db.writes import events
 from tests.world import World
 
 BASE = 10**12  # object ids no other test uses (events.object_id has no foreign key)
@@ -37,7 +37,7 @@ async def _read(engine: AsyncEngine, business_id: int, after: Any, objects: list
     db = RequestDb(engine)
     try:
         return await events.feed(
-            db=db, scope=Scope(business_id=business_id), object_types=["Expense"], after=after,
+            db=db, visibility=Visibility(business_id=business_id), object_types=["Expense"], after=after,
             limit=1000, filter_=events.FeedFilter(objects=[("Expense", i) for i in objects]),
         )  # fmt: skip
     finally:

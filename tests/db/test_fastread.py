@@ -8,10 +8,10 @@ from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
-from db.lookups import rows_by_ids
-from db.scope import Scope
+from db.queries.lookups import rows_by_ids
 from db.sql import any_of
 from db.tables import api_keys, expenses, members, teams
+from db.visibility import Visibility
 
 
 def _statements(world: Any) -> dict[str, Any]:
@@ -68,7 +68,7 @@ async def test_prebuilt_statements_take_their_values_as_parameters(engine, world
     for business in (a, b):
         db = RequestDb(engine)
         try:
-            fast = await rows_by_ids(db=db, scope=Scope(business_id=business.id),
+            fast = await rows_by_ids(db=db, visibility=Visibility(business_id=business.id),
                                      table="members", ids=ids, visible_only=False)  # fmt: skip
         finally:
             await db.close()

@@ -7,12 +7,12 @@ their requests come in.
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import expenses as expense_reads
 from db.engine import RequestDb
-from db.expenses import ExpenseSpec, expense_page, expense_pages_by_parent
 from db.paging import Keyset
-from db.scope import Scope
+from db.queries import expenses as expense_reads
+from db.queries.expenses import ExpenseSpec, expense_page, expense_pages_by_parent
 from db.tables import expenses
+from db.visibility import Visibility
 from tests.world import World
 
 PAGE = Keyset(column="spent_at", descending=True, limit=100)
@@ -20,8 +20,8 @@ PAGE = Keyset(column="spent_at", descending=True, limit=100)
 
 async def test_each_scope_gets_its_own_rows_in_any_order(engine: AsyncEngine, world: World) -> None:
     member_id = world.a.members["employee"]
-    whole_a, whole_b = Scope(business_id=world.a.id), Scope(business_id=world.b.id)
-    own = Scope(business_id=world.a.id, member_id=member_id)
+    whole_a, whole_b = Visibility(business_id=world.a.id), Visibility(business_id=world.b.id)
+    own = Visibility(business_id=world.a.id, member_id=member_id)
     db = RequestDb(engine)
     try:
         expected = {
@@ -42,7 +42,7 @@ async def test_each_scope_gets_its_own_rows_in_any_order(engine: AsyncEngine, wo
         }
         assert len({tuple(ids) for ids in expected.values()}) == 3
         for scope in (whole_a, own, whole_b, own, whole_a, whole_b):  # kept statements reused
-            page = await expense_page(db=db, scope=scope, spec=ExpenseSpec(), keyset=PAGE)
+            page = await expense_page(db=db, visibility=scope, spec=ExpenseSpec(), keyset=PAGE)
             assert [row.id for row in page.rows] == expected[scope]
     finally:
         await db.close()
@@ -52,17 +52,22 @@ async def test_each_scope_gets_its_own_rows_in_any_order(engine: AsyncEngine, wo
 async def test_pages_by_parent_take_the_parent_ids_of_each_call(
     engine: AsyncEngine, world: World
 ) -> None:
-    scope, keyset = Scope(business_id=world.a.id), Keyset("spent_at", True, 2)
+    scope, keyset = Visibility(business_id=world.a.id), Keyset("spent_at", True, 2)
     teams = sorted(world.a.teams.values())
     db = RequestDb(engine)
     try:
         both = await expense_pages_by_parent(
-            db=db, scope=scope, parent="team", parent_ids=teams, spec=ExpenseSpec(), keyset=keyset
+            db=db,
+            visibility=scope,
+            parent="team",
+            parent_ids=teams,
+            spec=ExpenseSpec(),
+            keyset=keyset,
         )
         for team in teams:  # the same statement, other ids: each answer its own
             alone = await expense_pages_by_parent(
                 db=db,
-                scope=scope,
+                visibility=scope,
                 parent="team",
                 parent_ids=[team],
                 spec=ExpenseSpec(),

@@ -2,7 +2,7 @@
 
 A business in America/Los_Angeles with expenses over fourteen months, some exactly on
 local midnights around the March DST change, answers random filter/groupBy/interval
-combinations (day-boundary ranges included) through both statements of db/summary.py.
+combinations (day-boundary ranges included) through both statements of db/queries/summary.py.
 """
 
 import random
@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.expenses import ExpenseSpec
-from db.scope import Scope
-from db.summary import expense_summary_select
-from db.summary_rollup import ROLLUP_DIMENSIONS, rollup_select, rollup_serves
+from db.queries.expenses import ExpenseSpec
+from db.queries.summary import expense_summary_select
+from db.queries.summary_rollup import ROLLUP_DIMENSIONS, rollup_select, rollup_serves
+from db.visibility import Visibility
 from tests.conftest import gql, token
 from tests.rollup import rollup_drift
 from tests.world import Biz, _business
@@ -115,12 +115,12 @@ async def test_rollup_and_base_equal_a_plain_sum(engine, zoned, seed: int) -> No
     rng = random.Random(seed)
     group_by = rng.sample(sorted(ROLLUP_DIMENSIONS), rng.randint(0, 3))
     interval = rng.choice([None, "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"])
-    spec, scope = _random_spec(rng, zoned), Scope(business_id=zoned.id)
-    assert rollup_serves(scope, spec, group_by)
+    spec, visibility = _random_spec(rng, zoned), Visibility(business_id=zoned.id)
+    assert rollup_serves(visibility, spec, group_by)
     async with engine.connect() as conn:
-        from_rollup = await _buckets(conn, rollup_select(scope, spec, group_by, interval))
+        from_rollup = await _buckets(conn, rollup_select(visibility, spec, group_by, interval))
         from_expenses = await _buckets(
-            conn, expense_summary_select(scope, spec, group_by, interval)
+            conn, expense_summary_select(visibility, spec, group_by, interval)
         )
         expected = await _plain_sum(conn, zoned, spec, group_by, interval)
     assert from_rollup == from_expenses  # same buckets, same order
@@ -162,7 +162,10 @@ async def test_time_zone_change_rebuilds_the_business(engine) -> None:
 
 
 def test_routing_needs_kept_dimensions_and_the_whole_business() -> None:
-    everyone, manager = Scope(business_id=1), Scope(business_id=1, member_id=2, team_ids=(3,))
+    everyone, manager = (
+        Visibility(business_id=1),
+        Visibility(business_id=1, member_id=2, team_ids=(3,)),
+    )
     assert rollup_serves(everyone, ExpenseSpec(statuses=("APPROVED",)), ["TEAM", "CATEGORY"])
     assert not rollup_serves(everyone, ExpenseSpec(), ["MERCHANT"])
     assert not rollup_serves(everyone, ExpenseSpec(), ["MEMBER"])

@@ -1,5 +1,5 @@
 """Shared helpers of the authorization tests: credentials by name, page walking, and the
-visibility rules of DESIGN.md section 4 written again in plain SQL (never via db/scope.py),
+visibility rules of DESIGN.md section 4 written again in plain SQL (never via db/visibility.py),
 so the API's answers are checked against an independent statement of the rule.
 """
 

@@ -1,9 +1,9 @@
-"""A job exists exactly when the write that caused it commits (db/jobs.py)."""
+"""A job exists exactly when the write that caused it commits (db/writes/jobs.py)."""
 
 import pytest
 
-from db import jobs as queue
 from db.engine import RequestDb
+from db.writes import jobs as queue
 from tests.conftest import gql, token
 from tests.jobs.conftest import Jobs
 

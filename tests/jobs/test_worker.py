@@ -6,9 +6,9 @@ from typing import Any
 from sqlalchemy import update
 from standardwebhooks import Webhook
 
-from db import webhooks as webhook_rows
 from db.engine import RequestDb, in_transaction
 from db.tables import webhook_endpoints
+from db.writes import webhooks as webhook_rows
 from resolvers.ids import encode_id
 from resolvers.mutations.webhooks import new_secret
 from tests.conftest import gql, token

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
-from db.scope import Scope
+from db.visibility import Visibility
 from loaders.rows import RowByIdLoader
 from tests.conftest import StatementCounter
 from tests.world import World
@@ -27,7 +27,7 @@ async def db(engine: AsyncEngine) -> AsyncIterator[RequestDb]:
 
 def members(db: RequestDb, world: World) -> RowByIdLoader:
     return RowByIdLoader(
-        db=db, scope=Scope(business_id=world.a.id), table="members", visible_only=False
+        db=db, visibility=Visibility(business_id=world.a.id), table="members", visible_only=False
     )
 
 

@@ -13,11 +13,11 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import webhooks
-from db import events
-from db import webhooks as q
 from db.engine import in_transaction
 from db.tables import events as events_table
 from db.tables import webhook_deliveries, webhook_endpoints
+from db.writes import events
+from db.writes import webhooks as q
 from tests.webhooks.conftest import Receiver, disable_all
 from tests.world import World
 

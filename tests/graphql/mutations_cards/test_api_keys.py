@@ -12,10 +12,9 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import hash_secret, new_api_key
+from db.permissions import ALL_PERMISSIONS, Permission
 from db.tables import api_keys
-from resolvers.context import ALL_SCOPES
 from resolvers.ids import encode_id
-from schema.card_mutations import ApiKeyScope
 from tests.conftest import codes, gql, gql_raw, token
 from tests.world import Biz, _business
 
@@ -205,8 +204,8 @@ async def test_unknown_scopes_are_malformed_requests(client, co):
     assert codes(body) == ["BAD_USER_INPUT"]
 
 
-def test_scope_enum_is_the_set_of_scopes_credentials_carry():
-    assert sorted(scope.value for scope in ApiKeyScope) == sorted(ALL_SCOPES)
+def test_every_permission_is_stored_in_a_stable_order():
+    assert sorted(ALL_PERMISSIONS) == sorted(Permission)
 
 
 # --- revokeApiKey ---

@@ -185,7 +185,7 @@ async def test_a_duplicate_only_the_constraint_sees_is_a_user_error(
     async def nobody(**_: Any) -> None:
         return None
 
-    monkeypatch.setattr("db.org_writes.member_by_email", nobody)
+    monkeypatch.setattr("db.writes.org.member_by_email", nobody)
     events = await audit_count(engine, org.biz.id)
     # and the request's transaction goes on: a second mutation of the same request commits
     query = (

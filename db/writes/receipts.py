@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
 
-from db import events
 from db.engine import RequestDb
 from db.tables import expenses, receipts
+from db.writes import events
 
 
 async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:

@@ -6,14 +6,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam, select
 
 from db.engine import RequestDb
-from db.scope import (
-    Scope,
-    card_visible,
-    expense_visible,
-    member_visible,
-    receipt_visible,
-    team_visible,
-)
 from db.sql import any_of, array_param
 from db.tables import (
     businesses,
@@ -26,16 +18,24 @@ from db.tables import (
     receipts,
     teams,
 )
+from db.visibility import (
+    Visibility,
+    card_visible,
+    expense_visible,
+    member_visible,
+    receipt_visible,
+    team_visible,
+)
 
-Visibility = Callable[[Scope], ColumnElement[bool]]
+RowPredicate = Callable[[Visibility], ColumnElement[bool]]
 
 
-def _tenant(table: Table) -> Visibility:
-    return lambda scope: table.c.business_id == scope.business_id
+def _tenant(table: Table) -> RowPredicate:
+    return lambda visibility: table.c.business_id == visibility.business_id
 
 
-# Each node table with the predicate that decides what a scope may see of it.
-NODE_TABLES: dict[str, tuple[Table, Visibility]] = {
+# Each node table with the predicate that decides what a visibility shows of it.
+NODE_TABLES: dict[str, tuple[Table, RowPredicate]] = {
     "expenses": (expenses, expense_visible),
     "members": (members, member_visible),
     "teams": (teams, team_visible),
@@ -46,18 +46,18 @@ NODE_TABLES: dict[str, tuple[Table, Visibility]] = {
 
 
 async def rows_by_ids(
-    *, db: RequestDb, scope: Scope, table: str, ids: Sequence[int], visible_only: bool
+    *, db: RequestDb, visibility: Visibility, table: str, ids: Sequence[int], visible_only: bool
 ) -> dict[int, Row[Any]]:
     """Return rows of ``table`` by id within the business.
 
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
     without it only the tenant filter does (references from an object already visible).
     """
-    if not visible_only or scope.sees_all:  # visibility is then the tenant filter alone
-        rows = await db.rows(_BY_IDS[table], _by_keys_params(scope, ids))
+    if not visible_only or visibility.sees_all:  # visibility is then the tenant filter alone
+        rows = await db.rows(_BY_IDS[table], _by_keys_params(visibility, ids))
         return {row.id: row for row in rows}
-    source, visibility = NODE_TABLES[table]
-    statement = select(source).where(visibility(scope), any_of(source.c.id, ids))
+    source, predicate = NODE_TABLES[table]
+    statement = select(source).where(predicate(visibility), any_of(source.c.id, ids))
     return {row.id: row for row in await db.rows(statement)}
 
 
@@ -77,9 +77,9 @@ def _by_keys(table: Table, column: str, *order_by: str) -> Select[Any]:
     )
 
 
-def _by_keys_params(scope: Scope, keys: Sequence[int]) -> dict[str, Any]:
+def _by_keys_params(visibility: Visibility, keys: Sequence[int]) -> dict[str, Any]:
     """Return the parameters of a :func:`_by_keys` statement."""
-    return {"business_id": scope.business_id, "keys": list(keys)}
+    return {"business_id": visibility.business_id, "keys": list(keys)}
 
 
 _BY_IDS = {name: _by_keys(table, "id") for name, (table, _) in NODE_TABLES.items()}
@@ -106,42 +106,42 @@ async def _children(
 
 
 async def members_by_team(
-    *, db: RequestDb, scope: Scope, team_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the visible members of each team, by name."""
     statement = (
         select(members)
-        .where(member_visible(scope), any_of(members.c.team_id, team_ids))
+        .where(member_visible(visibility), any_of(members.c.team_id, team_ids))
         .order_by(members.c.name, members.c.id)
     )
     return await _children(db, statement, team_ids, "team_id")
 
 
 async def cards_by_holder(
-    *, db: RequestDb, scope: Scope, member_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the visible cards of each member, oldest first."""
     statement = (
         select(cards)
-        .where(card_visible(scope), any_of(cards.c.holder_id, member_ids))
+        .where(card_visible(visibility), any_of(cards.c.holder_id, member_ids))
         .order_by(cards.c.created_at, cards.c.id)
     )
     return await _children(db, statement, member_ids, "holder_id")
 
 
 async def receipts_by_expense(
-    *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the receipts attached to each expense, oldest upload first."""
-    params = _by_keys_params(scope, expense_ids)
+    params = _by_keys_params(visibility, expense_ids)
     return await _children(db, _RECEIPTS_BY_EXPENSE, expense_ids, "expense_id", params)
 
 
 async def events_by_expense(
-    *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
     """Return the audit trail of each expense, oldest first."""
-    params = _by_keys_params(scope, expense_ids)
+    params = _by_keys_params(visibility, expense_ids)
     return await _children(db, _EVENTS_BY_EXPENSE, expense_ids, "expense_id", params)
 
 
@@ -149,9 +149,9 @@ _RECEIPTS_BY_EXPENSE = _by_keys(receipts, "expense_id", "uploaded_at", "id")
 _EVENTS_BY_EXPENSE = _by_keys(expense_events, "expense_id", "at", "id")
 
 
-async def active_policies(*, db: RequestDb, scope: Scope) -> list[Row[Any]]:
+async def active_policies(*, db: RequestDb, visibility: Visibility) -> list[Row[Any]]:
     """Return the business's active policies."""
-    return list(await db.rows(_ACTIVE_POLICIES, {"business_id": scope.business_id}))
+    return list(await db.rows(_ACTIVE_POLICIES, {"business_id": visibility.business_id}))
 
 
 _ACTIVE_POLICIES = (

@@ -39,7 +39,7 @@ def _enqueue_statement() -> TextClause:
     # CAST, not `:p1::int[]`: text() would read that as the parameter ':p'
     named, found = _POSITIONAL.subn(lambda m: f"CAST(:p{m[1]} AS {m[2]})", sql)
     if found != 6 or "$" in named.replace("$$", ""):  # a new pgqueuer changed its statement
-        raise RuntimeError("pgqueuer's enqueue statement is not the one db/jobs.py expects")
+        raise RuntimeError("pgqueuer's enqueue statement is not the one db/writes/jobs.py expects")
     return text(named)
 
 

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from db import events
 from db.engine import RequestDb
-from db.scope import Scope
 from db.tables import events as events_table
 from db.tables import webhook_deliveries, webhook_endpoints
+from db.visibility import Visibility
+from db.writes import events
 
 # events turned into deliveries per endpoint and tick, at most
 DISPATCH_BATCH = 500
@@ -133,13 +133,13 @@ async def redeliver(*, db: RequestDb, business_id: int, endpoint_id: int, event_
 async def dispatch(*, db: RequestDb, endpoint: Any) -> int:
     """Turn the events after the endpoint's feed position into deliveries; return how many.
 
-    Reads the feed as db/events.py does (never skipping an event), for every object of
+    Reads the feed as db/writes/events.py does (never skipping an event), for every object of
     the business, the endpoint's types only; then moves the position past them.
     """
     after = (endpoint.feed_tx, endpoint.feed_id) if endpoint.feed_tx is not None else None
     found = await events.feed(
         db=db,
-        scope=Scope(business_id=endpoint.business_id),
+        visibility=Visibility(business_id=endpoint.business_id),
         object_types=list(events.OBJECT_TABLES),
         after=after,
         limit=DISPATCH_BATCH,

@@ -35,9 +35,9 @@ from sqlalchemy import (
 )
 
 from db.engine import RequestDb
-from db.lookups import NODE_TABLES
-from db.scope import Scope
+from db.queries.lookups import NODE_TABLES
 from db.tables import events
+from db.visibility import Visibility
 
 # object types the feed carries, and the table whose visibility applies to their events
 # (None: only callers who see the whole business)
@@ -108,7 +108,7 @@ class FeedFilter:
 async def feed(
     *,
     db: RequestDb,
-    scope: Scope,
+    visibility: Visibility,
     object_types: Sequence[str],
     after: tuple[int, int] | None,
     limit: int,
@@ -120,9 +120,9 @@ async def feed(
     object applies as it does to the object itself.
     """
     conditions: list[ColumnElement[bool]] = [
-        events.c.business_id == scope.business_id,
+        events.c.business_id == visibility.business_id,
         events.c.tx < _HORIZON,
-        _visible(scope, object_types),
+        _visible(visibility, object_types),
     ]
     if after is not None:
         conditions.append(tuple_(events.c.tx, events.c.id) > tuple_(*after))
@@ -144,24 +144,24 @@ async def feed(
     return list(await db.rows(statement))
 
 
-def _visible(scope: Scope, object_types: Sequence[str]) -> ColumnElement[bool]:
-    """Return the events of ``object_types`` whose objects the scope sees."""
+def _visible(visibility: Visibility, object_types: Sequence[str]) -> ColumnElement[bool]:
+    """Return the events of ``object_types`` whose objects ``visibility`` shows."""
     allowed: list[ColumnElement[bool]] = []
     for kind in object_types:
         table_name = OBJECT_TABLES[kind]
-        if scope.sees_all:
+        if visibility.sees_all:
             allowed.append(events.c.object_type == kind)
             continue
         if table_name is None:
             continue  # policies, settings and keys: only for whoever sees the whole business
-        table, visibility = NODE_TABLES[table_name]
+        table, predicate = NODE_TABLES[table_name]
         sees = exists(
             select(1)
             .select_from(table)
             .where(
                 table.c.business_id == events.c.business_id,
                 table.c.id == events.c.object_id,
-                visibility(scope),
+                predicate(visibility),
             )
         )
         allowed.append(and_(events.c.object_type == kind, sees))

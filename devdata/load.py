@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from db.seed_org import PG_EPOCH, pg_micros
+from devdata.org import PG_EPOCH, pg_micros
 
 # Tables that get ids from the seed, parents before children.
 ID_TABLES = (

@@ -2,7 +2,6 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
@@ -11,32 +10,10 @@ from sqlalchemy import Row
 from resolvers.mutations import decisions
 from resolvers.mutations import expenses as recording
 from resolvers.mutations.expenses import ExpenseFields
-from resolvers.mutations.rules import RuleCode, RuleError
+from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.expense import Expense
-
-UserErrorCode = strawberry.enum(
-    RuleCode, name="UserErrorCode", description="Stable codes of business-rule failures."
-)
-
-
-@strawberry.input(
-    description="An amount of money: a decimal string in major units and an ISO 4217 code."
-)
-class MoneyInput:
-    amount: Decimal = strawberry.field(
-        description='Major units, at most the currency\'s decimals ("12.34", "1500").'
-    )
-    currency: str = strawberry.field(description="ISO 4217 code.")
-
-
-@strawberry.type(description="Why a mutation did not happen; nothing was changed.")
-class UserError:
-    field: str | None = strawberry.field(
-        description="Input field at fault (`amount.currency`, `ids[2]`), if one is."
-    )
-    message: str = strawberry.field(description="What is wrong, for people.")
-    code: RuleCode = strawberry.field(description="What is wrong, for programs.")
+from schema.payloads import MoneyInput, UserError, user_errors
 
 
 @strawberry.type(description="Result of a mutation on one expense.")
@@ -95,12 +72,6 @@ def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:
         category_id=data.category_id, card_id=data.card_id,
         member_id=getattr(data, "member_id", None),
     )  # fmt: skip
-
-
-def user_errors(error: RuleError) -> list[UserError]:
-    """Return the payload's userErrors for a broken rule."""
-
-    return [UserError(field=e.field, message=e.message, code=e.code) for e in error.errors]
 
 
 async def _one(action: Callable[[], Awaitable[Row[Any]]]) -> ExpensePayload:

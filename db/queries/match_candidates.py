@@ -1,4 +1,4 @@
-"""The matcher's stored candidates as the API reads them: both ways, the viewer's scope applied."""
+"""The matcher's stored candidates as the API reads them: both ways, the viewer's visibility applied."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -6,16 +6,16 @@ from typing import Any
 from sqlalchemy import Row, and_, select
 
 from db.engine import RequestDb
-from db.expenses import has_receipt
-from db.scope import Scope, expense_visible, receipt_visible
+from db.queries.expenses import has_receipt
 from db.sql import any_of
 from db.tables import expenses, receipt_match_candidates, receipts
+from db.visibility import Visibility, expense_visible, receipt_visible
 
 
 async def candidates_by_receipt(
-    *, db: RequestDb, scope: Scope, receipt_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, receipt_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
-    """Return each receipt's stored candidates the scope sees: expense columns, score, reasons.
+    """Return each receipt's stored candidates ``visibility`` shows: expense columns, score, reasons.
 
     Best first; expenses deleted or given a receipt since are left out.
     """
@@ -29,9 +29,9 @@ async def candidates_by_receipt(
         )
         .join(c, and_(c.c.business_id == expenses.c.business_id, c.c.expense_id == expenses.c.id))
         .where(
-            c.c.business_id == scope.business_id,
+            c.c.business_id == visibility.business_id,
             any_of(c.c.receipt_id, list(receipt_ids)),
-            expense_visible(scope),
+            expense_visible(visibility),
             expenses.c.deleted_at.is_(None),
             ~has_receipt(),
         )
@@ -44,9 +44,9 @@ async def candidates_by_receipt(
 
 
 async def candidates_by_expense(
-    *, db: RequestDb, scope: Scope, expense_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[Row[Any]]]:
-    """Return, per expense, the unmatched receipts the scope sees that hold it as a candidate."""
+    """Return, per expense, the unmatched receipts ``visibility`` shows that hold it as a candidate."""
     c = receipt_match_candidates
     statement = (
         select(
@@ -57,9 +57,9 @@ async def candidates_by_expense(
         )
         .join(c, and_(c.c.business_id == receipts.c.business_id, c.c.receipt_id == receipts.c.id))
         .where(
-            c.c.business_id == scope.business_id,
+            c.c.business_id == visibility.business_id,
             any_of(c.c.expense_id, list(expense_ids)),
-            receipt_visible(scope),
+            receipt_visible(visibility),
             receipts.c.expense_id.is_(None),
         )
         .order_by(c.c.expense_id, c.c.score.desc(), receipts.c.id)

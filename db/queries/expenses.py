@@ -23,9 +23,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
-from db.scope import Scope, expense_visible
 from db.sql import any_of
 from db.tables import expenses, policies, receipts
+from db.visibility import Visibility, expense_visible
 
 ExpenseParent = Literal["member", "team", "card"]
 
@@ -131,14 +131,14 @@ def _receipt_required() -> ColumnElement[bool]:
     )
 
 
-def expense_where(scope: Scope, spec: ExpenseSpec) -> ColumnElement[bool]:
-    """Return the predicate for the expenses the scope sees that match ``spec``."""
-    return and_(expense_visible(scope), *_filter(spec))
+def expense_where(visibility: Visibility, spec: ExpenseSpec) -> ColumnElement[bool]:
+    """Return the predicate for the expenses ``visibility`` shows that match ``spec``."""
+    return and_(expense_visible(visibility), *_filter(spec))
 
 
-def _page_select(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
+def _page_select(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
     return seek(
-        select(expenses).where(expense_where(scope, spec)),
+        select(expenses).where(expense_where(visibility, spec)),
         SORT_COLUMNS[keyset.column],
         expenses.c.id,
         keyset,
@@ -153,19 +153,21 @@ STATEMENTS_KEPT = 256
 
 
 @functools.lru_cache(maxsize=STATEMENTS_KEPT)
-def _page_statement(scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
-    return _page_select(scope, spec, keyset)
+def _page_statement(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
+    return _page_select(visibility, spec, keyset)
 
 
-async def expense_page(*, db: RequestDb, scope: Scope, spec: ExpenseSpec, keyset: Keyset) -> Page:
-    """Return one page of the expenses the scope sees that match ``spec``."""
-    rows = await db.rows(_page_statement(scope, spec, keyset))
+async def expense_page(
+    *, db: RequestDb, visibility: Visibility, spec: ExpenseSpec, keyset: Keyset
+) -> Page:
+    """Return one page of the expenses ``visibility`` shows that match ``spec``."""
+    rows = await db.rows(_page_statement(visibility, spec, keyset))
     return to_page(list(rows), keyset)
 
 
 @functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def _pages_by_parent_statement(
-    scope: Scope, spec: ExpenseSpec, keyset: Keyset, parent: ExpenseParent
+    visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, parent: ExpenseParent
 ) -> Select[Any]:
     parents = (
         func.unnest(bindparam("parent_ids", type_=ARRAY(BigInteger)))
@@ -173,7 +175,7 @@ def _pages_by_parent_statement(
         .render_derived("p")
     )
     inner = (
-        _page_select(scope, spec, keyset)
+        _page_select(visibility, spec, keyset)
         .where(_PARENT_COLUMNS[parent] == parents.c.parent_id)
         .lateral("x")
     )
@@ -183,14 +185,14 @@ def _pages_by_parent_statement(
 async def expense_pages_by_parent(
     *,
     db: RequestDb,
-    scope: Scope,
+    visibility: Visibility,
     parent: ExpenseParent,
     parent_ids: Sequence[int],
     spec: ExpenseSpec,
     keyset: Keyset,
 ) -> dict[int, Page]:
     """Return a page per parent (member, team or card) in one LATERAL statement."""
-    statement = _pages_by_parent_statement(scope, spec, keyset, parent)
+    statement = _pages_by_parent_statement(visibility, spec, keyset, parent)
     rows = await db.rows(statement, {"parent_ids": list(parent_ids)})
     grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
     for row in rows:
@@ -198,10 +200,10 @@ async def expense_pages_by_parent(
     return {pid: to_page(rows, keyset) for pid, rows in grouped.items()}
 
 
-async def count_expenses(*, db: RequestDb, scope: Scope, spec: ExpenseSpec) -> int:
-    """Return how many expenses the scope sees that match ``spec``."""
+async def count_expenses(*, db: RequestDb, visibility: Visibility, spec: ExpenseSpec) -> int:
+    """Return how many expenses ``visibility`` shows that match ``spec``."""
     rows = await db.rows(
-        select(func.count()).select_from(expenses).where(expense_where(scope, spec))
+        select(func.count()).select_from(expenses).where(expense_where(visibility, spec))
     )
     return int(rows[0][0])
 
@@ -209,7 +211,7 @@ async def count_expenses(*, db: RequestDb, scope: Scope, spec: ExpenseSpec) -> i
 async def count_expenses_by_parent(
     *,
     db: RequestDb,
-    scope: Scope,
+    visibility: Visibility,
     parent: ExpenseParent,
     parent_ids: Sequence[int],
     spec: ExpenseSpec,
@@ -218,7 +220,7 @@ async def count_expenses_by_parent(
     column = _PARENT_COLUMNS[parent]
     statement = (
         select(column.label("parent_id"), func.count().label("n"))
-        .where(expense_where(scope, spec), any_of(column, list(parent_ids)))
+        .where(expense_where(visibility, spec), any_of(column, list(parent_ids)))
         .group_by(column)
     )
     counts = {pid: 0 for pid in parent_ids}

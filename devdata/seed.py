@@ -2,7 +2,7 @@
 
 The same ``seed`` and counts give the same rows: every random choice comes from a
 ``random.Random`` derived from the seed, and times are relative to a fixed anchor
-(:data:`db.seed_org.ANCHOR`), never the clock. Seeding appends: new businesses take ids
+(:data:`devdata.org.ANCHOR`), never the clock. Seeding appends: new businesses take ids
 after the existing ones, and the identity sequences are moved past them at the end.
 
 Loading is COPY in chunks of 50,000 expenses with their events and receipts, the next
@@ -29,16 +29,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from db import seed_data, seed_load
-from db.seed_expenses import (
+from db.roles import Role
+from devdata import catalogues, load
+from devdata.expenses import (
     EVENT_COLUMNS,
     EXPENSE_COLUMNS,
     RECEIPT_COLUMNS,
     Chunk,
     ExpenseFactory,
 )
-from db.seed_fx import seed_fx_rates
-from db.seed_org import (
+from devdata.fx import seed_fx_rates
+from devdata.org import (
     ANCHOR,
     COLUMNS,
     WINDOW_START,
@@ -49,7 +50,7 @@ from db.seed_org import (
     plan_businesses,
     slug,
 )
-from db.seed_roster import Roster, make_roster
+from devdata.roster import Roster, make_roster
 
 __all__ = ["SeedReport", "seed", "seed_fx_rates"]
 
@@ -90,13 +91,13 @@ async def seed(
     if businesses < 1 or expenses < 0:
         raise ValueError("seed needs at least one business and a non-negative expense count")
     started = time.perf_counter()
-    conn = await seed_load.connect(url)
+    conn = await load.connect(url)
     try:
         async with conn.transaction():
             report = await _seed(
                 conn, businesses=businesses, expenses=expenses, seed=seed, progress=progress
             )
-        await seed_load.analyze(conn)
+        await load.analyze(conn)
     finally:
         await conn.close()
     return replace(report, elapsed_s=time.perf_counter() - started)
@@ -105,10 +106,10 @@ async def seed(
 async def _seed(
     conn: Any, *, businesses: int, expenses: int, seed: int, progress: bool
 ) -> SeedReport:
-    await seed_load.lock_tables(conn)
+    await load.lock_tables(conn)
     end = ANCHOR.date() - timedelta(days=1)
     fx = await seed_fx_rates(conn, start=WINDOW_START.date(), end=end, seed=seed)
-    ids = Ids(await seed_load.next_ids(conn))
+    ids = Ids(await load.next_ids(conn))
     specs = plan_businesses(businesses=businesses, expenses=expenses, seed=seed)
     org = OrgRows()
     rosters = [build_business(org, ids, s, Random(f"org:{seed}:{i}")) for i, s in enumerate(specs)]
@@ -118,14 +119,14 @@ async def _seed(
         rng = Random(f"expenses:{seed}:{i}")
         factories.append((ExpenseFactory(roster=roster, fx=fx, ids=ids, rng=rng), spec.expenses))
     # A load that outgrows the table is cheaper with indexes built and keys checked once.
-    bulk = await seed_load.row_count(conn, "expenses") < expenses
-    restore = await seed_load.relax_bulk_tables(conn) if bulk else []
-    await seed_load.pause_rollups(conn)
+    bulk = await load.row_count(conn, "expenses") < expenses
+    restore = await load.relax_bulk_tables(conn) if bulk else []
+    await load.pause_rollups(conn)
     counts = await load_expenses(conn, factories, progress=progress)
     for statement in tqdm(restore, "indexes and keys", **bar_options(progress)):
         await conn.execute(statement)
-    await seed_load.rebuild_rollups(conn, [roster.business_id for roster in rosters])
-    await seed_load.move_sequences(conn)
+    await load.rebuild_rollups(conn, [roster.business_id for roster in rosters])
+    await load.move_sequences(conn)
     return SeedReport(
         **{table: len(rows) for table, rows in org.tables.items()},
         **counts,
@@ -139,15 +140,17 @@ def build_business(org: OrgRows, ids: Ids, spec: BusinessSpec, rng: Random) -> R
     """Return the roster of a new business with teams, staff, cards, categories, policies."""
     builder = OrgBuilder(org, ids, rng, spec)
     headcount = min(2500, max(6, spec.expenses // 150))
-    team_ids = builder.teams(rng.sample(seed_data.TEAM_NAMES, min(30, max(2, headcount // 12))))
-    roles: list[tuple[str, int | None]] = [("ADMIN", None)] * (1 + headcount // 800)
-    roles += [("FINANCE", None)] * (1 + headcount // 150)
-    roles += [("MANAGER", team_id) for team_id in team_ids]
+    team_ids = builder.teams(rng.sample(catalogues.TEAM_NAMES, min(30, max(2, headcount // 12))))
+    roles: list[tuple[str, int | None]] = [(Role.ADMIN, None)] * (1 + headcount // 800)
+    roles += [(Role.FINANCE, None)] * (1 + headcount // 150)
+    roles += [(Role.MANAGER, team_id) for team_id in team_ids]
     team_sizes = [rng.paretovariate(1.5) for _ in team_ids]
-    roles += [("EMPLOYEE", t) for t in rng.choices(team_ids, team_sizes, k=headcount - len(roles))]
+    roles += [
+        (Role.EMPLOYEE, t) for t in rng.choices(team_ids, team_sizes, k=headcount - len(roles))
+    ]
     members = builder.staff(roles, domain=f"{slug(spec.name)}-{builder.business_id}.example")
     managers = builder.link_managers(members)
-    names = [c.name for c in seed_data.CATEGORIES]
+    names = [c.name for c in catalogues.CATEGORIES]
     if spec.expenses < 5000:  # small businesses do not bother with every category
         for name in rng.sample(names[5:], rng.randint(0, 3)):
             names.remove(name)
@@ -168,15 +171,15 @@ def build_business(org: OrgRows, ids: Ids, spec: BusinessSpec, rng: Random) -> R
 async def load_org(conn: Any, org: OrgRows) -> None:
     """COPY the organisation rows, parents first, then link teams to their managers."""
     for table in ("businesses", "teams", "members", "categories", "cards", "policies"):
-        await seed_load.copy_rows(conn, table, COLUMNS[table], org.tables[table])
-    await seed_load.link_managers(conn, org.managers)
+        await load.copy_rows(conn, table, COLUMNS[table], org.tables[table])
+    await load.link_managers(conn, org.managers)
 
 
 async def copy_chunk(conn: Any, chunk: Chunk) -> None:
     """COPY a chunk's expenses, then the events and receipts that reference them."""
-    await seed_load.copy_rows(conn, "expenses", EXPENSE_COLUMNS, chunk.expenses)
-    await seed_load.copy_rows(conn, "expense_events", EVENT_COLUMNS, chunk.events)
-    await seed_load.copy_rows(conn, "receipts", RECEIPT_COLUMNS, chunk.receipts)
+    await load.copy_rows(conn, "expenses", EXPENSE_COLUMNS, chunk.expenses)
+    await load.copy_rows(conn, "expense_events", EVENT_COLUMNS, chunk.events)
+    await load.copy_rows(conn, "receipts", RECEIPT_COLUMNS, chunk.receipts)
 
 
 def bar_options(progress: bool) -> dict[str, Any]:

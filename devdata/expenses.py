@@ -5,7 +5,7 @@ the window is demoted to the one before), ``decided_by`` is never the submitter,
 only out-of-pocket expenses are reimbursed. Nothing depends on the clock.
 
 Instants are integers, microseconds since 2000-01-01 UTC as Postgres stores them, and
-are written through the timestamptz codec of :func:`db.seed_load.connect`: building a
+are written through the timestamptz codec of :func:`db.load.connect`: building a
 datetime per value would cost more than the rest of the row.
 """
 
@@ -17,11 +17,11 @@ from math import inf
 from random import Random
 from typing import Any
 
-from db import seed_data
 from db.money import minor_units
-from db.seed_fx import USD_PER_UNIT, FxTable
-from db.seed_org import WINDOW_DAYS, WINDOW_START, Ids, pg_micros
-from db.seed_roster import MERCHANT_CUM_WEIGHTS, MERCHANTS, Merchant, Roster, Submitter
+from devdata import catalogues
+from devdata.fx import USD_PER_UNIT, FxTable
+from devdata.org import WINDOW_DAYS, WINDOW_START, Ids, pg_micros
+from devdata.roster import MERCHANT_CUM_WEIGHTS, MERCHANTS, Merchant, Roster, Submitter
 
 EXPENSE_COLUMNS = (
     "business_id", "id", "member_id", "team_id", "card_id", "category_id", "merchant_name",
@@ -211,8 +211,8 @@ class ExpenseFactory:
         """Return the action and comment of the decision that led to ``status``."""
         rnd = self.random
         if status == "REJECTED":
-            return "REJECTED", pick(seed_data.REJECTION_REASONS, rnd())
-        comment = pick(seed_data.APPROVAL_COMMENTS, rnd()) if rnd() < 0.3 else None
+            return "REJECTED", pick(catalogues.REJECTION_REASONS, rnd())
+        comment = pick(catalogues.APPROVAL_COMMENTS, rnd()) if rnd() < 0.3 else None
         return "APPROVED", comment
 
     def receipts(

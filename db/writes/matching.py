@@ -23,8 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.expenses import has_receipt
-from db.scope import Scope, expense_visible
+from db.queries.expenses import has_receipt
 from db.tables import (
     businesses,
     expenses,
@@ -35,6 +34,7 @@ from db.tables import (
     receipts,
     teams,
 )
+from db.visibility import Visibility, expense_visible
 
 # how far from the receipt's date an expense is looked at at all (scoring decides the rest)
 SEARCH_DAYS = 14
@@ -77,11 +77,16 @@ def _local_day(timezone: str) -> Any:
 
 
 async def expense_features(
-    *, db: RequestDb, scope: Scope, receipt: Row[Any], timezone: str, window: tuple[int, int]
+    *,
+    db: RequestDb,
+    visibility: Visibility,
+    receipt: Row[Any],
+    timezone: str,
+    window: tuple[int, int],
 ) -> list[Row[Any]]:
     """Return what scoring needs of each expense that may belong to ``receipt``.
 
-    Expenses ``scope`` (the uploader's) sees, live, without a receipt, spent within
+    Expenses ``visibility`` (the uploader's) shows, live, without a receipt, spent within
     SEARCH_DAYS local days of the receipt's date, and with the same amount and currency,
     or a local day in ``window`` (days before, after the receipt's date), or a similar
     merchant. Each row: id, amount_minor, currency, local_day, merchant similarity, the
@@ -122,7 +127,7 @@ async def expense_features(
             refused.label("refused"),
         )
         .where(
-            expense_visible(scope),
+            expense_visible(visibility),
             expenses.c.deleted_at.is_(None),
             ~has_receipt(),
             # one day of slack either way for the time zone; the local day decides

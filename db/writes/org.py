@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.engine import RequestDb
 from db.locks import LockMode, locked_row
+from db.roles import Role
 from db.tables import businesses, members, teams
 
 UNIQUE_VIOLATION = "23505"
@@ -244,7 +245,7 @@ async def active_admin_ids(*, db: RequestDb, business_id: int) -> list[int]:
     """Return the ids of the business's active admins (lock the business first)."""
     statement = select(members.c.id).where(
         members.c.business_id == business_id,
-        members.c.role == "ADMIN",
+        members.c.role == Role.ADMIN,
         members.c.deactivated_at.is_(None),
     )
     return [row.id for row in await db.rows(statement)]

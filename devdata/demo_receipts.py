@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
 
-from db import jobs, receipt_writes
-from db.demo import demo_receipt_count, expenses_without_receipts
 from db.engine import RequestDb
 from db.receipt_storage import LocalStorage, content_key
+from db.writes import jobs
+from db.writes import receipts as receipt_writes
+from devdata.demo import demo_receipt_count, expenses_without_receipts
 from extraction.samples import Kind, SampleTruth, render
 
 DEMO_RECEIPTS = 3

@@ -3,7 +3,7 @@
 ``expense_month_totals`` and ``expense_day_totals`` hold the exact home-currency totals
 and counts of a business's live expenses per local month (day), team, category,
 currency, status and home currency. A request is answered from them when it filters and
-groups only on those dimensions and its scope is the whole business. Its time range is
+groups only on those dimensions and its visibility is the whole business. Its time range is
 split by local calendar day: the days strictly between the local days of ``spentAfter``
 and ``spentBefore`` come from the rollups (whole months from the month rollup when the
 interval is a month or coarser, the rest from the day rollup), the two boundary days from
@@ -33,10 +33,10 @@ from sqlalchemy import (
     union_all,
 )
 
-from db.expenses import ExpenseSpec, expense_where
-from db.scope import Scope
+from db.queries.expenses import ExpenseSpec, expense_where
 from db.sql import any_of
 from db.tables import businesses, expense_day_totals, expense_month_totals, expenses
+from db.visibility import Visibility
 
 # dimension -> column, the same name in expenses and in both rollups
 ROLLUP_DIMENSIONS = {
@@ -64,9 +64,9 @@ def supported_instant(value: datetime) -> bool:
     return value.utcoffset() is not None and EARLIEST_INSTANT <= value < END_OF_INSTANTS
 
 
-def rollup_serves(scope: Scope, spec: ExpenseSpec, group_by: Sequence[str]) -> bool:
+def rollup_serves(visibility: Visibility, spec: ExpenseSpec, group_by: Sequence[str]) -> bool:
     """Return True when the rollups hold everything the request filters and groups on."""
-    if not scope.sees_all or not set(group_by) <= set(ROLLUP_DIMENSIONS):
+    if not visibility.sees_all or not set(group_by) <= set(ROLLUP_DIMENSIONS):
         return False
     unkept: tuple[object, ...] = (spec.member_ids, spec.card_ids, spec.has_receipt)
     unkept += (spec.receipt_missing,)
@@ -89,14 +89,14 @@ def period_start(interval: str, local: ColumnElement[Any]) -> ColumnElement[Any]
 
 
 def rollup_select(
-    scope: Scope, spec: ExpenseSpec, group_by: Sequence[str], interval: str | None
+    visibility: Visibility, spec: ExpenseSpec, group_by: Sequence[str], interval: str | None
 ) -> Select[Any]:
     """Return the grouped, ordered summary statement over the rollups and boundary days."""
-    zone = business_zone(scope.business_id)
+    zone = business_zone(visibility.business_id)
     lo = _local_day(zone, spec.spent_after) if spec.spent_after else None
     hi = _local_day(zone, spec.spent_before) if spec.spent_before else None
-    parts = _rollup_parts(scope, spec, group_by, interval, lo, hi)
-    parts += _edge_parts(scope, spec, group_by, interval, zone, lo)
+    parts = _rollup_parts(visibility, spec, group_by, interval, lo, hi)
+    parts += _edge_parts(visibility, spec, group_by, interval, zone, lo)
     rows = union_all(*parts).subquery("parts")
     keys = [rows.c.period] if interval else []
     keys += [rows.c[name.lower()] for name in group_by] + [rows.c.home_currency]
@@ -116,7 +116,7 @@ def _month_start(day: ColumnElement[Any], months_later: int = 0) -> ColumnElemen
 
 
 def _rollup_parts(
-    scope: Scope,
+    visibility: Visibility,
     spec: ExpenseSpec,
     group_by: Sequence[str],
     interval: str | None,
@@ -126,7 +126,7 @@ def _rollup_parts(
     """Return the rollup reads covering the local days strictly between ``lo`` and ``hi``."""
 
     def part(table: Table, *where: ColumnElement[bool], sign: int = 1) -> Select[Any]:
-        return _totals(table, scope, spec, group_by, interval, sign).where(*where)
+        return _totals(table, visibility, spec, group_by, interval, sign).where(*where)
 
     day, month = expense_day_totals.c.day, expense_month_totals.c.month
     if interval not in _MONTHLY:  # weeks and days cut across months
@@ -184,7 +184,7 @@ def _least(a: ColumnElement[Any], b: ColumnElement[Any] | None) -> ColumnElement
 
 def _totals(
     table: Table,
-    scope: Scope,
+    visibility: Visibility,
     spec: ExpenseSpec,
     group_by: Sequence[str],
     interval: str | None,
@@ -209,11 +209,11 @@ def _totals(
         )
         if values is not None
     ]
-    return select(*columns).where(c.business_id == scope.business_id, *filters)
+    return select(*columns).where(c.business_id == visibility.business_id, *filters)
 
 
 def _edge_parts(
-    scope: Scope,
+    visibility: Visibility,
     spec: ExpenseSpec,
     group_by: Sequence[str],
     interval: str | None,
@@ -229,7 +229,9 @@ def _edge_parts(
     )
     columns += [expenses.c[ROLLUP_DIMENSIONS[name]].label(name.lower()) for name in group_by]
     columns += [expenses.c.home_currency, expenses.c.home_amount_minor.label("total")]
-    rows = select(*columns, literal(1, BigInteger).label("n")).where(expense_where(scope, spec))
+    rows = select(*columns, literal(1, BigInteger).label("n")).where(
+        expense_where(visibility, spec)
+    )
     parts = []
     if after is not None:
         end = min(after + _LONGEST_DAY, before) if before is not None else after + _LONGEST_DAY

@@ -5,11 +5,17 @@ from dataclasses import dataclass
 from math import log
 from random import Random
 
-from db import seed_data
-from db.seed_org import MemberSeed, slug
+from db.roles import Role
+from devdata import catalogues
+from devdata.org import MemberSeed, slug
 
 # How much each role spends, relative to an employee.
-ROLE_ACTIVITY = {"EMPLOYEE": 1.0, "MANAGER": 0.7, "FINANCE": 0.3, "ADMIN": 0.2}
+ROLE_ACTIVITY: dict[str, float] = {
+    Role.EMPLOYEE: 1.0,
+    Role.MANAGER: 0.7,
+    Role.FINANCE: 0.3,
+    Role.ADMIN: 0.2,
+}
 
 
 @dataclass(frozen=True)
@@ -28,19 +34,19 @@ class Merchant:
 def _descriptions(category: str) -> tuple[str, ...]:
     fill = Random(category)  # rendered once at import, identical on every run
     texts = []
-    for template in seed_data.DESCRIPTIONS[category]:
+    for template in catalogues.DESCRIPTIONS[category]:
         for _ in range(4):
-            city, client = fill.choice(seed_data.CITIES), fill.choice(seed_data.CLIENTS)
-            event, month = fill.choice(seed_data.EVENTS), fill.choice(seed_data.MONTHS)
+            city, client = fill.choice(catalogues.CITIES), fill.choice(catalogues.CLIENTS)
+            event, month = fill.choice(catalogues.EVENTS), fill.choice(catalogues.MONTHS)
             texts.append(template.format(city=city, client=client, event=event, month=month))
     return tuple(texts)
 
 
 def _merchants() -> tuple[tuple[Merchant, ...], list[float]]:
     merchants, weights = [], []
-    for spec in seed_data.CATEGORIES:
+    for spec in catalogues.CATEGORIES:
         texts = _descriptions(spec.name)
-        entries = seed_data.MERCHANTS[spec.name]
+        entries = catalogues.MERCHANTS[spec.name]
         for entry in entries:
             name, _, local = entry.rstrip("*").partition("|")
             mu, sigma = log(spec.median_usd), spec.sigma
@@ -89,8 +95,8 @@ def make_roster(
     rng: Random,
 ) -> Roster:
     """Return the roster; ``managers`` maps team id -> manager member id."""
-    finance = [m.id for m in members if m.role == "FINANCE"]
-    admins = [m.id for m in members if m.role == "ADMIN"]
+    finance = [m.id for m in members if m.role == Role.FINANCE]
+    admins = [m.id for m in members if m.role == Role.ADMIN]
     submitters, cum, total = [], [], 0.0
     for m in members:
         manager = managers.get(m.team_id) if m.team_id is not None else None

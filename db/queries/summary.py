@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from db.engine import RequestDb
-from db.expenses import ExpenseSpec, expense_where
-from db.scope import Scope
-from db.summary_rollup import business_zone, period_start, rollup_select, rollup_serves
+from db.queries.expenses import ExpenseSpec, expense_where
+from db.queries.summary_rollup import business_zone, period_start, rollup_select, rollup_serves
 from db.tables import expenses
+from db.visibility import Visibility
 
 DIMENSIONS: dict[str, ColumnElement[Any]] = {
     "TEAM": expenses.c.team_id,
@@ -41,7 +41,7 @@ class Bucket:
 async def spend_summary(
     *,
     db: RequestDb,
-    scope: Scope,
+    visibility: Visibility,
     spec: ExpenseSpec,
     group_by: Sequence[str],
     interval: str | None,
@@ -51,31 +51,31 @@ async def spend_summary(
 
     Periods start in the business's time zone: an expense at 23:30 UTC on 31 March in
     New York counts in March. Totals add home-currency amounts, which are exact integers.
-    Requests the rollups can answer read them (db/summary_rollup.py); the others, and the
+    Requests the rollups can answer read them (db/queries/summary_rollup.py); the others, and the
     same buckets, come from one aggregate over ``expenses``.
     """
-    if rollup_serves(scope, spec, group_by):
-        statement = rollup_select(scope, spec, group_by, interval)
+    if rollup_serves(visibility, spec, group_by):
+        statement = rollup_select(visibility, spec, group_by, interval)
     else:
-        statement = expense_summary_select(scope, spec, group_by, interval)
+        statement = expense_summary_select(visibility, spec, group_by, interval)
     rows = await db.rows(statement.limit(limit + 1))
     return [_bucket(row, group_by, interval) for row in rows]
 
 
 def expense_summary_select(
-    scope: Scope, spec: ExpenseSpec, group_by: Sequence[str], interval: str | None
+    visibility: Visibility, spec: ExpenseSpec, group_by: Sequence[str], interval: str | None
 ) -> Select[Any]:
     """Return the grouped, ordered summary statement over every matching expense row."""
     columns = [DIMENSIONS[name].label(name.lower()) for name in group_by]
     keys: list[ColumnElement[Any]] = [*columns, expenses.c.home_currency]
     if interval is not None:
-        local = func.timezone(business_zone(scope.business_id), expenses.c.spent_at)
+        local = func.timezone(business_zone(visibility.business_id), expenses.c.spent_at)
         keys.insert(0, period_start(interval, local).label("period"))
     return (
         select(
             *keys, func.sum(expenses.c.home_amount_minor).label("total"), func.count().label("n")
         )
-        .where(expense_where(scope, spec))
+        .where(expense_where(visibility, spec))
         .group_by(*keys)
         .order_by(*keys)
     )

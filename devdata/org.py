@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
 
-from db import seed_data
 from db.money import minor_units
-from db.seed_fx import USD_PER_UNIT
+from db.roles import Role
+from devdata import catalogues
+from devdata.fx import USD_PER_UNIT
 
 # Seeded data is relative to this instant so that runs are reproducible.
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
@@ -112,9 +113,9 @@ def plan_businesses(*, businesses: int, expenses: int, seed: int) -> list[Busine
     specs = []
     for size in tenant_sizes(businesses, expenses):
         home = rng.choices(HOME_CURRENCIES, HOME_CURRENCY_WEIGHTS)[0]
-        words = f"{rng.choice(seed_data.COMPANY_WORDS)} {rng.choice(seed_data.COMPANY_TRADES)}"
-        name = f"{words} {seed_data.LEGAL_SUFFIX[home]}"
-        zone = rng.choice(seed_data.TIMEZONES[home])
+        words = f"{rng.choice(catalogues.COMPANY_WORDS)} {rng.choice(catalogues.COMPANY_TRADES)}"
+        name = f"{words} {catalogues.LEGAL_SUFFIX[home]}"
+        zone = rng.choice(catalogues.TIMEZONES[home])
         specs.append(BusinessSpec(name, home, zone, size))
     return specs
 
@@ -172,7 +173,7 @@ class OrgBuilder:
         seconds = (WINDOW_START - self.created).total_seconds()
         members = []
         for role, team_id in roles:
-            first, last = rng.choice(seed_data.FIRST_NAMES), rng.choice(seed_data.LAST_NAMES)
+            first, last = rng.choice(catalogues.FIRST_NAMES), rng.choice(catalogues.LAST_NAMES)
             local = f"{slug(first)}.{slug(last)}"
             email, n = f"{local}@{domain}", 1
             while email in taken:
@@ -188,13 +189,13 @@ class OrgBuilder:
 
     def link_managers(self, members: Sequence[MemberSeed]) -> dict[int, int]:
         """Return team id -> manager id, each team's MANAGER becoming its manager."""
-        managers = {m.team_id: m.id for m in members if m.role == "MANAGER" and m.team_id}
+        managers = {m.team_id: m.id for m in members if m.role == Role.MANAGER and m.team_id}
         self.rows.managers.extend((self.business_id, t, m) for t, m in managers.items())
         return managers
 
     def categories(self, names: Sequence[str]) -> dict[str, int]:
         """Return category name -> id for new categories with the catalogue's GL codes."""
-        gl_codes = {spec.name: spec.gl_code for spec in seed_data.CATEGORIES}
+        gl_codes = {spec.name: spec.gl_code for spec in catalogues.CATEGORIES}
         by_name = {}
         for name in names:
             category_id = self.ids.take("categories")

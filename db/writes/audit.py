@@ -4,9 +4,9 @@ from typing import Any, Literal
 
 from sqlalchemy import insert, select
 
-from db import events
 from db.engine import RequestDb
 from db.tables import audit_events
+from db.writes import events
 
 ObjectType = Literal["Business", "Team", "Member", "Category", "Policy", "Card", "ApiKey"]
 

@@ -2,7 +2,7 @@
 
 Idempotent: a business that already exists (by name) is reused as it is. Members have
 fixed emails so the CLI can print ready-made tokens; everything else comes from the
-seed generator (:mod:`db.seed`) with a fixed seed, over the 90 days before the anchor.
+seed generator (:mod:`devdata.seed`) with a fixed seed, over the 90 days before the anchor.
 The demo's API key is replaced at every start, so one demo key is live at a time.
 """
 
@@ -14,14 +14,17 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Row, func, select, text
 
-from db import api_key_writes, seed_load
 from db.engine import RequestDb
-from db.seed import copy_chunk, load_org
-from db.seed_data import CATEGORIES
-from db.seed_expenses import Chunk, ExpenseFactory
-from db.seed_fx import FxTable, seed_fx_rates
-from db.seed_org import ANCHOR, BusinessSpec, Ids, OrgBuilder, OrgRows
-from db.seed_roster import make_roster
+from db.permissions import Permission
+from db.roles import Role
+from db.writes import api_keys as api_key_writes
+from devdata import load
+from devdata.catalogues import CATEGORIES
+from devdata.expenses import Chunk, ExpenseFactory
+from devdata.fx import FxTable, seed_fx_rates
+from devdata.org import ANCHOR, BusinessSpec, Ids, OrgBuilder, OrgRows
+from devdata.roster import make_roster
+from devdata.seed import copy_chunk, load_org
 
 DEMO_SEED = 2026
 DEMO_DAYS = 90
@@ -52,27 +55,32 @@ class DemoSpec:
 
 
 ACME = DemoSpec("Acme Corp", "GBP", "Europe/London", ("Sales", "Engineering"), (
-    DemoPerson("admin@acme.example", "Alice Archer", "ADMIN", None),
-    DemoPerson("finance@acme.example", "Fiona Finch", "FINANCE", None),
-    DemoPerson("manager@acme.example", "Mark Manning", "MANAGER", "Sales"),
-    DemoPerson("employee@acme.example", "Emma Evans", "EMPLOYEE", "Sales"),
-    DemoPerson("sam@acme.example", "Sam Sellers", "EMPLOYEE", "Sales"),
-    DemoPerson("grace@acme.example", "Grace Hopper", "MANAGER", "Engineering"),
-    DemoPerson("linus@acme.example", "Linus Torvalds", "EMPLOYEE", "Engineering"),
-    DemoPerson("ada@acme.example", "Ada Lovelace", "EMPLOYEE", "Engineering"),
+    DemoPerson("admin@acme.example", "Alice Archer", Role.ADMIN, None),
+    DemoPerson("finance@acme.example", "Fiona Finch", Role.FINANCE, None),
+    DemoPerson("manager@acme.example", "Mark Manning", Role.MANAGER, "Sales"),
+    DemoPerson("employee@acme.example", "Emma Evans", Role.EMPLOYEE, "Sales"),
+    DemoPerson("sam@acme.example", "Sam Sellers", Role.EMPLOYEE, "Sales"),
+    DemoPerson("grace@acme.example", "Grace Hopper", Role.MANAGER, "Engineering"),
+    DemoPerson("linus@acme.example", "Linus Torvalds", Role.EMPLOYEE, "Engineering"),
+    DemoPerson("ada@acme.example", "Ada Lovelace", Role.EMPLOYEE, "Engineering"),
 ))  # fmt: skip
 GLOBEX = DemoSpec("Globex Ltd", "USD", "America/New_York", ("Operations", "Research"), (
-    DemoPerson("admin@globex.example", "Hank Scorpio", "ADMIN", None),
-    DemoPerson("finance@globex.example", "Frank Grimes", "FINANCE", None),
-    DemoPerson("manager@globex.example", "Mindy Simmons", "MANAGER", "Operations"),
-    DemoPerson("employee@globex.example", "Homer Simpson", "EMPLOYEE", "Operations"),
-    DemoPerson("lenny@globex.example", "Lenny Leonard", "EMPLOYEE", "Operations"),
-    DemoPerson("carl@globex.example", "Carl Carlson", "MANAGER", "Research"),
-    DemoPerson("frink@globex.example", "John Frink", "EMPLOYEE", "Research"),
+    DemoPerson("admin@globex.example", "Hank Scorpio", Role.ADMIN, None),
+    DemoPerson("finance@globex.example", "Frank Grimes", Role.FINANCE, None),
+    DemoPerson("manager@globex.example", "Mindy Simmons", Role.MANAGER, "Operations"),
+    DemoPerson("employee@globex.example", "Homer Simpson", Role.EMPLOYEE, "Operations"),
+    DemoPerson("lenny@globex.example", "Lenny Leonard", Role.EMPLOYEE, "Operations"),
+    DemoPerson("carl@globex.example", "Carl Carlson", Role.MANAGER, "Research"),
+    DemoPerson("frink@globex.example", "John Frink", Role.EMPLOYEE, "Research"),
 ))  # fmt: skip
 # the API key the CLI prints: one live key of this name in Acme, replaced at every start
 DEMO_KEY_NAME = "demo integration"
-DEMO_KEY_SCOPES = ("expenses:read", "receipts:read", "cards:read", "teams:read")
+DEMO_KEY_PERMISSIONS = (
+    Permission.EXPENSES_READ,
+    Permission.RECEIPTS_READ,
+    Permission.CARDS_READ,
+    Permission.TEAMS_READ,
+)
 # roles the CLI prints a token for; the first person listed with the role is used
 LOGIN_ROLES = ("admin", "finance", "manager", "employee")
 
@@ -124,7 +132,7 @@ class DemoData:
 
 async def seed_demo(*, url: str) -> DemoData:
     """Return the demo businesses, creating those that do not exist yet."""
-    conn = await seed_load.connect(url)
+    conn = await load.connect(url)
     try:
         async with conn.transaction():
             # two demo runs at once would both see no Acme and both create one
@@ -166,7 +174,7 @@ async def replace_demo_key(
     )
     return await api_key_writes.insert_api_key(
         db=db, business_id=business_id, name=DEMO_KEY_NAME, prefix=prefix,
-        secret_hash=secret_hash, scopes=list(DEMO_KEY_SCOPES), created_by=None,
+        secret_hash=secret_hash, scopes=list(DEMO_KEY_PERMISSIONS), created_by=None,
     )  # fmt: skip
 
 
@@ -195,12 +203,12 @@ def _business(spec: DemoSpec, business_id: int, ids: Mapping[str, int]) -> DemoB
 
 
 async def _create(conn: Any, specs: list[DemoSpec]) -> dict[str, DemoBusiness]:
-    await seed_load.lock_tables(conn)
+    await load.lock_tables(conn)
     end = ANCHOR.date() - timedelta(days=1)
     fx = await seed_fx_rates(
         conn, start=end - timedelta(days=DEMO_DAYS - 1), end=end, seed=DEMO_SEED
     )
-    ids = Ids(await seed_load.next_ids(conn))
+    ids = Ids(await load.next_ids(conn))
     org, chunk = OrgRows(), Chunk()
     created: dict[str, DemoBusiness] = {}
     for spec in specs:
@@ -209,7 +217,7 @@ async def _create(conn: Any, specs: list[DemoSpec]) -> dict[str, DemoBusiness]:
         factory.make(DEMO_EXPENSES, chunk, currencies=DEMO_CURRENCIES)
     await load_org(conn, org)
     await copy_chunk(conn, chunk)
-    await seed_load.move_sequences(conn)
+    await load.move_sequences(conn)
     return created
 
 

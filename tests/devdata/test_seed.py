@@ -17,13 +17,13 @@ import asyncpg
 import pytest
 
 from db import migrate
-from db.demo import seed_demo
 from db.embedded import ensure_database, start_server
 from db.money import MINOR_UNITS
-from db.seed import seed
-from db.seed_fx import FxTable, convert_minor, fx_walk, half_even_div
-from db.seed_load import ID_TABLES, asyncpg_dsn
-from db.seed_org import tenant_sizes
+from devdata.demo import seed_demo
+from devdata.fx import FxTable, convert_minor, fx_walk, half_even_div
+from devdata.load import ID_TABLES, asyncpg_dsn
+from devdata.org import tenant_sizes
+from devdata.seed import seed
 
 STATUSES = {"DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED"}
 # Each query counts rows that break a rule the seeded data promises.

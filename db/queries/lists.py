@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, select
 
 from db.engine import RequestDb
-from db.lookups import NODE_TABLES
 from db.paging import Keyset, Page, seek, to_page
-from db.scope import Scope
+from db.queries.lookups import NODE_TABLES
 from db.sql import any_of
 from db.tables import cards, members, receipts
+from db.visibility import Visibility
 
 
 @dataclass(frozen=True)
@@ -48,18 +48,18 @@ def _filters(table: str, spec: ListSpec) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _where(scope: Scope, table: str, spec: ListSpec) -> ColumnElement[bool]:
-    _, visibility = NODE_TABLES[table]
-    return and_(visibility(scope), *_filters(table, spec))
+def _where(visibility: Visibility, table: str, spec: ListSpec) -> ColumnElement[bool]:
+    _, predicate = NODE_TABLES[table]
+    return and_(predicate(visibility), *_filters(table, spec))
 
 
 async def list_page(
-    *, db: RequestDb, scope: Scope, table: str, spec: ListSpec, keyset: Keyset
+    *, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec, keyset: Keyset
 ) -> Page:
     """Return one page of the visible rows of ``table`` matching ``spec``."""
     source, _ = NODE_TABLES[table]
     statement = seek(
-        select(source).where(_where(scope, table, spec)),
+        select(source).where(_where(visibility, table, spec)),
         source.c[keyset.column],
         source.c.id,
         keyset,
@@ -67,8 +67,8 @@ async def list_page(
     return to_page(list(await db.rows(statement)), keyset)
 
 
-async def count_list(*, db: RequestDb, scope: Scope, table: str, spec: ListSpec) -> int:
+async def count_list(*, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec) -> int:
     """Return how many visible rows of ``table`` match ``spec``."""
     source, _ = NODE_TABLES[table]
-    statement = select(func.count()).select_from(source).where(_where(scope, table, spec))
+    statement = select(func.count()).select_from(source).where(_where(visibility, table, spec))
     return int((await db.rows(statement))[0][0])

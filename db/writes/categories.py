@@ -197,7 +197,7 @@ def _upsert_statement() -> Any:
         details,
     ).select_from(upserted.outerjoin(old, old.c.id == upserted.c.id))
     events = insert(audit_events).from_select(EVENT_COLUMNS, source).cte("events")
-    # and the change feed's events (db/events.py), in the same statement
+    # and the change feed's events (db/writes/events.py), in the same statement
     created = old.c.id.is_(None)
     renamed, unarchived = old.c.name != upserted.c.name, old.c.archived_at.is_not(None)
     fields = case(
