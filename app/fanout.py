@@ -110,8 +110,8 @@ def _row_fields(parent: GraphQLObjectType, selections: SelectionSetNode | None) 
         return 0
     count = 0
     for node in selections.selections:
-        if not isinstance(node, FieldNode) or node.directives:
-            return None  # fragments and directives: strawberry's
+        if not isinstance(node, FieldNode) or node.directives or node.alias is not None:
+            return None  # fragments, directives, aliases: strawberry's, with their limits
         count += 1
         if node.name.value == "__typename":
             continue

@@ -266,3 +266,28 @@ async def test_subscribers_woken_together_share_one_read() -> None:
     together = await asyncio.gather(*(hub.read("same cursor", read) for _ in range(50)))
     assert calls == [1] and together == [[1]] * 50
     assert await hub.read("same cursor", read) == [2]  # later, a read of its own
+
+
+@pytest.mark.parametrize(
+    ("selection", "by_group"),
+    [
+        ("id cursor type objectId transition { from to } actor { kind apiKeyId }", True),
+        ("first: id", False),  # aliases: strawberry's, under the alias limit
+        ("id actor { member { name } }", False),  # a referenced member: a loader
+        ("... on Event { id }", False),
+        ("id @include(if: true)", False),
+        ("nope", False),  # invalid: strawberry words the error
+    ],
+)
+async def test_which_selections_are_made_once_per_group(
+    served: Served, selection: str, by_group: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from app.fanout import plan_of
+
+    query = f'subscription {{ events(types: ["a.b"]) {{ {selection} }} }}'
+    operation: Any = SimpleNamespace(query=query, variables=None, operation_name=None)
+    plan = plan_of(served.app.graphql_ws.renders.schema, operation)
+    assert (plan is not None) == by_group
+    assert plan is None or plan.types == ("a.b",)
