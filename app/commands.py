@@ -245,6 +245,10 @@ async def demo_credentials(settings: Settings, url: str) -> str:
             " read and attached (query receipts { nodes { fileName processing extracted"
             " { merchantName total { amount currency } } expense { merchantName } } }).\n"
         )
+    lines.append(
+        "In GraphiQL, subscriptions run too: paste a token in Headers, run"
+        " subscription { events { type objectId } }, then change something.\n"
+    )
     return "\n".join(lines)
 
 

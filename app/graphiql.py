@@ -41,7 +41,9 @@ SCROLL_LOCK_STYLE_HASH = "sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc="
 # 'self' only, plus that hash. font-src and img-src also take data: because
 # graphiql.min.css embeds its fonts (Roboto, Fira Code) and a few images as data: URLs.
 # Inline style attributes are not needed: React and CodeMirror set styles through the
-# CSSOM (element.style), which CSP does not govern.
+# CSSOM (element.style), which CSP does not govern. connect-src 'self' also admits the
+# subscriptions' websocket to this origin (CSP Level 3 matches ws:/wss: to an http:/https:
+# 'self'), so nothing wider is needed; tests/browser runs a subscription under it.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",

@@ -34,6 +34,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.auth import AuthError, authenticate
+from app.fanout import FeedHandler, Renders
 from app.settings import Settings
 from db.engine import RequestDb
 from db.writes import events
@@ -164,6 +165,12 @@ class Session:
             view.hub.unsubscribe(principal.business_id, wake)
             view.active[principal.label] -= 1
 
+    @property
+    def visibility(self) -> tuple[Any, ...]:
+        """Return what decides which events the caller sees (equal: the same events)."""
+        assert self.principal is not None
+        return (self.principal.scope, tuple(readable_types(self.principal)))
+
     async def _end(self) -> tuple[int, int]:
         db = RequestDb(self.view.engine)
         try:
@@ -208,7 +215,10 @@ class Session:
 
 
 class SubscriptionView(GraphQL[Session, None]):
-    """strawberry's websocket handling for /graphql: graphql-transport-ws, our sessions."""
+    """strawberry's websocket handling for /graphql: graphql-transport-ws, our sessions,
+    ``events`` messages made once for all who get the same (app/fanout.py)."""
+
+    graphql_transport_ws_handler_class = FeedHandler
 
     def __init__(self, schema: Any, settings: Settings, engine: Any, hub: Hub) -> None:
         super().__init__(
@@ -219,6 +229,7 @@ class SubscriptionView(GraphQL[Session, None]):
         self.hub = hub
         self.active: Counter[str] = Counter()
         self.recheck_s = RECHECK_S
+        self.renders = Renders(schema._schema)
 
     @property
     def engine(self) -> AsyncEngine:

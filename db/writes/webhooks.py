@@ -4,7 +4,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
@@ -165,17 +166,34 @@ async def dispatch(*, db: RequestDb, endpoint: Any) -> int:
 
 
 async def enabled_endpoints(*, db: RequestDb) -> list[Any]:
-    """Return every enabled endpoint of every business (the worker's tick)."""
-    statement = select(webhook_endpoints).where(webhook_endpoints.c.enabled)
+    """Return every enabled endpoint of every business (the worker's tick), in key order:
+    the order ``lock_endpoints`` locks them in, so two ticks never wait on each other."""
+    statement = (
+        select(webhook_endpoints)
+        .where(webhook_endpoints.c.enabled)
+        .order_by(webhook_endpoints.c.business_id, webhook_endpoints.c.id)
+    )
     return list(await db.rows(statement))
 
 
 async def due(*, db: RequestDb, now: datetime, limit: int) -> list[Any]:
-    """Claim deliveries due now (locked, skipping those another worker holds)."""
+    """Claim deliveries due now to enabled endpoints (locked, skipping those another worker
+    holds). A disabled endpoint's deliveries wait without filling the batch."""
+    enabled = (
+        select(webhook_endpoints.c.id)
+        .where(
+            webhook_endpoints.c.business_id == webhook_deliveries.c.business_id,
+            webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id,
+            webhook_endpoints.c.enabled,
+        )
+        .exists()
+    )
     statement = (
         select(webhook_deliveries)
         .where(
-            webhook_deliveries.c.status == "PENDING", webhook_deliveries.c.next_attempt_at <= now
+            webhook_deliveries.c.status == "PENDING",
+            webhook_deliveries.c.next_attempt_at <= now,
+            enabled,
         )
         .order_by(webhook_deliveries.c.next_attempt_at)
         .limit(limit)
@@ -184,24 +202,56 @@ async def due(*, db: RequestDb, now: datetime, limit: int) -> list[Any]:
     return list(await db.rows(statement))
 
 
+def _keys(keys: Sequence[tuple[int, int]], name: str) -> Any:
+    """Return (business_id, ``name``) pairs as a table: two arrays, any number of pairs."""
+    business_ids = bindparam("business_ids", [k[0] for k in keys], type_=ARRAY(BigInteger))
+    ids = bindparam(f"{name}s", [k[1] for k in keys], type_=ARRAY(BigInteger))
+    return func.unnest(business_ids, ids).table_valued("business_id", name).render_derived("k")
+
+
+async def lock_endpoints(
+    *, db: RequestDb, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    """Return the endpoints of ``keys`` (business id, endpoint id), locked for this
+    transaction in key order, by key."""
+    wanted = _keys(keys, "id")
+    statement = (
+        select(webhook_endpoints)
+        .join(wanted, (webhook_endpoints.c.business_id == wanted.c.business_id)
+              & (webhook_endpoints.c.id == wanted.c.id))
+        .order_by(webhook_endpoints.c.business_id, webhook_endpoints.c.id)
+        .with_for_update(of=webhook_endpoints)
+    )  # fmt: skip
+    return {(row.business_id, row.id): row for row in await db.rows(statement)}
+
+
+async def event_rows(
+    *, db: RequestDb, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    """Return the events of ``keys`` (business id, event id), by key."""
+    wanted = _keys(keys, "event_id")
+    statement = select(events_table).join(
+        wanted, (events_table.c.business_id == wanted.c.business_id)
+        & (events_table.c.id == wanted.c.event_id),
+    )  # fmt: skip
+    return {(row.business_id, row.id): row for row in await db.rows(statement)}
+
+
 async def event_row(*, db: RequestDb, business_id: int, event_id: int) -> Any | None:
     """Return one event of the feed."""
-    statement = select(events_table).where(
-        events_table.c.business_id == business_id, events_table.c.id == event_id
-    )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return (await event_rows(db=db, keys=[(business_id, event_id)])).get((business_id, event_id))
 
 
-async def record_attempt(*, db: RequestDb, delivery: Any, values: dict[str, Any]) -> None:
-    """Store the outcome of one attempt."""
+async def lease(*, db: RequestDb, deliveries: Sequence[Any], until: datetime) -> None:
+    """Count an attempt of each delivery and hold it until ``until`` (the attempt's lease)."""
+    wanted = _keys([(d.business_id, d.id) for d in deliveries], "id")
     await db.rows(
         update(webhook_deliveries)
         .where(
-            webhook_deliveries.c.business_id == delivery.business_id,
-            webhook_deliveries.c.id == delivery.id,
+            webhook_deliveries.c.business_id == wanted.c.business_id,
+            webhook_deliveries.c.id == wanted.c.id,
         )
-        .values(attempts=webhook_deliveries.c.attempts + 1, **values)
+        .values(attempts=webhook_deliveries.c.attempts + 1, next_attempt_at=until)
         .returning(webhook_deliveries.c.id)
     )
 

@@ -102,6 +102,8 @@ def test_demo_prints_credentials_in_order(demo: tuple[str, list[str]]) -> None:
     _, lines = demo
     roles = [role for role, _ in _credentials(lines)]
     assert roles[:4] == ["ADMIN", "MANAGER", "EMPLOYEE", "API key"], "\n".join(lines)
+    # and how to watch events live in GraphiQL (tests/browser runs that subscription)
+    assert any("subscription { events {" in line for line in lines), "\n".join(lines)
 
 
 def test_demo_credentials_work_and_businesses_are_isolated(demo: tuple[str, list[str]]) -> None:

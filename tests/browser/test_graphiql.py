@@ -1,8 +1,9 @@
 """GraphiQL in a real headless Chromium, with every host but 127.0.0.1 blocked.
 
 A real `expensegraph serve` process on the demo data: the page must load from the
-service's own assets, pass its own Content-Security-Policy, show the schema's docs and run
-the default query with a pasted demo token. Skipped when Chromium or playwright is
+service's own assets, pass its own Content-Security-Policy, show the schema's docs, run
+the default query with a pasted demo token, and run a subscription over the page's own
+websocket URL, authenticated by the same pasted headers. Skipped when Chromium or playwright is
 missing, except under CI, which must run it.
 """
 
@@ -10,6 +11,7 @@ import asyncio
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,7 @@ from tests.serving import serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
-    from playwright.sync_api import Page, Response, Route, sync_playwright
+    from playwright.sync_api import Page, Response, Route, WebSocket, sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None  # type: ignore[assignment]
 
@@ -127,15 +129,20 @@ def _check(response: Response, watched: Watched) -> None:
         watched.failed.append(f"{response.status} {response.url}")
 
 
-def _expected_merchants(demo: Demo) -> list[str]:
+def _post(demo: Demo, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the data of a query the demo admin sends over HTTP (it must not fail)."""
     response = httpx.post(
         f"{demo.url}/graphql",
-        json={"query": DEFAULT_QUERY},
+        json={"query": query, "variables": variables or {}},
         headers={"Authorization": f"Bearer {demo.token}"},
         timeout=10,
     )
-    assert response.status_code == 200, response.text
-    edges = response.json()["data"]["expenses"]["edges"]
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def _expected_merchants(demo: Demo) -> list[str]:
+    edges = _post(demo, DEFAULT_QUERY)["expenses"]["edges"]
     return [edge["node"]["merchantName"] for edge in edges]
 
 
@@ -154,12 +161,16 @@ def _open_docs_and_explorer(page: Page) -> None:
     page.locator(".graphiql-explorer-root").get_by_text("expenses", exact=True).first.wait_for()
 
 
-def _run_with_token(page: Page, token: str) -> dict[str, Any]:
-    # a first-time user: replace the placeholder headers with the pasted token, run
+def _paste_token(page: Page, token: str) -> None:
+    # a first-time user: replace the placeholder headers with the pasted token
     assert _editor(page, HEADERS) == DEFAULT_HEADERS
     page.locator(HEADERS).click()
     page.keyboard.press("ControlOrMeta+A")
     page.keyboard.insert_text(json.dumps({"Authorization": f"Bearer {token}"}))
+
+
+def _run_with_token(page: Page, token: str) -> dict[str, Any]:
+    _paste_token(page, token)
     page.locator(".graphiql-execute-button").click()
     page.wait_for_function(RESULT_IS_JSON, arg=RESULT)
     return json.loads(_editor(page, RESULT))  # type: ignore[no-any-return]
@@ -204,3 +215,61 @@ def test_graphiql_works_offline_under_its_csp(demo: Demo, page: tuple[Page, Watc
         "document.head.append(Object.assign(document.createElement('style'), {textContent: 'body {}'}))"
     )
     browser_page.wait_for_function("window.cspViolations.length === 1")
+
+
+CARDS = "{ cards(first: 1, filter: { statuses: [ACTIVE] }) { nodes { id } } }"
+FREEZE = "mutation($id: ID!) { freezeCard(id: $id) { userErrors { code } } }"
+UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }"
+FEED = "query($after: String) { events(first: 100, after: $after) { edges { cursor } pageInfo { hasNextPage } } }"
+SET_EDITOR = "([selector, text]) => document.querySelector(selector).CodeMirror.setValue(text)"
+
+
+def _feed_end(demo: Demo) -> str | None:
+    """Return the cursor of the newest event the admin can read (None: the feed is empty)."""
+    after, more = None, True
+    while more:
+        page = _post(demo, FEED, {"after": after})["events"]
+        after = page["edges"][-1]["cursor"] if page["edges"] else after
+        more = page["pageInfo"]["hasNextPage"]
+    return after
+
+
+def test_graphiql_runs_a_subscription_over_its_own_websocket(
+    demo: Demo, page: tuple[Page, Watched]
+) -> None:
+    browser_page, watched = page
+    card = _post(demo, CARDS)["cards"]["nodes"][0]["id"]
+    _post(demo, FREEZE, {"id": card})
+    # from the freeze on: the stream holds the unfreeze however soon it is caused
+    after = _feed_end(demo)
+    assert after is not None
+    sockets: list[WebSocket] = []
+    sent: list[str] = []  # frames are recorded from the socket's first: none is missed
+
+    def opened(socket: WebSocket) -> None:
+        sockets.append(socket)
+        socket.on("framesent", lambda payload: sent.append(str(payload)))
+
+    browser_page.on("websocket", opened)
+    browser_page.goto(f"{demo.url}/graphql")
+    browser_page.locator(QUERY).wait_for()
+    subscription = (
+        f'subscription {{ events(after: "{after}") {{ type objectId actor {{ kind }} }} }}'
+    )
+    browser_page.evaluate(SET_EDITOR, [QUERY, subscription])
+    _paste_token(browser_page, demo.token)
+    browser_page.locator(".graphiql-execute-button").click()
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not any('"subscribe"' in frame for frame in sent):
+        assert time.monotonic() < deadline, f"no subscribe frame sent: {sent}"
+        browser_page.wait_for_timeout(50)
+    [socket] = sockets
+    _post(demo, UNFREEZE, {"id": card})  # a change made elsewhere, after subscribing
+
+    browser_page.wait_for_function(RESULT_IS_JSON, arg=RESULT)
+    event = json.loads(_editor(browser_page, RESULT))["data"]["events"]
+    assert event == {"type": "card.unfrozen", "objectId": card, "actor": {"kind": "MEMBER"}}
+    # the page's own origin and path; the headers typed in GraphiQL authenticated it
+    assert socket.url == demo.url.replace("http://", "ws://") + "/graphql"
+    assert watched.blocked == [] and watched.failed == [] and watched.errors == []
+    assert browser_page.evaluate("window.cspViolations") == []

@@ -20,6 +20,7 @@ FEED = """subscription($after: String, $types: [String!]) {
   events(after: $after, types: $types) { id cursor type objectId actor { kind } } }"""
 FREEZE = "mutation($id: ID!) { freezeCard(id: $id) { userErrors { code } } }"
 UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }"
+CREATE = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
 
 
 def _free_port() -> int:
@@ -77,6 +78,19 @@ async def _next(ws: Any, within_s: float = 1.0) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), within_s))  # type: ignore[no-any-return]
 
 
+async def _expenses_of_two(served: Served, world: World) -> dict[str, str]:
+    """Return the ids of an expense created by the engineer, then one by the employee."""
+    made = {}
+    async with served.http() as client:
+        for who in ("engineer", "employee"):
+            found = await gql(client, CREATE, {"input": {
+                "amount": {"amount": "1.00", "currency": world.a.home}, "spentAt": "2026-02-02T10:00:00Z",
+                "merchantName": f"Sub {who}"}}, as_=token(world.a, who))  # fmt: skip
+            assert found["createExpense"]["userErrors"] == [], found
+            made[who] = found["createExpense"]["expense"]["id"]
+    return made
+
+
 async def test_a_client_receives_the_event_of_a_mutation_within_a_second(
     served: Served, world: World
 ) -> None:
@@ -108,24 +122,84 @@ async def test_an_employee_never_receives_another_members_events(
 ) -> None:
     employee = token(world.a, "employee")
     ws = await served.connect(employee)
-    create = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
     try:
         await _subscribe(ws, {"types": ["expense.created"]})
         await asyncio.sleep(0.2)
-        made = {}
-        async with served.http() as client:
-            for who in ("engineer", "employee"):
-                found = await gql(client, create, {"input": {
-                    "amount": {"amount": "1.00", "currency": world.a.home}, "spentAt": "2026-02-02T10:00:00Z",
-                    "merchantName": f"Sub {who}"}}, as_=token(world.a, who))  # fmt: skip
-                assert found["createExpense"]["userErrors"] == [], found
-                made[who] = found["createExpense"]["expense"]["id"]
+        made = await _expenses_of_two(served, world)
         message = await _next(ws, 2.0)
         assert message["payload"]["data"]["events"]["objectId"] == made["employee"]
         with pytest.raises(TimeoutError):  # the engineer's expense never comes
             await _next(ws, 0.5)
     finally:
         await ws.close()
+
+
+async def test_subscribers_of_different_visibility_get_different_events(
+    served: Served, world: World
+) -> None:
+    # the same document and variables: only what each may see tells them apart
+    admin_ws = await served.connect(token(world.a, "admin"))
+    employee_ws = await served.connect(token(world.a, "employee"))
+    try:
+        for ws in (admin_ws, employee_ws):
+            await _subscribe(ws, {"types": ["expense.created"]})
+        await asyncio.sleep(0.2)
+        made = await _expenses_of_two(served, world)
+        admin_got = [(await _next(admin_ws, 2.0))["payload"]["data"]["events"] for _ in range(2)]
+        employee_got = (await _next(employee_ws, 2.0))["payload"]["data"]["events"]
+        with pytest.raises(TimeoutError):
+            await _next(employee_ws, 0.5)
+    finally:
+        await admin_ws.close()
+        await employee_ws.close()
+    assert [e["objectId"] for e in admin_got] == [made["engineer"], made["employee"]]
+    assert employee_got["objectId"] == made["employee"]
+
+
+async def test_two_subscribers_of_one_group_get_the_same_message_made_once(
+    served: Served, world: World
+) -> None:
+    renders = served.app.graphql_ws.renders
+    card = encode_id("Card", world.a.cards["employee"])
+    # two dashboards of the admin: one group for one document (finance would be another:
+    # it may not read the events of API keys and webhook endpoints)
+    sockets = [await served.connect(token(world.a, "admin")) for _ in range(2)]
+    try:
+        for ws in sockets:
+            await _subscribe(ws, {"types": ["card.frozen"]})
+        await asyncio.sleep(0.2)
+        before = renders.made
+        async with served.http() as client:
+            await gql(client, FREEZE, {"id": card}, as_=token(world.a, "admin"))
+            got = [await asyncio.wait_for(ws.recv(), 2.0) for ws in sockets]
+            await gql(client, UNFREEZE, {"id": card}, as_=token(world.a, "admin"))
+    finally:
+        for ws in sockets:
+            await ws.close()
+    assert got[0] == got[1], got  # the same bytes
+    assert json.loads(got[0])["payload"]["data"]["events"]["objectId"] == card
+    assert renders.made == before + 1  # executed and encoded once for both
+
+
+async def test_a_selection_beyond_the_row_is_still_served(served: Served, world: World) -> None:
+    # a referenced member is loaded: strawberry serves it per subscriber, as before
+    admin = token(world.a, "admin")
+    card = encode_id("Card", world.a.cards["employee"])
+    ws = await served.connect(admin)
+    query = 'subscription { events(types: ["card.frozen"]) { objectId actor { member { id } } } }'
+    try:
+        assert (await _next(ws, 5.0))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        await asyncio.sleep(0.2)
+        before = served.app.graphql_ws.renders.made
+        async with served.http() as client:
+            await gql(client, FREEZE, {"id": card}, as_=admin)
+            message = await _next(ws, 2.0)
+            await gql(client, UNFREEZE, {"id": card}, as_=admin)
+    finally:
+        await ws.close()
+    assert message["payload"]["data"]["events"]["objectId"] == card, message
+    assert served.app.graphql_ws.renders.made == before
 
 
 async def test_a_client_reconnecting_with_its_cursor_misses_nothing(
@@ -192,3 +266,28 @@ async def test_subscribers_woken_together_share_one_read() -> None:
     together = await asyncio.gather(*(hub.read("same cursor", read) for _ in range(50)))
     assert calls == [1] and together == [[1]] * 50
     assert await hub.read("same cursor", read) == [2]  # later, a read of its own
+
+
+@pytest.mark.parametrize(
+    ("selection", "by_group"),
+    [
+        ("id cursor type objectId transition { from to } actor { kind apiKeyId }", True),
+        ("first: id", False),  # aliases: strawberry's, under the alias limit
+        ("id actor { member { name } }", False),  # a referenced member: a loader
+        ("... on Event { id }", False),
+        ("id @include(if: true)", False),
+        ("nope", False),  # invalid: strawberry words the error
+    ],
+)
+async def test_which_selections_are_made_once_per_group(
+    served: Served, selection: str, by_group: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from app.fanout import plan_of
+
+    query = f'subscription {{ events(types: ["a.b"]) {{ {selection} }} }}'
+    operation: Any = SimpleNamespace(query=query, variables=None, operation_name=None)
+    plan = plan_of(served.app.graphql_ws.renders.schema, operation)
+    assert (plan is not None) == by_group
+    assert plan is None or plan.types == ("a.b",)

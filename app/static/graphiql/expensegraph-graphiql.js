@@ -3,7 +3,15 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("graphiql-config").textContent);
-  var fetchGraphQL = GraphiQL.createFetcher({ url: config.url });
+  // Subscriptions run over graphql-transport-ws on the same path of the page's own origin
+  // (wss: when the page came over https). graphiql.min.js bundles the graphql-ws client and
+  // uses it for a subscriptionUrl; it sends the headers typed in the editor (as filtered
+  // below) as connection_init's payload, where the server reads the Authorization.
+  var wsScheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  var fetchGraphQL = GraphiQL.createFetcher({
+    url: config.url,
+    subscriptionUrl: wsScheme + "//" + window.location.host + config.url,
+  });
 
   // Until a token is pasted in, the headers hold a placeholder; sent as it is, the server
   // would answer 401 to everything, the schema's introspection (which needs none) too.
