@@ -169,7 +169,7 @@ class Session:
     def visibility(self) -> tuple[Any, ...]:
         """Return what decides which events the caller sees (equal: the same events)."""
         assert self.principal is not None
-        return (self.principal.scope, tuple(readable_types(self.principal)))
+        return (self.principal.visibility, tuple(readable_types(self.principal)))
 
     async def _end(self) -> tuple[int, int]:
         db = RequestDb(self.view.engine)
