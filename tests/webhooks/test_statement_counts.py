@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import webhooks
-from db import events
 from db.engine import RequestDb, in_transaction
 from db.tables import webhook_deliveries
+from db.writes import events
 from resolvers.mutations.webhooks import endpoint_global_id
 from tests.conftest import gql, token
 from tests.webhooks.conftest import disable_all
