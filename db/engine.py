@@ -13,7 +13,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db import tracing_hooks
-from db.fastread import prepared, rows_of
+from db.fastread import merged, prepared, rows_of
+from db.read_queue import QueuedRead, ReadQueue
 
 T = TypeVar("T")
 
@@ -105,6 +106,7 @@ class RequestDb:
         self._lost: Exception | None = None  # the error that broke the connection
         self._lock = asyncio.Lock()
         self.statements = 0
+        self._reads = ReadQueue(self._send_reads)  # plain reads until the loop's turn ends
         self.writing = False
         # set by the idempotency layer, which commits itself after storing the response
         self.hold_commit = False
@@ -121,13 +123,43 @@ class RequestDb:
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
-        """Return all rows of ``statement``."""
+        """Return all rows of ``statement``.
+
+        A plain read waits for the end of the loop's turn: the reads other loaders ask
+        for meanwhile (the other fields of the same level) go with it in one round trip.
+        """
+        if not self.writing and tracing_hooks.TRACER is None:
+            engine = self._engine.sync_engine
+            fast = prepared(statement, engine.dialect, engine._compiled_cache, params)
+            if fast is not None and "'" not in fast[0]:  # no literal a renumbering could touch
+                return await self._reads.add(QueuedRead(statement, params, *fast))
+        return await self._using_connection(lambda conn: self._traced_run(conn, statement, params))
+
+    async def _send_reads(self, reads: list[QueuedRead]) -> list[Sequence[Row[Any]]]:
+        """Answer the reads of one turn: in one statement when they are several."""
+        if len(reads) == 1:
+            return [await self._using_connection(lambda conn: self._read_alone(conn, reads[0]))]
+        return await self._using_connection(lambda conn: self._merged_run(conn, reads))
+
+    async def _merged_run(
+        self, conn: AsyncConnection, reads: list[QueuedRead]
+    ) -> list[Sequence[Row[Any]]]:
+        if self.writing:  # a write began meanwhile: its transaction must see these reads
+            return [await self._traced_run(conn, read.statement, read.params) for read in reads]
+        self.statements += len(reads) - 1  # one of them counted by _using_connection
+        statements = [(read.sql, read.args) for read in reads]
+        sql, args = merged(statements)
+        record = (await self._fetch(conn, statements, sql, args))[0]
+        return [rows_of(record[k], read.row_type) for k, read in enumerate(reads)]
+
+    async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Return what ``work`` returns, run on the request's connection, one at a time."""
         async with self._lock:
             fresh = self._conn is None
             conn = await self._connection()
             self.statements += 1
             try:
-                return await self._traced_run(conn, statement, params)
+                return await work(conn)
             except Exception as error:
                 broken = conn.invalidated or (self._driver is not None and self._driver.is_closed())
                 if fresh and _disconnected(error, broken):
@@ -137,7 +169,7 @@ class RequestDb:
                     await self._discard(conn)
                     conn = await self._connection()
                     self.statements += 1
-                    return await self._traced_run(conn, statement, params)
+                    return await work(conn)
                 if broken:
                     self._lost = error  # the statements still queued must not try it again
                 raise
@@ -170,13 +202,28 @@ class RequestDb:
             result = await conn.execute(statement, params or {})
             return result.all()
         sql, args, row_type = fast
+        return rows_of(await self._fetch(conn, [(sql, args)], sql, args), row_type)
+
+    async def _read_alone(self, conn: AsyncConnection, read: QueuedRead) -> Sequence[Row[Any]]:
+        if self.writing:  # a write began meanwhile: its transaction must see this read
+            return await self._traced_run(conn, read.statement, read.params)
+        return rows_of(
+            await self._fetch(conn, [(read.sql, read.args)], read.sql, read.args), read.row_type
+        )
+
+    async def _fetch(
+        self, conn: AsyncConnection, counted: list[tuple[str, list[Any]]], sql: str, args: list[Any]
+    ) -> list[Any]:
+        """Return asyncpg's records of ``sql``, telling the counters of the ``counted`` statements."""
+        engine = self._engine.sync_engine
         if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
-            engine.dispatch.before_cursor_execute(
-                conn.sync_connection, None, sql, tuple(args), None, False
-            )
+            for text, values in counted:
+                engine.dispatch.before_cursor_execute(
+                    conn.sync_connection, None, text, tuple(values), None, False
+                )
         if self._driver is None:
             self._driver = (await conn.get_raw_connection()).driver_connection
-        return rows_of(await self._driver.fetch(sql, *args), row_type)
+        return await self._driver.fetch(sql, *args)  # type: ignore[no-any-return]
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""

@@ -16,7 +16,8 @@ is made once per compiled statement.
 
 import collections
 import keyword
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select
@@ -117,3 +118,37 @@ def rows_of(records: Sequence[Any], row_type: Any) -> list[Any]:
             values[i] = processor(values[i])
         rows.append(make(values))
     return rows
+
+
+# merged SQL by the texts it merges: the same level of the same query merges alike
+_merged: dict[tuple[str, ...], str] = {}
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def merged(statements: Sequence[tuple[str, Sequence[Any]]]) -> tuple[str, list[Any]]:
+    """Return one SELECT answering ``statements`` in one round trip, and its arguments.
+
+    Its column k is the array of statement k's rows, each an anonymous record, which
+    asyncpg decodes into a tuple with every column as its own statement would give it.
+    Placeholders are renumbered after the statements before them. An array keeps its
+    subquery's order (PostgreSQL's ARRAY(subquery) takes rows as they come).
+    """
+    texts = tuple(sql for sql, _ in statements)
+    sql = _merged.get(texts)
+    if sql is None:
+        parts, offset = [], 0
+        for k, (text, args) in enumerate(statements):
+            if offset:
+                text = _PLACEHOLDER.sub(_shifted(offset), text)
+            parts.append(f"ARRAY(SELECT _row FROM ({text}) AS _row) AS _r{k}")
+            offset += len(args)
+        sql = "SELECT " + ", ".join(parts)
+        if len(_merged) > 2000:
+            _merged.clear()
+        _merged[texts] = sql
+    return sql, [arg for _, args in statements for arg in args]
+
+
+def _shifted(offset: int) -> Callable[["re.Match[str]"], str]:
+    """Return a replacement for :data:`_PLACEHOLDER` adding ``offset`` to each number."""
+    return lambda match: f"${int(match.group(1)) + offset}"

@@ -125,8 +125,13 @@ class TenantLoader(DataLoader[K, V]):
         queue, self._queue = self._queue, []  # aiodataloader's own dispatch then finds it empty
         for item in queue:
             asked.setdefault(item.key, None)
-        keys = list(asked)
-        loading = self._loading
+        loading, primed, cache = self._loading, self._primed, self._cache
+        # a list page answered meanwhile may have primed some (its rows): not read again
+        ready = {key: primed[key] for key in asked if key in primed}
+        ready.update(
+            (k, cache[k].result()) for k in asked if k not in ready and _done(cache.get(k))
+        )
+        keys = [key for key in asked if key not in ready]
         try:
             values: list[V] = []
             for start in range(0, len(keys), self.max_batch_size):
@@ -137,10 +142,10 @@ class TenantLoader(DataLoader[K, V]):
                 )
         except Exception as error:  # every waiter gets it; nothing of the batch is cached
             for item in queue:
-                self._cache.pop(item.key, None)
+                cache.pop(item.key, None)
                 if not item.future.done():
                     item.future.set_exception(error)
-            for key in keys:
+            for key in asked:
                 loading.pop(key, None)
             done.set_exception(error)
             return
@@ -148,12 +153,13 @@ class TenantLoader(DataLoader[K, V]):
         for item in queue:
             if not item.future.done():
                 item.future.set_result(loaded[item.key])
-        cache, primed = self._cache, self._primed
         for key, value in loaded.items():
             # a key cleared meanwhile (a write) is not kept: its next load reads it again
             if loading.pop(key, None) is not None and key not in cache:
                 primed[key] = value
-        done.set_result(loaded)
+        for key in ready:
+            loading.pop(key, None)
+        done.set_result(loaded | ready)
 
     async def _load_each(self, keys: list[K]) -> list[V]:
         """Return the values of ``keys`` through aiodataloader, a future per key."""
@@ -168,6 +174,16 @@ class TenantLoader(DataLoader[K, V]):
                     future.exception()
             raise
         return values
+
+
+def _done(future: "asyncio.Future[Any] | None") -> bool:
+    """Return True for the future of a value (not of an error) that is there."""
+    return (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    )
 
 
 def ordered(by_key: Mapping[Any, Any], keys: list[Any], default: Any = None) -> list[Any]:

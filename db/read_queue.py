@@ -1,0 +1,69 @@
+"""Plain reads asked for in one turn of the event loop, sent to PostgreSQL together.
+
+The loaders of one level of a query (an expense page's members, cards, teams, receipts)
+dispatch in the same turn. :class:`ReadQueue` holds their reads until the turn ends and
+hands them to the request's handle at once, which sends several as one statement
+(db/fastread.py :func:`~db.fastread.merged`): one round trip instead of one each.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Executable, Row
+
+
+@dataclass(slots=True)
+class QueuedRead:
+    """A plain read waiting to be sent, as SQLAlchemy and as asyncpg would send it."""
+
+    statement: Executable
+    params: Mapping[str, Any] | None
+    sql: str
+    args: list[Any]
+    row_type: Any
+    rows: "asyncio.Future[Sequence[Row[Any]]]" = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+Send = Callable[[list[QueuedRead]], Awaitable[list[Sequence[Row[Any]]]]]
+
+
+class ReadQueue:
+    """The reads of one turn, handed to ``send`` when it ends; each waiter gets its rows."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._reads: list[QueuedRead] = []
+        self._sending: set[asyncio.Future[None]] = set()  # held until done
+
+    def add(self, read: QueuedRead) -> "asyncio.Future[Sequence[Row[Any]]]":
+        """Queue ``read``; return the future of its rows."""
+        if not self._reads:
+            asyncio.get_running_loop().call_soon(self._turn_ended)
+        self._reads.append(read)
+        return read.rows
+
+    def _turn_ended(self) -> None:
+        reads, self._reads = self._reads, []
+        task = asyncio.ensure_future(self._answer(reads))
+        self._sending.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._sending.discard)
+
+    async def _answer(self, reads: list[QueuedRead]) -> None:
+        try:
+            answers = await self._send(reads)
+        except Exception as error:  # one round trip: every read of it fails alike
+            for read in reads:
+                if not read.rows.done():
+                    read.rows.set_exception(error)
+            return
+        except BaseException:  # cancelled: so are the reads waiting for it
+            for read in reads:
+                read.rows.cancel()
+            raise
+        for read, rows in zip(reads, answers, strict=True):
+            if not read.rows.done():
+                read.rows.set_result(rows)

@@ -1,0 +1,106 @@
+"""Plain reads asked for in the same turn of the loop go to PostgreSQL as one statement.
+
+Each read still gets exactly the rows (types, order) it would get alone, is counted as a
+statement, and fails alone or together as one round trip must.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import RequestDb
+from db.sql import any_of
+from db.tables import api_keys, categories, expenses, members, receipts, teams
+from tests.conftest import StatementCounter
+from tests.world import World
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[RequestDb]:
+    handle = RequestDb(engine)
+    yield handle
+    await handle.close()
+
+
+def round_trips(db: RequestDb) -> list[str]:
+    """Start listing what the request's asyncpg connection runs (after its first read)."""
+    sent: list[str] = []
+    db._driver.add_query_logger(lambda record: sent.append(record.query))
+    return sent
+
+
+def reads(world: World) -> list[Any]:
+    a = world.a
+    return [
+        select(expenses).where(expenses.c.business_id == a.id).order_by(expenses.c.spent_at.desc(), expenses.c.id.desc()).limit(7),
+        select(members).where(members.c.business_id == a.id, any_of(members.c.id, list(a.members.values()))),
+        select(receipts).where(receipts.c.business_id == a.id).order_by(receipts.c.id),
+        select(teams.c.name, func.count().label("n")).join(members, members.c.team_id == teams.c.id).where(teams.c.business_id == a.id).group_by(teams.c.name).order_by(teams.c.name),
+        select(api_keys.c.name, api_keys.c.scopes).order_by(api_keys.c.id),  # arrays
+        select(categories).where(categories.c.business_id == -1),  # no rows
+    ]  # fmt: skip
+
+
+async def test_reads_of_one_turn_share_a_round_trip_and_keep_their_rows(
+    db: RequestDb, engine: AsyncEngine, world: World, statements: StatementCounter
+) -> None:
+    await db.rows(select(literal(1).label("one")))
+    # the first time, asyncpg also asks the server about the record types: only once
+    await asyncio.gather(*(db.rows(statement) for statement in reads(world)))
+    sent = round_trips(db)
+    statements.reset()
+    before = db.statements
+    together = await asyncio.gather(*(db.rows(statement) for statement in reads(world)))
+    assert len(sent) == 1 and statements.count == len(reads(world)) == db.statements - before
+    assert f"AS _r{len(reads(world)) - 1}" in sent[0]  # every read in it
+    async with engine.connect() as conn:
+        for statement, got in zip(reads(world), together, strict=True):
+            expected = (await conn.execute(statement)).all()
+            assert [tuple(row) for row in got] == [tuple(row) for row in expected]
+            assert [[type(v) for v in row] for row in got] == [
+                [type(v) for v in row] for row in expected
+            ]
+            assert all(row._mapping == dict(e._mapping) for row, e in zip(got, expected))  # noqa: B905
+    assert sum(1 for rows in together if rows) == len(together) - 1
+
+
+async def test_reads_one_after_another_go_alone(db: RequestDb, world: World) -> None:
+    await db.rows(select(literal(1).label("one")))
+    sent = round_trips(db)
+    for statement in reads(world)[:3]:
+        await db.rows(statement)
+    assert len(sent) == 3 and not any("ARRAY(SELECT _row" in sql for sql in sent)
+
+
+async def test_a_failing_read_fails_its_round_trip_and_the_next_one_works(
+    db: RequestDb, world: World
+) -> None:
+    broken = select(func.sqrt(members.c.id - 2**40).label("x")).where(
+        members.c.business_id == world.a.id
+    )
+    results = await asyncio.gather(
+        db.rows(reads(world)[1]), db.rows(broken), return_exceptions=True
+    )
+    assert all(
+        isinstance(r, Exception) and "square root of a negative number" in str(r) for r in results
+    ), results
+    assert len(await db.rows(reads(world)[1])) == len(world.a.members)
+
+
+async def test_reads_after_a_write_see_it(db: RequestDb, world: World) -> None:
+    await db.begin_write()
+    await db.rows(
+        insert(categories)
+        .values(business_id=world.a.id, name="Merged reads", gl_code="9999")
+        .returning(categories.c.id)
+    )
+    named = select(categories.c.name).where(
+        categories.c.business_id == world.a.id, categories.c.name == "Merged reads"
+    )
+    seen = await asyncio.gather(db.rows(named), db.rows(named))
+    assert [[row.name for row in rows] for rows in seen] == [["Merged reads"]] * 2
+    # db.close() rolls the write back
