@@ -37,7 +37,7 @@ def ids(world: World) -> list[int]:
 
 
 @pytest.fixture
-def loader(db: RequestDb, world: World, statements: StatementCounter) -> RowByIdLoader:
+async def loader(db: RequestDb, world: World, statements: StatementCounter) -> RowByIdLoader:
     statements.reset()
     return members(db, world)
 
