@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult
 from app.answers import Answer, result_answer
 from app.cost import StaticCosts
 from app.limits import Buckets, LimitSettings
-from app.observability import LANE
+from app.observability import LANE, child
 from execution import compat
 from execution.cache import DOCUMENT_CACHE_BYTES, BoundedCache
 from execution.plan import Plan, Unsupported, plan_document
@@ -83,7 +83,7 @@ class FastLane:
         if known is None:
             return None
         if known.plan is None:
-            LANE.labels("reference", known.reason).inc()
+            child(LANE, "reference", known.reason).inc()
             return None
         plan = known.plan
         if not plan.permits(principal):
@@ -121,7 +121,7 @@ class FastLane:
         operation = params.operation_name or (named.value if named is not None else None)
         report["operation"] = None if operation is None else bounded(operation, NAME_LIMIT)
         report["cost"], report["actual_cost"] = requested, actual
-        LANE.labels("lane", "").inc()
+        child(LANE, "lane", "").inc()
         extensions = {"cost": await self._cost(key, requested, actual)}
         return result_answer(
             ExecutionResult(data=data[0], errors=None, extensions=extensions), context, media
@@ -140,7 +140,7 @@ class FastLane:
         }
 
     def _fallback(self, reason: str, context: Any, error: Exception | None = None) -> None:
-        LANE.labels("fallback", reason).inc()
+        child(LANE, "fallback", reason).inc()
         detail = "" if error is None else f": {bounded(repr(error), 300)}"
         log.warning("fast lane fell back (%s) request_id=%s%s", reason, context.request_id, detail)
 

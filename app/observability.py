@@ -99,6 +99,22 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _known: set[str] = set()
 
 
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """Return ``metric.labels(*labels)``, looked up once per label set.
+
+    ``labels`` validates and locks on every call; the request path counts several metrics
+    per request, always with the same few label sets (operation names are bounded).
+    """
+    key = (metric, *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
 def operation_label(name: str | None) -> str:
     """Return a bounded metric label for a client's operation name."""
     if not name or not _NAME.match(name):
@@ -135,8 +151,8 @@ def finish(record: RequestRecord, *, principal: Any, statements: int) -> None:
     codes = record.report.get("codes") or []
     outcome = codes[0] if codes else ("ok" if record.status < 400 else f"http_{record.status}")
     operation = operation_label(record.report.get("operation"))
-    REQUESTS.labels(operation, outcome).inc()
-    LATENCY.labels(operation).observe(duration)
+    child(REQUESTS, operation, outcome).inc()
+    child(LATENCY, operation).observe(duration)
     STATEMENTS.observe(statements)
     if "RATE_LIMITED" in codes:
         RATE_LIMITED.inc()
@@ -155,7 +171,7 @@ def finish(record: RequestRecord, *, principal: Any, statements: int) -> None:
 
 def observe_batch(loader: str, size: int) -> None:
     """Count one DataLoader batch of ``size`` keys."""
-    LOADER_BATCHES.labels(loader).observe(size)
+    child(LOADER_BATCHES, loader).observe(size)
 
 
 def set_gauges(app: Starlette) -> None:

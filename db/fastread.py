@@ -29,6 +29,20 @@ from sqlalchemy.sql.compiler import SQLCompiler
 ENABLED = True
 _NOT_PLAIN = object()
 _plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAIN
+# statements made once and run many times (see keep): id -> [statement, compiled form]
+_kept: dict[int, list[Any]] = {}
+
+
+def keep(statement: Any) -> Any:
+    """Mark ``statement`` as built once and run many times; return it.
+
+    :func:`prepared` then remembers its compiled form and arguments, and skips
+    SQLAlchemy's cache key walk and lookup on every later run of the same object.
+    """
+    if len(_kept) > 4000:
+        _kept.clear()
+    _kept[id(statement)] = [statement, None]
+    return statement
 
 
 def _row_type(compiled: SQLCompiler, dialect: Dialect) -> Any:
@@ -79,12 +93,17 @@ def prepared(
     """
     if not ENABLED or not isinstance(statement, Select):
         return None
-    compiled: Any
-    compiled, extracted, collected, cache_stat = statement._compile_w_cache(
-        dialect, compiled_cache=cache, column_keys=[], for_executemany=False
-    )
-    if cache_stat in (dialect.NO_CACHE_KEY, dialect.CACHING_DISABLED):
-        return None  # compiled anew each time: nothing to remember it by
+    kept = _kept.get(id(statement))
+    if kept is not None and kept[0] is statement and kept[1] is not None:
+        compiled, extracted, collected, fixed = kept[1]
+        if fixed is not None and params is None:
+            return fixed  # no parameter of its own: the same arguments every time
+    else:
+        compiled, extracted, collected, cache_stat = statement._compile_w_cache(
+            dialect, compiled_cache=cache, column_keys=[], for_executemany=False
+        )
+        if cache_stat in (dialect.NO_CACHE_KEY, dialect.CACHING_DISABLED):
+            return None  # compiled anew each time: nothing to remember it by
     entry = _plans.get(id(compiled))
     if entry is None or entry[0] is not compiled:  # ids are reused after eviction
         entry = (compiled, _row_type(compiled, dialect))
@@ -102,7 +121,10 @@ def prepared(
         processors[name](values[name]) if name in processors else values[name]
         for name in compiled.positiontup or ()
     ]
-    return compiled.string, args, row_type
+    answer = compiled.string, args, row_type
+    if kept is not None and kept[0] is statement and kept[1] is None:
+        kept[1] = (compiled, extracted, collected, answer if params is None else None)
+    return answer
 
 
 def rows_of(records: Sequence[Any], row_type: Any) -> list[Any]:

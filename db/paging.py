@@ -9,6 +9,21 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, tuple_
 
 
+def hash_once(self: Any) -> int:
+    """Return a frozen dataclass's hash, computed from its fields on first use and kept.
+
+    For values used as (parts of) loader and cache keys: every dict operation on a key
+    hashes it, and the generated ``__hash__`` hashes all fields each time. Set it in the
+    class body (``__hash__ = hash_once``) so the dataclass keeps it. Not for pickling
+    (string hashes differ between processes).
+    """
+    kept: int | None = self.__dict__.get("_hash")
+    if kept is None:
+        kept = hash(tuple(self.__dict__[name] for name in self.__dataclass_fields__))
+        object.__setattr__(self, "_hash", kept)
+    return kept
+
+
 @dataclass(frozen=True)
 class Keyset:
     """One page request, already decoded from first/after/last/before.
@@ -17,6 +32,8 @@ class Keyset:
     ends at ``cursor`` (last/before), so SQL runs in the opposite order and the rows
     are reversed afterwards.
     """
+
+    __hash__ = hash_once
 
     column: str
     descending: bool

@@ -1,10 +1,31 @@
 """Small SQL helpers shared by the query modules."""
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, ColumnElement, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from db.fastread import keep
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Statements kept per builder (see kept_by_inputs); a statement is a few kilobytes.
+STATEMENTS_KEPT = 256
+
+
+def kept_by_inputs(build: F) -> F:
+    """Keep the statements ``build`` makes, by its arguments (hashable, frozen values).
+
+    Building a SELECT and walking it for SQLAlchemy's cache key cost more Python than
+    running a small page: a dashboard asking again for the same page reuses the statement
+    and the cache key memoized on it. The arguments decide the statement completely, so
+    one business's or member's statement never answers for another.
+    """
+    return functools.lru_cache(maxsize=STATEMENTS_KEPT)(  # type: ignore[return-value]
+        lambda *inputs: keep(build(*inputs))
+    )
 
 
 def array_param(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select
 
 from db.engine import RequestDb
+from db.fastread import keep
 from db.tables import api_keys, businesses, members, teams
 
 
@@ -25,7 +26,7 @@ _MANAGED = (
     .scalar_subquery()
 )
 # every request runs it: built once, with its two values as parameters (db/fastread.py)
-_MEMBER_WITH_TEAMS = (
+_MEMBER_WITH_TEAMS = keep(
     select(members, businesses.c.home_currency, _MANAGED.label("managed_team_ids"))
     .join(businesses, businesses.c.id == members.c.business_id)
     .where(

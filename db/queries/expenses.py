@@ -1,6 +1,5 @@
 """Expense queries: filtered keyset pages (root and per parent), counts, lookups by id."""
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
-from db.paging import Keyset, Page, seek, to_page
-from db.sql import any_of
+from db.paging import Keyset, Page, hash_once, seek, to_page
+from db.sql import any_of, kept_by_inputs
 from db.tables import expenses, policies, receipts
 from db.visibility import Visibility, expense_visible
 
@@ -45,6 +44,8 @@ _PARENT_COLUMNS = {
 @dataclass(frozen=True)
 class ExpenseSpec:
     """A decoded ExpenseFilter: ids are database ids, amounts home-currency minor units."""
+
+    __hash__ = hash_once
 
     spent_after: datetime | None = None
     spent_before: datetime | None = None
@@ -145,14 +146,7 @@ def _page_select(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> S
     )
 
 
-# Built statements by their inputs (all frozen): a dashboard asking again for the same
-# page reuses the statement and the cache key SQLAlchemy memoized on it (building and
-# walking the expression cost more than running a small page). The inputs decide the
-# statement completely, so one business's statement is never another's.
-STATEMENTS_KEPT = 256
-
-
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+@kept_by_inputs
 def _page_statement(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
     return _page_select(visibility, spec, keyset)
 
@@ -165,7 +159,7 @@ async def expense_page(
     return to_page(list(rows), keyset)
 
 
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+@kept_by_inputs
 def _pages_by_parent_statement(
     visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, parent: ExpenseParent
 ) -> Select[Any]:
@@ -202,10 +196,13 @@ async def expense_pages_by_parent(
 
 async def count_expenses(*, db: RequestDb, visibility: Visibility, spec: ExpenseSpec) -> int:
     """Return how many expenses ``visibility`` shows that match ``spec``."""
-    rows = await db.rows(
-        select(func.count()).select_from(expenses).where(expense_where(visibility, spec))
-    )
+    rows = await db.rows(_count_statement(visibility, spec))
     return int(rows[0][0])
+
+
+@kept_by_inputs
+def _count_statement(visibility: Visibility, spec: ExpenseSpec) -> Select[Any]:
+    return select(func.count()).select_from(expenses).where(expense_where(visibility, spec))
 
 
 async def count_expenses_by_parent(

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, select
 
 from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
 from db.queries.lookups import NODE_TABLES
-from db.sql import any_of
+from db.sql import any_of, kept_by_inputs
 from db.tables import cards, members, receipts
 from db.visibility import Visibility
 
@@ -57,18 +57,26 @@ async def list_page(
     *, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec, keyset: Keyset
 ) -> Page:
     """Return one page of the visible rows of ``table`` matching ``spec``."""
+    return to_page(list(await db.rows(_page(visibility, table, spec, keyset))), keyset)
+
+
+async def count_list(*, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec) -> int:
+    """Return how many visible rows of ``table`` match ``spec``."""
+    return int((await db.rows(_count(visibility, table, spec)))[0][0])
+
+
+@kept_by_inputs
+def _page(visibility: Visibility, table: str, spec: ListSpec, keyset: Keyset) -> Select[Any]:
     source, _ = NODE_TABLES[table]
-    statement = seek(
+    return seek(
         select(source).where(_where(visibility, table, spec)),
         source.c[keyset.column],
         source.c.id,
         keyset,
     )
-    return to_page(list(await db.rows(statement)), keyset)
 
 
-async def count_list(*, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec) -> int:
-    """Return how many visible rows of ``table`` match ``spec``."""
+@kept_by_inputs
+def _count(visibility: Visibility, table: str, spec: ListSpec) -> Select[Any]:
     source, _ = NODE_TABLES[table]
-    statement = select(func.count()).select_from(source).where(_where(visibility, table, spec))
-    return int((await db.rows(statement))[0][0])
+    return select(func.count()).select_from(source).where(_where(visibility, table, spec))

@@ -2,24 +2,28 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, bindparam, func, select
 
 from db.engine import RequestDb
-from db.sql import any_of
+from db.fastread import keep
+from db.sql import array_param
 from db.tables import members
+
+# built once, run with the business and the team ids as parameters (db/fastread.py)
+_ACTIVE_MEMBER_COUNTS = keep(
+    select(members.c.team_id, func.count().label("n"))
+    .where(
+        members.c.business_id == bindparam("business_id"),
+        members.c.team_id == any_(array_param("team_ids", members.c.team_id)),
+        members.c.deactivated_at.is_(None),
+    )
+    .group_by(members.c.team_id)
+)
 
 
 async def active_member_counts(
     *, db: RequestDb, business_id: int, team_ids: Sequence[int]
 ) -> dict[int, int]:
     """Return, per team with any, how many of its members are not deactivated."""
-    statement = (
-        select(members.c.team_id, func.count().label("n"))
-        .where(
-            members.c.business_id == business_id,
-            any_of(members.c.team_id, team_ids),
-            members.c.deactivated_at.is_(None),
-        )
-        .group_by(members.c.team_id)
-    )
-    return {row.team_id: int(row.n) for row in await db.rows(statement)}
+    params = {"business_id": business_id, "team_ids": list(team_ids)}
+    return {row.team_id: int(row.n) for row in await db.rows(_ACTIVE_MEMBER_COUNTS, params)}
