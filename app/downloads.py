@@ -11,7 +11,7 @@ import hmac
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
@@ -27,7 +27,7 @@ from app.settings import Settings
 from db.engine import RequestDb
 from db.receipt_storage import LocalStorage, ReceiptStorage
 from db.writes import receipts as receipt_writes
-from resolvers.context import Context, ReceiptFiles
+from resolvers.context import ReceiptFiles
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import decode_id, encode_id
 
@@ -110,12 +110,10 @@ def mount_receipts(app: Starlette, settings: Settings) -> None:
     app.router.routes.extend(routes())
 
 
-def with_receipt_files(context: Context, connection: HTTPConnection) -> Context:
-    """Return ``context`` carrying the request's receipt storage and link maker."""
+def receipt_files(connection: HTTPConnection) -> ReceiptFiles | None:
+    """Return the request's receipt storage and link maker (None: receipts not mounted)."""
     downloads: ReceiptDownloads | None = getattr(connection.app.state, "receipts", None)
-    if downloads is None:
-        return context
-    return replace(context, files=downloads.files_for(connection))
+    return None if downloads is None else downloads.files_for(connection)
 
 
 def _refused(message: str, code: ErrorCode, status: int) -> Response:

@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 from graphql import ASTValidationRule
@@ -43,7 +42,7 @@ from app.answers import (
 from app.auth import AuthError, authenticate
 from app.cors import cors_middleware
 from app.cost import StaticCosts
-from app.downloads import mount_receipts, with_receipt_files
+from app.downloads import mount_receipts, receipt_files
 from app.errors import ErrorCodes, is_unavailable
 from app.gate import ValidationGate
 from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
@@ -226,11 +225,13 @@ class GraphQLEndpoint:
             record.report["codes"] = [error.code.value]
             return principal, request_error(error.message, error.code, media)
         context = build_context(
-            record.request_id, db, principal, batching=self.settings.loader_batching
+            record.request_id,
+            db,
+            principal,
+            batching=self.settings.loader_batching,
+            files=receipt_files(Request(scope)),
+            webhooks_allow_private=self.settings.webhooks_allow_private,
         )
-        context = with_receipt_files(context, Request(scope))
-        if self.settings.webhooks_allow_private:
-            context = replace(context, webhooks_allow_private=True)
         record.report = context.report
 
         async def execute() -> Answer:

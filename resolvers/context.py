@@ -88,10 +88,23 @@ class Context:
 
 
 def build_context(
-    request_id: str, db: RequestDb, principal: Principal | None, *, batching: bool = True
+    request_id: str,
+    db: RequestDb,
+    principal: Principal | None,
+    *,
+    batching: bool = True,
+    files: ReceiptFiles | None = None,
+    webhooks_allow_private: bool = False,
 ) -> Context:
     """Return the context of one request, with a fresh loader set when signed in."""
     loaders = (
         make_loaders(db, principal.visibility, batch=batching) if principal is not None else None
     )
-    return Context(request_id=request_id, db=db, principal=principal, loaders=loaders)
+    return Context(
+        request_id=request_id,
+        db=db,
+        principal=principal,
+        loaders=loaders,
+        files=files,
+        webhooks_allow_private=webhooks_allow_private,
+    )
