@@ -1,5 +1,5 @@
 """The node type registry (db/nodes.py) is complete: every part of every entry, and every
-schema type implementing Node has an entry."""
+schema type implementing Node has an entry; the expense ordering keys match the GraphQL enum."""
 
 import pytest
 from graphql import GraphQLObjectType
@@ -7,13 +7,15 @@ from sqlalchemy import ColumnElement, select
 
 from db.nodes import NODE_TABLES, NODE_TYPES, NODES, NodeType
 from db.permissions import READ_PERMISSIONS
-from db.tables import metadata
+from db.queries.expenses import EXPENSE_ORDERS, SORT_COLUMNS
+from db.tables import expenses, metadata
 from db.visibility import Visibility
 from db.writes.events import OBJECT_TABLES
 from resolvers.events import EVENT_PERMISSIONS
 from resolvers.ids import decode_id, encode_id
 from schema.build import NODE_TYPES as SCHEMA_NODE_TYPES
 from schema.build import build_schema
+from schema.expense_inputs import ExpenseOrderField
 
 # everything sees all; a member sees their own rows and a managed team's
 VISIBILITIES = (Visibility(business_id=1), Visibility(business_id=1, member_id=2, team_ids=(3,)))
@@ -71,3 +73,9 @@ def test_every_feed_object_type_has_a_permission() -> None:
     assert set(EVENT_PERMISSIONS) == set(OBJECT_TABLES)
     for node in NODES:
         assert EVENT_PERMISSIONS[node.name] == node.read_permission
+
+
+def test_expense_ordering_keys_match_the_enum() -> None:
+    assert {field.value for field in ExpenseOrderField} == set(EXPENSE_ORDERS)
+    assert all(column.table is expenses for column in EXPENSE_ORDERS.values())
+    assert len(SORT_COLUMNS) == len(EXPENSE_ORDERS)
