@@ -1,10 +1,14 @@
 """The per-request loader set, built lazily: a request pays only for the loaders it uses."""
 
 from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Row
 
 from db.engine import RequestDb
+from db.tables import businesses
 from db.visibility import Visibility
-from loaders.base import BATCHING
+from loaders.base import BATCHING, TenantLoader
 from loaders.cards import SpendThisPeriodByCardLoader
 from loaders.expenses import ExpenseCountsByParentLoader, ExpensePagesByParentLoader
 from loaders.matching import MatchCandidatesByReceiptLoader, ReceiptCandidatesByExpenseLoader
@@ -19,6 +23,9 @@ from loaders.rows import (
 )
 from loaders.teams import ActiveMemberCountByTeamLoader
 
+# a loader of rows by id (a node type's, for ``node(id:)``)
+ById = TenantLoader[int, Row[Any] | None]
+
 
 class Loaders:
     """One request's DataLoaders. Never shared between requests."""
@@ -27,7 +34,7 @@ class Loaders:
         self.db = db
         self.visibility = visibility
         self._refs: dict[str, RowByIdLoader] = {}
-        self._visible: dict[str, RowByIdLoader] = {}
+        self._visible: dict[str, ById] = {}
 
     def ref(self, table: str) -> RowByIdLoader:
         """Return the loader of ``table`` rows referenced from an already visible object."""
@@ -37,8 +44,10 @@ class Loaders:
             )
         return self._refs[table]
 
-    def visible(self, table: str) -> RowByIdLoader:
+    def visible(self, table: str) -> ById:
         """Return the loader of ``table`` rows by a client-supplied id (visibility applies)."""
+        if table == businesses.name:  # one row per request: one loader, however it is asked
+            return self.business
         if table not in self._visible:
             self._visible[table] = RowByIdLoader(
                 db=self.db, visibility=self.visibility, table=table, visible_only=True

@@ -5,25 +5,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from db.nodes import NODE_TYPES, NODES
 from db.permissions import Permission
 from db.writes import events
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
-from resolvers.ids import NODE_TYPES, decode_id, encode_id, urlsafe_b64
+from resolvers.ids import decode_id, encode_id, urlsafe_b64
 from resolvers.mutations.api_keys import api_key_global_id
 from resolvers.mutations.policies import policy_global_id
 from resolvers.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageResult, decode_cursor
 
-# the API key permission an object type's events need (None: any credential of the business)
+# the API key permission an object type's events need (None: any credential of the business);
+# a node type's events need what reads the node (db/nodes.py)
 EVENT_PERMISSIONS: dict[str, Permission | None] = {
-    "Expense": Permission.EXPENSES_READ,
-    "Category": Permission.EXPENSES_READ,
+    **{node.name: node.read_permission for node in NODES},
     "Policy": Permission.EXPENSES_READ,
-    "Receipt": Permission.RECEIPTS_READ,
-    "Card": Permission.CARDS_READ,
-    "Team": Permission.TEAMS_READ,
-    "Member": Permission.TEAMS_READ,
-    "Business": None,
     "ApiKey": Permission.ADMIN,
     "WebhookEndpoint": Permission.ADMIN,
 }

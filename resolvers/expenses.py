@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from db.money import UnknownCurrency, to_minor
 from db.permissions import Permission
 from db.queries.expenses import (
+    EXPENSE_ORDERS,
     ExpenseParent,
     ExpenseSpec,
     count_expenses,
@@ -24,12 +25,6 @@ from resolvers.errors import bad_input
 from resolvers.ids import decode_ids_of
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
-ORDER_COLUMNS = {
-    "SPENT_AT": "spent_at",
-    "AMOUNT": "home_amount_minor",
-    "UPDATED_AT": "updated_at",
-    "CREATED_AT": "created_at",
-}
 MAX_SEARCH_LENGTH = 100
 SUPPORTED_INSTANTS = (
     f"must be from {EARLIEST_INSTANT.isoformat()} and before {END_OF_INSTANTS.isoformat()}"
@@ -176,7 +171,7 @@ async def list_expenses(
     """Return a page of the viewer's visible expenses (the root ``expenses`` field)."""
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     spec = expense_spec(filter_, principal)
-    keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
+    keys = keyset(args, column=EXPENSE_ORDERS[order.field].name, descending=order.descending)
     page = await expense_page(db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys)
     expense_loader = loaders.ref("expenses")
     for row in page.rows:
@@ -200,7 +195,7 @@ async def parent_expenses(
     """Return a page of expenses per member, team or card: one batch for all parents."""
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     spec = expense_spec(filter_, principal)
-    keys = keyset(args, column=ORDER_COLUMNS[order.field], descending=order.descending)
+    keys = keyset(args, column=EXPENSE_ORDERS[order.field].name, descending=order.descending)
     pages = await loaders.expense_pages.load_all(
         [ParentPageKey(parent, parent_id, spec, keys) for parent_id in parent_ids]
     )

@@ -4,19 +4,8 @@ import base64
 import binascii
 from collections.abc import Sequence
 
+from db.nodes import NODE_TYPES
 from resolvers.errors import bad_input
-
-# GraphQL type name -> table holding its rows
-NODE_TYPES: dict[str, str] = {
-    "Expense": "expenses",
-    "Member": "members",
-    "Team": "teams",
-    "Card": "cards",
-    "Category": "categories",
-    "Receipt": "receipts",
-    "Business": "businesses",
-}
-
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 

@@ -5,26 +5,20 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec, count_list, list_page
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
-# table -> (API key permission, ordering column, newest first?)
-LISTS: dict[str, tuple[Permission, str, bool]] = {
-    "cards": (Permission.CARDS_READ, "created_at", False),
-    "members": (Permission.TEAMS_READ, "created_at", False),
-    "teams": (Permission.TEAMS_READ, "created_at", False),
-    "categories": (Permission.EXPENSES_READ, "created_at", False),
-    "receipts": (Permission.RECEIPTS_READ, "uploaded_at", True),
-}
-
 
 async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs) -> PageResult:
     """Return a page of the visible rows of a root list."""
-    permission, column, descending = LISTS[table]
-    _, loaders = ctx.require(permission)
-    keys = keyset(args, column=column, descending=descending)
+    node = NODE_TABLES[table]
+    if node.root_list is None:
+        raise ValueError(f"{table} has no root list")
+    _, loaders = ctx.require(node.read_permission)
+    keys = keyset(args, column=node.root_list.column, descending=node.root_list.descending)
     page = await list_page(
         db=ctx.db, visibility=loaders.visibility, table=table, spec=spec, keyset=keys
     )

@@ -4,21 +4,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db.permissions import Permission
+from db.nodes import NODE_TYPES
 from resolvers.context import Context
 from resolvers.errors import not_found
-from resolvers.ids import NODE_TYPES, decode_id
-
-# The API key permission needed to read each node type (members need none: roles decide).
-READ_PERMISSION: dict[str, Permission | None] = {
-    "Expense": Permission.EXPENSES_READ,
-    "Category": Permission.EXPENSES_READ,
-    "Receipt": Permission.RECEIPTS_READ,
-    "Card": Permission.CARDS_READ,
-    "Team": Permission.TEAMS_READ,
-    "Member": Permission.TEAMS_READ,
-    "Business": None,
-}
+from resolvers.ids import decode_id
 
 
 async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
@@ -29,11 +18,9 @@ async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
     """
     ctx.require()  # anonymous callers learn nothing, not even whether an id is well-formed
     type_name, id_ = decode_id(global_id)
-    _, loaders = ctx.require(READ_PERMISSION[type_name])
-    if type_name == "Business":
-        row = await loaders.business.load(id_)
-    else:
-        row = await loaders.visible(NODE_TYPES[type_name]).load(id_)
+    node_type = NODE_TYPES[type_name]
+    _, loaders = ctx.require(node_type.read_permission)
+    row = await loaders.visible(node_type.table.name).load(id_)
     if row is None:
         raise not_found()
     return type_name, row

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, DateTime, Integer
+
+from db.nodes import NODES
 from db.paging import Keyset, Page
+from db.queries.expenses import EXPENSE_ORDERS
 from resolvers.errors import bad_input
 from resolvers.ids import urlsafe_b64
 
@@ -37,13 +41,23 @@ def _bigint(value: Any) -> int:
     return value
 
 
-# How a cursor value of each ordering column is read back.
+def _decoder(column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """Return how a cursor value of an ordering column is read back, by the column's type."""
+    if isinstance(column.type, DateTime):
+        return _instant
+    if isinstance(column.type, Integer):
+        return _bigint
+    raise TypeError(f"no cursor decoder for {column} ({column.type})")
+
+
+# every ordering column: the expense orders' and the root lists' (db/nodes.py), and the ids
 _DECODERS: dict[str, Callable[[Any], Any]] = {
-    "spent_at": _instant,
-    "updated_at": _instant,
-    "created_at": _instant,
-    "uploaded_at": _instant,
-    "home_amount_minor": _bigint,
+    **{column.name: _decoder(column) for column in EXPENSE_ORDERS.values()},
+    **{
+        node.root_list.column: _decoder(node.table.c[node.root_list.column])
+        for node in NODES
+        if node.root_list is not None
+    },
     "id": _bigint,
     "tx": _bigint,  # the change feed's (transaction, id) order (db/writes/events.py)
 }

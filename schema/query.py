@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec
 from db.queries.summary import Bucket
@@ -12,7 +13,7 @@ from resolvers import nodes as node_resolvers
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.expenses import list_expenses
-from resolvers.lists import LISTS, list_rows
+from resolvers.lists import list_rows
 from resolvers.paging import PageResult
 from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer
@@ -160,7 +161,7 @@ class Query:
 
     @strawberry.field(
         description="Receipts the caller may see, newest upload first.",
-        metadata=fetch(_receipts, permission=LISTS["receipts"][0]),
+        metadata=fetch(_receipts, permission=NODE_TABLES["receipts"].read_permission),
     )
     async def receipts(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -172,7 +173,7 @@ class Query:
 
     @strawberry.field(
         description="Cards the caller may see, oldest first.",
-        metadata=fetch(_cards, permission=LISTS["cards"][0]),
+        metadata=fetch(_cards, permission=NODE_TABLES["cards"].read_permission),
     )
     async def cards(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -184,7 +185,7 @@ class Query:
 
     @strawberry.field(
         description="Teams the caller may see, oldest first.",
-        metadata=fetch(_teams, permission=LISTS["teams"][0]),
+        metadata=fetch(_teams, permission=NODE_TABLES["teams"].read_permission),
     )
     async def teams(
         self,
@@ -198,7 +199,7 @@ class Query:
 
     @strawberry.field(
         description="Members the caller may see, oldest first.",
-        metadata=fetch(_members, permission=LISTS["members"][0]),
+        metadata=fetch(_members, permission=NODE_TABLES["members"].read_permission),
     )
     async def members(
         self, info: Info, first: First = None, after: After = None, last: Last = None,
@@ -280,7 +281,7 @@ class Query:
 
     @strawberry.field(
         description="Bookkeeping categories of the business, oldest first.",
-        metadata=fetch(_categories, permission=LISTS["categories"][0]),
+        metadata=fetch(_categories, permission=NODE_TABLES["categories"].read_permission),
     )
     async def categories(
         self,

@@ -13,8 +13,9 @@ import jwt
 import pytest
 
 from app.auth import API_KEY_PREFIX, AuthError, authenticate, hash_secret, issue_token, new_api_key
+from db.nodes import NODE_TYPES
 from resolvers.errors import DomainError, ErrorCode
-from resolvers.ids import NODE_TYPES, decode_id, decode_ids_of, encode_id, urlsafe_b64
+from resolvers.ids import decode_id, decode_ids_of, encode_id, urlsafe_b64
 from resolvers.paging import decode_cursor, encode_cursor
 from tests.conftest import SETTINGS
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     Row,
     Select,
@@ -28,12 +29,16 @@ from db.visibility import Visibility, expense_visible
 
 ExpenseParent = Literal["member", "team", "card"]
 
-SORT_COLUMNS = {
-    "spent_at": expenses.c.spent_at,
-    "home_amount_minor": expenses.c.home_amount_minor,
-    "updated_at": expenses.c.updated_at,
-    "created_at": expenses.c.created_at,
+# The orders of an expense list, one entry per ordering key: the ExpenseOrderField value
+# (tests/db/test_nodes.py checks the GraphQL enum has these) and its column; ties by id
+EXPENSE_ORDERS: dict[str, Column[Any]] = {
+    "SPENT_AT": expenses.c.spent_at,
+    "AMOUNT": expenses.c.home_amount_minor,
+    "UPDATED_AT": expenses.c.updated_at,
+    "CREATED_AT": expenses.c.created_at,
 }
+# the same columns by name, the name a Keyset (and so a cursor) carries
+SORT_COLUMNS = {column.name: column for column in EXPENSE_ORDERS.values()}
 _PARENT_COLUMNS = {
     "member": expenses.c.member_id,
     "team": expenses.c.team_id,

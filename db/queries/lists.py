@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, select
 
 from db.engine import RequestDb
+from db.nodes import NODE_TABLES
 from db.paging import Keyset, Page, seek, to_page
-from db.queries.lookups import NODE_TABLES
 from db.sql import any_of, kept_by_inputs
 from db.tables import cards, members, receipts
 from db.visibility import Visibility
@@ -49,8 +49,7 @@ def _filters(table: str, spec: ListSpec) -> list[ColumnElement[bool]]:
 
 
 def _where(visibility: Visibility, table: str, spec: ListSpec) -> ColumnElement[bool]:
-    _, predicate = NODE_TABLES[table]
-    return and_(predicate(visibility), *_filters(table, spec))
+    return and_(NODE_TABLES[table].visible(visibility), *_filters(table, spec))
 
 
 async def list_page(
@@ -67,7 +66,7 @@ async def count_list(*, db: RequestDb, visibility: Visibility, table: str, spec:
 
 @kept_by_inputs
 def _page(visibility: Visibility, table: str, spec: ListSpec, keyset: Keyset) -> Select[Any]:
-    source, _ = NODE_TABLES[table]
+    source = NODE_TABLES[table].table
     return seek(
         select(source).where(_where(visibility, table, spec)),
         source.c[keyset.column],
@@ -78,5 +77,5 @@ def _page(visibility: Visibility, table: str, spec: ListSpec, keyset: Keyset) ->
 
 @kept_by_inputs
 def _count(visibility: Visibility, table: str, spec: ListSpec) -> Select[Any]:
-    source, _ = NODE_TABLES[table]
+    source = NODE_TABLES[table].table
     return select(func.count()).select_from(source).where(_where(visibility, table, spec))

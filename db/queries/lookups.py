@@ -1,49 +1,16 @@
 """Rows by id and children by parent id, batched for the loaders (``= ANY(:ids)``)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam, select
+from sqlalchemy import Row, Select, Table, any_, bindparam, select
 
 from db.engine import RequestDb
 from db.fastread import keep
+from db.nodes import NODE_TABLES, NODES
 from db.sql import any_of, array_param
-from db.tables import (
-    businesses,
-    cards,
-    categories,
-    expense_events,
-    expenses,
-    members,
-    policies,
-    receipts,
-    teams,
-)
-from db.visibility import (
-    Visibility,
-    card_visible,
-    expense_visible,
-    member_visible,
-    receipt_visible,
-    team_visible,
-)
-
-RowPredicate = Callable[[Visibility], ColumnElement[bool]]
-
-
-def _tenant(table: Table) -> RowPredicate:
-    return lambda visibility: table.c.business_id == visibility.business_id
-
-
-# Each node table with the predicate that decides what a visibility shows of it.
-NODE_TABLES: dict[str, tuple[Table, RowPredicate]] = {
-    "expenses": (expenses, expense_visible),
-    "members": (members, member_visible),
-    "teams": (teams, team_visible),
-    "cards": (cards, card_visible),
-    "categories": (categories, _tenant(categories)),
-    "receipts": (receipts, receipt_visible),
-}
+from db.tables import businesses, cards, expense_events, members, policies, receipts
+from db.visibility import Visibility, card_visible, member_visible
 
 
 async def rows_by_ids(
@@ -57,13 +24,15 @@ async def rows_by_ids(
     if not visible_only or visibility.sees_all:  # visibility is then the tenant filter alone
         rows = await db.rows(_BY_IDS[table], _by_keys_params(visibility, ids))
         return {row.id: row for row in rows}
-    source, predicate = NODE_TABLES[table]
-    statement = select(source).where(predicate(visibility), any_of(source.c.id, ids))
+    node = NODE_TABLES[table]
+    statement = select(node.table).where(node.visible(visibility), any_of(node.table.c.id, ids))
     return {row.id: row for row in await db.rows(statement)}
 
 
-def _by_keys(table: Table, column: str, *order_by: str) -> Select[Any]:
+def _by_keys(table: Table, column: str, *order_by: str, tenant: str = "business_id") -> Select[Any]:
     """Return ``table``'s rows whose ``column`` is in ``:keys``, in ``:business_id``.
+
+    ``tenant`` is the column holding the business id.
 
     Built once and run with those two values as parameters: a statement object that is
     reused keeps its memoized cache key (db/fastread.py), built anew it costs about 0.15 ms.
@@ -71,7 +40,7 @@ def _by_keys(table: Table, column: str, *order_by: str) -> Select[Any]:
     return keep(
         select(table)
         .where(
-            table.c.business_id == bindparam("business_id"),
+            table.c[tenant] == bindparam("business_id"),
             table.c[column] == any_(array_param("keys", table.c[column])),
         )
         .order_by(*(table.c[name] for name in order_by))
@@ -83,7 +52,7 @@ def _by_keys_params(visibility: Visibility, keys: Sequence[int]) -> dict[str, An
     return {"business_id": visibility.business_id, "keys": list(keys)}
 
 
-_BY_IDS = {name: _by_keys(table, "id") for name, (table, _) in NODE_TABLES.items()}
+_BY_IDS = {node.table.name: _by_keys(node.table, "id", tenant=node.tenant) for node in NODES}
 
 
 async def business_by_id(*, db: RequestDb, business_id: int) -> Row[Any] | None:

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from db.engine import RequestDb
-from db.queries.lookups import NODE_TABLES
+from db.nodes import NODE_TABLES
 from db.tables import events
 from db.visibility import Visibility
 
@@ -154,7 +154,8 @@ def _visible(visibility: Visibility, object_types: Sequence[str]) -> ColumnEleme
             continue
         if table_name is None:
             continue  # policies, settings and keys: only for whoever sees the whole business
-        table, predicate = NODE_TABLES[table_name]
+        node = NODE_TABLES[table_name]
+        table, predicate = node.table, node.visible
         sees = exists(
             select(1)
             .select_from(table)

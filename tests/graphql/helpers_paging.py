@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.queries.expenses import EXPENSE_ORDERS
 from resolvers.ids import decode_id, encode_id
 from tests.conftest import gql
 from tests.world import ANCHOR, Biz
@@ -20,12 +21,7 @@ CONNECTION = (
     " pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 )
 EXPENSE_ARGS = {"filter": "ExpenseFilter", "orderBy": "ExpenseOrder"}
-ORDER_COLUMNS = {
-    "SPENT_AT": "spent_at",
-    "AMOUNT": "home_amount_minor",
-    "UPDATED_AT": "updated_at",
-    "CREATED_AT": "created_at",
-}
+ORDER_COLUMNS = {field: column.name for field, column in EXPENSE_ORDERS.items()}
 
 
 def gid(type_name: str, id_: int) -> str:

@@ -1,0 +1,85 @@
+"""The node types, one entry each: registering a new one is adding its entry here.
+
+A node type is an object clients reach by global id (``node(id:)``). Its entry holds every
+fact the layers above need: the GraphQL type name (also the global id's prefix and the
+change feed's object type), its table, the predicate deciding which rows a visibility
+shows, the API key permission that reads it, and the order of its root list if it has one.
+Everything else is derived from here: the id codec (``resolvers/ids.py``), ``node`` lookups
+(``resolvers/nodes.py``), by-id statements and loaders (``db/queries/lookups.py``,
+``loaders/registry.py``), root lists (``db/queries/lists.py``, ``resolvers/lists.py``) and
+the schema's node types (``schema/build.py``). ``tests/db/test_nodes.py`` fails when a type
+is registered incompletely or a schema type implementing ``Node`` is not registered.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Table
+
+from db.permissions import Permission
+from db.tables import businesses, cards, categories, expenses, members, receipts, teams
+from db.visibility import (
+    Visibility,
+    card_visible,
+    expense_visible,
+    member_visible,
+    receipt_visible,
+    team_visible,
+)
+
+RowPredicate = Callable[[Visibility], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """How a root list (``Query.cards``...) orders its rows; ties are broken by id."""
+
+    column: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """Everything the layers need to know about one node type."""
+
+    name: str  # the GraphQL type, the global id's prefix, the feed's object type
+    table: Table
+    visible: RowPredicate  # the rows of ``table`` a visibility shows
+    read_permission: Permission | None  # None: roles alone decide
+    root_list: ListOrder | None  # None: no root list of its own
+    tenant: str = "business_id"  # the column holding the business id
+
+
+def _tenant(table: Table) -> RowPredicate:
+    return lambda visibility: table.c.business_id == visibility.business_id
+
+
+def _the_business(visibility: Visibility) -> ColumnElement[bool]:
+    return businesses.c.id == visibility.business_id
+
+
+NODES: tuple[NodeType, ...] = (
+    # one row per request, the caller's business (loaders/registry.py keeps one loader for it)
+    NodeType("Business", businesses, _the_business, None, root_list=None, tenant="id"),
+    NodeType("Card", cards, card_visible, Permission.CARDS_READ, ListOrder("created_at")),
+    NodeType(
+        "Category",
+        categories,
+        _tenant(categories),
+        Permission.EXPENSES_READ,
+        ListOrder("created_at"),
+    ),
+    NodeType("Expense", expenses, expense_visible, Permission.EXPENSES_READ, root_list=None),
+    NodeType("Member", members, member_visible, Permission.TEAMS_READ, ListOrder("created_at")),
+    NodeType(
+        "Receipt",
+        receipts,
+        receipt_visible,
+        Permission.RECEIPTS_READ,
+        ListOrder("uploaded_at", descending=True),
+    ),
+    NodeType("Team", teams, team_visible, Permission.TEAMS_READ, ListOrder("created_at")),
+)
+# by GraphQL type name, and by table name
+NODE_TYPES: dict[str, NodeType] = {node.name: node for node in NODES}
+NODE_TABLES: dict[str, NodeType] = {node.table.name: node for node in NODES}
