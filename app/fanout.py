@@ -4,15 +4,15 @@ strawberry runs a subscription's selection once per event and subscriber, and en
 each message on its own: about 270 µs of a worker's CPU per message (bench/RESULTS.md).
 Most subscriptions select only what an event row holds (``events { id cursor type
 objectId ... }``): such a selection's answer depends on the row and the document alone,
-so :class:`FeedHandler` serves them from :class:`Renders`, where the ``payload`` of each
-event is made once per document, variables and visibility, and every subscriber sharing
-them gets the same bytes in its ``next`` message.
+so ``FeedHandler`` (app/feed_ws.py) serves them from :class:`Renders`, where the
+``payload`` of each event is made once per document and visibility, and by group
+(app/groups.py): every subscriber sharing them gets the same bytes in its ``next`` message.
 
-Which events a subscriber gets is still its own: ``Session.stream`` reads the feed with
-the subscriber's visibility and cursor, checks the credential again, and counts the
-subscription (app/subscriptions.py). A selection that needs more (a referenced member,
-fragments, directives) or any invalid document goes to strawberry as before, with every
-limit and error of the HTTP path.
+Which events a subscriber gets is still its own: its group reads the feed with the
+subscriber's visibility, from a cursor it has caught up with; its own task checks the
+credential again and counts the subscription. A selection that needs more (a referenced
+member, fragments, directives) or any invalid document goes to strawberry as before
+(``Session.stream``, app/subscriptions.py), with every limit and error of the HTTP path.
 """
 
 import functools
@@ -36,15 +36,10 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from starlette.websockets import WebSocketDisconnect
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 
 from app.errors import ensure_codes
-from resolvers.errors import DomainError
 from schema.event import Event
 
 MAX_FIELDS = 100  # selections of a document served by group; more: strawberry serves it
@@ -61,6 +56,7 @@ class Plan:
     after: str | None
     types: tuple[str, ...] | None
     key: bytes  # the same for every subscription whose messages are the same
+    shape: tuple[str, str | None]  # what its messages depend on: the query, the operation
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,7 +97,8 @@ def plan_of(schema: GraphQLSchema, operation: Operation[Any, Any]) -> Plan | Non
                        option=orjson.OPT_SORT_KEYS)  # fmt: skip
     types = args.get("types")
     return Plan(document, operation.operation_name, operation.variables or {}, args.get("after"),
-                None if types is None else tuple(types), key)  # fmt: skip
+                None if types is None else tuple(types), key,
+                (operation.query, operation.operation_name))  # fmt: skip
 
 
 def _row_fields(parent: GraphQLObjectType, selections: SelectionSetNode | None) -> int | None:
@@ -155,28 +152,3 @@ class Renders:
         if result.errors:  # type: ignore[union-attr]
             body["errors"] = [e.formatted for e in ensure_codes(result.errors, "ws")]  # type: ignore[union-attr]
         return orjson.dumps(body).decode()
-
-
-class FeedHandler(BaseGraphQLTransportWSHandler[Any, Any]):
-    """graphql-transport-ws as strawberry speaks it, ``events`` served through Renders."""
-
-    async def run_operation(self, operation: Operation[Any, Any]) -> None:
-        plan = plan_of(self.context.view.renders.schema, operation)
-        if plan is None:
-            await super().run_operation(operation)
-            return
-        session, renders = self.context, self.context.view.renders
-        head = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
-        socket = self.websocket.ws  # type: ignore[attr-defined]
-        try:
-            async for row in session.stream(after=plan.after, types=plan.types):
-                payload = renders.payload(plan, session.visibility, row)
-                await socket.send_text(head + payload + "}")
-        except WebSocketDisconnect:
-            return
-        except DomainError as error:  # the credential ended, or too many subscriptions
-            failed = GraphQLError(error.message, path=["events"], original_error=error)
-            body = {"data": None, "errors": [e.formatted for e in ensure_codes([failed], "ws")]}
-            message: Any = {"id": operation.id, "type": "next", "payload": body}
-            await operation.send_operation_message(message)
-        await operation.send_operation_message({"id": operation.id, "type": "complete"})

@@ -45,6 +45,12 @@ LANE = Counter("expensegraph_fast_lane_total",
 RATE_LIMITED = Counter(
     "expensegraph_rate_limited_total", "Requests refused by the rate limit.", registry=REGISTRY
 )
+SLOW_SUBSCRIBERS = Counter(
+    "expensegraph_slow_subscribers_total",
+    "Subscriptions ended with close code 4408: the subscriber did not read its messages "
+    "(app/fanout.py SLOW_SEND_S, SLOW_BACKLOG).",
+    registry=REGISTRY,
+)
 # across workers: the sum over the processes alive (multiprocess_mode is ignored otherwise)
 POOL = Gauge(
     "expensegraph_pool_connections",

@@ -8,17 +8,22 @@ order), then each new one as it commits. Reconnecting with the last cursor it re
 loses nothing.
 
 One LISTEN connection per process (:class:`Hub`) hears a NOTIFY per business whose feed
-changed (a trigger on ``events``, migration 0008) and wakes that business's subscribers;
-each reads the feed from its own cursor, and the subscribers woken together at the same
-cursor with the same visibility (a thousand dashboards of one business) share one read. Wake-ups are one flag per subscriber, so a slow
-reader costs no memory: it reads what committed when it gets to it. Without a NOTIFY (the
-LISTEN connection lost) subscribers still read every ``RECHECK_S`` seconds, when their
-credential is checked again: an expired token, a deactivated member or a revoked key ends
-the stream with UNAUTHENTICATED. A credential holds at most
-``Settings.subscriptions_per_credential`` subscriptions at once (more: RATE_LIMITED).
+changed (a trigger on ``events``, migration 0008) and wakes that business's readers.
+Subscriptions of event fields are served by group (app/groups.py, app/feed_ws.py): one
+task per group reads the feed once per wake-up from the group's cursor with the group's
+visibility, renders each event once and writes the same text to every member's socket;
+a subscriber that joins with an older cursor catches up alone first. Other selections
+are served by strawberry from :meth:`Session.stream`, which reads from the subscriber's
+own cursor (reads of the same cursor and visibility shared). Without a NOTIFY (the LISTEN
+connection lost) the feed is still read every ``RECHECK_S`` seconds, and every
+subscription's credential is checked again as often: an expired token, a deactivated
+member or a revoked key ends that stream alone with UNAUTHENTICATED. A credential holds at
+most ``Settings.subscriptions_per_credential`` subscriptions at once (more: RATE_LIMITED).
+A subscriber that stops reading is disconnected with close code 4408 (app/feed_ws.py).
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -34,7 +39,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.auth import AuthError, authenticate
-from app.fanout import FeedHandler, Renders
+from app.fanout import Renders
+from app.feed_ws import SLOW_BACKLOG, SLOW_SEND_S, FeedHandler
+from app.groups import Groups
 from app.settings import Settings
 from db.engine import RequestDb
 from db.writes import events
@@ -129,41 +136,50 @@ class Session:
     request_id: str = "ws"
     report: dict[str, Any] = field(default_factory=dict)
 
-    async def stream(self, *, after: str | None, types: Sequence[str] | None) -> AsyncIterator[Any]:
-        """Yield the caller's events after ``after``, then each new one as it commits."""
+    @contextlib.asynccontextmanager
+    async def counted(self) -> AsyncIterator[Principal]:
+        """Hold one of the credential's subscriptions (RATE_LIMITED when none is left)."""
         principal = self.principal
         if principal is None:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "Authenticate in connection_init.")
-        view = self.view
-        cursor = (
-            decode_cursor(after, "tx", field="after") if after is not None else await self._end()
-        )
+        view, label = self.view, principal.label
         most = view.settings.subscriptions_per_credential
-        if view.active[principal.label] >= most:
+        if view.active[label] >= most:
             message = f"At most {most} subscriptions per credential at once."
             raise DomainError(ErrorCode.RATE_LIMITED, message)
-        view.active[principal.label] += 1
-        wake = await view.hub.subscribe(principal.business_id)
-        check_at = time.monotonic() + view.recheck_s
+        view.active[label] += 1
         try:
-            while True:
-                rows = await self._read(principal, cursor, types)
-                for row in rows:
-                    yield row
-                    cursor = (row.tx, row.id)
-                if len(rows) == PAGE:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), max(check_at - time.monotonic(), 0))
-                except TimeoutError:
-                    pass
-                wake.clear()
-                if time.monotonic() >= check_at:
-                    principal = await self._recheck()
-                    check_at = time.monotonic() + view.recheck_s
+            yield principal
         finally:
-            view.hub.unsubscribe(principal.business_id, wake)
-            view.active[principal.label] -= 1
+            view.active[label] -= 1
+
+    async def stream(self, *, after: str | None, types: Sequence[str] | None) -> AsyncIterator[Any]:
+        """Yield the caller's events after ``after``, then each new one as it commits."""
+        async with self.counted() as principal:
+            view = self.view
+            cursor = (
+                decode_cursor(after, "tx", field="after") if after is not None else await self.end()
+            )
+            wake = await view.hub.subscribe(principal.business_id)
+            check_at = time.monotonic() + view.recheck_s
+            try:
+                while True:
+                    rows = await self._read(principal, cursor, types)
+                    for row in rows:
+                        yield row
+                        cursor = (row.tx, row.id)
+                    if len(rows) == PAGE:
+                        continue
+                    try:
+                        await asyncio.wait_for(wake.wait(), max(check_at - time.monotonic(), 0))
+                    except TimeoutError:
+                        pass
+                    wake.clear()
+                    if time.monotonic() >= check_at:
+                        principal = await self.recheck()
+                        check_at = time.monotonic() + view.recheck_s
+            finally:
+                view.hub.unsubscribe(principal.business_id, wake)
 
     @property
     def visibility(self) -> tuple[Any, ...]:
@@ -171,7 +187,8 @@ class Session:
         assert self.principal is not None
         return (self.principal.visibility, tuple(readable_types(self.principal)))
 
-    async def _end(self) -> tuple[int, int]:
+    async def end(self) -> tuple[int, int]:
+        """Return the cursor of "from now on" (events.feed_end)."""
         db = RequestDb(self.view.engine)
         try:
             return await events.feed_end(db=db)
@@ -204,7 +221,8 @@ class Session:
         finally:
             await db.close()
 
-    async def _recheck(self) -> Principal:
+    async def recheck(self) -> Principal:
+        """Return the credential's principal again, or raise UNAUTHENTICATED."""
         principal = await self.view.principal_of(self.connection_params)
         if principal is None or self.principal is None or principal.label != self.principal.label:
             raise DomainError(
@@ -229,6 +247,8 @@ class SubscriptionView(GraphQL[Session, None]):
         self.hub = hub
         self.active: Counter[str] = Counter()
         self.recheck_s = RECHECK_S
+        self.slow_send_s, self.slow_backlog = SLOW_SEND_S, SLOW_BACKLOG
+        self.groups = Groups(hub)
         self.renders = Renders(schema._schema)
 
     @property

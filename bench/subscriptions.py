@@ -6,7 +6,8 @@ biggest tenant's ADMIN subscribed to ``events(types: ["bench.tick"])``, then com
 ``--rate`` events per second for ``--duration`` seconds straight into the feed (one INSERT
 and COMMIT each, as a change would) and measures, per delivered message, the time from
 that event's COMMIT returning to the message arriving, and the server's memory before
-and after the subscribers connected. Bounded in time; stops the server by its pid.
+and after the subscribers connected, and how many connections the server closed (4408:
+too slow). Bounded in time; stops the server by its pid.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import asyncpg
@@ -29,6 +31,12 @@ from bench.server import free_port
 from db.engine import plain_url
 
 QUERY = 'subscription { events(types: ["bench.tick"]) { id } }'
+
+
+def cpu_s(pid: int) -> float:
+    """Return the user and system CPU seconds a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -44,25 +52,29 @@ async def subscriber(
     token: str,
     got: dict[str, list[float]],
     ready: asyncio.Event,
-    count: list[int],
-    n: int,
+    state: tuple[list[int], int, Counter[int]],
 ) -> None:
-    async with websockets.connect(
-        url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None
-    ) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
-        count[0] += 1
-        if count[0] == n:
-            ready.set()
-        async for raw in ws:
-            now = time.time()
-            message = json.loads(raw)
-            if message.get("type") == "next":
-                got.setdefault(message["payload"]["data"]["events"]["id"], []).append(now)
+    """Subscribe, then note when each message arrives; ``state``: subscribed, of, closes."""
+    count, n, closed = state
+    try:
+        async with websockets.connect(
+            url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None
+        ) as ws:
+            await ws.send(json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            ))  # fmt: skip
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
+            count[0] += 1
+            if count[0] == n:
+                ready.set()
+            async for raw in ws:
+                now = time.time()
+                message = json.loads(raw)
+                if message.get("type") == "next":
+                    got.setdefault(message["payload"]["data"]["events"]["id"], []).append(now)
+    except websockets.ConnectionClosed as error:  # the server closed it (4408: too slow)
+        closed[error.rcvd.code if error.rcvd is not None else 1006] += 1
 
 
 async def run(args: argparse.Namespace, facts: data.InProcess) -> None:
@@ -88,12 +100,12 @@ async def run(args: argparse.Namespace, facts: data.InProcess) -> None:
         await asyncio.sleep(1.0)
         before = rss_mib(server.pid)
         got: dict[str, list[float]] = {}
-        ready, count = asyncio.Event(), [0]
+        ready, count, closed = asyncio.Event(), [0], Counter[int]()
         url = f"ws://127.0.0.1:{port}/graphql"
         for i in range(args.subscribers):
             tasks.append(
                 asyncio.create_task(
-                    subscriber(url, facts.token, got, ready, count, args.subscribers)
+                    subscriber(url, facts.token, got, ready, (count, args.subscribers, closed))
                 )
             )
             if i % 50 == 49:
@@ -102,6 +114,7 @@ async def run(args: argparse.Namespace, facts: data.InProcess) -> None:
         await asyncio.sleep(2.0)
         after = rss_mib(server.pid)
         conn = await asyncpg.connect(plain_url(facts.url))
+        server_cpu, own_cpu = cpu_s(server.pid), cpu_s(os.getpid())
         committed: dict[str, float] = {}
         interval, end = 1 / args.rate, time.monotonic() + args.duration
         next_at = time.monotonic()
@@ -115,6 +128,7 @@ async def run(args: argparse.Namespace, facts: data.InProcess) -> None:
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         await asyncio.sleep(3.0)  # the last ones arrive
+        server_cpu, own_cpu = cpu_s(server.pid) - server_cpu, cpu_s(os.getpid()) - own_cpu
         await conn.execute("DELETE FROM events WHERE type = 'bench.tick'")
         await conn.close()
         latencies = [
@@ -137,6 +151,10 @@ async def run(args: argparse.Namespace, facts: data.InProcess) -> None:
             )
         print(f"server RSS {before:.1f} MiB before, {after:.1f} MiB with the subscribers: "
               f"{(after - before) * 1024 / args.subscribers:.1f} KiB per subscriber")  # fmt: skip
+        print(f"connections closed by the server, by code: {dict(closed) or 'none'}")
+        print(f"CPU while events came (+3 s): server {server_cpu:.1f} s "
+              f"({server_cpu * 1e6 / max(len(latencies), 1):.0f} µs per delivered message), "
+              f"clients and committer {own_cpu:.1f} s")  # fmt: skip
         print(f"load average {os.getloadavg()}")
     finally:
         for task in tasks:

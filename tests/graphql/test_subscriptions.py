@@ -2,80 +2,23 @@
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.http import create_app
 from resolvers.ids import encode_id
-from tests.conftest import SETTINGS, gql, token
+from tests.conftest import gql, token
+from tests.graphql.helpers_ws import (
+    CREATE,
+    FREEZE,
+    UNFREEZE,
+    Served,
+    message_of_a_freeze,
+    next_message,
+    subscribe,
+)
 from tests.world import World
-
-FEED = """subscription($after: String, $types: [String!]) {
-  events(after: $after, types: $types) { id cursor type objectId actor { kind } } }"""
-FREEZE = "mutation($id: ID!) { freezeCard(id: $id) { userErrors { code } } }"
-UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }"
-CREATE = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    def __init__(self, app: Any, port: int) -> None:
-        self.app, self.port = app, port
-
-    async def connect(self, credential: str | None) -> Any:
-        ws = await websockets.connect(
-            f"ws://127.0.0.1:{self.port}/graphql", subprotocols=["graphql-transport-ws"]
-        )
-        payload = {} if credential is None else {"Authorization": f"Bearer {credential}"}
-        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        return ws
-
-    def http(self) -> Any:
-        import httpx
-
-        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}")
-
-
-@pytest.fixture
-async def served(engine: AsyncEngine, database_url: str) -> AsyncIterator[Served]:
-    app = create_app(SETTINGS, database_url, engine=engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(300):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        yield Served(app, port)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-
-
-async def _subscribe(ws: Any, variables: dict[str, Any], id_: str = "1") -> None:
-    ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    assert ack["type"] == "connection_ack", ack
-    await ws.send(
-        json.dumps(
-            {"id": id_, "type": "subscribe", "payload": {"query": FEED, "variables": variables}}
-        )
-    )
-
-
-async def _next(ws: Any, within_s: float = 1.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), within_s))  # type: ignore[no-any-return]
 
 
 async def _expenses_of_two(served: Served, world: World) -> dict[str, str]:
@@ -98,12 +41,12 @@ async def test_a_client_receives_the_event_of_a_mutation_within_a_second(
     card = encode_id("Card", world.a.cards["employee"])
     ws = await served.connect(admin)
     try:
-        await _subscribe(ws, {"types": ["card.frozen"]})
+        await subscribe(ws, {"types": ["card.frozen"]})
         await asyncio.sleep(0.2)  # subscribed: the feed's end is taken
         async with served.http() as client:
             await gql(client, FREEZE, {"id": card}, as_=admin)
             started = asyncio.get_running_loop().time()
-            message = await _next(ws, 1.0)
+            message = await next_message(ws, 1.0)
             assert asyncio.get_running_loop().time() - started < 1.0
             await gql(client, UNFREEZE, {"id": card}, as_=admin)
         assert message["type"] == "next", message
@@ -123,13 +66,13 @@ async def test_an_employee_never_receives_another_members_events(
     employee = token(world.a, "employee")
     ws = await served.connect(employee)
     try:
-        await _subscribe(ws, {"types": ["expense.created"]})
+        await subscribe(ws, {"types": ["expense.created"]})
         await asyncio.sleep(0.2)
         made = await _expenses_of_two(served, world)
-        message = await _next(ws, 2.0)
+        message = await next_message(ws, 2.0)
         assert message["payload"]["data"]["events"]["objectId"] == made["employee"]
         with pytest.raises(TimeoutError):  # the engineer's expense never comes
-            await _next(ws, 0.5)
+            await next_message(ws, 0.5)
     finally:
         await ws.close()
 
@@ -142,13 +85,15 @@ async def test_subscribers_of_different_visibility_get_different_events(
     employee_ws = await served.connect(token(world.a, "employee"))
     try:
         for ws in (admin_ws, employee_ws):
-            await _subscribe(ws, {"types": ["expense.created"]})
+            await subscribe(ws, {"types": ["expense.created"]})
         await asyncio.sleep(0.2)
         made = await _expenses_of_two(served, world)
-        admin_got = [(await _next(admin_ws, 2.0))["payload"]["data"]["events"] for _ in range(2)]
-        employee_got = (await _next(employee_ws, 2.0))["payload"]["data"]["events"]
+        admin_got = [
+            (await next_message(admin_ws, 2.0))["payload"]["data"]["events"] for _ in range(2)
+        ]
+        employee_got = (await next_message(employee_ws, 2.0))["payload"]["data"]["events"]
         with pytest.raises(TimeoutError):
-            await _next(employee_ws, 0.5)
+            await next_message(employee_ws, 0.5)
     finally:
         await admin_ws.close()
         await employee_ws.close()
@@ -166,7 +111,7 @@ async def test_two_subscribers_of_one_group_get_the_same_message_made_once(
     sockets = [await served.connect(token(world.a, "admin")) for _ in range(2)]
     try:
         for ws in sockets:
-            await _subscribe(ws, {"types": ["card.frozen"]})
+            await subscribe(ws, {"types": ["card.frozen"]})
         await asyncio.sleep(0.2)
         before = renders.made
         async with served.http() as client:
@@ -188,14 +133,11 @@ async def test_a_selection_beyond_the_row_is_still_served(served: Served, world:
     ws = await served.connect(admin)
     query = 'subscription { events(types: ["card.frozen"]) { objectId actor { member { id } } } }'
     try:
-        assert (await _next(ws, 5.0))["type"] == "connection_ack"
+        assert (await next_message(ws, 5.0))["type"] == "connection_ack"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         await asyncio.sleep(0.2)
         before = served.app.graphql_ws.renders.made
-        async with served.http() as client:
-            await gql(client, FREEZE, {"id": card}, as_=admin)
-            message = await _next(ws, 2.0)
-            await gql(client, UNFREEZE, {"id": card}, as_=admin)
+        message = await message_of_a_freeze(served, admin, card, ws)
     finally:
         await ws.close()
     assert message["payload"]["data"]["events"]["objectId"] == card, message
@@ -210,20 +152,22 @@ async def test_a_client_reconnecting_with_its_cursor_misses_nothing(
     ws = await served.connect(admin)
     async with served.http() as client:
         try:
-            await _subscribe(ws, {"types": ["card.frozen", "card.unfrozen"]})
+            await subscribe(ws, {"types": ["card.frozen", "card.unfrozen"]})
             await asyncio.sleep(0.2)
             await gql(client, FREEZE, {"id": card}, as_=admin)
-            first = (await _next(ws, 2.0))["payload"]["data"]["events"]
+            first = (await next_message(ws, 2.0))["payload"]["data"]["events"]
         finally:
             await ws.close()
         await gql(client, UNFREEZE, {"id": card}, as_=admin)  # while nobody listens
         await gql(client, FREEZE, {"id": card}, as_=admin)
         ws = await served.connect(admin)
         try:
-            await _subscribe(
+            await subscribe(
                 ws, {"after": first["cursor"], "types": ["card.frozen", "card.unfrozen"]}
             )
-            missed = [(await _next(ws, 2.0))["payload"]["data"]["events"]["type"] for _ in range(2)]
+            missed = [
+                (await next_message(ws, 2.0))["payload"]["data"]["events"]["type"] for _ in range(2)
+            ]
         finally:
             await ws.close()
         await gql(client, UNFREEZE, {"id": card}, as_=admin)
@@ -237,8 +181,8 @@ async def test_a_token_that_expires_mid_stream_ends_the_stream(
     short = token(world.a, "admin", ttl_s=2)
     ws = await served.connect(short)
     try:
-        await _subscribe(ws, {})
-        message = await _next(ws, 6.0)
+        await subscribe(ws, {})
+        message = await next_message(ws, 6.0)
         assert message["type"] in ("next", "error"), message
         text = json.dumps(message)
         assert "expired" in text or "UNAUTHENTICATED" in text, message
@@ -249,7 +193,7 @@ async def test_a_token_that_expires_mid_stream_ends_the_stream(
 async def test_a_connection_without_a_valid_credential_is_refused(served: Served) -> None:
     ws = await served.connect("not-a-token")
     with pytest.raises(websockets.ConnectionClosed) as closed:
-        await _next(ws, 3.0)
+        await next_message(ws, 3.0)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 

@@ -1,0 +1,95 @@
+"""A real server and websocket clients for the subscription tests (graphql-transport-ws)."""
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+import websockets
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.observability import REGISTRY
+
+FEED = """subscription($after: String, $types: [String!]) {
+  events(after: $after, types: $types) { id cursor type objectId actor { kind } } }"""
+FREEZE = "mutation($id: ID!) { freezeCard(id: $id) { userErrors { code } } }"
+UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }"
+CREATE = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, app: Any, port: int, server: Any) -> None:
+        self.app, self.port, self.server = app, port, server
+
+    def small_send_buffers(self) -> None:
+        """Give the connections accepted from now on a small send buffer (they inherit it)."""
+        for listening in self.server.servers:
+            for sock in listening.sockets:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+
+    async def connect(self, credential: str | None) -> Any:
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{self.port}/graphql", subprotocols=["graphql-transport-ws"]
+        )
+        payload = {} if credential is None else {"Authorization": f"Bearer {credential}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        return ws
+
+    def http(self) -> Any:
+        import httpx
+
+        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}")
+
+
+async def commit_events(engine: AsyncEngine, business_id: int, card_id: int, n: int) -> None:
+    """Commit ``n`` events of type ``test.bulk`` about a card in one transaction."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO events (business_id, type, object_type, object_id)"
+                 " SELECT :b, 'test.bulk', 'Card', :o FROM generate_series(1, :n)"),
+            {"b": business_id, "o": card_id, "n": n},
+        )  # fmt: skip
+
+
+async def delete_bulk_events(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM events WHERE type = 'test.bulk'"))
+
+
+def slow_count() -> float:
+    return REGISTRY.get_sample_value("expensegraph_slow_subscribers_total") or 0.0
+
+
+async def subscribe(ws: Any, variables: dict[str, Any], id_: str = "1") -> None:
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(
+        json.dumps(
+            {"id": id_, "type": "subscribe", "payload": {"query": FEED, "variables": variables}}
+        )
+    )
+
+
+async def next_message(ws: Any, within_s: float = 1.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), within_s))  # type: ignore[no-any-return]
+
+
+async def message_of_a_freeze(
+    served: Served, credential: str, card: str, ws: Any
+) -> dict[str, Any]:
+    """Freeze ``card`` and return the next message ``ws`` gets, then unfreeze it."""
+    from tests.conftest import gql
+
+    async with served.http() as client:
+        await gql(client, FREEZE, {"id": card}, as_=credential)
+        try:
+            return await next_message(ws, 2.0)
+        finally:
+            await gql(client, UNFREEZE, {"id": card}, as_=credential)
