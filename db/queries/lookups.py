@@ -8,17 +8,9 @@ from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam, selec
 from db.engine import RequestDb
 from db.fastread import keep
 from db.sql import any_of, array_param
-from db.tables import (
-    businesses,
-    cards,
-    categories,
-    expense_events,
-    expenses,
-    members,
-    policies,
-    receipts,
-    teams,
-)
+from db.tables.expense import expense_events, expenses
+from db.tables.org import businesses, cards, categories, members, policies, teams
+from db.tables.receipt import receipts
 from db.visibility import (
     Visibility,
     card_visible,
