@@ -8,7 +8,10 @@ from pathlib import Path
 
 import uvloop
 
-from app import business_setup, commands
+from app import business_setup
+from app.commands.errors import CommandError, DatabaseUnavailable
+from app.commands.run import run
+from app.commands.sdl import check_schema, print_schema
 from app.settings import ConfigError, Settings
 from db.permissions import READ_PERMISSIONS
 from resolvers.errors import DomainError
@@ -227,15 +230,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "schema":  # needs no settings (nor the local secret they create)
             if not args.check:
-                commands.print_schema()
-            elif not commands.check_schema(args.against):
+                print_schema()
+            elif not check_schema(args.against):
                 sys.exit(1)
             return
         settings = Settings.from_env(
             development=args.command == "demo", local_secret=args.command in ("demo", "token")
         )
-        uvloop.run(commands.run(args, settings))
-    except (ConfigError, commands.DatabaseUnavailable, commands.CommandError) as error:
+        uvloop.run(run(args, settings))
+    except (ConfigError, DatabaseUnavailable, CommandError) as error:
         print(f"expensegraph: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

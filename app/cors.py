@@ -4,6 +4,7 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Send
 
 from resolvers.errors import ErrorCode
 
@@ -47,3 +48,18 @@ def cors_middleware(origins: tuple[str, ...]) -> list[Middleware]:
             max_age=PREFLIGHT_MAX_AGE_S,
         )
     ]
+
+
+def vary_origin(send: Send) -> Send:
+    """Return ``send`` adding ``Vary: Origin``, what the CORS middleware adds without one."""
+
+    async def varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            vary = [v for k, v in headers if k.lower() == b"vary"]
+            headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
+            headers.append((b"vary", b", ".join([*vary, b"Origin"])))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return varying

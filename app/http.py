@@ -1,325 +1,29 @@
 """The Starlette app: /graphql (GraphQL over HTTP), /healthz, /readyz, /metrics."""
 
-import asyncio
 import gc
-import logging
 import os
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from graphql import ASTValidationRule
-from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    SchemaExtension,
-)
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.graphql import OperationType
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import idempotency, persisted, tracing
-from app.admission import Admission, ClientGone, Refused, admitted
-from app.answers import (
-    WWW_AUTHENTICATE,
-    Answer,
-    not_saved,
-    request_error,
-    result_answer,
-    send_answer,
-    transport_answer,
-    unavailable,
-)
-from app.auth import AuthError, authenticate
-from app.cors import cors_middleware
-from app.cost import StaticCosts
-from app.downloads import mount_receipts, receipt_files
-from app.errors import ErrorCodes, is_unavailable
-from app.gate import ValidationGate
-from app.graphiql import graphiql_page, mount_graphiql, wants_graphiql
+from app import tracing
+from app.cors import cors_middleware, vary_origin
+from app.downloads import mount_receipts
+from app.endpoint import GraphQLEndpoint
+from app.graphiql import mount_graphiql
 from app.health import healthz, readyz
-from app.lane import FastLane
-from app.limits import (
-    Buckets,
-    LeakyBuckets,
-    LimitSettings,
-    QueryCost,
-    shape_rule,
-)
-from app.observability import RequestRecord, finish, metrics, observe_batch
-from app.redis_buckets import RedisBuckets
-from app.request_ids import REQUEST_ID_KEY, RequestIds
+from app.observability import metrics, observe_batch
+from app.request_ids import RequestIds
 from app.settings import Settings
 from app.subscriptions import Hub, SubscriptionView
-from app.transport import (
-    LEGACY_JSON,
-    MAX_JSON_BODY,
-    GraphQLParams,
-    TransportError,
-    declared_length,
-    header,
-    negotiate,
-    parse_get,
-    parse_json,
-    read_body,
-)
-from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
-from app.validation import DocumentParseCache, DocumentValidationCache
-from db.engine import RequestDb, create_engine, plain_url
-from execution.context import PlannedExecutionContext
+from app.transport import header
+from db.engine import create_engine, plain_url
 from loaders import base as loader_base
-from resolvers.context import Principal, build_context
-from resolvers.errors import DomainError, ErrorCode
-from schema.build import build_schema
-from schema.error_log import EXCEPTION_LIMIT, bounded
-
-log = logging.getLogger("expensegraph.http")
-
-
-class GraphQLEndpoint:
-    """GraphQL over HTTP: read and parse the request, then admit, authenticate and execute."""
-
-    def __init__(self, app: Starlette, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-        self.persisted = persisted.from_settings(settings)
-        self.admission = app.state.admission = Admission(settings.admission, settings.pool)
-        limits = settings.limits
-        # shared by the requests this process serves, or by all processes through Redis
-        buckets: Buckets = (
-            RedisBuckets(limits, settings.redis_url) if settings.redis_url else LeakyBuckets(limits)
-        )
-        costs = StaticCosts()
-        self.schema = build_schema(
-            [
-                # classes or factories, never shared instances (SECURITY-NOTES 1)
-                ErrorCodes,
-                _parser_cache,
-                _validation_cache,
-                *_limits(limits, buckets, costs),
-                *([] if settings.introspection else [DisableIntrospection]),
-            ],
-            execution_context_class=(
-                PlannedExecutionContext if settings.planned_execution else None
-            ),
-        )
-        self.lane = FastLane(self.schema, limits, buckets, costs) if settings.fast_lane else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if tracing.ENABLED:  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (app/tracing.py)
-            with tracing.request_span(scope) as span:
-                await self._respond(scope, receive, send, span)
-            return
-        await self._respond(scope, receive, send, None)
-
-    async def _respond(self, scope: Scope, receive: Receive, send: Send, span: Span | None) -> None:
-        """Answer one request; describe it on ``span`` when it is traced."""
-        if self.settings.graphiql and wants_graphiql(scope):
-            await graphiql_page(self.settings)(scope, receive, send)
-            return
-        record = RequestRecord(scope.get(REQUEST_ID_KEY) or uuid.uuid4().hex)
-        db = RequestDb(self.app.state.engine)
-        principal: Principal | None = None
-        params: GraphQLParams | None = None
-        media = LEGACY_JSON
-        try:
-            media = negotiate(header(scope, b"accept"))
-            # the whole body, within its size and time limits, before any slot or connection
-            params, content_type, body = await self._read(scope, receive)
-            async with admitted(self.admission, receive) as receive:
-                watch = asyncio.ensure_future(_hang_up(receive))
-                try:
-                    principal, result = await self._serve(
-                        scope, params, content_type, body, db, record, media
-                    )
-                finally:
-                    watch.cancel()
-                if watch.done() and not watch.cancelled():
-                    raise ClientGone()  # it left while its request ran: nobody to answer
-        except TransportError as error:
-            record.report["codes"] = [error.code.value]
-            result = transport_answer(error, media)
-        except Refused as error:
-            log.warning("request refused request_id=%s: %s", record.request_id, error)
-            record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
-            result = unavailable(record.request_id)
-        except ClientGone:
-            record.status = 499  # nginx's "client closed request": logged, nothing to send
-            result = None
-        except Exception as error:
-            # the credential lookup, persisted queries and idempotency run outside GraphQL
-            if not is_unavailable(error):
-                raise
-            detail = bounded(repr(error), EXCEPTION_LIMIT)
-            log.warning("database unavailable request_id=%s: %s", record.request_id, detail)
-            record.report["codes"] = [ErrorCode.UNAVAILABLE.value]
-            result = unavailable(record.request_id)
-        finally:
-            await db.close()
-            for upload in params.files if params is not None else ():
-                await upload.close()  # spooled temp files: release the descriptor now
-        try:
-            if result is not None:
-                await send_answer(record.capture(send), result)
-        finally:
-            finish(record, principal=principal, statements=db.statements)
-            if span is not None:
-                tracing.describe_request(span, record, principal)
-
-    async def _read(self, scope: Scope, receive: Receive) -> tuple[GraphQLParams, str, bytes]:
-        """Return the request's operation, its content type and its raw body."""
-        method = scope["method"]
-        if method == "GET":
-            return parse_get(scope.get("query_string", b"")), "", b""
-        if method != "POST":
-            message = "GraphQL is served over GET (queries) and POST."
-            raise TransportError(405, message, headers={"allow": "GET, POST"})
-        content_type = header(scope, b"content-type") or ""
-        media = content_type.partition(";")[0].strip().lower()
-        if media == "application/json":
-            limit = MAX_JSON_BODY
-        elif media == "multipart/form-data":
-            check_preflight(scope)
-            limit = MAX_MULTIPART_BYTES
-        else:
-            message = "Send the operation as application/json (multipart/form-data for uploads)."
-            raise TransportError(415, message)
-        declared = declared_length(scope)
-        if declared is not None and declared > limit:
-            raise TransportError(413, f"The request body is larger than {limit} bytes.")
-        body = await read_body(receive, limit=limit, timeout_s=self.settings.body_timeout_s)
-        if media == "application/json":
-            return parse_json(body), content_type, body
-        return await parse_multipart(scope, body), content_type, body
-
-    async def _serve(
-        self,
-        scope: Scope,
-        params: GraphQLParams,
-        content_type: str,
-        body: bytes,
-        db: RequestDb,
-        record: RequestRecord,
-        media: str,
-    ) -> tuple[Principal | None, Answer]:
-        """Authenticate, resolve a persisted query, run the operation; return who and what."""
-        try:
-            principal = await authenticate(
-                header(scope, b"authorization"), db=db, settings=self.settings
-            )
-        except AuthError as error:
-            headers = {"www-authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
-            raise TransportError(401, str(error), ErrorCode.UNAUTHENTICATED, headers) from None
-        try:
-            await self._apply_persisted(params, principal)
-        except DomainError as error:
-            record.report["codes"] = [error.code.value]
-            return principal, request_error(error.message, error.code, media)
-        context = build_context(
-            record.request_id,
-            db,
-            principal,
-            batching=self.settings.loader_batching,
-            files=receipt_files(Request(scope)),
-            webhooks_allow_private=self.settings.webhooks_allow_private,
-        )
-        record.report = context.report
-
-        async def execute() -> Answer:
-            return await self._execute(scope, params, context, media)
-
-        key = header(scope, b"idempotency-key")
-        if key is None or principal is None or scope["method"] != "POST":
-            return principal, await execute()
-        refusal = idempotency.check_key(key)
-        if refusal is not None:
-            return principal, refusal
-        if not idempotency.is_mutation(params):
-            return principal, await execute()  # queries are idempotent anyway: key ignored
-        hashed = idempotency.request_hash(params, content_type, body)
-        return principal, await idempotency.run(
-            execute, key=key, request_hash=hashed, db=db, principal=principal
-        )
-
-    async def _apply_persisted(self, params: GraphQLParams, principal: Principal | None) -> None:
-        """Fill in the query of a persisted-query request, or remember the one it carries."""
-        fields: dict[str, Any] = {"query": params.query, "extensions": params.extensions}
-        await self.persisted.apply(fields, authenticated=principal is not None)
-        params.query = fields["query"]
-
-    async def _execute(
-        self, scope: Scope, params: GraphQLParams, context: Any, media: str
-    ) -> Answer:
-        """Run the operation and return its answer."""
-        if self.lane is not None:
-            answer = await self.lane.answer(params, context, media)
-            if answer is not None:
-                return answer
-        get = scope["method"] == "GET"
-        allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
-        try:
-            result = await self.schema.execute(
-                params.query,
-                variable_values=params.variables,
-                context_value=context,
-                operation_name=params.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=params.extensions,
-            )
-        except MissingQueryError:
-            raise TransportError(400, "No GraphQL query found in the request.") from None
-        except InvalidOperationTypeError as error:
-            if get and error.operation_type is OperationType.MUTATION:
-                message = "Mutations are not allowed over GET; send them with POST."
-                raise TransportError(405, message, headers={"allow": "POST"}) from None
-            raise TransportError(400, error.as_http_error_reason(scope["method"])) from None
-        except CannotGetOperationTypeError as error:
-            raise TransportError(400, error.as_http_error_reason()) from None
-        db: RequestDb = context.db
-        if db.writing and not db.hold_commit:  # the idempotency layer commits its own
-            try:
-                await db.commit()  # before the answer leaves: a client never sees unsaved data
-            except Exception as error:
-                return not_saved(error, result, context, media)
-        elif self.lane is not None and not result.errors and params.query is not None:
-            self.lane.learn(params.query, params.operation_name)
-        return result_answer(result, context, media)
-
-
-async def _hang_up(receive: Receive) -> None:
-    """Return once the client has hung up (what arrives before that is already read)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-def _limits(
-    limits: LimitSettings, buckets: Buckets, costs: StaticCosts
-) -> list[Callable[[], SchemaExtension]]:
-    rules: list[type[ASTValidationRule]] = [shape_rule(limits)]
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules(rules),
-        # registered after the parser cache: a document it refuses is not kept
-        lambda: ValidationGate(limits, buckets),
-        lambda: QueryCost(limits, buckets, costs),
-    ]
-
-
-def _parser_cache() -> DocumentParseCache:
-    return DocumentParseCache()
-
-
-def _validation_cache() -> DocumentValidationCache:
-    return DocumentValidationCache()
 
 
 def create_app(
@@ -385,7 +89,7 @@ class App(Starlette):
         if self.graphql is not None and scope["type"] == "http" and scope["path"] == "/graphql":
             scope["app"] = self
             if self.graphql_same_origin is not None and header(scope, b"origin") is None:
-                await self.graphql_same_origin(scope, receive, _varying(send))
+                await self.graphql_same_origin(scope, receive, vary_origin(send))
                 return
             await self.graphql(scope, receive, send)
             return
@@ -397,21 +101,6 @@ def _wrapped(middleware: list[Middleware], app: ASGIApp) -> ASGIApp:
     for cls, args, kwargs in reversed(middleware):
         app = cls(app, *args, **kwargs)
     return app
-
-
-def _varying(send: Send) -> Send:
-    """Return ``send`` adding ``Vary: Origin``, what the CORS middleware adds without one."""
-
-    async def varying(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", ()))
-            vary = [v for k, v in headers if k.lower() == b"vary"]
-            headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
-            headers.append((b"vary", b", ".join([*vary, b"Origin"])))
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return varying
 
 
 # set by `expensegraph serve --workers N` for the worker processes it starts

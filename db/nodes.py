@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Table
 
 from db.permissions import Permission
-from db.tables import businesses, cards, categories, expenses, members, receipts, teams
+from db.tables.expense import expenses
+from db.tables.org import businesses, cards, categories, members, teams
+from db.tables.receipt import receipts
 from db.visibility import (
     Visibility,
     card_visible,

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from db.sql import any_of
-from db.tables import cards, expenses, members, receipts, teams
+from db.tables.expense import expenses
+from db.tables.org import cards, members, teams
+from db.tables.receipt import receipts
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from db.engine import RequestDb
-from db.tables import businesses
+from db.tables.org import businesses
 from db.visibility import Visibility
 from loaders.base import BATCHING, TenantLoader
 from loaders.cards import SpendThisPeriodByCardLoader

@@ -6,7 +6,7 @@ from db.permissions import Permission
 from db.queries.summary import DIMENSIONS, INTERVALS, Bucket, spend_summary
 from resolvers.context import Context
 from resolvers.errors import DomainError, ErrorCode, bad_input
-from resolvers.expenses import ExpenseFilterLike, expense_spec
+from resolvers.expense_args import ExpenseFilterLike, expense_spec
 
 MAX_BUCKETS = 5000
 # what a query may get unless it asks for more; its cost counts this many buckets, so

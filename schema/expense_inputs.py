@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers.expenses import Ordering
+from resolvers.expense_args import Ordering
 
 
 @strawberry.enum(description="Where an expense is in its life cycle.")

@@ -14,18 +14,10 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.money import minor_units
-from db.tables import (
-    api_keys,
-    businesses,
-    cards,
-    categories,
-    expense_events,
-    expenses,
-    members,
-    policies,
-    receipts,
-    teams,
-)
+from db.tables.api import api_keys
+from db.tables.expense import expense_events, expenses
+from db.tables.org import businesses, cards, categories, members, policies, teams
+from db.tables.receipt import receipts
 
 RATES_TO = {  # currency -> rate into each home currency used here
     ("GBP", "GBP"): Decimal(1), ("JPY", "GBP"): Decimal("0.0052"),

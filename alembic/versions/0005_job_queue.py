@@ -20,7 +20,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# the tables db/tables.py does not describe (tests/db/test_migrations.py ignores them)
+# the tables db/tables/ does not describe (tests/db/test_migrations.py ignores them)
 TABLES = ("pgqueuer", "pgqueuer_log", "pgqueuer_schedules", "pgqueuer_statistics")
 
 INSTALL = (

@@ -18,7 +18,7 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# the tables' triggers are not in db/tables.py (tests/db/test_migrations.py compares tables)
+# the tables' triggers are not in db/tables/ (tests/db/test_migrations.py compares tables)
 CHANNEL = "expensegraph_events"
 
 

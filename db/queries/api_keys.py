@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from db.engine import RequestDb
-from db.tables import api_keys
+from db.tables.api import api_keys
 
 LISTED_COLUMNS = (
     api_keys.c.id,

@@ -6,7 +6,8 @@ from sqlalchemy import Row, bindparam, func, select
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.tables import api_keys, businesses, members, teams
+from db.tables.api import api_keys
+from db.tables.org import businesses, members, teams
 
 
 async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> Row[Any] | None:

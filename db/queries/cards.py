@@ -7,7 +7,9 @@ from sqlalchemy import ColumnElement, case, func, literal, select
 
 from db.engine import RequestDb
 from db.sql import any_of
-from db.tables import LIMIT_PERIODS, Timestamp, cards, expenses
+from db.tables.base import Timestamp
+from db.tables.expense import expenses
+from db.tables.org import LIMIT_PERIODS, cards
 
 
 def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:

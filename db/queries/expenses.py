@@ -24,7 +24,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from db.engine import RequestDb
 from db.paging import Keyset, Page, hash_once, seek, to_page
 from db.sql import any_of, kept_by_inputs
-from db.tables import expenses, policies, receipts
+from db.tables.expense import expenses
+from db.tables.org import policies
+from db.tables.receipt import receipts
 from db.visibility import Visibility, expense_visible
 
 ExpenseParent = Literal["member", "team", "card"]

@@ -9,7 +9,8 @@ from db.engine import RequestDb
 from db.nodes import NODE_TABLES
 from db.paging import Keyset, Page, seek, to_page
 from db.sql import any_of, kept_by_inputs
-from db.tables import cards, members, receipts
+from db.tables.org import cards, members
+from db.tables.receipt import receipts
 from db.visibility import Visibility
 
 

@@ -9,7 +9,9 @@ from db.engine import RequestDb
 from db.fastread import keep
 from db.nodes import NODE_TABLES, NODES
 from db.sql import any_of, array_param
-from db.tables import businesses, cards, expense_events, members, policies, receipts
+from db.tables.expense import expense_events
+from db.tables.org import businesses, cards, members, policies
+from db.tables.receipt import receipts
 from db.visibility import Visibility, card_visible, member_visible
 
 

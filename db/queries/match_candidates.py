@@ -8,7 +8,8 @@ from sqlalchemy import Row, and_, select
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
 from db.sql import any_of
-from db.tables import expenses, receipt_match_candidates, receipts
+from db.tables.expense import expenses
+from db.tables.receipt import receipt_match_candidates, receipts
 from db.visibility import Visibility, expense_visible, receipt_visible
 
 

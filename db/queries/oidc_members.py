@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select
 
 from db.engine import RequestDb
-from db.tables import businesses, members, teams
+from db.tables.org import businesses, members, teams
 
 _MANAGED = (
     select(func.array_agg(teams.c.id))

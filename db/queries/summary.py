@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from db.engine import RequestDb
 from db.queries.expenses import ExpenseSpec, expense_where
 from db.queries.summary_rollup import business_zone, period_start, rollup_select, rollup_serves
-from db.tables import expenses
+from db.tables.expense import expenses
 from db.visibility import Visibility
 
 DIMENSIONS: dict[str, ColumnElement[Any]] = {

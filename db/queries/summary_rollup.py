@@ -35,7 +35,8 @@ from sqlalchemy import (
 
 from db.queries.expenses import ExpenseSpec, expense_where
 from db.sql import any_of
-from db.tables import businesses, expense_day_totals, expense_month_totals, expenses
+from db.tables.expense import expense_day_totals, expense_month_totals, expenses
+from db.tables.org import businesses
 from db.visibility import Visibility
 
 # dimension -> column, the same name in expenses and in both rollups

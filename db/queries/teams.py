@@ -7,7 +7,7 @@ from sqlalchemy import any_, bindparam, func, select
 from db.engine import RequestDb
 from db.fastread import keep
 from db.sql import array_param
-from db.tables import members
+from db.tables.org import members
 
 # built once, run with the business and the team ids as parameters (db/fastread.py)
 _ACTIVE_MEMBER_COUNTS = keep(

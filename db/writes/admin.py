@@ -5,7 +5,8 @@ from typing import Any
 from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import api_keys, businesses, members
+from db.tables.api import api_keys
+from db.tables.org import businesses, members
 
 
 async def insert_api_key(

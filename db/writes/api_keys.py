@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 
 from db.engine import RequestDb
-from db.tables import api_keys
+from db.tables.api import api_keys
 
 
 async def insert_api_key(

@@ -5,7 +5,7 @@ from typing import Any, Literal
 from sqlalchemy import insert, select
 
 from db.engine import RequestDb
-from db.tables import audit_events
+from db.tables.feed import audit_events
 from db.writes import events
 
 ObjectType = Literal["Business", "Team", "Member", "Category", "Policy", "Card", "ApiKey"]

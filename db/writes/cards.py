@@ -6,7 +6,7 @@ from sqlalchemy import Row, insert, update
 
 from db.engine import RequestDb
 from db.locks import locked_row
-from db.tables import cards
+from db.tables.org import cards
 
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:

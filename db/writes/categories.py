@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import RequestDb
 from db.locks import locked_row
 from db.sql import array_param
-from db.tables import audit_events, categories
-from db.tables import events as feed_events
+from db.tables.feed import audit_events
+from db.tables.feed import events as feed_events
+from db.tables.org import categories
 
 UNIQUE_VIOLATION = "23505"
 # unique constraint -> the column whose value is taken

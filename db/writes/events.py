@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 from db.engine import RequestDb
 from db.nodes import NODE_TABLES
-from db.tables import events
+from db.tables.feed import events
 from db.visibility import Visibility
 
 # object types the feed carries, and the table whose visibility applies to their events

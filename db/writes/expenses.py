@@ -8,7 +8,8 @@ from sqlalchemy import Row, func, insert, select, update
 
 from db.engine import RequestDb
 from db.sql import any_of
-from db.tables import cards, expense_events, expenses, fx_rates, members, teams
+from db.tables.expense import expense_events, expenses, fx_rates
+from db.tables.org import cards, members, teams
 
 
 async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Decimal | None:

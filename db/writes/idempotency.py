@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, insert, select, text
 
 from db.engine import RequestDb
-from db.tables import idempotency_keys
+from db.tables.api import idempotency_keys
 
 
 @dataclass(frozen=True)

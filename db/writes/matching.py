@@ -24,16 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
-from db.tables import (
-    businesses,
-    expenses,
-    fx_rates,
-    members,
-    receipt_match_candidates,
-    receipt_match_refusals,
-    receipts,
-    teams,
-)
+from db.tables.expense import expenses, fx_rates
+from db.tables.org import businesses, members, teams
+from db.tables.receipt import receipt_match_candidates, receipt_match_refusals, receipts
 from db.visibility import Visibility, expense_visible
 
 # how far from the receipt's date an expense is looked at at all (scoring decides the rest)

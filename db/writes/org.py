@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import RequestDb
 from db.locks import LockMode, locked_row
 from db.roles import Role
-from db.tables import businesses, members, teams
+from db.tables.org import businesses, members, teams
 
 UNIQUE_VIOLATION = "23505"
 

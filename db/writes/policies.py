@@ -6,7 +6,7 @@ from sqlalchemy import Row, insert, update
 
 from db.engine import RequestDb
 from db.locks import locked_row
-from db.tables import policies
+from db.tables.org import policies
 
 
 async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> Row[Any] | None:

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 
 from db.engine import RequestDb
-from db.tables import expenses, receipts
+from db.tables.expense import expenses
+from db.tables.receipt import receipts
 from db.writes import events
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.tables import events as events_table
-from db.tables import webhook_deliveries, webhook_endpoints
+from db.tables.feed import events as events_table
+from db.tables.feed import webhook_deliveries, webhook_endpoints
 from db.visibility import Visibility
 from db.writes import events
 

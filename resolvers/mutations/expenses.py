@@ -12,7 +12,8 @@ from db.roles import WHOLE_BUSINESS_ROLES
 from db.writes import expenses as expense_writes
 from db.writes import jobs
 from resolvers.context import Context, Principal
-from resolvers.expenses import SUPPORTED_INSTANTS, current_violations
+from resolvers.expense_args import SUPPORTED_INSTANTS
+from resolvers.expenses import current_violations
 from resolvers.mutations.common import (
     event,
     expense_id,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from db.roles import Role
-from db.tables import ROLES
+from db.tables.org import ROLES
 from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from resolvers.context import Context
-from resolvers.expenses import NOT_UNICODE_TEXT, unicode_text
+from resolvers.expense_args import NOT_UNICODE_TEXT, unicode_text
 
 
 class RuleCode(StrEnum):

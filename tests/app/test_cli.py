@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from app.cli import _parser
-from app.commands import CommandError, list_api_keys, revoke_api_key
+from app.commands.accounts import list_api_keys, revoke_api_key
+from app.commands.errors import CommandError
 from app.settings import ConfigError, Settings
 from resolvers.ids import encode_id
 from tests.serving import serving
@@ -402,14 +403,14 @@ def test_business_create_checks_currency_and_timezone(
 
 async def test_business_create_explains_every_mismatch(database_url: str, world) -> None:  # type: ignore[no-untyped-def]
     from app.business_setup import SetUp, SetupError, create_business
-    from app.commands import _request_db
+    from app.commands.database import request_db
 
     async def create(**changes: str | None) -> SetUp:
         args: dict[str, str | None] = dict(
             name="Mismatch Ltd", home_currency="GBP", timezone="Europe/London",
             admin_email="boss@mismatch.test", admin_name=None,
         ) | changes  # fmt: skip
-        async with _request_db(database_url) as db:
+        async with request_db(database_url) as db:
             return await create_business(db, **args)  # type: ignore[arg-type]
 
     made = await create()
@@ -434,10 +435,10 @@ async def test_concurrent_business_creates_make_one_business(database_url: str, 
     from sqlalchemy import text
 
     from app.business_setup import SetUp, create_business
-    from app.commands import _request_db
+    from app.commands.database import request_db
 
     async def create() -> SetUp:
-        async with _request_db(database_url) as db:
+        async with request_db(database_url) as db:
             return await create_business(
                 db, name="Race Ltd", home_currency="GBP", timezone="UTC",
                 admin_email="racer@race.test", admin_name=None,

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.commands import demo_credentials
+from app.commands.demo import demo_credentials
 from app.http import create_app
 from db.engine import create_engine
 from tests.conftest import SETTINGS, fresh_database, gql

@@ -29,7 +29,7 @@ from app import oidc
 from app.auth import MAX_CREDENTIAL_CHARS, issue_token
 from app.oidc import OidcError, OidcSettings
 from app.settings import ConfigError, Settings
-from db.tables import businesses, members
+from db.tables.org import businesses, members
 from tests.conftest import SETTINGS, app_client, codes, token
 from tests.idp import FakeIdp, SigningKey
 

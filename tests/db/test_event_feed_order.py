@@ -15,7 +15,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.engine import RequestDb
-from db.tables import events as events_table
+from db.tables.feed import events as events_table
 from db.visibility import Visibility
 from db.writes import events
 from tests.world import World

@@ -10,7 +10,9 @@ from db import fastread
 from db.engine import RequestDb
 from db.queries.lookups import rows_by_ids
 from db.sql import any_of
-from db.tables import api_keys, expenses, members, teams
+from db.tables.api import api_keys
+from db.tables.expense import expenses
+from db.tables.org import members, teams
 from db.visibility import Visibility
 
 

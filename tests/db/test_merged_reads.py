@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
 from db.sql import any_of
-from db.tables import api_keys, categories, expenses, members, receipts, teams
+from db.tables.api import api_keys
+from db.tables.expense import expenses
+from db.tables.org import categories, members, teams
+from db.tables.receipt import receipts
 from tests.conftest import StatementCounter
 from tests.world import World
 

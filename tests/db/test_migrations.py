@@ -1,4 +1,4 @@
-"""Migrations: upgrade, downgrade to base, upgrade again; no drift from db/tables.py."""
+"""Migrations: upgrade, downgrade to base, upgrade again; no drift from db/tables/."""
 
 import asyncio
 
@@ -25,7 +25,7 @@ async def _state(url: str) -> tuple[set[str], list[object], str | None]:
 
             def inspect_sync(sync_conn):  # type: ignore[no-untyped-def]
                 # pgqueuer's tables (migration 0005) are the queue library's, reached only
-                # through its SQL: db/tables.py does not describe them, so drift skips them
+                # through its SQL: db/tables/ does not describe them, so drift skips them
                 context = MigrationContext.configure(
                     sync_conn, opts={"include_name": _not_the_job_queue}
                 )

@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, select
 from db.nodes import NODE_TABLES, NODE_TYPES, NODES, NodeType
 from db.permissions import READ_PERMISSIONS
 from db.queries.expenses import EXPENSE_ORDERS, SORT_COLUMNS
-from db.tables import expenses, metadata
+from db.tables import metadata
+from db.tables.expense import expenses
 from db.visibility import Visibility
 from db.writes.events import OBJECT_TABLES
 from resolvers.events import EVENT_PERMISSIONS

@@ -11,7 +11,7 @@ from db.engine import RequestDb
 from db.paging import Keyset
 from db.queries import expenses as expense_reads
 from db.queries.expenses import ExpenseSpec, expense_page, expense_pages_by_parent
-from db.tables import expenses
+from db.tables.expense import expenses
 from db.visibility import Visibility
 from tests.world import World
 

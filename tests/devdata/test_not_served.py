@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 PROBE = """
 import sys
-import app.cli, app.commands, app.http, app.worker, app.jobs, app.webhooks
+import app.cli, app.commands.run, app.http, app.worker, app.jobs, app.webhooks
 from app.http import create_app
 from app.settings import Settings
 create_app(Settings.from_env({"EXPENSEGRAPH_JWT_SECRET": "s" * 32}), "postgresql://u@127.0.0.1:9/x")

@@ -25,7 +25,7 @@ from app.http import create_app
 from db.embedded import ensure_database, start_server
 from db.engine import PoolSettings, create_engine
 from db.migrate import upgrade
-from db.tables import cards
+from db.tables.org import cards
 from devdata.seed import seed
 from tests.conftest import SETTINGS
 from tests.world import Biz, World, build_world

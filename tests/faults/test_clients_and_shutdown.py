@@ -33,7 +33,7 @@ from tests.faults.conftest import (
 from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
-GRACE_S = 25  # timeout_graceful_shutdown of `serve` (app/commands.py)
+GRACE_S = 25  # timeout_graceful_shutdown of `serve` (app/commands/serve.py)
 POOL = 10 + 5  # default EXPENSEGRAPH_POOL_SIZE + EXPENSEGRAPH_POOL_OVERFLOW
 HEAVY = (
     "{ expenses(first: 100) { totalCount nodes { id merchantName spentAt status"

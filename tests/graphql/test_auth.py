@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, insert
 
 from app.auth import new_api_key
-from db.tables import members
+from db.tables.org import members
 from tests.conftest import SETTINGS, codes, gql, gql_raw, token
 from tests.graphql.helpers_auth import NEVER_USED_ID, gid
 

@@ -10,7 +10,8 @@ import pytest
 
 from app.auth import issue_token
 from db.money import UnknownCurrency, format_major, minor_units, to_major, to_minor
-from db.tables import businesses, cards, expenses, members
+from db.tables.expense import expenses
+from db.tables.org import businesses, cards, members
 from tests.conftest import SETTINGS, codes, gql, gql_raw
 from tests.graphql.helpers_paging import gid, insert_id, insert_ids
 from tests.world import ANCHOR

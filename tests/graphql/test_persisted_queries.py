@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from starlette.routing import Route
 
 from app import persisted
-from app.http import GraphQLEndpoint, create_app
+from app.endpoint import GraphQLEndpoint
+from app.http import create_app
 from app.persisted_store import RedisStore, Store
 from app.settings import ConfigError, Settings
 from app.validation import BoundedCache, DocumentParseCache

@@ -13,18 +13,10 @@ from typing import Any
 import pytest
 
 from app.auth import hash_secret, issue_token, new_api_key
-from db.tables import (
-    api_keys,
-    businesses,
-    cards,
-    categories,
-    expense_events,
-    expenses,
-    members,
-    policies,
-    receipts,
-    teams,
-)
+from db.tables.api import api_keys
+from db.tables.expense import expense_events, expenses
+from db.tables.org import businesses, cards, categories, members, policies, teams
+from db.tables.receipt import receipts
 from tests.conftest import SETTINGS, gql
 from tests.graphql.helpers_paging import gid, insert_id, insert_ids
 from tests.world import ANCHOR

@@ -7,7 +7,7 @@ from sqlalchemy import update
 from standardwebhooks import Webhook
 
 from db.engine import RequestDb, in_transaction
-from db.tables import webhook_endpoints
+from db.tables.feed import webhook_endpoints
 from db.writes import webhooks as webhook_rows
 from resolvers.ids import encode_id
 from resolvers.mutations.webhooks import new_secret

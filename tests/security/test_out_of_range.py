@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.money import to_minor
 from resolvers.errors import DomainError
-from resolvers.expenses import expense_spec
+from resolvers.expense_args import expense_spec
 from resolvers.ids import encode_id
 from resolvers.mutations import rules
 from resolvers.mutations.rules import RuleError

@@ -48,7 +48,7 @@ def caches(monkeypatch: pytest.MonkeyPatch) -> Caches:
             super().__init__(*args, **kwargs)
             found.costs.append(self)
 
-    monkeypatch.setattr("app.http.StaticCosts", RecordedCosts)
+    monkeypatch.setattr("app.endpoint.StaticCosts", RecordedCosts)
     original = validation.validate_document
 
     def counted(schema: Any, document: Any, rules: Any, **options: Any) -> Any:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from db.tables import webhook_endpoints
+from db.tables.feed import webhook_endpoints
 
 
 @dataclass

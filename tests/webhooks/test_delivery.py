@@ -14,8 +14,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import webhooks
 from db.engine import in_transaction
-from db.tables import events as events_table
-from db.tables import webhook_deliveries, webhook_endpoints
+from db.tables.feed import events as events_table
+from db.tables.feed import webhook_deliveries, webhook_endpoints
 from db.writes import events
 from db.writes import webhooks as q
 from tests.webhooks.conftest import Receiver, disable_all

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import webhooks
 from db.engine import RequestDb, in_transaction
-from db.tables import webhook_deliveries
+from db.tables.feed import webhook_deliveries
 from db.writes import events
 from resolvers.mutations.webhooks import endpoint_global_id
 from tests.conftest import gql, token

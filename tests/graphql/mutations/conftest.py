@@ -19,7 +19,9 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import cards, expenses, fx_rates, receipts
+from db.tables.expense import expenses, fx_rates
+from db.tables.org import cards
+from db.tables.receipt import receipts
 from resolvers.ids import decode_id, encode_id
 from tests import world
 from tests.conftest import gql, token

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from db.tables import expense_events
+from db.tables.expense import expense_events
 from tests.conftest import gql
 from tests.graphql.mutations.conftest import Shop, add_expense, attach_receipt, created, egid
 

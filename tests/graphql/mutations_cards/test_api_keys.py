@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import hash_secret, new_api_key
 from db.permissions import ALL_PERMISSIONS, Permission
-from db.tables import api_keys
+from db.tables.api import api_keys
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw, token
 from tests.world import Biz, _business

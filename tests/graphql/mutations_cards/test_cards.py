@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import cards, expenses, teams
+from db.tables.expense import expenses
+from db.tables.org import cards, teams
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw, token
 from tests.world import Biz, _business, insert_api_key

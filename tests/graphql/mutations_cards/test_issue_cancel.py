@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import cards, members, teams
+from db.tables.org import cards, members, teams
 from resolvers.ids import decode_id, encode_id
 from tests.conftest import gql
 from tests.graphql.mutations_catalog.org import (

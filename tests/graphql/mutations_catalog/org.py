@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import categories
+from db.tables.org import categories
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw, token
 from tests.world import Biz, _business, insert_api_key

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import categories
+from db.tables.org import categories
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw
 from tests.graphql.mutations_catalog.org import (

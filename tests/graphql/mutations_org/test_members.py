@@ -12,7 +12,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import issue_token
-from db.tables import expenses, teams
+from db.tables.expense import expenses
+from db.tables.org import teams
 from resolvers.ids import decode_id
 from tests.conftest import SETTINGS, codes, gql, gql_raw
 from tests.graphql.mutations_org.conftest import (

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import members, teams
+from db.tables.org import members, teams
 from resolvers.ids import decode_id
 from tests.conftest import codes, gql, gql_raw
 from tests.graphql.mutations_org.conftest import (

@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 
 from app.auth import hash_secret, new_api_key
 from app.http import create_app
-from db.tables import api_keys, expense_events, receipts
+from db.tables.api import api_keys
+from db.tables.expense import expense_events
+from db.tables.receipt import receipts
 from resolvers.ids import encode_id
 from tests.conftest import SETTINGS, gql, token
 from tests.world import Biz, _business

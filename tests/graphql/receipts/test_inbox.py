@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.tables import receipt_match_candidates, receipts
+from db.tables.receipt import receipt_match_candidates, receipts
 from resolvers.ids import encode_id
 from tests.conftest import StatementCounter, codes, gql, gql_raw
 from tests.graphql.receipts.conftest import Shop

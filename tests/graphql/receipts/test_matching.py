@@ -15,15 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
-from db.tables import (
-    businesses,
-    expense_events,
-    expenses,
-    fx_rates,
-    receipt_match_candidates,
-    receipt_match_refusals,
-    receipts,
-)
+from db.tables.expense import expense_events, expenses, fx_rates
+from db.tables.org import businesses
+from db.tables.receipt import receipt_match_candidates, receipt_match_refusals, receipts
 from resolvers.ids import decode_id, encode_id
 from resolvers.matching import AUTO_MATCHED, match_expense, match_receipt
 from tests.conftest import gql

@@ -1,0 +1,57 @@
+"""What API callers hold: their keys, and the answers kept for their idempotency keys."""
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from db.tables.base import (
+    Timestamp,
+    business_id_column,
+    created_at_column,
+    id_column,
+    member_fk,
+    metadata,
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("name", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("created_by", BigInteger, nullable=True),
+    created_at_column(),
+    Column("last_used_at", Timestamp, nullable=True),
+    Column("revoked_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    member_fk("created_by"),
+    # one of the two global lookups: a key is found by its prefix before any business is known
+    UniqueConstraint("prefix"),
+    CheckConstraint("octet_length(secret_hash) = 32", name="secret_hash_sha256"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    business_id_column(),
+    Column("principal", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("response", JSONB, nullable=True),
+    created_at_column(),
+    PrimaryKeyConstraint("business_id", "principal", "key"),
+    CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
+    Index(None, "business_id", "created_at"),
+)

@@ -1,0 +1,159 @@
+"""Expenses, their trail, the spend rollups triggers keep, and exchange rates."""
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+
+from db.tables.base import (
+    Timestamp,
+    business_id_column,
+    created_at_column,
+    currency_check,
+    id_column,
+    member_fk,
+    metadata,
+    one_of,
+)
+
+EXPENSE_STATUSES = ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED")
+
+expenses = Table(
+    "expenses",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("member_id", BigInteger, nullable=False),
+    Column("team_id", BigInteger, nullable=True),
+    Column("card_id", BigInteger, nullable=True),
+    Column("category_id", BigInteger, nullable=True),
+    Column("merchant_name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("home_amount_minor", BigInteger, nullable=False),
+    Column("home_currency", Text, nullable=False),
+    Column("fx_rate", Numeric(20, 10), nullable=False),
+    Column("fx_rate_day", Date, nullable=True),
+    Column("spent_at", Timestamp, nullable=False),
+    Column("status", Text, nullable=False, server_default="DRAFT"),
+    Column("submitted_at", Timestamp, nullable=True),
+    Column("decided_at", Timestamp, nullable=True),
+    Column("decided_by", BigInteger, nullable=True),
+    Column("reimbursed_at", Timestamp, nullable=True),
+    Column("exported_at", Timestamp, nullable=True),
+    created_at_column(),
+    Column("updated_at", Timestamp, nullable=False, server_default=func.now()),
+    Column("deleted_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    member_fk("member_id"),
+    member_fk("decided_by"),
+    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    ForeignKeyConstraint(["business_id", "card_id"], ["cards.business_id", "cards.id"]),
+    ForeignKeyConstraint(
+        ["business_id", "category_id"], ["categories.business_id", "categories.id"]
+    ),
+    CheckConstraint(one_of("status", EXPENSE_STATUSES), name="status"),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("home_amount_minor >= 0", name="home_amount_nonnegative"),
+    CheckConstraint("fx_rate > 0", name="fx_rate_positive"),
+    CheckConstraint("length(merchant_name) BETWEEN 1 AND 200", name="merchant_length"),
+    currency_check("currency"),
+    currency_check("home_currency"),
+    # Keyset paging: one index per access path, the ordering column then id.
+    # Btree indexes scan both ways, so each serves ASC and DESC.
+    Index("ix_expenses_spent", "business_id", "spent_at", "id"),
+    Index("ix_expenses_member_spent", "business_id", "member_id", "spent_at", "id"),
+    Index("ix_expenses_team_spent", "business_id", "team_id", "spent_at", "id"),
+    Index("ix_expenses_card_spent", "business_id", "card_id", "spent_at", "id"),
+    Index("ix_expenses_status_spent", "business_id", "status", "spent_at", "id"),
+    Index("ix_expenses_updated", "business_id", "updated_at", "id"),
+    Index("ix_expenses_created", "business_id", "created_at", "id"),
+    Index("ix_expenses_amount", "business_id", "home_amount_minor", "id"),
+    Index("ix_expenses_category", "business_id", "category_id"),
+    # merchant search: trigram GIN with business_id first (btree_gin)
+    Index(
+        "ix_expenses_merchant_trgm",
+        "business_id",
+        "merchant_name",
+        postgresql_using="gin",
+        postgresql_ops={"merchant_name": "gin_trgm_ops"},
+    ),
+)
+
+
+def _spend_totals(name: str, period: str) -> Table:
+    """Return a spend rollup: live expenses' home totals per local ``period`` and dimensions.
+
+    Maintained by triggers on ``expenses`` (alembic 0002); NULL team or category is a value
+    of the key (NULLS NOT DISTINCT), and the totals ride in the key's index for index-only
+    aggregation.
+    """
+    key = ("business_id", period, "team_id", "category_id", "currency", "status", "home_currency")
+    return Table(
+        name,
+        metadata,
+        business_id_column(),
+        Column(period, Date, nullable=False),
+        Column("team_id", BigInteger, nullable=True),
+        Column("category_id", BigInteger, nullable=True),
+        Column("currency", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("home_currency", Text, nullable=False),
+        # numeric: a sum of bigint amounts can outgrow bigint, and must stay exact
+        Column("total_minor", Numeric, nullable=False),
+        Column("n", BigInteger, nullable=False),
+        UniqueConstraint(
+            *key,
+            name=f"uq_{name}_key",
+            postgresql_nulls_not_distinct=True,
+            postgresql_include=["total_minor", "n"],
+        ),
+        # the triggers delete the rows their writes emptied; this finds them at once
+        Index(f"ix_{name}_empty", "business_id", postgresql_where=text("n = 0")),
+    )
+
+
+# local calendar days in the business's time zone, and the local months they add up to
+expense_day_totals = _spend_totals("expense_day_totals", "day")
+expense_month_totals = _spend_totals("expense_month_totals", "month")
+
+expense_events = Table(
+    "expense_events",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("expense_id", BigInteger, nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("action", Text, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    member_fk("actor_id"),
+    Index("ix_expense_events_expense", "business_id", "expense_id", "at", "id"),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("currency", Text, nullable=False),
+    Column("quote_currency", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("rate", Numeric(20, 10), nullable=False),
+    PrimaryKeyConstraint("currency", "quote_currency", "day"),
+    CheckConstraint("rate > 0", name="rate_positive"),
+    currency_check("currency"),
+    currency_check("quote_currency"),
+)

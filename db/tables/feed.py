@@ -1,0 +1,126 @@
+"""What happened: the organisation's audit trail, the change feed, and its webhooks."""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from db.tables.base import (
+    Timestamp,
+    business_id_column,
+    id_column,
+    member_fk,
+    metadata,
+)
+
+# who changed the organisation, and how: teams, members, categories, policies, cards,
+# business settings (expense changes have their own trail, expense_events)
+audit_events = Table(
+    "audit_events",
+    metadata,
+    business_id_column(),
+    id_column(),
+    # a member, or an API key, or neither (the system, the command line)
+    Column("actor_member_id", BigInteger, nullable=True),
+    Column("actor_api_key_id", BigInteger, nullable=True),
+    Column("action", Text, nullable=False),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+    member_fk("actor_member_id"),
+    Index("ix_audit_events_object", "business_id", "object_type", "object_id", "at"),
+    Index("ix_audit_events_at", "business_id", "at", "id"),
+)
+
+# the change feed (db/writes/events.py): one row per change, in the change's transaction
+events = Table(
+    "events",
+    metadata,
+    business_id_column(),
+    id_column(),
+    # the writing transaction (xid8 as bigint): readers page by (tx, id), see db/writes/events.py
+    Column(
+        "tx",
+        BigInteger,
+        nullable=False,
+        server_default=text("(pg_current_xact_id())::text::bigint"),
+    ),
+    Column("type", Text, nullable=False),
+    Column("occurred_at", Timestamp, nullable=False, server_default=func.clock_timestamp()),
+    # a member, or an API key, or neither (the system: the worker, the command line)
+    Column("actor_member_id", BigInteger, nullable=True),
+    Column("actor_api_key_id", BigInteger, nullable=True),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    PrimaryKeyConstraint("business_id", "id"),
+    Index("ix_events_feed", "business_id", "tx", "id"),
+    Index("ix_events_object", "business_id", "object_type", "object_id"),
+    Index("ix_events_occurred_at", "occurred_at"),
+)
+
+# webhooks (db/writes/webhooks.py, app/webhooks.py): where a business wants its events sent
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("event_types", ARRAY(Text), nullable=False, server_default="{}"),  # empty: all
+    Column("secret", Text, nullable=False),  # whsec_..., shown once
+    # the secret before the last rotation, still signing until previous_secret_until
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_until", Timestamp, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("disabled_reason", Text, nullable=True),
+    Column("failing_since", Timestamp, nullable=True),
+    # the endpoint's position in the change feed (db/writes/events.py): events after it are not
+    # yet turned into deliveries
+    Column("feed_tx", BigInteger, nullable=True),
+    Column("feed_id", BigInteger, nullable=True),
+    Column("created_at", Timestamp, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    id_column(),
+    Column("endpoint_id", BigInteger, nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="PENDING"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Timestamp, nullable=False, server_default=func.now()),
+    Column("first_attempt_at", Timestamp, nullable=True),
+    Column("last_http_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(
+        ["business_id", "endpoint_id"],
+        ["webhook_endpoints.business_id", "webhook_endpoints.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("business_id", "endpoint_id", "event_id"),
+    Index(
+        "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'PENDING'")
+    ),
+)

@@ -1,0 +1,159 @@
+"""The organisation: businesses, their teams, members, cards, categories and policies."""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from db.roles import Role
+from db.tables.base import (
+    Timestamp,
+    business_id_column,
+    created_at_column,
+    currency_check,
+    id_column,
+    member_fk,
+    metadata,
+    one_of,
+)
+
+ROLES = tuple(Role)  # db/roles.py, for the check constraint
+CARD_KINDS = ("PHYSICAL", "VIRTUAL")
+CARD_STATUSES = ("ACTIVE", "FROZEN", "CANCELLED")
+LIMIT_PERIODS = ("DAY", "WEEK", "MONTH")
+
+businesses = Table(
+    "businesses",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("home_currency", Text, nullable=False),
+    Column("timezone", Text, nullable=False, server_default="UTC"),
+    created_at_column(),
+    currency_check("home_currency"),
+    CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("name", Text, nullable=False),
+    Column("manager_id", BigInteger, nullable=True),
+    created_at_column(),
+    # archived teams keep their history but take no new members, cards or expenses
+    Column("archived_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    # teams and members reference each other; this side is added after both exist
+    ForeignKeyConstraint(
+        ["business_id", "manager_id"],
+        ["members.business_id", "members.id"],
+        use_alter=True,
+    ),
+    UniqueConstraint("business_id", "name"),
+    Index(None, "business_id", "manager_id"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("team_id", BigInteger, nullable=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    created_at_column(),
+    # a deactivated member's credentials stop at once; their history stays
+    Column("deactivated_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    CheckConstraint(one_of("role", ROLES), name="role"),
+    CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
+    UniqueConstraint("business_id", "email"),
+    Index(None, "business_id", "team_id"),
+    # `expensegraph token --member EMAIL` looks a member up by email alone
+    Index(None, "email"),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("holder_id", BigInteger, nullable=False),
+    Column("team_id", BigInteger, nullable=True),
+    Column("last4", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="ACTIVE"),
+    Column("currency", Text, nullable=False),
+    Column("spend_limit_minor", BigInteger, nullable=True),
+    Column("limit_period", Text, nullable=True),
+    created_at_column(),
+    PrimaryKeyConstraint("business_id", "id"),
+    member_fk("holder_id"),
+    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    CheckConstraint("last4 ~ '^[0-9]{4}$'", name="last4"),
+    CheckConstraint(one_of("kind", CARD_KINDS), name="kind"),
+    CheckConstraint(one_of("status", CARD_STATUSES), name="status"),
+    CheckConstraint(one_of("limit_period", LIMIT_PERIODS), name="limit_period"),
+    CheckConstraint("spend_limit_minor > 0", name="spend_limit_positive"),
+    CheckConstraint(
+        "(spend_limit_minor IS NULL) = (limit_period IS NULL)", name="limit_needs_period"
+    ),
+    currency_check("currency"),
+    Index(None, "business_id", "holder_id"),
+    Index(None, "business_id", "team_id"),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("name", Text, nullable=False),
+    Column("gl_code", Text, nullable=True),
+    created_at_column(),
+    Column("archived_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    UniqueConstraint("business_id", "name"),
+    # an ERP's chart of accounts is keyed by GL code (upsertCategories)
+    Index(
+        "uq_categories_business_id_gl_code",
+        "business_id",
+        "gl_code",
+        unique=True,
+        postgresql_where=text("gl_code IS NOT NULL"),
+    ),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("name", Text, nullable=False),
+    Column("category_id", BigInteger, nullable=True),
+    Column("max_amount_minor", BigInteger, nullable=True),
+    Column("receipt_required_above_minor", BigInteger, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    created_at_column(),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(
+        ["business_id", "category_id"], ["categories.business_id", "categories.id"]
+    ),
+    CheckConstraint("max_amount_minor > 0", name="max_amount_positive"),
+    CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
+    Index(None, "business_id", "category_id"),
+)

@@ -1,0 +1,104 @@
+"""Receipts: the files, what was read from them, the expenses they may belong to."""
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from db.tables.base import (
+    Timestamp,
+    business_id_column,
+    created_at_column,
+    id_column,
+    member_fk,
+    metadata,
+    one_of,
+)
+
+RECEIPT_PROCESSING = ("QUEUED", "PROCESSING", "DONE", "FAILED")
+
+receipts = Table(
+    "receipts",
+    metadata,
+    business_id_column(),
+    id_column(),
+    Column("expense_id", BigInteger, nullable=True),
+    Column("uploaded_by", BigInteger, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("uploaded_at", Timestamp, nullable=False, server_default=func.now()),
+    # text extraction by the worker: QUEUED -> PROCESSING -> DONE | FAILED (with the reason);
+    # an upload sets QUEUED with its job, rows written otherwise (seeds, imports) are DONE
+    Column("processing", Text, nullable=False, server_default="DONE"),
+    Column("processing_error", Text, nullable=True),
+    Column("processed_at", Timestamp, nullable=True),
+    # what extraction found; each null when not found; confidence 0..1 per field
+    Column("extracted_merchant", Text, nullable=True),
+    Column("extracted_spent_on", Date, nullable=True),
+    Column("extracted_total_minor", BigInteger, nullable=True),
+    Column("extracted_currency", Text, nullable=True),
+    Column("extracted_confidence", JSONB, nullable=True),
+    PrimaryKeyConstraint("business_id", "id"),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    member_fk("uploaded_by"),
+    CheckConstraint(one_of("processing", RECEIPT_PROCESSING), name="processing"),
+    CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+    CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+    Index("ix_receipts_expense", "business_id", "expense_id"),
+    Index("ix_receipts_uploaded", "business_id", "uploaded_at", "id"),
+    Index("ix_receipts_uploader", "business_id", "uploaded_by"),
+    Index("ix_receipts_sha256", "business_id", "sha256"),
+    # the inbox: unmatched receipts by state, newest first
+    Index(
+        "ix_receipts_unmatched",
+        "business_id",
+        "processing",
+        "uploaded_at",
+        "id",
+        postgresql_where=text("expense_id IS NULL"),
+    ),
+)
+
+# expenses a receipt may belong to, scored by the matcher; shown for a person to confirm
+receipt_match_candidates = Table(
+    "receipt_match_candidates",
+    metadata,
+    business_id_column(),
+    Column("receipt_id", BigInteger, nullable=False),
+    Column("expense_id", BigInteger, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    created_at_column(),
+    PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
+    ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
+    Index("ix_receipt_match_candidates_expense", "business_id", "expense_id"),
+)
+
+# pairs a person detached: never attached automatically again
+receipt_match_refusals = Table(
+    "receipt_match_refusals",
+    metadata,
+    business_id_column(),
+    Column("receipt_id", BigInteger, nullable=False),
+    Column("expense_id", BigInteger, nullable=False),
+    created_at_column(),
+    PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
+    ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
+    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+)
