@@ -136,21 +136,17 @@ class RequestDb:
         return await self._using_connection(lambda conn: self._traced_run(conn, statement, params))
 
     async def _send_reads(self, reads: list[QueuedRead]) -> list[Sequence[Row[Any]]]:
-        """Answer the reads of one turn: in one statement when they are several."""
-        if len(reads) == 1:
-            return [await self._using_connection(lambda conn: self._read_alone(conn, reads[0]))]
-        return await self._using_connection(lambda conn: self._merged_run(conn, reads))
+        """Answer the reads of one turn, in one round trip."""
+        return await self._using_connection(lambda conn: self._read_all(conn, reads))
 
-    async def _merged_run(
+    async def _read_all(
         self, conn: AsyncConnection, reads: list[QueuedRead]
     ) -> list[Sequence[Row[Any]]]:
         if self.writing:  # a write began meanwhile: its transaction must see these reads
             return [await self._traced_run(conn, read.statement, read.params) for read in reads]
         self.statements += len(reads) - 1  # one of them counted by _using_connection
-        statements = [(read.sql, read.args) for read in reads]
-        sql, args = merged(statements)
-        record = (await self._fetch(conn, statements, sql, args))[0]
-        return [rows_of(record[k], read.row_type) for k, read in enumerate(reads)]
+        records = await self._fetch(conn, [(read.sql, read.args) for read in reads])
+        return [rows_of(found, read.row_type) for found, read in zip(records, reads, strict=True)]
 
     async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Return what ``work`` returns, run on the request's connection, one at a time."""
@@ -202,28 +198,26 @@ class RequestDb:
             result = await conn.execute(statement, params or {})
             return result.all()
         sql, args, row_type = fast
-        return rows_of(await self._fetch(conn, [(sql, args)], sql, args), row_type)
-
-    async def _read_alone(self, conn: AsyncConnection, read: QueuedRead) -> Sequence[Row[Any]]:
-        if self.writing:  # a write began meanwhile: its transaction must see this read
-            return await self._traced_run(conn, read.statement, read.params)
-        return rows_of(
-            await self._fetch(conn, [(read.sql, read.args)], read.sql, read.args), read.row_type
-        )
+        return rows_of((await self._fetch(conn, [(sql, args)]))[0], row_type)
 
     async def _fetch(
-        self, conn: AsyncConnection, counted: list[tuple[str, list[Any]]], sql: str, args: list[Any]
-    ) -> list[Any]:
-        """Return asyncpg's records of ``sql``, telling the counters of the ``counted`` statements."""
+        self, conn: AsyncConnection, statements: list[tuple[str, list[Any]]]
+    ) -> list[Sequence[Any]]:
+        """Return asyncpg's records of each statement, all sent in one round trip."""
         engine = self._engine.sync_engine
         if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
-            for text, values in counted:
+            for text, values in statements:
                 engine.dispatch.before_cursor_execute(
                     conn.sync_connection, None, text, tuple(values), None, False
                 )
         if self._driver is None:
             self._driver = (await conn.get_raw_connection()).driver_connection
-        return await self._driver.fetch(sql, *args)  # type: ignore[no-any-return]
+        if len(statements) == 1:
+            sql, args = statements[0]
+            return [await self._driver.fetch(sql, *args)]
+        sql, args = merged(statements)
+        record = (await self._driver.fetch(sql, *args))[0]
+        return [record[k] for k in range(len(statements))]
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""

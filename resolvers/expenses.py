@@ -79,12 +79,6 @@ class Violation:
     policy_name: str
 
 
-async def policy_violations(ctx: Context, expense: Row[Any]) -> list[Violation]:
-    """Return the active policies the expense breaks (amounts compared in home currency)."""
-    ctx.require(Permission.EXPENSES_READ)
-    return await current_violations(ctx, expense)
-
-
 async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]:
     """Return the policies the expense breaks, whatever the caller's read scopes (submission)."""
     principal, loaders = ctx.require()
@@ -97,19 +91,19 @@ async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]
 
 
 async def expenses_receipts(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
-    """Return :func:`expense_receipts` of many expenses at once (one loader call)."""
+    """Return the receipts of each expense (one loader call for all)."""
     _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return list(await loaders.receipts_by_expense.load_all([e.id for e in expenses]))
 
 
 async def expenses_events(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
-    """Return :func:`expense_events` of many expenses at once (one loader call)."""
+    """Return the audit trail of each expense (one loader call for all)."""
     _, loaders = ctx.require(Permission.EXPENSES_READ)
     return list(await loaders.events_by_expense.load_all([e.id for e in expenses]))
 
 
 async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Violation]]:
-    """Return :func:`policy_violations` of many expenses at once (the same loader keys)."""
+    """Return the active policies each expense breaks (amounts compared in home currency)."""
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     policies = await loaders.policies.load(principal.business_id)
     applicable = [_applicable(policies, expense) for expense in expenses]
