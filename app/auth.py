@@ -5,10 +5,8 @@ import hmac
 import re
 import time
 from functools import lru_cache
-from typing import Any
 
 import jwt
-from sqlalchemy import Row
 
 from app import oidc
 from app.settings import Settings
@@ -22,6 +20,7 @@ from db.permissions import ALL_PERMISSIONS, READ_PERMISSIONS, WRITE_PERMISSIONS
 from db.queries.auth import api_key_by_prefix, member_with_teams
 from db.queries.oidc_members import active_members_by_email
 from db.roles import Role
+from db.rows import CredentialMemberRow
 from resolvers.context import Principal
 
 
@@ -160,7 +159,7 @@ async def _oidc_principal(token: str, verifier: oidc.OidcVerifier, db: RequestDb
     return _member_principal(rows[0])
 
 
-def _member_principal(row: Row[Any]) -> Principal:
+def _member_principal(row: CredentialMemberRow) -> Principal:
     """Return the principal of a member row (the role is the database's, never a token's)."""
     return Principal(
         kind="member",

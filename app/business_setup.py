@@ -6,13 +6,11 @@ same ids and changes nothing; a run whose settings differ from what exists says 
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Row
 
 from db.engine import RequestDb
 from db.money import MINOR_UNITS
 from db.roles import Role
+from db.rows import AdminMemberRow
 from db.writes import audit
 from db.writes import org as org_writes
 from resolvers.ids import encode_id
@@ -117,7 +115,7 @@ async def create_business(
 
 
 def _existing(
-    rows: Sequence[Row[Any]], *, name: str, email: str, currency: str, zone: str,
+    rows: Sequence[AdminMemberRow], *, name: str, email: str, currency: str, zone: str,
     admin: str | None,
 ) -> SetUp:  # fmt: skip
     """Return the ids of the business ``name`` that ``email`` administers, if all else matches."""

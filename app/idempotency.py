@@ -76,7 +76,7 @@ async def run(
         message = "A request with this Idempotency-Key is still in progress; retry later."
         return answer(409, error_body(message, ErrorCode.CONFLICT))
     previous = await idempotency.stored(db=db, scope=scope)
-    if previous is not None:
+    if previous is not None and previous.response is not None:  # store() always sets it
         if previous.request_hash != request_hash:
             message = "This Idempotency-Key was used for a different request."
             return answer(422, error_body(message, ErrorCode.CONFLICT))

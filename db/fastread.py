@@ -18,7 +18,7 @@ import collections
 import keyword
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
@@ -32,8 +32,10 @@ _plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAI
 # statements made once and run many times (see keep): id -> [statement, compiled form]
 _kept: dict[int, list[Any]] = {}
 
+S = TypeVar("S")
 
-def keep(statement: Any) -> Any:
+
+def keep(statement: S) -> S:
     """Mark ``statement`` as built once and run many times; return it.
 
     :func:`prepared` then remembers its compiled form and arguments, and skips
@@ -95,6 +97,7 @@ def prepared(
         return None
     kept = _kept.get(id(statement))
     if kept is not None and kept[0] is statement and kept[1] is not None:
+        fixed: tuple[str, list[Any], Any] | None
         compiled, extracted, collected, fixed = kept[1]
         if fixed is not None and params is None:
             return fixed  # no parameter of its own: the same arguments every time

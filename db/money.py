@@ -56,7 +56,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
         raise ValueError(f"{currency} amounts have at most {digits} decimals")
     if len(significant) + exponent + digits > MAX_MINOR_DIGITS:
         raise ValueError("the amount is too large")
-    scaled = int(significant) * 10 ** (exponent + digits)
+    scaled: int = int(significant) * 10 ** (exponent + digits)  # exponent + digits >= 0
     if scaled >= MAX_MINOR:
         raise ValueError("the amount is too large")
     return -scaled if sign else scaled

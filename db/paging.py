@@ -4,7 +4,7 @@ OFFSET is never used: every page is an index range scan, however deep.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, tuple_
 
@@ -62,15 +62,18 @@ def seek(
     return select_.limit(keyset.limit + 1)
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[R]):
     """Rows of one page in the client's order, and whether more exist beyond it."""
 
-    rows: list[Any]
+    rows: list[R]
     has_more: bool
 
 
-def to_page(rows: list[Any], keyset: Keyset) -> Page:
+def to_page(rows: list[R], keyset: Keyset) -> Page[R]:
     """Return the page from rows fetched by :func:`seek` (trim the extra row, restore order)."""
     has_more = len(rows) > keyset.limit
     rows = rows[: keyset.limit]

@@ -6,17 +6,18 @@ seed generator (:mod:`devdata.seed`) with a fixed seed, over the 90 days before 
 The demo's API key is replaced at every start, so one demo key is live at a time.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from random import Random
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import func, select, text
 
 from db.engine import RequestDb
 from db.permissions import Permission
 from db.roles import Role
+from db.rows import ApiKeyRow
 from db.writes import api_keys as api_key_writes
 from devdata import load
 from devdata.catalogues import CATEGORIES
@@ -161,7 +162,7 @@ async def seed_demo(*, url: str) -> DemoData:
 
 async def replace_demo_key(
     *, db: RequestDb, business_id: int, prefix: str, secret_hash: bytes
-) -> Row[Any]:
+) -> ApiKeyRow:
     """Revoke the business's live demo keys, store a new one and return its row.
 
     Only a key's hash is stored, so the key printed at the last start cannot be printed
@@ -263,7 +264,22 @@ def _build(
     return _business(spec, builder.business_id, ids_by_email), factory
 
 
-async def expenses_without_receipts(*, db: RequestDb, business_id: int, limit: int) -> list[Any]:
+class DemoExpenseRow(Protocol):
+    """An expense as :func:`expenses_without_receipts` reads it, with its business's time zone."""
+
+    id: int
+    member_id: int
+    merchant_name: str
+    amount_minor: int
+    currency: str
+    spent_at: datetime
+    description: str
+    timezone: str
+
+
+async def expenses_without_receipts(
+    *, db: RequestDb, business_id: int, limit: int
+) -> list[DemoExpenseRow]:
     """Return the business's oldest expenses that have no receipt, with its time zone."""
     statement = text(
         "SELECT e.id, e.member_id, e.merchant_name, e.amount_minor, e.currency, e.spent_at,"
@@ -272,7 +288,8 @@ async def expenses_without_receipts(*, db: RequestDb, business_id: int, limit: i
         " (SELECT 1 FROM receipts r WHERE r.business_id = e.business_id AND r.expense_id = e.id)"
         " ORDER BY e.id LIMIT :limit"
     )
-    return list(await db.rows(statement, {"business_id": business_id, "limit": limit}))
+    rows = await db.rows(statement, {"business_id": business_id, "limit": limit})
+    return list(cast("Sequence[DemoExpenseRow]", rows))
 
 
 async def demo_receipt_count(*, db: RequestDb, business_id: int) -> int:

@@ -7,23 +7,20 @@ the worker reads them and attaches each to its expense, so a first-time user see
 
 import hashlib
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Row
 
 from db.engine import RequestDb
 from db.receipt_storage import LocalStorage, content_key
 from db.writes import jobs
 from db.writes import receipts as receipt_writes
-from devdata.demo import demo_receipt_count, expenses_without_receipts
+from devdata.demo import DemoExpenseRow, demo_receipt_count, expenses_without_receipts
 from extraction.samples import Kind, SampleTruth, render
 
 DEMO_RECEIPTS = 3
 _TYPES = {"pdf": "application/pdf", "png": "image/png"}
 
 
-def _truth(expense: Row[Any]) -> SampleTruth:
+def _truth(expense: DemoExpenseRow) -> SampleTruth:
     """Return what the expense's receipt says: its merchant, local day and amount."""
     amount: int = expense.amount_minor
     return SampleTruth(

@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from aiodataloader import DataLoader
 
@@ -186,6 +186,10 @@ def _done(future: "asyncio.Future[Any] | None") -> bool:
     )
 
 
-def ordered(by_key: Mapping[Any, Any], keys: list[Any], default: Any = None) -> list[Any]:
+@overload
+def ordered(by_key: Mapping[K, V], keys: list[K]) -> list[V | None]: ...
+@overload
+def ordered(by_key: Mapping[K, V], keys: list[K], default: V) -> list[V]: ...
+def ordered(by_key: Mapping[K, V], keys: list[K], default: V | None = None) -> list[Any]:
     """Return the batch result: one value per key, in key order."""
     return [by_key.get(key, default) for key in keys]

@@ -10,6 +10,7 @@ from db.queries.expenses import (
     count_expenses_by_parent,
     expense_pages_by_parent,
 )
+from db.rows import ExpenseRow
 from loaders.base import TenantLoader
 
 
@@ -30,14 +31,14 @@ class ParentCountKey(NamedTuple):
     spec: ExpenseSpec
 
 
-class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page]):
+class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
     """A page of expenses per parent: one LATERAL statement per distinct set of arguments."""
 
-    async def batch_load_fn(self, keys: list[ParentPageKey]) -> list[Page]:
+    async def batch_load_fn(self, keys: list[ParentPageKey]) -> list[Page[ExpenseRow]]:
         groups: dict[tuple[ExpenseParent, ExpenseSpec, Keyset], list[int]] = defaultdict(list)
         for key in keys:
             groups[(key.parent, key.spec, key.keyset)].append(key.parent_id)
-        pages: dict[ParentPageKey, Page] = {}
+        pages: dict[ParentPageKey, Page[ExpenseRow]] = {}
         for (parent, spec, keyset), parent_ids in groups.items():
             by_parent = await expense_pages_by_parent(
                 db=self.db,

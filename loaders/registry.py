@@ -1,11 +1,18 @@
 """The per-request loader set, built lazily: a request pays only for the loaders it uses."""
 
 from functools import cached_property
-from typing import Any
-
-from sqlalchemy import Row
+from typing import Any, Literal, overload
 
 from db.engine import RequestDb
+from db.rows import (
+    CardRow,
+    CategoryRow,
+    ExpenseRow,
+    MemberRow,
+    NodeRow,
+    ReceiptRow,
+    TeamRow,
+)
 from db.tables.org import businesses
 from db.visibility import Visibility
 from loaders.base import BATCHING, TenantLoader
@@ -24,7 +31,7 @@ from loaders.rows import (
 from loaders.teams import ActiveMemberCountByTeamLoader
 
 # a loader of rows by id (a node type's, for ``node(id:)``)
-ById = TenantLoader[int, Row[Any] | None]
+ById = TenantLoader[int, NodeRow | None]
 
 
 class Loaders:
@@ -33,10 +40,25 @@ class Loaders:
     def __init__(self, *, db: RequestDb, visibility: Visibility) -> None:
         self.db = db
         self.visibility = visibility
-        self._refs: dict[str, RowByIdLoader] = {}
-        self._visible: dict[str, ById] = {}
+        self._refs: dict[str, RowByIdLoader[Any]] = {}
+        self._visible: dict[str, TenantLoader[int, Any]] = {}
 
-    def ref(self, table: str) -> RowByIdLoader:
+    # the type of a node table's rows follows from its name
+    @overload
+    def ref(self, table: Literal["cards"]) -> RowByIdLoader[CardRow]: ...
+    @overload
+    def ref(self, table: Literal["categories"]) -> RowByIdLoader[CategoryRow]: ...
+    @overload
+    def ref(self, table: Literal["expenses"]) -> RowByIdLoader[ExpenseRow]: ...
+    @overload
+    def ref(self, table: Literal["members"]) -> RowByIdLoader[MemberRow]: ...
+    @overload
+    def ref(self, table: Literal["receipts"]) -> RowByIdLoader[ReceiptRow]: ...
+    @overload
+    def ref(self, table: Literal["teams"]) -> RowByIdLoader[TeamRow]: ...
+    @overload
+    def ref(self, table: str) -> RowByIdLoader[NodeRow]: ...
+    def ref(self, table: str) -> RowByIdLoader[Any]:
         """Return the loader of ``table`` rows referenced from an already visible object."""
         if table not in self._refs:
             self._refs[table] = RowByIdLoader(
@@ -44,7 +66,23 @@ class Loaders:
             )
         return self._refs[table]
 
-    def visible(self, table: str) -> ById:
+    @overload
+    def visible(self, table: Literal["businesses"]) -> BusinessLoader: ...
+    @overload
+    def visible(self, table: Literal["cards"]) -> RowByIdLoader[CardRow]: ...
+    @overload
+    def visible(self, table: Literal["categories"]) -> RowByIdLoader[CategoryRow]: ...
+    @overload
+    def visible(self, table: Literal["expenses"]) -> RowByIdLoader[ExpenseRow]: ...
+    @overload
+    def visible(self, table: Literal["members"]) -> RowByIdLoader[MemberRow]: ...
+    @overload
+    def visible(self, table: Literal["receipts"]) -> RowByIdLoader[ReceiptRow]: ...
+    @overload
+    def visible(self, table: Literal["teams"]) -> RowByIdLoader[TeamRow]: ...
+    @overload
+    def visible(self, table: str) -> ById: ...
+    def visible(self, table: str) -> TenantLoader[int, Any]:
         """Return the loader of ``table`` rows by a client-supplied id (visibility applies)."""
         if table == businesses.name:  # one row per request: one loader, however it is asked
             return self.business

@@ -1,17 +1,18 @@
 """Rows by id, and child lists by parent id."""
 
-from typing import Any
-
-from sqlalchemy import Row
+from typing import TypeVar, cast
 
 from db.engine import RequestDb
 from db.queries import lookups
+from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.visibility import Visibility
 from loaders.base import TenantLoader, ordered
 
+R = TypeVar("R", bound=NodeRow)
 
-class RowByIdLoader(TenantLoader[int, Row[Any] | None]):
-    """Rows of one node table by id.
+
+class RowByIdLoader(TenantLoader[int, R | None]):
+    """Rows of one node table by id (``R``: the type of that table's rows).
 
     ``visible_only`` adds the role-based visibility (for ``node``/``nodes`` and other
     lookups by a client-supplied id); without it only the tenant filter applies, for
@@ -25,7 +26,7 @@ class RowByIdLoader(TenantLoader[int, Row[Any] | None]):
         self.table = table
         self.visible_only = visible_only
 
-    async def batch_load_fn(self, keys: list[int]) -> list[Row[Any] | None]:
+    async def batch_load_fn(self, keys: list[int]) -> list[R | None]:
         rows = await lookups.rows_by_ids(
             db=self.db,
             visibility=self.visibility,
@@ -33,58 +34,58 @@ class RowByIdLoader(TenantLoader[int, Row[Any] | None]):
             ids=keys,
             visible_only=self.visible_only,
         )
-        return ordered(rows, keys)
+        return ordered(cast("dict[int, R]", rows), keys)
 
 
-class ReceiptsByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
+class ReceiptsByExpenseLoader(TenantLoader[int, list[ReceiptRow]]):
     """Receipts attached to each expense."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: list[int]) -> list[list[ReceiptRow]]:
         rows = await lookups.receipts_by_expense(
             db=self.db, visibility=self.visibility, expense_ids=keys
         )
-        return ordered(rows, keys)
+        return ordered(rows, keys, [])
 
 
-class EventsByExpenseLoader(TenantLoader[int, list[Row[Any]]]):
+class EventsByExpenseLoader(TenantLoader[int, list[ExpenseEventRow]]):
     """The audit trail of each expense."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: list[int]) -> list[list[ExpenseEventRow]]:
         rows = await lookups.events_by_expense(
             db=self.db, visibility=self.visibility, expense_ids=keys
         )
-        return ordered(rows, keys)
+        return ordered(rows, keys, [])
 
 
-class MembersByTeamLoader(TenantLoader[int, list[Row[Any]]]):
+class MembersByTeamLoader(TenantLoader[int, list[MemberRow]]):
     """Visible members of each team."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: list[int]) -> list[list[MemberRow]]:
         rows = await lookups.members_by_team(db=self.db, visibility=self.visibility, team_ids=keys)
-        return ordered(rows, keys)
+        return ordered(rows, keys, [])
 
 
-class CardsByHolderLoader(TenantLoader[int, list[Row[Any]]]):
+class CardsByHolderLoader(TenantLoader[int, list[CardRow]]):
     """Visible cards of each member."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: list[int]) -> list[list[CardRow]]:
         rows = await lookups.cards_by_holder(
             db=self.db, visibility=self.visibility, member_ids=keys
         )
-        return ordered(rows, keys)
+        return ordered(rows, keys, [])
 
 
-class PoliciesLoader(TenantLoader[int, list[Row[Any]]]):
+class PoliciesLoader(TenantLoader[int, list[PolicyRow]]):
     """The active policies of the request's business (one key: the business id)."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: list[int]) -> list[list[PolicyRow]]:
         rows = await lookups.active_policies(db=self.db, visibility=self.visibility)
         return [rows for _ in keys]
 
 
-class BusinessLoader(TenantLoader[int, Row[Any] | None]):
+class BusinessLoader(TenantLoader[int, BusinessRow | None]):
     """The request's business row (one key: the business id)."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[Row[Any] | None]:
+    async def batch_load_fn(self, keys: list[int]) -> list[BusinessRow | None]:
         row = await lookups.business_by_id(db=self.db, business_id=self.visibility.business_id)
         return [row if key == self.visibility.business_id else None for key in keys]

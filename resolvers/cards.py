@@ -1,14 +1,12 @@
 """Figures of a card that come from its expenses."""
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Row
-
+from db.rows import CardRow
 from resolvers.context import Context
 
 
-async def spent_this_period(ctx: Context, cards: Sequence[Row[Any]]) -> list[int | None]:
+async def spent_this_period(ctx: Context, cards: Sequence[CardRow]) -> list[int | None]:
     """Return minor units each card spent in its current limit period; None without a limit.
 
     Like the limit itself, readable wherever the card is (an expense's card included).

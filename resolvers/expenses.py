@@ -4,10 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.permissions import Permission
 from db.queries.expenses import EXPENSE_ORDERS, ExpenseParent, count_expenses, expense_page
+from db.rows import ExpenseEventRow, ExpenseRow, PolicyRow, ReceiptRow
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering, expense_spec
@@ -58,13 +57,13 @@ async def parent_expenses(
     return [result(parent_id, page) for parent_id, page in zip(parent_ids, pages, strict=True)]
 
 
-async def expense_receipts(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
+async def expense_receipts(ctx: Context, expense: ExpenseRow) -> list[ReceiptRow]:
     """Return the receipts attached to an expense the viewer sees."""
     _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return await loaders.receipts_by_expense.load(expense.id)
 
 
-async def expense_events(ctx: Context, expense: Row[Any]) -> list[Row[Any]]:
+async def expense_events(ctx: Context, expense: ExpenseRow) -> list[ExpenseEventRow]:
     """Return the audit trail of an expense the viewer sees."""
     _, loaders = ctx.require(Permission.EXPENSES_READ)
     return await loaders.events_by_expense.load(expense.id)
@@ -79,7 +78,7 @@ class Violation:
     policy_name: str
 
 
-async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]:
+async def current_violations(ctx: Context, expense: ExpenseRow) -> list[Violation]:
     """Return the policies the expense breaks, whatever the caller's read scopes (submission)."""
     principal, loaders = ctx.require()
     policies = await loaders.policies.load(principal.business_id)
@@ -90,19 +89,23 @@ async def current_violations(ctx: Context, expense: Row[Any]) -> list[Violation]
     return _broken(expense, applicable, has_receipt)
 
 
-async def expenses_receipts(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+async def expenses_receipts(ctx: Context, expenses: Sequence[ExpenseRow]) -> list[list[ReceiptRow]]:
     """Return the receipts of each expense (one loader call for all)."""
     _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return list(await loaders.receipts_by_expense.load_all([e.id for e in expenses]))
 
 
-async def expenses_events(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+async def expenses_events(
+    ctx: Context, expenses: Sequence[ExpenseRow]
+) -> list[list[ExpenseEventRow]]:
     """Return the audit trail of each expense (one loader call for all)."""
     _, loaders = ctx.require(Permission.EXPENSES_READ)
     return list(await loaders.events_by_expense.load_all([e.id for e in expenses]))
 
 
-async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> list[list[Violation]]:
+async def expenses_violations(
+    ctx: Context, expenses: Sequence[ExpenseRow]
+) -> list[list[Violation]]:
     """Return the active policies each expense breaks (amounts compared in home currency)."""
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     policies = await loaders.policies.load(principal.business_id)
@@ -116,11 +119,11 @@ async def expenses_violations(ctx: Context, expenses: Sequence[Row[Any]]) -> lis
     ]
 
 
-def _applicable(policies: Sequence[Row[Any]], expense: Row[Any]) -> list[Row[Any]]:
+def _applicable(policies: Sequence[PolicyRow], expense: ExpenseRow) -> list[PolicyRow]:
     return [p for p in policies if p.category_id in (None, expense.category_id)]
 
 
-def _broken(expense: Row[Any], applicable: list[Row[Any]], has_receipt: bool) -> list[Violation]:
+def _broken(expense: ExpenseRow, applicable: list[PolicyRow], has_receipt: bool) -> list[Violation]:
     """Return the violations of ``expense`` against its applicable policies."""
     found = []
     for policy in applicable:

@@ -1,13 +1,11 @@
 """Root lists of cards, members, teams, categories and receipts; nested member/card lists."""
 
 from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Row
 
 from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec, count_list, list_page
+from db.rows import CardRow, MemberRow, TeamRow
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
@@ -32,13 +30,13 @@ async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs)
     return page_result(page, keys, count)
 
 
-async def team_members(ctx: Context, teams: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+async def team_members(ctx: Context, teams: Sequence[TeamRow]) -> list[list[MemberRow]]:
     """Return the members of each team that the viewer sees."""
     _, loaders = ctx.require(Permission.TEAMS_READ)
     return await loaders.members_by_team.load_all([team.id for team in teams])
 
 
-async def member_cards(ctx: Context, members: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+async def member_cards(ctx: Context, members: Sequence[MemberRow]) -> list[list[CardRow]]:
     """Return the cards of each member that the viewer sees."""
     _, loaders = ctx.require(Permission.CARDS_READ)
     return await loaders.cards_by_holder.load_all([member.id for member in members])

@@ -39,15 +39,22 @@ Rules:
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import Row
+from typing import Protocol, TypeGuard
 
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES, Role
+from db.rows import (
+    ExpenseCandidateRow,
+    ExpenseFeaturesRow,
+    ExpenseRow,
+    LockedReceiptRow,
+    ReceiptCandidateRow,
+    ReceiptRow,
+)
 from db.visibility import Visibility
 from db.writes import events
 from db.writes import expenses as expense_writes
@@ -124,7 +131,15 @@ async def match_expense(*, db: RequestDb, business_id: int, expense_id: int) -> 
             await match_receipt(db=db, business_id=business_id, receipt_id=receipt_id)
 
 
-def _matchable(receipt: Row[Any]) -> bool:
+class MatchableReceipt(LockedReceiptRow, Protocol):
+    """A receipt :func:`_matchable` accepted: the fields scoring compares are all there."""
+
+    extracted_total_minor: int
+    extracted_currency: str
+    extracted_spent_on: date
+
+
+def _matchable(receipt: LockedReceiptRow) -> TypeGuard[MatchableReceipt]:
     return (
         receipt.expense_id is None
         and receipt.processing == "DONE"
@@ -134,7 +149,7 @@ def _matchable(receipt: Row[Any]) -> bool:
     )
 
 
-def _uploader_visibility(receipt: Row[Any]) -> Visibility:
+def _uploader_visibility(receipt: LockedReceiptRow) -> Visibility:
     """Return what the receipt's uploader may see (as db/visibility.py and Principal.visibility say)."""
     if receipt.uploader_role in WHOLE_BUSINESS_ROLES:
         return Visibility(business_id=receipt.business_id)
@@ -152,7 +167,7 @@ def _clear_winner(ranked: list[Candidate]) -> bool:
     return len(ranked) == 1 or ranked[0].score - ranked[1].score >= MARGIN
 
 
-async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> bool:
+async def _auto_attach(db: RequestDb, receipt: LockedReceiptRow, best: Candidate) -> bool:
     """Attach the receipt and audit it; False if the expense got a receipt meanwhile."""
     business_id = receipt.business_id
     locked = await expense_writes.locked_expenses(
@@ -189,7 +204,7 @@ async def _auto_attach(db: RequestDb, receipt: Row[Any], best: Candidate) -> boo
     return True
 
 
-def score(receipt: Row[Any], row: Row[Any]) -> Candidate:
+def score(receipt: MatchableReceipt, row: ExpenseFeaturesRow) -> Candidate:
     """Return the expense ``row`` (from db.writes.matching.expense_features) scored for ``receipt``."""
     amount, amount_reason = _amount(receipt, row)
     days = (receipt.extracted_spent_on - row.local_day).days
@@ -203,7 +218,7 @@ def score(receipt: Row[Any], row: Row[Any]) -> Candidate:
     return Candidate(row.id, round(min(1.0, total), 4), reasons, bool(row.refused))
 
 
-def _amount(receipt: Row[Any], row: Row[Any]) -> tuple[float, str | None]:
+def _amount(receipt: MatchableReceipt, row: ExpenseFeaturesRow) -> tuple[float, str | None]:
     total, currency = receipt.extracted_total_minor, receipt.extracted_currency
     if currency == row.currency:
         return (1.0, "amount equal") if total == row.amount_minor else (0.0, None)
@@ -230,8 +245,8 @@ def _date(days: int) -> tuple[float, str]:
 
 
 async def receipt_match_candidates(
-    ctx: Context, receipts: Sequence[Row[Any]]
-) -> list[list[Row[Any]]]:
+    ctx: Context, receipts: Sequence[ReceiptRow]
+) -> list[list[ExpenseCandidateRow]]:
     """Return the stored candidates of each unmatched receipt: expenses the viewer sees."""
     _, loaders = ctx.require(Permission.EXPENSES_READ)
     unmatched = [r.id for r in receipts if r.expense_id is None]
@@ -242,8 +257,8 @@ async def receipt_match_candidates(
 
 
 async def expense_receipt_candidates(
-    ctx: Context, expenses: Sequence[Row[Any]]
-) -> list[list[Row[Any]]]:
+    ctx: Context, expenses: Sequence[ExpenseRow]
+) -> list[list[ReceiptCandidateRow]]:
     """Return the unmatched receipts the viewer sees that hold each expense as a candidate."""
     _, loaders = ctx.require(Permission.RECEIPTS_READ)
     return await loaders.receipt_candidates_by_expense.load_all([e.id for e in expenses])

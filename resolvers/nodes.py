@@ -1,16 +1,13 @@
 """Objects by global id (``node``/``nodes``) and references between visible objects."""
 
-from typing import Any
-
-from sqlalchemy import Row
-
 from db.nodes import NODE_TYPES
+from db.rows import NodeRow
 from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import decode_id
 
 
-async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
+async def node(ctx: Context, global_id: str) -> tuple[str, NodeRow]:
     """Return (type name, row) for a global id the viewer may see, else NOT_FOUND.
 
     An id of another business, an invisible one and one that never existed all give
@@ -26,7 +23,7 @@ async def node(ctx: Context, global_id: str) -> tuple[str, Row[Any]]:
     return type_name, row
 
 
-async def reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | None:
+async def reference(ctx: Context, table: str, id_: int | None) -> NodeRow | None:
     """Return the row an already visible object points at (tenant-filtered), or None."""
     if id_ is None:
         return None
@@ -34,7 +31,7 @@ async def reference(ctx: Context, table: str, id_: int | None) -> Row[Any] | Non
     return await loaders.ref(table).load(id_)
 
 
-async def required_reference(ctx: Context, table: str, id_: int) -> Row[Any]:
+async def required_reference(ctx: Context, table: str, id_: int) -> NodeRow:
     """Return a row that a foreign key guarantees exists (an expense's member)."""
     row = await reference(ctx, table, id_)
     if row is None:  # deleted between two statements of this request
@@ -44,7 +41,7 @@ async def required_reference(ctx: Context, table: str, id_: int) -> Row[Any]:
 
 async def references(
     ctx: Context, table: str, ids: list[int | None], *, required: bool = False
-) -> list[Row[Any] | None]:
+) -> list[NodeRow | None]:
     """Return, for many objects at once, what :func:`reference` returns for each id.
 
     ``required`` is :func:`required_reference`'s check: a missing row for an id is an error.
@@ -62,7 +59,7 @@ async def references(
 
 async def visible_references(
     ctx: Context, table: str, ids: list[int | None]
-) -> list[Row[Any] | None]:
+) -> list[NodeRow | None]:
     """Return each referenced row only if the viewer may see it on its own."""
     _, loaders = ctx.require()
     keys = list(dict.fromkeys(id_ for id_ in ids if id_ is not None))

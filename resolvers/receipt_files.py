@@ -7,11 +7,10 @@ name is reduced to a harmless base name, and reading stops one byte past the lim
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from sqlalchemy import Row
+from typing import Protocol
 
 from db.permissions import Permission
+from db.rows import ReceiptRow
 from resolvers.context import Context, ReceiptFiles
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
@@ -120,7 +119,7 @@ def files_of(ctx: Context) -> ReceiptFiles:
     return ctx.files
 
 
-def download_url(ctx: Context, receipt: Row[Any]) -> str:
+def download_url(ctx: Context, receipt: ReceiptRow) -> str:
     """Return a fresh signed link to a visible receipt's file (needs ``receipts:read``)."""
     principal, _ = ctx.require(Permission.RECEIPTS_READ)
     return files_of(ctx).download_url(principal.business_id, receipt.id)

@@ -1,9 +1,6 @@
 """Who is asking, and their business."""
 
-from typing import Any
-
-from sqlalchemy import Row
-
+from db.rows import BusinessRow
 from resolvers.context import Context, Principal
 
 
@@ -13,7 +10,7 @@ def viewer(ctx: Context) -> Principal:
     return principal
 
 
-async def viewer_business(ctx: Context) -> Row[Any]:
+async def viewer_business(ctx: Context) -> BusinessRow:
     """Return the viewer's business row."""
     principal, loaders = ctx.require()
     row = await loaders.business.load(principal.business_id)

@@ -2,12 +2,12 @@
 
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import NamedTuple, cast
 
 import strawberry
-from sqlalchemy import Row
 
 from db.permissions import Permission
+from db.rows import BusinessRow, MemberRow, PolicyRow
 from resolvers.context import Context, Principal
 from resolvers.mutations.policies import business_policies, policy_global_id
 from resolvers.nodes import references
@@ -21,7 +21,7 @@ from schema.member import Member
 class PolicySource(NamedTuple):
     """A policy row and the home currency its amounts are in (minor units)."""
 
-    row: Row[Any]
+    row: PolicyRow
     home_currency: str
 
     def money(self, minor: int | None) -> Money | None:
@@ -60,19 +60,19 @@ class Policy(Sourced):
     )
 
     @classmethod
-    def of_row(cls, row: Row[Any], home_currency: str) -> "Policy":
+    def of_row(cls, row: PolicyRow, home_currency: str) -> "Policy":
         """Wrap a policy row; its amounts are minor units of ``home_currency``."""
         return cls.of(PolicySource(row, home_currency))
 
 
-async def _policies(ctx: Context, businesses: list[Row[Any]]) -> list[list[PolicySource]]:
+async def _policies(ctx: Context, businesses: list[BusinessRow]) -> list[list[PolicySource]]:
     rows = await business_policies(ctx)
     return [[PolicySource(row, b.home_currency) for row in rows] for b in businesses]
 
 
 @strawberry.type(description="A business: the tenant all other objects belong to.")
 class Business(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[BusinessRow]
     id: strawberry.ID = global_id("Business")
     name: str = column(attrgetter("name"), description="Business name.")
     home_currency: str = column(
@@ -88,13 +88,13 @@ class Business(Node, Sourced):
     )
 
 
-async def _businesses(ctx: Context, principals: list[Principal]) -> list[Row[Any]]:
+async def _businesses(ctx: Context, principals: list[Principal]) -> list[BusinessRow]:
     return [await viewer_business(ctx) for _ in principals]
 
 
-async def _members(ctx: Context, principals: list[Principal]) -> list[Row[Any] | None]:
+async def _members(ctx: Context, principals: list[Principal]) -> list[MemberRow | None]:
     ids = [p.id if p.kind == "member" else None for p in principals]
-    return await references(ctx, "members", ids)
+    return cast("list[MemberRow | None]", await references(ctx, "members", ids))
 
 
 @strawberry.type(description="The caller: a member signed in with a user token, or an API key.")

@@ -3,11 +3,10 @@
 from datetime import datetime
 from enum import Enum
 from operator import attrgetter
-from typing import Any
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import CardRow
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
 from schema.base import Connection, Money, Node
@@ -37,12 +36,12 @@ class LimitPeriod(Enum):
     MONTH = "MONTH"
 
 
-def _spend_limit(row: Row[Any]) -> Money | None:
+def _spend_limit(row: CardRow) -> Money | None:
     limit = row.spend_limit_minor
     return Money.of(limit, row.currency) if limit is not None else None
 
 
-async def _spent(ctx: Context, cards: list[Row[Any]]) -> list[Money | None]:
+async def _spent(ctx: Context, cards: list[CardRow]) -> list[Money | None]:
     spent = await spent_this_period(ctx, cards)
     return [
         Money.of(minor, card.currency) if minor is not None else None
@@ -52,7 +51,7 @@ async def _spent(ctx: Context, cards: list[Row[Any]]) -> list[Money | None]:
 
 @strawberry.type(description="A payment card held by a member.")
 class Card(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[CardRow]
     id: strawberry.ID = global_id("Card")
     last4: str = column(attrgetter("last4"), description="Last four digits of the card number.")
     kind: CardKind = column(lambda row: CardKind(row.kind), description="Physical or virtual.")

@@ -2,12 +2,12 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from sqlalchemy import Row
 
 from db.permissions import Permission
+from db.rows import ApiKeyRow, CardRow
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
 from resolvers.mutations.rules import RuleError
@@ -24,7 +24,7 @@ KNOWN_SCOPES = {permission.value: permission for permission in Permission}
 
 @strawberry.type(description="A credential of an integration. Its secret is never shown again.")
 class ApiKey:
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[ApiKeyRow]
     id: strawberry.ID = strawberry.field(description="Opaque id (not fetchable with `node`).")
     name: str = strawberry.field(description="Who or what uses the key.")
     prefix: str = strawberry.field(
@@ -38,7 +38,7 @@ class ApiKey:
     )
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> "ApiKey":
+    def from_row(cls, row: ApiKeyRow) -> "ApiKey":
         return cls(
             row=row,
             id=strawberry.ID(api_keys.api_key_global_id(row.id)),
@@ -91,14 +91,14 @@ class ApiKeyPayload:
     user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-async def _card(action: Callable[[], Awaitable[Row[Any]]]) -> CardPayload:
+async def _card(action: Callable[[], Awaitable[CardRow]]) -> CardPayload:
     try:
         return CardPayload(card=Card.from_row(await action()), user_errors=[])
     except RuleError as error:
         return CardPayload(card=None, user_errors=user_errors(error))
 
 
-async def _key(action: Callable[[], Awaitable[tuple[Row[Any], str | None]]]) -> ApiKeyPayload:
+async def _key(action: Callable[[], Awaitable[tuple[ApiKeyRow, str | None]]]) -> ApiKeyPayload:
     try:
         row, secret = await action()
         return ApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret, user_errors=[])
@@ -180,7 +180,7 @@ class ApiKeyMutations:
             strawberry.argument(description="What the key may do (at least one)."),
         ],
     ) -> ApiKeyPayload | None:
-        async def create() -> tuple[Row[Any], str | None]:
+        async def create() -> tuple[ApiKeyRow, str | None]:
             created = await api_keys.create_api_key(info.context, name, [s.value for s in scopes])
             return created.row, created.secret
 
@@ -194,7 +194,7 @@ class ApiKeyMutations:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
     ) -> ApiKeyPayload | None:
-        async def revoke() -> tuple[Row[Any], str | None]:
+        async def revoke() -> tuple[ApiKeyRow, str | None]:
             return await api_keys.revoke_api_key(info.context, id), None
 
         return await _key(revoke)

@@ -2,11 +2,11 @@
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import CategoryRow, PolicyRow
 from resolvers.mutations import categories, policies
 from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
@@ -82,14 +82,14 @@ class PolicyPayload:
     user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-async def _category(action: Callable[[], Awaitable[Row[Any]]]) -> CategoryPayload:
+async def _category(action: Callable[[], Awaitable[CategoryRow]]) -> CategoryPayload:
     try:
         return CategoryPayload(category=Category.from_row(await action()), user_errors=[])
     except RuleError as error:
         return CategoryPayload(category=None, user_errors=user_errors(error))
 
 
-async def _policy(info: Info, action: Callable[[], Awaitable[Row[Any]]]) -> PolicyPayload:
+async def _policy(info: Info, action: Callable[[], Awaitable[PolicyRow]]) -> PolicyPayload:
     try:
         row = await action()
     except RuleError as error:

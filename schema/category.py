@@ -2,18 +2,17 @@
 
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import CategoryRow
 from schema.base import Node
 from schema.fields import Sourced, column, global_id
 
 
 @strawberry.type(description="A bookkeeping category of expenses.")
 class Category(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[CategoryRow]
     id: strawberry.ID = global_id("Category")
     name: str = column(attrgetter("name"), description="Category name, unique in the business.")
     gl_code: str | None = column(

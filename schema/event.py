@@ -7,8 +7,8 @@ from operator import attrgetter
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import EventRow
 from resolvers.context import Context
 from resolvers.events import (
     actor_kind,
@@ -31,13 +31,13 @@ class ActorKind(Enum):
     SYSTEM = strawberry.enum_value("SYSTEM", description="The worker or the command line.")
 
 
-def _kind(row: Row[Any]) -> ActorKind:
+def _kind(row: EventRow) -> ActorKind:
     return ActorKind(actor_kind(row))
 
 
 @strawberry.type(description="Who made a change: a member, an API key, or the system.")
 class EventActor(Sourced):
-    row: strawberry.Private[Row[Any]]  # the event's
+    row: strawberry.Private[EventRow]  # the event's
     kind: ActorKind = column(_kind, description="A member, an API key, or the system.")
     member: Member | None = reference(
         "members", "actor_member_id", description="The member; null for API keys and the system."
@@ -56,7 +56,7 @@ class Transition:
     to: str = strawberry.field(description="The status after.")
 
 
-def _transition(row: Row[Any]) -> Transition | None:
+def _transition(row: EventRow) -> Transition | None:
     move = transition_of(row)
     return None if move is None else Transition(from_=move[0], to=move[1])
 
@@ -65,7 +65,7 @@ def _transition(row: Row[Any]) -> Transition | None:
     description="One committed change. Its `cursor` resumes the feed right after it: `events(after:)`."
 )
 class Event(Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[EventRow]
     id: strawberry.ID = column(
         lambda row: strawberry.ID(event_global_id(row.id)),
         description="Opaque id: the same event always has the same one (receivers de-duplicate by it).",

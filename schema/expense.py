@@ -7,9 +7,9 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import Row
 
 from db.permissions import Permission
+from db.rows import ExpenseEventRow, ExpenseRow, ReceiptCandidateRow, ReceiptRow
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
@@ -41,7 +41,7 @@ class PolicyViolation:
 
 @strawberry.type(description="One change in an expense's life: who did what, when.")
 class ExpenseEvent(Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[ExpenseEventRow]
     action: str = column(
         attrgetter("action"), description="What happened (CREATED, SUBMITTED, APPROVED, ...)."
     )
@@ -56,7 +56,9 @@ class ExpenseEvent(Sourced):
 
 @strawberry.type(description="A receipt the matcher thinks belongs to an expense.")
 class ReceiptCandidate(Sourced):
-    row: strawberry.Private[Row[Any]]  # the receipt's row, with match_score and match_reasons
+    row: strawberry.Private[
+        ReceiptCandidateRow
+    ]  # the receipt's row, with match_score and match_reasons
     receipt: Annotated["Receipt", strawberry.lazy("schema.receipt")] = column(
         lambda row: row, description="The unmatched receipt."
     )
@@ -67,7 +69,7 @@ class ReceiptCandidate(Sourced):
     )
 
 
-def _money(amount: str, currency: str) -> Callable[[Row[Any]], Money]:
+def _money(amount: str, currency: str) -> Callable[[ExpenseRow], Money]:
     read = attrgetter(amount, currency)
     return lambda row: Money.of(*read(row))
 
@@ -76,29 +78,29 @@ def _optional(read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Call
     return lambda row: None if (value := read(row)) is None else convert(value)
 
 
-async def _receipts(ctx: Context, expenses: list[Row[Any]]) -> list[list[Row[Any]]]:
+async def _receipts(ctx: Context, expenses: list[ExpenseRow]) -> list[list[ReceiptRow]]:
     return await resolve.expenses_receipts(ctx, expenses)
 
 
-async def _missing(ctx: Context, expenses: list[Row[Any]]) -> list[bool]:
+async def _missing(ctx: Context, expenses: list[ExpenseRow]) -> list[bool]:
     found = await resolve.expenses_violations(ctx, expenses)
     return [any(v.code == "RECEIPT_REQUIRED" for v in violations) for violations in found]
 
 
-async def _violations(ctx: Context, expenses: list[Row[Any]]) -> list[list[PolicyViolation]]:
+async def _violations(ctx: Context, expenses: list[ExpenseRow]) -> list[list[PolicyViolation]]:
     return [
         [PolicyViolation(code=v.code, message=v.message, policy_name=v.policy_name) for v in found]
         for found in await resolve.expenses_violations(ctx, expenses)
     ]
 
 
-async def _events(ctx: Context, expenses: list[Row[Any]]) -> list[list[Row[Any]]]:
+async def _events(ctx: Context, expenses: list[ExpenseRow]) -> list[list[ExpenseEventRow]]:
     return await resolve.expenses_events(ctx, expenses)
 
 
 @strawberry.type(description="Money spent by a member, on a card or out of pocket.")
 class Expense(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[ExpenseRow]
     id: strawberry.ID = global_id("Expense")
     merchant_name: str = column(attrgetter("merchant_name"), description="Who was paid.")
     description: str = column(attrgetter("description"), description="What it was for.")
@@ -186,7 +188,7 @@ def parent_expenses(parent: resolve.ExpenseParent) -> Callable[..., Awaitable[li
 
     async def load(
         ctx: Context,
-        parents: list[Row[Any]],
+        parents: list[ExpenseRow],
         *,
         first: int | None = None,
         after: str | None = None,

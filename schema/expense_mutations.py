@@ -2,11 +2,11 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import ExpenseRow
 from resolvers.mutations import decisions
 from resolvers.mutations import expenses as recording
 from resolvers.mutations.expenses import ExpenseFields
@@ -74,14 +74,14 @@ def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:
     )  # fmt: skip
 
 
-async def _one(action: Callable[[], Awaitable[Row[Any]]]) -> ExpensePayload:
+async def _one(action: Callable[[], Awaitable[ExpenseRow]]) -> ExpensePayload:
     try:
         return ExpensePayload(expense=Expense.from_row(await action()), user_errors=[])
     except RuleError as error:
         return ExpensePayload(expense=None, user_errors=user_errors(error))
 
 
-async def _many(action: Callable[[], Awaitable[list[Row[Any]]]]) -> ExpensesPayload:
+async def _many(action: Callable[[], Awaitable[list[ExpenseRow]]]) -> ExpensesPayload:
     try:
         return ExpensesPayload(
             expenses=[Expense.from_row(r) for r in await action()], user_errors=[]

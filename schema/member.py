@@ -2,13 +2,13 @@
 
 from datetime import datetime
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import Row
 
 from db.permissions import Permission
 from db.roles import Role
+from db.rows import CardRow, MemberRow
 from resolvers.context import Context
 from resolvers.lists import member_cards
 from schema.base import Connection, Node
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 strawberry.enum(Role, description="What a member may see and do.")
 
 
-async def _cards(ctx: Context, members: list[Row[Any]]) -> list[list[Row[Any]]]:
+async def _cards(ctx: Context, members: list[MemberRow]) -> list[list[CardRow]]:
     return await member_cards(ctx, members)
 
 
 @strawberry.type(description="A person of the business who spends, approves or administers.")
 class Member(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[MemberRow]
     id: strawberry.ID = global_id("Member")
     name: str = column(attrgetter("name"), description="Full name.")
     email: str = column(attrgetter("email"), description="Work email, lower case.")

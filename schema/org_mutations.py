@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import BusinessRow, MemberRow, TeamRow
 from resolvers.mutations import business, members, teams
 from resolvers.mutations.rules import RuleError
 from schema.base import Info
@@ -98,21 +98,21 @@ class UpdateBusinessInput:
     )
 
 
-async def _team(action: Callable[[], Awaitable[Row[Any]]]) -> TeamPayload:
+async def _team(action: Callable[[], Awaitable[TeamRow]]) -> TeamPayload:
     try:
         return TeamPayload(team=Team.from_row(await action()), user_errors=[])
     except RuleError as error:
         return TeamPayload(team=None, user_errors=user_errors(error))
 
 
-async def _member(action: Callable[[], Awaitable[Row[Any]]]) -> MemberPayload:
+async def _member(action: Callable[[], Awaitable[MemberRow]]) -> MemberPayload:
     try:
         return MemberPayload(member=Member.from_row(await action()), user_errors=[])
     except RuleError as error:
         return MemberPayload(member=None, user_errors=user_errors(error))
 
 
-async def _business(action: Callable[[], Awaitable[Row[Any]]]) -> BusinessPayload:
+async def _business(action: Callable[[], Awaitable[BusinessRow]]) -> BusinessPayload:
     try:
         return BusinessPayload(business=Business.from_row(await action()), user_errors=[])
     except RuleError as error:

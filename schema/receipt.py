@@ -3,12 +3,12 @@
 from datetime import date, datetime
 from enum import Enum
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import strawberry
-from sqlalchemy import Row
 
 from db.permissions import Permission
+from db.rows import ExpenseCandidateRow, ExpenseRow, ReceiptRow
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references
@@ -45,7 +45,7 @@ class ReceiptExtraction:
     confidence: ExtractionConfidence = strawberry.field(description="How sure each field is.")
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> "ReceiptExtraction":
+    def from_row(cls, row: ReceiptRow) -> "ReceiptExtraction":
         sure = row.extracted_confidence or {}
         total = None
         if row.extracted_total_minor is not None and row.extracted_currency is not None:
@@ -75,7 +75,9 @@ def _confidence(sure: dict[str, Any], *keys: str) -> float | None:
     description="An expense the matcher thinks a receipt belongs to, for a person to confirm."
 )
 class MatchCandidate(Sourced):
-    row: strawberry.Private[Row[Any]]  # the expense's row, with match_score and match_reasons
+    row: strawberry.Private[
+        ExpenseCandidateRow
+    ]  # the expense's row, with match_score and match_reasons
     expense: Expense = column(lambda row: row, description="The expense.")
     score: float = column(attrgetter("match_score"), description="How well it fits, 0 to 1.")
     reasons: list[str] = column(
@@ -84,21 +86,22 @@ class MatchCandidate(Sourced):
     )
 
 
-def _extracted(row: Row[Any]) -> ReceiptExtraction | None:
+def _extracted(row: ReceiptRow) -> ReceiptExtraction | None:
     return ReceiptExtraction.from_row(row) if row.processing == "DONE" else None
 
 
-async def _expenses(ctx: Context, receipts: list[Row[Any]]) -> list[Row[Any] | None]:
-    return await visible_references(ctx, "expenses", [r.expense_id for r in receipts])
+async def _expenses(ctx: Context, receipts: list[ReceiptRow]) -> list[ExpenseRow | None]:
+    rows = await visible_references(ctx, "expenses", [r.expense_id for r in receipts])
+    return cast("list[ExpenseRow | None]", rows)
 
 
-async def _download_urls(ctx: Context, receipts: list[Row[Any]]) -> list[str]:
+async def _download_urls(ctx: Context, receipts: list[ReceiptRow]) -> list[str]:
     return [receipt_files.download_url(ctx, receipt) for receipt in receipts]
 
 
 @strawberry.type(description="A receipt file; unmatched until it is attached to an expense.")
 class Receipt(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[ReceiptRow]
     id: strawberry.ID = global_id("Receipt")
     file_name: str = column(attrgetter("file_name"), description="Sanitised file name as uploaded.")
     content_type: str = column(

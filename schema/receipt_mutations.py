@@ -1,12 +1,12 @@
 """Receipt mutations: upload (GraphQL multipart request), attach, detach."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import strawberry
-from sqlalchemy import Row
 from strawberry.file_uploads import Upload
 
+from db.rows import ReceiptRow
 from resolvers.mutations import receipts
 from resolvers.mutations.rules import RuleError
 from resolvers.receipt_files import Upload as UploadedFile
@@ -23,7 +23,7 @@ class ReceiptPayload:
     user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-async def _one(action: Callable[[], Awaitable[Row[Any]]]) -> ReceiptPayload:
+async def _one(action: Callable[[], Awaitable[ReceiptRow]]) -> ReceiptPayload:
     try:
         return ReceiptPayload(receipt=Receipt.from_row(await action()), user_errors=[])
     except RuleError as error:

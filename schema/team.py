@@ -2,12 +2,11 @@
 
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
 
 import strawberry
-from sqlalchemy import Row
 
 from db.permissions import Permission
+from db.rows import MemberRow, TeamRow
 from resolvers.context import Context
 from resolvers.lists import team_members
 from schema.base import Connection, Node
@@ -16,18 +15,18 @@ from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
 
 
-async def _members(ctx: Context, teams: list[Row[Any]]) -> list[list[Row[Any]]]:
+async def _members(ctx: Context, teams: list[TeamRow]) -> list[list[MemberRow]]:
     return await team_members(ctx, teams)
 
 
-async def _member_counts(ctx: Context, teams: list[Row[Any]]) -> list[int]:
+async def _member_counts(ctx: Context, teams: list[TeamRow]) -> list[int]:
     _, loaders = ctx.require(Permission.TEAMS_READ)
     return await loaders.member_counts.load_all([team.id for team in teams])
 
 
 @strawberry.type(description="A group of members, with a manager who approves its expenses.")
 class Team(Node, Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[TeamRow]
     id: strawberry.ID = global_id("Team")
     name: str = column(attrgetter("name"), description="Team name, unique in the business.")
     created_at: datetime = column(

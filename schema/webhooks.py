@@ -7,8 +7,8 @@ from operator import attrgetter
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Row
 
+from db.rows import WebhookDeliveryRow, WebhookEndpointRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
@@ -31,7 +31,7 @@ class WebhookDeliveryStatus(Enum):
 
 @strawberry.type(description="Where a business's events are sent, signed (README, Webhooks).")
 class WebhookEndpoint(Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[WebhookEndpointRow]
     id: strawberry.ID = column(
         lambda row: strawberry.ID(webhooks.endpoint_global_id(row.id)), description="Opaque id."
     )
@@ -54,7 +54,7 @@ class WebhookEndpoint(Sourced):
 
 @strawberry.type(description="One event sent, or to be sent, to one endpoint.")
 class WebhookDelivery(Sourced):
-    row: strawberry.Private[Row[Any]]
+    row: strawberry.Private[WebhookDeliveryRow]
     event_id: strawberry.ID = column(
         lambda row: strawberry.ID(event_global_id(row.event_id)),
         description="The event (its `Event.id`, its `webhook-id` header).",
@@ -98,7 +98,7 @@ class WebhookDeliveryPayload:
     user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-async def load_endpoints(ctx: Context, roots: list[Any]) -> list[list[Row[Any]]]:
+async def load_endpoints(ctx: Context, roots: list[Any]) -> list[list[WebhookEndpointRow]]:
     """Return the business's endpoints (admins and `admin` keys)."""
     return [await webhooks.list_endpoints(ctx) for _ in roots]
 
@@ -110,14 +110,14 @@ async def load_deliveries(
     endpoint_id: str,
     statuses: list[WebhookDeliveryStatus] | None = None,
     first: int | None = None,
-) -> list[list[Row[Any]]]:
+) -> list[list[WebhookDeliveryRow]]:
     """Return an endpoint's deliveries, newest first."""
     wanted = None if statuses is None else [s.name for s in statuses]
     return [await webhooks.list_deliveries(ctx, endpoint_id, wanted, first) for _ in roots]
 
 
 async def _endpoint(
-    action: Callable[[], Awaitable[tuple[Row[Any], str | None]]],
+    action: Callable[[], Awaitable[tuple[WebhookEndpointRow, str | None]]],
 ) -> WebhookEndpointPayload:
     try:
         row, secret = await action()
@@ -173,7 +173,7 @@ class WebhookMutations:
             url=url, event_types=event_types, description=description, enabled=enabled
         )
 
-        async def update() -> tuple[Row[Any], None]:
+        async def update() -> tuple[WebhookEndpointRow, None]:
             return await webhooks.update_endpoint(info.context, id, changes), None
 
         return await _endpoint(update)
@@ -194,7 +194,7 @@ class WebhookMutations:
     ) -> WebhookEndpointPayload | None:
         changes = webhooks.EndpointChanges(enabled=False)
 
-        async def disable() -> tuple[Row[Any], None]:
+        async def disable() -> tuple[WebhookEndpointRow, None]:
             return await webhooks.update_endpoint(info.context, id, changes), None
 
         return await _endpoint(disable)

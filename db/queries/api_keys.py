@@ -1,11 +1,12 @@
 """Reads of a business's API keys, for the CLI: what each key is, never its hash."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from db.engine import RequestDb
+from db.rows import ApiKeyRow
 from db.tables.api import api_keys
 
 LISTED_COLUMNS = (
@@ -19,9 +20,9 @@ LISTED_COLUMNS = (
 )
 
 
-async def api_keys_of(*, db: RequestDb, business_id: int) -> Sequence[Row[Any]]:
+async def api_keys_of(*, db: RequestDb, business_id: int) -> Sequence[ApiKeyRow]:
     """Return the business's API keys without their hashes, oldest first."""
     statement = (
         select(*LISTED_COLUMNS).where(api_keys.c.business_id == business_id).order_by(api_keys.c.id)
     )
-    return await db.rows(statement)
+    return cast("Sequence[ApiKeyRow]", await db.rows(statement))

@@ -1,16 +1,17 @@
 """The two lookups that authenticate a request: an API key by prefix, a member by id."""
 
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 
 from db.engine import RequestDb
 from db.fastread import keep
+from db.rows import CredentialApiKeyRow, CredentialMemberRow
 from db.tables.api import api_keys
 from db.tables.org import businesses, members, teams
 
 
-async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> Row[Any] | None:
+async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> CredentialApiKeyRow | None:
     """Return the key with ``prefix`` and its business's home currency, revoked or not."""
     statement = (
         select(api_keys, businesses.c.home_currency)
@@ -18,7 +19,7 @@ async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> Row[Any] | None:
         .where(api_keys.c.prefix == prefix)
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(CredentialApiKeyRow, rows[0]) if rows else None
 
 
 _MANAGED = (
@@ -39,8 +40,10 @@ _MEMBER_WITH_TEAMS = keep(
 )
 
 
-async def member_with_teams(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
+async def member_with_teams(
+    *, db: RequestDb, business_id: int, member_id: int
+) -> CredentialMemberRow | None:
     """Return the active member, its business's home currency and ``managed_team_ids`` (or None)."""
     params = {"business_id": business_id, "member_id": member_id}
     rows = await db.rows(_MEMBER_WITH_TEAMS, params)
-    return rows[0] if rows else None
+    return cast(CredentialMemberRow, rows[0]) if rows else None

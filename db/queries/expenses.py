@@ -3,13 +3,12 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BigInteger,
     Column,
     ColumnElement,
-    Row,
     Select,
     and_,
     bindparam,
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
 from db.paging import Keyset, Page, hash_once, seek, to_page
+from db.rows import ExpenseOfParentRow, ExpenseRow
 from db.sql import any_of, kept_by_inputs
 from db.tables.expense import expenses
 from db.tables.org import policies
@@ -160,10 +160,10 @@ def _page_statement(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -
 
 async def expense_page(
     *, db: RequestDb, visibility: Visibility, spec: ExpenseSpec, keyset: Keyset
-) -> Page:
+) -> Page[ExpenseRow]:
     """Return one page of the expenses ``visibility`` shows that match ``spec``."""
     rows = await db.rows(_page_statement(visibility, spec, keyset))
-    return to_page(list(rows), keyset)
+    return to_page(list(cast("Sequence[ExpenseRow]", rows)), keyset)
 
 
 @kept_by_inputs
@@ -191,12 +191,12 @@ async def expense_pages_by_parent(
     parent_ids: Sequence[int],
     spec: ExpenseSpec,
     keyset: Keyset,
-) -> dict[int, Page]:
+) -> dict[int, Page[ExpenseRow]]:
     """Return a page per parent (member, team or card) in one LATERAL statement."""
     statement = _pages_by_parent_statement(visibility, spec, keyset, parent)
     rows = await db.rows(statement, {"parent_ids": list(parent_ids)})
-    grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
-    for row in rows:
+    grouped: dict[int, list[ExpenseRow]] = {pid: [] for pid in parent_ids}
+    for row in cast("Sequence[ExpenseOfParentRow]", rows):
         grouped[row.parent_id].append(row)
     return {pid: to_page(rows, keyset) for pid, rows in grouped.items()}
 

@@ -1,13 +1,15 @@
 """Keyset pages of the smaller root lists: cards, members, teams, categories, receipts."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, select
 
 from db.engine import RequestDb
 from db.nodes import NODE_TABLES
 from db.paging import Keyset, Page, seek, to_page
+from db.rows import NodeRow
 from db.sql import any_of, kept_by_inputs
 from db.tables.org import cards, members
 from db.tables.receipt import receipts
@@ -55,9 +57,10 @@ def _where(visibility: Visibility, table: str, spec: ListSpec) -> ColumnElement[
 
 async def list_page(
     *, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec, keyset: Keyset
-) -> Page:
+) -> Page[NodeRow]:
     """Return one page of the visible rows of ``table`` matching ``spec``."""
-    return to_page(list(await db.rows(_page(visibility, table, spec, keyset))), keyset)
+    rows = await db.rows(_page(visibility, table, spec, keyset))
+    return to_page(list(cast("Sequence[NodeRow]", rows)), keyset)
 
 
 async def count_list(*, db: RequestDb, visibility: Visibility, table: str, spec: ListSpec) -> int:

@@ -1,13 +1,14 @@
 """Rows by id and children by parent id, batched for the loaders (``= ANY(:ids)``)."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, any_, bindparam, select
+from sqlalchemy import Select, Table, any_, bindparam, select
 
 from db.engine import RequestDb
 from db.fastread import keep
 from db.nodes import NODE_TABLES, NODES
+from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.sql import any_of, array_param
 from db.tables.expense import expense_events
 from db.tables.org import businesses, cards, members, policies
@@ -17,7 +18,7 @@ from db.visibility import Visibility, card_visible, member_visible
 
 async def rows_by_ids(
     *, db: RequestDb, visibility: Visibility, table: str, ids: Sequence[int], visible_only: bool
-) -> dict[int, Row[Any]]:
+) -> dict[int, NodeRow]:
     """Return rows of ``table`` by id within the business.
 
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
@@ -25,10 +26,11 @@ async def rows_by_ids(
     """
     if not visible_only or visibility.sees_all:  # visibility is then the tenant filter alone
         rows = await db.rows(_BY_IDS[table], _by_keys_params(visibility, ids))
-        return {row.id: row for row in rows}
-    node = NODE_TABLES[table]
-    statement = select(node.table).where(node.visible(visibility), any_of(node.table.c.id, ids))
-    return {row.id: row for row in await db.rows(statement)}
+    else:
+        node = NODE_TABLES[table]
+        statement = select(node.table).where(node.visible(visibility), any_of(node.table.c.id, ids))
+        rows = await db.rows(statement)
+    return {row.id: row for row in cast("Sequence[NodeRow]", rows)}
 
 
 def _by_keys(table: Table, column: str, *order_by: str, tenant: str = "business_id") -> Select[Any]:
@@ -57,10 +59,10 @@ def _by_keys_params(visibility: Visibility, keys: Sequence[int]) -> dict[str, An
 _BY_IDS = {node.table.name: _by_keys(node.table, "id", tenant=node.tenant) for node in NODES}
 
 
-async def business_by_id(*, db: RequestDb, business_id: int) -> Row[Any] | None:
+async def business_by_id(*, db: RequestDb, business_id: int) -> BusinessRow | None:
     """Return the business row."""
     rows = await db.rows(select(businesses).where(businesses.c.id == business_id))
-    return rows[0] if rows else None
+    return cast(BusinessRow, rows[0]) if rows else None
 
 
 async def _children(
@@ -69,9 +71,12 @@ async def _children(
     parent_ids: Sequence[int],
     key: str,
     params: dict[str, Any] | None = None,
-) -> dict[int, list[Row[Any]]]:
-    """Return the rows of ``statement`` (run with ``params``) grouped by their ``key`` column."""
-    grouped: dict[int, list[Row[Any]]] = {pid: [] for pid in parent_ids}
+) -> dict[int, list[Any]]:
+    """Return the rows of ``statement`` (run with ``params``) grouped by their ``key`` column.
+
+    The caller casts them to the type of its statement's rows.
+    """
+    grouped: dict[int, list[Any]] = {pid: [] for pid in parent_ids}
     for row in await db.rows(statement, params):
         grouped[getattr(row, key)].append(row)
     return grouped
@@ -79,51 +84,58 @@ async def _children(
 
 async def members_by_team(
     *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int]
-) -> dict[int, list[Row[Any]]]:
+) -> dict[int, list[MemberRow]]:
     """Return the visible members of each team, by name."""
     statement = (
         select(members)
         .where(member_visible(visibility), any_of(members.c.team_id, team_ids))
         .order_by(members.c.name, members.c.id)
     )
-    return await _children(db, statement, team_ids, "team_id")
+    return cast("dict[int, list[MemberRow]]", await _children(db, statement, team_ids, "team_id"))
 
 
 async def cards_by_holder(
     *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int]
-) -> dict[int, list[Row[Any]]]:
+) -> dict[int, list[CardRow]]:
     """Return the visible cards of each member, oldest first."""
     statement = (
         select(cards)
         .where(card_visible(visibility), any_of(cards.c.holder_id, member_ids))
         .order_by(cards.c.created_at, cards.c.id)
     )
-    return await _children(db, statement, member_ids, "holder_id")
+    return cast("dict[int, list[CardRow]]", await _children(db, statement, member_ids, "holder_id"))
 
 
 async def receipts_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
-) -> dict[int, list[Row[Any]]]:
+) -> dict[int, list[ReceiptRow]]:
     """Return the receipts attached to each expense, oldest upload first."""
     params = _by_keys_params(visibility, expense_ids)
-    return await _children(db, _RECEIPTS_BY_EXPENSE, expense_ids, "expense_id", params)
+    return cast(
+        dict[int, list[ReceiptRow]],
+        await _children(db, _RECEIPTS_BY_EXPENSE, expense_ids, "expense_id", params),
+    )
 
 
 async def events_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
-) -> dict[int, list[Row[Any]]]:
+) -> dict[int, list[ExpenseEventRow]]:
     """Return the audit trail of each expense, oldest first."""
     params = _by_keys_params(visibility, expense_ids)
-    return await _children(db, _EVENTS_BY_EXPENSE, expense_ids, "expense_id", params)
+    return cast(
+        dict[int, list[ExpenseEventRow]],
+        await _children(db, _EVENTS_BY_EXPENSE, expense_ids, "expense_id", params),
+    )
 
 
 _RECEIPTS_BY_EXPENSE = _by_keys(receipts, "expense_id", "uploaded_at", "id")
 _EVENTS_BY_EXPENSE = _by_keys(expense_events, "expense_id", "at", "id")
 
 
-async def active_policies(*, db: RequestDb, visibility: Visibility) -> list[Row[Any]]:
+async def active_policies(*, db: RequestDb, visibility: Visibility) -> list[PolicyRow]:
     """Return the business's active policies."""
-    return list(await db.rows(_ACTIVE_POLICIES, {"business_id": visibility.business_id}))
+    rows = await db.rows(_ACTIVE_POLICIES, {"business_id": visibility.business_id})
+    return list(cast("Sequence[PolicyRow]", rows))
 
 
 _ACTIVE_POLICIES = keep(

@@ -1,12 +1,13 @@
 """The matcher's stored candidates as the API reads them: both ways, the viewer's visibility applied."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import and_, select
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
+from db.rows import ExpenseCandidateRow, ReceiptCandidateRow
 from db.sql import any_of
 from db.tables.expense import expenses
 from db.tables.receipt import receipt_match_candidates, receipts
@@ -15,7 +16,7 @@ from db.visibility import Visibility, expense_visible, receipt_visible
 
 async def candidates_by_receipt(
     *, db: RequestDb, visibility: Visibility, receipt_ids: Sequence[int]
-) -> dict[int, list[Row[Any]]]:
+) -> dict[int, list[ExpenseCandidateRow]]:
     """Return each receipt's stored candidates ``visibility`` shows: expense columns, score, reasons.
 
     Best first; expenses deleted or given a receipt since are left out.
@@ -38,15 +39,15 @@ async def candidates_by_receipt(
         )
         .order_by(c.c.receipt_id, c.c.score.desc(), expenses.c.id)
     )
-    by_receipt: dict[int, list[Row[Any]]] = {id_: [] for id_ in receipt_ids}
-    for row in await db.rows(statement):
+    by_receipt: dict[int, list[ExpenseCandidateRow]] = {id_: [] for id_ in receipt_ids}
+    for row in cast("Sequence[ExpenseCandidateRow]", await db.rows(statement)):
         by_receipt[row.match_receipt_id].append(row)
     return by_receipt
 
 
 async def candidates_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
-) -> dict[int, list[Row[Any]]]:
+) -> dict[int, list[ReceiptCandidateRow]]:
     """Return, per expense, the unmatched receipts ``visibility`` shows that hold it as a candidate."""
     c = receipt_match_candidates
     statement = (
@@ -65,7 +66,7 @@ async def candidates_by_expense(
         )
         .order_by(c.c.expense_id, c.c.score.desc(), receipts.c.id)
     )
-    by_expense: dict[int, list[Row[Any]]] = {id_: [] for id_ in expense_ids}
-    for row in await db.rows(statement):
+    by_expense: dict[int, list[ReceiptCandidateRow]] = {id_: [] for id_ in expense_ids}
+    for row in cast("Sequence[ReceiptCandidateRow]", await db.rows(statement)):
         by_expense[row.match_expense_id].append(row)
     return by_expense

@@ -1,11 +1,12 @@
 """The member an identity provider's token names: looked up by email among active members."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 
 from db.engine import RequestDb
+from db.rows import CredentialMemberRow
 from db.tables.org import businesses, members, teams
 
 _MANAGED = (
@@ -24,7 +25,9 @@ _ACTIVE_BY_EMAIL = (
 )
 
 
-async def active_members_by_email(*, db: RequestDb, email: str) -> Sequence[Row[Any]]:
+async def active_members_by_email(*, db: RequestDb, email: str) -> Sequence[CredentialMemberRow]:
     """Return up to two active members with ``email``, with the columns of member_with_teams."""
     # emails are stored in lower case (a check constraint); the index on email serves this
-    return await db.rows(_ACTIVE_BY_EMAIL, {"email": email.lower()})
+    return cast(
+        "Sequence[CredentialMemberRow]", await db.rows(_ACTIVE_BY_EMAIL, {"email": email.lower()})
+    )

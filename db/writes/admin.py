@@ -1,10 +1,12 @@
 """Administrative writes and lookups used by the CLI (outside any GraphQL request)."""
 
-from typing import Any
+from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.rows import MemberRow
 from db.tables.api import api_keys
 from db.tables.org import businesses, members
 
@@ -34,10 +36,10 @@ async def insert_api_key(
 
 async def members_by_email(
     *, engine: AsyncEngine, email: str, business_id: int | None
-) -> list[Row[Any]]:
+) -> list[MemberRow]:
     """Return the members with ``email``, in one business or all."""
     statement = select(members).where(members.c.email == email.strip().lower())
     if business_id is not None:
         statement = statement.where(members.c.business_id == business_id)
     async with engine.connect() as conn:
-        return list((await conn.execute(statement)).all())
+        return list(cast("Sequence[MemberRow]", (await conn.execute(statement)).all()))

@@ -1,11 +1,12 @@
 """Writes of the API key mutations. Run inside RequestDb.savepoint(); nothing here commits."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from db.engine import RequestDb
+from db.rows import ApiKeyRow
 from db.tables.api import api_keys
 
 
@@ -18,7 +19,7 @@ async def insert_api_key(
     secret_hash: bytes,
     scopes: list[str],
     created_by: int | None,
-) -> Row[Any]:
+) -> ApiKeyRow:
     """Store a new API key (its hash, never the key) and return the row."""
     statement = (
         insert(api_keys)
@@ -28,10 +29,10 @@ async def insert_api_key(
         )
         .returning(*api_keys.c)
     )  # fmt: skip
-    return (await db.rows(statement))[0]
+    return cast(ApiKeyRow, (await db.rows(statement))[0])
 
 
-async def locked_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row[Any] | None:
+async def locked_api_key(*, db: RequestDb, business_id: int, key_id: int) -> ApiKeyRow | None:
     """Return an API key of the business locked until the transaction ends, or None."""
     statement = (
         select(api_keys)
@@ -39,10 +40,10 @@ async def locked_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row
         .with_for_update()
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(ApiKeyRow, rows[0]) if rows else None
 
 
-async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row[Any]:
+async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> ApiKeyRow:
     """Set ``revoked_at`` of a locked key to now and return it."""
     statement = (
         update(api_keys)
@@ -50,12 +51,12 @@ async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row
         .values(revoked_at=func.clock_timestamp())
         .returning(*api_keys.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(ApiKeyRow, (await db.rows(statement))[0])
 
 
 async def revoke_live_api_keys_named(
     *, db: RequestDb, business_id: int, name: str
-) -> Sequence[Row[Any]]:
+) -> Sequence[ApiKeyRow]:
     """Set ``revoked_at`` of the business's unrevoked keys called ``name`` to now; return them."""
     statement = (
         update(api_keys)
@@ -67,4 +68,4 @@ async def revoke_live_api_keys_named(
         .values(revoked_at=func.clock_timestamp())
         .returning(*api_keys.c)
     )
-    return await db.rows(statement)
+    return cast("Sequence[ApiKeyRow]", await db.rows(statement))

@@ -1,22 +1,26 @@
 """Writes of the card mutations. Run inside RequestDb.savepoint(); nothing here commits."""
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, update
+from sqlalchemy import insert, update
 
 from db.engine import RequestDb
 from db.locks import locked_row
+from db.rows import CardRow
 from db.tables.org import cards
 
 
-async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
+async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> CardRow | None:
     """Return a card of the business locked until the transaction ends, or None."""
-    return await locked_row(db=db, table=cards, business_id=business_id, row_id=card_id)
+    return cast(
+        "CardRow | None",
+        await locked_row(db=db, table=cards, business_id=business_id, row_id=card_id),
+    )
 
 
 async def update_card(
     *, db: RequestDb, business_id: int, card_id: int, values: dict[str, Any]
-) -> Row[Any]:
+) -> CardRow:
     """Update a locked card and return it."""
     statement = (
         update(cards)
@@ -24,10 +28,10 @@ async def update_card(
         .values(**values)
         .returning(*cards.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(CardRow, (await db.rows(statement))[0])
 
 
-async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
+async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> CardRow:
     """Store a new card and return it."""
     statement = insert(cards).values(business_id=business_id, **values).returning(*cards.c)
-    return (await db.rows(statement))[0]
+    return cast(CardRow, (await db.rows(statement))[0])

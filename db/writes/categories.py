@@ -4,6 +4,7 @@ A unique constraint broken by a concurrent writer surfaces as :class:`Taken`; th
 savepoint must then be rolled back (the transaction is unusable until it is).
 """
 
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.engine import RequestDb
 from db.locks import locked_row
+from db.rows import CategoryRow
 from db.sql import array_param
 from db.tables.feed import audit_events
 from db.tables.feed import events as feed_events
@@ -76,7 +78,7 @@ async def _written(
 
 async def holders(
     *, db: RequestDb, business_id: int, names: Sequence[str], gl_codes: Sequence[str]
-) -> list[Row[Any]]:
+) -> list[CategoryRow]:
     """Return the categories holding any of ``names`` or ``gl_codes``, locked for update."""
     statement = (
         select(categories)
@@ -90,28 +92,40 @@ async def holders(
         .order_by(categories.c.id)
         .with_for_update()
     )
-    return list(await db.rows(statement, {"names": list(names), "codes": list(gl_codes)}))
+    return list(
+        typing.cast(
+            "Sequence[CategoryRow]",
+            await db.rows(statement, {"names": list(names), "codes": list(gl_codes)}),
+        )
+    )
 
 
 async def by_gl_codes(
     *, db: RequestDb, business_id: int, gl_codes: Sequence[str]
-) -> list[Row[Any]]:
+) -> list[CategoryRow]:
     """Return the categories with any of ``gl_codes``."""
     statement = select(categories).where(
         categories.c.business_id == business_id,
         categories.c.gl_code == any_(array_param("codes", categories.c.gl_code)),
     )
-    return list(await db.rows(statement, {"codes": list(gl_codes)}))
+    return list(
+        typing.cast("Sequence[CategoryRow]", await db.rows(statement, {"codes": list(gl_codes)}))
+    )
 
 
-async def locked_category(*, db: RequestDb, business_id: int, category_id: int) -> Row[Any] | None:
+async def locked_category(
+    *, db: RequestDb, business_id: int, category_id: int
+) -> CategoryRow | None:
     """Return a category of the business locked until the transaction ends, or None."""
-    return await locked_row(db=db, table=categories, business_id=business_id, row_id=category_id)
+    return typing.cast(
+        "CategoryRow | None",
+        await locked_row(db=db, table=categories, business_id=business_id, row_id=category_id),
+    )
 
 
 async def insert_category(
     *, db: RequestDb, business_id: int, name: str, gl_code: str | None
-) -> Row[Any]:
+) -> CategoryRow:
     """Store a new category and return it; :class:`Taken` if its name or GL code is."""
     statement = (
         insert(categories)
@@ -123,7 +137,7 @@ async def insert_category(
 
 async def update_category(
     *, db: RequestDb, business_id: int, category_id: int, values: dict[str, Any]
-) -> Row[Any]:
+) -> CategoryRow:
     """Update a locked category and return it; :class:`Taken` if the new name or code is."""
     statement = (
         update(categories)
@@ -134,7 +148,7 @@ async def update_category(
     return (await _written(db, statement))[0]
 
 
-async def archive_category(*, db: RequestDb, business_id: int, category_id: int) -> Row[Any]:
+async def archive_category(*, db: RequestDb, business_id: int, category_id: int) -> CategoryRow:
     """Archive a locked category now and return it."""
     statement = (
         update(categories)
@@ -142,7 +156,7 @@ async def archive_category(*, db: RequestDb, business_id: int, category_id: int)
         .values(archived_at=func.clock_timestamp())
         .returning(*categories.c)
     )
-    return (await db.rows(statement))[0]
+    return typing.cast(CategoryRow, (await db.rows(statement))[0])
 
 
 def _upsert_statement() -> Any:
@@ -230,7 +244,7 @@ async def upsert_categories(
     items: Sequence[tuple[str, str]],
     actor_member_id: int | None,
     actor_api_key_id: int | None,
-) -> list[Row[Any]]:
+) -> list[CategoryRow]:
     """Create or rename (and un-archive) categories by GL code, with their audit events.
 
     ``items`` are (GL code, name) pairs with distinct codes. One statement whatever their
@@ -244,4 +258,4 @@ async def upsert_categories(
         "actor_member_id": actor_member_id,
         "actor_api_key_id": actor_api_key_id,
     }
-    return list(await _written(db, _UPSERT, params))
+    return list(typing.cast("Sequence[CategoryRow]", await _written(db, _UPSERT, params)))

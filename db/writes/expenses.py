@@ -1,12 +1,14 @@
 """Writes of the expense workflow. Run inside RequestDb.savepoint(); nothing here commits."""
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from db.engine import RequestDb
+from db.rows import CardRow, ExpenseRow, MemberRow
 from db.sql import any_of
 from db.tables.expense import expense_events, expenses, fx_rates
 from db.tables.org import cards, members, teams
@@ -21,20 +23,20 @@ async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Dec
     return rows[0].rate if rows else None
 
 
-async def member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any] | None:
+async def member(*, db: RequestDb, business_id: int, member_id: int) -> MemberRow | None:
     """Return a member of the business."""
     rows = await db.rows(
         select(members).where(members.c.business_id == business_id, members.c.id == member_id)
     )
-    return rows[0] if rows else None
+    return cast(MemberRow, rows[0]) if rows else None
 
 
-async def card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
+async def card(*, db: RequestDb, business_id: int, card_id: int) -> CardRow | None:
     """Return a card of the business."""
     rows = await db.rows(
         select(cards).where(cards.c.business_id == business_id, cards.c.id == card_id)
     )
-    return rows[0] if rows else None
+    return cast(CardRow, rows[0]) if rows else None
 
 
 async def team_manager(*, db: RequestDb, business_id: int, team_id: int) -> int | None:
@@ -47,7 +49,7 @@ async def team_manager(*, db: RequestDb, business_id: int, team_id: int) -> int 
 
 async def locked_expenses(
     *, db: RequestDb, business_id: int, ids: list[int]
-) -> dict[int, Row[Any]]:
+) -> dict[int, ExpenseRow]:
     """Return live expenses by id, locked until the transaction ends (in id order: no deadlocks)."""
     statement = (
         select(expenses)
@@ -56,13 +58,13 @@ async def locked_expenses(
         .order_by(expenses.c.id)
         .with_for_update()
     )
-    return {row.id: row for row in await db.rows(statement)}
+    return {row.id: row for row in cast("Sequence[ExpenseRow]", await db.rows(statement))}
 
 
-async def insert_expense(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:
+async def insert_expense(*, db: RequestDb, values: dict[str, Any]) -> ExpenseRow:
     """Insert an expense and return it."""
     rows = await db.rows(insert(expenses).values(**values).returning(*expenses.c))
-    return rows[0]
+    return cast(ExpenseRow, rows[0])
 
 
 async def update_expense(
@@ -72,7 +74,7 @@ async def update_expense(
     expense_id: int,
     values: dict[str, Any],
     now: tuple[str, ...] = (),
-) -> Row[Any]:
+) -> ExpenseRow:
     """Update a locked expense, set the ``now`` columns and ``updated_at``, and return it."""
     stamped = {column: func.clock_timestamp() for column in (*now, "updated_at")}
     statement = (
@@ -81,7 +83,7 @@ async def update_expense(
         .values(**values, **stamped)
         .returning(*expenses.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(ExpenseRow, (await db.rows(statement))[0])
 
 
 async def insert_event(

@@ -1,11 +1,12 @@
 """Stored responses of mutations sent with an Idempotency-Key (Stripe semantics)."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 
 from db.engine import RequestDb
+from db.rows import IdempotencyKeyRow
 from db.tables.api import idempotency_keys
 
 
@@ -30,7 +31,7 @@ async def try_lock(*, db: RequestDb, scope: KeyScope) -> bool:
     return bool((await db.rows(statement))[0].locked)
 
 
-async def stored(*, db: RequestDb, scope: KeyScope) -> Row[Any] | None:
+async def stored(*, db: RequestDb, scope: KeyScope) -> IdempotencyKeyRow | None:
     """Return the live stored response for the key, after dropping an expired one."""
     where = (
         idempotency_keys.c.business_id == scope.business_id,
@@ -44,7 +45,7 @@ async def stored(*, db: RequestDb, scope: KeyScope) -> Row[Any] | None:
         .returning(idempotency_keys.c.key)
     )
     rows = await db.rows(select(idempotency_keys).where(*where))
-    return rows[0] if rows else None
+    return cast(IdempotencyKeyRow, rows[0]) if rows else None
 
 
 async def store(

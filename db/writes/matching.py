@@ -5,11 +5,10 @@ The writes run inside the caller's transaction (RequestDb.savepoint()); nothing 
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Date,
-    Row,
     and_,
     delete,
     exists,
@@ -24,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
+from db.rows import ExpenseFeaturesRow, ExpenseForMatchingRow, LockedReceiptRow, ReceiptRow
 from db.tables.expense import expenses, fx_rates
 from db.tables.org import businesses, members, teams
 from db.tables.receipt import receipt_match_candidates, receipt_match_refusals, receipts
@@ -41,7 +41,9 @@ _MANAGED = (
 )
 
 
-async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[Any] | None:
+async def locked_receipt(
+    *, db: RequestDb, business_id: int, receipt_id: int
+) -> LockedReceiptRow | None:
     """Return the receipt locked, with its uploader's role and managed teams, and the time zone."""
     statement = (
         select(
@@ -62,7 +64,7 @@ async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) ->
         .with_for_update(of=receipts)
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(LockedReceiptRow, rows[0]) if rows else None
 
 
 def _local_day(timezone: str) -> Any:
@@ -73,10 +75,10 @@ async def expense_features(
     *,
     db: RequestDb,
     visibility: Visibility,
-    receipt: Row[Any],
+    receipt: ReceiptRow,
     timezone: str,
     window: tuple[int, int],
-) -> list[Row[Any]]:
+) -> list[ExpenseFeaturesRow]:
     """Return what scoring needs of each expense that may belong to ``receipt``.
 
     Expenses ``visibility`` (the uploader's) shows, live, without a receipt, spent within
@@ -86,7 +88,9 @@ async def expense_features(
     rate from the receipt's currency into the expense's (latest on or before the receipt's
     date) and whether a person refused the pair.
     """
-    day: date = receipt.extracted_spent_on
+    day = receipt.extracted_spent_on
+    if day is None:  # nothing to compare with (the caller matches only dated receipts)
+        return []
     local_day = _local_day(timezone)
     merchant = receipt.extracted_merchant or ""
     similarity = func.similarity(expenses.c.merchant_name, merchant)
@@ -139,7 +143,7 @@ async def expense_features(
         .order_by(expenses.c.id)
         .limit(500)
     )
-    return list(await db.rows(statement))
+    return list(cast("Sequence[ExpenseFeaturesRow]", await db.rows(statement)))
 
 
 def _midnight(day: date) -> datetime:
@@ -200,7 +204,7 @@ async def expense_has_receipt(*, db: RequestDb, business_id: int, expense_id: in
 
 async def attach_unmatched(
     *, db: RequestDb, business_id: int, receipt_id: int, expense_id: int
-) -> Row[Any] | None:
+) -> ReceiptRow | None:
     """Attach a still unmatched receipt to the expense and return it (None if it was matched)."""
     rows = await db.rows(
         update(receipts)
@@ -212,7 +216,7 @@ async def attach_unmatched(
         .values(expense_id=expense_id)
         .returning(*receipts.c)
     )
-    return rows[0] if rows else None
+    return cast(ReceiptRow, rows[0]) if rows else None
 
 
 async def add_refusal(*, db: RequestDb, business_id: int, receipt_id: int, expense_id: int) -> None:
@@ -227,7 +231,7 @@ async def add_refusal(*, db: RequestDb, business_id: int, receipt_id: int, expen
 
 async def expense_for_matching(
     *, db: RequestDb, business_id: int, expense_id: int
-) -> Row[Any] | None:
+) -> ExpenseForMatchingRow | None:
     """Return the expense with its local day in the business's time zone."""
     statement = (
         select(
@@ -238,11 +242,11 @@ async def expense_for_matching(
         .where(expenses.c.business_id == business_id, expenses.c.id == expense_id)
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(ExpenseForMatchingRow, rows[0]) if rows else None
 
 
 async def receipts_for_expense(
-    *, db: RequestDb, business_id: int, expense: Row[Any], window: tuple[int, int]
+    *, db: RequestDb, business_id: int, expense: ExpenseForMatchingRow, window: tuple[int, int]
 ) -> list[int]:
     """Return the receipts to match again after the expense changed, locked, in id order.
 

@@ -6,7 +6,7 @@ must be rolled back (the transaction is unusable until then).
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, column, exists, func, insert, select, table, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import RequestDb
 from db.locks import LockMode, locked_row
 from db.roles import Role
+from db.rows import AdminMemberRow, BusinessRow, MemberRow, TeamRow
 from db.tables.org import businesses, members, teams
 
 UNIQUE_VIOLATION = "23505"
@@ -49,7 +50,7 @@ async def _written(db: RequestDb, statement: Any) -> Row[Any]:
 # --- businesses ---
 
 
-async def lock_business(*, db: RequestDb, business_id: int) -> Row[Any] | None:
+async def lock_business(*, db: RequestDb, business_id: int) -> BusinessRow | None:
     """Return the business locked until the transaction ends (it serialises admin changes).
 
     FOR NO KEY UPDATE: rows referencing the business can still be inserted meanwhile.
@@ -58,10 +59,12 @@ async def lock_business(*, db: RequestDb, business_id: int) -> Row[Any] | None:
         select(businesses).where(businesses.c.id == business_id).with_for_update(key_share=True)
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(BusinessRow, rows[0]) if rows else None
 
 
-async def update_business(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
+async def update_business(
+    *, db: RequestDb, business_id: int, values: dict[str, Any]
+) -> BusinessRow:
     """Update the business (a new time zone rebuilds its rollups by trigger); return it."""
     statement = (
         update(businesses)
@@ -69,19 +72,19 @@ async def update_business(*, db: RequestDb, business_id: int, values: dict[str, 
         .values(**values)
         .returning(*businesses.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(BusinessRow, (await db.rows(statement))[0])
 
 
 async def insert_business(
     *, db: RequestDb, name: str, home_currency: str, timezone: str
-) -> Row[Any]:
+) -> BusinessRow:
     """Store a new business and return it."""
     statement = (
         insert(businesses)
         .values(name=name, home_currency=home_currency, timezone=timezone)
         .returning(*businesses.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(BusinessRow, (await db.rows(statement))[0])
 
 
 async def postgres_knows_timezone(*, db: RequestDb, name: str) -> bool:
@@ -96,7 +99,7 @@ async def lock_email(*, db: RequestDb, email: str) -> None:
     await db.rows(select(func.pg_advisory_xact_lock(func.hashtext(email))))
 
 
-async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[Row[Any]]:
+async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[AdminMemberRow]:
     """Return every member with ``email`` in any business, with the business's columns."""
     statement = (
         select(
@@ -109,48 +112,50 @@ async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[Row[Any]]:
         .where(members.c.email == email)
         .order_by(members.c.business_id)
     )
-    return await db.rows(statement)
+    return cast("Sequence[AdminMemberRow]", await db.rows(statement))
 
 
 # --- teams ---
 
 
-async def locked_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
+async def locked_team(*, db: RequestDb, business_id: int, team_id: int) -> TeamRow | None:
     """Return a team of the business locked until the transaction ends (FOR NO KEY UPDATE)."""
-    return await locked_row(
+    row = await locked_row(
         db=db, table=teams, business_id=business_id, row_id=team_id, mode="NO_KEY_UPDATE"
     )
+    return cast("TeamRow | None", row)
 
 
-async def team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any] | None:
+async def team(*, db: RequestDb, business_id: int, team_id: int) -> TeamRow | None:
     """Return a team of the business, share-locked (it cannot be archived meanwhile), or None."""
-    return await locked_row(
+    row = await locked_row(
         db=db, table=teams, business_id=business_id, row_id=team_id, mode="SHARE"
     )
+    return cast("TeamRow | None", row)
 
 
-async def team_named(*, db: RequestDb, business_id: int, name: str) -> Row[Any] | None:
+async def team_named(*, db: RequestDb, business_id: int, name: str) -> TeamRow | None:
     """Return the business's team called ``name`` (archived or not), or None."""
     statement = select(teams).where(teams.c.business_id == business_id, teams.c.name == name)
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(TeamRow, rows[0]) if rows else None
 
 
 async def insert_team(
     *, db: RequestDb, business_id: int, name: str, manager_id: int | None
-) -> Row[Any]:
+) -> TeamRow:
     """Store a new team and return it; AlreadyExists when the name is taken."""
     statement = (
         insert(teams)
         .values(business_id=business_id, name=name, manager_id=manager_id)
         .returning(*teams.c)
     )
-    return await _written(db, statement)
+    return cast(TeamRow, await _written(db, statement))
 
 
 async def update_team(
     *, db: RequestDb, business_id: int, team_id: int, values: dict[str, Any]
-) -> Row[Any]:
+) -> TeamRow:
     """Update a locked team and return it; AlreadyExists when the new name is taken."""
     statement = (
         update(teams)
@@ -158,10 +163,10 @@ async def update_team(
         .values(**values)
         .returning(*teams.c)
     )
-    return await _written(db, statement)
+    return cast(TeamRow, await _written(db, statement))
 
 
-async def archive_team(*, db: RequestDb, business_id: int, team_id: int) -> Row[Any]:
+async def archive_team(*, db: RequestDb, business_id: int, team_id: int) -> TeamRow:
     """Set ``archived_at`` of a locked team to now and return it."""
     return await update_team(
         db=db, business_id=business_id, team_id=team_id,
@@ -185,7 +190,7 @@ async def drop_manager(*, db: RequestDb, business_id: int, manager_id: int) -> l
 
 async def locked_member(
     *, db: RequestDb, business_id: int, member_id: int, share: bool = False
-) -> Row[Any] | None:
+) -> MemberRow | None:
     """Return a member of the business locked until the transaction ends, or None.
 
     ``share`` takes a shared lock: the member cannot change meanwhile, others may read.
@@ -194,35 +199,36 @@ async def locked_member(
     teams and the business, as every organisation mutation does, so none deadlock.
     """
     mode: LockMode = "SHARE" if share else "NO_KEY_UPDATE"
-    return await locked_row(
+    row = await locked_row(
         db=db, table=members, business_id=business_id, row_id=member_id, mode=mode
     )
+    return cast("MemberRow | None", row)
 
 
-async def member_by_email(*, db: RequestDb, business_id: int, email: str) -> Row[Any] | None:
+async def member_by_email(*, db: RequestDb, business_id: int, email: str) -> MemberRow | None:
     """Return the business's member with ``email`` (deactivated or not), or None."""
     statement = select(members).where(
         members.c.business_id == business_id, members.c.email == email
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(MemberRow, rows[0]) if rows else None
 
 
 async def insert_member(
     *, db: RequestDb, business_id: int, name: str, email: str, role: str, team_id: int | None
-) -> Row[Any]:
+) -> MemberRow:
     """Store a new member and return it; AlreadyExists when the email is taken."""
     statement = (
         insert(members)
         .values(business_id=business_id, name=name, email=email, role=role, team_id=team_id)
         .returning(*members.c)
     )
-    return await _written(db, statement)
+    return cast(MemberRow, await _written(db, statement))
 
 
 async def update_member(
     *, db: RequestDb, business_id: int, member_id: int, values: dict[str, Any]
-) -> Row[Any]:
+) -> MemberRow:
     """Update a locked member and return it."""
     statement = (
         update(members)
@@ -230,10 +236,10 @@ async def update_member(
         .values(**values)
         .returning(*members.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(MemberRow, (await db.rows(statement))[0])
 
 
-async def deactivate_member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any]:
+async def deactivate_member(*, db: RequestDb, business_id: int, member_id: int) -> MemberRow:
     """Set ``deactivated_at`` of a locked member to now and return it."""
     return await update_member(
         db=db, business_id=business_id, member_id=member_id,

@@ -1,28 +1,32 @@
 """Writes of the policy mutations. Run inside RequestDb.savepoint(); nothing here commits."""
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, update
+from sqlalchemy import insert, update
 
 from db.engine import RequestDb
 from db.locks import locked_row
+from db.rows import PolicyRow
 from db.tables.org import policies
 
 
-async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> Row[Any] | None:
+async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> PolicyRow | None:
     """Return a policy of the business locked until the transaction ends, or None."""
-    return await locked_row(db=db, table=policies, business_id=business_id, row_id=policy_id)
+    return cast(
+        "PolicyRow | None",
+        await locked_row(db=db, table=policies, business_id=business_id, row_id=policy_id),
+    )
 
 
-async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
+async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> PolicyRow:
     """Store a new, active policy and return it."""
     statement = insert(policies).values(business_id=business_id, **values).returning(*policies.c)
-    return (await db.rows(statement))[0]
+    return cast(PolicyRow, (await db.rows(statement))[0])
 
 
 async def update_policy(
     *, db: RequestDb, business_id: int, policy_id: int, values: dict[str, Any]
-) -> Row[Any]:
+) -> PolicyRow:
     """Update a locked policy and return it."""
     statement = (
         update(policies)
@@ -30,4 +34,4 @@ async def update_policy(
         .values(**values)
         .returning(*policies.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(PolicyRow, (await db.rows(statement))[0])

@@ -3,25 +3,26 @@
 Nothing here commits.
 """
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from db.engine import RequestDb
+from db.rows import ReceiptRow
 from db.tables.expense import expenses
 from db.tables.receipt import receipts
 from db.writes import events
 
 
-async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:
+async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> ReceiptRow:
     """Insert a receipt and return it."""
     statement = (
         insert(receipts).values(**values, uploaded_at=func.clock_timestamp()).returning(*receipts.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(ReceiptRow, (await db.rows(statement))[0])
 
 
-async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[Any] | None:
+async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> ReceiptRow | None:
     """Return a receipt locked until the transaction ends (attach/detach of it serialise)."""
     statement = (
         select(receipts)
@@ -29,12 +30,12 @@ async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) ->
         .with_for_update()
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(ReceiptRow, rows[0]) if rows else None
 
 
 async def set_expense(
     *, db: RequestDb, business_id: int, receipt_id: int, expense_id: int | None
-) -> Row[Any]:
+) -> ReceiptRow:
     """Match a locked receipt to an expense (None: unmatch it) and return it."""
     statement = (
         update(receipts)
@@ -42,7 +43,7 @@ async def set_expense(
         .values(expense_id=expense_id)
         .returning(*receipts.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(ReceiptRow, (await db.rows(statement))[0])
 
 
 async def storage_key_of_content(*, db: RequestDb, business_id: int, sha256: str) -> str | None:
@@ -57,12 +58,12 @@ async def storage_key_of_content(*, db: RequestDb, business_id: int, sha256: str
     return rows[0].storage_key if rows else None
 
 
-async def receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[Any] | None:
+async def receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> ReceiptRow | None:
     """Return a receipt of the business."""
     rows = await db.rows(
         select(receipts).where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
     )
-    return rows[0] if rows else None
+    return cast(ReceiptRow, rows[0]) if rows else None
 
 
 # processing states an extraction job may (re)start from: DONE is final, so a job run
@@ -71,7 +72,9 @@ _UNFINISHED = ("QUEUED", "PROCESSING", "FAILED")
 MAX_ERROR_CHARS = 200
 
 
-async def start_processing(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[Any] | None:
+async def start_processing(
+    *, db: RequestDb, business_id: int, receipt_id: int
+) -> ReceiptRow | None:
     """Mark an unfinished receipt PROCESSING and return it; None when it is DONE or gone."""
     statement = (
         update(receipts)
@@ -84,7 +87,7 @@ async def start_processing(*, db: RequestDb, business_id: int, receipt_id: int) 
         .returning(*receipts.c)
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(ReceiptRow, rows[0]) if rows else None
 
 
 async def finish_processing(

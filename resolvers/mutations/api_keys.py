@@ -5,13 +5,11 @@ request on (every request looks its key up).
 """
 
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Row
 
 from db.api_key_secrets import hash_secret, new_api_key
 from db.permissions import ALL_PERMISSIONS, Permission
 from db.roles import Role
+from db.rows import ApiKeyRow
 from db.writes import api_keys as api_key_writes
 from resolvers.context import Context, Principal
 from resolvers.ids import encode_id
@@ -28,7 +26,7 @@ MAX_NAME = 200
 class CreatedApiKey:
     """A new key's row and its full secret, which is never available again."""
 
-    row: Row[Any]
+    row: ApiKeyRow
     secret: str
 
 
@@ -87,7 +85,7 @@ async def create_api_key(ctx: Context, name: str, scopes: list[str]) -> CreatedA
         return CreatedApiKey(row=row, secret=secret)
 
 
-async def revoke_api_key(ctx: Context, global_id: str) -> Row[Any]:
+async def revoke_api_key(ctx: Context, global_id: str) -> ApiKeyRow:
     """Revoke an API key of the caller's business for good; return it."""
     principal = _require_admin(ctx)
     async with atomic(ctx):

@@ -10,10 +10,9 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import Row
-
 from db.permissions import Permission
 from db.roles import Role
+from db.rows import BusinessRow
 from db.writes import audit
 from db.writes import org as org_writes
 from db.writes.audit import ObjectType
@@ -89,7 +88,7 @@ class BusinessChanges:
     timezone: str | None = None
 
 
-async def update_business(ctx: Context, changes: BusinessChanges) -> Row[Any]:
+async def update_business(ctx: Context, changes: BusinessChanges) -> BusinessRow:
     """Rename the business or move it to another time zone; return it.
 
     A new time zone rebuilds the spend rollups (a trigger of migration 0002), so day and

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.money import MINOR_UNITS
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES, Role
+from db.rows import CardRow, MemberRow
 from db.writes import cards as card_writes
 from db.writes import org as org_writes
 from resolvers.context import Context, Principal
@@ -50,7 +49,7 @@ def card_id(global_id: str, *, field: str = "id") -> int:
     return id_
 
 
-def _require_card_manager(principal: Principal, card: Row[Any], *, team_managers: bool) -> None:
+def _require_card_manager(principal: Principal, card: CardRow, *, team_managers: bool) -> None:
     if principal.kind == "api_key" or principal.role in WHOLE_BUSINESS_ROLES:
         return
     if not team_managers:
@@ -62,7 +61,7 @@ def _require_card_manager(principal: Principal, card: Row[Any], *, team_managers
     )
 
 
-async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = True) -> Row[Any]:
+async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = True) -> CardRow:
     """Return the card locked for update if the actor may manage it; else a userError.
 
     ``team_managers`` False leaves the team's manager out (cancelling).
@@ -80,7 +79,7 @@ async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = T
     return card
 
 
-async def _save(ctx: Context, card: Row[Any], values: dict[str, Any]) -> Row[Any]:
+async def _save(ctx: Context, card: CardRow, values: dict[str, Any]) -> CardRow:
     """Update the card and make the request's loaders see the new state."""
     principal, loaders = ctx.require()
     row = await card_writes.update_card(
@@ -92,7 +91,7 @@ async def _save(ctx: Context, card: Row[Any], values: dict[str, Any]) -> Row[Any
     return row
 
 
-async def _move(ctx: Context, global_id: str, *, source: str, target: str, verb: str) -> Row[Any]:
+async def _move(ctx: Context, global_id: str, *, source: str, target: str, verb: str) -> CardRow:
     ctx.require(Permission.CARDS_WRITE)
     async with atomic(ctx):
         card = await _lock_managed(ctx, global_id)
@@ -108,19 +107,19 @@ async def _move(ctx: Context, global_id: str, *, source: str, target: str, verb:
         return row
 
 
-async def freeze_card(ctx: Context, global_id: str) -> Row[Any]:
+async def freeze_card(ctx: Context, global_id: str) -> CardRow:
     """Freeze an ACTIVE card (it can be unfrozen) and return it."""
     return await _move(ctx, global_id, source="ACTIVE", target="FROZEN", verb="freeze")
 
 
-async def unfreeze_card(ctx: Context, global_id: str) -> Row[Any]:
+async def unfreeze_card(ctx: Context, global_id: str) -> CardRow:
     """Make a FROZEN card ACTIVE again and return it."""
     return await _move(ctx, global_id, source="FROZEN", target="ACTIVE", verb="unfreeze")
 
 
 async def set_spend_limit(
     ctx: Context, global_id: str, limit: tuple[Decimal, str] | None, period: str | None
-) -> Row[Any]:
+) -> CardRow:
     """Set the card's spend limit and its period, or remove both; return the card."""
     ctx.require(Permission.CARDS_WRITE)
     async with atomic(ctx):
@@ -158,7 +157,7 @@ def _limit(
     return {"spend_limit_minor": minor, "limit_period": period}
 
 
-async def cancel_card(ctx: Context, global_id: str) -> Row[Any]:
+async def cancel_card(ctx: Context, global_id: str) -> CardRow:
     """Cancel an ACTIVE or FROZEN card for good (admins, finance, keys); return it."""
     ctx.require(Permission.CARDS_WRITE)
     async with atomic(ctx):
@@ -171,7 +170,7 @@ async def cancel_card(ctx: Context, global_id: str) -> Row[Any]:
         return row
 
 
-async def _holder(ctx: Context, global_id: str) -> Row[Any]:
+async def _holder(ctx: Context, global_id: str) -> MemberRow:
     """Return the active member who will hold the card, share-locked; else a userError."""
     principal, _ = ctx.require()
     holder = await org_writes.locked_member(
@@ -209,7 +208,7 @@ def _currency(value: str | None, home: str) -> str:
     return code
 
 
-async def issue_card(ctx: Context, new: NewCard) -> Row[Any]:
+async def issue_card(ctx: Context, new: NewCard) -> CardRow:
     """Issue an ACTIVE virtual card to an active member; return it."""
     principal = require_admin_or_finance(
         ctx, key_permission=Permission.CARDS_WRITE, what="issue cards"

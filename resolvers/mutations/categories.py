@@ -9,9 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.permissions import Permission
+from db.rows import CategoryRow
 from db.writes import categories as category_writes
 from db.writes.categories import Taken
 from resolvers.context import Context, Principal
@@ -78,7 +77,7 @@ def _taken(error: Taken, name_field: str = "name", code_field: str = "glCode") -
     return fail(RuleCode.DUPLICATE, message, code_field)
 
 
-def _seen(ctx: Context, row: Row[Any]) -> Row[Any]:
+def _seen(ctx: Context, row: CategoryRow) -> CategoryRow:
     """Make the request's loaders see the category's new state; return it."""
     _, loaders = ctx.require()
     for loader in (loaders.ref("categories"), loaders.visible("categories")):
@@ -86,7 +85,7 @@ def _seen(ctx: Context, row: Row[Any]) -> Row[Any]:
     return row
 
 
-async def create_category(ctx: Context, changes: CategoryChanges) -> Row[Any]:
+async def create_category(ctx: Context, changes: CategoryChanges) -> CategoryRow:
     """Create a category of the caller's business and return it."""
     principal = _editor(ctx)
     async with atomic(ctx):
@@ -105,7 +104,7 @@ async def create_category(ctx: Context, changes: CategoryChanges) -> Row[Any]:
         return _seen(ctx, row)
 
 
-async def _locked(ctx: Context, global_id: str) -> Row[Any]:
+async def _locked(ctx: Context, global_id: str) -> CategoryRow:
     principal, _ = ctx.require()
     row = await category_writes.locked_category(
         db=ctx.db, business_id=principal.business_id, category_id=category_id(global_id)
@@ -115,7 +114,7 @@ async def _locked(ctx: Context, global_id: str) -> Row[Any]:
     return row
 
 
-async def update_category(ctx: Context, global_id: str, changes: CategoryChanges) -> Row[Any]:
+async def update_category(ctx: Context, global_id: str, changes: CategoryChanges) -> CategoryRow:
     """Rename a category or change its GL code (archived ones too); return it."""
     principal = _editor(ctx)
     async with atomic(ctx):
@@ -149,7 +148,7 @@ async def update_category(ctx: Context, global_id: str, changes: CategoryChanges
 _FIELDS = {"name": "name", "gl_code": "glCode"}
 
 
-async def archive_category(ctx: Context, global_id: str) -> Row[Any]:
+async def archive_category(ctx: Context, global_id: str) -> CategoryRow:
     """Archive a category: it keeps its expenses, new ones cannot use it; return it."""
     principal = _editor(ctx)
     async with atomic(ctx):
@@ -202,7 +201,7 @@ def _checked_items(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _name_conflicts(
-    items: list[tuple[str, str]], holders: Sequence[Row[Any]]
+    items: list[tuple[str, str]], holders: Sequence[CategoryRow]
 ) -> list[UserErrorData]:
     """Return a DUPLICATE for each pushed name held by a category with another GL code.
 
@@ -229,7 +228,7 @@ def _index_of(detail: str | None, items: list[tuple[str, str]]) -> int | None:
     return None
 
 
-async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> list[Row[Any]]:
+async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> list[CategoryRow]:
     """Create or rename categories by GL code, all or none; return them in input order.
 
     An archived category whose code is pushed is un-archived. Cost: two statements (the
@@ -258,7 +257,9 @@ async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> l
             index = _index_of(error.detail, cleaned)
             field = "input" if index is None else f"input.{index}.name"
             raise _taken(error, name_field=field, code_field=field) from None
-        by_code = {row.gl_code: row for row in holders if row.gl_code is not None}
+        by_code: dict[str | None, CategoryRow] = {
+            row.gl_code: row for row in holders if row.gl_code is not None
+        }
         by_code.update((row.gl_code, row) for row in written)
         missing = [code for code, _ in cleaned if code not in by_code]
         if missing:  # created by a concurrent push since the check, and left as they are

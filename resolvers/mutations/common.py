@@ -4,9 +4,8 @@ import base64
 import binascii
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.permissions import Permission
+from db.rows import ExpenseRow
 from db.writes import events
 from db.writes import expenses as expense_writes
 from resolvers.context import Context, Principal
@@ -53,7 +52,7 @@ def expense_id(global_id: str, *, field: str = "id") -> int:
     return row_id(global_id, "Expense", field)
 
 
-async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, Row[Any]]:
+async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, ExpenseRow]:
     """Return the live expenses among ``ids`` that the actor may see, locked for update.
 
     All rows are locked in one statement in id order, so two requests locking
@@ -69,7 +68,7 @@ async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, Row[Any]]:
     )
 
 
-async def lock_visible(ctx: Context, id_: int, *, field: str = "id") -> Row[Any]:
+async def lock_visible(ctx: Context, id_: int, *, field: str = "id") -> ExpenseRow:
     """Return the expense locked for update, if the actor may see it; else NOT_FOUND."""
     rows = await lock_all_visible(ctx, [id_])
     if id_ not in rows:  # invisible, never existed, or deleted meanwhile: all look the same
@@ -77,7 +76,7 @@ async def lock_visible(ctx: Context, id_: int, *, field: str = "id") -> Row[Any]
     return rows[id_]
 
 
-def require_owner(principal: Principal, expense: Row[Any]) -> None:
+def require_owner(principal: Principal, expense: ExpenseRow) -> None:
     """Only the member who spent it (or an integration's API key) may edit an expense."""
     if principal.kind == "member" and expense.member_id != principal.id:
         raise fail(
@@ -85,7 +84,7 @@ def require_owner(principal: Principal, expense: Row[Any]) -> None:
         )
 
 
-def require_status(expense: Row[Any], *allowed: str, action: str) -> None:
+def require_status(expense: ExpenseRow, *allowed: str, action: str) -> None:
     """Raise INVALID_TRANSITION unless the expense is in one of ``allowed``."""
     if expense.status not in allowed:
         raise fail(
@@ -97,13 +96,13 @@ def require_status(expense: Row[Any], *allowed: str, action: str) -> None:
 
 async def record(
     ctx: Context,
-    expense: Row[Any],
+    expense: ExpenseRow,
     values: dict[str, Any],
     action: str,
     comment: str | None = None,
     *,
     now: tuple[str, ...] = (),
-) -> Row[Any]:
+) -> ExpenseRow:
     """Update the expense (``now`` columns to the current time), append the audit event."""
     principal, _ = ctx.require()
     row = await expense_writes.update_expense(
@@ -115,11 +114,11 @@ async def record(
 
 async def event(
     ctx: Context,
-    row: Row[Any],
+    row: ExpenseRow,
     action: str,
     comment: str | None = None,
     *,
-    before: Row[Any] | None = None,
+    before: ExpenseRow | None = None,
     changed: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit event (and its event in the change feed) and make the request's
@@ -159,7 +158,7 @@ _FIELDS = {
 
 
 def expense_change(
-    before: Row[Any] | None, after: Row[Any], changed: dict[str, Any] | None
+    before: ExpenseRow | None, after: ExpenseRow, changed: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Return the feed's data of an expense change: its status move, or the fields it changed."""
     if before is not None and before.status != after.status:

@@ -3,9 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.roles import WHOLE_BUSINESS_ROLES, Role
+from db.rows import ExpenseRow
 from resolvers.context import Context, Principal
 from resolvers.mutations.common import (
     expense_id,
@@ -28,7 +27,7 @@ MAX_REASON = 1000
 MAX_BATCH = 100
 
 
-def _require_decider(principal: Principal, expense: Row[Any]) -> None:
+def _require_decider(principal: Principal, expense: ExpenseRow) -> None:
     if principal.kind != "member":
         raise fail(RuleCode.FORBIDDEN, "Approvals need a person: use a member's token.", "id")
     if expense.member_id == principal.id:
@@ -40,7 +39,7 @@ def _require_decider(principal: Principal, expense: Row[Any]) -> None:
     raise fail(RuleCode.FORBIDDEN, "Only the team's manager, finance or an admin may decide.", "id")
 
 
-async def _decide(ctx: Context, global_id: str, status: str, comment: str | None) -> Row[Any]:
+async def _decide(ctx: Context, global_id: str, status: str, comment: str | None) -> ExpenseRow:
     principal = writer(ctx)
     async with atomic(ctx):
         expense = await lock_visible(ctx, expense_id(global_id))
@@ -50,12 +49,12 @@ async def _decide(ctx: Context, global_id: str, status: str, comment: str | None
         return await record(ctx, expense, values, status, comment, now=("decided_at",))
 
 
-async def approve_expense(ctx: Context, global_id: str, comment: str | None) -> Row[Any]:
+async def approve_expense(ctx: Context, global_id: str, comment: str | None) -> ExpenseRow:
     """Approve a SUBMITTED expense."""
     return await _decide(ctx, global_id, "APPROVED", _comment(comment, required=False))
 
 
-async def reject_expense(ctx: Context, global_id: str, reason: str) -> Row[Any]:
+async def reject_expense(ctx: Context, global_id: str, reason: str) -> ExpenseRow:
     """Reject a SUBMITTED expense with a reason the spender will read."""
     return await _decide(ctx, global_id, "REJECTED", _comment(reason, required=True))
 
@@ -80,7 +79,7 @@ async def _batch(
     values: dict[str, Any],
     action: str,
     now: str,
-) -> list[Row[Any]]:
+) -> list[ExpenseRow]:
     """Apply one bookkeeping mark to every expense, or to none if any of them fails."""
     principal = writer(ctx)
     if not 1 <= len(global_ids) <= MAX_BATCH:
@@ -107,10 +106,10 @@ async def _batch(
         return [await record(ctx, locked[id_], values, action, now=(now,)) for id_ in fields]
 
 
-async def mark_reimbursed(ctx: Context, global_ids: Sequence[str]) -> list[Row[Any]]:
+async def mark_reimbursed(ctx: Context, global_ids: Sequence[str]) -> list[ExpenseRow]:
     """Mark APPROVED out-of-pocket expenses as paid back (all or none)."""
 
-    def check(expense: Row[Any]) -> None:
+    def check(expense: ExpenseRow) -> None:
         require_status(expense, "APPROVED", action="reimburse")
         if expense.card_id is not None:
             raise fail(RuleCode.NOT_OUT_OF_POCKET, "Card expenses are not reimbursed.")
@@ -120,10 +119,10 @@ async def mark_reimbursed(ctx: Context, global_ids: Sequence[str]) -> list[Row[A
     )
 
 
-async def mark_exported(ctx: Context, global_ids: Sequence[str]) -> list[Row[Any]]:
+async def mark_exported(ctx: Context, global_ids: Sequence[str]) -> list[ExpenseRow]:
     """Mark APPROVED or REIMBURSED expenses as exported to bookkeeping (all or none)."""
 
-    def check(expense: Row[Any]) -> None:
+    def check(expense: ExpenseRow) -> None:
         require_status(expense, "APPROVED", "REIMBURSED", action="export")
 
     return await _batch(ctx, global_ids, check, {}, "EXPORTED", "exported_at")

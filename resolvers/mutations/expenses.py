@@ -5,10 +5,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.queries.summary_rollup import supported_instant
 from db.roles import WHOLE_BUSINESS_ROLES
+from db.rows import ExpenseRow, MemberRow
 from db.writes import expenses as expense_writes
 from db.writes import jobs
 from resolvers.context import Context, Principal
@@ -53,7 +52,7 @@ def _text(value: str | None, field: str) -> str | None:
     return value
 
 
-async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> Row[Any]:
+async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> MemberRow:
     if member_id is None:
         if principal.kind == "api_key":
             raise fail(
@@ -122,7 +121,7 @@ def _spent_at(value: datetime) -> datetime:
     return value
 
 
-async def create_expense(ctx: Context, fields: ExpenseFields) -> Row[Any]:
+async def create_expense(ctx: Context, fields: ExpenseFields) -> ExpenseRow:
     """Record a new DRAFT expense and return it."""
     principal = writer(ctx)
     async with atomic(ctx):
@@ -147,7 +146,7 @@ async def create_expense(ctx: Context, fields: ExpenseFields) -> Row[Any]:
         return row
 
 
-async def update_expense(ctx: Context, global_id: str, fields: ExpenseFields) -> Row[Any]:
+async def update_expense(ctx: Context, global_id: str, fields: ExpenseFields) -> ExpenseRow:
     """Change a DRAFT or REJECTED expense (a rejected one goes back to DRAFT); return it."""
     principal = writer(ctx)
     async with atomic(ctx):
@@ -185,13 +184,13 @@ async def update_expense(ctx: Context, global_id: str, fields: ExpenseFields) ->
 MATCHED_ON = ("amount_minor", "currency", "spent_at", "merchant_name")
 
 
-async def _enqueue_matching(ctx: Context, row: Row[Any]) -> None:
+async def _enqueue_matching(ctx: Context, row: ExpenseRow) -> None:
     """Queue matching for the expense, committed (or not) with the write that changed it."""
     payload = {"business_id": row.business_id, "expense_id": row.id}
     await jobs.enqueue(db=ctx.db, entrypoint=jobs.MATCH_EXPENSE, payload=payload)
 
 
-async def delete_expense(ctx: Context, global_id: str) -> Row[Any]:
+async def delete_expense(ctx: Context, global_id: str) -> ExpenseRow:
     """Delete a DRAFT expense (kept, marked deleted, so syncs see it go); return it."""
     principal = writer(ctx)
     async with atomic(ctx):
@@ -201,7 +200,7 @@ async def delete_expense(ctx: Context, global_id: str) -> Row[Any]:
         return await record(ctx, expense, {}, "DELETED", now=("deleted_at",))
 
 
-async def submit_expense(ctx: Context, global_id: str) -> Row[Any]:
+async def submit_expense(ctx: Context, global_id: str) -> ExpenseRow:
     """Submit a DRAFT for approval; a missing required receipt blocks it."""
     principal = writer(ctx)
     async with atomic(ctx):

@@ -10,9 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.roles import Role
+from db.rows import MemberRow
 from db.tables.org import ROLES
 from db.writes import org as org_writes
 from resolvers.context import Context
@@ -74,7 +73,7 @@ async def _open_team(ctx: Context, global_id: str | None, current: int | None = 
     return int(team.id)
 
 
-async def _locked(ctx: Context, global_id: str) -> Row[Any]:
+async def _locked(ctx: Context, global_id: str) -> MemberRow:
     principal, _ = ctx.require()
     member = await org_writes.locked_member(
         db=ctx.db, business_id=principal.business_id, member_id=member_id(global_id)
@@ -84,7 +83,7 @@ async def _locked(ctx: Context, global_id: str) -> Row[Any]:
     return member
 
 
-async def _keep_an_admin(ctx: Context, member: Row[Any], field: str) -> None:
+async def _keep_an_admin(ctx: Context, member: MemberRow, field: str) -> None:
     """Raise LAST_ADMIN when ``member`` is the business's only active admin."""
     principal, _ = ctx.require()
     # concurrent admin changes queue here, so two admins cannot remove each other at once
@@ -99,8 +98,8 @@ async def _keep_an_admin(ctx: Context, member: Row[Any], field: str) -> None:
 
 
 def _seen(
-    ctx: Context, row: Row[Any], *, teams: tuple[int | None, ...], unmanaged: list[int]
-) -> Row[Any]:
+    ctx: Context, row: MemberRow, *, teams: tuple[int | None, ...], unmanaged: list[int]
+) -> MemberRow:
     """Make the request's loaders see the member's new state and its teams'; return it."""
     _, loaders = ctx.require()
     for loader in (loaders.ref("members"), loaders.visible("members")):
@@ -116,7 +115,7 @@ def _seen(
 
 async def add_member(
     ctx: Context, email: str, name: str, role: str, team_id: str | None
-) -> Row[Any]:
+) -> MemberRow:
     """Add a member to the caller's business and return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
@@ -141,7 +140,7 @@ async def add_member(
         return _seen(ctx, row, teams=(team,), unmanaged=[])
 
 
-def _duplicate(email: str, found: Row[Any] | None) -> Exception:
+def _duplicate(email: str, found: MemberRow | None) -> Exception:
     if found is not None and found.deactivated_at is not None:
         message = f"{email} belonged to a member who was deactivated; they cannot be added again."
     else:
@@ -149,7 +148,7 @@ def _duplicate(email: str, found: Row[Any] | None) -> Exception:
     return fail(RuleCode.DUPLICATE, message, "email")
 
 
-async def update_member(ctx: Context, global_id: str, changes: MemberChanges) -> Row[Any]:
+async def update_member(ctx: Context, global_id: str, changes: MemberChanges) -> MemberRow:
     """Give a member another role or team; return the member."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
@@ -181,7 +180,7 @@ async def update_member(ctx: Context, global_id: str, changes: MemberChanges) ->
         return _seen(ctx, row, teams=(member.team_id, row.team_id), unmanaged=unmanaged)
 
 
-async def deactivate_member(ctx: Context, global_id: str) -> Row[Any]:
+async def deactivate_member(ctx: Context, global_id: str) -> MemberRow:
     """Deactivate a member for good: their tokens stop, their history stays; return them."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):

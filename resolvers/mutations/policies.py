@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.permissions import Permission
+from db.rows import PolicyRow
 from db.writes import policies as policy_writes
 from resolvers.context import Context
 from resolvers.ids import encode_id
@@ -49,7 +48,7 @@ def policy_id(global_id: str, *, field: str = "id") -> int:
     return opaque_row_id(global_id, POLICY_TYPE, what="policy", field=field)
 
 
-async def business_policies(ctx: Context) -> list[Row[Any]]:
+async def business_policies(ctx: Context) -> list[PolicyRow]:
     """Return the business's active policies, oldest first (API keys: ``expenses:read``)."""
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     return await loaders.policies.load(principal.business_id)
@@ -92,7 +91,7 @@ async def _category(ctx: Context, global_id: str | None, current: int | None) ->
     return id_
 
 
-async def _values(ctx: Context, fields: PolicyFields, policy: Row[Any] | None) -> dict[str, Any]:
+async def _values(ctx: Context, fields: PolicyFields, policy: PolicyRow | None) -> dict[str, Any]:
     """Return the checked columns of a policy, or raise the first userError."""
     principal, _ = ctx.require()
     home = principal.home_currency
@@ -117,7 +116,7 @@ async def _values(ctx: Context, fields: PolicyFields, policy: Row[Any] | None) -
     return values
 
 
-async def _locked(ctx: Context, global_id: str) -> Row[Any]:
+async def _locked(ctx: Context, global_id: str) -> PolicyRow:
     principal, _ = ctx.require()
     row = await policy_writes.locked_policy(
         db=ctx.db, business_id=principal.business_id, policy_id=policy_id(global_id)
@@ -143,7 +142,7 @@ _FIELDS = {
 }
 
 
-async def set_policy(ctx: Context, fields: PolicyFields) -> Row[Any]:
+async def set_policy(ctx: Context, fields: PolicyFields) -> PolicyRow:
     """Create a policy, or replace every field of an active one (``fields.id``); return it."""
     principal = require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
     async with atomic(ctx):
@@ -173,7 +172,7 @@ async def set_policy(ctx: Context, fields: PolicyFields) -> Row[Any]:
         return _seen(ctx, row)
 
 
-async def remove_policy(ctx: Context, global_id: str) -> Row[Any]:
+async def remove_policy(ctx: Context, global_id: str) -> PolicyRow:
     """Deactivate a policy: expenses are no longer checked against it; return it."""
     principal = require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
     async with atomic(ctx):
@@ -186,7 +185,7 @@ async def remove_policy(ctx: Context, global_id: str) -> Row[Any]:
         return _seen(ctx, row)
 
 
-def _seen(ctx: Context, row: Row[Any]) -> Row[Any]:
+def _seen(ctx: Context, row: PolicyRow) -> PolicyRow:
     """Make the request's policy checks see the change; return the policy."""
     principal, loaders = ctx.require()
     loaders.policies.clear(principal.business_id)

@@ -15,13 +15,11 @@ Choices, also stated in the schema's descriptions:
 
 import asyncio
 import hashlib
-from typing import Any
-
-from sqlalchemy import Row
 
 from db.permissions import Permission
 from db.receipt_storage import ReceiptStorage, content_key
 from db.roles import WHOLE_BUSINESS_ROLES
+from db.rows import ExpenseRow, ReceiptRow
 from db.writes import events, jobs, matching
 from db.writes import expenses as expense_writes
 from db.writes import receipts as receipt_writes
@@ -53,7 +51,7 @@ DETACHED = "RECEIPT_DETACHED"
 
 async def upload_receipt(
     ctx: Context, upload: Upload, expense_global_id: str | None, member_global_id: str | None
-) -> Row[Any]:
+) -> ReceiptRow:
     """Store an uploaded file as a receipt, attached to an expense when one is given."""
     principal, _ = ctx.require(Permission.RECEIPTS_WRITE)
     if not callable(getattr(upload, "read", None)):
@@ -102,7 +100,9 @@ async def upload_receipt(
         return row
 
 
-async def attach_receipt(ctx: Context, receipt_global_id: str, expense_global_id: str) -> Row[Any]:
+async def attach_receipt(
+    ctx: Context, receipt_global_id: str, expense_global_id: str
+) -> ReceiptRow:
     """Match a receipt to an expense; attaching it again to the same expense changes nothing."""
     principal, _ = ctx.require(Permission.RECEIPTS_WRITE)
     async with atomic(ctx):
@@ -128,7 +128,7 @@ async def attach_receipt(ctx: Context, receipt_global_id: str, expense_global_id
         return row
 
 
-async def detach_receipt(ctx: Context, receipt_global_id: str) -> Row[Any]:
+async def detach_receipt(ctx: Context, receipt_global_id: str) -> ReceiptRow:
     """Unmatch a receipt from its expense; an unmatched receipt is returned unchanged."""
     principal, loaders = ctx.require(Permission.RECEIPTS_WRITE)
     async with atomic(ctx):
@@ -183,7 +183,7 @@ async def _uploader(ctx: Context, principal: Principal, member_global_id: str | 
     return id_
 
 
-async def _lock_visible_receipt(ctx: Context, principal: Principal, global_id: str) -> Row[Any]:
+async def _lock_visible_receipt(ctx: Context, principal: Principal, global_id: str) -> ReceiptRow:
     id_ = row_id(global_id, "Receipt", "receiptId")
     _, loaders = ctx.require()
     if await loaders.visible("receipts").load(id_) is None:
@@ -196,7 +196,9 @@ async def _lock_visible_receipt(ctx: Context, principal: Principal, global_id: s
     return row
 
 
-async def _changeable_expense(ctx: Context, principal: Principal, id_: int, field: str) -> Row[Any]:
+async def _changeable_expense(
+    ctx: Context, principal: Principal, id_: int, field: str
+) -> ExpenseRow:
     """Return the expense locked, if visible and (for members) owned, or finance/admin."""
     expense = await lock_visible(ctx, id_, field=field)
     if (
@@ -224,7 +226,7 @@ async def _store(
     return key
 
 
-async def _audit(ctx: Context, receipt: Row[Any], expense: Row[Any], action: str) -> None:
+async def _audit(ctx: Context, receipt: ReceiptRow, expense: ExpenseRow, action: str) -> None:
     """Bump the expense's updatedAt, write the event, make the request's loaders see it."""
     comment = f"{receipt.file_name} ({encode_id('Receipt', receipt.id)})"
     await record(ctx, expense, {}, action, comment)

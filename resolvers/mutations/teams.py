@@ -8,9 +8,8 @@ but takes no new member and no manager change; it is never deleted.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from db.roles import Role
+from db.rows import TeamRow
 from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
@@ -64,7 +63,7 @@ def _duplicate(name: str) -> Exception:
     )
 
 
-async def _locked(ctx: Context, id_: int) -> Row[Any]:
+async def _locked(ctx: Context, id_: int) -> TeamRow:
     principal, _ = ctx.require()
     team = await org_writes.locked_team(db=ctx.db, business_id=principal.business_id, team_id=id_)
     if team is None:
@@ -72,7 +71,7 @@ async def _locked(ctx: Context, id_: int) -> Row[Any]:
     return team
 
 
-def _seen(ctx: Context, row: Row[Any]) -> Row[Any]:
+def _seen(ctx: Context, row: TeamRow) -> TeamRow:
     """Make the request's loaders see the team's new state; return it."""
     _, loaders = ctx.require()
     for loader in (loaders.ref("teams"), loaders.visible("teams")):
@@ -80,7 +79,7 @@ def _seen(ctx: Context, row: Row[Any]) -> Row[Any]:
     return row
 
 
-async def create_team(ctx: Context, name: str, manager_id: str | None) -> Row[Any]:
+async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRow:
     """Create a team of the caller's business and return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
@@ -96,7 +95,7 @@ async def create_team(ctx: Context, name: str, manager_id: str | None) -> Row[An
         return _seen(ctx, row)
 
 
-async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Row[Any]:
+async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> TeamRow:
     """Rename a team or change its manager; return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
@@ -127,7 +126,7 @@ async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Row
         return _seen(ctx, row)
 
 
-async def archive_team(ctx: Context, global_id: str) -> Row[Any]:
+async def archive_team(ctx: Context, global_id: str) -> TeamRow:
     """Archive a team for good: its history stays, it takes no new members; return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):

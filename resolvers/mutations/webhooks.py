@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row
-
 from db.permissions import Permission
 from db.roles import Role
+from db.rows import WebhookDeliveryRow, WebhookEndpointRow
 from db.writes import events
 from db.writes import webhooks as q
 from resolvers.context import Context, Principal
@@ -128,7 +127,7 @@ def _checked(ctx: Context, changes: EndpointChanges) -> dict[str, Any]:
     return values
 
 
-async def create_endpoint(ctx: Context, changes: EndpointChanges) -> tuple[Row[Any], str]:
+async def create_endpoint(ctx: Context, changes: EndpointChanges) -> tuple[WebhookEndpointRow, str]:
     """Register an endpoint; return it and its secret (shown this once)."""
     principal = require_admin(ctx)
     values = _checked(ctx, changes)
@@ -145,7 +144,9 @@ async def create_endpoint(ctx: Context, changes: EndpointChanges) -> tuple[Row[A
     return row, secret
 
 
-async def update_endpoint(ctx: Context, global_id: str, changes: EndpointChanges) -> Row[Any]:
+async def update_endpoint(
+    ctx: Context, global_id: str, changes: EndpointChanges
+) -> WebhookEndpointRow:
     """Change an endpoint's URL, event types, description or whether it is enabled."""
     principal = require_admin(ctx)
     values = _checked(ctx, changes)
@@ -158,7 +159,7 @@ async def update_endpoint(ctx: Context, global_id: str, changes: EndpointChanges
     return row
 
 
-async def rotate_secret(ctx: Context, global_id: str) -> tuple[Row[Any], str]:
+async def rotate_secret(ctx: Context, global_id: str) -> tuple[WebhookEndpointRow, str]:
     """Give an endpoint a new secret; the old one also signs for SECRET_OVERLAP."""
     principal = require_admin(ctx)
     secret = new_secret()
@@ -176,7 +177,7 @@ async def rotate_secret(ctx: Context, global_id: str) -> tuple[Row[Any], str]:
     return row, secret
 
 
-async def list_endpoints(ctx: Context) -> list[Row[Any]]:
+async def list_endpoints(ctx: Context) -> list[WebhookEndpointRow]:
     """Return the business's endpoints, oldest first."""
     principal = require_admin(ctx)
     return await q.endpoints(db=ctx.db, business_id=principal.business_id)
@@ -184,7 +185,7 @@ async def list_endpoints(ctx: Context) -> list[Row[Any]]:
 
 async def list_deliveries(
     ctx: Context, endpoint_global_id: str, statuses: Sequence[str] | None, first: int | None
-) -> list[Row[Any]]:
+) -> list[WebhookDeliveryRow]:
     """Return an endpoint's deliveries, newest first (an unknown endpoint: NOT_FOUND)."""
     principal = require_admin(ctx)
     limit = MAX_DELIVERIES if first is None else first
@@ -200,7 +201,9 @@ async def list_deliveries(
     )  # fmt: skip
 
 
-async def redeliver(ctx: Context, endpoint_global_id: str, event_global_id: str) -> Row[Any]:
+async def redeliver(
+    ctx: Context, endpoint_global_id: str, event_global_id: str
+) -> WebhookDeliveryRow:
     """Send an event to an endpoint again, now (with a fresh day of retries)."""
     principal = require_admin(ctx)
     event_id = opaque_row_id(event_global_id, EVENT_TYPE, what="event", field="eventId")
@@ -239,7 +242,7 @@ def _query_id(global_id: str) -> int:
 
 async def _locked(
     ctx: Context, principal: Principal, global_id: str, *, field: str = "id"
-) -> Row[Any]:
+) -> WebhookEndpointRow:
     found = await q.lock_endpoint(
         db=ctx.db, business_id=principal.business_id, endpoint_id=_id(global_id, field)
     )
@@ -248,7 +251,7 @@ async def _locked(
     return found  # type: ignore[no-any-return]
 
 
-async def _event(ctx: Context, principal: Principal, row: Row[Any], type_: str) -> None:
+async def _event(ctx: Context, principal: Principal, row: WebhookEndpointRow, type_: str) -> None:
     await events.emit(
         db=ctx.db, business_id=principal.business_id, type=type_, object_type=ENDPOINT_TYPE,
         object_id=row.id, actor=actor_of(principal),
