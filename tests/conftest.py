@@ -144,7 +144,7 @@ async def gql(
     body = response.json()
     assert response.status_code == 200, body
     assert "errors" not in body, body["errors"]
-    return body["data"]  # type: ignore[no-any-return]
+    return body["data"]
 
 
 def codes(body: dict[str, Any]) -> list[str]:

@@ -87,7 +87,7 @@ class SigningKey:
         return {**jwk, "kid": self.kid, "use": "sig", "alg": self.algorithm}
 
     def public_pem(self) -> bytes:
-        return self.private.public_key().public_bytes(  # type: ignore[no-any-return]
+        return self.private.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 

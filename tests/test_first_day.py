@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ ADMIN, EMPLOYEE = "alice@books.example", "bob@books.example"
 
 
 @pytest.fixture
-def idp() -> AsyncIterator[tuple[FakeIdp, SigningKey]]:  # type: ignore[misc]
+def idp() -> Iterator[tuple[FakeIdp, SigningKey]]:
     key = SigningKey(
         "first-day", "RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
@@ -77,10 +77,10 @@ class Api:
         assert response.status_code == 200 and "errors" not in body, body
         payload = next(iter(body["data"].values()))
         assert not isinstance(payload, dict) or not payload.get("userErrors"), payload
-        return body["data"]  # type: ignore[no-any-return]
+        return body["data"]
 
 
-async def test_first_day_from_a_fresh_database(server_url: str, tmp_path: Path, idp) -> None:  # type: ignore[no-untyped-def]
+async def test_first_day_from_a_fresh_database(server_url: str, tmp_path: Path, idp) -> None:
     provider, key = idp
     url = await asyncio.to_thread(fresh_database, server_url)
     ids = await asyncio.to_thread(_create_business, url, tmp_path)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from graphql import GraphQLObjectType
 from graphql import build_schema as parse_sdl
 
 from schema.build import build_schema
@@ -54,14 +55,16 @@ def test_contract_names_exist() -> None:
     ):
         assert field in query.fields
     expense = sdl.type_map["Expense"]
+    assert isinstance(expense, GraphQLObjectType)
     for field in (
         "id", "merchantName", "description", "amount", "homeAmount", "fxRate", "spentAt", "status",
         "submittedAt", "decidedAt", "reimbursedAt", "exportedAt", "createdAt", "updatedAt", "member",
         "team", "card", "category", "receipts", "receiptMissing", "policyViolations", "events",
     ):  # fmt: skip
-        assert field in expense.fields, field  # type: ignore[attr-defined]
+        assert field in expense.fields, field
     connection = sdl.type_map["ExpenseConnection"]
-    assert set(connection.fields) >= {"edges", "nodes", "pageInfo", "totalCount"}  # type: ignore[attr-defined]
+    assert isinstance(connection, GraphQLObjectType)
+    assert set(connection.fields) >= {"edges", "nodes", "pageInfo", "totalCount"}
 
 
 def test_cli_prints_the_same_schema() -> None:

@@ -60,7 +60,7 @@ def test_hash_secret_is_sha256_of_the_whole_key():
 
 
 def decode(token: str, **kwargs: Any) -> dict[str, Any]:
-    return jwt.decode(  # type: ignore[no-any-return]
+    return jwt.decode(
         token,
         SETTINGS.jwt_secret,
         algorithms=["HS256"],

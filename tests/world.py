@@ -71,10 +71,10 @@ async def _business(
         ("employee", "EMPLOYEE", "sales"), ("employee2", "EMPLOYEE", "sales"),
         ("engineer", "EMPLOYEE", "eng"),
     ]  # fmt: skip
-    for key, role, team in roster:
+    for key, role, home_team in roster:
         biz.members[key] = await _insert(
             conn, members, business_id=b, name=f"{key.title()} {name}", role=role,
-            email=f"{key}@{slug}.test", team_id=biz.teams[team] if team else None,
+            email=f"{key}@{slug}.test", team_id=biz.teams[home_team] if home_team else None,
         )  # fmt: skip
     for team, manager in (("sales", "manager"), ("eng", "manager2")):
         await conn.execute(

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from tests.conftest import SETTINGS, codes, token
 from tests.serving import serving
 
 VIEWER = {"query": "{ viewer { credential } }"}
-Post = Callable[[], Awaitable[httpx.Response]]
+Post = Callable[[], Coroutine[Any, Any, httpx.Response]]
 
 
 def _dsn(database_url: str) -> str:

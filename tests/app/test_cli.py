@@ -77,7 +77,7 @@ def test_local_jwt_secret_is_created_once_and_kept(tmp_path: Path) -> None:
 
 async def test_token_and_apikey_commands_print_working_credentials(
     client, world, database_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from tests.conftest import SETTINGS, gql
 
     env = {
@@ -121,7 +121,7 @@ def test_migrate_on_the_embedded_database(tmp_path: Path) -> None:
     assert "Database at revision" in result.stderr
 
 
-def test_serve_with_two_workers_answers_from_both(world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_with_two_workers_answers_from_both(world, database_url: str, tmp_path: Path) -> None:
     import httpx
 
     from tests.conftest import SETTINGS, token
@@ -218,7 +218,7 @@ def _cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 async def test_token_for_a_business_given_by_its_global_id(
     client, world, database_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from tests.conftest import gql
 
     business = encode_id("Business", world.b.id)
@@ -229,7 +229,7 @@ async def test_token_for_a_business_given_by_its_global_id(
     assert data["viewer"]["business"]["name"] == "Beta Inc"
 
 
-async def test_apikey_list_and_revoke(client, world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_apikey_list_and_revoke(client, world, database_url: str, tmp_path: Path) -> None:
     from tests.conftest import gql, gql_raw
 
     env = _cli_env(database_url, tmp_path)
@@ -275,7 +275,7 @@ async def test_apikey_list_and_revoke(client, world, database_url: str, tmp_path
             await revoke_api_key(database_url, business_id=business_id, key=key)
 
 
-def _request_lines(log: str) -> list[dict]:  # type: ignore[type-arg]
+def _request_lines(log: str) -> list[dict]:
     lines = []
     for line in log.splitlines():
         if line.startswith("{"):
@@ -285,7 +285,7 @@ def _request_lines(log: str) -> list[dict]:  # type: ignore[type-arg]
     return lines
 
 
-def test_every_worker_logs_each_request(world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_worker_logs_each_request(world, database_url: str, tmp_path: Path) -> None:
     from tests.conftest import token
 
     requests = 24
@@ -308,7 +308,7 @@ def test_every_worker_logs_each_request(world, database_url: str, tmp_path: Path
 
 def test_serve_prints_the_graphiql_url_only_when_graphiql_is_on(
     world, database_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for on in (False, True):
         env = {**_cli_env(database_url, tmp_path), "EXPENSEGRAPH_GRAPHIQL": str(int(on))}
         with serving(tmp_path, env) as server:
@@ -329,7 +329,7 @@ def _ids(stdout: str) -> dict[str, str]:
 
 async def test_business_create_prints_ids_that_work_and_is_idempotent(
     client, database_url: str, engine, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from sqlalchemy import text
 
     from resolvers.ids import decode_id
@@ -401,7 +401,7 @@ def test_business_create_checks_currency_and_timezone(
     assert f"argument {option}" in err and message in err
 
 
-async def test_business_create_explains_every_mismatch(database_url: str, world) -> None:  # type: ignore[no-untyped-def]
+async def test_business_create_explains_every_mismatch(database_url: str, world) -> None:
     from app.business_setup import SetUp, SetupError, create_business
     from app.commands.database import request_db
 
@@ -429,7 +429,7 @@ async def test_business_create_explains_every_mismatch(database_url: str, world)
             await create(**changes)
 
 
-async def test_concurrent_business_creates_make_one_business(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_business_creates_make_one_business(database_url: str, engine) -> None:
     import asyncio
 
     from sqlalchemy import text

@@ -111,7 +111,7 @@ def test_demo_credentials_work_and_businesses_are_isolated(demo: tuple[str, list
     creds = _credentials(lines)
     query = "{ viewer { business { name } } expenses(first: 100) { totalCount nodes { id } } }"
 
-    def ask(credential: str) -> dict:  # type: ignore[type-arg]
+    def ask(credential: str) -> dict:
         response = httpx.post(
             f"{base}/graphql",
             json={"query": query},
@@ -121,7 +121,7 @@ def test_demo_credentials_work_and_businesses_are_isolated(demo: tuple[str, list
         assert response.status_code == 200, response.text
         body = response.json()
         assert "errors" not in body, body
-        return body["data"]  # type: ignore[no-any-return]
+        return body["data"]
 
     seen = {role: ask(credential) for role, credential in creds[:4]}
     other_role, other = creds[4]

@@ -24,7 +24,7 @@ EXCLUDED = "uploadReceipt"
 
 
 @pytest.fixture
-async def credential(engine) -> str:  # type: ignore[no-untyped-def]
+async def credential(engine) -> str:
     async with engine.begin() as conn:
         biz = await _business(conn, "Fuzzed Ltd", "GBP", 20, random.Random(11))
     return issue_token(SETTINGS, business_id=biz.id, member_id=biz.members["admin"])

@@ -85,7 +85,7 @@ async def test_page_config_opens_the_readme_example_with_placeholder_headers(
     }
 
 
-async def test_default_query_runs_without_errors(client: httpx.AsyncClient, world) -> None:  # type: ignore[no-untyped-def]
+async def test_default_query_runs_without_errors(client: httpx.AsyncClient, world) -> None:
     headers = {"Authorization": f"Bearer {token(world.a, 'admin')}"}
     response = await client.post("/graphql", json={"query": DEFAULT_QUERY}, headers=headers)
     body = response.json()
@@ -122,7 +122,7 @@ async def test_unknown_names_are_not_found(client: httpx.AsyncClient, path: str)
     assert "cache-control" not in response.headers
 
 
-async def test_nothing_of_graphiql_without_the_setting(engine, database_url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_nothing_of_graphiql_without_the_setting(engine, database_url: str) -> None:
     app = create_app(dataclasses.replace(SETTINGS, graphiql=False), database_url, engine=engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         page = await c.get("/graphql", headers=HTML)

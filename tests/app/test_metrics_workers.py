@@ -46,7 +46,7 @@ def _answered_by_worker(metrics_dir: Path) -> dict[str, float]:
     return counts
 
 
-def test_metrics_add_up_every_worker(world, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_add_up_every_worker(world, database_url: str, tmp_path: Path) -> None:
     (tmp_path / "tmp").mkdir()
     env = {
         "DATABASE_URL": database_url,

@@ -93,7 +93,7 @@ class Signin:
         response = await self.ask(credential)
         body = response.json()
         assert response.status_code == 200 and "errors" not in body, body
-        return body["data"]  # type: ignore[no-any-return]
+        return body["data"]
 
     async def refused(self, credential: str) -> str:
         """Assert a 401 UNAUTHENTICATED with no data; return its message."""

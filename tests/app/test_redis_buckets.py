@@ -50,7 +50,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def two_workers(
     engine, database_url, redis_url
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:  # type: ignore[no-untyped-def]
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     limits = LimitSettings(bucket_size=100, restore_rate=20)
     settings = dataclasses.replace(SETTINGS, limits=limits, redis_url=redis_url)
     first, second = (create_app(settings, database_url, engine=engine) for _ in range(2))

@@ -266,7 +266,7 @@ def test_configured_from_the_standard_variables(collector: Collector) -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_serve_exports_to_the_collector(world, database_url, tmp_path, collector, workers) -> None:  # type: ignore[no-untyped-def]
+def test_serve_exports_to_the_collector(world, database_url, tmp_path, collector, workers) -> None:
     import httpx
 
     from tests.conftest import SETTINGS

@@ -138,7 +138,7 @@ def _post(demo: Demo, query: str, variables: dict[str, Any] | None = None) -> di
         timeout=10,
     )
     assert response.status_code == 200 and "errors" not in response.json(), response.text
-    return response.json()["data"]  # type: ignore[no-any-return]
+    return response.json()["data"]
 
 
 def _expected_merchants(demo: Demo) -> list[str]:
@@ -147,7 +147,7 @@ def _expected_merchants(demo: Demo) -> list[str]:
 
 
 def _editor(page: Page, selector: str) -> str:
-    return page.evaluate(EDITOR_VALUE, selector)  # type: ignore[no-any-return]
+    return page.evaluate(EDITOR_VALUE, selector)
 
 
 def _open_docs_and_explorer(page: Page) -> None:
@@ -173,7 +173,7 @@ def _run_with_token(page: Page, token: str) -> dict[str, Any]:
     _paste_token(page, token)
     page.locator(".graphiql-execute-button").click()
     page.wait_for_function(RESULT_IS_JSON, arg=RESULT)
-    return json.loads(_editor(page, RESULT))  # type: ignore[no-any-return]
+    return json.loads(_editor(page, RESULT))
 
 
 def _open_dialogs(page: Page) -> None:

@@ -23,7 +23,7 @@ async def _state(url: str) -> tuple[set[str], list[object], str | None]:
     try:
         async with engine.connect() as conn:
 
-            def inspect_sync(sync_conn):  # type: ignore[no-untyped-def]
+            def inspect_sync(sync_conn):
                 # pgqueuer's tables (migration 0005) are the queue library's, reached only
                 # through its SQL: db/tables/ does not describe them, so drift skips them
                 context = MigrationContext.configure(
@@ -58,7 +58,7 @@ async def test_upgrade_downgrade_upgrade_without_drift(server_url: str) -> None:
     assert revision == head_revision() and diff == []
 
 
-async def test_constraints_refuse_cross_tenant_references(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_constraints_refuse_cross_tenant_references(engine) -> None:
     """A row cannot point into another business: the composite foreign keys say no."""
     async with engine.connect() as conn:
         a = await conn.scalar(

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from db import receipt_storage
 from db.receipt_storage import LocalStorage, StorageKeyError, content_key
 
 SHA = "ab" + "0" * 62
@@ -67,7 +66,7 @@ def test_crash_mid_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
             raise OSError(28, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(receipt_storage.os, "write", write_then_crash)
+    monkeypatch.setattr(os, "write", write_then_crash)
     with pytest.raises(OSError, match="No space"):
         storage.put("1/ab/partial", os.urandom(3 * 1024 * 1024))
     assert calls == 2  # it did crash half way through
@@ -84,7 +83,7 @@ def test_crash_before_rename_keeps_the_old_file(
     def fsync_fails(fd: int) -> None:
         raise OSError(5, "I/O error")
 
-    monkeypatch.setattr(receipt_storage.os, "fsync", fsync_fails)
+    monkeypatch.setattr(os, "fsync", fsync_fails)
     with pytest.raises(OSError, match="I/O error"):
         storage.put("1/doc", b"new content that never became durable")
     monkeypatch.undo()

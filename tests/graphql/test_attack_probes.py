@@ -24,7 +24,7 @@ PRODUCTION = dataclasses.replace(
 
 
 @pytest.fixture
-async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(PRODUCTION, database_url, engine=engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
@@ -32,12 +32,12 @@ async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # typ
         yield client
 
 
-def _headers(world, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _headers(world, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(world.a, 'admin')}", **extra}
 
 
-async def _post(client: httpx.AsyncClient, world, query: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    return (await client.post("/graphql", json={"query": query}, headers=_headers(world))).json()  # type: ignore[no-any-return]
+async def _post(client: httpx.AsyncClient, world, query: str) -> dict:
+    return (await client.post("/graphql", json={"query": query}, headers=_headers(world))).json()
 
 
 def test_production_defaults_hide_the_schema() -> None:
@@ -109,7 +109,7 @@ async def test_unexpected_errors_are_masked_even_next_to_slow_requests(
 ) -> None:
     real = viewer_resolvers.viewer
 
-    def broken(ctx):  # type: ignore[no-untyped-def]
+    def broken(ctx):
         if ctx.principal is not None and ctx.principal.role == "EMPLOYEE":
             raise RuntimeError("secret internals: password=hunter2")
         return real(ctx)

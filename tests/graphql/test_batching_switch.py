@@ -10,7 +10,7 @@ from tests.conftest import SETTINGS, token
 QUERY = "query($n: Int) { expenses(first: $n) { nodes { member { name } category { name } } } }"
 
 
-async def _statements(client: httpx.AsyncClient, statements, world, n: int) -> int:  # type: ignore[no-untyped-def]
+async def _statements(client: httpx.AsyncClient, statements, world, n: int) -> int:
     statements.reset()
     response = await client.post(
         "/graphql", json={"query": QUERY, "variables": {"n": n}},
@@ -22,7 +22,7 @@ async def _statements(client: httpx.AsyncClient, statements, world, n: int) -> i
 
 async def test_batching_off_costs_a_statement_per_row(
     engine, database_url, statements, world, client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     unbatched_app = create_app(
         dataclasses.replace(SETTINGS, loader_batching=False), database_url, engine=engine
     )

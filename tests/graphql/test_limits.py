@@ -20,7 +20,7 @@ PAGE = "{ expenses(first: 50) { nodes { id } } }"  # costs 51 and serves 51 obje
 
 
 @pytest.fixture
-async def limited(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def limited(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(dataclasses.replace(SETTINGS, limits=LIMITS), database_url, engine=engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"

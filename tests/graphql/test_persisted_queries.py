@@ -89,7 +89,12 @@ async def test_repeated_documents_are_parsed_once(
     parsed = _CountingCache(10**6)
     monkeypatch.setattr(DocumentParseCache, "documents", parsed)
     lane_parses: list[str] = []
-    monkeypatch.setattr("app.lane.parse", lambda text: lane_parses.append(text) or parse(text))
+
+    def counted(text: str) -> Any:
+        lane_parses.append(text)
+        return parse(text)
+
+    monkeypatch.setattr("app.lane.parse", counted)
     headers = {"Authorization": f"Bearer {token(world.a, 'admin')}"}
     query = "query Cached { viewer { scopes } }"
     for _ in range(4):

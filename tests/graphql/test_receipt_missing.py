@@ -10,7 +10,7 @@ PAGE = "query($f: ExpenseFilter) { expenses(first: 100, filter: $f) { totalCount
 SUMMARY = "query($f: ExpenseFilter) { spendSummary(groupBy: [], filter: $f) { count } }"
 
 
-async def test_the_filter_agrees_with_the_field(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_filter_agrees_with_the_field(client, world) -> None:
     admin = token(world.a, "admin")
     everything = (await gql(client, PAGE, as_=admin))["expenses"]
     assert everything["totalCount"] <= 100  # one page holds them all
@@ -25,7 +25,7 @@ async def test_the_filter_agrees_with_the_field(client, world) -> None:  # type:
     assert summary["spendSummary"][0]["count"] == len(wanted)
 
 
-async def test_an_employee_chases_only_their_own(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_an_employee_chases_only_their_own(client, world) -> None:
     employee = token(world.a, "employee")
     mine = (await gql(client, PAGE, {"f": {"receiptMissing": True}}, as_=employee))["expenses"]
     assert all(n["receiptMissing"] for n in mine["nodes"])

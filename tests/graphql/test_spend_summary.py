@@ -84,7 +84,7 @@ def _random_case(
     group_by = rng.sample(sorted(SQL_COLUMNS), rng.randint(0, 3))
     interval = rng.choice([None, "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"])
     api_filter: dict[str, Any] = {}
-    where, params = "e.business_id = :b", {"b": biz.id}
+    where, params = "e.business_id = :b", dict[str, Any](b=biz.id)
     if rng.random() < 0.5:
         statuses = rng.sample(["DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED"], 2)
         api_filter["statuses"] = statuses

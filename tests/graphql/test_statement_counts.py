@@ -191,7 +191,7 @@ async def test_nodes_cost_one_statement_per_type(client, statements, gamma, type
     tables = {"Expense": "expenses", "Member": "members", "Team": "teams", "Card": "cards",
               "Category": "categories", "Receipt": "receipts"}  # fmt: skip
     for size in sizes:
-        ids = []
+        ids: list[str] = []
         while len(ids) < size:
             type_ = types[len(ids) % len(types)]
             pool = gamma.ids[tables[type_]]

@@ -7,6 +7,7 @@ import socket
 import pytest
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.typing import Subprotocol
 
 from app.feed_ws import SLOW_CLOSE
 from resolvers.ids import encode_id
@@ -43,7 +44,7 @@ async def test_a_subscriber_that_stops_reading_is_disconnected_with_4408(
     await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
     slow = await websockets.connect(
         f"ws://127.0.0.1:{served.port}/graphql", sock=sock, compression=None, max_queue=4,
-        subprotocols=["graphql-transport-ws"],
+        subprotocols=[Subprotocol("graphql-transport-ws")],
     )  # fmt: skip
     await slow.send(json.dumps({"type": "connection_init",
                                 "payload": {"Authorization": f"Bearer {token(world.a, 'admin')}"}}))  # fmt: skip

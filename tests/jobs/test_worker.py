@@ -24,7 +24,7 @@ LOGGED = "SELECT count(*) FROM pgqueuer_log WHERE job_id = :j AND status = :s"
 
 
 async def _job_id(jobs: Jobs, receipt_id: int) -> int:
-    return await jobs.scalar(  # type: ignore[no-any-return]
+    return await jobs.scalar(
         "SELECT job_id FROM pgqueuer_log WHERE status = 'queued' AND entrypoint = 'extract_receipt'"
         " ORDER BY id DESC LIMIT 1"
     )

@@ -22,7 +22,7 @@ CREATE = """mutation($input: CreateExpenseInput!) {
 )  # fmt: skip
 async def test_a_failed_commit_is_an_error_and_nothing_is_kept(
     client, engine, world, monkeypatch, failure: Exception, status: int, code: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async def failing_commit(self: RequestDb) -> None:
         raise failure
 

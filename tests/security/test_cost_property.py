@@ -154,7 +154,7 @@ async def _costs(client: httpx.AsyncClient, query: str, variables: Any, as_: str
     return body, (body.get("extensions") or {}).get("cost")
 
 
-async def test_spend_summary_never_serves_more_than_it_requested(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_spend_summary_never_serves_more_than_it_requested(client, world) -> None:
     as_ = token(world.a, "admin")
     served = 0
     for spec in _summary_specs(100):
@@ -166,7 +166,7 @@ async def test_spend_summary_never_serves_more_than_it_requested(client, world) 
     assert served >= 15  # many draws really grouped something
 
 
-async def test_drawn_queries_never_serve_more_than_they_requested(client, world) -> None:  # type: ignore[no-untyped-def]
+async def test_drawn_queries_never_serve_more_than_they_requested(client, world) -> None:
     as_ = token(world.a, "admin")
     for query in _drawn_queries(80):
         body, cost = await _costs(client, query, {}, as_)

@@ -15,13 +15,13 @@ DASHBOARD = "https://dashboard.example.com"
 
 
 @pytest.fixture(scope="module")
-async def edge(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def edge(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     settings = dataclasses.replace(SETTINGS, cors_origins=(DASHBOARD,))
     async with app_client(settings, engine, database_url) as client:
         yield client
 
 
-def _auth(world) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _auth(world) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(world.a, 'admin')}"}
 
 

@@ -33,19 +33,19 @@ async def _client(engine: Any, database_url: str, introspection: bool) -> httpx.
 
 
 @pytest.fixture
-async def dev(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def dev(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     async with await _client(engine, database_url, True) as client:
         yield client
 
 
 @pytest.fixture
-async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     async with await _client(engine, database_url, False) as client:
         yield client
 
 
 @pytest.mark.parametrize("who", ["admin", None])
-async def test_the_full_introspection_query_passes(dev, world, who) -> None:  # type: ignore[no-untyped-def]
+async def test_the_full_introspection_query_passes(dev, world, who) -> None:
     as_ = token(world.a, who) if who else None
     body = (await gql_raw(dev, FULL, as_=as_)).json()
     assert "errors" not in body, body["errors"]
@@ -57,7 +57,7 @@ async def test_the_full_introspection_query_passes(dev, world, who) -> None:  # 
     assert body["extensions"]["cost"]["actualQueryCost"] == 0
 
 
-async def test_typename_and_introspection_cost_nothing(dev, world) -> None:  # type: ignore[no-untyped-def]
+async def test_typename_and_introspection_cost_nothing(dev, world) -> None:
     query = "{ __typename s: __schema { queryType { name } } viewer { __typename credential } }"
     body = (await gql_raw(dev, query, as_=token(world.a, "admin"))).json()
     assert "errors" not in body, body
@@ -65,7 +65,7 @@ async def test_typename_and_introspection_cost_nothing(dev, world) -> None:  # t
     assert body["extensions"]["cost"]["actualQueryCost"] == 1
 
 
-async def test_introspection_is_refused_when_off(prod, world) -> None:  # type: ignore[no-untyped-def]
+async def test_introspection_is_refused_when_off(prod, world) -> None:
     body = (await gql_raw(prod, FULL, as_=token(world.a, "admin"))).json()
     assert body.get("data") is None and codes(body) and set(codes(body)) == {"BAD_USER_INPUT"}
     assert all("introspection" in e["message"].lower() for e in body["errors"]), body
@@ -78,7 +78,7 @@ async def test_introspection_is_refused_when_off(prod, world) -> None:  # type: 
     ["{ " + DEEP + " }", "{ " + EXPENSIVE + " }", "{ " + ALIASES + " }"],
     ids=["deep", "expensive", "aliases"],
 )
-async def test_real_selections_are_still_limited(dev, world, query: str) -> None:  # type: ignore[no-untyped-def]
+async def test_real_selections_are_still_limited(dev, world, query: str) -> None:
     body = (await gql_raw(dev, query, as_=token(world.a, "admin"))).json()
     assert body.get("data") is None and codes(body) == ["QUERY_TOO_COMPLEX"], body
 
@@ -94,12 +94,12 @@ async def test_real_selections_are_still_limited(dev, world, query: str) -> None
     ],
     ids=["deep", "expensive", "aliases", "deep-in-fragment", "expensive-inline"],
 )
-async def test_introspection_does_not_smuggle_a_real_selection(dev, world, query: str) -> None:  # type: ignore[no-untyped-def]
+async def test_introspection_does_not_smuggle_a_real_selection(dev, world, query: str) -> None:
     body = (await gql_raw(dev, query, as_=token(world.a, "admin"))).json()
     assert body.get("data") is None and codes(body) == ["QUERY_TOO_COMPLEX"], body
 
 
-async def test_introspection_aliases_are_free_but_real_ones_count(dev, world) -> None:  # type: ignore[no-untyped-def]
+async def test_introspection_aliases_are_free_but_real_ones_count(dev, world) -> None:
     introspection = " ".join(f't{i}: __type(name: "Expense") {{ n: name }}' for i in range(20))
     body = (await gql_raw(dev, "{ " + introspection + " }", as_=token(world.a, "admin"))).json()
     assert "errors" not in body, body

@@ -119,7 +119,7 @@ def test_bounded_text_is_one_short_line() -> None:
 async def test_an_internal_error_logs_its_bounded_traceback_with_the_request_id(
     client, world, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(ctx):  # type: ignore[no-untyped-def]
+    def broken(ctx):
         raise RuntimeError("broken viewer " + "z" * 10_000)
 
     monkeypatch.setattr("schema.query.viewer", broken)

@@ -67,7 +67,7 @@ async def _hang_up_after_sending(port: int, credential: str, body: bytes) -> Non
 
 async def test_slow_bodies_hold_no_slot_and_time_out(
     database_url: str, engine, world, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {
         "DATABASE_URL": database_url,
         "EXPENSEGRAPH_JWT_SECRET": SETTINGS.jwt_secret,

@@ -52,13 +52,13 @@ PROBES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 @pytest.fixture
-async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(PRODUCTION, engine, database_url) as client:
         yield client
 
 
 @pytest.fixture
-async def dev(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def dev(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(DEVELOPMENT, engine, database_url) as client:
         yield client
 
@@ -71,7 +71,7 @@ async def _errors(client: httpx.AsyncClient, world: Any, query: str, variables: 
         )
     ).json()
     assert body.get("errors"), body
-    return body["errors"]  # type: ignore[no-any-return]
+    return body["errors"]
 
 
 def _unnamed_types(message: str, query: str) -> list[str]:
@@ -82,7 +82,7 @@ def _unnamed_types(message: str, query: str) -> list[str]:
 @pytest.mark.parametrize(("query", "variables"), PROBES.values(), ids=list(PROBES))
 async def test_production_errors_suggest_nothing_and_name_no_unnamed_type(
     prod, world, query: str, variables: dict[str, Any]
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for _ in range(2):  # the second answer comes from the validation cache
         errors = await _errors(prod, world, query, variables)
         text = json.dumps(errors)
@@ -92,7 +92,7 @@ async def test_production_errors_suggest_nothing_and_name_no_unnamed_type(
             assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_messages_stay_useful(prod, world) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_stay_useful(prod, world) -> None:
     def message(name: str) -> str:
         return " | ".join(e["message"] for e in errors_of[name])
 
@@ -106,7 +106,7 @@ async def test_messages_stay_useful(prod, world) -> None:  # type: ignore[no-unt
     assert "'ExpenseFilter'" in message("variable: unknown input field")
 
 
-async def test_development_keeps_suggestions(dev, world) -> None:  # type: ignore[no-untyped-def]
+async def test_development_keeps_suggestions(dev, world) -> None:
     errors = await _errors(dev, world, *PROBES["unknown argument"])
     assert "Did you mean 'first'" in errors[0]["message"]
     assert "'Query.expenses'" in errors[0]["message"]

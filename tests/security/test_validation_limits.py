@@ -60,7 +60,7 @@ def caches(monkeypatch: pytest.MonkeyPatch) -> Caches:
 
 
 @pytest.fixture
-def app_with(engine, database_url) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def app_with(engine, database_url) -> Callable[..., Any]:
     """Return a context manager factory: a client of an app with these limits."""
 
     def make(limits: LimitSettings = SETTINGS.limits, **changes: Any) -> Any:
@@ -71,7 +71,7 @@ def app_with(engine, database_url) -> Callable[..., Any]:  # type: ignore[no-unt
 
 
 @pytest.fixture
-async def dev(app_with, caches) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def dev(app_with, caches) -> AsyncIterator[httpx.AsyncClient]:
     async with app_with() as client:
         yield client
 
@@ -114,7 +114,7 @@ async def test_anonymous_introspection_runs_but_is_not_kept(
     assert caches.sizes() == (0, 0, 0)
 
 
-async def test_signed_in_documents_are_kept(dev: httpx.AsyncClient, caches: Caches, world) -> None:  # type: ignore[no-untyped-def]
+async def test_signed_in_documents_are_kept(dev: httpx.AsyncClient, caches: Caches, world) -> None:
     for _ in range(2):
         await gql(dev, "{ viewer { credential } }", as_=token(world.a, "admin"))
     assert caches.sizes() == (1, 1, 1) and len(caches.validations) == 1
@@ -122,7 +122,7 @@ async def test_signed_in_documents_are_kept(dev: httpx.AsyncClient, caches: Cach
 
 async def test_450_members_are_refused_by_counting_not_validated(
     dev: httpx.AsyncClient, caches: Caches, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     started = time.perf_counter()
     body = (await gql_raw(dev, MEMBERS_450, as_=token(world.a, "admin"))).json()
     elapsed = time.perf_counter() - started
@@ -135,7 +135,7 @@ async def test_450_members_are_refused_by_counting_not_validated(
 
 async def test_fragments_count_at_each_spread(
     dev: httpx.AsyncClient, caches: Caches, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     fragment = "fragment F on Viewer { " + "member { id } " * 10 + "}"
     query = "{ viewer { " + "...F " * 30 + "} } " + fragment  # 30 x 21 > 500, in 200 tokens
     body = (await gql_raw(dev, query, as_=token(world.a, "admin"))).json()
@@ -156,7 +156,7 @@ def test_counting_is_linear_and_safe_with_cycles() -> None:
     assert count_selections(parse(bomb), 500) == 501
 
 
-async def test_new_documents_cost_validation_points(app_with, caches, world) -> None:  # type: ignore[no-untyped-def]
+async def test_new_documents_cost_validation_points(app_with, caches, world) -> None:
     points = validation_points(count_selections(parse(LEAVES), 500))
     assert points == 90
     limits = LimitSettings(bucket_size=100, restore_rate=1)
@@ -172,7 +172,7 @@ async def test_new_documents_cost_validation_points(app_with, caches, world) -> 
         assert "errors" not in (await gql_raw(client, LEAVES, as_=as_)).json()
 
 
-async def test_anonymous_validation_is_charged_to_one_shared_bucket(app_with, caches) -> None:  # type: ignore[no-untyped-def]
+async def test_anonymous_validation_is_charged_to_one_shared_bucket(app_with, caches) -> None:
     introspection = "{ __schema { types { name fields { name type { name } } } } }"
     points = validation_points(count_selections(parse(introspection), 500))
     async with app_with(LimitSettings(bucket_size=points, restore_rate=1)) as client:
@@ -181,7 +181,7 @@ async def test_anonymous_validation_is_charged_to_one_shared_bucket(app_with, ca
         assert codes(again) == ["RATE_LIMITED"]
 
 
-async def test_byte_bounds_evict_least_recently_used(app_with, caches, world) -> None:  # type: ignore[no-untyped-def]
+async def test_byte_bounds_evict_least_recently_used(app_with, caches, world) -> None:
     def numbered(i: int) -> str:
         return f"query Q{i} {{ viewer {{ credential }} }}"
 

@@ -73,7 +73,7 @@ async def _ticks(
 
 async def test_a_delivery_is_signed_per_standard_webhooks(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
     result = await webhooks.tick(engine, FAST)
@@ -93,7 +93,7 @@ async def test_a_delivery_is_signed_per_standard_webhooks(
 
 async def test_a_receiver_failing_twice_gets_the_event_again_until_it_takes_it(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     receiver.statuses = [500, 503]
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
@@ -112,7 +112,7 @@ async def test_a_receiver_failing_twice_gets_the_event_again_until_it_takes_it(
 
 async def test_a_receiver_that_hangs_is_timed_out_and_tried_again_later(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     receiver.hang_s = 3.0
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
@@ -127,7 +127,7 @@ async def test_a_receiver_that_hangs_is_timed_out_and_tried_again_later(
     assert delivery.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)
 
 
-async def test_a_redirect_is_not_followed(engine, world: World, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+async def test_a_redirect_is_not_followed(engine, world: World, receiver: Receiver) -> None:
     receiver.redirect = True
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
@@ -161,7 +161,7 @@ async def test_production_refuses_private_and_plain_http_destinations(
 
 async def test_a_private_address_gets_nothing_in_production_mode(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
     await webhooks.tick(
@@ -175,7 +175,7 @@ async def test_a_private_address_gets_nothing_in_production_mode(
 
 async def test_only_events_after_the_endpoint_of_its_types_are_sent(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     await _emit(engine, world.a.id, "expense.approved", 11)  # before the endpoint: not sent
     endpoint = await _endpoint(engine, world.a.id, receiver.url, ["expense.approved"])
     await _emit(engine, world.a.id, "expense.rejected", 12)  # not one of its types
@@ -193,7 +193,7 @@ async def test_only_events_after_the_endpoint_of_its_types_are_sent(
 
 async def test_a_rotated_secret_still_signs_during_the_overlap(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     newer = webhooks.new_secret()
     async with engine.begin() as conn:
@@ -211,7 +211,7 @@ async def test_a_rotated_secret_still_signs_during_the_overlap(
 
 async def test_an_endpoint_failing_too_long_is_disabled_with_an_event(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     receiver.statuses = [500]
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
@@ -234,7 +234,7 @@ async def test_an_endpoint_failing_too_long_is_disabled_with_an_event(
 
 async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_ends(
     engine, world: World, receiver: Receiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     endpoint = await _endpoint(engine, world.a.id, receiver.url)
     await _emit(engine, world.a.id)
     await in_transaction(engine, webhooks._dispatch_all)

@@ -35,7 +35,7 @@ async def _alone(engine: AsyncEngine) -> Any:
     await disable_all(engine)
 
 
-async def test_an_admin_registers_an_endpoint_and_a_change_arrives_signed(  # type: ignore[no-untyped-def]
+async def test_an_admin_registers_an_endpoint_and_a_change_arrives_signed(
     client, engine, world: World, receiver: Receiver
 ) -> None:
     admin = token(world.a, "admin")
@@ -74,7 +74,7 @@ async def test_an_admin_registers_an_endpoint_and_a_change_arrives_signed(  # ty
     await gql(client, unfreeze, {"id": gid}, as_=admin)
 
 
-async def test_rotation_and_disabling(client, engine, world: World, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+async def test_rotation_and_disabling(client, engine, world: World, receiver: Receiver) -> None:
     admin = token(world.a, "admin")
     made = (await gql(client, CREATE, {"url": receiver.url}, as_=admin))["p"]
     rotated = (await gql(client, ROTATE, {"id": made["endpoint"]["id"]}, as_=admin))["p"]
@@ -98,7 +98,7 @@ async def test_rotation_and_disabling(client, engine, world: World, receiver: Re
 
 
 @pytest.mark.parametrize("who", ["finance", "manager", "employee", "a_read"])
-async def test_only_admins_manage_webhooks(client, world: World, who: str) -> None:  # type: ignore[no-untyped-def]
+async def test_only_admins_manage_webhooks(client, world: World, who: str) -> None:
     as_ = world.keys[who] if who.startswith("a_") else token(world.a, who)
     response = await gql_raw(client, CREATE, {"url": "https://hooks.example.com/x"}, as_=as_)
     assert codes(response.json()) == ["FORBIDDEN"]
@@ -106,7 +106,7 @@ async def test_only_admins_manage_webhooks(client, world: World, who: str) -> No
     assert codes(listed.json()) == ["FORBIDDEN"]
 
 
-async def test_another_business_endpoint_is_not_found(client, world: World) -> None:  # type: ignore[no-untyped-def]
+async def test_another_business_endpoint_is_not_found(client, world: World) -> None:
     made = (
         await gql(
             client, CREATE, {"url": "https://hooks.example.com/b"}, as_=token(world.b, "admin")
@@ -129,7 +129,7 @@ async def test_another_business_endpoint_is_not_found(client, world: World) -> N
 )  # fmt: skip
 async def test_production_refuses_bad_endpoints(
     engine, database_url, world: World, url: str, types: Any
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     app = create_app(
         dataclasses.replace(SETTINGS, webhooks_allow_private=False), database_url, engine=engine
     )

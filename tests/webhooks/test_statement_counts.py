@@ -55,7 +55,7 @@ async def _deliveries(engine: AsyncEngine, world: World, n: int) -> int:
 
 
 @pytest.mark.parametrize("extra", [1, 12])
-async def test_listing_endpoints_costs_the_same_whatever_their_number(  # type: ignore[no-untyped-def]
+async def test_listing_endpoints_costs_the_same_whatever_their_number(
     client, statements, world: World, extra: int
 ) -> None:
     admin = token(world.a, "admin")
@@ -69,7 +69,7 @@ async def test_listing_endpoints_costs_the_same_whatever_their_number(  # type: 
 
 
 @pytest.mark.parametrize("page", [2, 20])
-async def test_a_deliveries_page_costs_the_same_whatever_its_size(  # type: ignore[no-untyped-def]
+async def test_a_deliveries_page_costs_the_same_whatever_its_size(
     client, engine, statements, world: World, page: int
 ) -> None:
     admin = token(world.a, "admin")
@@ -99,7 +99,7 @@ async def _settle(engine: AsyncEngine) -> None:
         )
 
 
-async def test_a_disabled_endpoints_backlog_holds_no_other_delivery_back(  # type: ignore[no-untyped-def]
+async def test_a_disabled_endpoints_backlog_holds_no_other_delivery_back(
     client, engine, world: World
 ) -> None:
     admin = token(world.a, "admin")
@@ -114,7 +114,7 @@ async def test_a_disabled_endpoints_backlog_holds_no_other_delivery_back(  # typ
 
 
 @pytest.mark.parametrize("due", [1, 8])
-async def test_claiming_due_deliveries_costs_the_same_whatever_their_number(  # type: ignore[no-untyped-def]
+async def test_claiming_due_deliveries_costs_the_same_whatever_their_number(
     client, engine, statements, world: World, due: int
 ) -> None:
     await _endpoint(client, token(world.a, "admin"))

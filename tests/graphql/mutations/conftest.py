@@ -130,7 +130,7 @@ async def shops(engine: AsyncEngine) -> Shops:
 
 async def call(client: httpx.AsyncClient, op: str, as_: str, **variables: Any) -> dict[str, Any]:
     """Run one of MUTATIONS and return its payload (failing on any top-level error)."""
-    return (await gql(client, MUTATIONS[op], variables, as_=as_))["p"]  # type: ignore[no-any-return]
+    return (await gql(client, MUTATIONS[op], variables, as_=as_))["p"]
 
 
 def row_id(global_id: str) -> int:

@@ -44,9 +44,9 @@ CASES = [
 
 def credential(shops, actor: str) -> str:
     if actor == "key":
-        return shops.gbp.keys["write"]  # type: ignore[no-any-return]
+        return shops.gbp.keys["write"]
     shop, _, who = actor.rpartition(":")
-    return getattr(shops, shop or "gbp").token(who)  # type: ignore[no-any-return]
+    return getattr(shops, shop or "gbp").token(who)
 
 
 @pytest.mark.parametrize(("op", "actor", "spender", "outcome"), CASES)

@@ -41,7 +41,7 @@ async def _end(client: httpx.AsyncClient, as_: str) -> str | None:
     return events[-1]["cursor"] if events else None
 
 
-async def test_an_expense_life_writes_its_events_in_order(client, shops: Shops) -> None:  # type: ignore[no-untyped-def]
+async def test_an_expense_life_writes_its_events_in_order(client, shops: Shops) -> None:
     shop = shops.gbp
     admin = shop.token("admin")
     start = await _end(client, admin)
@@ -75,7 +75,7 @@ async def test_an_expense_life_writes_its_events_in_order(client, shops: Shops) 
     assert [e["id"] for e in later] == [e["id"] for e in events[2:]]
 
 
-async def test_a_refused_change_writes_no_event(client, engine: AsyncEngine, shops: Shops) -> None:  # type: ignore[no-untyped-def]
+async def test_a_refused_change_writes_no_event(client, engine: AsyncEngine, shops: Shops) -> None:
     shop = shops.gbp
     made = await call(client, "create", shop.token("employee"), input=created(shop))
     gid = made["expense"]["id"]
@@ -94,7 +94,7 @@ async def test_a_refused_change_writes_no_event(client, engine: AsyncEngine, sho
     assert types == ["expense.created"]
 
 
-async def test_an_employee_sees_the_events_of_their_own_expenses_only(client, shops: Shops) -> None:  # type: ignore[no-untyped-def]
+async def test_an_employee_sees_the_events_of_their_own_expenses_only(client, shops: Shops) -> None:
     shop = shops.gbp
     start = await _end(client, shop.token("admin"))
     mine = (await call(client, "create", shop.token("employee"), input=created(shop)))["expense"][
@@ -114,7 +114,7 @@ async def test_an_employee_sees_the_events_of_their_own_expenses_only(client, sh
     assert other == set()
 
 
-async def test_api_keys_read_the_events_their_scopes_read(client, shops: Shops) -> None:  # type: ignore[no-untyped-def]
+async def test_api_keys_read_the_events_their_scopes_read(client, shops: Shops) -> None:
     shop = shops.gbp
     start = await _end(client, shop.token("admin"))
     gid = (
@@ -146,17 +146,17 @@ async def test_api_keys_read_the_events_their_scopes_read(client, shops: Shops) 
 
 
 @pytest.mark.parametrize("after", ["nope", egid(1)])
-async def test_a_bad_cursor_is_bad_user_input(client, shops: Shops, after: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bad_cursor_is_bad_user_input(client, shops: Shops, after: str) -> None:
     response = await gql_raw(client, FEED, {"after": after}, as_=shops.gbp.token("admin"))
     assert codes(response.json()) == ["BAD_USER_INPUT"]
 
 
-async def test_anonymous_callers_read_no_feed(client) -> None:  # type: ignore[no-untyped-def]
+async def test_anonymous_callers_read_no_feed(client) -> None:
     response = await gql_raw(client, "{ events { nodes { id } } }", {}, as_=None)
     assert codes(response.json()) == ["UNAUTHENTICATED"]
 
 
-async def test_a_pushed_chart_of_accounts_writes_its_events(client, shops: Shops) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pushed_chart_of_accounts_writes_its_events(client, shops: Shops) -> None:
     admin = shops.gbp.token("admin")
     start = await _end(client, admin)
     push = "mutation($input: [CategoryUpsertInput!]!) { upsertCategories(input: $input) { categories { id } userErrors { code } } }"
@@ -176,7 +176,7 @@ async def test_a_pushed_chart_of_accounts_writes_its_events(client, shops: Shops
 @pytest.mark.parametrize("page", [3, 30])
 async def test_a_feed_page_costs_the_same_statements_whatever_its_size(
     client, statements, shops: Shops, page: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     shop, admin = shops.gbp, shops.gbp.token("admin")
     for _ in range(page // 3):  # enough events for the page, by three members
         for who in ("employee", "engineer", "manager"):

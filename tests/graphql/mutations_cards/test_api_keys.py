@@ -77,7 +77,7 @@ async def co(engine: AsyncEngine) -> Keyco:
 
 async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str, Any]:
     """Run an API key mutation and return its payload (failing on any top-level error)."""
-    return (await gql(client, query, variables, as_=as_))["p"]  # type: ignore[no-any-return]
+    return (await gql(client, query, variables, as_=as_))["p"]
 
 
 def errors(payload: dict[str, Any]) -> list[tuple[str | None, str]]:

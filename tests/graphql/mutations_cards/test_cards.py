@@ -114,7 +114,7 @@ def cgid(card_id: int) -> str:
 
 async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str, Any]:
     """Run a card mutation and return its payload (failing on any top-level error)."""
-    return (await gql(client, query, variables, as_=as_))["p"]  # type: ignore[no-any-return]
+    return (await gql(client, query, variables, as_=as_))["p"]
 
 
 def errors(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
@@ -217,6 +217,7 @@ MATRIX = {
 @pytest.mark.parametrize("who", list(MATRIX))
 async def test_who_may_manage_a_card(client, engine, co, who, mutation):
     card = await new_card(engine, co.biz)
+    changed: tuple[str, int | None, str | None]
     if mutation == "freeze":
         query, variables, changed = FREEZE, {}, ("FROZEN", None, None)
     else:

@@ -166,12 +166,13 @@ MATRIX = {
 async def _attempt(client, engine, org, mutation: str, who: str) -> tuple[Any, int]:
     """Run ``mutation`` as ``who`` on a fresh category; return (payload or codes, its id)."""
     id_ = await new_category(engine, org, f"Matrix {tag()}", tag())
-    query, variables = {
+    cases: dict[str, tuple[str, dict[str, Any]]] = {
         "create": (CREATE, {"input": {"name": f"New {tag()}"}}),
         "update": (UPDATE, {"id": cgid(id_), "input": {"name": f"Renamed {tag()}"}}),
         "archive": (ARCHIVE, {"id": cgid(id_)}),
         "upsert": (UPSERT, {"input": [{"glCode": tag(), "name": f"Pushed {tag()}"}]}),
-    }[mutation]
+    }
+    query, variables = cases[mutation]
     if MATRIX[who].startswith("top:"):
         return await refused(client, query, org.credential(who), **variables), id_
     return await call(client, query, org.credential(who), **variables), id_

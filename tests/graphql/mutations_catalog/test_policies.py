@@ -336,11 +336,12 @@ async def test_who_may_manage_policies(client, engine, org, who, mutation):
     if mutation == "create" and who == "other_admin":
         expected = ALLOWED  # in their own business
     id_ = await new_policy(client, org)
-    query, variables = {
+    cases: dict[str, tuple[str, dict[str, Any]]] = {
         "create": (SET, {"input": {"name": f"New {tag()}", "maxAmount": gbp("5")}}),
         "replace": (SET, {"input": {"id": pgid(id_), "name": "Replaced", "maxAmount": gbp("5")}}),
         "remove": (REMOVE, {"id": pgid(id_)}),
-    }[mutation]
+    }
+    query, variables = cases[mutation]
     before = await census(engine, org)
     if expected.startswith("top:"):
         assert await refused(client, query, org.credential(who), **variables) == [expected[4:]]

@@ -61,7 +61,7 @@ async def add(client: Any, org: Org, role: str = "EMPLOYEE", team: str | None = 
         "email": f"person{n}@memberco.test", "name": f"Person {n}", "role": role, "teamId": team_id,
     })  # fmt: skip
     assert payload["userErrors"] == [], payload
-    return payload["member"]  # type: ignore[no-any-return]
+    return payload["member"]
 
 
 def member_token(org: Org, member: dict[str, Any]) -> str:

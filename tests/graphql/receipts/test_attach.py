@@ -46,22 +46,22 @@ mutation($id: ID!) { %s(id: $id%s) { userErrors { code message } } }
 
 async def _attach(shop: Shop, receipt: str, expense: str, as_: str) -> dict[str, Any]:
     data = await gql(shop.client, ATTACH, {"receiptId": receipt, "expenseId": expense}, as_=as_)
-    return data["attachReceipt"]  # type: ignore[no-any-return]
+    return data["attachReceipt"]
 
 
 async def _detach(shop: Shop, receipt: str, as_: str) -> dict[str, Any]:
     data = await gql(shop.client, DETACH, {"receiptId": receipt}, as_=as_)
-    return data["detachReceipt"]  # type: ignore[no-any-return]
+    return data["detachReceipt"]
 
 
 async def _expense(shop: Shop, expense: str) -> dict[str, Any]:
     data = await gql(shop.client, EXPENSE, {"id": expense}, as_=shop.as_("finance"))
-    return data["node"]  # type: ignore[no-any-return]
+    return data["node"]
 
 
 async def _unmatched(shop: Shop, member: str = "employee") -> str:
     payload = await upload(shop.client, unique(PDF), as_=shop.as_(member), name="taxi.pdf")
-    return payload["receipt"]["id"]  # type: ignore[no-any-return]
+    return payload["receipt"]["id"]
 
 
 async def _decide(shop: Shop, mutation: str, expense: str, as_: str) -> None:

@@ -91,7 +91,7 @@ class Books:
             statement = select(receipts.c.expense_id).where(
                 receipts.c.business_id == self.biz.id, receipts.c.id == receipt_id
             )
-            return (await conn.execute(statement)).scalar_one()  # type: ignore[no-any-return]
+            return (await conn.execute(statement)).scalar_one()
 
     async def candidates(self, receipt_id: int) -> list[tuple[int, float, list[str]]]:
         c = receipt_match_candidates.c
@@ -101,7 +101,7 @@ class Books:
             .order_by(c.score.desc(), c.expense_id)
         )
         async with self.engine.connect() as conn:
-            return [tuple(row) for row in (await conn.execute(statement)).all()]  # type: ignore[misc]
+            return [tuple(row) for row in (await conn.execute(statement)).all()]
 
     async def events(self, expense_id: int) -> list[Any]:
         e = expense_events.c
@@ -320,7 +320,7 @@ async def _rate(engine: AsyncEngine, currency: str, quote: str, day: date, rate:
             fx_rates.c.currency == currency, fx_rates.c.quote_currency == quote,
             fx_rates.c.day == day,
         )  # fmt: skip
-        return (await conn.execute(statement)).scalar_one()  # type: ignore[no-any-return]
+        return (await conn.execute(statement)).scalar_one()
 
 
 async def test_another_currency_matches_within_the_tolerance(books: Books) -> None:
