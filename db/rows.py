@@ -393,3 +393,9 @@ class ExpenseFeaturesRow(Protocol):
     similarity: float
     rate: Decimal | None
     refused: bool
+
+
+class DeliveryOfEventRow(WebhookDeliveryRow, Protocol):
+    """A webhook delivery with its event's type (db/writes/webhooks.py ``deliveries``)."""
+
+    event_type: str

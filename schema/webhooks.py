@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from db.rows import WebhookDeliveryRow, WebhookEndpointRow
+from db.rows import DeliveryOfEventRow, WebhookEndpointRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
@@ -54,7 +54,7 @@ class WebhookEndpoint(Sourced):
 
 @strawberry.type(description="One event sent, or to be sent, to one endpoint.")
 class WebhookDelivery(Sourced):
-    row: strawberry.Private[WebhookDeliveryRow]
+    row: strawberry.Private[DeliveryOfEventRow]
     event_id: strawberry.ID = column(
         lambda row: strawberry.ID(event_global_id(row.event_id)),
         description="The event (its `Event.id`, its `webhook-id` header).",
@@ -110,7 +110,7 @@ async def load_deliveries(
     endpoint_id: str,
     statuses: list[WebhookDeliveryStatus] | None = None,
     first: int | None = None,
-) -> list[list[WebhookDeliveryRow]]:
+) -> list[list[DeliveryOfEventRow]]:
     """Return an endpoint's deliveries, newest first."""
     wanted = None if statuses is None else [s.name for s in statuses]
     return [await webhooks.list_deliveries(ctx, endpoint_id, wanted, first) for _ in roots]

@@ -1,10 +1,12 @@
 """The organisation's audit trail: who changed a team, member, category, policy, card or setting."""
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, Literal, cast
 
 from sqlalchemy import insert, select
 
 from db.engine import RequestDb
+from db.rows import AuditEventRow
 from db.tables.feed import audit_events
 from db.writes import events
 
@@ -50,17 +52,20 @@ async def record(
 
 async def events_of(
     *, db: RequestDb, business_id: int, object_type: ObjectType, object_id: int
-) -> list[Any]:
+) -> list[AuditEventRow]:
     """Return the audit events of one object, oldest first."""
     return list(
-        await db.rows(
-            select(audit_events)
-            .where(
-                audit_events.c.business_id == business_id,
-                audit_events.c.object_type == object_type,
-                audit_events.c.object_id == object_id,
-            )
-            .order_by(audit_events.c.at, audit_events.c.id)
+        cast(
+            "Sequence[AuditEventRow]",
+            await db.rows(
+                select(audit_events)
+                .where(
+                    audit_events.c.business_id == business_id,
+                    audit_events.c.object_type == object_type,
+                    audit_events.c.object_id == object_id,
+                )
+                .order_by(audit_events.c.at, audit_events.c.id)
+            ),
         )
     )
 

@@ -18,7 +18,7 @@ loses them.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from db.engine import RequestDb
 from db.nodes import NODE_TABLES
+from db.rows import EventRow
 from db.tables.feed import events
 from db.visibility import Visibility
 
@@ -113,7 +114,7 @@ async def feed(
     after: tuple[int, int] | None,
     limit: int,
     filter_: FeedFilter,
-) -> list[Any]:
+) -> list[EventRow]:
     """Return up to ``limit`` events after the cursor ``(tx, id)``, in commit-safe order.
 
     ``object_types``: the types the caller may read events of; the visibility of each
@@ -141,7 +142,7 @@ async def feed(
     if filter_.occurred_after is not None:
         conditions.append(events.c.occurred_at > filter_.occurred_after)
     statement = select(events).where(*conditions).order_by(events.c.tx, events.c.id).limit(limit)
-    return list(await db.rows(statement))
+    return list(cast("Sequence[EventRow]", await db.rows(statement)))
 
 
 def _visible(visibility: Visibility, object_types: Sequence[str]) -> ColumnElement[bool]:

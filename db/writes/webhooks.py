@@ -2,13 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
+from db.rows import DeliveryOfEventRow, EventRow, WebhookDeliveryRow, WebhookEndpointRow
 from db.tables.feed import events as events_table
 from db.tables.feed import webhook_deliveries, webhook_endpoints
 from db.visibility import Visibility
@@ -26,7 +27,7 @@ async def create_endpoint(
     description: str,
     event_types: Sequence[str],
     secret: str,
-) -> Any:
+) -> WebhookEndpointRow:
     """Add an endpoint; it receives the events committed from now on.
 
     It starts where ``events.feed_end`` says "now" is, as a subscription without a cursor
@@ -40,20 +41,22 @@ async def create_endpoint(
                 event_types=list(event_types), secret=secret, feed_tx=feed_tx, feed_id=feed_id)
         .returning(*webhook_endpoints.c)
     )  # fmt: skip
-    return (await db.rows(statement))[0]
+    return cast(WebhookEndpointRow, (await db.rows(statement))[0])
 
 
-async def endpoints(*, db: RequestDb, business_id: int) -> list[Any]:
+async def endpoints(*, db: RequestDb, business_id: int) -> list[WebhookEndpointRow]:
     """Return the business's endpoints, oldest first."""
     statement = (
         select(webhook_endpoints)
         .where(webhook_endpoints.c.business_id == business_id)
         .order_by(webhook_endpoints.c.id)
     )
-    return list(await db.rows(statement))
+    return list(cast("Sequence[WebhookEndpointRow]", await db.rows(statement)))
 
 
-async def lock_endpoint(*, db: RequestDb, business_id: int, endpoint_id: int) -> Any | None:
+async def lock_endpoint(
+    *, db: RequestDb, business_id: int, endpoint_id: int
+) -> WebhookEndpointRow | None:
     """Return the endpoint, locked for this transaction, or None."""
     statement = (
         select(webhook_endpoints)
@@ -63,12 +66,12 @@ async def lock_endpoint(*, db: RequestDb, business_id: int, endpoint_id: int) ->
         .with_for_update()
     )
     rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return cast(WebhookEndpointRow, rows[0]) if rows else None
 
 
 async def update_endpoint(
     *, db: RequestDb, business_id: int, endpoint_id: int, values: dict[str, Any]
-) -> Any:
+) -> WebhookEndpointRow:
     """Change an endpoint and return it."""
     statement = (
         update(webhook_endpoints)
@@ -78,7 +81,7 @@ async def update_endpoint(
         .values(**values)
         .returning(*webhook_endpoints.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(WebhookEndpointRow, (await db.rows(statement))[0])
 
 
 async def deliveries(
@@ -89,7 +92,7 @@ async def deliveries(
     statuses: Sequence[str] | None,
     limit: int,
     delivery_id: int | None = None,
-) -> list[Any]:
+) -> list[DeliveryOfEventRow]:
     """Return an endpoint's deliveries (or the one ``delivery_id``), newest first, each with
     its event's type."""
     conditions = [
@@ -111,10 +114,12 @@ async def deliveries(
         .order_by(webhook_deliveries.c.id.desc())
         .limit(limit)
     )
-    return list(await db.rows(statement))
+    return list(cast("Sequence[DeliveryOfEventRow]", await db.rows(statement)))
 
 
-async def redeliver(*, db: RequestDb, business_id: int, endpoint_id: int, event_id: int) -> Any:
+async def redeliver(
+    *, db: RequestDb, business_id: int, endpoint_id: int, event_id: int
+) -> WebhookDeliveryRow:
     """Queue the event for the endpoint again (a new attempt now, a fresh day of retries)."""
     values = dict(
         status="PENDING", next_attempt_at=func.now(), first_attempt_at=None, attempts=0,
@@ -128,16 +133,17 @@ async def redeliver(*, db: RequestDb, business_id: int, endpoint_id: int, event_
         )
         .returning(*webhook_deliveries.c)
     )
-    return (await db.rows(statement))[0]
+    return cast(WebhookDeliveryRow, (await db.rows(statement))[0])
 
 
-async def dispatch(*, db: RequestDb, endpoint: Any) -> int:
+async def dispatch(*, db: RequestDb, endpoint: WebhookEndpointRow) -> int:
     """Turn the events after the endpoint's feed position into deliveries; return how many.
 
     Reads the feed as db/writes/events.py does (never skipping an event), for every object of
     the business, the endpoint's types only; then moves the position past them.
     """
-    after = (endpoint.feed_tx, endpoint.feed_id) if endpoint.feed_tx is not None else None
+    tx, id_ = endpoint.feed_tx, endpoint.feed_id  # both set when the endpoint is created
+    after = (tx, id_) if tx is not None and id_ is not None else None
     found = await events.feed(
         db=db,
         visibility=Visibility(business_id=endpoint.business_id),
@@ -165,7 +171,7 @@ async def dispatch(*, db: RequestDb, endpoint: Any) -> int:
     return len(found)
 
 
-async def enabled_endpoints(*, db: RequestDb) -> list[Any]:
+async def enabled_endpoints(*, db: RequestDb) -> list[WebhookEndpointRow]:
     """Return every enabled endpoint of every business (the worker's tick), in key order:
     the order ``lock_endpoints`` locks them in, so two ticks never wait on each other."""
     statement = (
@@ -173,10 +179,10 @@ async def enabled_endpoints(*, db: RequestDb) -> list[Any]:
         .where(webhook_endpoints.c.enabled)
         .order_by(webhook_endpoints.c.business_id, webhook_endpoints.c.id)
     )
-    return list(await db.rows(statement))
+    return list(cast("Sequence[WebhookEndpointRow]", await db.rows(statement)))
 
 
-async def due(*, db: RequestDb, now: datetime, limit: int) -> list[Any]:
+async def due(*, db: RequestDb, now: datetime, limit: int) -> list[WebhookDeliveryRow]:
     """Claim deliveries due now to enabled endpoints (locked, skipping those another worker
     holds). A disabled endpoint's deliveries wait without filling the batch."""
     enabled = (
@@ -199,7 +205,7 @@ async def due(*, db: RequestDb, now: datetime, limit: int) -> list[Any]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(await db.rows(statement))
+    return list(cast("Sequence[WebhookDeliveryRow]", await db.rows(statement)))
 
 
 def _keys(keys: Sequence[tuple[int, int]], name: str) -> Any:
@@ -211,7 +217,7 @@ def _keys(keys: Sequence[tuple[int, int]], name: str) -> Any:
 
 async def lock_endpoints(
     *, db: RequestDb, keys: Sequence[tuple[int, int]]
-) -> dict[tuple[int, int], Any]:
+) -> dict[tuple[int, int], WebhookEndpointRow]:
     """Return the endpoints of ``keys`` (business id, endpoint id), locked for this
     transaction in key order, by key."""
     wanted = _keys(keys, "id")
@@ -222,27 +228,31 @@ async def lock_endpoints(
         .order_by(webhook_endpoints.c.business_id, webhook_endpoints.c.id)
         .with_for_update(of=webhook_endpoints)
     )  # fmt: skip
-    return {(row.business_id, row.id): row for row in await db.rows(statement)}
+    rows = cast("Sequence[WebhookEndpointRow]", await db.rows(statement))
+    return {(row.business_id, row.id): row for row in rows}
 
 
 async def event_rows(
     *, db: RequestDb, keys: Sequence[tuple[int, int]]
-) -> dict[tuple[int, int], Any]:
+) -> dict[tuple[int, int], EventRow]:
     """Return the events of ``keys`` (business id, event id), by key."""
     wanted = _keys(keys, "event_id")
     statement = select(events_table).join(
         wanted, (events_table.c.business_id == wanted.c.business_id)
         & (events_table.c.id == wanted.c.event_id),
     )  # fmt: skip
-    return {(row.business_id, row.id): row for row in await db.rows(statement)}
+    rows = cast("Sequence[EventRow]", await db.rows(statement))
+    return {(row.business_id, row.id): row for row in rows}
 
 
-async def event_row(*, db: RequestDb, business_id: int, event_id: int) -> Any | None:
+async def event_row(*, db: RequestDb, business_id: int, event_id: int) -> EventRow | None:
     """Return one event of the feed."""
     return (await event_rows(db=db, keys=[(business_id, event_id)])).get((business_id, event_id))
 
 
-async def lease(*, db: RequestDb, deliveries: Sequence[Any], until: datetime) -> None:
+async def lease(
+    *, db: RequestDb, deliveries: Sequence[WebhookDeliveryRow], until: datetime
+) -> None:
     """Count an attempt of each delivery and hold it until ``until`` (the attempt's lease)."""
     wanted = _keys([(d.business_id, d.id) for d in deliveries], "id")
     await db.rows(
@@ -256,7 +266,9 @@ async def lease(*, db: RequestDb, deliveries: Sequence[Any], until: datetime) ->
     )
 
 
-async def store_outcome(*, db: RequestDb, delivery: Any, values: dict[str, Any]) -> None:
+async def store_outcome(
+    *, db: RequestDb, delivery: WebhookDeliveryRow, values: dict[str, Any]
+) -> None:
     """Store the outcome of the attempt a claim counted."""
     await db.rows(
         update(webhook_deliveries)

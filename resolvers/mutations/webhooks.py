@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from db.permissions import Permission
 from db.roles import Role
-from db.rows import WebhookDeliveryRow, WebhookEndpointRow
+from db.rows import DeliveryOfEventRow, WebhookEndpointRow
 from db.writes import events
 from db.writes import webhooks as q
 from resolvers.context import Context, Principal
@@ -185,7 +185,7 @@ async def list_endpoints(ctx: Context) -> list[WebhookEndpointRow]:
 
 async def list_deliveries(
     ctx: Context, endpoint_global_id: str, statuses: Sequence[str] | None, first: int | None
-) -> list[WebhookDeliveryRow]:
+) -> list[DeliveryOfEventRow]:
     """Return an endpoint's deliveries, newest first (an unknown endpoint: NOT_FOUND)."""
     principal = require_admin(ctx)
     limit = MAX_DELIVERIES if first is None else first
@@ -203,7 +203,7 @@ async def list_deliveries(
 
 async def redeliver(
     ctx: Context, endpoint_global_id: str, event_global_id: str
-) -> WebhookDeliveryRow:
+) -> DeliveryOfEventRow:
     """Send an event to an endpoint again, now (with a fresh day of retries)."""
     principal = require_admin(ctx)
     event_id = opaque_row_id(event_global_id, EVENT_TYPE, what="event", field="eventId")
@@ -222,7 +222,7 @@ async def redeliver(
             db=ctx.db, business_id=principal.business_id, endpoint_id=endpoint.id,
             statuses=None, limit=1, delivery_id=row.id,
         )  # fmt: skip
-        return shown  # type: ignore[no-any-return]
+        return shown
 
 
 def _id(global_id: str, field: str = "id") -> int:
@@ -248,7 +248,7 @@ async def _locked(
     )
     if found is None:
         raise fail(RuleCode.NOT_FOUND, "No webhook endpoint with that id.", field)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 async def _event(ctx: Context, principal: Principal, row: WebhookEndpointRow, type_: str) -> None:
