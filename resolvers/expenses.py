@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.permissions import Permission
-from db.queries.expenses import EXPENSE_ORDERS, ExpenseParent, count_expenses, expense_page
+from db.queries.expenses import EXPENSE_ORDERS, count_expenses, expense_page
+from db.queries.expenses import ExpenseParent as ExpenseParent  # schema/expense.py names it here
 from db.rows import ExpenseEventRow, ExpenseRow, PolicyRow, ReceiptRow
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context

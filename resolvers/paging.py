@@ -144,7 +144,9 @@ class PageResult:
         return encode_cursor(self.column, row)
 
 
-def page_result(page: Page, keyset_: Keyset, count: Callable[[], Awaitable[int]]) -> PageResult:
+def page_result(
+    page: Page[Any], keyset_: Keyset, count: Callable[[], Awaitable[int]]
+) -> PageResult:
     """Return the page result of ``page``.
 
     The page info on the side the client did not page towards is whether it passed a
