@@ -5,10 +5,15 @@ import typing
 from typing import Any, get_type_hints
 
 import pytest
-from sqlalchemy import JSON, Column, Table
+from sqlalchemy import JSON, Column, Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import rows
+from db.engine import RequestDb
+from db.nodes import NODE_TABLES
+from db.queries.auth import member_with_teams
 from db.tables import metadata
+from tests.world import World
 
 # every table of the metadata, and the type of its rows
 ROW_TYPES: dict[str, type] = {
@@ -65,10 +70,15 @@ def _expected(column: Column[Any]) -> tuple[type, ...]:
     return (column.type.python_type,)
 
 
+def _columns(row_type: type) -> dict[str, Any]:
+    """Return the columns ``row_type`` names, by name (``_mapping`` and the like left out)."""
+    return {k: v for k, v in get_type_hints(row_type).items() if not k.startswith("_")}
+
+
 @pytest.mark.parametrize("name", sorted(ROW_TYPES))
 def test_row_type_matches_its_table(name: str) -> None:
     table: Table = metadata.tables[name]
-    hints = {k: v for k, v in get_type_hints(ROW_TYPES[name]).items() if not k.startswith("_")}
+    hints = _columns(ROW_TYPES[name])
     missing = [column for column in table.c.keys() if column not in hints]
     unknown = [column for column in hints if column not in table.c]
     assert not missing and not unknown, f"{name}: type lacks {missing}, table lacks {unknown}"
@@ -84,3 +94,45 @@ def test_extended_rows_keep_their_tables_columns(extended: type) -> None:
     hints = get_type_hints(extended)
     assert {name: hints[name] for name in base} == base
     assert set(hints) > set(base)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_TYPES))
+async def test_rows_answer_their_type_at_run_time(
+    engine: AsyncEngine, world: World, name: str
+) -> None:
+    """Both kinds of row (asyncpg's named tuples, SQLAlchemy's) have every member, so typed."""
+    statement = select(metadata.tables[name]).limit(20)
+    db = RequestDb(engine)
+    try:
+        fast = await db.rows(statement)
+    finally:
+        await db.close()
+    async with engine.connect() as conn:
+        slow = (await conn.execute(statement)).all()
+    assert fast or name not in NODE_TABLES, f"the world has no {name}"
+    assert all(type(row).__name__ == "FastRow" for row in fast)
+    for row in [*fast, *slow]:
+        _assert_typed(row, ROW_TYPES[name])
+
+
+async def test_the_credential_read_answers_its_type(engine: AsyncEngine, world: World) -> None:
+    """Every request's member lookup (a read adding columns) gives what its type says."""
+    db = RequestDb(engine)
+    try:
+        row = await member_with_teams(
+            db=db, business_id=world.a.id, member_id=world.a.members["manager"]
+        )
+    finally:
+        await db.close()
+    assert type(row).__name__ == "FastRow"
+    _assert_typed(row, rows.CredentialMemberRow)
+
+
+def _assert_typed(row: Any, row_type: type) -> None:
+    """Assert ``row`` has every column ``row_type`` names, each of its declared type."""
+    for column, annotation in _columns(row_type).items():
+        python_type, nullable = _python_type(annotation)
+        value = getattr(row, column)
+        assert isinstance(value, python_type) or (value is None and nullable), (
+            f"{row_type.__name__}.{column}: {value!r}"
+        )
