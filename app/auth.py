@@ -17,10 +17,9 @@ from db.api_key_secrets import hash_secret as hash_secret
 from db.api_key_secrets import new_api_key as new_api_key
 from db.engine import RequestDb
 from db.permissions import ALL_PERMISSIONS, READ_PERMISSIONS, WRITE_PERMISSIONS
-from db.queries.auth import api_key_by_prefix, member_with_teams
+from db.queries.auth import CredentialMemberRow, api_key_by_prefix, member_with_teams
 from db.queries.oidc_members import active_members_by_email
 from db.roles import Role
-from db.rows import CredentialMemberRow
 from resolvers.context import Principal
 
 

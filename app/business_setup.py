@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from db.engine import RequestDb
 from db.money import MINOR_UNITS
 from db.roles import Role
-from db.rows import AdminMemberRow
 from db.writes import audit
 from db.writes import org as org_writes
+from db.writes.org import AdminMemberRow
 from resolvers.ids import encode_id
 from resolvers.mutations.business import MAX_NAME, is_timezone
 from resolvers.mutations.members import normalised_email

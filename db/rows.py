@@ -6,8 +6,9 @@ column name. Each type here is a ``Protocol`` naming a table's columns with thei
 types, so ``Sequence[ExpenseRow]`` costs nothing at run time: the function whose statement
 made the rows says what they are with ``typing.cast``. Rows are read-only; the members are
 written as attributes only to keep a column one line. A read that adds columns to a table's
-has its own type extending the table's (``ExpenseCandidateRow``).
-``tests/db/test_rows.py`` fails when a type and its table disagree on a column.
+has its own type extending the table's, next to its statement
+(``db.queries.match_candidates.ExpenseCandidateRow``). ``tests/db/test_rows.py`` fails when
+a type and its table disagree on a column.
 """
 
 from collections.abc import Mapping
@@ -321,81 +322,3 @@ class IdempotencyKeyRow(Protocol):
     request_hash: str
     response: dict[str, Any] | None
     created_at: datetime
-
-
-# reads that add columns to a table's
-
-
-class ExpenseCandidateRow(ExpenseRow, Protocol):
-    """An expense a receipt may belong to, with the matcher's score (match_candidates.py)."""
-
-    match_receipt_id: int
-    match_score: float
-    match_reasons: list[str]
-
-
-class ReceiptCandidateRow(ReceiptRow, Protocol):
-    """A receipt that may belong to an expense, with the matcher's score (match_candidates.py)."""
-
-    match_expense_id: int
-    match_score: float
-    match_reasons: list[str]
-
-
-class CredentialMemberRow(MemberRow, Protocol):
-    """A member as a credential reads it: the business's currency, the teams it manages."""
-
-    home_currency: str
-    managed_team_ids: list[int] | None
-
-
-class CredentialApiKeyRow(ApiKeyRow, Protocol):
-    """An API key as a credential reads it, with its business's currency."""
-
-    home_currency: str
-
-
-class ExpenseOfParentRow(ExpenseRow, Protocol):
-    """An expense of a nested page, with the id of the parent it was paged under."""
-
-    parent_id: int
-
-
-class AdminMemberRow(MemberRow, Protocol):
-    """A member with its business's name, currency and time zone (``business create``)."""
-
-    business_name: str
-    home_currency: str
-    timezone: str
-
-
-class LockedReceiptRow(ReceiptRow, Protocol):
-    """A receipt locked for matching, with its uploader's role and teams, and the time zone."""
-
-    uploader_role: str
-    uploader_team_ids: list[int] | None
-    timezone: str
-
-
-class ExpenseForMatchingRow(ExpenseRow, Protocol):
-    """An expense with its local day in the business's time zone (matching after a change)."""
-
-    local_day: date
-
-
-class ExpenseFeaturesRow(Protocol):
-    """What scoring needs of an expense a receipt may belong to (db/writes/matching.py)."""
-
-    id: int
-    amount_minor: int
-    currency: str
-    local_day: date
-    similarity: float
-    rate: Decimal | None
-    refused: bool
-
-
-class DeliveryOfEventRow(WebhookDeliveryRow, Protocol):
-    """A webhook delivery with its event's type (db/writes/webhooks.py ``deliveries``)."""
-
-    event_type: str

@@ -1,7 +1,7 @@
 """Receipt match candidates, both ways: a receipt's expenses and an expense's receipts."""
 
 from db.queries import match_candidates
-from db.rows import ExpenseCandidateRow, ReceiptCandidateRow
+from db.queries.match_candidates import ExpenseCandidateRow, ReceiptCandidateRow
 from loaders.base import TenantLoader, ordered
 
 

@@ -46,19 +46,14 @@ from typing import Protocol, TypeGuard
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
 from db.permissions import Permission
+from db.queries.match_candidates import ExpenseCandidateRow, ReceiptCandidateRow
 from db.roles import WHOLE_BUSINESS_ROLES, Role
-from db.rows import (
-    ExpenseCandidateRow,
-    ExpenseFeaturesRow,
-    ExpenseRow,
-    LockedReceiptRow,
-    ReceiptCandidateRow,
-    ReceiptRow,
-)
+from db.rows import ExpenseRow, ReceiptRow
 from db.visibility import Visibility
 from db.writes import events
 from db.writes import expenses as expense_writes
 from db.writes import matching as q
+from db.writes.matching import ExpenseFeaturesRow, LockedReceiptRow
 from resolvers.context import Context
 from resolvers.ids import encode_id
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from db.permissions import Permission
-from db.rows import ExpenseEventRow, ExpenseRow, ReceiptCandidateRow, ReceiptRow
+from db.queries.match_candidates import ReceiptCandidateRow
+from db.rows import ExpenseEventRow, ExpenseRow, ReceiptRow
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context

@@ -8,7 +8,8 @@ from typing import Any, cast
 import strawberry
 
 from db.permissions import Permission
-from db.rows import ExpenseCandidateRow, ExpenseRow, ReceiptRow
+from db.queries.match_candidates import ExpenseCandidateRow
+from db.rows import ExpenseRow, ReceiptRow
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references

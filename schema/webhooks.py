@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-from db.rows import DeliveryOfEventRow, WebhookEndpointRow
+from db.rows import WebhookEndpointRow
+from db.writes.webhooks import DeliveryOfEventRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks

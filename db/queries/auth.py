@@ -1,14 +1,20 @@
 """The two lookups that authenticate a request: an API key by prefix, a member by id."""
 
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import bindparam, func, select
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.rows import CredentialApiKeyRow, CredentialMemberRow
+from db.rows import ApiKeyRow, MemberRow
 from db.tables.api import api_keys
 from db.tables.org import businesses, members, teams
+
+
+class CredentialApiKeyRow(ApiKeyRow, Protocol):
+    """An API key as a credential reads it, with its business's currency."""
+
+    home_currency: str
 
 
 async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> CredentialApiKeyRow | None:
@@ -38,6 +44,13 @@ _MEMBER_WITH_TEAMS = keep(
         members.c.deactivated_at.is_(None),
     )
 )
+
+
+class CredentialMemberRow(MemberRow, Protocol):
+    """A member as a credential reads it: the business's currency, the teams it manages."""
+
+    home_currency: str
+    managed_team_ids: list[int] | None
 
 
 async def member_with_teams(

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
 from db.paging import Keyset, Page, hash_once, seek, to_page
-from db.rows import ExpenseOfParentRow, ExpenseRow
+from db.rows import ExpenseRow
 from db.sql import any_of, kept_by_inputs
 from db.tables.expense import expenses
 from db.tables.org import policies
@@ -181,6 +181,12 @@ def _pages_by_parent_statement(
         .lateral("x")
     )
     return select(parents.c.parent_id, inner).select_from(parents.join(inner, true()))
+
+
+class ExpenseOfParentRow(ExpenseRow, Protocol):
+    """An expense of a nested page, with the id of the parent it was paged under."""
+
+    parent_id: int
 
 
 async def expense_pages_by_parent(

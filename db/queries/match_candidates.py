@@ -1,17 +1,25 @@
 """The matcher's stored candidates as the API reads them: both ways, the viewer's visibility applied."""
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import and_, select
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
-from db.rows import ExpenseCandidateRow, ReceiptCandidateRow
+from db.rows import ExpenseRow, ReceiptRow
 from db.sql import any_of
 from db.tables.expense import expenses
 from db.tables.receipt import receipt_match_candidates, receipts
 from db.visibility import Visibility, expense_visible, receipt_visible
+
+
+class ExpenseCandidateRow(ExpenseRow, Protocol):
+    """An expense a receipt may belong to, with the matcher's score."""
+
+    match_receipt_id: int
+    match_score: float
+    match_reasons: list[str]
 
 
 async def candidates_by_receipt(
@@ -43,6 +51,14 @@ async def candidates_by_receipt(
     for row in cast("Sequence[ExpenseCandidateRow]", await db.rows(statement)):
         by_receipt[row.match_receipt_id].append(row)
     return by_receipt
+
+
+class ReceiptCandidateRow(ReceiptRow, Protocol):
+    """A receipt that may belong to an expense, with the matcher's score."""
+
+    match_expense_id: int
+    match_score: float
+    match_reasons: list[str]
 
 
 async def candidates_by_expense(

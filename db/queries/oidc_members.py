@@ -6,7 +6,7 @@ from typing import cast
 from sqlalchemy import bindparam, func, select
 
 from db.engine import RequestDb
-from db.rows import CredentialMemberRow
+from db.queries.auth import CredentialMemberRow
 from db.tables.org import businesses, members, teams
 
 _MANAGED = (

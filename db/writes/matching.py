@@ -5,7 +5,8 @@ The writes run inside the caller's transaction (RequestDb.savepoint()); nothing 
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from decimal import Decimal
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     Date,
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
-from db.rows import ExpenseFeaturesRow, ExpenseForMatchingRow, LockedReceiptRow, ReceiptRow
+from db.rows import ExpenseRow, ReceiptRow
 from db.tables.expense import expenses, fx_rates
 from db.tables.org import businesses, members, teams
 from db.tables.receipt import receipt_match_candidates, receipt_match_refusals, receipts
@@ -39,6 +40,14 @@ _MANAGED = (
     .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
     .scalar_subquery()
 )
+
+
+class LockedReceiptRow(ReceiptRow, Protocol):
+    """A receipt locked for matching, with its uploader's role and teams, and the time zone."""
+
+    uploader_role: str
+    uploader_team_ids: list[int] | None
+    timezone: str
 
 
 async def locked_receipt(
@@ -69,6 +78,18 @@ async def locked_receipt(
 
 def _local_day(timezone: str) -> Any:
     return func.timezone(timezone, expenses.c.spent_at).cast(Date)
+
+
+class ExpenseFeaturesRow(Protocol):
+    """What scoring needs of an expense a receipt may belong to (:func:`expense_features`)."""
+
+    id: int
+    amount_minor: int
+    currency: str
+    local_day: date
+    similarity: float
+    rate: Decimal | None
+    refused: bool
 
 
 async def expense_features(
@@ -227,6 +248,12 @@ async def add_refusal(*, db: RequestDb, business_id: int, receipt_id: int, expen
         .on_conflict_do_nothing()
         .returning(receipt_match_refusals.c.receipt_id)
     )
+
+
+class ExpenseForMatchingRow(ExpenseRow, Protocol):
+    """An expense with its local day in the business's time zone (matching after a change)."""
+
+    local_day: date
 
 
 async def expense_for_matching(

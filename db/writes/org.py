@@ -6,7 +6,7 @@ must be rolled back (the transaction is unusable until then).
 """
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Row, column, exists, func, insert, select, table, update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import RequestDb
 from db.locks import LockMode, locked_row
 from db.roles import Role
-from db.rows import AdminMemberRow, BusinessRow, MemberRow, TeamRow
+from db.rows import BusinessRow, MemberRow, TeamRow
 from db.tables.org import businesses, members, teams
 
 UNIQUE_VIOLATION = "23505"
@@ -97,6 +97,14 @@ async def postgres_knows_timezone(*, db: RequestDb, name: str) -> bool:
 async def lock_email(*, db: RequestDb, email: str) -> None:
     """Hold a transaction-level lock on ``email``: ``business create`` runs once per admin."""
     await db.rows(select(func.pg_advisory_xact_lock(func.hashtext(email))))
+
+
+class AdminMemberRow(MemberRow, Protocol):
+    """A member with its business's name, currency and time zone (``business create``)."""
+
+    business_name: str
+    home_currency: str
+    timezone: str
 
 
 async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[AdminMemberRow]:

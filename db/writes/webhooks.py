@@ -2,14 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.rows import DeliveryOfEventRow, EventRow, WebhookDeliveryRow, WebhookEndpointRow
+from db.rows import EventRow, WebhookDeliveryRow, WebhookEndpointRow
 from db.tables.feed import events as events_table
 from db.tables.feed import webhook_deliveries, webhook_endpoints
 from db.visibility import Visibility
@@ -82,6 +82,12 @@ async def update_endpoint(
         .returning(*webhook_endpoints.c)
     )
     return cast(WebhookEndpointRow, (await db.rows(statement))[0])
+
+
+class DeliveryOfEventRow(WebhookDeliveryRow, Protocol):
+    """A webhook delivery with its event's type (:func:`deliveries`)."""
+
+    event_type: str
 
 
 async def deliveries(

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from db.permissions import Permission
 from db.roles import Role
-from db.rows import DeliveryOfEventRow, WebhookEndpointRow
+from db.rows import WebhookEndpointRow
 from db.writes import events
 from db.writes import webhooks as q
+from db.writes.webhooks import DeliveryOfEventRow
 from resolvers.context import Context, Principal
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import encode_id

@@ -11,8 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import rows
 from db.engine import RequestDb
 from db.nodes import NODE_TABLES
+from db.queries import auth, match_candidates
+from db.queries import expenses as expense_reads
 from db.queries.auth import member_with_teams
 from db.tables import metadata
+from db.writes import matching
+from db.writes import org as org_writes
+from db.writes import webhooks as webhook_writes
 from tests.world import World
 
 # every table of the metadata, and the type of its rows
@@ -39,13 +44,18 @@ ROW_TYPES: dict[str, type] = {
     "idempotency_keys": rows.IdempotencyKeyRow,
 }
 
-# the reads that add columns to a table's: the type they extend, and its table
+# the reads that add columns to a table's (their types are next to their statements): the
+# type each extends
 EXTENDED: dict[type, type] = {
-    rows.ExpenseCandidateRow: rows.ExpenseRow,
-    rows.ReceiptCandidateRow: rows.ReceiptRow,
-    rows.CredentialMemberRow: rows.MemberRow,
-    rows.CredentialApiKeyRow: rows.ApiKeyRow,
-    rows.ExpenseOfParentRow: rows.ExpenseRow,
+    match_candidates.ExpenseCandidateRow: rows.ExpenseRow,
+    match_candidates.ReceiptCandidateRow: rows.ReceiptRow,
+    auth.CredentialMemberRow: rows.MemberRow,
+    auth.CredentialApiKeyRow: rows.ApiKeyRow,
+    expense_reads.ExpenseOfParentRow: rows.ExpenseRow,
+    matching.LockedReceiptRow: rows.ReceiptRow,
+    matching.ExpenseForMatchingRow: rows.ExpenseRow,
+    org_writes.AdminMemberRow: rows.MemberRow,
+    webhook_writes.DeliveryOfEventRow: rows.WebhookDeliveryRow,
 }
 
 
@@ -125,7 +135,7 @@ async def test_the_credential_read_answers_its_type(engine: AsyncEngine, world: 
     finally:
         await db.close()
     assert type(row).__name__ == "FastRow"
-    _assert_typed(row, rows.CredentialMemberRow)
+    _assert_typed(row, auth.CredentialMemberRow)
 
 
 def _assert_typed(row: Any, row_type: type) -> None:
