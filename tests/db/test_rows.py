@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import rows
 from db.engine import RequestDb
 from db.nodes import NODE_TABLES
+from db.queries import api_keys as api_key_reads
 from db.queries import auth, match_candidates
 from db.queries import expenses as expense_reads
 from db.queries.auth import member_with_teams
@@ -59,6 +60,12 @@ EXTENDED: dict[type, type] = {
 }
 
 
+# the reads of some of a table's columns: the table's type, and the columns read
+PARTIAL: dict[type, tuple[type, tuple[Column[Any], ...]]] = {
+    api_key_reads.ListedApiKeyRow: (rows.ApiKeyRow, api_key_reads.LISTED_COLUMNS),
+}
+
+
 def test_every_table_has_a_row_type() -> None:
     assert sorted(ROW_TYPES) == sorted(metadata.tables)
 
@@ -104,6 +111,14 @@ def test_extended_rows_keep_their_tables_columns(extended: type) -> None:
     hints = get_type_hints(extended)
     assert {name: hints[name] for name in base} == base
     assert set(hints) > set(base)
+
+
+@pytest.mark.parametrize("partial", list(PARTIAL), ids=lambda t: t.__name__)
+def test_partial_rows_name_the_columns_they_read(partial: type) -> None:
+    table_type, columns = PARTIAL[partial]
+    table_hints, hints = get_type_hints(table_type), get_type_hints(partial)
+    assert list(hints) == [column.name for column in columns]
+    assert all(hints[name] == table_hints[name] for name in hints)
 
 
 @pytest.mark.parametrize("name", sorted(ROW_TYPES))
