@@ -3,11 +3,12 @@
 From the maintained rollups when they can answer, from ``expenses`` otherwise.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from db.engine import RequestDb
 from db.queries.expenses import ExpenseSpec, expense_where
@@ -38,6 +39,17 @@ class Bucket:
     count: int
 
 
+class SummaryRow(Protocol):
+    """A bucket as both summary statements give it; its dimensions and period by name."""
+
+    home_currency: str
+    total: Decimal  # PostgreSQL sums bigints (and numerics) as numeric
+    n: int | Decimal  # count() over expenses; over the rollups, a sum of their counts
+
+    @property
+    def _mapping(self) -> Mapping[str, Any]: ...
+
+
 async def spend_summary(
     *,
     db: RequestDb,
@@ -58,7 +70,7 @@ async def spend_summary(
         statement = rollup_select(visibility, spec, group_by, interval)
     else:
         statement = expense_summary_select(visibility, spec, group_by, interval)
-    rows = await db.rows(statement.limit(limit + 1))
+    rows = cast("Sequence[SummaryRow]", await db.rows(statement.limit(limit + 1)))
     return [_bucket(row, group_by, interval) for row in rows]
 
 
@@ -81,7 +93,7 @@ def expense_summary_select(
     )
 
 
-def _bucket(row: Row[Any], group_by: Sequence[str], interval: str | None) -> Bucket:
+def _bucket(row: SummaryRow, group_by: Sequence[str], interval: str | None) -> Bucket:
     mapping = row._mapping
     return Bucket(
         values={name: mapping[name.lower()] for name in group_by},
