@@ -1,4 +1,4 @@
-"""The row types of db/rows.py name exactly their tables' columns, with the columns' types."""
+"""Row types name exactly the columns their reads return, typed as the tables type them."""
 
 import types
 import typing
