@@ -3,10 +3,12 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, update
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.tables.api import api_keys
+from db.writes.rows import insert_row, update_row
 
 
 async def insert_api_key(
@@ -20,37 +22,24 @@ async def insert_api_key(
     created_by: int | None,
 ) -> Row[Any]:
     """Store a new API key (its hash, never the key) and return the row."""
-    statement = (
-        insert(api_keys)
-        .values(
-            business_id=business_id, name=name, prefix=prefix, secret_hash=secret_hash,
-            scopes=scopes, created_by=created_by,
-        )
-        .returning(*api_keys.c)
-    )  # fmt: skip
-    return (await db.rows(statement))[0]
+    values = {
+        "name": name, "prefix": prefix, "secret_hash": secret_hash, "scopes": scopes,
+        "created_by": created_by,
+    }  # fmt: skip
+    return await insert_row(db=db, table=api_keys, business_id=business_id, values=values)
 
 
 async def locked_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row[Any] | None:
     """Return an API key of the business locked until the transaction ends, or None."""
-    statement = (
-        select(api_keys)
-        .where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
-        .with_for_update()
-    )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return await locked_row(db=db, table=api_keys, business_id=business_id, row_id=key_id)
 
 
 async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> Row[Any]:
     """Set ``revoked_at`` of a locked key to now and return it."""
-    statement = (
-        update(api_keys)
-        .where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
-        .values(revoked_at=func.clock_timestamp())
-        .returning(*api_keys.c)
-    )
-    return (await db.rows(statement))[0]
+    return await update_row(
+        db=db, table=api_keys, business_id=business_id, row_id=key_id,
+        values={"revoked_at": func.clock_timestamp()},
+    )  # fmt: skip
 
 
 async def revoke_live_api_keys_named(

@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import Row, insert, update
+from sqlalchemy import Row
 
 from db.engine import RequestDb
 from db.locks import locked_row
 from db.tables.org import cards
+from db.writes.rows import insert_row, update_row
 
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> Row[Any] | None:
@@ -18,16 +19,11 @@ async def update_card(
     *, db: RequestDb, business_id: int, card_id: int, values: dict[str, Any]
 ) -> Row[Any]:
     """Update a locked card and return it."""
-    statement = (
-        update(cards)
-        .where(cards.c.business_id == business_id, cards.c.id == card_id)
-        .values(**values)
-        .returning(*cards.c)
+    return await update_row(
+        db=db, table=cards, business_id=business_id, row_id=card_id, values=values
     )
-    return (await db.rows(statement))[0]
 
 
 async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
     """Store a new card and return it."""
-    statement = insert(cards).values(business_id=business_id, **values).returning(*cards.c)
-    return (await db.rows(statement))[0]
+    return await insert_row(db=db, table=cards, business_id=business_id, values=values)

@@ -4,12 +4,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, select
 
 from db.engine import RequestDb
 from db.sql import any_of
 from db.tables.expense import expense_events, expenses, fx_rates
 from db.tables.org import cards, members, teams
+from db.writes.rows import update_row
 
 
 async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Decimal | None:
@@ -75,13 +76,10 @@ async def update_expense(
 ) -> Row[Any]:
     """Update a locked expense, set the ``now`` columns and ``updated_at``, and return it."""
     stamped = {column: func.clock_timestamp() for column in (*now, "updated_at")}
-    statement = (
-        update(expenses)
-        .where(expenses.c.business_id == business_id, expenses.c.id == expense_id)
-        .values(**values, **stamped)
-        .returning(*expenses.c)
-    )
-    return (await db.rows(statement))[0]
+    return await update_row(
+        db=db, table=expenses, business_id=business_id, row_id=expense_id,
+        values={**values, **stamped},
+    )  # fmt: skip
 
 
 async def insert_event(

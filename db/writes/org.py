@@ -15,6 +15,7 @@ from db.engine import RequestDb
 from db.locks import LockMode, locked_row
 from db.roles import Role
 from db.tables.org import businesses, members, teams
+from db.writes.rows import inserting, update_row, updating
 
 UNIQUE_VIOLATION = "23505"
 
@@ -140,24 +141,15 @@ async def insert_team(
     *, db: RequestDb, business_id: int, name: str, manager_id: int | None
 ) -> Row[Any]:
     """Store a new team and return it; AlreadyExists when the name is taken."""
-    statement = (
-        insert(teams)
-        .values(business_id=business_id, name=name, manager_id=manager_id)
-        .returning(*teams.c)
-    )
-    return await _written(db, statement)
+    values = {"name": name, "manager_id": manager_id}
+    return await _written(db, inserting(teams, business_id=business_id, values=values))
 
 
 async def update_team(
     *, db: RequestDb, business_id: int, team_id: int, values: dict[str, Any]
 ) -> Row[Any]:
     """Update a locked team and return it; AlreadyExists when the new name is taken."""
-    statement = (
-        update(teams)
-        .where(teams.c.business_id == business_id, teams.c.id == team_id)
-        .values(**values)
-        .returning(*teams.c)
-    )
+    statement = updating(teams, business_id=business_id, row_id=team_id, values=values)
     return await _written(db, statement)
 
 
@@ -212,25 +204,17 @@ async def insert_member(
     *, db: RequestDb, business_id: int, name: str, email: str, role: str, team_id: int | None
 ) -> Row[Any]:
     """Store a new member and return it; AlreadyExists when the email is taken."""
-    statement = (
-        insert(members)
-        .values(business_id=business_id, name=name, email=email, role=role, team_id=team_id)
-        .returning(*members.c)
-    )
-    return await _written(db, statement)
+    values = {"name": name, "email": email, "role": role, "team_id": team_id}
+    return await _written(db, inserting(members, business_id=business_id, values=values))
 
 
 async def update_member(
     *, db: RequestDb, business_id: int, member_id: int, values: dict[str, Any]
 ) -> Row[Any]:
     """Update a locked member and return it."""
-    statement = (
-        update(members)
-        .where(members.c.business_id == business_id, members.c.id == member_id)
-        .values(**values)
-        .returning(*members.c)
+    return await update_row(
+        db=db, table=members, business_id=business_id, row_id=member_id, values=values
     )
-    return (await db.rows(statement))[0]
 
 
 async def deactivate_member(*, db: RequestDb, business_id: int, member_id: int) -> Row[Any]:

@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import Row, insert, update
+from sqlalchemy import Row
 
 from db.engine import RequestDb
 from db.locks import locked_row
 from db.tables.org import policies
+from db.writes.rows import insert_row, update_row
 
 
 async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> Row[Any] | None:
@@ -16,18 +17,13 @@ async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> R
 
 async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> Row[Any]:
     """Store a new, active policy and return it."""
-    statement = insert(policies).values(business_id=business_id, **values).returning(*policies.c)
-    return (await db.rows(statement))[0]
+    return await insert_row(db=db, table=policies, business_id=business_id, values=values)
 
 
 async def update_policy(
     *, db: RequestDb, business_id: int, policy_id: int, values: dict[str, Any]
 ) -> Row[Any]:
     """Update a locked policy and return it."""
-    statement = (
-        update(policies)
-        .where(policies.c.business_id == business_id, policies.c.id == policy_id)
-        .values(**values)
-        .returning(*policies.c)
+    return await update_row(
+        db=db, table=policies, business_id=business_id, row_id=policy_id, values=values
     )
-    return (await db.rows(statement))[0]

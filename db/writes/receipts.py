@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.tables.expense import expenses
 from db.tables.receipt import receipts
 from db.writes import events
+from db.writes.rows import update_row
 
 
 async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:
@@ -23,26 +25,17 @@ async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> Row[Any]:
 
 async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> Row[Any] | None:
     """Return a receipt locked until the transaction ends (attach/detach of it serialise)."""
-    statement = (
-        select(receipts)
-        .where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
-        .with_for_update()
-    )
-    rows = await db.rows(statement)
-    return rows[0] if rows else None
+    return await locked_row(db=db, table=receipts, business_id=business_id, row_id=receipt_id)
 
 
 async def set_expense(
     *, db: RequestDb, business_id: int, receipt_id: int, expense_id: int | None
 ) -> Row[Any]:
     """Match a locked receipt to an expense (None: unmatch it) and return it."""
-    statement = (
-        update(receipts)
-        .where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
-        .values(expense_id=expense_id)
-        .returning(*receipts.c)
-    )
-    return (await db.rows(statement))[0]
+    return await update_row(
+        db=db, table=receipts, business_id=business_id, row_id=receipt_id,
+        values={"expense_id": expense_id},
+    )  # fmt: skip
 
 
 async def storage_key_of_content(*, db: RequestDb, business_id: int, sha256: str) -> str | None:
