@@ -17,7 +17,7 @@ from resolvers.context import Context, Principal
 from resolvers.ids import encode_id
 from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import opaque_row_id
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 # ApiKey is not a Node (``node(id:)`` does not serve it); its ids are opaque all the same.
 API_KEY_TYPE = "ApiKey"
@@ -91,11 +91,12 @@ async def revoke_api_key(ctx: Context, global_id: str) -> Row[Any]:
     """Revoke an API key of the caller's business for good; return it."""
     principal = _require_admin(ctx)
     async with atomic(ctx):
-        key = await api_key_writes.locked_api_key(
-            db=ctx.db, business_id=principal.business_id, key_id=api_key_id(global_id)
+        key = found(
+            await api_key_writes.locked_api_key(
+                db=ctx.db, business_id=principal.business_id, key_id=api_key_id(global_id)
+            ),
+            "API key",
         )
-        if key is None:
-            raise fail(RuleCode.NOT_FOUND, "No API key with that id.", "id")
         if key.revoked_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The API key is already revoked.", "id")
         row = await api_key_writes.revoke_api_key(

@@ -25,7 +25,7 @@ from resolvers.mutations.common import (
     writer,
 )
 from resolvers.mutations.money import parse_money, to_home
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 MAX_TEXT = {"merchantName": 200, "description": 2000}
 
@@ -69,9 +69,7 @@ async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> R
         ):
             raise fail(RuleCode.FORBIDDEN, "You may only record your own expenses.", "memberId")
     owner = await expense_writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
-    if owner is None:
-        raise fail(RuleCode.NOT_FOUND, "No member with that id.", "memberId")
-    return owner
+    return found(owner, "member", "memberId")
 
 
 async def _references(
@@ -81,9 +79,9 @@ async def _references(
     if fields.category_id is not None:
         category_id = row_id(fields.category_id, "Category", "categoryId")
         _, loaders = ctx.require()
-        category = await loaders.ref("categories").load(category_id)
-        if category is None:
-            raise fail(RuleCode.NOT_FOUND, "No category with that id.", "categoryId")
+        category = found(
+            await loaders.ref("categories").load(category_id), "category", "categoryId"
+        )
         if category.archived_at is not None:  # it keeps its expenses, and takes no new ones
             raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")
         values["category_id"] = category_id
