@@ -6,7 +6,7 @@ tests do not depend on each other's order. Denied calls also check the row is un
 """
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables.expense import expenses
 from db.tables.org import cards, teams
 from resolvers.ids import encode_id
-from tests.conftest import codes, gql, gql_raw, token
+from tests.conftest import codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import Org
 from tests.world import Biz, _business, insert_api_key
 
 CARD = "id status currency spendLimit { amount currency } limitPeriod spentThisPeriod { amount currency }"
@@ -33,20 +34,10 @@ FLEET = 25  # cards of the statement-count test, all with a limit
 
 
 @dataclass
-class Cardco:
+class Cardco(Org):
     """The module's business, another one, their API keys, and the fleet team."""
 
-    biz: Biz
-    other: Biz
-    keys: dict[str, str] = field(default_factory=dict)
     fleet_team: int = 0
-
-    def credential(self, who: str) -> str:
-        if who.startswith("key:"):
-            return self.keys[who[4:]]
-        if who == "other_admin":
-            return token(self.other, "admin")
-        return token(self.biz, who)
 
 
 @pytest.fixture(scope="module")

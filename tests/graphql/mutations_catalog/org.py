@@ -28,6 +28,17 @@ KEY_SCOPES = {
     "cards": ["cards:read"],
 }
 MEMBERS = ("admin", "finance", "manager", "manager2", "employee", "employee2", "engineer")
+# who may manage categories and policies: admins and finance, and keys with `admin`
+ALLOWED = "allowed"
+CATALOG_MATRIX = {
+    "admin": ALLOWED,
+    "finance": ALLOWED,
+    "manager": "FORBIDDEN",
+    "employee": "FORBIDDEN",
+    "key:admin": ALLOWED,
+    "key:write": "top:FORBIDDEN",  # no `admin` scope
+    "anonymous": "top:UNAUTHENTICATED",
+}
 
 
 @dataclass
@@ -104,6 +115,20 @@ async def audit_trail(engine: AsyncEngine, biz: Biz, object_type: str, object_id
     )  # fmt: skip
 
 
+async def stored_row(engine: AsyncEngine, table: str, columns: str, row_id: int) -> tuple[Any, ...]:
+    """Return ``columns`` of the row ``row_id`` of ``table`` as stored."""
+    (row,) = await rows(engine, f"SELECT {columns} FROM {table} WHERE id = :i", i=row_id)
+    return tuple(row)
+
+
+async def census(engine: AsyncEngine, org: Org, table: str, columns: str = "*") -> tuple[Any, int]:
+    """Return every row of ``table`` in the business as stored, and its number of audit events."""
+    stored = await rows(
+        engine, f"SELECT {columns} FROM {table} WHERE business_id = :b ORDER BY id", b=org.biz.id
+    )
+    return stored, await audit_count(engine, org.biz)
+
+
 async def audit_count(engine: AsyncEngine, biz: Biz) -> int:
     """Return how many audit events the business has."""
     return int(
@@ -166,9 +191,4 @@ async def stored_category(engine: AsyncEngine, category_id: int) -> tuple[str, s
 
 async def category_census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
     """Return every category of the business as stored, and its number of audit events."""
-    categories_ = await rows(
-        engine,
-        "SELECT id, name, gl_code, archived_at FROM categories WHERE business_id = :b ORDER BY id",
-        b=org.biz.id,
-    )
-    return categories_, await audit_count(engine, org.biz)
+    return await census(engine, org, "categories", "id, name, gl_code, archived_at")

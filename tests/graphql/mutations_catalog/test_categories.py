@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from resolvers.ids import encode_id
 from tests.conftest import gql, gql_raw
 from tests.graphql.mutations_catalog.org import (
+    ALLOWED,
+    CATALOG_MATRIX,
     CATEGORY,
     ERRORS,
     UPSERT,
@@ -151,16 +153,7 @@ async def test_two_creates_of_one_name_at_once_one_wins(client, engine, statemen
 
 # --- who may: every mutation, every kind of caller ---
 
-ALLOWED = "allowed"
-MATRIX = {
-    "admin": ALLOWED,
-    "finance": ALLOWED,
-    "manager": "FORBIDDEN",
-    "employee": "FORBIDDEN",
-    "key:admin": ALLOWED,
-    "key:write": "top:FORBIDDEN",  # no `admin` scope
-    "anonymous": "top:UNAUTHENTICATED",
-}
+MATRIX = CATALOG_MATRIX
 
 
 async def _attempt(client, engine, org, mutation: str, who: str) -> tuple[Any, int]:

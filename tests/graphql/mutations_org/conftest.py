@@ -4,15 +4,15 @@ audit events read back in plain SQL.
 """
 
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
-from tests.conftest import gql, token
-from tests.world import Biz, _business, insert_api_key
+from tests.conftest import gql
+from tests.graphql.mutations_catalog.org import Org
+from tests.world import _business, insert_api_key
 
 ERRORS = "userErrors { field code message }"
 # who may: every credential of the role matrix, and what each gets
@@ -24,22 +24,6 @@ MATRIX = {
     "manager": FORBIDDEN,
     "employee": FORBIDDEN,
 }
-
-
-@dataclass
-class Org:
-    """The module's business, another one, and API keys by name."""
-
-    biz: Biz
-    other: Biz
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def credential(self, who: str) -> str:
-        if who.startswith("key:"):
-            return self.keys[who[4:]]
-        if who == "other_admin":
-            return token(self.other, "admin")
-        return token(self.biz, who)
 
 
 async def make_org(engine: AsyncEngine, name: str, seed: int) -> Org:
