@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Row
 
 from db.api_key_secrets import hash_secret, new_api_key
-from db.permissions import ALL_PERMISSIONS, Permission
-from db.roles import Role
+from db.permissions import ALL_PERMISSIONS
 from db.writes import api_keys as api_key_writes
 from resolvers.context import Context, Principal
 from resolvers.ids import encode_id
+from resolvers.mutations.business import require_admin
 from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import opaque_row_id
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
@@ -43,17 +43,9 @@ def api_key_id(global_id: str, *, field: str = "id") -> int:
 
 
 def _require_admin(ctx: Context) -> Principal:
-    """Return the principal if it is an admin or an API key with the ``admin`` scope.
-
-    A key without the scope gets a top-level FORBIDDEN, as for every scope; a member
-    who is not an admin gets a FORBIDDEN userError.
-    """
-    principal, _ = ctx.require()
-    if principal.kind == "api_key":
-        ctx.require(Permission.ADMIN)
-    elif principal.role != Role.ADMIN:
-        raise fail(RuleCode.FORBIDDEN, "Only an admin may manage API keys.")
-    return principal
+    # a key without the `admin` scope gets a top-level FORBIDDEN, as for every scope; a
+    # member who is not an admin gets a FORBIDDEN userError
+    return require_admin(ctx, "manage API keys")
 
 
 def _name(name: str) -> str:

@@ -149,9 +149,7 @@ async def update_expense(ctx: Context, global_id: str, fields: ExpenseFields) ->
     """Change a DRAFT or REJECTED expense (a rejected one goes back to DRAFT); return it."""
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
-        require_owner(principal, expense)
-        require_status(expense, "DRAFT", "REJECTED", action="edit")
+        expense = await _own(ctx, principal, global_id, "DRAFT", "REJECTED", action="edit")
         values: dict[str, Any] = {"status": "DRAFT"}
         for name, field in (("merchant_name", "merchantName"), ("description", "description")):
             text = _text(getattr(fields, name), field)
@@ -189,13 +187,21 @@ async def _enqueue_matching(ctx: Context, row: Row[Any]) -> None:
     await jobs.enqueue(db=ctx.db, entrypoint=jobs.MATCH_EXPENSE, payload=payload)
 
 
+async def _own(
+    ctx: Context, principal: Principal, global_id: str, *allowed: str, action: str
+) -> Row[Any]:
+    """Return the caller's own expense, locked, if it is in one of ``allowed``; else the userError."""
+    expense = await lock_visible(ctx, expense_id(global_id))
+    require_owner(principal, expense)
+    require_status(expense, *allowed, action=action)
+    return expense
+
+
 async def delete_expense(ctx: Context, global_id: str) -> Row[Any]:
     """Delete a DRAFT expense (kept, marked deleted, so syncs see it go); return it."""
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
-        require_owner(principal, expense)
-        require_status(expense, "DRAFT", action="delete")
+        expense = await _own(ctx, principal, global_id, "DRAFT", action="delete")
         return await record(ctx, expense, {}, "DELETED", now=("deleted_at",))
 
 
@@ -203,9 +209,7 @@ async def submit_expense(ctx: Context, global_id: str) -> Row[Any]:
     """Submit a DRAFT for approval; a missing required receipt blocks it."""
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
-        require_owner(principal, expense)
-        require_status(expense, "DRAFT", action="submit")
+        expense = await _own(ctx, principal, global_id, "DRAFT", action="submit")
         violations = await current_violations(ctx, expense)
         missing = [v for v in violations if v.code == "RECEIPT_REQUIRED"]
         if missing:
