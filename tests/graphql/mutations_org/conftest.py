@@ -50,6 +50,35 @@ async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str,
     return (await gql(client, query, variables, as_=as_))["p"]  # type: ignore[no-any-return]
 
 
+# ids that must be NOT_FOUND: never used, malformed, another type's, another business's
+UNKNOWN = ("never used", "malformed", "another type", "other business")
+
+
+async def call_unknown(
+    client: Any,
+    org: Org,
+    query: str,
+    which: str,
+    type_name: str,
+    *,
+    another_type: str,
+    other_business: int,
+    input_: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run ``query`` as the admin on a ``type_name`` id of the ``which`` kind (UNKNOWN)."""
+    variables: dict[str, Any] = {
+        "id": {
+            "never used": gid(type_name, 999_999_999),
+            "malformed": "not-an-id",
+            "another type": another_type,
+            "other business": gid(type_name, other_business),
+        }[which]
+    }
+    if input_ is not None:
+        variables["input"] = input_
+    return await call(client, query, org.credential("admin"), **variables)
+
+
 def errors(payload: dict[str, Any], key: str) -> list[tuple[str | None, str]]:
     """Return (field, code) of every userError, checking that no ``key`` object came back."""
     assert payload[key] is None, payload
