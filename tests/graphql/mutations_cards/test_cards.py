@@ -19,7 +19,7 @@ from db.tables.expense import expenses
 from db.tables.org import cards, teams
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw
-from tests.graphql.mutations_catalog.org import Org
+from tests.graphql.mutations_catalog.org import UNKNOWN, Org, unknown_id
 from tests.world import Biz, _business, insert_api_key
 
 CARD = "id status currency spendLimit { amount currency } limitPeriod spentThisPeriod { amount currency }"
@@ -168,19 +168,13 @@ async def test_cancelled_cards_do_not_change(client, engine, co, query):
     assert await stored(engine, card) == ("CANCELLED", None, None)
 
 
-def _ids(co: Cardco) -> dict[str, str]:
-    return {
-        "never used": cgid(999_999_999),
-        "malformed": "not-an-id",
-        "an expense": encode_id("Expense", co.biz.expense_ids[0]),
-        "other business": cgid(co.other.cards["employee"]),
-    }
-
-
 @pytest.mark.parametrize("query", [FREEZE, SET_LIMIT])
-@pytest.mark.parametrize("which", ["never used", "malformed", "an expense", "other business"])
+@pytest.mark.parametrize("which", UNKNOWN)
 async def test_unknown_cards_are_not_found(client, engine, co, query, which):
-    global_id = _ids(co)[which]
+    global_id = unknown_id(
+        which, "Card", another_type=encode_id("Expense", co.biz.expense_ids[0]),
+        other_business=co.other.cards["employee"],
+    )  # fmt: skip
     payload = await call(client, query, co.credential("admin"), id=global_id)
     assert errors(payload) == [("id", "NOT_FOUND")]
     assert payload["userErrors"][0]["message"] == "No card with that id."

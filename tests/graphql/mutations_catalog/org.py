@@ -60,6 +60,20 @@ class Org:
         return token(self.biz, who)
 
 
+# ids that must be NOT_FOUND: never used, malformed, another type's, another business's
+UNKNOWN = ("never used", "malformed", "another type", "other business")
+
+
+def unknown_id(which: str, type_name: str, *, another_type: str, other_business: int) -> str:
+    """Return a ``type_name`` id that must be NOT_FOUND, of the ``which`` kind (UNKNOWN)."""
+    return {
+        "never used": encode_id(type_name, 999_999_999),
+        "malformed": "not-an-id",
+        "another type": another_type,
+        "other business": encode_id(type_name, other_business),
+    }[which]
+
+
 async def build_org(engine: AsyncEngine, name: str, seed: int, home: str = "GBP") -> Org:
     """Insert two businesses (``name`` and its rival) and the first one's API keys."""
     rng = random.Random(seed)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
 from tests.conftest import gql
-from tests.graphql.mutations_catalog.org import Org
+from tests.graphql.mutations_catalog.org import Org, unknown_id
 from tests.world import _business, insert_api_key
 
 ERRORS = "userErrors { field code message }"
@@ -50,10 +50,6 @@ async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str,
     return (await gql(client, query, variables, as_=as_))["p"]  # type: ignore[no-any-return]
 
 
-# ids that must be NOT_FOUND: never used, malformed, another type's, another business's
-UNKNOWN = ("never used", "malformed", "another type", "other business")
-
-
 async def call_unknown(
     client: Any,
     org: Org,
@@ -66,14 +62,10 @@ async def call_unknown(
     input_: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``query`` as the admin on a ``type_name`` id of the ``which`` kind (UNKNOWN)."""
-    variables: dict[str, Any] = {
-        "id": {
-            "never used": gid(type_name, 999_999_999),
-            "malformed": "not-an-id",
-            "another type": another_type,
-            "other business": gid(type_name, other_business),
-        }[which]
-    }
+    global_id = unknown_id(
+        which, type_name, another_type=another_type, other_business=other_business
+    )
+    variables: dict[str, Any] = {"id": global_id}
     if input_ is not None:
         variables["input"] = input_
     return await call(client, query, org.credential("admin"), **variables)

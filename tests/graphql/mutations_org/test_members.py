@@ -16,11 +16,11 @@ from db.tables.expense import expenses
 from db.tables.org import teams
 from resolvers.ids import decode_id
 from tests.conftest import SETTINGS, codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import UNKNOWN
 from tests.graphql.mutations_org.conftest import (
     ALLOWED,
     ERRORS,
     MATRIX,
-    UNKNOWN,
     Org,
     audit_count,
     audit_of,

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables.org import members, teams
 from resolvers.ids import decode_id
 from tests.conftest import codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import UNKNOWN
 from tests.graphql.mutations_org.conftest import (
     ALLOWED,
     ERRORS,
     MATRIX,
-    UNKNOWN,
     Org,
     audit_count,
     audit_of,
