@@ -1,6 +1,8 @@
-"""Shared GraphQL building blocks: Node, Money, connections, page arguments."""
+"""Shared GraphQL building blocks: Node, Money, connections and the fields declaring them."""
 
 import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from operator import attrgetter, itemgetter
 from typing import Annotated, Any, Generic, TypeVar
@@ -8,10 +10,11 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 
 from db.money import to_major
+from db.permissions import Permission
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult
 from schema.fields import Info as Info  # re-exported: the types take it from here
-from schema.fields import Sourced, column, fetched
+from schema.fields import Sourced, column, fetch, fetched, one
 
 T = TypeVar("T")
 
@@ -96,8 +99,48 @@ Last = Annotated[
 Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 
 
-def page_args(
-    first: int | None, after: str | None, last: int | None, before: str | None
-) -> PageArgs:
-    """Return the resolver's page arguments."""
-    return PageArgs(first=first, after=after, last=last, before=before)
+PAGE_ARGUMENTS: dict[str, Any] = {"first": First, "after": After, "last": Last, "before": Before}
+# pages(context, sources, page arguments, **the field's other arguments): a page per source
+Pages = Callable[..., Awaitable[list[PageResult]]]
+
+
+def connection(
+    node: type,
+    pages: Pages,
+    *,
+    description: str,
+    permission: Permission | None = None,
+    arguments: Mapping[str, Any] | None = None,
+) -> Any:
+    """Declare a ``Connection[node]`` field: the paging arguments, then ``arguments``.
+
+    ``arguments`` maps python names to annotated types, each null by default. The pages
+    of every source of a level are loaded at once by ``pages`` (see :data:`Pages`), the
+    root's with the source ``None``.
+    """
+
+    async def load(ctx: Context, sources: list[Any], **given: Any) -> list[PageResult]:
+        args = PageArgs(**{name: given.pop(name, None) for name in PAGE_ARGUMENTS})
+        return await pages(ctx, sources, args, **given)
+
+    async def resolve(self: Any, info: Info, **given: Any) -> Any:
+        return await one(info, load, getattr(self, "row", None), **given)  # the root has none
+
+    # strawberry reads the GraphQL arguments from the resolver's signature
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+            *(
+                inspect.Parameter(name, keyword, default=None, annotation=annotation)
+                for name, annotation in {**PAGE_ARGUMENTS, **(arguments or {})}.items()
+            ),
+        ]
+    )
+    return strawberry.field(
+        resolver=resolve,
+        graphql_type=Connection[node],  # type: ignore[valid-type]
+        description=description,
+        metadata=fetch(load, permission=permission),
+    )

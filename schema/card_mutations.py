@@ -1,19 +1,17 @@
 """Card issuing and controls, and API key mutations. Business-rule failures are userErrors."""
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from db.permissions import Permission
-from db.rows import ApiKeyRow, CardRow
+from db.rows import ApiKeyRow
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
-from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.card import Card, LimitPeriod
-from schema.payloads import MoneyInput, UserError, user_errors
+from schema.payloads import MoneyInput, changed, outcome, payload
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(
@@ -72,38 +70,27 @@ class IssueCardInput:
     )
 
 
-@strawberry.type(description="Result of a mutation on one card.")
+@payload("Result of a mutation on one card.")
 class CardPayload:
-    card: Card | None = strawberry.field(
-        description="The card after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    card: Card | None = changed("card")
 
 
-@strawberry.type(description="Result of a mutation on one API key.")
+@payload("Result of a mutation on one API key.")
 class ApiKeyPayload:
-    api_key: ApiKey | None = strawberry.field(
-        description="The key after the change; null when userErrors."
-    )
+    api_key: ApiKey | None = changed("key")
     secret: str | None = strawberry.field(
-        description="The full key, for `Authorization: Bearer`: returned once by createApiKey, never again."
+        default=None,
+        description="The full key, for `Authorization: Bearer`: returned once by createApiKey, never again.",
     )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-async def _card(action: Callable[[], Awaitable[CardRow]]) -> CardPayload:
-    try:
-        return CardPayload(card=Card.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return CardPayload(card=None, user_errors=user_errors(error))
+def _key_payload(made: tuple[ApiKeyRow, str | None]) -> ApiKeyPayload:
+    row, secret = made
+    return ApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret)
 
 
-async def _key(action: Callable[[], Awaitable[tuple[ApiKeyRow, str | None]]]) -> ApiKeyPayload:
-    try:
-        row, secret = await action()
-        return ApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret, user_errors=[])
-    except RuleError as error:
-        return ApiKeyPayload(api_key=None, secret=None, user_errors=user_errors(error))
+_card = outcome(CardPayload, lambda row: CardPayload(card=Card.from_row(row)))
+_key = outcome(ApiKeyPayload, _key_payload)
 
 
 CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the card.")]

@@ -6,15 +6,14 @@ from typing import Annotated
 
 import strawberry
 
-from db.rows import CategoryRow, PolicyRow
+from db.rows import PolicyRow
 from resolvers.mutations import categories, policies
 from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
-from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.business import Policy
 from schema.category import Category
-from schema.payloads import MoneyInput, UserError, user_errors
+from schema.payloads import MoneyInput, changed, outcome, payload
 
 
 @strawberry.input(description="A new category.")
@@ -58,44 +57,37 @@ class SetPolicyInput:
     )
 
 
-@strawberry.type(description="Result of a mutation on one category.")
+@payload("Result of a mutation on one category.")
 class CategoryPayload:
-    category: Category | None = strawberry.field(
-        description="The category after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    category: Category | None = changed("category")
 
 
-@strawberry.type(description="Result of upsertCategories: all categories written, or none.")
+@payload("Result of upsertCategories: all categories written, or none.")
 class CategoriesPayload:
     categories: list[Category] = strawberry.field(
-        description="The pushed categories in input order; empty when userErrors."
+        default_factory=list,
+        description="The pushed categories in input order; empty when userErrors.",
     )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-@strawberry.type(description="Result of a mutation on one policy.")
+@payload("Result of a mutation on one policy.")
 class PolicyPayload:
-    policy: Policy | None = strawberry.field(
-        description="The policy after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    policy: Policy | None = changed("policy")
 
 
-async def _category(action: Callable[[], Awaitable[CategoryRow]]) -> CategoryPayload:
-    try:
-        return CategoryPayload(category=Category.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return CategoryPayload(category=None, user_errors=user_errors(error))
+_category = outcome(CategoryPayload, lambda row: CategoryPayload(category=Category.from_row(row)))
+_categories = outcome(
+    CategoriesPayload,
+    lambda rows: CategoriesPayload(categories=[Category.from_row(row) for row in rows]),
+)
 
 
 async def _policy(info: Info, action: Callable[[], Awaitable[PolicyRow]]) -> PolicyPayload:
-    try:
-        row = await action()
-    except RuleError as error:
-        return PolicyPayload(policy=None, user_errors=user_errors(error))
-    principal, _ = info.context.require()
-    return PolicyPayload(policy=Policy.of_row(row, principal.home_currency), user_errors=[])
+    def made(row: PolicyRow) -> PolicyPayload:
+        principal, _ = info.context.require()
+        return PolicyPayload(policy=Policy.of_row(row, principal.home_currency))
+
+    return await outcome(PolicyPayload, made)(action)
 
 
 def _money(money: MoneyInput | None) -> tuple[Decimal, str] | None:
@@ -151,11 +143,7 @@ class CatalogMutations:
         ],
     ) -> CategoriesPayload | None:
         items = [(item.gl_code, item.name) for item in input]
-        try:
-            rows = await categories.upsert_categories(info.context, items)
-        except RuleError as error:
-            return CategoriesPayload(categories=[], user_errors=user_errors(error))
-        return CategoriesPayload(categories=[Category.from_row(r) for r in rows], user_errors=[])
+        return await _categories(lambda: categories.upsert_categories(info.context, items))
 
     @strawberry.mutation(
         description="Create an expense policy, or replace an active one's fields (admins, finance, `admin` keys)."

@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,11 +11,13 @@ import strawberry
 
 from db.permissions import Permission
 from db.queries.match_candidates import ReceiptCandidateRow
-from db.rows import ExpenseEventRow, ExpenseRow, ReceiptRow
+from db.rows import ExpenseEventRow, ExpenseRow, NodeRow, ReceiptRow
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
-from schema.base import After, Before, Connection, First, Info, Last, Money, Node, page_args
+from resolvers.expense_args import ExpenseFilterLike, Ordering
+from resolvers.paging import PageArgs, PageResult
+from schema.base import Connection, Money, Node, connection
 from schema.expense_inputs import (
     ExpenseFilter,
     ExpenseOrder,
@@ -23,7 +26,7 @@ from schema.expense_inputs import (
     OrderArg,
     ordering,
 )
-from schema.fields import Sourced, column, fetch, fetched, global_id, one, reference
+from schema.fields import Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -182,56 +185,51 @@ class Expense(Node, Sourced):
 
 
 ExpenseConnection = Connection[Expense]
+# pages(context, sources, page arguments, filter_=, order=): an expense page per source
+ExpensePages = Callable[..., Awaitable[list[PageResult]]]
 
 
-def parent_expenses(parent: resolve.ExpenseParent) -> Callable[..., Awaitable[list[Any]]]:
-    """Return the load of the ``expenses`` connection under a member, team or card."""
+async def _by_parent(
+    ctx: Context,
+    parents: list[NodeRow],
+    args: PageArgs,
+    *,
+    parent: resolve.ExpenseParent,
+    filter_: ExpenseFilterLike | None,
+    order: Ordering,
+) -> list[PageResult]:
+    ids = [row.id for row in parents]
+    return await resolve.parent_expenses(
+        ctx, parent=parent, parent_ids=ids, filter_=filter_, order=order, args=args
+    )
+
+
+def expense_connection(pages: ExpensePages, *, description: str) -> Any:
+    """Declare an ``expenses(...)`` connection: the root list's arguments, converted once.
+
+    ``pages(context, sources, page arguments, filter_=, order=)`` returns a page per source.
+    """
 
     async def load(
         ctx: Context,
-        parents: list[ExpenseRow],
+        sources: list[Any],
+        args: PageArgs,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
         filter: ExpenseFilter | None = None,
         order_by: ExpenseOrder | None = None,
-    ) -> list[Any]:
-        return await resolve.parent_expenses(
-            ctx,
-            parent=parent,
-            parent_ids=[row.id for row in parents],
-            filter_=filter,
-            order=ordering(order_by),
-            args=page_args(first, after, last, before),
-        )
+    ) -> list[PageResult]:
+        return await pages(ctx, sources, args, filter_=filter, order=ordering(order_by))
 
-    return load
+    return connection(
+        Expense,
+        load,
+        description=description,
+        permission=Permission.EXPENSES_READ,
+        arguments={"filter": FilterArg, "order_by": OrderArg},
+    )
 
 
 def expenses_field(parent: resolve.ExpenseParent, *, description: str) -> Any:
-    """Declare the ``expenses(...)`` connection of a member, team or card: one field,
-    the root list's arguments, loaded for every parent of a level at once."""
-    load = parent_expenses(parent)
-
-    async def expenses(
-        self: Any,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: FilterArg = None,
-        order_by: OrderArg = None,
-    ) -> Connection[Expense]:
-        return await one(
-            info, load, self.row,
-            first=first, after=after, last=last, before=before, filter=filter, order_by=order_by,
-        )  # fmt: skip
-
-    return strawberry.field(
-        resolver=expenses,
-        description=description,
-        metadata=fetch(load, permission=Permission.EXPENSES_READ),
-    )
+    """Declare the ``expenses(...)`` connection of a member, team or card, loaded for every
+    parent of a level at once."""
+    return expense_connection(partial(_by_parent, parent=parent), description=description)

@@ -1,37 +1,28 @@
 """Expense life-cycle mutations. Business-rule failures are userErrors, nothing changes."""
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
-from db.rows import ExpenseRow
 from resolvers.mutations import decisions
 from resolvers.mutations import expenses as recording
 from resolvers.mutations.expenses import ExpenseFields
-from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.expense import Expense
-from schema.payloads import MoneyInput, UserError, user_errors
+from schema.payloads import MoneyInput, changed, outcome, payload
 
 
-@strawberry.type(description="Result of a mutation on one expense.")
+@payload("Result of a mutation on one expense.")
 class ExpensePayload:
-    expense: Expense | None = strawberry.field(
-        description="The expense after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    expense: Expense | None = changed("expense")
 
 
-@strawberry.type(
-    description="Result of a mutation on several expenses: all of them changed, or none."
-)
+@payload("Result of a mutation on several expenses: all of them changed, or none.")
 class ExpensesPayload:
     expenses: list[Expense] = strawberry.field(
-        description="The expenses after the change; empty when userErrors."
+        default_factory=list, description="The expenses after the change; empty when userErrors."
     )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
 @strawberry.input(description="A new expense, recorded as a DRAFT.")
@@ -74,20 +65,11 @@ def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:
     )  # fmt: skip
 
 
-async def _one(action: Callable[[], Awaitable[ExpenseRow]]) -> ExpensePayload:
-    try:
-        return ExpensePayload(expense=Expense.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return ExpensePayload(expense=None, user_errors=user_errors(error))
-
-
-async def _many(action: Callable[[], Awaitable[list[ExpenseRow]]]) -> ExpensesPayload:
-    try:
-        return ExpensesPayload(
-            expenses=[Expense.from_row(r) for r in await action()], user_errors=[]
-        )
-    except RuleError as error:
-        return ExpensesPayload(expenses=[], user_errors=user_errors(error))
+_one = outcome(ExpensePayload, lambda row: ExpensePayload(expense=Expense.from_row(row)))
+_many = outcome(
+    ExpensesPayload,
+    lambda rows: ExpensesPayload(expenses=[Expense.from_row(row) for row in rows]),
+)
 
 
 ExpenseId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the expense.")]

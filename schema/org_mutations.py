@@ -4,43 +4,31 @@ Business-rule failures are userErrors and change nothing; an API key needs the `
 scope (a top-level FORBIDDEN otherwise). Every change writes one audit event.
 """
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
 
-from db.rows import BusinessRow, MemberRow, TeamRow
 from resolvers.mutations import business, members, teams
-from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.business import Business
 from schema.member import Member, Role
-from schema.payloads import UserError, user_errors
+from schema.payloads import changed, outcome, payload
 from schema.team import Team
 
 
-@strawberry.type(description="Result of a mutation on one team.")
+@payload("Result of a mutation on one team.")
 class TeamPayload:
-    team: Team | None = strawberry.field(
-        description="The team after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    team: Team | None = changed("team")
 
 
-@strawberry.type(description="Result of a mutation on one member.")
+@payload("Result of a mutation on one member.")
 class MemberPayload:
-    member: Member | None = strawberry.field(
-        description="The member after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    member: Member | None = changed("member")
 
 
-@strawberry.type(description="Result of a change to the business's settings.")
+@payload("Result of a change to the business's settings.")
 class BusinessPayload:
-    business: Business | None = strawberry.field(
-        description="The business after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    business: Business | None = changed("business")
 
 
 @strawberry.input(description="A new team.")
@@ -98,25 +86,9 @@ class UpdateBusinessInput:
     )
 
 
-async def _team(action: Callable[[], Awaitable[TeamRow]]) -> TeamPayload:
-    try:
-        return TeamPayload(team=Team.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return TeamPayload(team=None, user_errors=user_errors(error))
-
-
-async def _member(action: Callable[[], Awaitable[MemberRow]]) -> MemberPayload:
-    try:
-        return MemberPayload(member=Member.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return MemberPayload(member=None, user_errors=user_errors(error))
-
-
-async def _business(action: Callable[[], Awaitable[BusinessRow]]) -> BusinessPayload:
-    try:
-        return BusinessPayload(business=Business.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return BusinessPayload(business=None, user_errors=user_errors(error))
+_team = outcome(TeamPayload, lambda row: TeamPayload(team=Team.from_row(row)))
+_member = outcome(MemberPayload, lambda row: MemberPayload(member=Member.from_row(row)))
+_business = outcome(BusinessPayload, lambda row: BusinessPayload(business=Business.from_row(row)))
 
 
 def _given(value: Any) -> bool:

@@ -12,12 +12,13 @@ from db.queries.summary import Bucket
 from resolvers import nodes as node_resolvers
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
+from resolvers.expense_args import Ordering
 from resolvers.expenses import list_expenses
 from resolvers.lists import list_rows
-from resolvers.paging import PageResult
+from resolvers.paging import PageArgs, PageResult
 from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer
-from schema.base import After, Before, Connection, First, Info, Last, Node, page_args
+from schema.base import Info, Node, connection
 from schema.business import Viewer
 from schema.card import Card
 from schema.category import Category
@@ -28,8 +29,8 @@ from schema.event import (
     EventFirst,
     load_events,
 )
-from schema.expense import Expense
-from schema.expense_inputs import FilterArg, OrderArg, ordering
+from schema.expense import expense_connection
+from schema.expense_inputs import FilterArg
 from schema.fields import Typed, fetch, fetched, one
 from schema.list_inputs import (
     CardFilter,
@@ -54,34 +55,40 @@ from schema.webhooks import (
 MAX_NODES = 100
 
 
-def _pages(table: str, spec: Callable[[Any], ListSpec] | None = None) -> Callable[..., Any]:
-    """Return the load of a root list of ``table`` (``spec`` reads its filter)."""
+def _root_list(
+    node: type,
+    table: str,
+    *,
+    description: str,
+    filter: type | None = None,
+    spec: Callable[[Any], ListSpec] | None = None,
+) -> Any:
+    """Declare the root list of ``table``, with its ``filter`` input read by ``spec``."""
 
-    async def load(
-        ctx: Context,
-        roots: list[Any],
-        *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: Any = None,
+    async def pages(
+        ctx: Context, roots: list[Any], args: PageArgs, *, filter: Any = None
     ) -> list[PageResult]:
         ctx.require()  # credentials are checked before the arguments
         listed = spec(filter) if spec is not None and filter is not None else ListSpec()
-        args = page_args(first, after, last, before)
         return [await list_rows(ctx, table=table, spec=listed, args=args) for _ in roots]
 
-    return load
+    arguments = None
+    if filter is not None:
+        described = strawberry.argument(description=f"Conditions the {table} must meet.")
+        arguments = {"filter": Annotated[filter | None, described]}
+    return connection(
+        node,
+        pages,
+        description=description,
+        permission=NODE_TABLES[table].read_permission,
+        arguments=arguments,
+    )
 
 
 async def _expenses(
-    ctx: Context, roots: list[Any], *, first: int | None = None, after: str | None = None,
-    last: int | None = None, before: str | None = None, filter: Any = None, order_by: Any = None,
-) -> list[PageResult]:  # fmt: skip
-    args = page_args(first, after, last, before)
-    order = ordering(order_by)
-    return [await list_expenses(ctx, filter_=filter, order=order, args=args) for _ in roots]
+    ctx: Context, roots: list[Any], args: PageArgs, *, filter_: Any, order: Ordering
+) -> list[PageResult]:
+    return [await list_expenses(ctx, filter_=filter_, order=order, args=args) for _ in roots]
 
 
 async def _node(ctx: Context, roots: list[Any], *, id: str) -> list[Typed]:
@@ -106,13 +113,6 @@ async def _summary(
         )
         for _ in roots
     ]
-
-
-_receipts = _pages("receipts", receipt_spec)
-_cards = _pages("cards", card_spec)
-_teams = _pages("teams")
-_members = _pages("members", member_spec)
-_categories = _pages("categories")
 
 
 @strawberry.type(description="Read access to a business's expenses, cards, teams and receipts.")
@@ -146,68 +146,22 @@ class Query:
         awaitables: list[Awaitable[Node]] = [one(info, _node, None, id=id_) for id_ in ids]
         return awaitables  # type: ignore[return-value]  # graphql-core awaits each item
 
-    @strawberry.field(
-        description="Expenses the caller may see, newest first unless ordered otherwise.",
-        metadata=fetch(_expenses, permission=Permission.EXPENSES_READ),
+    expenses = expense_connection(
+        _expenses, description="Expenses the caller may see, newest first unless ordered otherwise."
     )
-    async def expenses(
-        self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: FilterArg = None, order_by: OrderArg = None,
-    ) -> Connection[Expense]:  # fmt: skip
-        return await one(
-            info, _expenses, None, first=first, after=after, last=last, before=before,
-            filter=filter, order_by=order_by,
-        )  # fmt: skip
-
-    @strawberry.field(
+    receipts = _root_list(
+        Receipt, "receipts", filter=ReceiptFilter, spec=receipt_spec,
         description="Receipts the caller may see, newest upload first.",
-        metadata=fetch(_receipts, permission=NODE_TABLES["receipts"].read_permission),
-    )
-    async def receipts(
-        self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: Annotated[ReceiptFilter | None, strawberry.argument(description="Conditions the receipts must meet.")] = None,
-    ) -> Connection[Receipt]:  # fmt: skip
-        return await one(
-            info, _receipts, None, first=first, after=after, last=last, before=before, filter=filter
-        )
-
-    @strawberry.field(
+    )  # fmt: skip
+    cards = _root_list(
+        Card, "cards", filter=CardFilter, spec=card_spec,
         description="Cards the caller may see, oldest first.",
-        metadata=fetch(_cards, permission=NODE_TABLES["cards"].read_permission),
-    )
-    async def cards(
-        self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: Annotated[CardFilter | None, strawberry.argument(description="Conditions the cards must meet.")] = None,
-    ) -> Connection[Card]:  # fmt: skip
-        return await one(
-            info, _cards, None, first=first, after=after, last=last, before=before, filter=filter
-        )
-
-    @strawberry.field(
-        description="Teams the caller may see, oldest first.",
-        metadata=fetch(_teams, permission=NODE_TABLES["teams"].read_permission),
-    )
-    async def teams(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Team]:
-        return await one(info, _teams, None, first=first, after=after, last=last, before=before)
-
-    @strawberry.field(
+    )  # fmt: skip
+    teams = _root_list(Team, "teams", description="Teams the caller may see, oldest first.")
+    members = _root_list(
+        Member, "members", filter=MemberFilter, spec=member_spec,
         description="Members the caller may see, oldest first.",
-        metadata=fetch(_members, permission=NODE_TABLES["members"].read_permission),
-    )
-    async def members(
-        self, info: Info, first: First = None, after: After = None, last: Last = None,
-        before: Before = None, filter: Annotated[MemberFilter | None, strawberry.argument(description="Conditions the members must meet.")] = None,
-    ) -> Connection[Member]:  # fmt: skip
-        return await one(
-            info, _members, None, first=first, after=after, last=last, before=before, filter=filter
-        )
+    )  # fmt: skip
 
     @strawberry.field(
         description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list.",
@@ -279,18 +233,6 @@ class Query:
             info, load_deliveries, None, endpoint_id=endpoint_id, statuses=statuses, first=first
         )
 
-    @strawberry.field(
-        description="Bookkeeping categories of the business, oldest first.",
-        metadata=fetch(_categories, permission=NODE_TABLES["categories"].read_permission),
+    categories = _root_list(
+        Category, "categories", description="Bookkeeping categories of the business, oldest first."
     )
-    async def categories(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Category]:
-        return await one(
-            info, _categories, None, first=first, after=after, last=last, before=before
-        )

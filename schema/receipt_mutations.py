@@ -1,33 +1,23 @@
 """Receipt mutations: upload (GraphQL multipart request), attach, detach."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 import strawberry
 from strawberry.file_uploads import Upload
 
-from db.rows import ReceiptRow
 from resolvers.mutations import receipts
-from resolvers.mutations.rules import RuleError
 from resolvers.receipt_files import Upload as UploadedFile
 from schema.base import Info
-from schema.payloads import UserError, user_errors
+from schema.payloads import changed, outcome, payload
 from schema.receipt import Receipt
 
 
-@strawberry.type(description="Result of a mutation on one receipt.")
+@payload("Result of a mutation on one receipt.")
 class ReceiptPayload:
-    receipt: Receipt | None = strawberry.field(
-        description="The receipt after the change; null when userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
+    receipt: Receipt | None = changed("receipt")
 
 
-async def _one(action: Callable[[], Awaitable[ReceiptRow]]) -> ReceiptPayload:
-    try:
-        return ReceiptPayload(receipt=Receipt.from_row(await action()), user_errors=[])
-    except RuleError as error:
-        return ReceiptPayload(receipt=None, user_errors=user_errors(error))
+_one = outcome(ReceiptPayload, lambda row: ReceiptPayload(receipt=Receipt.from_row(row)))
 
 
 ReceiptId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the receipt.")]

@@ -1,6 +1,5 @@
 """Webhook endpoints, their deliveries, and the mutations that manage them (admins)."""
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from operator import attrgetter
@@ -13,10 +12,9 @@ from db.writes.webhooks import DeliveryOfEventRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
-from resolvers.mutations.rules import RuleError
 from schema.base import Info
 from schema.fields import Sourced, column
-from schema.payloads import UserError, user_errors
+from schema.payloads import changed, outcome, payload
 
 
 @strawberry.enum(description="Where a delivery is.")
@@ -80,23 +78,20 @@ class WebhookDelivery(Sourced):
     )
 
 
-@strawberry.type(description="Result of a mutation on a webhook endpoint.")
+@payload("Result of a mutation on a webhook endpoint.")
 class WebhookEndpointPayload:
-    endpoint: WebhookEndpoint | None = strawberry.field(
-        description="The endpoint after the change; null when userErrors."
-    )
+    endpoint: WebhookEndpoint | None = changed("endpoint")
     secret: str | None = strawberry.field(
-        description="The signing secret (`whsec_...`), shown only by createWebhookEndpoint and rotateWebhookSecret."
+        default=None,
+        description="The signing secret (`whsec_...`), shown only by createWebhookEndpoint and rotateWebhookSecret.",
     )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
-@strawberry.type(description="Result of redeliverEvent.")
+@payload("Result of redeliverEvent.")
 class WebhookDeliveryPayload:
     delivery: WebhookDelivery | None = strawberry.field(
-        description="The delivery, due now; null when userErrors."
+        default=None, description="The delivery, due now; null when userErrors."
     )
-    user_errors: list[UserError] = strawberry.field(description="Empty when the mutation happened.")
 
 
 async def load_endpoints(ctx: Context, roots: list[Any]) -> list[list[WebhookEndpointRow]]:
@@ -117,14 +112,15 @@ async def load_deliveries(
     return [await webhooks.list_deliveries(ctx, endpoint_id, wanted, first) for _ in roots]
 
 
-async def _endpoint(
-    action: Callable[[], Awaitable[tuple[WebhookEndpointRow, str | None]]],
-) -> WebhookEndpointPayload:
-    try:
-        row, secret = await action()
-    except RuleError as error:
-        return WebhookEndpointPayload(endpoint=None, secret=None, user_errors=user_errors(error))
-    return WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row), secret=secret, user_errors=[])
+def _endpoint_payload(made: tuple[WebhookEndpointRow, str | None]) -> WebhookEndpointPayload:
+    row, secret = made
+    return WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row), secret=secret)
+
+
+_endpoint = outcome(WebhookEndpointPayload, _endpoint_payload)
+_delivery = outcome(
+    WebhookDeliveryPayload, lambda row: WebhookDeliveryPayload(delivery=WebhookDelivery.of(row))
+)
 
 
 EndpointId = Annotated[strawberry.ID, strawberry.argument(description="The endpoint's id.")]
@@ -209,8 +205,4 @@ class WebhookMutations:
         endpoint_id: EndpointId,
         event_id: Annotated[strawberry.ID, strawberry.argument(description="The event's id.")],
     ) -> WebhookDeliveryPayload | None:
-        try:
-            row = await webhooks.redeliver(info.context, endpoint_id, event_id)
-        except RuleError as error:
-            return WebhookDeliveryPayload(delivery=None, user_errors=user_errors(error))
-        return WebhookDeliveryPayload(delivery=WebhookDelivery.of(row), user_errors=[])
+        return await _delivery(lambda: webhooks.redeliver(info.context, endpoint_id, event_id))

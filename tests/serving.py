@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +26,16 @@ class Served:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def stop(process: "subprocess.Popen[Any]", how: int = signal.SIGINT, timeout: float = 30) -> None:
+    """Send ``how`` to a process and wait for it; kill it if it is not gone in ``timeout``."""
+    process.send_signal(how)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:
@@ -60,9 +71,4 @@ def serving(tmp_path: Path, env: dict[str, str], *args: str, workers: int = 1) -
             time.sleep(0.2)
         yield Served(port, log, process)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

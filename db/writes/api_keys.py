@@ -3,11 +3,13 @@
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, update
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.rows import ApiKeyRow
 from db.tables.api import api_keys
+from db.writes.rows import insert_row, update_row
 
 
 async def insert_api_key(
@@ -21,37 +23,29 @@ async def insert_api_key(
     created_by: int | None,
 ) -> ApiKeyRow:
     """Store a new API key (its hash, never the key) and return the row."""
-    statement = (
-        insert(api_keys)
-        .values(
-            business_id=business_id, name=name, prefix=prefix, secret_hash=secret_hash,
-            scopes=scopes, created_by=created_by,
-        )
-        .returning(*api_keys.c)
-    )  # fmt: skip
-    return cast(ApiKeyRow, (await db.rows(statement))[0])
+    values = {
+        "name": name, "prefix": prefix, "secret_hash": secret_hash, "scopes": scopes,
+        "created_by": created_by,
+    }  # fmt: skip
+    return cast(
+        ApiKeyRow, await insert_row(db=db, table=api_keys, business_id=business_id, values=values)
+    )
 
 
 async def locked_api_key(*, db: RequestDb, business_id: int, key_id: int) -> ApiKeyRow | None:
     """Return an API key of the business locked until the transaction ends, or None."""
-    statement = (
-        select(api_keys)
-        .where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
-        .with_for_update()
+    return cast(
+        "ApiKeyRow | None",
+        await locked_row(db=db, table=api_keys, business_id=business_id, row_id=key_id),
     )
-    rows = await db.rows(statement)
-    return cast(ApiKeyRow, rows[0]) if rows else None
 
 
 async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> ApiKeyRow:
     """Set ``revoked_at`` of a locked key to now and return it."""
-    statement = (
-        update(api_keys)
-        .where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
-        .values(revoked_at=func.clock_timestamp())
-        .returning(*api_keys.c)
-    )
-    return cast(ApiKeyRow, (await db.rows(statement))[0])
+    return cast(ApiKeyRow, await update_row(
+        db=db, table=api_keys, business_id=business_id, row_id=key_id,
+        values={"revoked_at": func.clock_timestamp()},
+    ))  # fmt: skip
 
 
 async def revoke_live_api_keys_named(

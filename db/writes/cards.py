@@ -2,12 +2,11 @@
 
 from typing import Any, cast
 
-from sqlalchemy import insert, update
-
 from db.engine import RequestDb
 from db.locks import locked_row
 from db.rows import CardRow
 from db.tables.org import cards
+from db.writes.rows import insert_row, update_row
 
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> CardRow | None:
@@ -22,16 +21,13 @@ async def update_card(
     *, db: RequestDb, business_id: int, card_id: int, values: dict[str, Any]
 ) -> CardRow:
     """Update a locked card and return it."""
-    statement = (
-        update(cards)
-        .where(cards.c.business_id == business_id, cards.c.id == card_id)
-        .values(**values)
-        .returning(*cards.c)
+    return await update_row(
+        db=db, table=cards, business_id=business_id, row_id=card_id, values=values
     )
-    return cast(CardRow, (await db.rows(statement))[0])
 
 
 async def insert_card(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> CardRow:
     """Store a new card and return it."""
-    statement = insert(cards).values(business_id=business_id, **values).returning(*cards.c)
-    return cast(CardRow, (await db.rows(statement))[0])
+    return cast(
+        CardRow, await insert_row(db=db, table=cards, business_id=business_id, values=values)
+    )

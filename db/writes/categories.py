@@ -20,7 +20,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,6 +32,7 @@ from db.sql import array_param
 from db.tables.feed import audit_events
 from db.tables.feed import events as feed_events
 from db.tables.org import categories
+from db.writes.rows import inserting, update_row, updating
 
 UNIQUE_VIOLATION = "23505"
 # unique constraint -> the column whose value is taken
@@ -127,36 +127,24 @@ async def insert_category(
     *, db: RequestDb, business_id: int, name: str, gl_code: str | None
 ) -> CategoryRow:
     """Store a new category and return it; :class:`Taken` if its name or GL code is."""
-    statement = (
-        insert(categories)
-        .values(business_id=business_id, name=name, gl_code=gl_code)
-        .returning(*categories.c)
-    )
-    return (await _written(db, statement))[0]
+    values = {"name": name, "gl_code": gl_code}
+    return (await _written(db, inserting(categories, business_id=business_id, values=values)))[0]
 
 
 async def update_category(
     *, db: RequestDb, business_id: int, category_id: int, values: dict[str, Any]
 ) -> CategoryRow:
     """Update a locked category and return it; :class:`Taken` if the new name or code is."""
-    statement = (
-        update(categories)
-        .where(categories.c.business_id == business_id, categories.c.id == category_id)
-        .values(**values)
-        .returning(*categories.c)
-    )
+    statement = updating(categories, business_id=business_id, row_id=category_id, values=values)
     return (await _written(db, statement))[0]
 
 
 async def archive_category(*, db: RequestDb, business_id: int, category_id: int) -> CategoryRow:
     """Archive a locked category now and return it."""
-    statement = (
-        update(categories)
-        .where(categories.c.business_id == business_id, categories.c.id == category_id)
-        .values(archived_at=func.clock_timestamp())
-        .returning(*categories.c)
-    )
-    return typing.cast(CategoryRow, (await db.rows(statement))[0])
+    return cast(CategoryRow, await update_row(
+        db=db, table=categories, business_id=business_id, row_id=category_id,
+        values={"archived_at": func.clock_timestamp()},
+    ))  # fmt: skip
 
 
 def _upsert_statement() -> Any:

@@ -5,13 +5,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from db.engine import RequestDb
 from db.rows import CardRow, ExpenseRow, MemberRow
 from db.sql import any_of
 from db.tables.expense import expense_events, expenses, fx_rates
 from db.tables.org import cards, members, teams
+from db.writes.rows import update_row
 
 
 async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Decimal | None:
@@ -77,13 +78,10 @@ async def update_expense(
 ) -> ExpenseRow:
     """Update a locked expense, set the ``now`` columns and ``updated_at``, and return it."""
     stamped = {column: func.clock_timestamp() for column in (*now, "updated_at")}
-    statement = (
-        update(expenses)
-        .where(expenses.c.business_id == business_id, expenses.c.id == expense_id)
-        .values(**values, **stamped)
-        .returning(*expenses.c)
-    )
-    return cast(ExpenseRow, (await db.rows(statement))[0])
+    return cast(ExpenseRow, await update_row(
+        db=db, table=expenses, business_id=business_id, row_id=expense_id,
+        values={**values, **stamped},
+    ))  # fmt: skip
 
 
 async def insert_event(

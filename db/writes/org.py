@@ -16,6 +16,7 @@ from db.locks import LockMode, locked_row
 from db.roles import Role
 from db.rows import BusinessRow, MemberRow, TeamRow
 from db.tables.org import businesses, members, teams
+from db.writes.rows import inserting, update_row, updating
 
 UNIQUE_VIOLATION = "23505"
 
@@ -153,24 +154,17 @@ async def insert_team(
     *, db: RequestDb, business_id: int, name: str, manager_id: int | None
 ) -> TeamRow:
     """Store a new team and return it; AlreadyExists when the name is taken."""
-    statement = (
-        insert(teams)
-        .values(business_id=business_id, name=name, manager_id=manager_id)
-        .returning(*teams.c)
+    values = {"name": name, "manager_id": manager_id}
+    return cast(
+        TeamRow, await _written(db, inserting(teams, business_id=business_id, values=values))
     )
-    return cast(TeamRow, await _written(db, statement))
 
 
 async def update_team(
     *, db: RequestDb, business_id: int, team_id: int, values: dict[str, Any]
 ) -> TeamRow:
     """Update a locked team and return it; AlreadyExists when the new name is taken."""
-    statement = (
-        update(teams)
-        .where(teams.c.business_id == business_id, teams.c.id == team_id)
-        .values(**values)
-        .returning(*teams.c)
-    )
+    statement = updating(teams, business_id=business_id, row_id=team_id, values=values)
     return cast(TeamRow, await _written(db, statement))
 
 
@@ -226,25 +220,19 @@ async def insert_member(
     *, db: RequestDb, business_id: int, name: str, email: str, role: str, team_id: int | None
 ) -> MemberRow:
     """Store a new member and return it; AlreadyExists when the email is taken."""
-    statement = (
-        insert(members)
-        .values(business_id=business_id, name=name, email=email, role=role, team_id=team_id)
-        .returning(*members.c)
+    values = {"name": name, "email": email, "role": role, "team_id": team_id}
+    return cast(
+        MemberRow, await _written(db, inserting(members, business_id=business_id, values=values))
     )
-    return cast(MemberRow, await _written(db, statement))
 
 
 async def update_member(
     *, db: RequestDb, business_id: int, member_id: int, values: dict[str, Any]
 ) -> MemberRow:
     """Update a locked member and return it."""
-    statement = (
-        update(members)
-        .where(members.c.business_id == business_id, members.c.id == member_id)
-        .values(**values)
-        .returning(*members.c)
+    return await update_row(
+        db=db, table=members, business_id=business_id, row_id=member_id, values=values
     )
-    return cast(MemberRow, (await db.rows(statement))[0])
 
 
 async def deactivate_member(*, db: RequestDb, business_id: int, member_id: int) -> MemberRow:

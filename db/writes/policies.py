@@ -2,12 +2,11 @@
 
 from typing import Any, cast
 
-from sqlalchemy import insert, update
-
 from db.engine import RequestDb
 from db.locks import locked_row
 from db.rows import PolicyRow
 from db.tables.org import policies
+from db.writes.rows import insert_row, update_row
 
 
 async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> PolicyRow | None:
@@ -20,18 +19,15 @@ async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> P
 
 async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> PolicyRow:
     """Store a new, active policy and return it."""
-    statement = insert(policies).values(business_id=business_id, **values).returning(*policies.c)
-    return cast(PolicyRow, (await db.rows(statement))[0])
+    return cast(
+        PolicyRow, await insert_row(db=db, table=policies, business_id=business_id, values=values)
+    )
 
 
 async def update_policy(
     *, db: RequestDb, business_id: int, policy_id: int, values: dict[str, Any]
 ) -> PolicyRow:
     """Update a locked policy and return it."""
-    statement = (
-        update(policies)
-        .where(policies.c.business_id == business_id, policies.c.id == policy_id)
-        .values(**values)
-        .returning(*policies.c)
+    return await update_row(
+        db=db, table=policies, business_id=business_id, row_id=policy_id, values=values
     )
-    return cast(PolicyRow, (await db.rows(statement))[0])

@@ -8,10 +8,12 @@ from typing import Any, cast
 from sqlalchemy import func, insert, select, update
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.rows import ReceiptRow
 from db.tables.expense import expenses
 from db.tables.receipt import receipts
 from db.writes import events
+from db.writes.rows import update_row
 
 
 async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> ReceiptRow:
@@ -24,26 +26,20 @@ async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> ReceiptRow
 
 async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> ReceiptRow | None:
     """Return a receipt locked until the transaction ends (attach/detach of it serialise)."""
-    statement = (
-        select(receipts)
-        .where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
-        .with_for_update()
+    return cast(
+        "ReceiptRow | None",
+        await locked_row(db=db, table=receipts, business_id=business_id, row_id=receipt_id),
     )
-    rows = await db.rows(statement)
-    return cast(ReceiptRow, rows[0]) if rows else None
 
 
 async def set_expense(
     *, db: RequestDb, business_id: int, receipt_id: int, expense_id: int | None
 ) -> ReceiptRow:
     """Match a locked receipt to an expense (None: unmatch it) and return it."""
-    statement = (
-        update(receipts)
-        .where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
-        .values(expense_id=expense_id)
-        .returning(*receipts.c)
-    )
-    return cast(ReceiptRow, (await db.rows(statement))[0])
+    return cast(ReceiptRow, await update_row(
+        db=db, table=receipts, business_id=business_id, row_id=receipt_id,
+        values={"expense_id": expense_id},
+    ))  # fmt: skip
 
 
 async def storage_key_of_content(*, db: RequestDb, business_id: int, sha256: str) -> str | None:

@@ -9,11 +9,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
+from db.locks import locked_row
 from db.rows import EventRow, WebhookDeliveryRow, WebhookEndpointRow
 from db.tables.feed import events as events_table
 from db.tables.feed import webhook_deliveries, webhook_endpoints
 from db.visibility import Visibility
 from db.writes import events
+from db.writes.rows import update_row
 
 # events turned into deliveries per endpoint and tick, at most
 DISPATCH_BATCH = 500
@@ -58,30 +60,19 @@ async def lock_endpoint(
     *, db: RequestDb, business_id: int, endpoint_id: int
 ) -> WebhookEndpointRow | None:
     """Return the endpoint, locked for this transaction, or None."""
-    statement = (
-        select(webhook_endpoints)
-        .where(
-            webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id
-        )
-        .with_for_update()
+    return await locked_row(
+        db=db, table=webhook_endpoints, business_id=business_id, row_id=endpoint_id
     )
-    rows = await db.rows(statement)
-    return cast(WebhookEndpointRow, rows[0]) if rows else None
 
 
 async def update_endpoint(
     *, db: RequestDb, business_id: int, endpoint_id: int, values: dict[str, Any]
 ) -> WebhookEndpointRow:
     """Change an endpoint and return it."""
-    statement = (
-        update(webhook_endpoints)
-        .where(
-            webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id
-        )
-        .values(**values)
-        .returning(*webhook_endpoints.c)
-    )
-    return cast(WebhookEndpointRow, (await db.rows(statement))[0])
+    return cast(WebhookEndpointRow, await update_row(
+        db=db, table=webhook_endpoints, business_id=business_id, row_id=endpoint_id,
+        values=values,
+    ))  # fmt: skip
 
 
 class DeliveryOfEventRow(WebhookDeliveryRow, Protocol):

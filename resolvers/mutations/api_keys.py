@@ -7,15 +7,15 @@ request on (every request looks its key up).
 from dataclasses import dataclass
 
 from db.api_key_secrets import hash_secret, new_api_key
-from db.permissions import ALL_PERMISSIONS, Permission
-from db.roles import Role
+from db.permissions import ALL_PERMISSIONS
 from db.rows import ApiKeyRow
 from db.writes import api_keys as api_key_writes
 from resolvers.context import Context, Principal
 from resolvers.ids import encode_id
+from resolvers.mutations.business import require_admin
 from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import opaque_row_id
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 # ApiKey is not a Node (``node(id:)`` does not serve it); its ids are opaque all the same.
 API_KEY_TYPE = "ApiKey"
@@ -41,17 +41,9 @@ def api_key_id(global_id: str, *, field: str = "id") -> int:
 
 
 def _require_admin(ctx: Context) -> Principal:
-    """Return the principal if it is an admin or an API key with the ``admin`` scope.
-
-    A key without the scope gets a top-level FORBIDDEN, as for every scope; a member
-    who is not an admin gets a FORBIDDEN userError.
-    """
-    principal, _ = ctx.require()
-    if principal.kind == "api_key":
-        ctx.require(Permission.ADMIN)
-    elif principal.role != Role.ADMIN:
-        raise fail(RuleCode.FORBIDDEN, "Only an admin may manage API keys.")
-    return principal
+    # a key without the `admin` scope gets a top-level FORBIDDEN, as for every scope; a
+    # member who is not an admin gets a FORBIDDEN userError
+    return require_admin(ctx, "manage API keys")
 
 
 def _name(name: str) -> str:
@@ -89,11 +81,12 @@ async def revoke_api_key(ctx: Context, global_id: str) -> ApiKeyRow:
     """Revoke an API key of the caller's business for good; return it."""
     principal = _require_admin(ctx)
     async with atomic(ctx):
-        key = await api_key_writes.locked_api_key(
-            db=ctx.db, business_id=principal.business_id, key_id=api_key_id(global_id)
+        key = found(
+            await api_key_writes.locked_api_key(
+                db=ctx.db, business_id=principal.business_id, key_id=api_key_id(global_id)
+            ),
+            "API key",
         )
-        if key is None:
-            raise fail(RuleCode.NOT_FOUND, "No API key with that id.", "id")
         if key.revoked_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The API key is already revoked.", "id")
         row = await api_key_writes.revoke_api_key(

@@ -24,7 +24,7 @@ from resolvers.ids import decode_id
 from resolvers.mutations.changes import record_change, require_admin_or_finance
 from resolvers.mutations.common import row_id
 from resolvers.mutations.money import parse_money
-from resolvers.mutations.rules import RuleCode, atomic, fail
+from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,11 @@ async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = T
     """
     principal, loaders = ctx.require()
     id_ = card_id(global_id)
-    if await loaders.visible("cards").load(id_) is None:
-        raise fail(RuleCode.NOT_FOUND, "No card with that id.", "id")
-    card = await card_writes.locked_card(db=ctx.db, business_id=principal.business_id, card_id=id_)
-    if card is None:
-        raise fail(RuleCode.NOT_FOUND, "No card with that id.", "id")
+    found(await loaders.visible("cards").load(id_), "card")
+    card = found(
+        await card_writes.locked_card(db=ctx.db, business_id=principal.business_id, card_id=id_),
+        "card",
+    )
     _require_card_manager(principal, card, team_managers=team_managers)
     if card.status == "CANCELLED":
         raise fail(RuleCode.CARD_CANCELLED, "The card is cancelled; it cannot change.", "id")
@@ -173,12 +173,14 @@ async def cancel_card(ctx: Context, global_id: str) -> CardRow:
 async def _holder(ctx: Context, global_id: str) -> MemberRow:
     """Return the active member who will hold the card, share-locked; else a userError."""
     principal, _ = ctx.require()
-    holder = await org_writes.locked_member(
-        db=ctx.db, business_id=principal.business_id,
-        member_id=row_id(global_id, "Member", "holderId"), share=True,
+    holder = found(
+        await org_writes.locked_member(
+            db=ctx.db, business_id=principal.business_id,
+            member_id=row_id(global_id, "Member", "holderId"), share=True,
+        ),
+        "member",
+        "holderId",
     )  # fmt: skip
-    if holder is None:
-        raise fail(RuleCode.NOT_FOUND, "No member with that id.", "holderId")
     if holder.deactivated_at is not None:
         raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "holderId")
     return holder
@@ -189,11 +191,12 @@ async def _team(ctx: Context, global_id: str | None) -> int | None:
     if global_id is None:
         return None
     principal, _ = ctx.require()
-    team = await org_writes.team(
-        db=ctx.db, business_id=principal.business_id, team_id=row_id(global_id, "Team", "teamId")
+    id_ = row_id(global_id, "Team", "teamId")
+    team = found(
+        await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=id_),
+        "team",
+        "teamId",
     )
-    if team is None:
-        raise fail(RuleCode.NOT_FOUND, "No team with that id.", "teamId")
     if team.archived_at is not None:
         raise fail(RuleCode.TEAM_ARCHIVED, "The team is archived.", "teamId")
     return int(team.id)

@@ -23,6 +23,7 @@ from resolvers.mutations.rules import (
     atomic,
     clean_text,
     fail,
+    found,
 )
 
 MAX_NAME = 200
@@ -109,9 +110,7 @@ async def _locked(ctx: Context, global_id: str) -> CategoryRow:
     row = await category_writes.locked_category(
         db=ctx.db, business_id=principal.business_id, category_id=category_id(global_id)
     )
-    if row is None:
-        raise fail(RuleCode.NOT_FOUND, "No category with that id.", "id")
-    return row
+    return found(row, "category")
 
 
 async def update_category(ctx: Context, global_id: str, changes: CategoryChanges) -> CategoryRow:

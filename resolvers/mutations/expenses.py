@@ -24,7 +24,7 @@ from resolvers.mutations.common import (
     writer,
 )
 from resolvers.mutations.money import parse_money, to_home
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 MAX_TEXT = {"merchantName": 200, "description": 2000}
 
@@ -68,9 +68,7 @@ async def _owner(ctx: Context, principal: Principal, member_id: str | None) -> M
         ):
             raise fail(RuleCode.FORBIDDEN, "You may only record your own expenses.", "memberId")
     owner = await expense_writes.member(db=ctx.db, business_id=principal.business_id, member_id=id_)
-    if owner is None:
-        raise fail(RuleCode.NOT_FOUND, "No member with that id.", "memberId")
-    return owner
+    return found(owner, "member", "memberId")
 
 
 async def _references(
@@ -80,9 +78,9 @@ async def _references(
     if fields.category_id is not None:
         category_id = row_id(fields.category_id, "Category", "categoryId")
         _, loaders = ctx.require()
-        category = await loaders.ref("categories").load(category_id)
-        if category is None:
-            raise fail(RuleCode.NOT_FOUND, "No category with that id.", "categoryId")
+        category = found(
+            await loaders.ref("categories").load(category_id), "category", "categoryId"
+        )
         if category.archived_at is not None:  # it keeps its expenses, and takes no new ones
             raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")
         values["category_id"] = category_id
@@ -150,9 +148,7 @@ async def update_expense(ctx: Context, global_id: str, fields: ExpenseFields) ->
     """Change a DRAFT or REJECTED expense (a rejected one goes back to DRAFT); return it."""
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
-        require_owner(principal, expense)
-        require_status(expense, "DRAFT", "REJECTED", action="edit")
+        expense = await _own(ctx, principal, global_id, "DRAFT", "REJECTED", action="edit")
         values: dict[str, Any] = {"status": "DRAFT"}
         for name, field in (("merchant_name", "merchantName"), ("description", "description")):
             text = _text(getattr(fields, name), field)
@@ -190,13 +186,21 @@ async def _enqueue_matching(ctx: Context, row: ExpenseRow) -> None:
     await jobs.enqueue(db=ctx.db, entrypoint=jobs.MATCH_EXPENSE, payload=payload)
 
 
+async def _own(
+    ctx: Context, principal: Principal, global_id: str, *allowed: str, action: str
+) -> ExpenseRow:
+    """Return the caller's own expense, locked, if it is in one of ``allowed``; else the userError."""
+    expense = await lock_visible(ctx, expense_id(global_id))
+    require_owner(principal, expense)
+    require_status(expense, *allowed, action=action)
+    return expense
+
+
 async def delete_expense(ctx: Context, global_id: str) -> ExpenseRow:
     """Delete a DRAFT expense (kept, marked deleted, so syncs see it go); return it."""
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
-        require_owner(principal, expense)
-        require_status(expense, "DRAFT", action="delete")
+        expense = await _own(ctx, principal, global_id, "DRAFT", action="delete")
         return await record(ctx, expense, {}, "DELETED", now=("deleted_at",))
 
 
@@ -204,9 +208,7 @@ async def submit_expense(ctx: Context, global_id: str) -> ExpenseRow:
     """Submit a DRAFT for approval; a missing required receipt blocks it."""
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
-        require_owner(principal, expense)
-        require_status(expense, "DRAFT", action="submit")
+        expense = await _own(ctx, principal, global_id, "DRAFT", action="submit")
         violations = await current_violations(ctx, expense)
         missing = [v for v in violations if v.code == "RECEIPT_REQUIRED"]
         if missing:

@@ -17,7 +17,7 @@ from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
 from resolvers.mutations.common import row_id
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 WHAT = "manage members"
 MAX_EMAIL = 254  # RFC 5321's limit on a forward path
@@ -63,9 +63,11 @@ async def _open_team(ctx: Context, global_id: str | None, current: int | None = 
     id_ = row_id(global_id, "Team", "teamId")
     if id_ == current:
         return id_
-    team = await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=id_)
-    if team is None:
-        raise fail(RuleCode.NOT_FOUND, "No team with that id.", "teamId")
+    team = found(
+        await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=id_),
+        "team",
+        "teamId",
+    )
     if team.archived_at is not None:
         raise fail(
             RuleCode.TEAM_ARCHIVED, "The team is archived; it takes no new members.", "teamId"
@@ -78,9 +80,7 @@ async def _locked(ctx: Context, global_id: str) -> MemberRow:
     member = await org_writes.locked_member(
         db=ctx.db, business_id=principal.business_id, member_id=member_id(global_id)
     )
-    if member is None:
-        raise fail(RuleCode.NOT_FOUND, "No member with that id.", "id")
-    return member
+    return found(member, "member")
 
 
 async def _keep_an_admin(ctx: Context, member: MemberRow, field: str) -> None:

@@ -19,7 +19,7 @@ from resolvers.mutations.categories import category_id
 from resolvers.mutations.changes import record_change, require_admin_or_finance
 from resolvers.mutations.common import opaque_row_id
 from resolvers.mutations.money import parse_money
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 # Policy is not a Node (``node(id:)`` does not serve it); its ids are opaque all the same.
 POLICY_TYPE = "Policy"
@@ -83,9 +83,7 @@ async def _category(ctx: Context, global_id: str | None, current: int | None) ->
         return None
     _, loaders = ctx.require()
     id_ = category_id(global_id, field="categoryId")
-    category = await loaders.ref("categories").load(id_)
-    if category is None:
-        raise fail(RuleCode.NOT_FOUND, "No category with that id.", "categoryId")
+    category = found(await loaders.ref("categories").load(id_), "category", "categoryId")
     if category.archived_at is not None and id_ != current:
         raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")
     return id_
@@ -118,11 +116,12 @@ async def _values(ctx: Context, fields: PolicyFields, policy: PolicyRow | None) 
 
 async def _locked(ctx: Context, global_id: str) -> PolicyRow:
     principal, _ = ctx.require()
-    row = await policy_writes.locked_policy(
-        db=ctx.db, business_id=principal.business_id, policy_id=policy_id(global_id)
+    row = found(
+        await policy_writes.locked_policy(
+            db=ctx.db, business_id=principal.business_id, policy_id=policy_id(global_id)
+        ),
+        "policy",
     )
-    if row is None:
-        raise fail(RuleCode.NOT_FOUND, "No policy with that id.", "id")
     if not row.active:
         raise fail(
             RuleCode.INVALID_TRANSITION, "The policy was removed; set a new one instead.", "id"

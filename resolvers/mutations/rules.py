@@ -4,9 +4,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from resolvers.context import Context
 from resolvers.expense_args import NOT_UNICODE_TEXT, unicode_text
+
+R = TypeVar("R")
 
 
 class RuleCode(StrEnum):
@@ -57,6 +60,13 @@ class RuleError(Exception):
 def fail(code: RuleCode, message: str, field: str | None = None) -> RuleError:
     """Return the exception for one broken rule."""
     return RuleError(UserErrorData(field=field, message=message, code=code))
+
+
+def found(row: R | None, what: str, field: str = "id") -> R:
+    """Return ``row``; NOT_FOUND (no ``what`` with that id) when there is none."""
+    if row is None:
+        raise fail(RuleCode.NOT_FOUND, f"No {what} with that id.", field)
+    return row
 
 
 def clean_text(value: str, field: str, *, max_length: int) -> str:

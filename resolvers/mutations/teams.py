@@ -14,7 +14,7 @@ from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import audit_event, require_admin, required_name
 from resolvers.mutations.common import row_id
-from resolvers.mutations.rules import RuleCode, atomic, fail
+from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
 WHAT = "manage teams"
 
@@ -39,11 +39,13 @@ async def _manager(ctx: Context, global_id: str | None) -> int | None:
         return None
     principal, _ = ctx.require()
     id_ = row_id(global_id, "Member", "managerId")
-    member = await org_writes.locked_member(
-        db=ctx.db, business_id=principal.business_id, member_id=id_, share=True
+    member = found(
+        await org_writes.locked_member(
+            db=ctx.db, business_id=principal.business_id, member_id=id_, share=True
+        ),
+        "member",
+        "managerId",
     )
-    if member is None:
-        raise fail(RuleCode.NOT_FOUND, "No member with that id.", "managerId")
     if member.deactivated_at is not None:
         raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "managerId")
     if member.role == Role.EMPLOYEE:

@@ -7,7 +7,6 @@ the two demo businesses must not see each other.
 import asyncio
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from app.commands.demo import demo_credentials
 from app.http import create_app
 from db.engine import create_engine
 from tests.conftest import SETTINGS, fresh_database, gql
+from tests.serving import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIAL = re.compile(
@@ -32,18 +32,12 @@ CREDENTIAL = re.compile(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _running_demo(
     env: dict[str, str], *args: str, workers: int = 1
 ) -> Iterator[tuple[str, list[str]]]:
     """Start `expensegraph demo`, wait until every worker is up; yield its URL and output."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "demo", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -68,12 +62,7 @@ def _running_demo(
         assert process.poll() is None, "\n".join(lines)
         yield f"http://127.0.0.1:{port}", lines
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         reader.join(timeout=5)
         if process.stdout is not None:
             process.stdout.close()

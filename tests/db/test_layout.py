@@ -7,6 +7,8 @@ DB = Path(__file__).resolve().parent.parent.parent / "db"
 # what a module needs to change rows: SQLAlchemy's DML, or the write transaction (jobs.py
 # runs pgqueuer's own INSERT after checking `db.writing`)
 DML = {"insert", "update", "delete"}
+# or the row writes every mutation shares (db/writes/rows.py)
+ROW_WRITES = {"insert_row", "update_row", "inserting", "updating"}
 
 
 def _writes(path: Path) -> list[str]:
@@ -15,6 +17,8 @@ def _writes(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
             found += [alias.name for alias in node.names if alias.name in DML]
+        if isinstance(node, ast.ImportFrom) and node.module == "db.writes.rows":
+            found += [alias.name for alias in node.names if alias.name in ROW_WRITES]
         if isinstance(node, ast.Attribute) and node.attr in {"begin_write", "savepoint", "writing"}:
             found.append(node.attr)
     return found

@@ -24,7 +24,7 @@ from app.http import create_app
 from db.engine import create_engine
 from tests.conftest import SETTINGS, fresh_database, token
 from tests.graphql.receipts.conftest import PDF, unique, upload
-from tests.serving import ROOT
+from tests.serving import ROOT, stop
 from tests.webhooks.conftest import receiver  # noqa: F401 - the fixture, for the worker test
 from tests.world import Biz, _business
 
@@ -120,12 +120,7 @@ def worker(jobs: Jobs, tmp_path: Path, extractor: str, **env: str) -> Iterator[W
         yield Worker(process, log)
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, signal.SIGTERM, timeout=20)
 
 
 async def eventually(check: Callable[[], Any], what: str, within_s: float = 30) -> Any:

@@ -15,7 +15,8 @@ from app.auth import hash_secret, new_api_key
 from db.permissions import ALL_PERMISSIONS, Permission
 from db.tables.api import api_keys
 from resolvers.ids import encode_id
-from tests.conftest import codes, gql, gql_raw, token
+from tests.conftest import codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import Org
 from tests.world import Biz, _business
 
 KEY = "id name prefix scopes createdAt lastUsedAt revokedAt"
@@ -31,20 +32,10 @@ VIEWER = "{ viewer { credential scopes } }"
 
 
 @dataclass
-class Keyco:
-    """The module's business, another one, and API keys by name."""
+class Keyco(Org):
+    """The module's business, another one, API keys by name and their row ids."""
 
-    biz: Biz
-    other: Biz
-    keys: dict[str, str] = field(default_factory=dict)
     key_ids: dict[str, int] = field(default_factory=dict)
-
-    def credential(self, who: str) -> str:
-        if who.startswith("key:"):
-            return self.keys[who[4:]]
-        if who == "other_admin":
-            return token(self.other, "admin")
-        return token(self.biz, who)
 
 
 async def _key(conn: Any, biz: Biz, scopes: list[str]) -> tuple[str, int]:
@@ -75,7 +66,7 @@ async def co(engine: AsyncEngine) -> Keyco:
     return co
 
 
-async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str, Any]:
+async def call(client: Any, query: str, as_: str | None, **variables: Any) -> dict[str, Any]:
     """Run an API key mutation and return its payload (failing on any top-level error)."""
     return (await gql(client, query, variables, as_=as_))["p"]
 

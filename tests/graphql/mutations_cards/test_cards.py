@@ -6,7 +6,7 @@ tests do not depend on each other's order. Denied calls also check the row is un
 """
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables.expense import expenses
 from db.tables.org import cards, teams
 from resolvers.ids import encode_id
-from tests.conftest import codes, gql, gql_raw, token
+from tests.conftest import codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import UNKNOWN, Org, unknown_id
 from tests.world import Biz, _business, insert_api_key
 
 CARD = "id status currency spendLimit { amount currency } limitPeriod spentThisPeriod { amount currency }"
@@ -33,20 +34,10 @@ FLEET = 25  # cards of the statement-count test, all with a limit
 
 
 @dataclass
-class Cardco:
+class Cardco(Org):
     """The module's business, another one, their API keys, and the fleet team."""
 
-    biz: Biz
-    other: Biz
-    keys: dict[str, str] = field(default_factory=dict)
     fleet_team: int = 0
-
-    def credential(self, who: str) -> str:
-        if who.startswith("key:"):
-            return self.keys[who[4:]]
-        if who == "other_admin":
-            return token(self.other, "admin")
-        return token(self.biz, who)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +103,7 @@ def cgid(card_id: int) -> str:
     return encode_id("Card", card_id)
 
 
-async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str, Any]:
+async def call(client: Any, query: str, as_: str | None, **variables: Any) -> dict[str, Any]:
     """Run a card mutation and return its payload (failing on any top-level error)."""
     return (await gql(client, query, variables, as_=as_))["p"]
 
@@ -177,19 +168,13 @@ async def test_cancelled_cards_do_not_change(client, engine, co, query):
     assert await stored(engine, card) == ("CANCELLED", None, None)
 
 
-def _ids(co: Cardco) -> dict[str, str]:
-    return {
-        "never used": cgid(999_999_999),
-        "malformed": "not-an-id",
-        "an expense": encode_id("Expense", co.biz.expense_ids[0]),
-        "other business": cgid(co.other.cards["employee"]),
-    }
-
-
 @pytest.mark.parametrize("query", [FREEZE, SET_LIMIT])
-@pytest.mark.parametrize("which", ["never used", "malformed", "an expense", "other business"])
+@pytest.mark.parametrize("which", UNKNOWN)
 async def test_unknown_cards_are_not_found(client, engine, co, query, which):
-    global_id = _ids(co)[which]
+    global_id = unknown_id(
+        which, "Card", another_type=encode_id("Expense", co.biz.expense_ids[0]),
+        other_business=co.other.cards["employee"],
+    )  # fmt: skip
     payload = await call(client, query, co.credential("admin"), id=global_id)
     assert errors(payload) == [("id", "NOT_FOUND")]
     assert payload["userErrors"][0]["message"] == "No card with that id."

@@ -20,14 +20,14 @@ from tests.graphql.mutations_catalog.org import (
     ERRORS,
     Org,
     actor,
-    audit_count,
     audit_trail,
     build_org,
     call,
+    census,
     key_id,
     problems,
     refused,
-    rows,
+    stored_row,
 )
 
 CARD = (
@@ -91,21 +91,13 @@ async def new_team(engine: AsyncEngine, org: Org, *, archived: bool) -> int:
 
 async def stored(engine: AsyncEngine, card_id: int) -> tuple[Any, ...]:
     """Return (holder, team, last4, kind, status, currency, limit, period) as stored."""
-    (row,) = await rows(
-        engine,
-        "SELECT holder_id, team_id, last4, kind, status, currency, spend_limit_minor,"
-        " limit_period FROM cards WHERE id = :i",
-        i=card_id,
-    )
-    return tuple(row)
+    columns = "holder_id, team_id, last4, kind, status, currency, spend_limit_minor, limit_period"
+    return await stored_row(engine, "cards", columns, card_id)
 
 
-async def census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
+async def card_census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
     """Return every card of the business as stored, and its number of audit events."""
-    cards_ = await rows(
-        engine, "SELECT * FROM cards WHERE business_id = :b ORDER BY id", b=org.biz.id
-    )
-    return cards_, await audit_count(engine, org.biz)
+    return await census(engine, org, "cards")
 
 
 def card_row_id(global_id: str) -> int:
@@ -209,10 +201,10 @@ async def test_invalid_issues_change_nothing(client, engine, org, which):
         "old_team": await new_team(engine, org, archived=True),
     }
     input_, expected = _bad_input(org, which, extra)
-    before = await census(engine, org)
+    before = await card_census(engine, org)
     payload = await call(client, ISSUE, org.credential("admin"), input=input_)
     assert problems(payload, "card") == [expected]
-    assert await census(engine, org) == before
+    assert await card_census(engine, org) == before
 
 
 ALLOWED = "allowed"
@@ -233,17 +225,17 @@ ISSUERS = {
 async def test_who_may_issue_a_card(client, engine, org, who):
     input_ = {"holderId": gid("Member", org.biz.members["employee2"]),
               "teamId": gid("Team", org.biz.teams["sales"])}  # fmt: skip
-    before = await census(engine, org)
+    before = await card_census(engine, org)
     expected = ISSUERS[who]
     if expected.startswith("top:"):
         assert await refused(client, ISSUE, org.credential(who), input=input_) == [expected[4:]]
-        assert await census(engine, org) == before
+        assert await card_census(engine, org) == before
         return
     payload = await call(client, ISSUE, org.credential(who), input=input_)
     if expected != ALLOWED:
         field, _, code = expected.rpartition(":")
         assert problems(payload, "card") == [(field or None, code)]
-        assert await census(engine, org) == before
+        assert await card_census(engine, org) == before
         return
     assert payload["userErrors"] == []
     id_ = card_row_id(payload["card"]["id"])
@@ -265,11 +257,11 @@ async def test_cancel_a_card_for_good(client, engine, org, status):
     assert await audit_trail(engine, org.biz, "Card", id_) == [
         ("CANCELLED", org.biz.members["admin"], None, {"previousStatus": status})
     ]
-    before = await census(engine, org)
+    before = await card_census(engine, org)
     for query in (CANCEL, FREEZE, UNFREEZE, SET_LIMIT):
         payload = await call(client, query, org.credential("admin"), id=gid("Card", id_))
         assert problems(payload, "card") == [("id", "CARD_CANCELLED")]
-    assert await census(engine, org) == before
+    assert await card_census(engine, org) == before
 
 
 async def test_a_card_is_not_used_once_cancelled(client, engine, org):
@@ -300,18 +292,18 @@ CANCELLERS = {
 @pytest.mark.parametrize("who", list(CANCELLERS))
 async def test_who_may_cancel_a_card(client, engine, org, who):
     id_ = await new_card(engine, org)
-    before = await census(engine, org)
+    before = await card_census(engine, org)
     expected = CANCELLERS[who]
     if expected.startswith("top:"):
         assert await refused(client, CANCEL, org.credential(who), id=gid("Card", id_)) == [
             expected[4:]
         ]
-        assert await census(engine, org) == before
+        assert await card_census(engine, org) == before
         return
     payload = await call(client, CANCEL, org.credential(who), id=gid("Card", id_))
     if expected != ALLOWED:
         assert problems(payload, "card") == [("id", expected)]
-        assert await census(engine, org) == before
+        assert await card_census(engine, org) == before
         return
     assert payload["userErrors"] == []
     assert (await stored(engine, id_))[4] == "CANCELLED"
@@ -328,8 +320,8 @@ async def test_unknown_cards_are_not_found(client, engine, org, which):
         "an expense": gid("Expense", org.biz.expense_ids[0]),
         "other business": gid("Card", org.other.cards["employee"]),
     }[which]
-    before = await census(engine, org)
+    before = await card_census(engine, org)
     payload = await call(client, CANCEL, org.credential("admin"), id=global_id)
     assert problems(payload, "card") == [("id", "NOT_FOUND")]
-    assert await census(engine, org) == before
+    assert await card_census(engine, org) == before
     assert (await stored(engine, org.other.cards["employee"]))[4] == "ACTIVE"

@@ -28,6 +28,17 @@ KEY_SCOPES = {
     "cards": ["cards:read"],
 }
 MEMBERS = ("admin", "finance", "manager", "manager2", "employee", "employee2", "engineer")
+# who may manage categories and policies: admins and finance, and keys with `admin`
+ALLOWED = "allowed"
+CATALOG_MATRIX = {
+    "admin": ALLOWED,
+    "finance": ALLOWED,
+    "manager": "FORBIDDEN",
+    "employee": "FORBIDDEN",
+    "key:admin": ALLOWED,
+    "key:write": "top:FORBIDDEN",  # no `admin` scope
+    "anonymous": "top:UNAUTHENTICATED",
+}
 
 
 @dataclass
@@ -47,6 +58,20 @@ class Org:
         if who == "other_admin":
             return token(self.other, "admin")
         return token(self.biz, who)
+
+
+# ids that must be NOT_FOUND: never used, malformed, another type's, another business's
+UNKNOWN = ("never used", "malformed", "another type", "other business")
+
+
+def unknown_id(which: str, type_name: str, *, another_type: str, other_business: int) -> str:
+    """Return a ``type_name`` id that must be NOT_FOUND, of the ``which`` kind (UNKNOWN)."""
+    return {
+        "never used": encode_id(type_name, 999_999_999),
+        "malformed": "not-an-id",
+        "another type": another_type,
+        "other business": encode_id(type_name, other_business),
+    }[which]
 
 
 async def build_org(engine: AsyncEngine, name: str, seed: int, home: str = "GBP") -> Org:
@@ -102,6 +127,20 @@ async def audit_trail(engine: AsyncEngine, biz: Biz, object_type: str, object_id
         " WHERE business_id = :b AND object_type = :t AND object_id = :o ORDER BY at, id",
         b=biz.id, t=object_type, o=object_id,
     )  # fmt: skip
+
+
+async def stored_row(engine: AsyncEngine, table: str, columns: str, row_id: int) -> tuple[Any, ...]:
+    """Return ``columns`` of the row ``row_id`` of ``table`` as stored."""
+    (row,) = await rows(engine, f"SELECT {columns} FROM {table} WHERE id = :i", i=row_id)
+    return tuple(row)
+
+
+async def census(engine: AsyncEngine, org: Org, table: str, columns: str = "*") -> tuple[Any, int]:
+    """Return every row of ``table`` in the business as stored, and its number of audit events."""
+    stored = await rows(
+        engine, f"SELECT {columns} FROM {table} WHERE business_id = :b ORDER BY id", b=org.biz.id
+    )
+    return stored, await audit_count(engine, org.biz)
 
 
 async def audit_count(engine: AsyncEngine, biz: Biz) -> int:
@@ -166,9 +205,4 @@ async def stored_category(engine: AsyncEngine, category_id: int) -> tuple[str, s
 
 async def category_census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
     """Return every category of the business as stored, and its number of audit events."""
-    categories_ = await rows(
-        engine,
-        "SELECT id, name, gl_code, archived_at FROM categories WHERE business_id = :b ORDER BY id",
-        b=org.biz.id,
-    )
-    return categories_, await audit_count(engine, org.biz)
+    return await census(engine, org, "categories", "id, name, gl_code, archived_at")

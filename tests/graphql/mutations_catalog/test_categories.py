@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from resolvers.ids import encode_id
 from tests.conftest import gql, gql_raw
 from tests.graphql.mutations_catalog.org import (
+    ALLOWED,
+    CATALOG_MATRIX,
     CATEGORY,
     ERRORS,
+    UNKNOWN,
     UPSERT,
     Org,
     actor,
@@ -32,6 +35,7 @@ from tests.graphql.mutations_catalog.org import (
     scalar,
     stored_category,
     tag,
+    unknown_id,
 )
 
 CREATE = f"mutation($input: CreateCategoryInput!) {{ p: createCategory(input: $input) {{ category {{ {CATEGORY} }} {ERRORS} }} }}"  # fmt: skip
@@ -151,16 +155,7 @@ async def test_two_creates_of_one_name_at_once_one_wins(client, engine, statemen
 
 # --- who may: every mutation, every kind of caller ---
 
-ALLOWED = "allowed"
-MATRIX = {
-    "admin": ALLOWED,
-    "finance": ALLOWED,
-    "manager": "FORBIDDEN",
-    "employee": "FORBIDDEN",
-    "key:admin": ALLOWED,
-    "key:write": "top:FORBIDDEN",  # no `admin` scope
-    "anonymous": "top:UNAUTHENTICATED",
-}
+MATRIX = CATALOG_MATRIX
 
 
 async def _attempt(client, engine, org, mutation: str, who: str) -> tuple[Any, int]:
@@ -204,19 +199,14 @@ async def test_who_may_manage_categories(client, engine, org, who, mutation):
     assert after[1] == before[1]
 
 
-def _foreign_ids(org: Org) -> dict[str, str]:
-    return {
-        "never used": cgid(999_999_999),
-        "malformed": "not-an-id",
-        "an expense": encode_id("Expense", org.biz.expense_ids[0]),
-        "other business": cgid(org.other.categories["Travel"]),
-    }
-
-
 @pytest.mark.parametrize("query", [UPDATE, ARCHIVE])
-@pytest.mark.parametrize("which", ["never used", "malformed", "an expense", "other business"])
+@pytest.mark.parametrize("which", UNKNOWN)
 async def test_unknown_categories_are_not_found(client, engine, org, query, which):
-    variables: dict[str, Any] = {"id": _foreign_ids(org)[which]}
+    global_id = unknown_id(
+        which, "Category", another_type=encode_id("Expense", org.biz.expense_ids[0]),
+        other_business=org.other.categories["Travel"],
+    )  # fmt: skip
+    variables: dict[str, Any] = {"id": global_id}
     if query is UPDATE:
         variables["input"] = {"name": "Hijacked"}
     before = await category_census(engine, org)

@@ -18,18 +18,21 @@ from db.tables.org import categories
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw
 from tests.graphql.mutations_catalog.org import (
+    ALLOWED,
+    CATALOG_MATRIX,
     ERRORS,
     Org,
     actor,
-    audit_count,
     audit_trail,
     build_org,
     call,
+    census,
     key_id,
     problems,
     refused,
     rows,
     scalar,
+    stored_row,
 )
 
 POLICY = (
@@ -68,21 +71,13 @@ def gbp(amount: str) -> dict[str, str]:
 
 async def stored(engine: AsyncEngine, policy_id: int) -> tuple[Any, ...]:
     """Return (name, category_id, max_amount_minor, receipt_required_above_minor, active)."""
-    (row,) = await rows(
-        engine,
-        "SELECT name, category_id, max_amount_minor, receipt_required_above_minor, active"
-        " FROM policies WHERE id = :i",
-        i=policy_id,
-    )
-    return tuple(row)
+    columns = "name, category_id, max_amount_minor, receipt_required_above_minor, active"
+    return await stored_row(engine, "policies", columns, policy_id)
 
 
-async def census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
+async def policy_census(engine: AsyncEngine, org: Org) -> tuple[Any, int]:
     """Return every policy of the business as stored, and its number of audit events."""
-    policies = await rows(
-        engine, "SELECT * FROM policies WHERE business_id = :b ORDER BY id", b=org.biz.id
-    )
-    return policies, await audit_count(engine, org.biz)
+    return await census(engine, org, "policies")
 
 
 async def new_policy(client: Any, org: Org, **input_: Any) -> int:
@@ -152,11 +147,11 @@ async def test_set_a_policy_then_replace_it(client, engine, org):
 async def test_setting_the_same_values_again_records_nothing(client, engine, org):
     id_ = await new_policy(client, org, name=f"Same {tag()}")
     name = (await stored(engine, id_))[0]
-    before = await census(engine, org)
+    before = await policy_census(engine, org)
     payload = await call(client, SET, org.credential("admin"),
                          input={"id": pgid(id_), "name": name, "maxAmount": gbp("100.00")})  # fmt: skip
     assert payload["userErrors"] == []
-    assert await census(engine, org) == before
+    assert await policy_census(engine, org) == before
 
 
 async def test_a_receipt_may_be_required_for_every_amount(client, engine, org):
@@ -190,10 +185,10 @@ async def test_invalid_policies_change_nothing(client, engine, org, change, expe
         input_["categoryId"] = encode_id("Category", org.other.categories["Meals"])
     elif change.get("categoryId") == "archived":
         input_["categoryId"] = encode_id("Category", await archived_category(engine, org))
-    before = await census(engine, org)
+    before = await policy_census(engine, org)
     payload = await call(client, SET, org.credential("admin"), input=input_)
     assert problems(payload, "policy") == [expected]
-    assert await census(engine, org) == before
+    assert await policy_census(engine, org) == before
 
 
 async def test_a_policy_may_keep_its_category_once_archived(client, engine, org):
@@ -227,14 +222,14 @@ async def test_unknown_policies_are_not_found(client, engine, org, mutation, whi
         await scalar(engine, "SELECT min(id) FROM policies WHERE business_id = :b", b=org.other.id)
     )
     global_id = _unknown_ids(org, other_policy)[which]
-    before, theirs = await census(engine, org), await stored(engine, other_policy)
+    before, theirs = await policy_census(engine, org), await stored(engine, other_policy)
     if mutation == "set":
         input_ = {"id": global_id, "name": "Hijacked", "maxAmount": gbp("1")}
         payload = await call(client, SET, org.credential("admin"), input=input_)
     else:
         payload = await call(client, REMOVE, org.credential("admin"), id=global_id)
     assert problems(payload, "policy") == [("id", "NOT_FOUND")]
-    assert await census(engine, org) == before
+    assert await policy_census(engine, org) == before
     assert await stored(engine, other_policy) == theirs
 
 
@@ -256,14 +251,14 @@ async def test_remove_a_policy(client, engine, org):
     ]
     listed = await gql(client, LIST, as_=org.credential("employee"))
     assert name not in [p["name"] for p in listed["viewer"]["business"]["policies"]]
-    before = await census(engine, org)
+    before = await policy_census(engine, org)
     for query, variables in (
         (REMOVE, {"id": pgid(id_)}),
         (SET, {"input": {"id": pgid(id_), "name": name, "maxAmount": gbp("9")}}),
     ):
         payload = await call(client, query, org.credential("finance"), **variables)
         assert problems(payload, "policy") == [("id", "INVALID_TRANSITION")]
-    assert await census(engine, org) == before
+    assert await policy_census(engine, org) == before
 
 
 async def test_expenses_are_checked_against_a_policy_from_the_next_read_on(client, engine, org):
@@ -316,17 +311,7 @@ async def test_a_submission_in_the_same_request_is_checked_against_the_new_polic
 
 # --- who may ---
 
-ALLOWED = "allowed"
-MATRIX = {
-    "admin": ALLOWED,
-    "finance": ALLOWED,
-    "manager": "FORBIDDEN",
-    "employee": "FORBIDDEN",
-    "key:admin": ALLOWED,
-    "key:write": "top:FORBIDDEN",
-    "anonymous": "top:UNAUTHENTICATED",
-    "other_admin": "NOT_FOUND",  # the policy of another business
-}
+MATRIX = {**CATALOG_MATRIX, "other_admin": "NOT_FOUND"}  # the policy of another business
 
 
 @pytest.mark.parametrize("mutation", ["create", "replace", "remove"])
@@ -342,20 +327,20 @@ async def test_who_may_manage_policies(client, engine, org, who, mutation):
         "remove": (REMOVE, {"id": pgid(id_)}),
     }
     query, variables = cases[mutation]
-    before = await census(engine, org)
+    before = await policy_census(engine, org)
     if expected.startswith("top:"):
         assert await refused(client, query, org.credential(who), **variables) == [expected[4:]]
-        assert await census(engine, org) == before
+        assert await policy_census(engine, org) == before
         return
     payload = await call(client, query, org.credential(who), **variables)
     if expected != ALLOWED:
         field = "id" if expected == "NOT_FOUND" else None
         assert problems(payload, "policy") == [(field, expected)]
-        assert await census(engine, org) == before
+        assert await policy_census(engine, org) == before
         return
     assert payload["userErrors"] == []
     if who == "other_admin":
-        assert await census(engine, org) == before
+        assert await policy_census(engine, org) == before
         return
     member, key = actor(org, who)
     (event,) = await rows(

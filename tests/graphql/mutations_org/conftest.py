@@ -4,15 +4,15 @@ audit events read back in plain SQL.
 """
 
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
-from tests.conftest import gql, token
-from tests.world import Biz, _business, insert_api_key
+from tests.conftest import gql
+from tests.graphql.mutations_catalog.org import Org, unknown_id
+from tests.world import _business, insert_api_key
 
 ERRORS = "userErrors { field code message }"
 # who may: every credential of the role matrix, and what each gets
@@ -24,22 +24,6 @@ MATRIX = {
     "manager": FORBIDDEN,
     "employee": FORBIDDEN,
 }
-
-
-@dataclass
-class Org:
-    """The module's business, another one, and API keys by name."""
-
-    biz: Biz
-    other: Biz
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def credential(self, who: str) -> str:
-        if who.startswith("key:"):
-            return self.keys[who[4:]]
-        if who == "other_admin":
-            return token(self.other, "admin")
-        return token(self.biz, who)
 
 
 async def make_org(engine: AsyncEngine, name: str, seed: int) -> Org:
@@ -61,9 +45,30 @@ def gid(type_name: str, id_: int) -> str:
     return encode_id(type_name, id_)
 
 
-async def call(client: Any, query: str, as_: str, **variables: Any) -> dict[str, Any]:
+async def call(client: Any, query: str, as_: str | None, **variables: Any) -> dict[str, Any]:
     """Run a mutation and return its payload ``p`` (failing on any top-level error)."""
     return (await gql(client, query, variables, as_=as_))["p"]
+
+
+async def call_unknown(
+    client: Any,
+    org: Org,
+    query: str,
+    which: str,
+    type_name: str,
+    *,
+    another_type: str,
+    other_business: int,
+    input_: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run ``query`` as the admin on a ``type_name`` id of the ``which`` kind (UNKNOWN)."""
+    global_id = unknown_id(
+        which, type_name, another_type=another_type, other_business=other_business
+    )
+    variables: dict[str, Any] = {"id": global_id}
+    if input_ is not None:
+        variables["input"] = input_
+    return await call(client, query, org.credential("admin"), **variables)
 
 
 def errors(payload: dict[str, Any], key: str) -> list[tuple[str | None, str]]:

@@ -16,6 +16,7 @@ from db.tables.expense import expenses
 from db.tables.org import teams
 from resolvers.ids import decode_id
 from tests.conftest import SETTINGS, codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import UNKNOWN
 from tests.graphql.mutations_org.conftest import (
     ALLOWED,
     ERRORS,
@@ -24,6 +25,7 @@ from tests.graphql.mutations_org.conftest import (
     audit_count,
     audit_of,
     call,
+    call_unknown,
     errors,
     gid,
     make_org,
@@ -310,19 +312,14 @@ async def test_a_member_may_stay_in_an_archived_team(client, engine, org):
     assert payload["userErrors"] == [] and payload["member"]["role"] == "MANAGER"
 
 
-@pytest.mark.parametrize("which", ["never used", "malformed", "a team", "other business"])
+@pytest.mark.parametrize("which", UNKNOWN)
 @pytest.mark.parametrize("query", [UPDATE, DEACTIVATE])
 async def test_unknown_members_are_not_found(client, engine, org, which, query):
-    global_id = {
-        "never used": gid("Member", 999_999_999),
-        "malformed": "not-an-id",
-        "a team": gid("Team", org.biz.teams["sales"]),
-        "other business": gid("Member", org.other.members["employee"]),
-    }[which]
-    variables: dict[str, Any] = {"id": global_id}
-    if query is UPDATE:
-        variables["input"] = {"role": "ADMIN"}
-    payload = await call(client, query, org.credential("admin"), **variables)
+    payload = await call_unknown(
+        client, org, query, which, "Member", another_type=gid("Team", org.biz.teams["sales"]),
+        other_business=org.other.members["employee"],
+        input_={"role": "ADMIN"} if query is UPDATE else None,
+    )  # fmt: skip
     assert errors(payload, "member") == [("id", "NOT_FOUND")]
     assert await stored(engine, org.other.members["employee"]) == (
         "EMPLOYEE", org.other.teams["sales"], False

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables.org import members, teams
 from resolvers.ids import decode_id
 from tests.conftest import codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import UNKNOWN
 from tests.graphql.mutations_org.conftest import (
     ALLOWED,
     ERRORS,
@@ -20,6 +21,7 @@ from tests.graphql.mutations_org.conftest import (
     audit_count,
     audit_of,
     call,
+    call_unknown,
     errors,
     gid,
     make_org,
@@ -248,19 +250,14 @@ async def test_invalid_updates_change_nothing(client, engine, org, input_, expec
     assert await audit_of(engine, "Team", team) == []
 
 
-@pytest.mark.parametrize("which", ["never used", "malformed", "a member", "other business"])
+@pytest.mark.parametrize("which", UNKNOWN)
 @pytest.mark.parametrize("query", [UPDATE, ARCHIVE])
 async def test_unknown_teams_are_not_found(client, engine, org, which, query):
-    global_id = {
-        "never used": gid("Team", 999_999_999),
-        "malformed": "not-an-id",
-        "a member": gid("Member", org.biz.members["admin"]),
-        "other business": gid("Team", org.other.teams["sales"]),
-    }[which]
-    variables: dict[str, Any] = {"id": global_id}
-    if query is UPDATE:
-        variables["input"] = {"name": "Taken over"}
-    payload = await call(client, query, org.credential("admin"), **variables)
+    payload = await call_unknown(
+        client, org, query, which, "Team", another_type=gid("Member", org.biz.members["admin"]),
+        other_business=org.other.teams["sales"],
+        input_={"name": "Taken over"} if query is UPDATE else None,
+    )  # fmt: skip
     assert errors(payload, "team") == [("id", "NOT_FOUND")]
     assert await stored(engine, org.other.teams["sales"]) == (
         "Sales",
