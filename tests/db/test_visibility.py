@@ -13,17 +13,11 @@ import pytest
 from sqlalchemy import ColumnElement, Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import visibility as rules
 from db.tables.expense import expenses
 from db.tables.org import cards, members, teams
 from db.tables.receipt import receipts
-from db.visibility import (
-    Visibility,
-    card_visible,
-    expense_visible,
-    member_visible,
-    receipt_visible,
-    team_visible,
-)
+from db.visibility import Visibility
 from resolvers.context import Principal
 from tests.world import Biz, World
 
@@ -38,19 +32,13 @@ ROLES = {
     "engineer": "EMPLOYEE",  # in eng
 }
 WHOLE_BUSINESS = {"ADMIN", "FINANCE"}
-TABLES: dict[str, Table] = {
-    "expenses": expenses,
-    "members": members,
-    "cards": cards,
-    "teams": teams,
-    "receipts": receipts,
-}
-PREDICATES: dict[str, Callable[[Visibility], ColumnElement[bool]]] = {
-    "expenses": expense_visible,
-    "members": member_visible,
-    "cards": card_visible,
-    "teams": team_visible,
-    "receipts": receipt_visible,
+# each table and the predicate under test
+TABLES: dict[str, tuple[Table, Callable[[Visibility], ColumnElement[bool]]]] = {
+    "expenses": (expenses, rules.expense_visible),
+    "members": (members, rules.member_visible),
+    "cards": (cards, rules.card_visible),
+    "teams": (teams, rules.team_visible),
+    "receipts": (receipts, rules.receipt_visible),
 }
 
 Rows = dict[str, list[Row[Any]]]
@@ -60,7 +48,7 @@ Rows = dict[str, list[Row[Any]]]
 async def rows(engine: AsyncEngine, world: World) -> Rows:
     """Return every row of the five tables, of every business, read without a predicate."""
     async with engine.connect() as conn:
-        return {name: list(await conn.execute(select(t))) for name, t in TABLES.items()}
+        return {name: list(await conn.execute(select(t))) for name, (t, _) in TABLES.items()}
 
 
 @dataclass(frozen=True)
@@ -127,8 +115,9 @@ def expected(rows: Rows, table: str, who: Viewer) -> set[int]:
     }
 
 
-async def selected(engine: AsyncEngine, table: str, visibility: Visibility) -> set[int]:
-    statement = select(TABLES[table].c.id).where(PREDICATES[table](visibility))
+async def selected(engine: AsyncEngine, table: str, seen_by: Visibility) -> set[int]:
+    rows_of, visible = TABLES[table]
+    statement = select(rows_of.c.id).where(visible(seen_by))
     async with engine.connect() as conn:
         return set((await conn.execute(statement)).scalars())
 
