@@ -5,24 +5,16 @@ statements and checked against the rows they should return.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
 from db.visibility import Visibility
 from loaders.rows import RowByIdLoader
 from tests.conftest import StatementCounter
+from tests.loaders.rows_read import ids_of
 from tests.world import World
-
-
-@pytest.fixture
-async def db(engine: AsyncEngine) -> AsyncIterator[RequestDb]:
-    handle = RequestDb(engine)
-    yield handle
-    await handle.close()
 
 
 def members(db: RequestDb, world: World) -> RowByIdLoader:
@@ -37,13 +29,8 @@ def ids(world: World) -> list[int]:
 
 
 @pytest.fixture
-async def loader(db: RequestDb, world: World, statements: StatementCounter) -> RowByIdLoader:
-    statements.reset()
+async def loader(db: RequestDb, world: World, counted: StatementCounter) -> RowByIdLoader:
     return members(db, world)
-
-
-def ids_of(rows: list[Any]) -> list[int | None]:
-    return [None if row is None else row.id for row in rows]
 
 
 async def test_two_fields_asking_in_one_tick_share_one_statement(
