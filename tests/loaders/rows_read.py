@@ -7,10 +7,18 @@ from sqlalchemy import Row, Table, select
 
 from db.engine import RequestDb
 
+UNKNOWN = 2**62  # an id no row has
+
 
 async def rows_in(db: RequestDb, table: Table) -> list[Row[Any]]:
     """Return every row of ``table`` as ``db`` sees it (with its uncommitted writes)."""
     return list(await db.rows(select(table)))
+
+
+async def change(db: RequestDb, statement: Any) -> None:
+    """Run a write in ``db``'s transaction (rolled back when the test's handle closes)."""
+    await db.begin_write()
+    await db.rows(statement)
 
 
 def ids_of(rows: Iterable[Any]) -> list[int | None]:

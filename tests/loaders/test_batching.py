@@ -11,6 +11,7 @@ import pytest
 
 from db.engine import RequestDb
 from db.visibility import Visibility
+from loaders.registry import Loaders, make_loaders
 from loaders.rows import RowByIdLoader
 from tests.conftest import StatementCounter
 from tests.loaders.rows_read import ids_of
@@ -105,3 +106,27 @@ async def test_a_failed_batch_fails_every_waiter_and_caches_nothing(
     statements.reset()
     assert ids_of(await loader.load_all(ids)) == ids  # read again, not a cached failure
     assert statements.count == 1
+
+
+def loader_named(loaders: Loaders, name: str) -> Any:
+    """Return a loader of the set by attribute, or ``ref:<table>`` / ``visible:<table>``."""
+    how, _, table = name.partition(":")
+    return getattr(loaders, how)(table) if table else getattr(loaders, how)
+
+
+EVERY_LOADER = [
+    *("ref:members", "visible:cards", "business", "policies", "receipts_by_expense"),
+    *("events_by_expense", "members_by_team", "cards_by_holder", "member_counts"),
+    *("card_spend", "expense_pages", "expense_counts", "match_candidates_by_receipt"),
+    "receipt_candidates_by_expense",
+]
+
+
+@pytest.mark.parametrize("name", EVERY_LOADER)
+async def test_no_keys_no_statement(
+    db: RequestDb, world: World, counted: StatementCounter, name: str
+) -> None:
+    visibility = Visibility(business_id=world.a.id, member_id=world.a.members["employee"])
+    loader = loader_named(make_loaders(db, visibility), name)
+    assert await loader.load_all([]) == []
+    assert counted.count == 0

@@ -17,6 +17,7 @@ from loaders.expenses import ParentCountKey, ParentPageKey
 from loaders.registry import make_loaders
 from tests.conftest import StatementCounter
 from tests.loaders.conftest import Committed
+from tests.loaders.rows_read import UNKNOWN
 from tests.world import Biz, World
 
 NEWEST_FIRST = Keyset(column="spent_at", descending=True, limit=3)
@@ -99,17 +100,10 @@ async def test_counts_per_parent_in_one_statement_per_filter(
 ) -> None:
     a, b = world.a, world.b
     drafts = ExpenseSpec(statuses=("DRAFT",))
-    teams = [a.teams["sales"], a.teams["eng"], b.teams["sales"], 2**62]
+    teams = [a.teams["sales"], a.teams["eng"], b.teams["sales"], UNKNOWN]
     keys = [ParentCountKey("team", t, spec) for spec in (LIVE, drafts) for t in teams]
     keys.append(keys[0])
     counts = await make_loaders(db, Visibility(business_id=a.id)).expense_counts.load_all(keys)
     assert counted.count == 2
     assert counts == [len(matching(committed, a, "team", k.parent_id, k.spec)) for k in keys]
     assert counts[0] > counts[4] > 0 and counts[2] == counts[3] == 0
-
-
-async def test_no_keys_no_statement(db: RequestDb, world: World, counted: StatementCounter) -> None:
-    loaders = make_loaders(db, Visibility(business_id=world.a.id))
-    assert await loaders.expense_pages.load_all([]) == []
-    assert await loaders.expense_counts.load_all([]) == []
-    assert counted.count == 0

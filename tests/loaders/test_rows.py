@@ -17,13 +17,11 @@ from db.tables.expense import expense_events, expenses
 from db.tables.org import businesses, cards, categories, members, policies, teams
 from db.tables.receipt import receipts
 from db.visibility import Visibility
-from loaders.registry import Loaders, make_loaders
+from loaders.registry import make_loaders
 from tests.conftest import StatementCounter
 from tests.loaders.conftest import Committed
-from tests.loaders.rows_read import ids_of, nested_ids
+from tests.loaders.rows_read import UNKNOWN, ids_of, nested_ids
 from tests.world import Biz, World
-
-UNKNOWN = 2**62
 
 
 def whole(biz: Biz) -> Visibility:
@@ -168,20 +166,3 @@ async def test_policies_and_the_business_are_the_requests_own(
     (row,) = [r for r in committed[businesses.name] if r.id == world.a.id]
     assert [None if b is None else tuple(b) for b in found_businesses] == [None, tuple(row)]
     assert counted.count == 2
-
-
-def loader_named(loaders: Loaders, name: str) -> Any:
-    """Return a loader of the set by attribute, or ``ref:<table>`` / ``visible:<table>``."""
-    how, _, table = name.partition(":")
-    return getattr(loaders, how)(table) if table else getattr(loaders, how)
-
-
-@pytest.mark.parametrize(
-    "name", ["ref:members", "visible:cards", *(c[0] for c in CHILDREN), "policies", "business"]
-)
-async def test_no_keys_no_statement(
-    db: RequestDb, world: World, counted: StatementCounter, name: str
-) -> None:
-    loader = loader_named(make_loaders(db, employee(world.a)), name)
-    assert await loader.load_all([]) == []
-    assert counted.count == 0
