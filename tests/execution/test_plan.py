@@ -1,4 +1,6 @@
-"""execution/plan.py: a document's plan on the served schema, and what the planner refuses.
+"""execution/plan.py: a document's plan on the real schema, and what the planner refuses.
+
+The schema is schema/build.py's, the one app/served_schema.py serves with its extensions.
 
 Whole requests through both paths are compared in test_lane_differential.py; here the
 plan itself: its tree of response keys, their kinds and concrete types, which arguments
