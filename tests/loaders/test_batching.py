@@ -5,24 +5,17 @@ statements and checked against the rows they should return.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
 from db.visibility import Visibility
+from loaders.registry import Loaders, make_loaders
 from loaders.rows import RowByIdLoader
 from tests.conftest import StatementCounter
+from tests.loaders.rows_read import ids_of
 from tests.world import World
-
-
-@pytest.fixture
-async def db(engine: AsyncEngine) -> AsyncIterator[RequestDb]:
-    handle = RequestDb(engine)
-    yield handle
-    await handle.close()
 
 
 def members(db: RequestDb, world: World) -> RowByIdLoader:
@@ -37,13 +30,8 @@ def ids(world: World) -> list[int]:
 
 
 @pytest.fixture
-async def loader(db: RequestDb, world: World, statements: StatementCounter) -> RowByIdLoader:
-    statements.reset()
+async def loader(db: RequestDb, world: World, counted: StatementCounter) -> RowByIdLoader:
     return members(db, world)
-
-
-def ids_of(rows: list[Any]) -> list[int | None]:
-    return [None if row is None else row.id for row in rows]
 
 
 async def test_two_fields_asking_in_one_tick_share_one_statement(
@@ -120,3 +108,27 @@ async def test_a_failed_batch_fails_every_waiter_and_caches_nothing(
     statements.reset()
     assert ids_of(await loader.load_all(ids)) == ids  # read again, not a cached failure
     assert statements.count == 1
+
+
+def loader_named(loaders: Loaders, name: str) -> Any:
+    """Return a loader of the set by attribute, or ``ref:<table>`` / ``visible:<table>``."""
+    how, _, table = name.partition(":")
+    return getattr(loaders, how)(table) if table else getattr(loaders, how)
+
+
+EVERY_LOADER = [
+    *("ref:members", "visible:cards", "business", "policies", "receipts_by_expense"),
+    *("events_by_expense", "members_by_team", "cards_by_holder", "member_counts"),
+    *("card_spend", "expense_pages", "expense_counts", "match_candidates_by_receipt"),
+    "receipt_candidates_by_expense",
+]
+
+
+@pytest.mark.parametrize("name", EVERY_LOADER)
+async def test_no_keys_no_statement(
+    db: RequestDb, world: World, counted: StatementCounter, name: str
+) -> None:
+    visibility = Visibility(business_id=world.a.id, member_id=world.a.members["employee"])
+    loader = loader_named(make_loaders(db, visibility), name)
+    assert await loader.load_all([]) == []
+    assert counted.count == 0
