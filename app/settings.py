@@ -60,6 +60,10 @@ class Settings:
     # webhook endpoints may be http:// or private addresses: development and tests only
     webhooks_allow_private: bool = False
     subscriptions_per_credential: int = 20  # open subscriptions of one credential at once
+    # a subscriber is too slow (closed with 4408) when a message waits this long to be
+    # written to its socket, or when more than subscription_backlog messages wait
+    subscription_slow_s: float = 10.0
+    subscription_backlog: int = 5000
     planned_execution: bool = True
     # receipt files: None means <data_dir>/receipts
     receipts_dir: Path | None = None
@@ -113,6 +117,8 @@ class Settings:
             subscriptions_per_credential=_int(
                 env, "EXPENSEGRAPH_SUBSCRIPTIONS_PER_CREDENTIAL", 20, low=1
             ),
+            subscription_slow_s=_int(env, "EXPENSEGRAPH_SUBSCRIPTION_SLOW_SECONDS", 10, low=1),
+            subscription_backlog=_int(env, "EXPENSEGRAPH_SUBSCRIPTION_BACKLOG", 5000, low=10),
             planned_execution=_bool(env, "EXPENSEGRAPH_PLANNED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             persisted_only=_bool(env, "EXPENSEGRAPH_PERSISTED_ONLY", False),
