@@ -6,8 +6,9 @@ its reads and messages (catching up alone first when its cursor is behind) and i
 task only checks its credential every ``recheck_s``: an expired or revoked one ends this
 subscription alone with UNAUTHENTICATED; a changed visibility moves it to another group.
 
-A subscriber is too slow when a message waits ``SLOW_SEND_S`` to be written to its socket
-or more than ``SLOW_BACKLOG`` messages wait behind one (the client stopped reading). Its
+A subscriber is too slow when a message waits ``subscription_slow_s`` (app/settings.py) to
+be written to its socket or more than ``subscription_backlog`` messages wait behind one (the
+client stopped reading; a message shared with the group is a reference each). Its
 connection is closed with ``SLOW_CLOSE`` and counted; it resumes from its last cursor.
 """
 
@@ -39,8 +40,6 @@ from resolvers.paging import decode_cursor
 
 log = logging.getLogger("expensegraph.subscriptions")
 
-SLOW_SEND_S = 10.0
-SLOW_BACKLOG = 5000  # messages waiting (texts shared with the group: a reference each)
 SLOW_CLOSE = 4408
 SLOW_REASON = "Too slow: messages were not read in time; reconnect with your last cursor"
 CLOSE_WAIT_S = 10.0  # the close frame waits behind the unread messages this long at most

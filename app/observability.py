@@ -48,7 +48,7 @@ RATE_LIMITED = Counter(
 SLOW_SUBSCRIBERS = Counter(
     "expensegraph_slow_subscribers_total",
     "Subscriptions ended with close code 4408: the subscriber did not read its messages "
-    "(app/fanout.py SLOW_SEND_S, SLOW_BACKLOG).",
+    "(EXPENSEGRAPH_SUBSCRIPTION_SLOW_SECONDS, EXPENSEGRAPH_SUBSCRIPTION_BACKLOG).",
     registry=REGISTRY,
 )
 # across workers: the sum over the processes alive (multiprocess_mode is ignored otherwise)

@@ -60,6 +60,13 @@ class Settings:
     # webhook endpoints may be http:// or private addresses: development and tests only
     webhooks_allow_private: bool = False
     subscriptions_per_credential: int = 20  # open subscriptions of one credential at once
+    # a subscriber is too slow (closed with 4408) when a message waits this long to be
+    # written to its socket, or when more than subscription_backlog messages wait
+    subscription_slow_s: float = 10.0
+    subscription_backlog: int = 5000
+    # permessage-deflate on websockets: off, a fan-out compresses every message once per
+    # socket (most of its CPU per message) to save little on small JSON messages
+    ws_compression: bool = False
     planned_execution: bool = True
     # receipt files: None means <data_dir>/receipts
     receipts_dir: Path | None = None
@@ -113,6 +120,9 @@ class Settings:
             subscriptions_per_credential=_int(
                 env, "EXPENSEGRAPH_SUBSCRIPTIONS_PER_CREDENTIAL", 20, low=1
             ),
+            subscription_slow_s=_int(env, "EXPENSEGRAPH_SUBSCRIPTION_SLOW_SECONDS", 10, low=1),
+            subscription_backlog=_int(env, "EXPENSEGRAPH_SUBSCRIPTION_BACKLOG", 5000, low=10),
+            ws_compression=_bool(env, "EXPENSEGRAPH_WS_COMPRESSION", False),
             planned_execution=_bool(env, "EXPENSEGRAPH_PLANNED_EXECUTION", True),
             redis_url=env.get("EXPENSEGRAPH_REDIS_URL") or None,
             persisted_only=_bool(env, "EXPENSEGRAPH_PERSISTED_ONLY", False),

@@ -40,7 +40,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.auth import AuthError, authenticate
 from app.fanout import Renders
-from app.feed_ws import SLOW_BACKLOG, SLOW_SEND_S, FeedHandler
+from app.feed_ws import FeedHandler
 from app.groups import Groups
 from app.settings import Settings
 from db.engine import RequestDb
@@ -247,7 +247,8 @@ class SubscriptionView(GraphQL[Session, None]):
         self.hub = hub
         self.active: Counter[str] = Counter()
         self.recheck_s = RECHECK_S
-        self.slow_send_s, self.slow_backlog = SLOW_SEND_S, SLOW_BACKLOG
+        self.slow_send_s = settings.subscription_slow_s
+        self.slow_backlog = settings.subscription_backlog
         self.groups = Groups(hub)
         self.renders = Renders(schema._schema)
 

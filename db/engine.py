@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from db import tracing_hooks
-from db.fastread import merged, prepared, rows_of
+from db import codecs, tracing_hooks
+from db.fastread import merged, prepared, rows_of, unmerged, width
 from db.read_queue import QueuedRead, ReadQueue
 
 T = TypeVar("T")
@@ -62,6 +62,7 @@ def create_engine(url: str, pool: PoolSettings = PoolSettings()) -> AsyncEngine:
             "timeout": 5,
             "server_settings": {
                 "application_name": "expensegraph",
+                **codecs.SERVER_SETTINGS,
                 "statement_timeout": str(pool.statement_timeout_ms),
                 "lock_timeout": str(pool.lock_timeout_ms),
                 "idle_in_transaction_session_timeout": str(pool.idle_in_transaction_timeout_ms),
@@ -69,6 +70,7 @@ def create_engine(url: str, pool: PoolSettings = PoolSettings()) -> AsyncEngine:
         },
     )
     event.listen(engine.sync_engine.pool, "checkout", _alive)
+    event.listen(engine.sync_engine, "connect", codecs.on_connect)
     return engine
 
 
@@ -145,8 +147,7 @@ class RequestDb:
         if self.writing:  # a write began meanwhile: its transaction must see these reads
             return [await self._traced_run(conn, read.statement, read.params) for read in reads]
         self.statements += len(reads) - 1  # one of them counted by _using_connection
-        records = await self._fetch(conn, [(read.sql, read.args) for read in reads])
-        return [rows_of(found, read.row_type) for found, read in zip(records, reads, strict=True)]
+        return await self._fetch(conn, [(read.sql, read.args, read.row_type) for read in reads])
 
     async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Return what ``work`` returns, run on the request's connection, one at a time."""
@@ -197,27 +198,37 @@ class RequestDb:
         if fast is None:
             result = await conn.execute(statement, params or {})
             return result.all()
-        sql, args, row_type = fast
-        return rows_of((await self._fetch(conn, [(sql, args)]))[0], row_type)
+        return (await self._fetch(conn, [fast]))[0]
 
     async def _fetch(
-        self, conn: AsyncConnection, statements: list[tuple[str, list[Any]]]
+        self, conn: AsyncConnection, reads: list[tuple[str, list[Any], Any]]
     ) -> list[Sequence[Any]]:
-        """Return asyncpg's records of each statement, all sent in one round trip."""
+        """Return the rows of each (sql, arguments, row type): those that merge in one round trip.
+
+        A read that cannot merge (db/fastread.py :func:`~db.fastread.width`) goes alone.
+        """
         engine = self._engine.sync_engine
         if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
-            for text, values in statements:
+            for text, values, _ in reads:
                 engine.dispatch.before_cursor_execute(
                     conn.sync_connection, None, text, tuple(values), None, False
                 )
         if self._driver is None:
             self._driver = (await conn.get_raw_connection()).driver_connection
-        if len(statements) == 1:
-            sql, args = statements[0]
-            return [await self._driver.fetch(sql, *args)]
-        sql, args = merged(statements)
-        record = (await self._driver.fetch(sql, *args))[0]
-        return [record[k] for k in range(len(statements))]
+        found: list[Any] = [None] * len(reads)
+        widths = {k: width(read[2]) for k, read in enumerate(reads)} if len(reads) > 1 else {}
+        together = {k: columns for k, columns in widths.items() if columns is not None}
+        if len(together) > 1:
+            sql, args = merged([(*reads[k][:2], columns) for k, columns in together.items()])
+            record = (await self._driver.fetch(sql, *args))[0]
+            for k, rows in zip(together, unmerged(record, list(together.values())), strict=True):
+                found[k] = rows
+        for k, (sql, args, _) in enumerate(reads):
+            if found[k] is None:
+                found[k] = await self._driver.fetch(sql, *args)
+        return [
+            rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)
+        ]
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""

@@ -150,28 +150,53 @@ _merged: dict[tuple[str, ...], str] = {}
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
-def merged(statements: Sequence[tuple[str, Sequence[Any]]]) -> tuple[str, list[Any]]:
-    """Return one SELECT answering ``statements`` in one round trip, and its arguments.
+def width(row_type: Any) -> int | None:
+    """Return the number of columns of a read that can be merged, None for one that cannot.
 
-    Its column k is the array of statement k's rows, each an anonymous record, which
-    asyncpg decodes into a tuple with every column as its own statement would give it.
-    Placeholders are renumbered after the statements before them. An array keeps its
-    subquery's order (PostgreSQL's ARRAY(subquery) takes rows as they come).
+    A column SQLAlchemy converts (an array) would be aggregated into an array of arrays,
+    which PostgreSQL refuses when their lengths differ: such a read goes alone.
     """
-    texts = tuple(sql for sql, _ in statements)
+    return None if row_type._processors else len(row_type._fields)
+
+
+def merged(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
+    """Return one SELECT answering ``statements`` (sql, arguments, width) at once.
+
+    Its one row holds, for statement k, one array per column, in the order of its rows:
+    ``array_agg`` over the statement as a derived table (aggregates of one query read
+    their input in one pass, so the arrays line up, and a LIMIT or ORDER BY inside is
+    applied before them). Arrays of a column's type decode with that type's codec, as
+    the statement alone would (anonymous records would not: their fields come in binary
+    whatever codec the connection has, and are decoded slower). Placeholders are
+    renumbered after the statements before them.
+    """
+    texts = tuple(sql for sql, _, _ in statements)
     sql = _merged.get(texts)
     if sql is None:
         parts, offset = [], 0
-        for k, (text, args) in enumerate(statements):
+        for k, (text, args, columns) in enumerate(statements):
             if offset:
                 text = _PLACEHOLDER.sub(_shifted(offset), text)
-            parts.append(f"ARRAY(SELECT _row FROM ({text}) AS _row) AS _r{k}")
+            names = ", ".join(f"_c{i}" for i in range(columns))
+            arrays = ", ".join(f"array_agg(_c{i}) AS _a{k}_{i}" for i in range(columns))
+            parts.append(f"(SELECT {arrays} FROM ({text}) AS _s({names})) AS _m{k}")
             offset += len(args)
-        sql = "SELECT " + ", ".join(parts)
+        sql = "SELECT * FROM " + ", ".join(parts)
         if len(_merged) > 2000:
             _merged.clear()
         _merged[texts] = sql
-    return sql, [arg for _, args in statements for arg in args]
+    return sql, [arg for _, args, _ in statements for arg in args]
+
+
+def unmerged(record: Sequence[Any], widths: Sequence[int]) -> list[list[tuple[Any, ...]]]:
+    """Return the rows of each statement from the one record of their :func:`merged` SQL."""
+    answers, start = [], 0
+    for columns in widths:
+        arrays = record[start : start + columns]
+        start += columns
+        # no row: array_agg of nothing is NULL
+        answers.append([] if arrays[0] is None else list(zip(*arrays)))  # noqa: B905
+    return answers
 
 
 def _shifted(offset: int) -> Callable[["re.Match[str]"], str]:

@@ -81,7 +81,7 @@ class Run:
                 later.append((j, self.fetched(plan, sources)))
                 continue
             assert plan.read is not None and plan.type is not None
-            values = [plan.read(source) for source in sources]
+            values = list(map(plan.read, sources))  # C loops over attrgetters
             if plan.leaf is not None:
                 columns[j] = self.leaves(plan.type, values)
             else:

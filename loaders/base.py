@@ -87,36 +87,42 @@ class TenantLoader(DataLoader[K, V]):
             return await self._load_each(keys)
         cache, primed, loading = self._cache, self._primed, self._loading
         batches: dict[K, asyncio.Future[dict[K, V]]] = {}  # keys a batch of load_all loads
+        new: list[K] = []
         for key in keys:
             if key in primed or key in cache:
                 continue
-            batch = loading.get(key)
+            batch = loading.get(key)  # asked for by another load_all of this tick
             if batch is None:
-                if self._queue:  # aiodataloader's dispatch is already due: join its batch
-                    return await self._load_each(keys)
-                batch = self._join(key)
-            batches[key] = batch
-        for batch in dict.fromkeys(batches.values()):  # one wait per batch, not per key
+                new.append(key)
+            else:
+                batches[key] = batch
+        if new:
+            if self._queue:  # aiodataloader's dispatch is already due: join its batch
+                return await self._load_each(keys)
+            batches.update(dict.fromkeys(new, self._join(new)))
+        for batch in set(batches.values()):  # one wait per batch, not per key
             await batch
+        found = {key: batch.result()[key] for key, batch in batches.items()}
         values: list[V] = []
         for key in keys:
-            if key in batches:
-                values.append(batches[key].result()[key])
+            if key in found:
+                values.append(found[key])
             elif key in primed:
                 values.append(primed[key])
             else:
                 values.append(await cache[key])  # done, or loading by aiodataloader
         return values
 
-    def _join(self, key: K) -> "asyncio.Future[dict[K, V]]":
-        """Add ``key`` to this tick's batch of ``load_all`` keys; return the batch's future."""
+    def _join(self, keys: list[K]) -> "asyncio.Future[dict[K, V]]":
+        """Add ``keys`` to this tick's batch of ``load_all`` keys; return the batch's future."""
         if self._batch is None:
             self._batch = ({}, self.loop.create_future())
             # aiodataloader's timing (a callback, then a task): the same loads meet
             self.loop.call_soon(asyncio.ensure_future, self._dispatch())
-        self._batch[0][key] = None
-        self._loading[key] = self._batch[1]
-        return self._batch[1]
+        asked, future = self._batch
+        asked.update(dict.fromkeys(keys))
+        self._loading.update(dict.fromkeys(keys, future))
+        return future
 
     async def _dispatch(self) -> None:
         """Load this tick's ``load_all`` keys and ``load`` queue together, a chunk at a time."""
@@ -128,10 +134,11 @@ class TenantLoader(DataLoader[K, V]):
         loading, primed, cache = self._loading, self._primed, self._cache
         # a list page answered meanwhile may have primed some (its rows): not read again
         ready = {key: primed[key] for key in asked if key in primed}
-        ready.update(
-            (k, cache[k].result()) for k in asked if k not in ready and _done(cache.get(k))
-        )
-        keys = [key for key in asked if key not in ready]
+        if cache:
+            ready.update(
+                (k, cache[k].result()) for k in asked if k not in ready and _done(cache.get(k))
+            )
+        keys = [key for key in asked if key not in ready] if ready else list(asked)
         try:
             values: list[V] = []
             for start in range(0, len(keys), self.max_batch_size):

@@ -50,6 +50,7 @@ async def serve(settings: Settings, url: str, host: str, port: int, workers: int
         # every request already writes its own JSON line (app/observability.py): uvicorn's
         # access line would say less, twice the bytes, for a tenth of a small query's CPU
         "access_log": False,
+        "ws_per_message_deflate": settings.ws_compression,
     }  # fmt: skip
     if workers == 1:
         tracing.configure_tracing()  # each worker process configures its own (app_from_env)

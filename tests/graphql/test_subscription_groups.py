@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.typing import Subprotocol
 
 from app.feed_ws import SLOW_CLOSE
+from app.http import App, create_app
+from app.settings import ConfigError, Settings
+from app.subscriptions import SubscriptionView
 from resolvers.ids import encode_id
 from tests.conftest import gql, token
 from tests.graphql.helpers_ws import (
@@ -24,6 +27,23 @@ from tests.graphql.helpers_ws import (
     subscribe,
 )
 from tests.world import World
+
+
+def test_the_slow_subscriber_limits_are_settings(engine: AsyncEngine, database_url: str) -> None:
+    def limits(env: dict[str, str]) -> tuple[float, int]:
+        app = create_app(Settings.from_env(env), database_url, engine=engine)
+        assert isinstance(app, App) and isinstance(app.graphql_ws, SubscriptionView)
+        return app.graphql_ws.slow_send_s, app.graphql_ws.slow_backlog
+
+    env = {"EXPENSEGRAPH_JWT_SECRET": "s" * 40}
+    assert limits(env) == (10, 5000)
+    env |= {
+        "EXPENSEGRAPH_SUBSCRIPTION_SLOW_SECONDS": "3",
+        "EXPENSEGRAPH_SUBSCRIPTION_BACKLOG": "50",
+    }
+    assert limits(env) == (3, 50)
+    with pytest.raises(ConfigError, match="EXPENSEGRAPH_SUBSCRIPTION_BACKLOG"):
+        Settings.from_env(env | {"EXPENSEGRAPH_SUBSCRIPTION_BACKLOG": "5"})
 
 
 @pytest.mark.parametrize(
