@@ -93,11 +93,10 @@ class RequestDb:
 
     Plain reads go to asyncpg directly (db/fastread.py) and run outside a transaction;
     under READ COMMITTED each statement sees what was committed when it started, as it did
-    inside the implicit one. The first write opens the request's write transaction (ending
-    an implicit one SQLAlchemy began), and every statement after it goes through
-    SQLAlchemy; each mutation runs in a savepoint of it (a failing mutation leaves no
-    trace) and :meth:`commit` makes them durable before the response is sent. Anything not
-    committed is rolled back by :meth:`close`.
+    inside the implicit one. The first write opens the request's write transaction, and every
+    statement after it goes through SQLAlchemy; each mutation runs in a savepoint of it (a
+    failing mutation leaves no trace) and :meth:`commit` makes them durable before the
+    response is sent. Anything not committed is rolled back by :meth:`close`.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -203,10 +202,7 @@ class RequestDb:
     async def _fetch(
         self, conn: AsyncConnection, reads: list[tuple[str, list[Any], Any]]
     ) -> list[Sequence[Any]]:
-        """Return the rows of each (sql, arguments, row type): those that merge in one round trip.
-
-        A read that cannot merge (db/fastread.py :func:`~db.fastread.width`) goes alone.
-        """
+        """Return the rows of each (sql, arguments, row type), merging what can (fastread.width)."""
         engine = self._engine.sync_engine
         if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
             for text, values, _ in reads:

@@ -165,9 +165,8 @@ async def replace_demo_key(
 ) -> ApiKeyRow:
     """Revoke the business's live demo keys, store a new one and return its row.
 
-    Only a key's hash is stored, so the key printed at the last start cannot be printed
-    again: it is replaced. Run inside ``RequestDb.savepoint()``; nothing here commits.
-    """
+    Only a key's hash is stored, so the last start's key cannot be printed again: it is
+    replaced. Run inside ``RequestDb.savepoint()``; nothing here commits."""
     # without it, two demo starts at once could each revoke the old key and both insert one
     await db.rows(select(func.pg_advisory_xact_lock(func.hashtext("expensegraph.demo_key"))))
     await api_key_writes.revoke_live_api_keys_named(

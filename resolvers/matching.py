@@ -46,14 +46,16 @@ from typing import Protocol, TypeGuard
 from db.engine import RequestDb
 from db.money import UnknownCurrency, minor_units
 from db.permissions import Permission
+from db.queries import match_search
 from db.queries.match_candidates import ExpenseCandidateRow, ReceiptCandidateRow
+from db.queries.match_search import ExpenseFeaturesRow
 from db.roles import WHOLE_BUSINESS_ROLES, Role
 from db.rows import ExpenseRow, ReceiptRow
 from db.visibility import Visibility
 from db.writes import events
 from db.writes import expenses as expense_writes
 from db.writes import matching as q
-from db.writes.matching import ExpenseFeaturesRow, LockedReceiptRow
+from db.writes.matching import LockedReceiptRow
 from resolvers.context import Context
 from resolvers.ids import encode_id
 
@@ -92,7 +94,7 @@ async def match_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> 
                     db=db, business_id=business_id, receipt_id=receipt_id, candidates=[]
                 )
             return
-        rows = await q.expense_features(
+        rows = await match_search.expense_features(
             db=db,
             visibility=_uploader_visibility(receipt),
             receipt=receipt,
@@ -200,7 +202,7 @@ async def _auto_attach(db: RequestDb, receipt: LockedReceiptRow, best: Candidate
 
 
 def score(receipt: MatchableReceipt, row: ExpenseFeaturesRow) -> Candidate:
-    """Return the expense ``row`` (from db.writes.matching.expense_features) scored for ``receipt``."""
+    """Return the expense ``row`` (from db.queries.match_search.expense_features) scored for ``receipt``."""
     amount, amount_reason = _amount(receipt, row)
     days = (receipt.extracted_spent_on - row.local_day).days
     when, date_reason = _date(days)

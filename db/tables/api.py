@@ -1,5 +1,8 @@
 """What API callers hold: their keys, and the answers kept for their idempotency keys."""
 
+from datetime import datetime
+from typing import Any, Protocol
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -55,3 +58,32 @@ idempotency_keys = Table(
     CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
     Index(None, "business_id", "created_at"),
 )
+
+
+# The row type of each table above (db/rows.py says how they are used).
+
+
+class ApiKeyRow(Protocol):
+    """A row of ``api_keys``."""
+
+    business_id: int
+    id: int
+    name: str
+    prefix: str
+    secret_hash: bytes
+    scopes: list[str]
+    created_by: int | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IdempotencyKeyRow(Protocol):
+    """A row of ``idempotency_keys``."""
+
+    business_id: int
+    principal: str
+    key: str
+    request_hash: str
+    response: dict[str, Any] | None
+    created_at: datetime

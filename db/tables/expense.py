@@ -1,5 +1,10 @@
 """Expenses, their trail, the spend rollups triggers keep, and exchange rates."""
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -157,3 +162,84 @@ fx_rates = Table(
     currency_check("currency"),
     currency_check("quote_currency"),
 )
+
+
+# The row type of each table above (db/rows.py says how they are used).
+
+
+class ExpenseRow(Protocol):
+    """A row of ``expenses`` (``_mapping``: its columns by name, as both kinds of row have)."""
+
+    @property
+    def _mapping(self) -> Mapping[str, Any]: ...
+
+    business_id: int
+    id: int
+    member_id: int
+    team_id: int | None
+    card_id: int | None
+    category_id: int | None
+    merchant_name: str
+    description: str
+    amount_minor: int
+    currency: str
+    home_amount_minor: int
+    home_currency: str
+    fx_rate: Decimal
+    fx_rate_day: date | None
+    spent_at: datetime
+    status: str
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decided_by: int | None
+    reimbursed_at: datetime | None
+    exported_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class _SpendTotalRow(Protocol):
+    """The columns both spend rollups share (their period column is their own)."""
+
+    business_id: int
+    team_id: int | None
+    category_id: int | None
+    currency: str
+    status: str
+    home_currency: str
+    total_minor: Decimal
+    n: int
+
+
+class ExpenseDayTotalRow(_SpendTotalRow, Protocol):
+    """A row of ``expense_day_totals``."""
+
+    day: date
+
+
+class ExpenseMonthTotalRow(_SpendTotalRow, Protocol):
+    """A row of ``expense_month_totals``."""
+
+    month: date
+
+
+class ExpenseEventRow(Protocol):
+    """A row of ``expense_events``."""
+
+    business_id: int
+    id: int
+    expense_id: int
+    actor_id: int | None
+    action: str
+    comment: str | None
+    at: datetime
+
+
+class FxRateRow(Protocol):
+    """A row of ``fx_rates``."""
+
+    currency: str
+    quote_currency: str
+    day: date
+    rate: Decimal

@@ -1,5 +1,8 @@
 """What happened: the organisation's audit trail, the change feed, and its webhooks."""
 
+from datetime import datetime
+from typing import Any, Protocol
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -124,3 +127,71 @@ webhook_deliveries = Table(
         "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'PENDING'")
     ),
 )
+
+
+# The row type of each table above (db/rows.py says how they are used).
+
+
+class AuditEventRow(Protocol):
+    """A row of ``audit_events``."""
+
+    business_id: int
+    id: int
+    actor_member_id: int | None
+    actor_api_key_id: int | None
+    action: str
+    object_type: str
+    object_id: int
+    details: dict[str, Any]
+    at: datetime
+
+
+class EventRow(Protocol):
+    """A row of ``events`` (the change feed)."""
+
+    business_id: int
+    id: int
+    tx: int
+    type: str
+    occurred_at: datetime
+    actor_member_id: int | None
+    actor_api_key_id: int | None
+    object_type: str
+    object_id: int
+    data: dict[str, Any]
+
+
+class WebhookEndpointRow(Protocol):
+    """A row of ``webhook_endpoints``."""
+
+    business_id: int
+    id: int
+    url: str
+    description: str
+    event_types: list[str]
+    secret: str
+    previous_secret: str | None
+    previous_secret_until: datetime | None
+    enabled: bool
+    disabled_reason: str | None
+    failing_since: datetime | None
+    feed_tx: int | None
+    feed_id: int | None
+    created_at: datetime
+
+
+class WebhookDeliveryRow(Protocol):
+    """A row of ``webhook_deliveries``."""
+
+    business_id: int
+    id: int
+    endpoint_id: int
+    event_id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    first_attempt_at: datetime | None
+    last_http_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -1,5 +1,8 @@
 """The organisation: businesses, their teams, members, cards, categories and policies."""
 
+from datetime import datetime
+from typing import Protocol
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -157,3 +160,80 @@ policies = Table(
     CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
     Index(None, "business_id", "category_id"),
 )
+
+
+# The row type of each table above (db/rows.py says how they are used).
+
+
+class BusinessRow(Protocol):
+    """A row of ``businesses``."""
+
+    id: int
+    name: str
+    home_currency: str
+    timezone: str
+    created_at: datetime
+
+
+class TeamRow(Protocol):
+    """A row of ``teams``."""
+
+    business_id: int
+    id: int
+    name: str
+    manager_id: int | None
+    created_at: datetime
+    archived_at: datetime | None
+
+
+class MemberRow(Protocol):
+    """A row of ``members``."""
+
+    business_id: int
+    id: int
+    team_id: int | None
+    name: str
+    email: str
+    role: str
+    created_at: datetime
+    deactivated_at: datetime | None
+
+
+class CardRow(Protocol):
+    """A row of ``cards``."""
+
+    business_id: int
+    id: int
+    holder_id: int
+    team_id: int | None
+    last4: str
+    kind: str
+    status: str
+    currency: str
+    spend_limit_minor: int | None
+    limit_period: str | None
+    created_at: datetime
+
+
+class CategoryRow(Protocol):
+    """A row of ``categories``."""
+
+    business_id: int
+    id: int
+    name: str
+    gl_code: str | None
+    created_at: datetime
+    archived_at: datetime | None
+
+
+class PolicyRow(Protocol):
+    """A row of ``policies``."""
+
+    business_id: int
+    id: int
+    name: str
+    category_id: int | None
+    max_amount_minor: int | None
+    receipt_required_above_minor: int | None
+    active: bool
+    created_at: datetime

@@ -1,5 +1,8 @@
 """Receipts: the files, what was read from them, the expenses they may belong to."""
 
+from datetime import date, datetime
+from typing import Protocol
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -102,3 +105,49 @@ receipt_match_refusals = Table(
     ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
     ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
 )
+
+
+# The row type of each table above (db/rows.py says how they are used).
+
+
+class ReceiptRow(Protocol):
+    """A row of ``receipts``."""
+
+    business_id: int
+    id: int
+    expense_id: int | None
+    uploaded_by: int
+    file_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    uploaded_at: datetime
+    processing: str
+    processing_error: str | None
+    processed_at: datetime | None
+    extracted_merchant: str | None
+    extracted_spent_on: date | None
+    extracted_total_minor: int | None
+    extracted_currency: str | None
+    extracted_confidence: dict[str, float] | None
+
+
+class MatchCandidateRow(Protocol):
+    """A row of ``receipt_match_candidates``."""
+
+    business_id: int
+    receipt_id: int
+    expense_id: int
+    score: float
+    reasons: list[str]
+    created_at: datetime
+
+
+class MatchRefusalRow(Protocol):
+    """A row of ``receipt_match_refusals``."""
+
+    business_id: int
+    receipt_id: int
+    expense_id: int
+    created_at: datetime

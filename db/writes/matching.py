@@ -4,18 +4,15 @@ The writes run inside the caller's transaction (RequestDb.savepoint()); nothing 
 """
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any, Protocol, cast
+from datetime import date, timedelta
+from typing import Protocol, cast
 
 from sqlalchemy import (
     Date,
     and_,
     delete,
-    exists,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -23,17 +20,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.queries.expenses import has_receipt
+from db.queries.match_search import MERCHANT_FLOOR, SEARCH_DAYS
 from db.rows import ExpenseRow, ReceiptRow
-from db.tables.expense import expenses, fx_rates
+from db.tables.expense import expenses
 from db.tables.org import businesses, members, teams
 from db.tables.receipt import receipt_match_candidates, receipt_match_refusals, receipts
-from db.visibility import Visibility, expense_visible
-
-# how far from the receipt's date an expense is looked at at all (scoring decides the rest)
-SEARCH_DAYS = 14
-# pg_trgm's default similarity threshold: below it a merchant alone does not make a candidate
-MERCHANT_FLOOR = 0.3
 
 _MANAGED = (
     select(func.array_agg(teams.c.id))
@@ -74,101 +65,6 @@ async def locked_receipt(
     )
     rows = await db.rows(statement)
     return cast(LockedReceiptRow, rows[0]) if rows else None
-
-
-def _local_day(timezone: str) -> Any:
-    return func.timezone(timezone, expenses.c.spent_at).cast(Date)
-
-
-class ExpenseFeaturesRow(Protocol):
-    """What scoring needs of an expense a receipt may belong to (:func:`expense_features`)."""
-
-    id: int
-    amount_minor: int
-    currency: str
-    local_day: date
-    similarity: float
-    rate: Decimal | None
-    refused: bool
-
-
-async def expense_features(
-    *,
-    db: RequestDb,
-    visibility: Visibility,
-    receipt: ReceiptRow,
-    timezone: str,
-    window: tuple[int, int],
-) -> list[ExpenseFeaturesRow]:
-    """Return what scoring needs of each expense that may belong to ``receipt``.
-
-    Expenses ``visibility`` (the uploader's) shows, live, without a receipt, spent within
-    SEARCH_DAYS local days of the receipt's date, and with the same amount and currency,
-    or a local day in ``window`` (days before, after the receipt's date), or a similar
-    merchant. Each row: id, amount_minor, currency, local_day, merchant similarity, the
-    rate from the receipt's currency into the expense's (latest on or before the receipt's
-    date) and whether a person refused the pair.
-    """
-    day = receipt.extracted_spent_on
-    if day is None:  # nothing to compare with (the caller matches only dated receipts)
-        return []
-    local_day = _local_day(timezone)
-    merchant = receipt.extracted_merchant or ""
-    similarity = func.similarity(expenses.c.merchant_name, merchant)
-    rate = (
-        select(fx_rates.c.rate)
-        .where(
-            fx_rates.c.currency == receipt.extracted_currency,
-            fx_rates.c.quote_currency == expenses.c.currency,
-            fx_rates.c.day <= day,
-        )
-        .order_by(fx_rates.c.day.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    refused = exists(
-        select(1).where(
-            receipt_match_refusals.c.business_id == expenses.c.business_id,
-            receipt_match_refusals.c.receipt_id == receipt.id,
-            receipt_match_refusals.c.expense_id == expenses.c.id,
-        )
-    )
-    before, after = window
-    statement = (
-        select(
-            expenses.c.id,
-            expenses.c.amount_minor,
-            expenses.c.currency,
-            local_day.label("local_day"),
-            similarity.label("similarity"),
-            rate.label("rate"),
-            refused.label("refused"),
-        )
-        .where(
-            expense_visible(visibility),
-            expenses.c.deleted_at.is_(None),
-            ~has_receipt(),
-            # one day of slack either way for the time zone; the local day decides
-            expenses.c.spent_at >= _midnight(day - timedelta(days=SEARCH_DAYS + 1)),
-            expenses.c.spent_at < _midnight(day + timedelta(days=SEARCH_DAYS + 2)),
-            local_day.between(day - timedelta(days=SEARCH_DAYS), day + timedelta(days=SEARCH_DAYS)),
-            or_(
-                and_(
-                    expenses.c.currency == receipt.extracted_currency,
-                    expenses.c.amount_minor == receipt.extracted_total_minor,
-                ),
-                local_day.between(day - timedelta(days=after), day + timedelta(days=before)),
-                similarity >= MERCHANT_FLOOR if merchant else literal(False),
-            ),
-        )
-        .order_by(expenses.c.id)
-        .limit(500)
-    )
-    return list(cast("Sequence[ExpenseFeaturesRow]", await db.rows(statement)))
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
 
 
 async def replace_candidates(
