@@ -141,7 +141,7 @@ async def update_category(
 
 async def archive_category(*, db: RequestDb, business_id: int, category_id: int) -> CategoryRow:
     """Archive a locked category now and return it."""
-    return cast(CategoryRow, await update_row(
+    return typing.cast(CategoryRow, await update_row(
         db=db, table=categories, business_id=business_id, row_id=category_id,
         values={"archived_at": func.clock_timestamp()},
     ))  # fmt: skip
