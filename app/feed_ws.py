@@ -7,8 +7,8 @@ task only checks its credential every ``recheck_s``: an expired or revoked one e
 subscription alone with UNAUTHENTICATED; a changed visibility moves it to another group.
 
 A subscriber is too slow when a message waits ``subscription_slow_s`` (app/settings.py) to
-be written to its socket or more than ``subscription_backlog`` messages wait behind one (the
-client stopped reading; a message shared with the group is a reference each). Its
+be written to its socket (on either path) or more than ``subscription_backlog`` messages wait
+behind one (the client stopped reading; a message shared with the group is a reference each). Its
 connection is closed with ``SLOW_CLOSE`` and counted; it resumes from its last cursor.
 """
 
@@ -128,6 +128,21 @@ class FeedHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             raise
         finally:
             member.stop()
+
+    async def send_message(self, message: Any) -> None:
+        """Send ``message``; a socket that has not taken it within the slow limit is closed.
+
+        This covers the subscriptions strawberry serves (selections that load more than the
+        event row): they are read only as fast as their socket takes them, and one that
+        stops reading is closed with SLOW_CLOSE as on the group path (app/groups.py).
+        """
+        limit = self.context.view.slow_send_s
+        try:
+            async with asyncio.timeout(limit):
+                await super().send_message(message)
+        except TimeoutError:
+            await self.close_slow(f"a message waited {limit:g} s")
+            raise asyncio.CancelledError from None  # its operation ends with the connection
 
     async def close_slow(self, why: str) -> None:
         """Count a slow subscriber and close its connection with SLOW_CLOSE."""

@@ -14,6 +14,8 @@ from app.observability import REGISTRY
 
 FEED = """subscription($after: String, $types: [String!]) {
   events(after: $after, types: $types) { id cursor type objectId actor { kind } } }"""
+# a selection that loads more than the event row: served by strawberry, not by group
+FEED_LOADING = FEED.replace("actor { kind }", "actor { kind member { name } }")
 FREEZE = "mutation($id: ID!) { freezeCard(id: $id) { userErrors { code } } }"
 UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }"
 CREATE = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
@@ -44,6 +46,21 @@ class Served:
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         return ws
 
+    async def connect_slow(self, credential: str) -> Any:
+        """Connect a client that will stop reading: small buffers both ends, a short queue."""
+        self.small_send_buffers()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.port))
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{self.port}/graphql", sock=sock, compression=None, max_queue=4,
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+        )  # fmt: skip
+        payload = {"Authorization": f"Bearer {credential}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        return ws
+
     def http(self) -> Any:
         import httpx
 
@@ -69,12 +86,12 @@ def slow_count() -> float:
     return REGISTRY.get_sample_value("expensegraph_slow_subscribers_total") or 0.0
 
 
-async def subscribe(ws: Any, variables: dict[str, Any], id_: str = "1") -> None:
+async def subscribe(ws: Any, variables: dict[str, Any], id_: str = "1", query: str = FEED) -> None:
     ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert ack["type"] == "connection_ack", ack
     await ws.send(
         json.dumps(
-            {"id": id_, "type": "subscribe", "payload": {"query": FEED, "variables": variables}}
+            {"id": id_, "type": "subscribe", "payload": {"query": query, "variables": variables}}
         )
     )
 

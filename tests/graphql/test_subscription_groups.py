@@ -2,12 +2,10 @@
 
 import asyncio
 import json
-import socket
 
 import pytest
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
-from websockets.typing import Subprotocol
 
 from app.feed_ws import SLOW_CLOSE
 from app.http import App, create_app
@@ -16,6 +14,8 @@ from app.subscriptions import SubscriptionView
 from resolvers.ids import encode_id
 from tests.conftest import gql, token
 from tests.graphql.helpers_ws import (
+    FEED,
+    FEED_LOADING,
     FREEZE,
     UNFREEZE,
     Served,
@@ -47,31 +47,26 @@ def test_the_slow_subscriber_limits_are_settings(engine: AsyncEngine, database_u
 
 
 @pytest.mark.parametrize(
-    ("send_s", "backlog"),
-    [(0.5, 5000), (60.0, 100)],  # a message waits too long; too many messages wait
+    ("send_s", "backlog", "query"),
+    [
+        (0.5, 5000, FEED),  # a message waits too long
+        (60.0, 100, FEED),  # too many messages wait
+        (0.5, 5000, FEED_LOADING),  # a message waits too long, served by strawberry
+    ],
+    ids=["waited", "backlog", "strawberry-waited"],
 )
 async def test_a_subscriber_that_stops_reading_is_disconnected_with_4408(
-    served: Served, world: World, engine: AsyncEngine, send_s: float, backlog: int
+    served: Served, world: World, engine: AsyncEngine, send_s: float, backlog: int, query: str
 ) -> None:
     view = served.app.graphql_ws
     view.slow_send_s, view.slow_backlog = send_s, backlog
     before, events = slow_count(), 2000
     # a client that stops reading: small buffers both ends, no compression, a short queue
-    served.small_send_buffers()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
-    slow = await websockets.connect(
-        f"ws://127.0.0.1:{served.port}/graphql", sock=sock, compression=None, max_queue=4,
-        subprotocols=[Subprotocol("graphql-transport-ws")],
-    )  # fmt: skip
-    await slow.send(json.dumps({"type": "connection_init",
-                                "payload": {"Authorization": f"Bearer {token(world.a, 'admin')}"}}))  # fmt: skip
+    slow = await served.connect_slow(token(world.a, "admin"))
     reader = await served.connect(token(world.a, "admin"))
     try:
         for ws in (slow, reader):
-            await subscribe(ws, {"types": ["test.bulk"]})
+            await subscribe(ws, {"types": ["test.bulk"]}, query=query)
         await asyncio.sleep(0.3)
         await commit_events(engine, world.a.id, world.a.cards["employee"], events)
         read = [await next_message(reader, 5.0) for _ in range(events)]  # a reader gets them all
