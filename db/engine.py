@@ -13,7 +13,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db import codecs, tracing_hooks
-from db.fastread import merged, prepared, rows_of, unmerged, width
+from db.fastread import merge_groups, merged, prepared, rows_of, unmerged, width
 from db.read_queue import QueuedRead, ReadQueue
 
 T = TypeVar("T")
@@ -213,11 +213,10 @@ class RequestDb:
             self._driver = (await conn.get_raw_connection()).driver_connection
         found: list[Any] = [None] * len(reads)
         widths = {k: width(read[2]) for k, read in enumerate(reads)} if len(reads) > 1 else {}
-        together = {k: columns for k, columns in widths.items() if columns is not None}
-        if len(together) > 1:
-            sql, args = merged([(*reads[k][:2], columns) for k, columns in together.items()])
+        for group in merge_groups(widths):  # each: {read's index: its columns}, two or more
+            sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
             record = (await self._driver.fetch(sql, *args))[0]
-            for k, rows in zip(together, unmerged(record, list(together.values())), strict=True):
+            for k, rows in zip(group, unmerged(record, list(group.values())), strict=True):
                 found[k] = rows
         for k, (sql, args, _) in enumerate(reads):
             if found[k] is None:

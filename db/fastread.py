@@ -159,6 +159,28 @@ def width(row_type: Any) -> int | None:
     return None if row_type._processors else len(row_type._fields)
 
 
+# PostgreSQL takes at most 1,664 columns in a SELECT list: a merge stays below it
+MAX_MERGED_COLUMNS = 1600
+
+
+def merge_groups(widths: Mapping[int, int | None]) -> list[dict[int, int]]:
+    """Return the reads to merge (index: columns), in groups of two or more under the cap.
+
+    Reads that cannot merge (width None) and a group's lone read go alone.
+    """
+    groups: list[dict[int, int]] = [{}]
+    total = 0
+    for k, columns in widths.items():
+        if columns is None:
+            continue
+        if total + columns > MAX_MERGED_COLUMNS:
+            groups.append({})
+            total = 0
+        groups[-1][k] = columns
+        total += columns
+    return [group for group in groups if len(group) > 1]
+
+
 def merged(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
     """Return one SELECT answering ``statements`` (sql, arguments, width) at once.
 

@@ -108,3 +108,15 @@ async def test_reads_after_a_write_see_it(db: RequestDb, world: World) -> None:
     seen = await asyncio.gather(db.rows(named), db.rows(named))
     assert [[row.name for row in rows] for rows in seen] == [["Merged reads"]] * 2
     # db.close() rolls the write back
+
+
+async def test_reads_with_more_columns_than_a_select_holds_go_in_several_round_trips(
+    db: RequestDb, world: World
+) -> None:
+    # PostgreSQL refuses a SELECT list over 1,664 columns: 80 whole expense rows have 2,080
+    page = select(expenses).where(expenses.c.business_id == world.a.id).order_by(expenses.c.id)
+    alone = [tuple(row) for row in await db.rows(page)]
+    sent = round_trips(db)
+    together = await asyncio.gather(*(db.rows(page.limit(n)) for n in range(1, 81)))
+    assert [[tuple(row) for row in rows] for rows in together] == [alone[:n] for n in range(1, 81)]
+    assert len(sent) == 2 and all("array_agg" in sql for sql in sent)
