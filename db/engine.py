@@ -212,8 +212,8 @@ class RequestDb:
         if self._driver is None:
             self._driver = (await conn.get_raw_connection()).driver_connection
         found: list[Any] = [None] * len(reads)
-        widths = {k: width(read[2]) for k, read in enumerate(reads)} if len(reads) > 1 else {}
-        for group in merge_groups(widths):  # each: {read's index: its columns}, two or more
+        sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)} if reads[1:] else {}
+        for group in merge_groups(sizes):  # each: {read's index: its columns}, two or more
             sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
             record = (await self._driver.fetch(sql, *args))[0]
             for k, rows in zip(group, unmerged(record, list(group.values())), strict=True):

@@ -159,25 +159,29 @@ def width(row_type: Any) -> int | None:
     return None if row_type._processors else len(row_type._fields)
 
 
-# PostgreSQL takes at most 1,664 columns in a SELECT list: a merge stays below it
+# PostgreSQL takes at most 1,664 columns in a SELECT list and asyncpg 32,767 arguments
 MAX_MERGED_COLUMNS = 1600
+MAX_MERGED_ARGUMENTS = 30000
 
 
-def merge_groups(widths: Mapping[int, int | None]) -> list[dict[int, int]]:
-    """Return the reads to merge (index: columns), in groups of two or more under the cap.
+def merge_groups(sizes: Mapping[int, tuple[int | None, int]]) -> list[dict[int, int]]:
+    """Return the reads to merge ({index: columns}), in groups of two or more under the caps.
 
-    Reads that cannot merge (width None) and a group's lone read go alone.
+    ``sizes`` holds each read's columns (None: it cannot merge) and arguments. Reads that
+    cannot merge and a group's lone read go alone.
     """
     groups: list[dict[int, int]] = [{}]
-    total = 0
-    for k, columns in widths.items():
+    columns_in, arguments_in = 0, 0
+    for k, (columns, arguments) in sizes.items():
         if columns is None:
             continue
-        if total + columns > MAX_MERGED_COLUMNS:
+        if columns_in + columns > MAX_MERGED_COLUMNS or (
+            arguments_in + arguments > MAX_MERGED_ARGUMENTS
+        ):
             groups.append({})
-            total = 0
+            columns_in, arguments_in = 0, 0
         groups[-1][k] = columns
-        total += columns
+        columns_in, arguments_in = columns_in + columns, arguments_in + arguments
     return [group for group in groups if len(group) > 1]
 
 

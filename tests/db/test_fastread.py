@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from db import fastread
+from db.fastread import MAX_MERGED_COLUMNS, merge_groups
 from db.engine import RequestDb
 from db.queries.lookups import rows_by_ids
 from db.sql import any_of
@@ -132,3 +133,14 @@ async def test_a_locking_read_in_a_write_keeps_its_lock(engine, world) -> None:
                 await other.execute(select(expenses.c.id).where(*mine).with_for_update(nowait=True))
     finally:
         await db.close()
+
+
+def test_merge_groups_stay_under_the_column_and_argument_caps() -> None:
+    # 3 reads of 700 columns: 1,400 fit, the third starts a group of its own (alone)
+    assert merge_groups({0: (700, 1), 1: (700, 1), 2: (700, 1)}) == [{0: 700, 1: 700}]
+    # arguments: 20,000 + 20,000 is over 30,000, so the second starts a new group
+    assert merge_groups({0: (5, 20000), 1: (5, 20000), 2: (5, 1)}) == [{1: 5, 2: 5}]
+    # a read that cannot merge (an array column) is left out and breaks nothing
+    assert merge_groups({0: (3, 1), 1: (None, 1), 2: (4, 2)}) == [{0: 3, 2: 4}]
+    assert merge_groups({0: (3, 1)}) == [] and merge_groups({}) == []
+    assert MAX_MERGED_COLUMNS < 1664
