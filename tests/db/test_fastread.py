@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from db import fastread
-from db.fastread import MAX_MERGED_COLUMNS, merge_groups
 from db.engine import RequestDb
+from db.fastread import MAX_MERGED_COLUMNS, merge_groups
 from db.queries.lookups import rows_by_ids
 from db.sql import any_of
 from db.tables.api import api_keys
