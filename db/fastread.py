@@ -159,9 +159,13 @@ def width(row_type: Any) -> int | None:
     return None if row_type._processors else len(row_type._fields)
 
 
-# PostgreSQL takes at most 1,664 columns in a SELECT list and asyncpg 32,767 arguments
+# PostgreSQL takes at most 1,664 columns in a SELECT list and asyncpg 32,767 arguments; and
+# it plans a merged statement anew for each count of reads, in more than linear time: a list
+# page with batching off (a read per key, ~170 in one turn) took 1.6 s merged whole, 39 ms
+# in merges of 8 (bench/RESULTS.md). A level of a batched query has fewer reads than that.
 MAX_MERGED_COLUMNS = 1600
 MAX_MERGED_ARGUMENTS = 30000
+MAX_MERGED_READS = 8
 
 
 def merge_groups(sizes: Mapping[int, tuple[int | None, int]]) -> list[dict[int, int]]:
@@ -175,8 +179,10 @@ def merge_groups(sizes: Mapping[int, tuple[int | None, int]]) -> list[dict[int, 
     for k, (columns, arguments) in sizes.items():
         if columns is None:
             continue
-        if columns_in + columns > MAX_MERGED_COLUMNS or (
-            arguments_in + arguments > MAX_MERGED_ARGUMENTS
+        if (
+            columns_in + columns > MAX_MERGED_COLUMNS
+            or arguments_in + arguments > MAX_MERGED_ARGUMENTS
+            or len(groups[-1]) >= MAX_MERGED_READS
         ):
             groups.append({})
             columns_in, arguments_in = 0, 0

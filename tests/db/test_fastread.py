@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
-from db.fastread import MAX_MERGED_COLUMNS, merge_groups
+from db.fastread import MAX_MERGED_COLUMNS, MAX_MERGED_READS, merge_groups
 from db.queries.lookups import rows_by_ids
 from db.sql import any_of
 from db.tables.api import api_keys
@@ -144,3 +144,6 @@ def test_merge_groups_stay_under_the_column_and_argument_caps() -> None:
     assert merge_groups({0: (3, 1), 1: (None, 1), 2: (4, 2)}) == [{0: 3, 2: 4}]
     assert merge_groups({0: (3, 1)}) == [] and merge_groups({}) == []
     assert MAX_MERGED_COLUMNS < 1664
+    # at most MAX_MERGED_READS reads a statement (PostgreSQL plans a merged one each time)
+    many = merge_groups({k: (1, 1) for k in range(MAX_MERGED_READS * 2 + 1)})
+    assert [len(group) for group in many] == [MAX_MERGED_READS, MAX_MERGED_READS]
