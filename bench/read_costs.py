@@ -13,9 +13,11 @@ import argparse
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import asyncpg
 import uvloop
@@ -52,18 +54,14 @@ def as_records(reads: list[Read]) -> tuple[str, list[Any]]:
 async def level_of(app: Any, body: bytes, token: str) -> list[Read]:
     """Return the reads of the biggest merged level of one request."""
     levels: list[list[Read]] = []
-    keep = engine_module.merged
 
     def record(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
         levels.append([(sql, list(args), width) for sql, args, width in statements])
-        return keep(statements)
+        return fastread.merged(statements)
 
     await call(app, body, token)  # warm: plans, statements
-    engine_module.merged = record
-    try:
+    with patch.object(engine_module, "merged", record):  # what RequestDb merges, as it merges
         await call(app, body, token)
-    finally:
-        engine_module.merged = keep
     return max(levels, key=len, default=[])
 
 
@@ -86,14 +84,23 @@ async def timed(
             (time.perf_counter() - wall) * 1000 / RUNS)  # fmt: skip
 
 
+@asynccontextmanager
+async def connected(url: str, codec: str) -> AsyncIterator[asyncpg.Connection]:
+    """Yield a connection with asyncpg's binary codecs or db/codecs.py's text ones."""
+    conn = await asyncpg.connect(plain_url(url), server_settings=codecs.SERVER_SETTINGS)
+    try:
+        if codec == "text":
+            await codecs.use_text_codecs(conn)
+        yield conn
+    finally:
+        await conn.close()
+
+
 async def measure(url: str, name: str, reads: list[Read]) -> list[str]:
     """Return the table rows of one level: alone and merged, binary and text codecs."""
     rows = []
     for codec in ("binary", "text"):
-        conn = await asyncpg.connect(plain_url(url), server_settings=codecs.SERVER_SETTINGS)
-        try:
-            if codec == "text":
-                await codecs.use_text_codecs(conn)
+        async with connected(url, codec) as conn:
 
             async def alone(c: asyncpg.Connection = conn) -> None:
                 for sql, args, _ in reads:
@@ -106,8 +113,6 @@ async def measure(url: str, name: str, reads: list[Read]) -> list[str]:
             for way, work in ways.items():
                 pg, cpu, wall = await timed(conn, work)
                 rows.append(f"| {name} | {len(reads)} | {codec} | {way} | {pg:.3f} | {cpu:.3f} | {wall:.3f} |")  # fmt: skip
-        finally:
-            await conn.close()
     return rows
 
 
@@ -115,17 +120,12 @@ async def floors(url: str, business_id: int) -> list[str]:
     """Return the round-trip floor and the decoding of 120 expense rows, per codec."""
     rows = []
     for codec in ("binary", "text"):
-        conn = await asyncpg.connect(plain_url(url), server_settings=codecs.SERVER_SETTINGS)
-        try:
-            if codec == "text":
-                await codecs.use_text_codecs(conn)
+        async with connected(url, codec) as conn:
             page = "SELECT * FROM expenses WHERE business_id = $1 ORDER BY spent_at DESC LIMIT 120"
             for what, sql, args in (("SELECT 1", "SELECT 1", []),
                                     ("120 expense rows", page, [business_id])):  # fmt: skip
                 pg, cpu, wall = await timed(conn, fetcher(conn, sql, args))
                 rows.append(f"| {what} | {codec} | {pg:.3f} | {cpu:.3f} | {wall:.3f} |")
-        finally:
-            await conn.close()
     return rows
 
 

@@ -92,6 +92,16 @@ class Loaders:
             )
         return self._visible[table]
 
+    def changed(self, table: str, row_id: int, row: Any = None) -> None:
+        """Forget row ``row_id`` of ``table`` in both by-id loaders: a write changed it.
+
+        ``row``, when the write returned it, is remembered instead (no read to see it again).
+        """
+        for loader in (self.ref(table), self.visible(table)):
+            loader.clear(row_id)
+            if row is not None:
+                loader.prime(row_id, row)
+
     @cached_property
     def business(self) -> BusinessLoader:
         return BusinessLoader(db=self.db, visibility=self.visibility)

@@ -81,8 +81,7 @@ def _taken(error: Taken, name_field: str = "name", code_field: str = "glCode") -
 def _seen(ctx: Context, row: CategoryRow) -> CategoryRow:
     """Make the request's loaders see the category's new state; return it."""
     _, loaders = ctx.require()
-    for loader in (loaders.ref("categories"), loaders.visible("categories")):
-        loader.clear(row.id).prime(row.id, row)
+    loaders.changed("categories", row.id, row)
     return row
 
 

@@ -136,8 +136,7 @@ async def event(
             object_type="Expense", object_id=row.id, actor=actor_of(principal),
             data=expense_change(before, row, changed),
         )  # fmt: skip
-    for loader in (loaders.ref("expenses"), loaders.visible("expenses")):
-        loader.clear(row.id).prime(row.id, row)
+    loaders.changed("expenses", row.id, row)
     loaders.events_by_expense.clear(row.id)
 
 

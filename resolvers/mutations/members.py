@@ -102,14 +102,12 @@ def _seen(
 ) -> MemberRow:
     """Make the request's loaders see the member's new state and its teams'; return it."""
     _, loaders = ctx.require()
-    for loader in (loaders.ref("members"), loaders.visible("members")):
-        loader.clear(row.id).prime(row.id, row)
+    loaders.changed("members", row.id, row)
     for team in {t for t in teams if t is not None}:
         loaders.members_by_team.clear(team)
         loaders.member_counts.clear(team)
     for team in unmanaged:
-        loaders.ref("teams").clear(team)
-        loaders.visible("teams").clear(team)
+        loaders.changed("teams", team)
     return row
 
 

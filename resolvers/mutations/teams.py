@@ -76,8 +76,7 @@ async def _locked(ctx: Context, id_: int) -> TeamRow:
 def _seen(ctx: Context, row: TeamRow) -> TeamRow:
     """Make the request's loaders see the team's new state; return it."""
     _, loaders = ctx.require()
-    for loader in (loaders.ref("teams"), loaders.visible("teams")):
-        loader.clear(row.id).prime(row.id, row)
+    loaders.changed("teams", row.id, row)
     return row
 
 
