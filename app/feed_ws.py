@@ -31,6 +31,7 @@ from app.errors import ensure_codes
 from app.fanout import Plan, plan_of
 from app.groups import PAGE, Cursor, Member, Read
 from app.observability import SLOW_SUBSCRIBERS
+from app.ws_frames import direct_writer
 from db.engine import RequestDb
 from db.writes import events
 from resolvers.context import Principal
@@ -97,8 +98,8 @@ class FeedHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         after = None if plan.after is None else decode_cursor(plan.after, "tx", field="after")
         cursor = after if after is not None else await session.end()
         socket = self.websocket.ws  # type: ignore[attr-defined]
-        member = Member(socket.send_text, head, cursor,
-                        backlog=view.slow_backlog, send_s=view.slow_send_s)  # fmt: skip
+        member = Member(socket.send_text, head, cursor, backlog=view.slow_backlog,
+                        send_s=view.slow_send_s, write=direct_writer(socket))  # fmt: skip
         check_at = time.monotonic() + view.recheck_s
         try:
             while not member.ended.done():

@@ -7,8 +7,9 @@ reads the feed once from the group's cursor, renders each event once and writes 
 text to every member's socket. A member joins at its own cursor: when that is behind the
 group's, it first reads the feed on its own (paced by its socket) until it is not.
 
-A member's socket takes a message at once while its buffers have room; when it does not,
-the message goes on in a task of its own and later ones wait in the member's backlog.
+A member's socket takes a message at once while its buffers have room (as one frame made
+for the whole group, app/ws_frames.py, where the server allows); when it does not, the
+message goes on through ASGI in a task of its own and later ones wait in the member's backlog.
 A member whose backlog passes ``backlog`` messages or whose message waits ``send_s``
 seconds is ended as slow (app/fanout.py closes its connection); the group never waits.
 """
@@ -20,11 +21,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Hashable
 from typing import Any
 
+from app.ws_frames import frame
+
 log = logging.getLogger("expensegraph.subscriptions")
 
 PAGE = 100
 Cursor = tuple[int, int]
-Messages = list[tuple[Cursor, str]]  # each event's cursor and the text of its message
+# each event's cursor, the text of its message and that text's websocket frame
+Messages = list[tuple[Cursor, str, bytes]]
 Read = Callable[[Cursor], Awaitable[list[Any]]]  # a page of the feed after a cursor
 
 
@@ -54,8 +58,10 @@ class Member:
     """One subscription served by a group: its cursor and what its socket has not taken."""
 
     def __init__(self, send: Callable[[str], Coroutine[Any, Any, None]], head: str,
-                 cursor: Cursor, *, backlog: int, send_s: float) -> None:  # fmt: skip
+                 cursor: Cursor, *, backlog: int, send_s: float,
+                 write: Callable[[bytes], bool] | None = None) -> None:  # fmt: skip
         self.send, self.head, self.cursor = send, head, cursor
+        self.write = write  # a whole frame straight to the socket (app/ws_frames.py)
         self.most, self.send_s = backlog, send_s
         self.backlog: deque[str] = deque()
         self.sending: asyncio.Future[None] | None = None
@@ -65,16 +71,17 @@ class Member:
 
     def deliver(self, messages: Messages) -> None:
         """Send the messages of events after the member's cursor, in order."""
-        for at, text in messages:
+        for at, text, data in messages:
             if at > self.cursor:
                 self.cursor = at
-                self.push(text)
+                self.push(text, data)
 
-    def push(self, text: str) -> None:
+    def push(self, text: str, data: bytes) -> None:
         if self.ended.done():
             return
         if self.sending is None:
-            self._start(text)
+            if self.write is None or not self.write(data):
+                self._start(text)
             return
         self.backlog.append(text)
         if len(self.backlog) > self.most:
@@ -129,6 +136,12 @@ class Member:
             self._start(self.backlog.popleft())
 
 
+def _messages(head: str, payloads: list[tuple[Cursor, str]]) -> Messages:
+    """Return the ``next`` messages of an operation whose messages start with ``head``."""
+    texts = [(at, head + payload + "}") for at, payload in payloads]
+    return [(at, text, frame(text)) for at, text in texts]
+
+
 class Group:
     """Members with the same reads and messages, served by one task."""
 
@@ -163,9 +176,7 @@ class Group:
         for member in list(self.members):
             messages = by_head.get(member.head)
             if messages is None:
-                messages = by_head[member.head] = [
-                    (at, member.head + payload + "}") for at, payload in payloads
-                ]
+                messages = by_head[member.head] = _messages(member.head, payloads)
             member.deliver(messages)
         self.cursor = payloads[-1][0]
 
@@ -199,7 +210,7 @@ class Groups:
                 return group
             seen = None if group is None else group.cursor
             rows = await read(member.cursor)  # behind: alone, as fast as its socket takes them
-            member.deliver([((r.tx, r.id), member.head + render(r) + "}") for r in rows])
+            member.deliver(_messages(member.head, [((r.tx, r.id), render(r)) for r in rows]))
             await member.drained()
             if len(rows) < PAGE:  # it has all the group had read when it looked
                 caught_up = True

@@ -16,7 +16,10 @@ from tests.graphql.helpers_ws import Served, free_port
 async def served(engine: AsyncEngine, database_url: str) -> AsyncIterator[Served]:
     app = create_app(SETTINGS, database_url, engine=engine)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # websocket compression as `expensegraph serve` sets it (off unless configured)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            ws_per_message_deflate=SETTINGS.ws_compression)  # fmt: skip
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(300):
         if server.started:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 import websockets
@@ -11,6 +12,7 @@ from app.feed_ws import SLOW_CLOSE
 from app.http import App, create_app
 from app.settings import ConfigError, Settings
 from app.subscriptions import SubscriptionView
+from app.ws_frames import Written
 from resolvers.ids import encode_id
 from tests.conftest import gql, token
 from tests.graphql.helpers_ws import (
@@ -68,8 +70,13 @@ async def test_a_subscriber_that_stops_reading_is_disconnected_with_4408(
         for ws in (slow, reader):
             await subscribe(ws, {"types": ["test.bulk"]}, query=query)
         await asyncio.sleep(0.3)
-        await commit_events(engine, world.a.id, world.a.cards["employee"], events)
-        read = [await next_message(reader, 5.0) for _ in range(events)]  # a reader gets them all
+        # a reader gets them all: it reads while they come, in bursts its backlog holds (its
+        # socket takes frames uncompressed: 2,000 at once would fill it)
+        reading = asyncio.create_task(_read(reader, events))
+        for _ in range(0, events, 50):
+            await commit_events(engine, world.a.id, world.a.cards["employee"], 50)
+            await asyncio.sleep(0.02)
+        read = await reading
         for _ in range(100):  # meanwhile the slow one reads nothing
             if slow_count() > before:
                 break
@@ -89,6 +96,10 @@ async def test_a_subscriber_that_stops_reading_is_disconnected_with_4408(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == SLOW_CLOSE == 4408
     assert "Too slow" in closed.value.rcvd.reason
     assert 0 < got < events
+
+
+async def _read(ws: websockets.ClientConnection, n: int) -> list[dict[str, Any]]:
+    return [await next_message(ws, 5.0) for _ in range(n)]
 
 
 async def test_a_late_joiner_catches_up_alone_then_gets_the_groups_messages(
@@ -153,3 +164,36 @@ async def test_an_expired_token_in_a_group_ends_only_that_subscribers_stream(
     assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", ended
     assert completed == {"id": "1", "type": "complete"}
     assert message["payload"]["data"]["events"]["objectId"] == card
+
+
+async def test_a_groups_message_is_one_frame_written_straight_to_plain_sockets(
+    served: Served, world: World, engine: AsyncEngine
+) -> None:
+    """Plain sockets get the group's prebuilt frame; a compressed one the same text via ASGI.
+
+    Fails when uvicorn's websocket protocol changes under app/ws_frames.py (no direct
+    writes), or when the prebuilt frame differs from what the client reads.
+    """
+    admin, events = token(world.a, "admin"), 20
+    plain = await served.connect(admin)
+    served.server.config.ws_per_message_deflate = True  # read when a connection is made
+    compressed = await served.connect(admin)
+    try:
+        for ws in (plain, compressed):
+            await subscribe(ws, {"types": ["test.bulk"]})
+        await asyncio.sleep(0.3)
+        before = Written.frames
+        await commit_events(engine, world.a.id, world.a.cards["employee"], events)
+        got = [[await next_message(ws, 5.0) for _ in range(events)] for ws in (plain, compressed)]
+        written = Written.frames - before
+    finally:
+        for ws in (plain, compressed):
+            await ws.close()
+        await delete_bulk_events(engine)
+    assert compressed.response.headers.get("Sec-WebSocket-Extensions", "").startswith(
+        "permessage-deflate"
+    )
+    assert "Sec-WebSocket-Extensions" not in plain.response.headers
+    assert got[0] == got[1] and {m["type"] for m in got[0]} == {"next"}
+    assert len({m["payload"]["data"]["events"]["id"] for m in got[0]}) == events
+    assert written == events  # the plain socket's, none of the compressed one's
