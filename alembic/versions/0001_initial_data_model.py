@@ -11,11 +11,41 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from alembic import op
+from db.migration_ddl import (
+    JSONB,
+    TIMESTAMP,
+    business_fk,
+    create_business_table,
+    currency_check,
+    now_column,
+    same_business_fk,
+)
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# the btree indexes of expenses and receipts after business_id: for keyset paging, the
+# ordering column and then id
+EXPENSE_INDEXES = {
+    "ix_expenses_amount": ["home_amount_minor", "id"],
+    "ix_expenses_card_spent": ["card_id", "spent_at", "id"],
+    "ix_expenses_category": ["category_id"],
+    "ix_expenses_created": ["created_at", "id"],
+    "ix_expenses_member_spent": ["member_id", "spent_at", "id"],
+    "ix_expenses_spent": ["spent_at", "id"],
+    "ix_expenses_status_spent": ["status", "spent_at", "id"],
+    "ix_expenses_team_spent": ["team_id", "spent_at", "id"],
+    "ix_expenses_updated": ["updated_at", "id"],
+}
+RECEIPT_INDEXES = {
+    "ix_receipts_expense": ["expense_id"],
+    "ix_receipts_sha256": ["sha256"],
+    "ix_receipts_uploaded": ["uploaded_at", "id"],
+    "ix_receipts_uploader": ["uploaded_by"],
+}
 
 
 def upgrade() -> None:
@@ -28,15 +58,8 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("home_currency", sa.Text(), nullable=False),
         sa.Column("timezone", sa.Text(), server_default="UTC", nullable=False),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint(
-            "home_currency ~ '^[A-Z]{3}$'", name=op.f("ck_businesses_home_currency_iso4217")
-        ),
+        now_column("created_at"),
+        currency_check("businesses", "home_currency"),
         sa.CheckConstraint(
             "length(name) BETWEEN 1 AND 200", name=op.f("ck_businesses_name_length")
         ),
@@ -48,32 +71,16 @@ def upgrade() -> None:
         sa.Column("quote_currency", sa.Text(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("rate", sa.Numeric(precision=20, scale=10), nullable=False),
-        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f("ck_fx_rates_currency_iso4217")),
-        sa.CheckConstraint(
-            "quote_currency ~ '^[A-Z]{3}$'", name=op.f("ck_fx_rates_quote_currency_iso4217")
-        ),
+        currency_check("fx_rates", "currency"),
+        currency_check("fx_rates", "quote_currency"),
         sa.CheckConstraint("rate > 0", name=op.f("ck_fx_rates_rate_positive")),
         sa.PrimaryKeyConstraint("currency", "quote_currency", "day", name=op.f("pk_fx_rates")),
     )
-    op.create_table(
+    create_business_table(
         "categories",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("gl_code", sa.Text(), nullable=True),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_categories_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_categories")),
+        now_column("created_at"),
         sa.UniqueConstraint("business_id", "name", name=op.f("uq_categories_business_id_name")),
     )
     op.create_table(
@@ -82,22 +89,12 @@ def upgrade() -> None:
         sa.Column("principal", sa.Text(), nullable=False),
         sa.Column("key", sa.Text(), nullable=False),
         sa.Column("request_hash", sa.Text(), nullable=False),
-        sa.Column("response", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        sa.Column("response", JSONB, nullable=True),
+        now_column("created_at"),
         sa.CheckConstraint(
             "length(key) BETWEEN 1 AND 255", name=op.f("ck_idempotency_keys_key_length")
         ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_idempotency_keys_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
+        business_fk("idempotency_keys"),
         sa.PrimaryKeyConstraint(
             "business_id", "principal", "key", name=op.f("pk_idempotency_keys")
         ),
@@ -108,25 +105,11 @@ def upgrade() -> None:
         ["business_id", "created_at"],
         unique=False,
     )
-    op.create_table(
+    create_business_table(
         "teams",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("manager_id", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_teams_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_teams")),
+        now_column("created_at"),
         sa.UniqueConstraint("business_id", "name", name=op.f("uq_teams_business_id_name")),
     )
     op.create_index(
@@ -135,38 +118,20 @@ def upgrade() -> None:
         ["business_id", "manager_id"],
         unique=False,
     )
-    op.create_table(
+    create_business_table(
         "members",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("team_id", sa.BigInteger(), nullable=True),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("email", sa.Text(), nullable=False),
         sa.Column("role", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        now_column("created_at"),
         sa.CheckConstraint(
             "email = lower(email) AND email LIKE '%_@_%'", name=op.f("ck_members_email")
         ),
         sa.CheckConstraint(
             "role IN ('ADMIN', 'FINANCE', 'MANAGER', 'EMPLOYEE')", name=op.f("ck_members_role")
         ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "team_id"],
-            ["teams.business_id", "teams.id"],
-            name=op.f("fk_members_business_id_team_id_teams"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_members_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_members")),
+        same_business_fk("members", "team_id", "teams"),
         sa.UniqueConstraint("business_id", "email", name=op.f("uq_members_business_id_email")),
     )
     op.create_index(
@@ -181,37 +146,19 @@ def upgrade() -> None:
         ["business_id", "manager_id"],
         ["business_id", "id"],
     )
-    op.create_table(
+    create_business_table(
         "policies",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("category_id", sa.BigInteger(), nullable=True),
         sa.Column("max_amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("receipt_required_above_minor", sa.BigInteger(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        now_column("created_at"),
         sa.CheckConstraint("max_amount_minor > 0", name=op.f("ck_policies_max_amount_positive")),
         sa.CheckConstraint(
             "receipt_required_above_minor >= 0", name=op.f("ck_policies_receipt_threshold")
         ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "category_id"],
-            ["categories.business_id", "categories.id"],
-            name=op.f("fk_policies_business_id_category_id_categories"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_policies_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_policies")),
+        same_business_fk("policies", "category_id", "categories"),
     )
     op.create_index(
         op.f("ix_policies_business_id_category_id"),
@@ -219,44 +166,24 @@ def upgrade() -> None:
         ["business_id", "category_id"],
         unique=False,
     )
-    op.create_table(
+    create_business_table(
         "api_keys",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("prefix", sa.Text(), nullable=False),
         sa.Column("secret_hash", sa.LargeBinary(), nullable=False),
         sa.Column("scopes", postgresql.ARRAY(sa.Text()), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("last_used_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
-        sa.Column("revoked_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        now_column("created_at"),
+        sa.Column("last_used_at", TIMESTAMP, nullable=True),
+        sa.Column("revoked_at", TIMESTAMP, nullable=True),
         sa.CheckConstraint(
             "octet_length(secret_hash) = 32", name=op.f("ck_api_keys_secret_hash_sha256")
         ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "created_by"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_api_keys_business_id_created_by_members"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_api_keys_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_api_keys")),
+        same_business_fk("api_keys", "created_by", "members"),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
     )
-    op.create_table(
+    create_business_table(
         "cards",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("holder_id", sa.BigInteger(), nullable=False),
         sa.Column("team_id", sa.BigInteger(), nullable=True),
         sa.Column("last4", sa.Text(), nullable=False),
@@ -265,13 +192,8 @@ def upgrade() -> None:
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("spend_limit_minor", sa.BigInteger(), nullable=True),
         sa.Column("limit_period", sa.Text(), nullable=True),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f("ck_cards_currency_iso4217")),
+        now_column("created_at"),
+        currency_check("cards", "currency"),
         sa.CheckConstraint("kind IN ('PHYSICAL', 'VIRTUAL')", name=op.f("ck_cards_kind")),
         sa.CheckConstraint("last4 ~ '^[0-9]{4}$'", name=op.f("ck_cards_last4")),
         sa.CheckConstraint(
@@ -285,23 +207,8 @@ def upgrade() -> None:
             name=op.f("ck_cards_limit_needs_period"),
         ),
         sa.CheckConstraint("spend_limit_minor > 0", name=op.f("ck_cards_spend_limit_positive")),
-        sa.ForeignKeyConstraint(
-            ["business_id", "holder_id"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_cards_business_id_holder_id_members"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "team_id"],
-            ["teams.business_id", "teams.id"],
-            name=op.f("fk_cards_business_id_team_id_teams"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_cards_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_cards")),
+        same_business_fk("cards", "holder_id", "members"),
+        same_business_fk("cards", "team_id", "teams"),
     )
     op.create_index(
         op.f("ix_cards_business_id_holder_id"), "cards", ["business_id", "holder_id"], unique=False
@@ -309,10 +216,8 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_cards_business_id_team_id"), "cards", ["business_id", "team_id"], unique=False
     )
-    op.create_table(
+    create_business_table(
         "expenses",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("member_id", sa.BigInteger(), nullable=False),
         sa.Column("team_id", sa.BigInteger(), nullable=True),
         sa.Column("card_id", sa.BigInteger(), nullable=True),
@@ -325,30 +230,18 @@ def upgrade() -> None:
         sa.Column("home_currency", sa.Text(), nullable=False),
         sa.Column("fx_rate", sa.Numeric(precision=20, scale=10), nullable=False),
         sa.Column("fx_rate_day", sa.Date(), nullable=True),
-        sa.Column("spent_at", postgresql.TIMESTAMP(timezone=True), nullable=False),
+        sa.Column("spent_at", TIMESTAMP, nullable=False),
         sa.Column("status", sa.Text(), server_default="DRAFT", nullable=False),
-        sa.Column("submitted_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
-        sa.Column("decided_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("submitted_at", TIMESTAMP, nullable=True),
+        sa.Column("decided_at", TIMESTAMP, nullable=True),
         sa.Column("decided_by", sa.BigInteger(), nullable=True),
-        sa.Column("reimbursed_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
-        sa.Column("exported_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
-        sa.Column(
-            "created_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("deleted_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
-        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f("ck_expenses_currency_iso4217")),
-        sa.CheckConstraint(
-            "home_currency ~ '^[A-Z]{3}$'", name=op.f("ck_expenses_home_currency_iso4217")
-        ),
+        sa.Column("reimbursed_at", TIMESTAMP, nullable=True),
+        sa.Column("exported_at", TIMESTAMP, nullable=True),
+        now_column("created_at"),
+        now_column("updated_at"),
+        sa.Column("deleted_at", TIMESTAMP, nullable=True),
+        currency_check("expenses", "currency"),
+        currency_check("expenses", "home_currency"),
         sa.CheckConstraint(
             "status IN ('DRAFT', 'SUBMITTED', 'APPROVED', 'REJECTED', 'REIMBURSED')",
             name=op.f("ck_expenses_status"),
@@ -361,60 +254,14 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "length(merchant_name) BETWEEN 1 AND 200", name=op.f("ck_expenses_merchant_length")
         ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "card_id"],
-            ["cards.business_id", "cards.id"],
-            name=op.f("fk_expenses_business_id_card_id_cards"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "category_id"],
-            ["categories.business_id", "categories.id"],
-            name=op.f("fk_expenses_business_id_category_id_categories"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "decided_by"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_expenses_business_id_decided_by_members"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "member_id"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_expenses_business_id_member_id_members"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "team_id"],
-            ["teams.business_id", "teams.id"],
-            name=op.f("fk_expenses_business_id_team_id_teams"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_expenses_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_expenses")),
+        same_business_fk("expenses", "card_id", "cards"),
+        same_business_fk("expenses", "category_id", "categories"),
+        same_business_fk("expenses", "decided_by", "members"),
+        same_business_fk("expenses", "member_id", "members"),
+        same_business_fk("expenses", "team_id", "teams"),
     )
-    op.create_index(
-        "ix_expenses_amount", "expenses", ["business_id", "home_amount_minor", "id"], unique=False
-    )
-    op.create_index(
-        "ix_expenses_card_spent",
-        "expenses",
-        ["business_id", "card_id", "spent_at", "id"],
-        unique=False,
-    )
-    op.create_index(
-        "ix_expenses_category", "expenses", ["business_id", "category_id"], unique=False
-    )
-    op.create_index(
-        "ix_expenses_created", "expenses", ["business_id", "created_at", "id"], unique=False
-    )
-    op.create_index(
-        "ix_expenses_member_spent",
-        "expenses",
-        ["business_id", "member_id", "spent_at", "id"],
-        unique=False,
-    )
+    for name, columns in EXPENSE_INDEXES.items():
+        op.create_index(name, "expenses", ["business_id", *columns], unique=False)
     op.create_index(
         "ix_expenses_merchant_trgm",
         "expenses",
@@ -423,55 +270,15 @@ def upgrade() -> None:
         postgresql_using="gin",
         postgresql_ops={"merchant_name": "gin_trgm_ops"},
     )
-    op.create_index(
-        "ix_expenses_spent", "expenses", ["business_id", "spent_at", "id"], unique=False
-    )
-    op.create_index(
-        "ix_expenses_status_spent",
-        "expenses",
-        ["business_id", "status", "spent_at", "id"],
-        unique=False,
-    )
-    op.create_index(
-        "ix_expenses_team_spent",
-        "expenses",
-        ["business_id", "team_id", "spent_at", "id"],
-        unique=False,
-    )
-    op.create_index(
-        "ix_expenses_updated", "expenses", ["business_id", "updated_at", "id"], unique=False
-    )
-    op.create_table(
+    create_business_table(
         "expense_events",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("expense_id", sa.BigInteger(), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=True),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column(
-            "at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "actor_id"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_expense_events_business_id_actor_id_members"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "expense_id"],
-            ["expenses.business_id", "expenses.id"],
-            name=op.f("fk_expense_events_business_id_expense_id_expenses"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_expense_events_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_expense_events")),
+        now_column("at"),
+        same_business_fk("expense_events", "actor_id", "members"),
+        same_business_fk("expense_events", "expense_id", "expenses"),
     )
     op.create_index(
         "ix_expense_events_expense",
@@ -479,10 +286,8 @@ def upgrade() -> None:
         ["business_id", "expense_id", "at", "id"],
         unique=False,
     )
-    op.create_table(
+    create_business_table(
         "receipts",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("expense_id", sa.BigInteger(), nullable=True),
         sa.Column("uploaded_by", sa.BigInteger(), nullable=False),
         sa.Column("file_name", sa.Text(), nullable=False),
@@ -490,60 +295,25 @@ def upgrade() -> None:
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.Text(), nullable=False),
         sa.Column("storage_key", sa.Text(), nullable=False),
-        sa.Column(
-            "uploaded_at",
-            postgresql.TIMESTAMP(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        now_column("uploaded_at"),
         sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name=op.f("ck_receipts_sha256_hex")),
         sa.CheckConstraint("size_bytes >= 0", name=op.f("ck_receipts_size_nonnegative")),
-        sa.ForeignKeyConstraint(
-            ["business_id", "expense_id"],
-            ["expenses.business_id", "expenses.id"],
-            name=op.f("fk_receipts_business_id_expense_id_expenses"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "uploaded_by"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_receipts_business_id_uploaded_by_members"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_receipts_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_receipts")),
+        same_business_fk("receipts", "expense_id", "expenses"),
+        same_business_fk("receipts", "uploaded_by", "members"),
     )
-    op.create_index("ix_receipts_expense", "receipts", ["business_id", "expense_id"], unique=False)
-    op.create_index("ix_receipts_sha256", "receipts", ["business_id", "sha256"], unique=False)
-    op.create_index(
-        "ix_receipts_uploaded", "receipts", ["business_id", "uploaded_at", "id"], unique=False
-    )
-    op.create_index(
-        "ix_receipts_uploader", "receipts", ["business_id", "uploaded_by"], unique=False
-    )
+    for name, columns in RECEIPT_INDEXES.items():
+        op.create_index(name, "receipts", ["business_id", *columns], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_receipts_uploader", table_name="receipts")
-    op.drop_index("ix_receipts_uploaded", table_name="receipts")
-    op.drop_index("ix_receipts_sha256", table_name="receipts")
-    op.drop_index("ix_receipts_expense", table_name="receipts")
+    for name in reversed(RECEIPT_INDEXES):
+        op.drop_index(name, table_name="receipts")
     op.drop_table("receipts")
     op.drop_index("ix_expense_events_expense", table_name="expense_events")
     op.drop_table("expense_events")
-    op.drop_index("ix_expenses_updated", table_name="expenses")
-    op.drop_index("ix_expenses_team_spent", table_name="expenses")
-    op.drop_index("ix_expenses_status_spent", table_name="expenses")
-    op.drop_index("ix_expenses_spent", table_name="expenses")
     op.drop_index("ix_expenses_merchant_trgm", table_name="expenses", postgresql_using="gin")
-    op.drop_index("ix_expenses_member_spent", table_name="expenses")
-    op.drop_index("ix_expenses_created", table_name="expenses")
-    op.drop_index("ix_expenses_category", table_name="expenses")
-    op.drop_index("ix_expenses_card_spent", table_name="expenses")
-    op.drop_index("ix_expenses_amount", table_name="expenses")
+    for name in reversed(EXPENSE_INDEXES):
+        op.drop_index(name, table_name="expenses")
     op.drop_table("expenses")
     op.drop_index(op.f("ix_cards_business_id_team_id"), table_name="cards")
     op.drop_index(op.f("ix_cards_business_id_holder_id"), table_name="cards")

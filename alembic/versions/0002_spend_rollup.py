@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from alembic import op
+from db.migration_ddl import business_fk
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -147,12 +148,7 @@ def _create_table(name: str, period: str) -> None:
         *(sa.Column(c, sa.Text(), nullable=False) for c in ("currency", "status", "home_currency")),
         sa.Column("total_minor", sa.Numeric(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f(f"fk_{name}_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
+        business_fk(name),
         sa.UniqueConstraint(
             "business_id",
             period,

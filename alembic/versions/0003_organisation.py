@@ -13,16 +13,14 @@ code is unique within its business, so an ERP can upsert a chart of accounts by 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from alembic import op
+from db.migration_ddl import JSONB, TIMESTAMP, create_business_table, now_column, same_business_fk
 
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-TIMESTAMP = postgresql.TIMESTAMP(timezone=True)
 
 
 def upgrade() -> None:
@@ -36,34 +34,16 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("gl_code IS NOT NULL"),
     )
-    op.create_table(
+    create_business_table(
         "audit_events",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("actor_member_id", sa.BigInteger(), nullable=True),
         sa.Column("actor_api_key_id", sa.BigInteger(), nullable=True),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("object_type", sa.Text(), nullable=False),
         sa.Column("object_id", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "details",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column("at", TIMESTAMP, server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_audit_events_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "actor_member_id"],
-            ["members.business_id", "members.id"],
-            name=op.f("fk_audit_events_business_id_actor_member_id_members"),
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_audit_events")),
+        sa.Column("details", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
+        now_column("at"),
+        same_business_fk("audit_events", "actor_member_id", "members"),
     )
     op.create_index(
         "ix_audit_events_object", "audit_events", ["business_id", "object_type", "object_id", "at"]

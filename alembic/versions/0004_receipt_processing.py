@@ -14,17 +14,15 @@ confirm, and remembers the pairs a person detached so it never attaches them aga
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from alembic import op
+from db.migration_ddl import JSONB, TIMESTAMP, business_fk, now_column, same_business_fk
 
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TIMESTAMP = postgresql.TIMESTAMP(timezone=True)
-JSONB = postgresql.JSONB(astext_type=sa.Text())
 STATES = "processing IN ('QUEUED', 'PROCESSING', 'DONE', 'FAILED')"
 
 
@@ -61,23 +59,10 @@ def upgrade() -> None:
         op.create_table(
             name,
             *columns,
-            sa.Column("created_at", TIMESTAMP, server_default=sa.text("now()"), nullable=False),
-            sa.ForeignKeyConstraint(
-                ["business_id"],
-                ["businesses.id"],
-                name=op.f(f"fk_{name}_business_id_businesses"),
-                ondelete="CASCADE",
-            ),
-            sa.ForeignKeyConstraint(
-                ["business_id", "receipt_id"],
-                ["receipts.business_id", "receipts.id"],
-                name=op.f(f"fk_{name}_business_id_receipt_id_receipts"),
-            ),
-            sa.ForeignKeyConstraint(
-                ["business_id", "expense_id"],
-                ["expenses.business_id", "expenses.id"],
-                name=op.f(f"fk_{name}_business_id_expense_id_expenses"),
-            ),
+            now_column("created_at"),
+            business_fk(name),
+            same_business_fk(name, "receipt_id", "receipts"),
+            same_business_fk(name, "expense_id", "expenses"),
             sa.PrimaryKeyConstraint(
                 "business_id", "receipt_id", "expense_id", name=op.f(f"pk_{name}")
             ),

@@ -13,23 +13,19 @@ commits later can never appear behind a cursor that has moved past it (db/writes
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from alembic import op
+from db.migration_ddl import JSONB, TIMESTAMP, create_business_table
 
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TIMESTAMP = postgresql.TIMESTAMP(timezone=True)
-
 
 def upgrade() -> None:
-    op.create_table(
+    create_business_table(
         "events",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column(
             "tx",
             sa.BigInteger(),
@@ -44,19 +40,7 @@ def upgrade() -> None:
         sa.Column("actor_api_key_id", sa.BigInteger(), nullable=True),
         sa.Column("object_type", sa.Text(), nullable=False),
         sa.Column("object_id", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "data",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_events_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_events")),
+        sa.Column("data", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
     )
     op.create_index("ix_events_feed", "events", ["business_id", "tx", "id"])
     op.create_index("ix_events_object", "events", ["business_id", "object_type", "object_id"])

@@ -15,20 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from alembic import op
+from db.migration_ddl import TIMESTAMP, create_business_table, now_column, same_business_fk
 
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TIMESTAMP = postgresql.TIMESTAMP(timezone=True)
-
 
 def upgrade() -> None:
-    op.create_table(
+    create_business_table(
         "webhook_endpoints",
-        sa.Column("business_id", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("event_types", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
@@ -40,15 +37,10 @@ def upgrade() -> None:
         sa.Column("failing_since", TIMESTAMP, nullable=True),
         sa.Column("feed_tx", sa.BigInteger(), nullable=True),
         sa.Column("feed_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", TIMESTAMP, server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["business_id"],
-            ["businesses.id"],
-            name=op.f("fk_webhook_endpoints_business_id_businesses"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_webhook_endpoints")),
+        now_column("created_at"),
     )
+    # not create_business_table: a delivery is deleted with its endpoint (the foreign key
+    # below), which is deleted with its business
     op.create_table(
         "webhook_deliveries",
         sa.Column("business_id", sa.BigInteger(), nullable=False),
@@ -57,21 +49,18 @@ def upgrade() -> None:
         sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.Text(), server_default="PENDING", nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("next_attempt_at", TIMESTAMP, server_default=sa.text("now()"), nullable=False),
+        now_column("next_attempt_at"),
         sa.Column("first_attempt_at", TIMESTAMP, nullable=True),
         sa.Column("last_http_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("delivered_at", TIMESTAMP, nullable=True),
-        sa.Column("created_at", TIMESTAMP, server_default=sa.text("now()"), nullable=False),
+        now_column("created_at"),
         sa.CheckConstraint(
             "status IN ('PENDING', 'DELIVERED', 'FAILED')",
             name=op.f("ck_webhook_deliveries_status"),
         ),
-        sa.ForeignKeyConstraint(
-            ["business_id", "endpoint_id"],
-            ["webhook_endpoints.business_id", "webhook_endpoints.id"],
-            name=op.f("fk_webhook_deliveries_business_id_endpoint_id_webhook_endpoints"),
-            ondelete="CASCADE",
+        same_business_fk(
+            "webhook_deliveries", "endpoint_id", "webhook_endpoints", ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("business_id", "id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint(

@@ -1,9 +1,9 @@
 """The matcher's stored candidates as the API reads them: both ways, the viewer's visibility applied."""
 
 from collections.abc import Sequence
-from typing import Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, Table, and_, select
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
@@ -29,28 +29,9 @@ async def candidates_by_receipt(
 
     Best first; expenses deleted or given a receipt since are left out.
     """
-    c = receipt_match_candidates
-    statement = (
-        select(
-            expenses,
-            c.c.receipt_id.label("match_receipt_id"),
-            c.c.score.label("match_score"),
-            c.c.reasons.label("match_reasons"),
-        )
-        .join(c, and_(c.c.business_id == expenses.c.business_id, c.c.expense_id == expenses.c.id))
-        .where(
-            c.c.business_id == visibility.business_id,
-            any_of(c.c.receipt_id, list(receipt_ids)),
-            expense_visible(visibility),
-            expenses.c.deleted_at.is_(None),
-            ~has_receipt(),
-        )
-        .order_by(c.c.receipt_id, c.c.score.desc(), expenses.c.id)
-    )
-    by_receipt: dict[int, list[ExpenseCandidateRow]] = {id_: [] for id_ in receipt_ids}
-    for row in cast("Sequence[ExpenseCandidateRow]", await db.rows(statement)):
-        by_receipt[row.match_receipt_id].append(row)
-    return by_receipt
+    shown = (expense_visible(visibility), expenses.c.deleted_at.is_(None), ~has_receipt())
+    found = await _candidates(db, visibility, expenses, "receipt_id", receipt_ids, shown)
+    return cast("dict[int, list[ExpenseCandidateRow]]", found)
 
 
 class ReceiptCandidateRow(ReceiptRow, Protocol):
@@ -65,24 +46,35 @@ async def candidates_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[ReceiptCandidateRow]]:
     """Return, per expense, the unmatched receipts ``visibility`` shows that hold it as a candidate."""
+    shown = (receipt_visible(visibility), receipts.c.expense_id.is_(None))
+    found = await _candidates(db, visibility, receipts, "expense_id", expense_ids, shown)
+    return cast("dict[int, list[ReceiptCandidateRow]]", found)
+
+
+async def _candidates(
+    db: RequestDb,
+    visibility: Visibility,
+    table: Table,
+    by: Literal["receipt_id", "expense_id"],
+    ids: Sequence[int],
+    shown: Sequence[ColumnElement[bool]],
+) -> dict[int, list[Any]]:
+    """Return the rows of ``table`` (the other side of pairs whose ``by`` is in ``ids``) that
+    pass ``shown``, with ``match_<by>``, ``match_score`` and ``match_reasons``: per id, best first."""
     c = receipt_match_candidates
+    other = c.c.expense_id if by == "receipt_id" else c.c.receipt_id
     statement = (
         select(
-            receipts,
-            c.c.expense_id.label("match_expense_id"),
+            table,
+            c.c[by].label(f"match_{by}"),
             c.c.score.label("match_score"),
             c.c.reasons.label("match_reasons"),
         )
-        .join(c, and_(c.c.business_id == receipts.c.business_id, c.c.receipt_id == receipts.c.id))
-        .where(
-            c.c.business_id == visibility.business_id,
-            any_of(c.c.expense_id, list(expense_ids)),
-            receipt_visible(visibility),
-            receipts.c.expense_id.is_(None),
-        )
-        .order_by(c.c.expense_id, c.c.score.desc(), receipts.c.id)
+        .join(c, and_(c.c.business_id == table.c.business_id, other == table.c.id))
+        .where(c.c.business_id == visibility.business_id, any_of(c.c[by], list(ids)), *shown)
+        .order_by(c.c[by], c.c.score.desc(), table.c.id)
     )
-    by_expense: dict[int, list[ReceiptCandidateRow]] = {id_: [] for id_ in expense_ids}
-    for row in cast("Sequence[ReceiptCandidateRow]", await db.rows(statement)):
-        by_expense[row.match_expense_id].append(row)
-    return by_expense
+    grouped: dict[int, list[Any]] = {id_: [] for id_ in ids}
+    for row in await db.rows(statement):
+        grouped[getattr(row, f"match_{by}")].append(row)
+    return grouped

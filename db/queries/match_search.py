@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Date, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Date, and_, exists, func, literal, or_, select
 
 from db.engine import RequestDb
 from db.queries.expenses import has_receipt
@@ -98,20 +98,49 @@ async def expense_features(
             # one day of slack either way for the time zone; the local day decides
             expenses.c.spent_at >= _midnight(day - timedelta(days=SEARCH_DAYS + 1)),
             expenses.c.spent_at < _midnight(day + timedelta(days=SEARCH_DAYS + 2)),
-            local_day.between(day - timedelta(days=SEARCH_DAYS), day + timedelta(days=SEARCH_DAYS)),
-            or_(
-                and_(
+            may_match(
+                local_day,
+                day,
+                # the window dates a receipt from its expense: an expense from its receipt
+                # is dated the other way round
+                window=(after, before),
+                same_money=and_(
                     expenses.c.currency == receipt.extracted_currency,
                     expenses.c.amount_minor == receipt.extracted_total_minor,
                 ),
-                local_day.between(day - timedelta(days=after), day + timedelta(days=before)),
-                similarity >= MERCHANT_FLOOR if merchant else literal(False),
+                similar=similarity >= MERCHANT_FLOOR if merchant else literal(False),
             ),
         )
         .order_by(expenses.c.id)
         .limit(500)
     )
     return list(cast("Sequence[ExpenseFeaturesRow]", await db.rows(statement)))
+
+
+def may_match(
+    day: ColumnElement[date],
+    around: date,
+    *,
+    window: tuple[int, int],
+    same_money: ColumnElement[bool],
+    similar: ColumnElement[bool],
+) -> ColumnElement[bool]:
+    """Return the search's rule for the other side of a pair, dated ``day``, seen from ``around``.
+
+    Dated within SEARCH_DAYS of ``around``, and the same money, or dated from ``window[0]``
+    days before ``around`` to ``window[1]`` days after, or ``similar`` (the merchant).
+    """
+    earlier, later = window
+    return and_(
+        _days_around(day, around, SEARCH_DAYS, SEARCH_DAYS),
+        or_(same_money, _days_around(day, around, earlier, later), similar),
+    )
+
+
+def _days_around(
+    day: ColumnElement[date], around: date, before: int, after: int
+) -> ColumnElement[bool]:
+    return day.between(around - timedelta(days=before), around + timedelta(days=after))
 
 
 def _midnight(day: date) -> datetime:

@@ -19,17 +19,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from db.tables.base import (
     Timestamp,
     business_id_column,
+    business_table,
     created_at_column,
-    id_column,
     member_fk,
     metadata,
 )
 
-api_keys = Table(
+api_keys = business_table(
     "api_keys",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("name", Text, nullable=False),
     Column("prefix", Text, nullable=False),
     Column("secret_hash", LargeBinary, nullable=False),
@@ -38,7 +35,6 @@ api_keys = Table(
     created_at_column(),
     Column("last_used_at", Timestamp, nullable=True),
     Column("revoked_at", Timestamp, nullable=True),
-    PrimaryKeyConstraint("business_id", "id"),
     member_fk("created_by"),
     # one of the two global lookups: a key is found by its prefix before any business is known
     UniqueConstraint("prefix"),

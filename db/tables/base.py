@@ -8,9 +8,12 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     MetaData,
+    PrimaryKeyConstraint,
+    Table,
     func,
 )
 from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.schema import SchemaItem
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -57,6 +60,33 @@ def created_at_column() -> Column[object]:
     return Column("created_at", Timestamp, nullable=False, server_default=func.now())
 
 
+def business_table(name: str, *items: SchemaItem) -> Table:
+    """Return the table ``name`` of a business's rows: ``business_id`` and ``id``, then ``items``.
+
+    Keyed by (business_id, id); its rows are deleted with their business.
+    """
+    return Table(
+        name,
+        metadata,
+        business_id_column(),
+        id_column(),
+        *items,
+        PrimaryKeyConstraint("business_id", "id"),
+    )
+
+
+def same_business_fk(
+    column: str, table: str, *, ondelete: str | None = None, use_alter: bool = False
+) -> ForeignKeyConstraint:
+    """Return the foreign key from ``column`` to a row of ``table`` of the same business."""
+    return ForeignKeyConstraint(
+        ["business_id", column],
+        [f"{table}.business_id", f"{table}.id"],
+        ondelete=ondelete,
+        use_alter=use_alter,
+    )
+
+
 def member_fk(column: str) -> ForeignKeyConstraint:
     """Return the foreign key from ``column`` to a member of the same business."""
-    return ForeignKeyConstraint(["business_id", column], ["members.business_id", "members.id"])
+    return same_business_fk(column, "members")

@@ -10,7 +10,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    ForeignKeyConstraint,
     Index,
     Numeric,
     PrimaryKeyConstraint,
@@ -24,21 +23,19 @@ from sqlalchemy import (
 from db.tables.base import (
     Timestamp,
     business_id_column,
+    business_table,
     created_at_column,
     currency_check,
-    id_column,
     member_fk,
     metadata,
     one_of,
+    same_business_fk,
 )
 
 EXPENSE_STATUSES = ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED")
 
-expenses = Table(
+expenses = business_table(
     "expenses",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("member_id", BigInteger, nullable=False),
     Column("team_id", BigInteger, nullable=True),
     Column("card_id", BigInteger, nullable=True),
@@ -61,14 +58,11 @@ expenses = Table(
     created_at_column(),
     Column("updated_at", Timestamp, nullable=False, server_default=func.now()),
     Column("deleted_at", Timestamp, nullable=True),
-    PrimaryKeyConstraint("business_id", "id"),
     member_fk("member_id"),
     member_fk("decided_by"),
-    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
-    ForeignKeyConstraint(["business_id", "card_id"], ["cards.business_id", "cards.id"]),
-    ForeignKeyConstraint(
-        ["business_id", "category_id"], ["categories.business_id", "categories.id"]
-    ),
+    same_business_fk("team_id", "teams"),
+    same_business_fk("card_id", "cards"),
+    same_business_fk("category_id", "categories"),
     CheckConstraint(one_of("status", EXPENSE_STATUSES), name="status"),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint("home_amount_minor >= 0", name="home_amount_nonnegative"),
@@ -134,18 +128,14 @@ def _spend_totals(name: str, period: str) -> Table:
 expense_day_totals = _spend_totals("expense_day_totals", "day")
 expense_month_totals = _spend_totals("expense_month_totals", "month")
 
-expense_events = Table(
+expense_events = business_table(
     "expense_events",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("expense_id", BigInteger, nullable=False),
     Column("actor_id", BigInteger, nullable=True),
     Column("action", Text, nullable=False),
     Column("comment", Text, nullable=True),
     Column("at", Timestamp, nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("business_id", "id"),
-    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    same_business_fk("expense_id", "expenses"),
     member_fk("actor_id"),
     Index("ix_expense_events_expense", "business_id", "expense_id", "at", "id"),
 )

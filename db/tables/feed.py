@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    ForeignKeyConstraint,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -22,19 +21,18 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from db.tables.base import (
     Timestamp,
-    business_id_column,
+    business_table,
+    created_at_column,
     id_column,
     member_fk,
     metadata,
+    same_business_fk,
 )
 
 # who changed the organisation, and how: teams, members, categories, policies, cards,
 # business settings (expense changes have their own trail, expense_events)
-audit_events = Table(
+audit_events = business_table(
     "audit_events",
-    metadata,
-    business_id_column(),
-    id_column(),
     # a member, or an API key, or neither (the system, the command line)
     Column("actor_member_id", BigInteger, nullable=True),
     Column("actor_api_key_id", BigInteger, nullable=True),
@@ -43,18 +41,14 @@ audit_events = Table(
     Column("object_id", BigInteger, nullable=False),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("at", Timestamp, nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("business_id", "id"),
     member_fk("actor_member_id"),
     Index("ix_audit_events_object", "business_id", "object_type", "object_id", "at"),
     Index("ix_audit_events_at", "business_id", "at", "id"),
 )
 
 # the change feed (db/writes/events.py): one row per change, in the change's transaction
-events = Table(
+events = business_table(
     "events",
-    metadata,
-    business_id_column(),
-    id_column(),
     # the writing transaction (xid8 as bigint): readers page by (tx, id), see db/writes/events.py
     Column(
         "tx",
@@ -70,18 +64,14 @@ events = Table(
     Column("object_type", Text, nullable=False),
     Column("object_id", BigInteger, nullable=False),
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    PrimaryKeyConstraint("business_id", "id"),
     Index("ix_events_feed", "business_id", "tx", "id"),
     Index("ix_events_object", "business_id", "object_type", "object_id"),
     Index("ix_events_occurred_at", "occurred_at"),
 )
 
 # webhooks (db/writes/webhooks.py, app/webhooks.py): where a business wants its events sent
-webhook_endpoints = Table(
+webhook_endpoints = business_table(
     "webhook_endpoints",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("url", Text, nullable=False),
     Column("description", Text, nullable=False, server_default=""),
     Column("event_types", ARRAY(Text), nullable=False, server_default="{}"),  # empty: all
@@ -96,10 +86,10 @@ webhook_endpoints = Table(
     # yet turned into deliveries
     Column("feed_tx", BigInteger, nullable=True),
     Column("feed_id", BigInteger, nullable=True),
-    Column("created_at", Timestamp, nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("business_id", "id"),
+    created_at_column(),
 )
 
+# not a business_table: a delivery is deleted with its endpoint, which is deleted with its business
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
@@ -114,14 +104,10 @@ webhook_deliveries = Table(
     Column("last_http_code", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("delivered_at", Timestamp, nullable=True),
-    Column("created_at", Timestamp, nullable=False, server_default=func.now()),
+    created_at_column(),
     CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
     PrimaryKeyConstraint("business_id", "id"),
-    ForeignKeyConstraint(
-        ["business_id", "endpoint_id"],
-        ["webhook_endpoints.business_id", "webhook_endpoints.id"],
-        ondelete="CASCADE",
-    ),
+    same_business_fk("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
     UniqueConstraint("business_id", "endpoint_id", "event_id"),
     Index(
         "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'PENDING'")

@@ -8,10 +8,8 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    ForeignKeyConstraint,
     Identity,
     Index,
-    PrimaryKeyConstraint,
     Table,
     Text,
     UniqueConstraint,
@@ -21,13 +19,13 @@ from sqlalchemy import (
 from db.roles import Role
 from db.tables.base import (
     Timestamp,
-    business_id_column,
+    business_table,
     created_at_column,
     currency_check,
-    id_column,
     member_fk,
     metadata,
     one_of,
+    same_business_fk,
 )
 
 ROLES = tuple(Role)  # db/roles.py, for the check constraint
@@ -47,32 +45,21 @@ businesses = Table(
     CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
 )
 
-teams = Table(
+teams = business_table(
     "teams",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("name", Text, nullable=False),
     Column("manager_id", BigInteger, nullable=True),
     created_at_column(),
     # archived teams keep their history but take no new members, cards or expenses
     Column("archived_at", Timestamp, nullable=True),
-    PrimaryKeyConstraint("business_id", "id"),
     # teams and members reference each other; this side is added after both exist
-    ForeignKeyConstraint(
-        ["business_id", "manager_id"],
-        ["members.business_id", "members.id"],
-        use_alter=True,
-    ),
+    same_business_fk("manager_id", "members", use_alter=True),
     UniqueConstraint("business_id", "name"),
     Index(None, "business_id", "manager_id"),
 )
 
-members = Table(
+members = business_table(
     "members",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("team_id", BigInteger, nullable=True),
     Column("name", Text, nullable=False),
     Column("email", Text, nullable=False),
@@ -80,8 +67,7 @@ members = Table(
     created_at_column(),
     # a deactivated member's credentials stop at once; their history stays
     Column("deactivated_at", Timestamp, nullable=True),
-    PrimaryKeyConstraint("business_id", "id"),
-    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    same_business_fk("team_id", "teams"),
     CheckConstraint(one_of("role", ROLES), name="role"),
     CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
     UniqueConstraint("business_id", "email"),
@@ -90,11 +76,8 @@ members = Table(
     Index(None, "email"),
 )
 
-cards = Table(
+cards = business_table(
     "cards",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("holder_id", BigInteger, nullable=False),
     Column("team_id", BigInteger, nullable=True),
     Column("last4", Text, nullable=False),
@@ -104,9 +87,8 @@ cards = Table(
     Column("spend_limit_minor", BigInteger, nullable=True),
     Column("limit_period", Text, nullable=True),
     created_at_column(),
-    PrimaryKeyConstraint("business_id", "id"),
     member_fk("holder_id"),
-    ForeignKeyConstraint(["business_id", "team_id"], ["teams.business_id", "teams.id"]),
+    same_business_fk("team_id", "teams"),
     CheckConstraint("last4 ~ '^[0-9]{4}$'", name="last4"),
     CheckConstraint(one_of("kind", CARD_KINDS), name="kind"),
     CheckConstraint(one_of("status", CARD_STATUSES), name="status"),
@@ -120,16 +102,12 @@ cards = Table(
     Index(None, "business_id", "team_id"),
 )
 
-categories = Table(
+categories = business_table(
     "categories",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("name", Text, nullable=False),
     Column("gl_code", Text, nullable=True),
     created_at_column(),
     Column("archived_at", Timestamp, nullable=True),
-    PrimaryKeyConstraint("business_id", "id"),
     UniqueConstraint("business_id", "name"),
     # an ERP's chart of accounts is keyed by GL code (upsertCategories)
     Index(
@@ -141,21 +119,15 @@ categories = Table(
     ),
 )
 
-policies = Table(
+policies = business_table(
     "policies",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("name", Text, nullable=False),
     Column("category_id", BigInteger, nullable=True),
     Column("max_amount_minor", BigInteger, nullable=True),
     Column("receipt_required_above_minor", BigInteger, nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     created_at_column(),
-    PrimaryKeyConstraint("business_id", "id"),
-    ForeignKeyConstraint(
-        ["business_id", "category_id"], ["categories.business_id", "categories.id"]
-    ),
+    same_business_fk("category_id", "categories"),
     CheckConstraint("max_amount_minor > 0", name="max_amount_positive"),
     CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
     Index(None, "business_id", "category_id"),

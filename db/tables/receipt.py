@@ -9,7 +9,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKeyConstraint,
     Index,
     PrimaryKeyConstraint,
     Table,
@@ -18,24 +17,23 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import SchemaItem
 
 from db.tables.base import (
     Timestamp,
     business_id_column,
+    business_table,
     created_at_column,
-    id_column,
     member_fk,
     metadata,
     one_of,
+    same_business_fk,
 )
 
 RECEIPT_PROCESSING = ("QUEUED", "PROCESSING", "DONE", "FAILED")
 
-receipts = Table(
+receipts = business_table(
     "receipts",
-    metadata,
-    business_id_column(),
-    id_column(),
     Column("expense_id", BigInteger, nullable=True),
     Column("uploaded_by", BigInteger, nullable=False),
     Column("file_name", Text, nullable=False),
@@ -55,8 +53,7 @@ receipts = Table(
     Column("extracted_total_minor", BigInteger, nullable=True),
     Column("extracted_currency", Text, nullable=True),
     Column("extracted_confidence", JSONB, nullable=True),
-    PrimaryKeyConstraint("business_id", "id"),
-    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
+    same_business_fk("expense_id", "expenses"),
     member_fk("uploaded_by"),
     CheckConstraint(one_of("processing", RECEIPT_PROCESSING), name="processing"),
     CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
@@ -76,35 +73,34 @@ receipts = Table(
     ),
 )
 
+
+def _receipt_expense_pairs(name: str, *items: SchemaItem) -> Table:
+    """Return a table of pairs of a receipt and an expense of the same business, then ``items``."""
+    return Table(
+        name,
+        metadata,
+        business_id_column(),
+        Column("receipt_id", BigInteger, nullable=False),
+        Column("expense_id", BigInteger, nullable=False),
+        *items,
+        created_at_column(),
+        PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
+        same_business_fk("receipt_id", "receipts"),
+        same_business_fk("expense_id", "expenses"),
+    )
+
+
 # expenses a receipt may belong to, scored by the matcher; shown for a person to confirm
-receipt_match_candidates = Table(
+receipt_match_candidates = _receipt_expense_pairs(
     "receipt_match_candidates",
-    metadata,
-    business_id_column(),
-    Column("receipt_id", BigInteger, nullable=False),
-    Column("expense_id", BigInteger, nullable=False),
     Column("score", Float, nullable=False),
     Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    created_at_column(),
-    PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
-    ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
-    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
     CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
     Index("ix_receipt_match_candidates_expense", "business_id", "expense_id"),
 )
 
 # pairs a person detached: never attached automatically again
-receipt_match_refusals = Table(
-    "receipt_match_refusals",
-    metadata,
-    business_id_column(),
-    Column("receipt_id", BigInteger, nullable=False),
-    Column("expense_id", BigInteger, nullable=False),
-    created_at_column(),
-    PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
-    ForeignKeyConstraint(["business_id", "receipt_id"], ["receipts.business_id", "receipts.id"]),
-    ForeignKeyConstraint(["business_id", "expense_id"], ["expenses.business_id", "expenses.id"]),
-)
+receipt_match_refusals = _receipt_expense_pairs("receipt_match_refusals")
 
 
 # The row type of each table above (db/rows.py says how they are used).

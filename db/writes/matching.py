@@ -4,10 +4,11 @@ The writes run inside the caller's transaction (RequestDb.savepoint()); nothing 
 """
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Protocol, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     and_,
     delete,
@@ -20,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import RequestDb
-from db.queries.match_search import MERCHANT_FLOOR, SEARCH_DAYS
+from db.queries.match_search import MERCHANT_FLOOR, may_match
 from db.rows import ExpenseRow, ReceiptRow
 from db.tables.expense import expenses
 from db.tables.org import businesses, members, teams
@@ -75,14 +76,7 @@ async def replace_candidates(
     candidates: Sequence[tuple[int, float, list[str]]],
 ) -> None:
     """Replace the receipt's stored candidates with (expense id, score, reasons)."""
-    await db.rows(
-        delete(receipt_match_candidates)
-        .where(
-            receipt_match_candidates.c.business_id == business_id,
-            receipt_match_candidates.c.receipt_id == receipt_id,
-        )
-        .returning(receipt_match_candidates.c.expense_id)
-    )
+    await _drop_candidates(db, business_id, receipt_match_candidates.c.receipt_id == receipt_id)
     if candidates:
         await db.rows(
             insert(receipt_match_candidates)
@@ -99,14 +93,13 @@ async def replace_candidates(
 
 async def drop_candidates_of_expense(*, db: RequestDb, business_id: int, expense_id: int) -> None:
     """Forget the expense as a candidate of any receipt (it has a receipt now, or changed)."""
-    await db.rows(
-        delete(receipt_match_candidates)
-        .where(
-            receipt_match_candidates.c.business_id == business_id,
-            receipt_match_candidates.c.expense_id == expense_id,
-        )
-        .returning(receipt_match_candidates.c.receipt_id)
-    )
+    await _drop_candidates(db, business_id, receipt_match_candidates.c.expense_id == expense_id)
+
+
+async def _drop_candidates(db: RequestDb, business_id: int, which: ColumnElement[bool]) -> None:
+    """Delete the business's stored candidates ``which`` selects."""
+    c = receipt_match_candidates
+    await db.rows(delete(c).where(c.c.business_id == business_id, which).returning(c.c.receipt_id))
 
 
 async def expense_has_receipt(*, db: RequestDb, business_id: int, expense_id: int) -> bool:
@@ -177,21 +170,20 @@ async def receipts_for_expense(
     same amount and currency, a date in ``window``, or a similar merchant; and every
     receipt holding the expense as a candidate.
     """
-    day: date = expense.local_day
-    before, after = window
-    on = receipts.c.extracted_spent_on
     fits = and_(
         receipts.c.business_id == business_id,
         receipts.c.expense_id.is_(None),
         receipts.c.processing == "DONE",
-        on.between(day - timedelta(days=SEARCH_DAYS), day + timedelta(days=SEARCH_DAYS)),
-        or_(
-            and_(
+        may_match(
+            receipts.c.extracted_spent_on,
+            expense.local_day,
+            window=window,
+            same_money=and_(
                 receipts.c.extracted_currency == expense.currency,
                 receipts.c.extracted_total_minor == expense.amount_minor,
             ),
-            on.between(day - timedelta(days=before), day + timedelta(days=after)),
-            func.similarity(receipts.c.extracted_merchant, expense.merchant_name) >= MERCHANT_FLOOR,
+            similar=func.similarity(receipts.c.extracted_merchant, expense.merchant_name)
+            >= MERCHANT_FLOOR,
         ),
     )
     holding = select(receipt_match_candidates.c.receipt_id).where(

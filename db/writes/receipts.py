@@ -5,7 +5,7 @@ Nothing here commits.
 
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Update, func, insert, select, update
 
 from db.engine import RequestDb
 from db.locks import locked_row
@@ -68,17 +68,21 @@ _UNFINISHED = ("QUEUED", "PROCESSING", "FAILED")
 MAX_ERROR_CHARS = 200
 
 
+def _unfinished(business_id: int, receipt_id: int) -> Update:
+    """Return the UPDATE of the receipt while its processing is unfinished."""
+    return update(receipts).where(
+        receipts.c.business_id == business_id,
+        receipts.c.id == receipt_id,
+        receipts.c.processing.in_(_UNFINISHED),
+    )
+
+
 async def start_processing(
     *, db: RequestDb, business_id: int, receipt_id: int
 ) -> ReceiptRow | None:
     """Mark an unfinished receipt PROCESSING and return it; None when it is DONE or gone."""
     statement = (
-        update(receipts)
-        .where(
-            receipts.c.business_id == business_id,
-            receipts.c.id == receipt_id,
-            receipts.c.processing.in_(_UNFINISHED),
-        )
+        _unfinished(business_id, receipt_id)
         .values(processing="PROCESSING", processing_error=None)
         .returning(*receipts.c)
     )
@@ -112,12 +116,7 @@ async def finish_processing(
 async def fail_processing(*, db: RequestDb, business_id: int, receipt_id: int, reason: str) -> None:
     """Mark an unfinished receipt FAILED with a short ``reason`` (a DONE one stays DONE)."""
     statement = (
-        update(receipts)
-        .where(
-            receipts.c.business_id == business_id,
-            receipts.c.id == receipt_id,
-            receipts.c.processing.in_(_UNFINISHED),
-        )
+        _unfinished(business_id, receipt_id)
         .values(
             processing="FAILED",
             processing_error=reason.strip()[:MAX_ERROR_CHARS] or "failed",
