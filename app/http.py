@@ -22,7 +22,7 @@ from app.request_ids import RequestIds
 from app.settings import Settings
 from app.subscriptions import Hub, SubscriptionView
 from app.transport import header
-from db.engine import create_engine, plain_url
+from db.connect import create_engine, plain_url
 from loaders import base as loader_base
 
 
