@@ -220,6 +220,8 @@ class GraphQLEndpoint:
 
     async def _apply_persisted(self, params: GraphQLParams, principal: Principal | None) -> None:
         """Fill in the query of a persisted-query request, or remember the one it carries."""
+        if not params.extensions and not self.persisted.persisted_only:
+            return  # a hash comes in the extensions; only the allow-list checks every request
         fields: dict[str, Any] = {"query": params.query, "extensions": params.extensions}
         await self.persisted.apply(fields, authenticated=principal is not None)
         params.query = fields["query"]
