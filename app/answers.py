@@ -66,7 +66,8 @@ def not_saved(error: Exception, result: ExecutionResult, context: Any, media: st
 
 def result_answer(result: ExecutionResult, context: Any, media: str) -> Answer:
     """Return the answer to an executed operation, its status as the media type wants."""
-    errors: list[GraphQLError] = ensure_codes(result.errors or [], context.request_id)
+    # most answers have no error: nothing to code, mask or log
+    errors = ensure_codes(result.errors, context.request_id) if result.errors else []
     codes = [(e.extensions or {}).get("code") for e in errors]
     if codes:
         context.report["codes"] = codes

@@ -5,6 +5,7 @@ import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
@@ -140,9 +141,7 @@ def _schema_parser(schema: argparse.ArgumentParser) -> None:
 
 
 def _token_parser(token: argparse.ArgumentParser) -> None:
-    token.add_argument(
-        "--member", required=True, metavar="EMAIL", help="the member's email (required)"
-    )
+    _required(token, "--member", "the member's email", metavar="EMAIL")
     token.add_argument(
         "--business",
         type=business_id,
@@ -163,13 +162,7 @@ def _apikey_parser(apikey: argparse.ArgumentParser) -> None:
     list_ = _command(actions, "list", "list a business's keys (never their secrets)")
     revoke = _command(actions, "revoke", "revoke a key for good")
     for action in (create, list_, revoke):
-        action.add_argument(
-            "--business",
-            type=business_id,
-            required=True,
-            metavar="ID",
-            help=f"{BUSINESS_HELP} (required)",
-        )
+        _required(action, "--business", BUSINESS_HELP, metavar="ID", type=business_id)
     create.add_argument(
         "--name", default="integration", help="who will use the key (default: %(default)s)"
     )
@@ -179,6 +172,11 @@ def _apikey_parser(apikey: argparse.ArgumentParser) -> None:
     revoke.add_argument(
         "key", metavar="PREFIX_OR_ID", help="the key's prefix or id, as apikey list shows them"
     )
+
+
+def _required(parser: argparse.ArgumentParser, flag: str, help_: str, **options: Any) -> None:
+    """Add an option every run must give; its help says so."""
+    parser.add_argument(flag, required=True, help=f"{help_} (required)", **options)
 
 
 def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
@@ -199,24 +197,22 @@ def _business_parser(business: argparse.ArgumentParser) -> None:
         "create a business and its first admin in one transaction and print their ids; "
         "running it again with the same admin email prints the same ids and changes nothing",
     )
-    create.add_argument("--name", required=True, help="the business name (required)")
-    create.add_argument(
+    _required(create, "--name", "the business name")
+    _required(
+        create,
         "--home-currency",
-        required=True,
-        type=_checked(business_setup.checked_currency),
+        "ISO 4217 code totals are kept in, such as GBP; it never changes",
         metavar="CODE",
-        help="ISO 4217 code totals are kept in, such as GBP; it never changes (required)",
+        type=_checked(business_setup.checked_currency),
     )
-    create.add_argument(
+    _required(
+        create,
         "--timezone",
-        required=True,
-        type=_checked(business_setup.checked_timezone),
+        "IANA time zone of its days and months, such as Europe/London",
         metavar="ZONE",
-        help="IANA time zone of its days and months, such as Europe/London (required)",
+        type=_checked(business_setup.checked_timezone),
     )
-    create.add_argument(
-        "--admin-email", required=True, metavar="EMAIL", help="the first admin's email (required)"
-    )
+    _required(create, "--admin-email", "the first admin's email", metavar="EMAIL")
     create.add_argument(
         "--admin-name",
         metavar="NAME",

@@ -21,13 +21,13 @@ from starlette.background import BackgroundTask
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 
 from app.errors import UNAVAILABLE_ERRORS
 from app.settings import Settings
 from db.engine import RequestDb
 from db.receipt_storage import LocalStorage, ReceiptStorage
 from db.writes import receipts as receipt_writes
-from resolvers.context import ReceiptFiles
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ids import decode_id, encode_id
 
@@ -88,17 +88,14 @@ class ReceiptDownloads:
     storage: ReceiptStorage
     signer: LinkSigner
 
-    def files_for(self, connection: HTTPConnection) -> ReceiptFiles:
-        """Return the request's receipt files; links point at the host the client used.
+    def link(self, scope: Scope, business_id: int, receipt_id: int) -> str:
+        """Return a fresh link to a receipt on the host the request of ``scope`` used.
 
-        The request's base URL is worked out only when a link is asked for: most requests
-        ask for none, and parsing it costs more than the rest of a small query's edge.
+        A request's ``ReceiptFiles.download_url`` (app/endpoint.py): the base URL is worked
+        out only when a link is asked for, as most requests ask for none and parsing it
+        costs more than the rest of a small query's edge.
         """
-
-        def download_url(business_id: int, receipt_id: int) -> str:
-            return self.signer.url(str(connection.base_url), business_id, receipt_id)
-
-        return ReceiptFiles(storage=self.storage, download_url=download_url)
+        return self.signer.url(str(HTTPConnection(scope).base_url), business_id, receipt_id)
 
 
 def mount_receipts(app: Starlette, settings: Settings) -> None:
@@ -108,12 +105,6 @@ def mount_receipts(app: Starlette, settings: Settings) -> None:
         signer=LinkSigner(key=signing_key(settings), ttl_s=settings.receipt_url_ttl_s),
     )
     app.router.routes.extend(routes())
-
-
-def receipt_files(connection: HTTPConnection) -> ReceiptFiles | None:
-    """Return the request's receipt storage and link maker (None: receipts not mounted)."""
-    downloads: ReceiptDownloads | None = getattr(connection.app.state, "receipts", None)
-    return None if downloads is None else downloads.files_for(connection)
 
 
 def _refused(message: str, code: ErrorCode, status: int) -> Response:

@@ -3,11 +3,11 @@
 import asyncio
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 from opentelemetry.trace import Span
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -27,14 +27,13 @@ from app.answers import (
 )
 from app.auth import AuthError, authenticate
 from app.cost import StaticCosts
-from app.downloads import receipt_files
+from app.downloads import ReceiptDownloads
 from app.errors import is_unavailable
 from app.graphiql import graphiql_page, wants_graphiql
 from app.lane import FastLane
 from app.limits import Buckets, LeakyBuckets
-from app.observability import RequestRecord, finish
+from app.observability import REQUEST_ID_KEY, RequestRecord, finish
 from app.redis_buckets import RedisBuckets
-from app.request_ids import REQUEST_ID_KEY
 from app.served_schema import served_schema
 from app.settings import Settings
 from app.transport import (
@@ -51,7 +50,7 @@ from app.transport import (
 )
 from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
 from db.engine import RequestDb
-from resolvers.context import Principal, build_context
+from resolvers.context import Principal, ReceiptFiles, build_context
 from resolvers.errors import DomainError, ErrorCode
 from schema.error_log import EXCEPTION_LIMIT, bounded
 
@@ -74,6 +73,8 @@ class GraphQLEndpoint:
         costs = StaticCosts()
         self.schema = served_schema(settings, buckets, costs)
         self.lane = FastLane(self.schema, limits, buckets, costs) if settings.fast_lane else None
+        # receipt storage and links (app/downloads.py), when the app serves them
+        self.receipts: ReceiptDownloads | None = getattr(app.state, "receipts", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if tracing.ENABLED:  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (app/tracing.py)
@@ -190,7 +191,7 @@ class GraphQLEndpoint:
             db,
             principal,
             batching=self.settings.loader_batching,
-            files=receipt_files(Request(scope)),
+            files=self._receipt_files(scope),
             webhooks_allow_private=self.settings.webhooks_allow_private,
         )
         record.report = context.report
@@ -211,8 +212,16 @@ class GraphQLEndpoint:
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
 
+    def _receipt_files(self, scope: Scope) -> ReceiptFiles | None:
+        """Return the request's receipt storage and links to receipts on its host."""
+        if self.receipts is None:
+            return None
+        return ReceiptFiles(self.receipts.storage, partial(self.receipts.link, scope))
+
     async def _apply_persisted(self, params: GraphQLParams, principal: Principal | None) -> None:
         """Fill in the query of a persisted-query request, or remember the one it carries."""
+        if not params.extensions and not self.persisted.persisted_only:
+            return  # a hash comes in the extensions; only the allow-list checks every request
         fields: dict[str, Any] = {"query": params.query, "extensions": params.extensions}
         await self.persisted.apply(fields, authenticated=principal is not None)
         params.query = fields["query"]

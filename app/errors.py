@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 from graphql import GraphQLError
@@ -158,31 +159,41 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
         extensions = {"code": original.code.value}
         if original.field:
             extensions["field"] = original.field
-        return _with(error, original.message, extensions)
+        return rewritten(error, original.message, extensions)
     if error.path is None:
         # parse, validation and variable errors: about the document the client sent
         code = document_code(error)
-        return _with(error, error.message, {**(error.extensions or {}), "code": code})
+        return rewritten(error, error.message, {**(error.extensions or {}), "code": code})
     if is_unavailable(original):
-        return _with(
+        return rewritten(
             error,
             UNAVAILABLE_MESSAGE,
             {"code": ErrorCode.UNAVAILABLE.value, "requestId": request_id},
         )
-    return _with(
+    return rewritten(
         error,
         f"Internal error. Quote request id {request_id} to support.",
         {"code": ErrorCode.INTERNAL.value, "requestId": request_id},
     )
 
 
-def _with(error: GraphQLError, message: str, extensions: dict[str, str]) -> GraphQLError:
+def rewritten(
+    error: GraphQLError,
+    message: str,
+    extensions: dict[str, Any] | None,
+    *,
+    original_error: Exception | None = None,
+) -> GraphQLError:
+    """Return ``error`` at the same place, saying ``message`` with ``extensions``.
+
+    The cause is dropped unless passed: a masked error must not carry what it masks.
+    """
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        original_error=None,
+        original_error=original_error,
         extensions=extensions,
     )

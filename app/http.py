@@ -1,4 +1,8 @@
-"""The Starlette app: /graphql (GraphQL over HTTP), /healthz, /readyz, /metrics."""
+"""The Starlette app: /graphql (GraphQL over HTTP), /healthz, /readyz, /metrics, and CORS.
+
+CORS is configured next to the dispatch that skips it: a /graphql request without an
+Origin header goes past the CORS middleware, with only the ``Vary: Origin`` it would add.
+"""
 
 import gc
 import os
@@ -7,23 +11,25 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import tracing
-from app.cors import cors_middleware, vary_origin
 from app.downloads import mount_receipts
 from app.endpoint import GraphQLEndpoint
 from app.graphiql import mount_graphiql
 from app.health import healthz, readyz
-from app.observability import metrics, observe_batch
-from app.request_ids import RequestIds
+from app.observability import RequestIds, metrics, observe_batch
 from app.settings import Settings
 from app.subscriptions import Hub, SubscriptionView
 from app.transport import header
 from db.connect import create_engine, plain_url
 from loaders import base as loader_base
+from resolvers.errors import ErrorCode
 
 
 def create_app(
@@ -53,7 +59,7 @@ def create_app(
     loader_base.BATCH_OBSERVER = observe_batch
     if engine is not None:
         app.state.engine = engine
-    mount_receipts(app, settings)
+    mount_receipts(app, settings)  # before the endpoint, which finds the receipts in the state
     if settings.graphiql:
         mount_graphiql(app, settings)
     endpoint = GraphQLEndpoint(app, settings)
@@ -101,6 +107,63 @@ def _wrapped(middleware: list[Middleware], app: ASGIApp) -> ASGIApp:
     for cls, args, kwargs in reversed(middleware):
         app = cls(app, *args, **kwargs)
     return app
+
+
+# the request headers the API reads, and the response headers a browser script may see
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "GraphQL-Preflight",
+                   "X-Request-Id", "Apollo-Require-Preflight")  # fmt: skip
+EXPOSED_HEADERS = ("X-Request-Id", "Retry-After", "Idempotent-Replayed")
+# how long a browser may reuse a preflight answer
+PREFLIGHT_MAX_AGE_S = 600
+
+
+class JSONCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware whose refused preflights are JSON error bodies."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode()
+        body = {"errors": [{"message": reason, "extensions": {"code": ErrorCode.FORBIDDEN.value}}]}
+        return JSONResponse(body, status_code=response.status_code, headers=_vary(response))
+
+
+def _vary(response: Response) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in ("content-type", "content-length")
+    }
+
+
+def cors_middleware(origins: tuple[str, ...]) -> list[Middleware]:
+    """Return the CORS middleware for ``origins`` (none: every cross-origin preflight refused)."""
+    return [
+        Middleware(
+            JSONCORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=list(ALLOWED_HEADERS),
+            expose_headers=list(EXPOSED_HEADERS),
+            max_age=PREFLIGHT_MAX_AGE_S,
+        )
+    ]
+
+
+def vary_origin(send: Send) -> Send:
+    """Return ``send`` adding ``Vary: Origin``, what the CORS middleware adds without one."""
+
+    async def varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            vary = [v for k, v in headers if k.lower() == b"vary"]
+            headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
+            headers.append((b"vary", b", ".join([*vary, b"Origin"])))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return varying
 
 
 # set by `expensegraph serve --workers N` for the worker processes it starts

@@ -1,4 +1,4 @@
-"""Per-request structured logs and Prometheus metrics (``/metrics``).
+"""Per-request structured logs under the request's id, and Prometheus metrics (``/metrics``).
 
 One process keeps its metrics in memory. ``serve --workers N`` sets PROMETHEUS_MULTIPROC_DIR
 for its workers: each writes its metrics to files there (prometheus_client's multiprocess
@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.transport import header
 from db.writes import jobs
 
 log = logging.getLogger("expensegraph.request")
@@ -129,6 +131,35 @@ def operation_label(name: str | None) -> str:
         return "other"
     _known.add(name)
     return name
+
+
+# the request id a client may choose: short and plain, as it goes into logs and headers
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID_KEY = "expensegraph.request_id"
+
+
+class RequestIds:
+    """Give every request an id (the client's X-Request-Id if plain, else a new one); echo it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = header(scope, b"x-request-id")
+        request_id = given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope[REQUEST_ID_KEY] = request_id
+
+        async def echoing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, echoing)
 
 
 @dataclass

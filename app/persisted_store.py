@@ -8,13 +8,13 @@ full query text.
 
 import logging
 import time
-from collections import OrderedDict
 from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.settings import Settings
+from execution.cache import BoundedCache
 
 log = logging.getLogger("expensegraph.persisted")
 
@@ -49,35 +49,27 @@ class MemoryStore:
     def __init__(
         self, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_BYTES
     ) -> None:
-        self._queries: OrderedDict[str, tuple[str, int]] = OrderedDict()
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self.bytes = 0
+        self._queries: BoundedCache[str, str] = BoundedCache(
+            max_bytes, ENTRY_OVERHEAD_BYTES, max_entries
+        )
 
     def __len__(self) -> int:
         return len(self._queries)
 
+    @property
+    def bytes(self) -> int:
+        """Return what the stored queries take, with each entry's overhead."""
+        return self._queries.bytes
+
     async def get(self, sha: str) -> str | None:
         """Return the query stored under ``sha``, marking it recently used."""
-        entry = self._queries.get(sha)
-        if entry is None:
-            return None
-        self._queries.move_to_end(sha)
-        return entry[0]
+        return self._queries.get(sha)
 
     async def put(self, sha: str, query: str) -> None:
         """Remember ``query``, evicting the least recently used until both bounds hold."""
         length = len(query.encode())
-        size = length + ENTRY_OVERHEAD_BYTES
-        if length > MAX_QUERY_BYTES or size > self.max_bytes:
-            return
-        old = self._queries.pop(sha, None)
-        if old is not None:
-            self.bytes -= old[1]
-        self._queries[sha] = (query, size)
-        self.bytes += size
-        while len(self._queries) > self.max_entries or self.bytes > self.max_bytes:
-            _, (_, evicted) = self._queries.popitem(last=False)
-            self.bytes -= evicted
+        if length <= MAX_QUERY_BYTES:
+            self._queries.put(sha, query, length)
 
 
 class RedisStore:

@@ -27,6 +27,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
+from app.errors import rewritten
 from execution.cache import DOCUMENT_CACHE_BYTES as DOCUMENT_CACHE_BYTES
 from execution.cache import BoundedCache as BoundedCache
 
@@ -164,14 +165,7 @@ class _SchemaHints:
         message = _QUOTED.sub(self._quoted, _SUGGESTION.sub("", error.message))
         if message == error.message:
             return error
-        return GraphQLError(
-            message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            original_error=error.original_error,
-            extensions=error.extensions,
-        )
+        return rewritten(error, message, error.extensions, original_error=error.original_error)
 
     def _hidden(self, name: str) -> bool:
         name = name.strip("[]!")

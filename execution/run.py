@@ -26,7 +26,6 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLSchema,
     GraphQLString,
 )
 from graphql.execution.values import VariableValues, get_argument_values
@@ -55,7 +54,6 @@ class Run:
         variables: VariableValues,
     ) -> None:
         self.schema = schema
-        self.core: GraphQLSchema = compat.core_schema(schema)
         self.context = context
         self.variables = variables
         self.objects_made = 0  # response objects, the root included: the actual cost
