@@ -165,6 +165,13 @@ async def test_an_empty_push_is_a_no_op(client, engine, org):
     assert await category_census(engine, org) == before
 
 
+async def with_codes(engine: AsyncEngine, org: Org, push: list[dict[str, str]]) -> int:
+    """Return how many categories of the business have the GL codes of ``push``."""
+    codes = [item["glCode"] for item in push]
+    sql = "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)"
+    return int(await scalar(engine, sql, b=org.biz.id, c=codes))
+
+
 async def test_upsert_costs_the_same_statements_for_1_and_500_items(
     client, engine, statements, org
 ):
@@ -176,10 +183,7 @@ async def test_upsert_costs_the_same_statements_for_1_and_500_items(
         counts.append(len(statements.statements))
         assert payload["userErrors"] == []
         assert [c["glCode"] for c in payload["categories"]] == [p["glCode"] for p in push]
-        written = await scalar(
-            engine, "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)",
-            b=org.biz.id, c=[p["glCode"] for p in push],
-        )  # fmt: skip
+        written = await with_codes(engine, org, push)
         events = await scalar(
             engine, "SELECT count(*) FROM audit_events a JOIN categories c ON c.id = a.object_id"
             " AND a.object_type = 'Category' WHERE c.business_id = :b AND c.gl_code = ANY(:c)",
@@ -209,9 +213,5 @@ async def test_two_pushes_of_one_new_chart_at_once_both_succeed(client, engine, 
         for push, payload in zip(pushes, payloads, strict=True):
             assert payload["userErrors"] == []
             assert [c["glCode"] for c in payload["categories"]] == [p["glCode"] for p in push]
-        written = await scalar(
-            engine, "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)",
-            b=org.biz.id, c=[p["glCode"] for p in chart],
-        )  # fmt: skip
-        assert written == 50
+        assert await with_codes(engine, org, chart) == 50
     assert overlaps, "the pushes never raced: the test proved nothing"
