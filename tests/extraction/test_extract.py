@@ -11,16 +11,19 @@ from pypdf import PdfWriter
 
 from extraction import ExtractionError, Limits, extract
 from extraction.pdfwrite import text_pdf
-from extraction.samples import hits, random_truth, render
-from tests.extraction.receipts import adding_up
+from extraction.samples import SampleTruth, hits, random_truth, render
 
-TRUTH = adding_up(
-    "Harbour Fish Bar",
-    date(2026, 11, 30),
-    "GBP",
-    (("Cod and chips", 1700), ("Tea", 250)),
+TRUTH = SampleTruth(
+    merchant="Harbour Fish Bar",
+    spent_on=date(2026, 11, 30),
+    currency="GBP",
+    items=(("Cod and chips", 1700), ("Tea", 250)),
+    subtotal_minor=1950,
     tax_minor=390,
+    total_minor=2340,
     date_format="d_mon_y",
+    language="en",
+    layout=0,
 )
 
 

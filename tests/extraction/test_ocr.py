@@ -5,16 +5,19 @@ from PIL import Image, ImageDraw
 
 from extraction import extract
 from extraction.ocr import otsu_level, prepare, skew_angle
-from extraction.samples import render
-from tests.extraction.receipts import adding_up
+from extraction.samples import SampleTruth, render
 
-TRUTH = adding_up(
-    "Blue Bottle Coffee",
-    date(2026, 3, 4),
-    "USD",
-    (("Coffee", 450), ("Cake", 525)),
+TRUTH = SampleTruth(
+    merchant="Blue Bottle Coffee",
+    spent_on=date(2026, 3, 4),
+    currency="USD",
+    items=(("Coffee", 450), ("Cake", 525)),
+    subtotal_minor=975,
     tax_minor=78,
+    total_minor=1053,
     date_format="mon_d_y",
+    language="en",
+    layout=0,
 )
 
 
