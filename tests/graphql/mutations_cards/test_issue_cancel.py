@@ -23,10 +23,10 @@ from tests.graphql.mutations_catalog.org import (
     actor_ids,
     attempt,
     audit_trail,
-    build_org,
     call,
     census,
     inserted,
+    org_fixture,
     problems,
     rule_errors,
     stored_row,
@@ -46,9 +46,7 @@ SET_LIMIT = (
 )
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await build_org(engine, "Issueco", seed=53)
+org = org_fixture("Issueco", 53)
 
 
 def gid(type_name: str, id_: int) -> str:

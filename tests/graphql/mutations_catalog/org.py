@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -109,6 +110,19 @@ async def inserted(engine: AsyncEngine, table: Table, **values: Any) -> int:
     async with engine.begin() as conn:
         result = await conn.execute(insert(table).values(**values).returning(table.c.id))
         return int(result.scalar_one())
+
+
+def org_fixture(
+    name: str, seed: int, make: Callable[[AsyncEngine, str, int], Awaitable[Org]] | None = None
+) -> Any:
+    """Return a test module's ``org`` fixture: its own two businesses, made once by ``make``
+    (default build_org)."""
+
+    @pytest.fixture(scope="module")
+    async def org(engine: AsyncEngine) -> Org:
+        return await (make or build_org)(engine, name, seed)
+
+    return org
 
 
 async def call(client: httpx.AsyncClient, query: str, as_: str | None, **variables: Any) -> Any:

@@ -8,7 +8,6 @@ other's order; refused calls also check that no category and no audit event chan
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
 from tests.conftest import gql
@@ -18,12 +17,10 @@ from tests.graphql.mutations_catalog.org import (
     ERRORS,
     UNKNOWN,
     UPSERT,
-    Org,
     actor_ids,
     at_once,
     attempt,
     audit_trail,
-    build_org,
     call,
     call_unknown,
     category_census,
@@ -31,6 +28,7 @@ from tests.graphql.mutations_catalog.org import (
     key_id,
     last_actor,
     new_category,
+    org_fixture,
     problems,
     rule_errors,
     scalar,
@@ -51,9 +49,7 @@ EXPENSE_UPDATE = (
 )
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await build_org(engine, "Catco", seed=31)
+org = org_fixture("Catco", 31)
 
 
 # --- createCategory ---

@@ -30,6 +30,7 @@ from tests.graphql.mutations_catalog.org import (
     key_id,
     last_actor,
     new_category,
+    org_fixture,
     problems,
     rule_errors,
     scalar,
@@ -46,9 +47,7 @@ CREATE_EXPENSE = f"mutation($input: CreateExpenseInput!) {{ p: createExpense(inp
 LIST = "{ viewer { business { policies { id name active maxAmount { amount currency } } } } }"
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await build_org(engine, "Polco", seed=41)
+org = org_fixture("Polco", 41)
 
 
 def tag() -> str:

@@ -15,22 +15,19 @@ from tests.graphql.mutations_catalog.org import (
     Org,
     at_once,
     audit_trail,
-    build_org,
     call,
     category_census,
     cgid,
     key_id,
     new_category,
+    org_fixture,
     rule_errors,
     scalar,
     stored_category,
     tag,
 )
 
-
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await build_org(engine, "Upco", seed=37)
+org = org_fixture("Upco", 37)
 
 
 async def test_two_upserts_of_one_name_at_once_one_wins(client, engine, org):

@@ -25,6 +25,7 @@ from tests.graphql.mutations_catalog.org import (
     call,
     call_unknown,
     inserted,
+    org_fixture,
 )
 from tests.graphql.mutations_org.conftest import (
     MATRIX,
@@ -54,9 +55,7 @@ VIEWER = "{ viewer { member { email } } }"
 _n = count()
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await make_org(engine, "Memberco", 43)
+org = org_fixture("Memberco", 43, make=make_org)
 
 
 async def add(client: Any, org: Org, role: str = "EMPLOYEE", team: str | None = "sales",

@@ -20,6 +20,7 @@ from tests.graphql.mutations_catalog.org import (
     call,
     call_unknown,
     inserted,
+    org_fixture,
 )
 from tests.graphql.mutations_org.conftest import (
     MATRIX,
@@ -45,9 +46,7 @@ ARCHIVE = f"mutation($id: ID!) {{ p: archiveTeam(id: $id) {{ team {{ {TEAM} }} {
 MANY = 30  # teams of the statement-count test
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await make_org(engine, "Teamco", 41)
+org = org_fixture("Teamco", 41, make=make_org)
 
 
 _names = iter(range(10**6))
