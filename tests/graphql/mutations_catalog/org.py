@@ -277,14 +277,14 @@ async def actor_ids(engine: AsyncEngine, org: Org, who: str) -> tuple[int | None
     return org.biz.members[who], None
 
 
-async def last_actor(engine: AsyncEngine, org: Org, object_type: str) -> tuple[Any, ...]:
-    """Return (member id, API key id) of the business's latest audit event on ``object_type``."""
+async def check_last_actor(engine: AsyncEngine, org: Org, object_type: str, who: str) -> None:
+    """Check that the business's latest audit event on ``object_type`` was done by ``who``."""
     (event,) = await rows(
         engine, "SELECT actor_member_id, actor_api_key_id FROM audit_events"
         " WHERE business_id = :b AND object_type = :t ORDER BY id DESC LIMIT 1",
         b=org.biz.id, t=object_type,
     )  # fmt: skip
-    return tuple(event)
+    assert tuple(event) == await actor_ids(engine, org, who)
 
 
 # --- categories ---

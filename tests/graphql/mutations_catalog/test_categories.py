@@ -17,7 +17,6 @@ from tests.graphql.mutations_catalog.org import (
     ERRORS,
     UNKNOWN,
     UPSERT,
-    actor_ids,
     at_once,
     attempt,
     audit_trail,
@@ -25,8 +24,8 @@ from tests.graphql.mutations_catalog.org import (
     call_unknown,
     category_census,
     cgid,
+    check_last_actor,
     key_id,
-    last_actor,
     new_category,
     org_fixture,
     problems,
@@ -166,7 +165,7 @@ async def test_who_may_manage_categories(client, engine, org, who, mutation):
     query, variables = _matrix_case(mutation, id_)
     key = "categories" if mutation == "upsert" else "category"
     if await attempt(client, query, org, who, MATRIX[who], key, **variables) is not None:
-        assert await last_actor(engine, org, "Category") == await actor_ids(engine, org, who)
+        await check_last_actor(engine, org, "Category", who)
         return
     after = await category_census(engine, org)
     assert [r for r in after[0] if r.id != id_] == [r for r in before[0]]

@@ -21,14 +21,13 @@ from tests.graphql.mutations_catalog.org import (
     CATALOG_MATRIX,
     ERRORS,
     Org,
-    actor_ids,
     attempt,
     audit_trail,
     build_org,
     call,
     census,
+    check_last_actor,
     key_id,
-    last_actor,
     new_category,
     org_fixture,
     problems,
@@ -323,7 +322,7 @@ async def test_who_may_manage_policies(client, engine, org, who, mutation):
     if payload is None or who == "other_admin":  # refused, or done in their own business
         assert await policy_census(engine, org) == before
         return
-    assert await last_actor(engine, org, "Policy") == await actor_ids(engine, org, who)
+    await check_last_actor(engine, org, "Policy", who)
 
 
 @pytest.mark.parametrize("who", ["employee", "manager", "key:read", "key:admin"])
