@@ -1,16 +1,20 @@
-"""Run `expensegraph serve` as a real process for a test, and always stop it."""
+"""Run `expensegraph serve` as a real process for a test, or an app in a task of the test's
+event loop, and always stop it."""
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,3 +76,20 @@ def serving(tmp_path: Path, env: dict[str, str], *args: str, workers: int = 1) -
         yield Served(port, log, process)
     finally:
         stop(process)
+
+
+@asynccontextmanager
+async def in_task(app: Any, port: int, **options: Any) -> AsyncIterator[uvicorn.Server]:
+    """Serve ``app`` on 127.0.0.1:``port`` from a task of this event loop; stop it after."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(300):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)

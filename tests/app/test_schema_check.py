@@ -4,6 +4,7 @@ Each test writes an "old" schema (the committed one) that the running schema cha
 way, and runs the command against it with --against.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,19 @@ def _against(tmp_path: Path, sdl: str) -> str:
     return str(path)
 
 
+Against = Callable[[str], tuple[int, str]]
+
+
+@pytest.fixture
+def against(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Against:
+    """Return a function running the check against an old schema's SDL: (exit code, output)."""
+
+    def check(sdl: str) -> tuple[int, str]:
+        return _check(capsys, "--against", _against(tmp_path, sdl))
+
+    return check
+
+
 def _replaced(node: Node, text: str) -> str:
     """Return the running SDL with ``node``'s source text replaced by ``text``."""
     assert node.loc is not None
@@ -60,41 +74,34 @@ def _object_fields(
     ]
 
 
-def test_removing_a_field_is_breaking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_removing_a_field_is_breaking(against: Against) -> None:
     old = RUNNING + '\nextend type Query {\n  "Gone."\n  legacyTotal: Int\n}\n'
-    code, out = _check(capsys, "--against", _against(tmp_path, old))
+    code, out = against(old)
     assert code == 1
     assert "BREAKING   Field Query.legacyTotal was removed." in out
     assert "FAILED: 1 breaking change(s)" in out
 
 
-def test_removing_a_deprecated_field_is_reported_and_allowed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_removing_a_deprecated_field_is_reported_and_allowed(against: Against) -> None:
     old = RUNNING + '\nextend type Query {\n  legacyTotal: Int @deprecated(reason: "Use x.")\n}\n'
-    code, out = _check(capsys, "--against", _against(tmp_path, old))
+    code, out = against(old)
     assert code == 0, out
     assert "ALLOWED    Field Query.legacyTotal was removed (deprecated: Use x.)" in out
     assert "BREAKING" not in out
 
 
-def test_a_type_only_deprecated_fields_used_may_go_with_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_type_only_deprecated_fields_used_may_go_with_them(against: Against) -> None:
     extra = "\ntype LegacyTotals {\n  total: Int\n}\n\nextend type Query {\n  legacy: LegacyTotals%s\n}\n"
-    deprecated = _against(tmp_path, RUNNING + extra % ' @deprecated(reason: "Gone.")')
-    code, out = _check(capsys, "--against", deprecated)
+    code, out = against(RUNNING + extra % ' @deprecated(reason: "Gone.")')
     assert code == 0, out
     assert "ALLOWED    LegacyTotals was removed" in out
-    code, out = _check(capsys, "--against", _against(tmp_path, RUNNING + extra % ""))
+    code, out = against(RUNNING + extra % "")
     assert code == 1
     assert "BREAKING   LegacyTotals was removed." in out
     assert "BREAKING   Field Query.legacy was removed." in out
 
 
-def test_changing_a_field_type_is_breaking(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_changing_a_field_type_is_breaking(against: Against) -> None:
     field = next(
         field
         for _, field, _ in _object_fields(parse(RUNNING))
@@ -103,15 +110,13 @@ def test_changing_a_field_type_is_breaking(
         and field.type.type.name.value == "String"
     )
     old = _replaced(field.type, "Int!")  # an Int before, a String now
-    code, out = _check(capsys, "--against", _against(tmp_path, old))
+    code, out = against(old)
     assert code == 1
     assert f"{field.name.value} changed type from Int! to String!." in out
     assert out.startswith("BREAKING   Field ")
 
 
-def test_adding_an_optional_argument_is_safe(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_adding_an_optional_argument_is_safe(against: Against) -> None:
     type_name, before, last = next(
         (type_name, args[-2], args[-1])
         for type_name, _, args in _object_fields(parse(RUNNING))
@@ -119,15 +124,13 @@ def test_adding_an_optional_argument_is_safe(
     )
     assert before.loc is not None and last.loc is not None
     old = RUNNING[: before.loc.end] + RUNNING[last.loc.end :]  # without its last argument
-    code, out = _check(capsys, "--against", _against(tmp_path, old))
+    code, out = against(old)
     assert code == 0, out
     assert "BREAKING" not in out and "DANGEROUS" not in out, (type_name, out)
     assert "safe: 1 optional arg added" in out
 
 
-def test_making_an_argument_required_is_breaking(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_making_an_argument_required_is_breaking(against: Against) -> None:
     type_name, field, arg = next(
         (type_name, field, arg)
         for type_name, field, args in _object_fields(parse(RUNNING))
@@ -136,15 +139,13 @@ def test_making_an_argument_required_is_breaking(
     )
     assert isinstance(arg.type, NonNullTypeNode)
     old = _replaced(arg.type, print_ast(arg.type.type))  # optional before, required now
-    code, out = _check(capsys, "--against", _against(tmp_path, old))
+    code, out = against(old)
     assert code == 1
     where = f"{type_name}.{field.name.value}({arg.name.value}:)"
     assert f"BREAKING   Argument {where} has changed type" in out
 
 
-def test_adding_an_enum_value_is_dangerous(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_adding_an_enum_value_is_dangerous(against: Against) -> None:
     enum, value = next(
         (definition, values[-1])
         for definition in parse(RUNNING).definitions
@@ -153,7 +154,7 @@ def test_adding_an_enum_value_is_dangerous(
         # not a default value anywhere, so the old SDL stays valid
         if len(values) > 1 and RUNNING.count(values[-1].name.value) == 1
     )
-    code, out = _check(capsys, "--against", _against(tmp_path, _replaced(value, "")))
+    code, out = against(_replaced(value, ""))
     assert code == 0, out
     assert (
         out.splitlines()[0]
@@ -161,9 +162,7 @@ def test_adding_an_enum_value_is_dangerous(
     )
 
 
-def test_removing_a_deprecated_argument_or_enum_value_is_allowed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_removing_a_deprecated_argument_or_enum_value_is_allowed() -> None:
     old = RUNNING + (
         '\nenum LegacyKind {\n  A\n  B @deprecated(reason: "Use A.")\n}\n'
         '\nextend type Query {\n  legacyKind(strict: Boolean @deprecated(reason: "Ignored.")): LegacyKind\n}\n'

@@ -175,6 +175,13 @@ def _at(hours: int) -> str:
 
 
 Case = Callable[[Biz], tuple[dict[str, Any], str]]
+
+
+def _by_ids(field: str, type_name: str, column: str, ids: Callable[[Biz], list[int]]) -> Case:
+    """Return the case of filtering by ``field``: the global ids of rows of A, ``column`` in SQL."""
+    return lambda a: ({field: [gid(type_name, i) for i in ids(a)]}, _in(column, ids(a)))
+
+
 # ExpenseFilter cases: name -> (the filter for business A, the same condition in SQL)
 FILTERS: dict[str, Case] = {
     "statuses": lambda a: (
@@ -182,21 +189,18 @@ FILTERS: dict[str, Case] = {
         "e.status IN ('SUBMITTED', 'REIMBURSED')",
     ),
     "currencies": lambda a: ({"currencies": ["JPY", "BHD"]}, "e.currency IN ('JPY', 'BHD')"),
-    "memberIds": lambda a: (
-        {"memberIds": [gid("Member", a.members["employee"]), gid("Member", a.members["engineer"])]},
-        _in("e.member_id", [a.members["employee"], a.members["engineer"]]),
+    "memberIds": _by_ids(
+        "memberIds",
+        "Member",
+        "e.member_id",
+        lambda a: [a.members["employee"], a.members["engineer"]],
     ),
-    "teamIds": lambda a: (
-        {"teamIds": [gid("Team", a.teams["eng"])]},
-        _in("e.team_id", [a.teams["eng"]]),
+    "teamIds": _by_ids("teamIds", "Team", "e.team_id", lambda a: [a.teams["eng"]]),
+    "cardIds": _by_ids(
+        "cardIds", "Card", "e.card_id", lambda a: [a.cards["employee"], a.cards["manager"]]
     ),
-    "cardIds": lambda a: (
-        {"cardIds": [gid("Card", a.cards["employee"]), gid("Card", a.cards["manager"])]},
-        _in("e.card_id", [a.cards["employee"], a.cards["manager"]]),
-    ),
-    "categoryIds": lambda a: (
-        {"categoryIds": [gid("Category", a.categories["Meals"])]},
-        _in("e.category_id", [a.categories["Meals"]]),
+    "categoryIds": _by_ids(
+        "categoryIds", "Category", "e.category_id", lambda a: [a.categories["Meals"]]
     ),
     "minAmount": lambda a: ({"minAmount": "250.5"}, "e.home_amount_minor >= 25050"),
     "maxAmount": lambda a: ({"maxAmount": "99.99"}, "e.home_amount_minor <= 9999"),

@@ -21,12 +21,6 @@ UNFREEZE = "mutation($id: ID!) { unfreezeCard(id: $id) { userErrors { code } } }
 CREATE = "mutation($input: CreateExpenseInput!) { createExpense(input: $input) { expense { id } userErrors { code } } }"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Served:
     def __init__(self, app: Any, port: int, server: Any) -> None:
         self.app, self.port, self.server = app, port, server

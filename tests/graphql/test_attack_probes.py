@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.http import create_app
 from app.limits import LimitSettings
 from app.settings import Settings
 from resolvers import viewer as viewer_resolvers
-from tests.conftest import SETTINGS, codes, token
+from tests.conftest import SETTINGS, app_client, codes, token
 
 # production defaults, except a bucket big enough for the probes themselves
 PRODUCTION = dataclasses.replace(
@@ -25,10 +24,7 @@ PRODUCTION = dataclasses.replace(
 
 @pytest.fixture
 async def prod(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(PRODUCTION, database_url, engine=engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with app_client(PRODUCTION, engine, database_url) as client:
         yield client
 
 

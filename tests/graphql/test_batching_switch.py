@@ -4,8 +4,7 @@ import dataclasses
 
 import httpx
 
-from app.http import create_app
-from tests.conftest import SETTINGS, token
+from tests.conftest import SETTINGS, app_client, token
 
 QUERY = "query($n: Int) { expenses(first: $n) { nodes { member { name } category { name } } } }"
 
@@ -23,12 +22,8 @@ async def _statements(client: httpx.AsyncClient, statements, world, n: int) -> i
 async def test_batching_off_costs_a_statement_per_row(
     engine, database_url, statements, world, client
 ) -> None:
-    unbatched_app = create_app(
-        dataclasses.replace(SETTINGS, loader_batching=False), database_url, engine=engine
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=unbatched_app), base_url="http://t"
-    ) as plain:
+    unbatched = dataclasses.replace(SETTINGS, loader_batching=False)
+    async with app_client(unbatched, engine, database_url) as plain:
         small, large = (
             await _statements(plain, statements, world, 1),
             await _statements(plain, statements, world, 6),

@@ -9,10 +9,9 @@ import pytest
 from graphql import parse
 
 from app.cost import query_cost
-from app.http import create_app
 from app.limits import LimitSettings
 from schema.build import build_schema
-from tests.conftest import SETTINGS, codes, gql_raw, token
+from tests.conftest import SETTINGS, app_client, codes, gql_raw, token
 
 LIMITS = LimitSettings(max_depth=10, max_aliases=15, max_directives=5, max_tokens=2000, max_cost=1000,
                        bucket_size=100, restore_rate=20)  # fmt: skip
@@ -21,9 +20,8 @@ PAGE = "{ expenses(first: 50) { nodes { id } } }"  # costs 51 and serves 51 obje
 
 @pytest.fixture
 async def limited(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(dataclasses.replace(SETTINGS, limits=LIMITS), database_url, engine=engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    async with app_client(
+        dataclasses.replace(SETTINGS, limits=LIMITS), engine, database_url
     ) as client:
         yield client
 

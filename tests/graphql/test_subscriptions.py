@@ -34,11 +34,21 @@ async def _expenses_of_two(served: Served, world: World) -> dict[str, str]:
     return made
 
 
+@pytest.fixture
+def admin(world: World) -> str:
+    """Return the token of business A's admin, who freezes and unfreezes the card."""
+    return token(world.a, "admin")
+
+
+@pytest.fixture
+def card(world: World) -> str:
+    """Return the global id of the employee's card, the one the tests freeze."""
+    return encode_id("Card", world.a.cards["employee"])
+
+
 async def test_a_client_receives_the_event_of_a_mutation_within_a_second(
-    served: Served, world: World
+    served: Served, admin: str, card: str
 ) -> None:
-    admin = token(world.a, "admin")
-    card = encode_id("Card", world.a.cards["employee"])
     ws = await served.connect(admin)
     try:
         await subscribe(ws, {"types": ["card.frozen"]})
@@ -102,22 +112,21 @@ async def test_subscribers_of_different_visibility_get_different_events(
 
 
 async def test_two_subscribers_of_one_group_get_the_same_message_made_once(
-    served: Served, world: World
+    served: Served, admin: str, card: str
 ) -> None:
     renders = served.app.graphql_ws.renders
-    card = encode_id("Card", world.a.cards["employee"])
     # two dashboards of the admin: one group for one document (finance would be another:
     # it may not read the events of API keys and webhook endpoints)
-    sockets = [await served.connect(token(world.a, "admin")) for _ in range(2)]
+    sockets = [await served.connect(admin) for _ in range(2)]
     try:
         for ws in sockets:
             await subscribe(ws, {"types": ["card.frozen"]})
         await asyncio.sleep(0.2)
         before = renders.made
         async with served.http() as client:
-            await gql(client, FREEZE, {"id": card}, as_=token(world.a, "admin"))
+            await gql(client, FREEZE, {"id": card}, as_=admin)
             got = [await asyncio.wait_for(ws.recv(), 2.0) for ws in sockets]
-            await gql(client, UNFREEZE, {"id": card}, as_=token(world.a, "admin"))
+            await gql(client, UNFREEZE, {"id": card}, as_=admin)
     finally:
         for ws in sockets:
             await ws.close()
@@ -126,10 +135,10 @@ async def test_two_subscribers_of_one_group_get_the_same_message_made_once(
     assert renders.made == before + 1  # executed and encoded once for both
 
 
-async def test_a_selection_beyond_the_row_is_still_served(served: Served, world: World) -> None:
+async def test_a_selection_beyond_the_row_is_still_served(
+    served: Served, admin: str, card: str
+) -> None:
     # a referenced member is loaded: strawberry serves it per subscriber, as before
-    admin = token(world.a, "admin")
-    card = encode_id("Card", world.a.cards["employee"])
     ws = await served.connect(admin)
     query = 'subscription { events(types: ["card.frozen"]) { objectId actor { member { id } } } }'
     try:
@@ -145,10 +154,8 @@ async def test_a_selection_beyond_the_row_is_still_served(served: Served, world:
 
 
 async def test_a_client_reconnecting_with_its_cursor_misses_nothing(
-    served: Served, world: World
+    served: Served, admin: str, card: str
 ) -> None:
-    admin = token(world.a, "admin")
-    card = encode_id("Card", world.a.cards["employee"])
     ws = await served.connect(admin)
     async with served.http() as client:
         try:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import codes, gql, gql_raw
 from tests.graphql.helpers_auth import (
@@ -59,6 +60,23 @@ async def test_role_sets_match_the_rule_in_words(engine, world):
     assert await expected_ids(engine, a, "manager", "cards") == cards
 
 
+async def _children(
+    engine: AsyncEngine, visible: set[int], table: str, column: str, parent_id: int
+) -> set[int]:
+    """Return the ``visible`` ids of ``table`` whose ``column`` is ``parent_id``."""
+    sql = f"SELECT id FROM {table} WHERE {column} = :p"
+    return visible & await sql_ids(engine, sql, p=parent_id)
+
+
+async def _check_expenses(
+    engine: AsyncEngine, page: dict[str, Any], visible: set[int], column: str, parent_id: int
+) -> None:
+    """Check a nested expense connection: the visible expenses whose ``column`` is the parent."""
+    expected = await _children(engine, visible, "expenses", column, parent_id)
+    assert row_ids(e["id"] for e in page["nodes"]) == expected
+    assert page["totalCount"] == len(expected)
+
+
 TEAM_TREE = """{ teams(first: 100) { nodes { id
   members { id }
   expenses(first: 100) { totalCount nodes { id } pageInfo { hasNextPage } }
@@ -74,13 +92,10 @@ async def test_team_members_and_expenses_apply_visibility(client, engine, world,
     assert row_ids(t["id"] for t in teams) == await expected_ids(engine, world.a, who, "teams")
     for team in teams:
         team_id = row_ids([team["id"]]).pop()
-        in_team = await sql_ids(engine, "SELECT id FROM members WHERE team_id = :t", t=team_id)
-        assert row_ids(m["id"] for m in team["members"]) == members & in_team
-        booked = await sql_ids(engine, "SELECT id FROM expenses WHERE team_id = :t", t=team_id)
-        page = team["expenses"]
-        assert not page["pageInfo"]["hasNextPage"]
-        assert row_ids(e["id"] for e in page["nodes"]) == expenses & booked
-        assert page["totalCount"] == len(expenses & booked)
+        in_team = await _children(engine, members, "members", "team_id", team_id)
+        assert row_ids(m["id"] for m in team["members"]) == in_team
+        assert not team["expenses"]["pageInfo"]["hasNextPage"]
+        await _check_expenses(engine, team["expenses"], expenses, "team_id", team_id)
 
 
 MEMBER_TREE = """{ members(first: 100) { nodes { id
@@ -96,16 +111,12 @@ async def test_member_cards_and_expenses_apply_visibility(client, engine, world,
     expenses = await expected_ids(engine, world.a, who, "expenses")
     for member in data["members"]["nodes"]:
         member_id = row_ids([member["id"]]).pop()
-        held = await sql_ids(engine, "SELECT id FROM cards WHERE holder_id = :m", m=member_id)
-        assert row_ids(c["id"] for c in member["cards"]) == cards & held
-        spent = await sql_ids(engine, "SELECT id FROM expenses WHERE member_id = :m", m=member_id)
-        assert row_ids(e["id"] for e in member["expenses"]["nodes"]) == expenses & spent
-        assert member["expenses"]["totalCount"] == len(expenses & spent)
+        held = await _children(engine, cards, "cards", "holder_id", member_id)
+        assert row_ids(c["id"] for c in member["cards"]) == held
+        await _check_expenses(engine, member["expenses"], expenses, "member_id", member_id)
         for card in member["cards"]:
             card_id = row_ids([card["id"]]).pop()
-            paid = await sql_ids(engine, "SELECT id FROM expenses WHERE card_id = :c", c=card_id)
-            assert row_ids(e["id"] for e in card["expenses"]["nodes"]) == expenses & paid
-            assert card["expenses"]["totalCount"] == len(expenses & paid)
+            await _check_expenses(engine, card["expenses"], expenses, "card_id", card_id)
 
 
 RECEIPT_TREE = """{ receipts(first: 100) { nodes { id expense { id }

@@ -1,12 +1,10 @@
 """Webhook tests: a real HTTP receiver on 127.0.0.1, started and stopped by each test."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -15,6 +13,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from db.tables.feed import webhook_endpoints
+from tests.serving import free_port, in_task
 
 
 @dataclass
@@ -50,32 +49,13 @@ class Receiver:
         return PlainTextResponse("ok" if status < 300 else "no", status_code=status)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver(port=_free_port())
+    found = Receiver(port=free_port())
     routes = [Route("/hook", found.hook, methods=["POST"]),
               Route("/elsewhere", found.hook, methods=["POST", "GET"])]  # fmt: skip
-    config = uvicorn.Config(
-        Starlette(routes=routes), host="127.0.0.1", port=found.port, log_level="warning",
-        lifespan="off",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
+    async with in_task(Starlette(routes=routes), found.port, lifespan="off"):
         yield found
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def disable_all(engine: AsyncEngine) -> None:

@@ -3,15 +3,13 @@
 import dataclasses
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
 from app import webhooks
-from app.http import create_app
 from resolvers.ids import encode_id
-from tests.conftest import SETTINGS, codes, gql, gql_raw, token
+from tests.conftest import SETTINGS, app_client, codes, gql, gql_raw, token
 from tests.webhooks.conftest import Receiver, disable_all
 from tests.world import World
 
@@ -130,12 +128,8 @@ async def test_another_business_endpoint_is_not_found(client, world: World) -> N
 async def test_production_refuses_bad_endpoints(
     engine, database_url, world: World, url: str, types: Any
 ) -> None:
-    app = create_app(
-        dataclasses.replace(SETTINGS, webhooks_allow_private=False), database_url, engine=engine
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    production = dataclasses.replace(SETTINGS, webhooks_allow_private=False)
+    async with app_client(production, engine, database_url) as client:
         made = (
             await gql(client, CREATE, {"url": url, "types": types}, as_=token(world.a, "admin"))
         )["p"]

@@ -3,7 +3,6 @@ a revoked key refused from the very next request. On a business of this module's
 """
 
 import hashlib
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +15,10 @@ from db.permissions import ALL_PERMISSIONS, Permission
 from db.tables.api import api_keys
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw
-from tests.graphql.mutations_catalog.org import Org
-from tests.world import Biz, _business
+from tests.graphql.mutations_catalog.org import ERRORS, Org, build_org, call
+from tests.world import Biz
 
 KEY = "id name prefix scopes createdAt lastUsedAt revokedAt"
-ERRORS = "userErrors { field code message }"
 CREATE = (
     "mutation($name: String!, $scopes: [ApiKeyScope!]!) {"
     f" p: createApiKey(name: $name, scopes: $scopes) {{ apiKey {{ {KEY} }} secret {ERRORS} }} }}"
@@ -51,12 +49,9 @@ async def _key(conn: Any, biz: Biz, scopes: list[str]) -> tuple[str, int]:
 
 @pytest.fixture(scope="module")
 async def co(engine: AsyncEngine) -> Keyco:
-    rng = random.Random(29)
+    org = await build_org(engine, "Keyco", 29, rival="Keyother", rival_home="USD", keys={})
+    co = Keyco(biz=org.biz, other=org.other)
     async with engine.begin() as conn:
-        co = Keyco(
-            biz=await _business(conn, "Keyco Ltd", "GBP", 5, rng),
-            other=await _business(conn, "Keyother Ltd", "USD", 5, rng),
-        )
         for name, biz, scopes in (
             ("admin", co.biz, ["admin"]),
             ("write", co.biz, ["expenses:read", "expenses:write", "cards:read", "cards:write"]),
@@ -64,11 +59,6 @@ async def co(engine: AsyncEngine) -> Keyco:
         ):
             co.keys[name], co.key_ids[name] = await _key(conn, biz, scopes)
     return co
-
-
-async def call(client: Any, query: str, as_: str | None, **variables: Any) -> dict[str, Any]:
-    """Run an API key mutation and return its payload (failing on any top-level error)."""
-    return (await gql(client, query, variables, as_=as_))["p"]
 
 
 def errors(payload: dict[str, Any]) -> list[tuple[str | None, str]]:

@@ -5,7 +5,6 @@ cross-tenant checks; every test that changes a card inserts a fresh card first, 
 tests do not depend on each other's order. Denied calls also check the row is unchanged.
 """
 
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,11 +18,18 @@ from db.tables.expense import expenses
 from db.tables.org import cards, teams
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw
-from tests.graphql.mutations_catalog.org import UNKNOWN, Org, unknown_id
-from tests.world import Biz, _business, insert_api_key
+from tests.graphql.mutations_catalog.org import (
+    ERRORS,
+    UNKNOWN,
+    Org,
+    build_org,
+    call,
+    call_unknown,
+    inserted,
+)
+from tests.world import Biz
 
 CARD = "id status currency spendLimit { amount currency } limitPeriod spentThisPeriod { amount currency }"
-ERRORS = "userErrors { field code message }"
 FREEZE = f"mutation($id: ID!) {{ p: freezeCard(id: $id) {{ card {{ {CARD} }} {ERRORS} }} }}"
 UNFREEZE = f"mutation($id: ID!) {{ p: unfreezeCard(id: $id) {{ card {{ {CARD} }} {ERRORS} }} }}"
 SET_LIMIT = (
@@ -42,18 +48,10 @@ class Cardco(Org):
 
 @pytest.fixture(scope="module")
 async def co(engine: AsyncEngine) -> Cardco:
-    rng = random.Random(23)
+    keys = {"write": ["cards:read", "cards:write"], "read": ["cards:read"], "admin": ["admin"]}
+    org = await build_org(engine, "Cardco", 23, rival="Cardother", keys=keys)
+    co = Cardco(biz=org.biz, other=org.other, keys=org.keys)
     async with engine.begin() as conn:
-        co = Cardco(
-            biz=await _business(conn, "Cardco Ltd", "GBP", 5, rng),
-            other=await _business(conn, "Cardother Ltd", "GBP", 5, rng),
-        )
-        for name, scopes in (
-            ("write", ["cards:read", "cards:write"]),
-            ("read", ["cards:read"]),
-            ("admin", ["admin"]),
-        ):
-            co.keys[name] = await insert_api_key(conn, co.biz, scopes)
         result = await conn.execute(
             insert(teams).values(business_id=co.biz.id, name="Fleet").returning(teams.c.id)
         )
@@ -76,15 +74,11 @@ async def new_card(
     period: str | None = None,
 ) -> int:  # fmt: skip
     """Insert a card and return its row id."""
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            insert(cards).values(
-                business_id=biz.id, holder_id=biz.members[holder],
-                team_id=biz.teams[team] if team else None, last4="4242", kind="PHYSICAL",
-                status=status, currency=currency, spend_limit_minor=limit, limit_period=period,
-            ).returning(cards.c.id)
-        )  # fmt: skip
-        return int(result.scalar_one())
+    return await inserted(
+        engine, cards, business_id=biz.id, holder_id=biz.members[holder],
+        team_id=biz.teams[team] if team else None, last4="4242", kind="PHYSICAL",
+        status=status, currency=currency, spend_limit_minor=limit, limit_period=period,
+    )  # fmt: skip
 
 
 async def stored(engine: AsyncEngine, card_id: int) -> tuple[str, int | None, str | None]:
@@ -101,11 +95,6 @@ async def stored(engine: AsyncEngine, card_id: int) -> tuple[str, int | None, st
 
 def cgid(card_id: int) -> str:
     return encode_id("Card", card_id)
-
-
-async def call(client: Any, query: str, as_: str | None, **variables: Any) -> dict[str, Any]:
-    """Run a card mutation and return its payload (failing on any top-level error)."""
-    return (await gql(client, query, variables, as_=as_))["p"]
 
 
 def errors(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
@@ -171,11 +160,10 @@ async def test_cancelled_cards_do_not_change(client, engine, co, query):
 @pytest.mark.parametrize("query", [FREEZE, SET_LIMIT])
 @pytest.mark.parametrize("which", UNKNOWN)
 async def test_unknown_cards_are_not_found(client, engine, co, query, which):
-    global_id = unknown_id(
-        which, "Card", another_type=encode_id("Expense", co.biz.expense_ids[0]),
+    payload = await call_unknown(
+        client, co, query, which, "Card", another_type=encode_id("Expense", co.biz.expense_ids[0]),
         other_business=co.other.cards["employee"],
     )  # fmt: skip
-    payload = await call(client, query, co.credential("admin"), id=global_id)
     assert errors(payload) == [("id", "NOT_FOUND")]
     assert payload["userErrors"][0]["message"] == "No card with that id."
     assert await stored(engine, co.other.cards["employee"]) == ("ACTIVE", 100_000, "MONTH")

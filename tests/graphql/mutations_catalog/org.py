@@ -5,13 +5,16 @@ Every test module builds its own two businesses (tests.world._business): changes
 here never reach the shared ``world`` or another module's data.
 """
 
+import asyncio
 import random
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, text
+import pytest
+from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.tables.org import categories
@@ -60,6 +63,9 @@ class Org:
         return token(self.biz, who)
 
 
+# what a refused call must leave as it was: the rows of a table, and the audit events
+Census = Callable[[AsyncEngine, Org], Awaitable[Any]]
+
 # ids that must be NOT_FOUND: never used, malformed, another type's, another business's
 UNKNOWN = ("never used", "malformed", "another type", "other business")
 
@@ -74,16 +80,48 @@ def unknown_id(which: str, type_name: str, *, another_type: str, other_business:
     }[which]
 
 
-async def build_org(engine: AsyncEngine, name: str, seed: int, home: str = "GBP") -> Org:
-    """Insert two businesses (``name`` and its rival) and the first one's API keys."""
+async def build_org(
+    engine: AsyncEngine,
+    name: str,
+    seed: int,
+    home: str = "GBP",
+    *,
+    rival: str = "",
+    rival_home: str = "",
+    keys: dict[str, list[str]] = KEY_SCOPES,
+) -> Org:
+    """Insert two businesses (``name`` and its ``rival``, by default ``name`` + "rival") and
+    the first one's API keys (name -> scopes)."""
     rng = random.Random(seed)
     async with engine.begin() as conn:
         org = Org(
             biz=await _business(conn, f"{name} Ltd", home, 5, rng),
-            other=await _business(conn, f"{name}rival Ltd", home, 5, rng),
+            other=await _business(
+                conn, f"{rival or name + 'rival'} Ltd", rival_home or home, 5, rng
+            ),
         )
-        for key, scopes in KEY_SCOPES.items():
+        for key, scopes in keys.items():
             org.keys[key] = await insert_api_key(conn, org.biz, scopes)
+    return org
+
+
+async def inserted(engine: AsyncEngine, table: Table, **values: Any) -> int:
+    """Insert a row into ``table`` in a transaction of its own; return its id."""
+    async with engine.begin() as conn:
+        result = await conn.execute(insert(table).values(**values).returning(table.c.id))
+        return int(result.scalar_one())
+
+
+def org_fixture(
+    name: str, seed: int, make: Callable[[AsyncEngine, str, int], Awaitable[Org]] | None = None
+) -> Any:
+    """Return a test module's ``org`` fixture: its own two businesses, made once by ``make``
+    (default build_org)."""
+
+    @pytest.fixture(scope="module")
+    async def org(engine: AsyncEngine) -> Org:
+        return await (make or build_org)(engine, name, seed)
+
     return org
 
 
@@ -101,10 +139,82 @@ async def refused(
     return codes(body)
 
 
+async def call_unknown(
+    client: httpx.AsyncClient,
+    org: Org,
+    query: str,
+    which: str,
+    type_name: str,
+    *,
+    another_type: str,
+    other_business: int,
+    input_: dict[str, Any] | None = None,
+) -> Any:
+    """Run ``query`` as the admin on a ``type_name`` id of the ``which`` kind (UNKNOWN)."""
+    global_id = unknown_id(
+        which, type_name, another_type=another_type, other_business=other_business
+    )
+    variables: dict[str, Any] = {"id": global_id}
+    if input_ is not None:
+        variables["input"] = input_
+    return await call(client, query, org.credential("admin"), **variables)
+
+
+async def attempt(
+    client: httpx.AsyncClient, query: str, org: Org, who: str, expected: str, key: str,
+    **variables: Any,
+) -> Any:  # fmt: skip
+    """Run ``query`` as ``who`` and check the outcome a who-may matrix ``expected``.
+
+    ALLOWED: no userError, and the payload is returned. "top:<code>": refused at the top
+    level. "<code>" or "<field>:<code>": that one userError, with no ``key`` object. A
+    refusal returns None.
+    """
+    if expected.startswith("top:"):
+        assert await refused(client, query, org.credential(who), **variables) == [expected[4:]]
+        return None
+    payload = await call(client, query, org.credential(who), **variables)
+    if expected == ALLOWED:
+        assert payload["userErrors"] == [], payload
+        return payload
+    field, _, code = expected.rpartition(":")
+    assert problems(payload, key) == [(field or None, code)]
+    return None
+
+
 def problems(payload: dict[str, Any], key: str) -> list[tuple[str | None, str]]:
     """Return (field, code) of every userError, checking the payload's object is empty."""
     assert payload[key] in (None, []), payload
     return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+
+async def rule_errors(
+    client: httpx.AsyncClient, engine: AsyncEngine, org: Org, census_of: Census, query: str,
+    key: str, **variables: Any,
+) -> list[tuple[str | None, str]]:  # fmt: skip
+    """Run ``query`` as the admin; return (field, code) of every userError, checking that no
+    ``key`` object came back and that ``census_of`` the business is as it was."""
+    before = await census_of(engine, org)
+    payload = await call(client, query, org.credential("admin"), **variables)
+    found = problems(payload, key)
+    assert await census_of(engine, org) == before
+    return found
+
+
+async def at_once(
+    client: httpx.AsyncClient, query: str, org: Org, calls: Iterable[tuple[str, Any]]
+) -> list[Any]:
+    """Send ``query`` as each (who, variables) of ``calls`` at the same time; return their
+    payloads ``p``, checking that each answered 200 with no top-level error."""
+    responses = await asyncio.gather(*(
+        gql_raw(client, query, variables, as_=org.credential(who)) for who, variables in calls
+    ))  # fmt: skip
+    bodies = [response.json() for response in responses]
+    assert all(
+        response.status_code == 200 and "errors" not in body
+        for response, body in zip(responses, bodies, strict=True)
+    ), bodies
+    return [body["data"]["p"] for body in bodies]
 
 
 async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
@@ -160,11 +270,21 @@ async def key_id(engine: AsyncEngine, biz: Biz, key: str) -> int:
     )
 
 
-def actor(org: Org, who: str) -> tuple[int | None, str | None]:
-    """Return (member id, key name) expected as the audit actor of ``who``."""
+async def actor_ids(engine: AsyncEngine, org: Org, who: str) -> tuple[int | None, int | None]:
+    """Return (member id, API key id) expected as the audit actor of ``who``."""
     if who.startswith("key:"):
-        return None, who[4:]
+        return None, await key_id(engine, org.biz, who[4:])
     return org.biz.members[who], None
+
+
+async def check_last_actor(engine: AsyncEngine, org: Org, object_type: str, who: str) -> None:
+    """Check that the business's latest audit event on ``object_type`` was done by ``who``."""
+    (event,) = await rows(
+        engine, "SELECT actor_member_id, actor_api_key_id FROM audit_events"
+        " WHERE business_id = :b AND object_type = :t ORDER BY id DESC LIMIT 1",
+        b=org.biz.id, t=object_type,
+    )  # fmt: skip
+    assert tuple(event) == await actor_ids(engine, org, who)
 
 
 # --- categories ---
@@ -185,14 +305,11 @@ async def new_category(
     engine: AsyncEngine, org: Org, name: str, gl_code: str | None = None, *, archived: bool = False
 ) -> int:
     """Insert a category of the org's business; return its row id."""
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            insert(categories)
-            .values(business_id=org.biz.id, name=name, gl_code=gl_code,
-                    archived_at=text("now()") if archived else None)
-            .returning(categories.c.id)
-        )  # fmt: skip
-        return int(result.scalar_one())
+    archived_at = text("now()") if archived else None
+    return await inserted(
+        engine, categories, business_id=org.biz.id, name=name, gl_code=gl_code,
+        archived_at=archived_at,
+    )  # fmt: skip
 
 
 async def stored_category(engine: AsyncEngine, category_id: int) -> tuple[str, str | None, bool]:

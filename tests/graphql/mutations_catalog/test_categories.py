@@ -5,37 +5,34 @@ makes its own categories with unique names and codes, so the tests do not depend
 other's order; refused calls also check that no category and no audit event changed.
 """
 
-import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
-from tests.conftest import gql, gql_raw
+from tests.conftest import gql
 from tests.graphql.mutations_catalog.org import (
-    ALLOWED,
     CATALOG_MATRIX,
     CATEGORY,
     ERRORS,
     UNKNOWN,
     UPSERT,
-    Org,
-    actor,
+    at_once,
+    attempt,
     audit_trail,
-    build_org,
     call,
+    call_unknown,
     category_census,
     cgid,
+    check_last_actor,
     key_id,
     new_category,
+    org_fixture,
     problems,
-    refused,
-    rows,
+    rule_errors,
     scalar,
     stored_category,
     tag,
-    unknown_id,
 )
 
 CREATE = f"mutation($input: CreateCategoryInput!) {{ p: createCategory(input: $input) {{ category {{ {CATEGORY} }} {ERRORS} }} }}"  # fmt: skip
@@ -51,9 +48,7 @@ EXPENSE_UPDATE = (
 )
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await build_org(engine, "Catco", seed=31)
+org = org_fixture("Catco", 31)
 
 
 # --- createCategory ---
@@ -94,11 +89,11 @@ async def test_a_category_needs_no_gl_code(client, engine, org):
     ],
 )
 async def test_invalid_categories_change_nothing(client, engine, org, name, gl_code, expected):
-    before = await category_census(engine, org)
-    payload = await call(client, CREATE, org.credential("admin"),
-                         input={"name": name, "glCode": gl_code})  # fmt: skip
-    assert problems(payload, "category") == [expected]
-    assert await category_census(engine, org) == before
+    input_ = {"name": name, "glCode": gl_code}
+    found = await rule_errors(
+        client, engine, org, category_census, CREATE, "category", input=input_
+    )
+    assert found == [expected]
 
 
 async def test_an_archived_category_keeps_its_name_and_code(client, engine, org):
@@ -136,17 +131,10 @@ async def test_two_creates_of_one_name_at_once_one_wins(client, engine, statemen
     for _ in range(5):
         name = f"Race {tag()}"
         statements.reset()
-        responses = await asyncio.gather(*(
-            gql_raw(client, CREATE, {"input": {"name": name, "glCode": tag()}},
-                    as_=org.credential(who))
-            for who in ("admin", "finance")
-        ))  # fmt: skip
-        bodies = [r.json() for r in responses]
-        assert all(
-            r.status_code == 200 and "errors" not in b
-            for r, b in zip(responses, bodies, strict=True)
-        )
-        outcomes = sorted(tuple(e["code"] for e in b["data"]["p"]["userErrors"]) for b in bodies)
+        payloads = await at_once(client, CREATE, org, [
+            (who, {"input": {"name": name, "glCode": tag()}}) for who in ("admin", "finance")
+        ])  # fmt: skip
+        outcomes = sorted(tuple(e["code"] for e in p["userErrors"]) for p in payloads)
         assert outcomes == [(), ("DUPLICATE",)]
         overlaps += _overlapped(statements.statements)
         assert await scalar(engine, "SELECT count(*) FROM categories WHERE name = :n", n=name) == 1
@@ -158,42 +146,27 @@ async def test_two_creates_of_one_name_at_once_one_wins(client, engine, statemen
 MATRIX = CATALOG_MATRIX
 
 
-async def _attempt(client, engine, org, mutation: str, who: str) -> tuple[Any, int]:
-    """Run ``mutation`` as ``who`` on a fresh category; return (payload or codes, its id)."""
-    id_ = await new_category(engine, org, f"Matrix {tag()}", tag())
+def _matrix_case(mutation: str, id_: int) -> tuple[str, dict[str, Any]]:
+    """Return the query and variables of ``mutation`` (the category ``id_`` where it takes one)."""
     cases: dict[str, tuple[str, dict[str, Any]]] = {
         "create": (CREATE, {"input": {"name": f"New {tag()}"}}),
         "update": (UPDATE, {"id": cgid(id_), "input": {"name": f"Renamed {tag()}"}}),
         "archive": (ARCHIVE, {"id": cgid(id_)}),
         "upsert": (UPSERT, {"input": [{"glCode": tag(), "name": f"Pushed {tag()}"}]}),
     }
-    query, variables = cases[mutation]
-    if MATRIX[who].startswith("top:"):
-        return await refused(client, query, org.credential(who), **variables), id_
-    return await call(client, query, org.credential(who), **variables), id_
+    return cases[mutation]
 
 
 @pytest.mark.parametrize("mutation", ["create", "update", "archive", "upsert"])
 @pytest.mark.parametrize("who", list(MATRIX))
 async def test_who_may_manage_categories(client, engine, org, who, mutation):
     before = await category_census(engine, org)
-    result, id_ = await _attempt(client, engine, org, mutation, who)
-    expected = MATRIX[who]
-    if expected == ALLOWED:
-        assert result["userErrors"] == []
-        member, key = actor(org, who)
-        events = await rows(
-            engine, "SELECT actor_member_id, actor_api_key_id FROM audit_events"
-            " WHERE business_id = :b AND object_type = 'Category' ORDER BY id DESC LIMIT 1",
-            b=org.biz.id,
-        )  # fmt: skip
-        assert events == [(member, await key_id(engine, org.biz, key) if key else None)]
+    id_ = await new_category(engine, org, f"Matrix {tag()}", tag())
+    query, variables = _matrix_case(mutation, id_)
+    key = "categories" if mutation == "upsert" else "category"
+    if await attempt(client, query, org, who, MATRIX[who], key, **variables) is not None:
+        await check_last_actor(engine, org, "Category", who)
         return
-    if expected.startswith("top:"):
-        assert result == [expected[4:]]
-    else:
-        key = "categories" if mutation == "upsert" else "category"
-        assert problems(result, key) == [(None, expected)]
     after = await category_census(engine, org)
     assert [r for r in after[0] if r.id != id_] == [r for r in before[0]]
     assert after[1] == before[1]
@@ -202,15 +175,13 @@ async def test_who_may_manage_categories(client, engine, org, who, mutation):
 @pytest.mark.parametrize("query", [UPDATE, ARCHIVE])
 @pytest.mark.parametrize("which", UNKNOWN)
 async def test_unknown_categories_are_not_found(client, engine, org, query, which):
-    global_id = unknown_id(
-        which, "Category", another_type=encode_id("Expense", org.biz.expense_ids[0]),
-        other_business=org.other.categories["Travel"],
-    )  # fmt: skip
-    variables: dict[str, Any] = {"id": global_id}
-    if query is UPDATE:
-        variables["input"] = {"name": "Hijacked"}
     before = await category_census(engine, org)
-    payload = await call(client, query, org.credential("admin"), **variables)
+    payload = await call_unknown(
+        client, org, query, which, "Category",
+        another_type=encode_id("Expense", org.biz.expense_ids[0]),
+        other_business=org.other.categories["Travel"],
+        input_={"name": "Hijacked"} if query is UPDATE else None,
+    )  # fmt: skip
     assert problems(payload, "category") == [("id", "NOT_FOUND")]
     assert payload["userErrors"][0]["message"] == "No category with that id."
     assert await stored_category(engine, org.other.categories["Travel"]) == (
@@ -265,10 +236,10 @@ async def test_update_keeps_what_is_left_out_and_null_removes_the_code(client, e
 )
 async def test_invalid_updates_change_nothing(client, engine, org, input_, expected):
     id_ = await new_category(engine, org, f"Stay {tag()}", tag())
-    before = await category_census(engine, org)
-    payload = await call(client, UPDATE, org.credential("admin"), id=cgid(id_), input=input_)
-    assert problems(payload, "category") == [expected]
-    assert await category_census(engine, org) == before
+    found = await rule_errors(
+        client, engine, org, category_census, UPDATE, "category", id=cgid(id_), input=input_
+    )
+    assert found == [expected]
 
 
 async def test_an_archived_category_can_be_renamed_and_stays_archived(client, engine, org):

@@ -5,50 +5,38 @@ the existing accounts). Every test pushes codes and names of its own; refused pu
 check that no category and no audit event changed.
 """
 
-import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import gql_raw
 from tests.graphql.mutations_catalog.org import (
     UPSERT,
     Org,
+    at_once,
     audit_trail,
-    build_org,
     call,
     category_census,
     cgid,
     key_id,
     new_category,
-    problems,
+    org_fixture,
+    rule_errors,
     scalar,
     stored_category,
     tag,
 )
 
-
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await build_org(engine, "Upco", seed=37)
+org = org_fixture("Upco", 37)
 
 
 async def test_two_upserts_of_one_name_at_once_one_wins(client, engine, org):
     for _ in range(3):
         name = f"Race {tag()}"
-        responses = await asyncio.gather(*(
-            gql_raw(client, UPSERT, {"input": [{"glCode": tag(), "name": name}]},
-                    as_=org.credential(who))
-            for who in ("admin", "key:admin")
-        ))  # fmt: skip
-        bodies = [r.json() for r in responses]
-        assert all(
-            r.status_code == 200 and "errors" not in b
-            for r, b in zip(responses, bodies, strict=True)
-        )
-        outcomes = sorted(
-            tuple((e["field"], e["code"]) for e in b["data"]["p"]["userErrors"]) for b in bodies
-        )
+        payloads = await at_once(client, UPSERT, org, [
+            (who, {"input": [{"glCode": tag(), "name": name}]}) for who in ("admin", "key:admin")
+        ])  # fmt: skip
+        outcomes = sorted(tuple((e["field"], e["code"]) for e in p["userErrors"]) for p in payloads)
         assert outcomes == [(), (("input.0.name", "DUPLICATE"),)]
         assert await scalar(engine, "SELECT count(*) FROM categories WHERE name = :n", n=name) == 1
 
@@ -99,6 +87,11 @@ async def test_pushing_the_same_chart_twice_changes_nothing_the_second_time(clie
     assert await category_census(engine, org) == before
 
 
+async def pushed(client: Any, engine: AsyncEngine, org: Org, push: list[Any]) -> list[Any]:
+    """Return (field, code) of the userErrors of a push that must write nothing."""
+    return await rule_errors(client, engine, org, category_census, UPSERT, "categories", input=push)
+
+
 def _bad_pushes(t: str) -> dict[str, tuple[list[dict[str, str]], list[tuple[str, str]]]]:
     ok = {"glCode": f"OK-{t}", "name": f"Ok {t}"}
     return {
@@ -134,10 +127,7 @@ def _bad_pushes(t: str) -> dict[str, tuple[list[dict[str, str]], list[tuple[str,
 )  # fmt: skip
 async def test_a_bad_push_writes_nothing(client, engine, org, case):
     push, expected = _bad_pushes(tag())[case]
-    before = await category_census(engine, org)
-    payload = await call(client, UPSERT, org.credential("admin"), input=push)
-    assert problems(payload, "categories") == expected
-    assert await category_census(engine, org) == before
+    assert await pushed(client, engine, org, push) == expected
 
 
 def _chart(n: int) -> list[dict[str, str]]:
@@ -158,17 +148,11 @@ async def test_a_bad_item_at_index_499_leaves_nothing_written(client, engine, or
     if spoil.get("glCode") == "same":
         spoil = {"glCode": push[0]["glCode"]}
     push[499] |= spoil
-    before = await category_census(engine, org)
-    payload = await call(client, UPSERT, org.credential("admin"), input=push)
-    assert problems(payload, "categories") == [expected]
-    assert await category_census(engine, org) == before
+    assert await pushed(client, engine, org, push) == [expected]
 
 
 async def test_more_than_500_items_are_refused(client, engine, org):
-    before = await category_census(engine, org)
-    payload = await call(client, UPSERT, org.credential("admin"), input=_chart(501))
-    assert problems(payload, "categories") == [("input", "INVALID_VALUE")]
-    assert await category_census(engine, org) == before
+    assert await pushed(client, engine, org, _chart(501)) == [("input", "INVALID_VALUE")]
 
 
 async def test_an_empty_push_is_a_no_op(client, engine, org):
@@ -176,6 +160,13 @@ async def test_an_empty_push_is_a_no_op(client, engine, org):
     payload = await call(client, UPSERT, org.credential("admin"), input=[])
     assert payload == {"categories": [], "userErrors": []}
     assert await category_census(engine, org) == before
+
+
+async def with_codes(engine: AsyncEngine, org: Org, push: list[dict[str, str]]) -> int:
+    """Return how many categories of the business have the GL codes of ``push``."""
+    codes = [item["glCode"] for item in push]
+    sql = "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)"
+    return int(await scalar(engine, sql, b=org.biz.id, c=codes))
 
 
 async def test_upsert_costs_the_same_statements_for_1_and_500_items(
@@ -189,10 +180,7 @@ async def test_upsert_costs_the_same_statements_for_1_and_500_items(
         counts.append(len(statements.statements))
         assert payload["userErrors"] == []
         assert [c["glCode"] for c in payload["categories"]] == [p["glCode"] for p in push]
-        written = await scalar(
-            engine, "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)",
-            b=org.biz.id, c=[p["glCode"] for p in push],
-        )  # fmt: skip
+        written = await with_codes(engine, org, push)
         events = await scalar(
             engine, "SELECT count(*) FROM audit_events a JOIN categories c ON c.id = a.object_id"
             " AND a.object_type = 'Category' WHERE c.business_id = :b AND c.gl_code = ANY(:c)",
@@ -214,21 +202,13 @@ async def test_two_pushes_of_one_new_chart_at_once_both_succeed(client, engine, 
         chart = _chart(50)
         pushes = [chart, chart[::-1]]
         statements.reset()
-        responses = await asyncio.gather(*(
-            gql_raw(client, UPSERT, {"input": push}, as_=org.credential(who))
-            for push, who in zip(pushes, ("admin", "finance"), strict=True)
-        ))  # fmt: skip
+        payloads = await at_once(client, UPSERT, org, [
+            (who, {"input": push}) for push, who in zip(pushes, ("admin", "finance"), strict=True)
+        ])  # fmt: skip
         sql = [q.split()[0] for q in statements.statements]
         overlaps += "RELEASE" in sql and sql[: sql.index("RELEASE")].count("WITH") == 2
-        for push, response in zip(pushes, responses, strict=True):
-            body = response.json()
-            assert response.status_code == 200 and "errors" not in body, body
-            payload = body["data"]["p"]
+        for push, payload in zip(pushes, payloads, strict=True):
             assert payload["userErrors"] == []
             assert [c["glCode"] for c in payload["categories"]] == [p["glCode"] for p in push]
-        written = await scalar(
-            engine, "SELECT count(*) FROM categories WHERE business_id = :b AND gl_code = ANY(:c)",
-            b=org.biz.id, c=[p["glCode"] for p in chart],
-        )  # fmt: skip
-        assert written == 50
+        assert await with_codes(engine, org, chart) == 50
     assert overlaps, "the pushes never raced: the test proved nothing"

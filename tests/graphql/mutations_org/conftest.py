@@ -3,20 +3,17 @@ by name (roles of tests/world.py, API keys, another business's admin), stored ro
 audit events read back in plain SQL.
 """
 
-import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
-from tests.conftest import gql
-from tests.graphql.mutations_catalog.org import Org, unknown_id
-from tests.world import _business, insert_api_key
+from tests.graphql.mutations_catalog.org import ALLOWED, Org, build_org, call
 
-ERRORS = "userErrors { field code message }"
 # who may: every credential of the role matrix, and what each gets
-ALLOWED, NOT_FOUND, FORBIDDEN = "allowed", "NOT_FOUND", "FORBIDDEN"
+NOT_FOUND, FORBIDDEN = "NOT_FOUND", "FORBIDDEN"
 MATRIX = {
     "admin": ALLOWED,
     "key:admin": ALLOWED,
@@ -28,47 +25,40 @@ MATRIX = {
 
 async def make_org(engine: AsyncEngine, name: str, seed: int) -> Org:
     """Insert a business called ``name`` (and another one) with an admin key and a read key."""
-    rng = random.Random(seed)
-    async with engine.begin() as conn:
-        org = Org(
-            biz=await _business(conn, f"{name} Ltd", "GBP", 5, rng),
-            other=await _business(conn, f"{name}other Ltd", "USD", 5, rng),
-        )
-        org.keys["admin"] = await insert_api_key(conn, org.biz, ["admin"])
-        org.keys["read"] = await insert_api_key(
-            conn, org.biz, ["expenses:read", "cards:read", "teams:read", "cards:write"]
-        )
-    return org
+    read = ["expenses:read", "cards:read", "teams:read", "cards:write"]
+    keys = {"admin": ["admin"], "read": read}
+    return await build_org(engine, name, seed, rival=f"{name}other", rival_home="USD", keys=keys)
 
 
 def gid(type_name: str, id_: int) -> str:
     return encode_id(type_name, id_)
 
 
-async def call(client: Any, query: str, as_: str | None, **variables: Any) -> dict[str, Any]:
-    """Run a mutation and return its payload ``p`` (failing on any top-level error)."""
-    return (await gql(client, query, variables, as_=as_))["p"]
+def refusal(who: str) -> tuple[str | None, str] | None:
+    """Return the userError ``who`` gets changing an object of the module's business, or None
+    when ``who`` may (``who``: a credential of MATRIX or ``other_admin``)."""
+    if who == "other_admin":  # our ids are unknown in their business
+        return "id", NOT_FOUND
+    return None if MATRIX[who] == ALLOWED else (None, MATRIX[who])
 
 
-async def call_unknown(
-    client: Any,
-    org: Org,
-    query: str,
-    which: str,
-    type_name: str,
-    *,
-    another_type: str,
-    other_business: int,
-    input_: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run ``query`` as the admin on a ``type_name`` id of the ``which`` kind (UNKNOWN)."""
-    global_id = unknown_id(
-        which, type_name, another_type=another_type, other_business=other_business
-    )
-    variables: dict[str, Any] = {"id": global_id}
-    if input_ is not None:
-        variables["input"] = input_
-    return await call(client, query, org.credential("admin"), **variables)
+async def changed_by(
+    client: Any, org: Org, who: str, query: str, key: str, variables: dict[str, Any],
+    state: Callable[[], Awaitable[Any]],
+) -> bool:  # fmt: skip
+    """Run ``query`` as ``who`` on an object of the module's business and check the outcome
+    refusal() says: done, and its ``state()`` changed, or refused, and unchanged. Return
+    whether it was done."""
+    before = await state()
+    payload = await call(client, query, org.credential(who), **variables)
+    refused = refusal(who)
+    if refused is None:
+        assert payload["userErrors"] == []
+        assert await state() != before
+    else:
+        assert errors(payload, key) == [refused]
+        assert await state() == before
+    return refused is None
 
 
 def errors(payload: dict[str, Any], key: str) -> list[tuple[str | None, str]]:

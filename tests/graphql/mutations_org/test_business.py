@@ -8,14 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import codes, gql, gql_raw
+from tests.graphql.mutations_catalog.org import ALLOWED, ERRORS, Org, call
 from tests.graphql.mutations_org.conftest import (
-    ALLOWED,
-    ERRORS,
     MATRIX,
-    Org,
     audit_count,
     audit_of,
-    call,
     errors,
     make_org,
     one,

@@ -12,16 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables.org import members, teams
 from resolvers.ids import decode_id
 from tests.conftest import codes, gql, gql_raw
-from tests.graphql.mutations_catalog.org import UNKNOWN
-from tests.graphql.mutations_org.conftest import (
+from tests.graphql.mutations_catalog.org import (
     ALLOWED,
     ERRORS,
-    MATRIX,
+    UNKNOWN,
     Org,
-    audit_count,
-    audit_of,
     call,
     call_unknown,
+    inserted,
+    org_fixture,
+)
+from tests.graphql.mutations_org.conftest import (
+    MATRIX,
+    audit_count,
+    audit_of,
+    changed_by,
     errors,
     gid,
     make_org,
@@ -41,9 +46,7 @@ ARCHIVE = f"mutation($id: ID!) {{ p: archiveTeam(id: $id) {{ team {{ {TEAM} }} {
 MANY = 30  # teams of the statement-count test
 
 
-@pytest.fixture(scope="module")
-async def org(engine: AsyncEngine) -> Org:
-    return await make_org(engine, "Teamco", 41)
+org = org_fixture("Teamco", 41, make=make_org)
 
 
 _names = iter(range(10**6))
@@ -51,14 +54,10 @@ _names = iter(range(10**6))
 
 async def new_team(engine: AsyncEngine, org: Org, *, archived: bool = False) -> int:
     """Insert a team (archived or not) and return its id."""
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            insert(teams)
-            .values(business_id=org.biz.id, name=f"T{next(_names)}",
-                    archived_at=datetime.now(UTC) if archived else None)
-            .returning(teams.c.id)
-        )  # fmt: skip
-        return int(result.scalar_one())
+    archived_at = datetime.now(UTC) if archived else None
+    return await inserted(
+        engine, teams, business_id=org.biz.id, name=f"T{next(_names)}", archived_at=archived_at
+    )
 
 
 async def stored(engine: AsyncEngine, team_id: int) -> tuple[str, int | None, bool]:
@@ -133,14 +132,10 @@ async def test_invalid_teams_are_not_created(client, engine, org, name, manager,
 
 
 async def test_a_deactivated_member_cannot_manage(client, engine, org):
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            insert(members).values(
-                business_id=org.biz.id, name="Gone", email="gone-manager@teamco.test",
-                role="MANAGER", deactivated_at=datetime.now(UTC),
-            ).returning(members.c.id)
-        )  # fmt: skip
-        gone = result.scalar_one()
+    gone = await inserted(
+        engine, members, business_id=org.biz.id, name="Gone", email="gone-manager@teamco.test",
+        role="MANAGER", deactivated_at=datetime.now(UTC),
+    )  # fmt: skip
     payload = await call(client, CREATE, org.credential("admin"),
                          input={"name": "Ghosts", "managerId": gid("Member", gone)})  # fmt: skip
     assert errors(payload, "team") == [("managerId", "MEMBER_DEACTIVATED")]
@@ -270,21 +265,14 @@ async def test_unknown_teams_are_not_found(client, engine, org, which, query):
 @pytest.mark.parametrize("query", [UPDATE, ARCHIVE])
 async def test_who_may_change_a_team(client, engine, org, who, query):
     team = await new_team(engine, org)
-    before = await stored(engine, team)
     variables: dict[str, Any] = {"id": gid("Team", team)}
     if query is UPDATE:
-        variables["input"] = {"name": f"{before[0]} by {who}"}
-    payload = await call(client, query, org.credential(who), **variables)
-    if MATRIX.get(who) == ALLOWED:
-        assert payload["userErrors"] == []
-        assert await stored(engine, team) != before
-        assert len(await audit_of(engine, "Team", team)) == 1
-    else:
-        field = "id" if who == "other_admin" else None
-        code = "NOT_FOUND" if who == "other_admin" else "FORBIDDEN"
-        assert errors(payload, "team") == [(field, code)]
-        assert await stored(engine, team) == before
-        assert await audit_of(engine, "Team", team) == []
+        name, _, _ = await stored(engine, team)
+        variables["input"] = {"name": f"{name} by {who}"}
+    done = await changed_by(
+        client, org, who, query, "team", variables, lambda: stored(engine, team)
+    )
+    assert len(await audit_of(engine, "Team", team)) == (1 if done else 0)
 
 
 # --- archiveTeam ---

@@ -179,23 +179,11 @@ async def test_who_may_attach(shop: Shop) -> None:
     assert await shop.event_count() == events
     assert await shop.receipt_rows() == rows
 
-    response = await gql_raw(
-        shop.client, ATTACH, {"receiptId": own_receipt, "expenseId": own_expense}, as_=None
-    )
-    assert codes(response.json()) == ["UNAUTHENTICATED"]
-    response = await gql_raw(
-        shop.client,
-        ATTACH,
-        {"receiptId": own_receipt, "expenseId": own_expense},
-        as_=shop.keys["reader"],
-    )
-    assert codes(response.json()) == ["FORBIDDEN"]
-    response = await gql_raw(
-        shop.client,
-        ATTACH,
-        {"receiptId": own_receipt, "expenseId": own_expense},
-        as_=shop.keys["other_writer"],
-    )
+    own = {"receiptId": own_receipt, "expenseId": own_expense}
+    for as_, code in ((None, "UNAUTHENTICATED"), (shop.keys["reader"], "FORBIDDEN")):
+        response = await gql_raw(shop.client, ATTACH, own, as_=as_)
+        assert codes(response.json()) == [code]
+    response = await gql_raw(shop.client, ATTACH, own, as_=shop.keys["other_writer"])
     assert error_codes(response.json()["data"]["attachReceipt"]) == ["NOT_FOUND"]
     assert await shop.event_count() == events
 

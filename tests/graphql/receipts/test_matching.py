@@ -86,6 +86,14 @@ class Books:
     async def match_expense(self, expense_id: int) -> None:
         await _run(self.engine, match_expense, business_id=self.biz.id, expense_id=expense_id)
 
+    async def matched(
+        self, uploader: str, total_minor: int, on: date, merchant: str, **extracted: Any
+    ) -> int | None:
+        """Insert a receipt (as receipt() does), match it, and return the expense it got."""
+        receipt_id = await self.receipt(uploader, total_minor, on, merchant, **extracted)
+        await self.match_receipt(receipt_id)
+        return await self.attached(receipt_id)
+
     async def attached(self, receipt_id: int) -> int | None:
         async with self.engine.connect() as conn:
             statement = select(receipts.c.expense_id).where(
@@ -193,9 +201,10 @@ async def test_exact_amount_same_day_same_merchant_attaches_itself(
 
 async def test_one_day_later_and_a_similar_merchant_still_attach(books: Books) -> None:
     expense = await books.expense("employee", 1899, NOON, "Pret A Manger")
-    receipt = await books.receipt("employee", 1899, DAY + timedelta(days=1), "PRET A MANGER #214")
-    await books.match_receipt(receipt)
-    assert await books.attached(receipt) == expense
+    assert (
+        await books.matched("employee", 1899, DAY + timedelta(days=1), "PRET A MANGER #214")
+        == expense
+    )
 
 
 async def test_same_amount_another_day_is_only_a_candidate(books: Books) -> None:
@@ -271,23 +280,17 @@ async def test_candidates_are_only_expenses_the_uploader_sees(
     assert await books.candidates(receipt) == []
 
     # the team's manager sees it: their upload attaches itself
-    by_manager = await books.receipt("manager", 700, DAY, "Itsu")
-    await books.match_receipt(by_manager)
-    assert await books.attached(by_manager) == teammate
+    assert await books.matched("manager", 700, DAY, "Itsu") == teammate
 
     # another team's manager does not; finance sees the whole business
     engineer = await books.expense("engineer", 1300, NOON, "Leon")
-    by_manager2 = await books.receipt("manager2", 1300, DAY, "Leon")
-    await books.match_receipt(by_manager2)
-    assert await books.attached(by_manager2) == engineer  # their own team's
+    assert await books.matched("manager2", 1300, DAY, "Leon") == engineer  # their own team's
     employee2 = await books.expense("employee2", 1400, NOON, "Leon")
     by_other_manager = await books.receipt("manager2", 1400, DAY, "Leon")
     await books.match_receipt(by_other_manager)
     assert await books.attached(by_other_manager) is None
     assert await books.candidates(by_other_manager) == []
-    by_finance = await books.receipt("finance", 1400, DAY, "Leon")
-    await books.match_receipt(by_finance)
-    assert await books.attached(by_finance) == employee2
+    assert await books.matched("finance", 1400, DAY, "Leon") == employee2
 
 
 async def test_a_deleted_expense_or_one_with_a_receipt_is_no_candidate(books: Books) -> None:
@@ -299,9 +302,7 @@ async def test_a_deleted_expense_or_one_with_a_receipt_is_no_candidate(books: Bo
             .values(deleted_at=NOON)
         )
     taken = await books.expense("employee", 610, NOON, "Boots")
-    first = await books.receipt("employee", 610, DAY, "Boots")
-    await books.match_receipt(first)
-    assert await books.attached(first) == taken
+    assert await books.matched("employee", 610, DAY, "Boots") == taken
     second = await books.receipt("employee", 610, DAY, "Boots")
     await books.match_receipt(second)
     assert await books.attached(second) is None
@@ -347,9 +348,7 @@ async def test_local_dates_follow_the_business_time_zone(engine: AsyncEngine) ->
     books = await new_books(engine, "Pacific/Auckland")
     # 20:00 UTC on the 9th is the morning of the 10th in Auckland
     expense = await books.expense("employee", 2222, NOON - timedelta(hours=16), "Countdown")
-    receipt = await books.receipt("employee", 2222, DAY, "Countdown")
-    await books.match_receipt(receipt)
-    assert await books.attached(receipt) == expense
+    assert await books.matched("employee", 2222, DAY, "Countdown") == expense
     [event] = [e for e in await books.events(expense) if e.action == AUTO_MATCHED]
     assert "date same day" in event.comment
 
