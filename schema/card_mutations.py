@@ -91,6 +91,7 @@ def _key_payload(made: tuple[ApiKeyRow, str | None]) -> ApiKeyPayload:
 
 _card = outcome(CardPayload, lambda row: CardPayload(card=Card.from_row(row)))
 _key = outcome(ApiKeyPayload, _key_payload)
+_revoked = outcome(ApiKeyPayload, lambda row: ApiKeyPayload(api_key=ApiKey.from_row(row)))
 
 
 CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the card.")]
@@ -98,15 +99,16 @@ CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of 
 
 @strawberry.type(description="Card controls.")
 class CardMutations:
-    @strawberry.mutation(
-        description="Freeze an ACTIVE card (admins, finance, the team's manager, `cards:write` keys)."
+    freeze_card = _card.mutation(
+        "Freeze an ACTIVE card (admins, finance, the team's manager, `cards:write` keys).",
+        cards.freeze_card,
+        id=CardId,
     )
-    async def freeze_card(self, info: Info, id: CardId) -> CardPayload | None:
-        return await _card(lambda: cards.freeze_card(info.context, id))
-
-    @strawberry.mutation(description="Make a FROZEN card ACTIVE again (same actors as freezeCard).")
-    async def unfreeze_card(self, info: Info, id: CardId) -> CardPayload | None:
-        return await _card(lambda: cards.unfreeze_card(info.context, id))
+    unfreeze_card = _card.mutation(
+        "Make a FROZEN card ACTIVE again (same actors as freezeCard).",
+        cards.unfreeze_card,
+        id=CardId,
+    )
 
     @strawberry.mutation(
         description="Set the card's spend limit and its period together, or pass neither to remove the limit (same actors as freezeCard)."
@@ -146,11 +148,11 @@ class CardMutations:
         )  # fmt: skip
         return await _card(lambda: cards.issue_card(info.context, new))
 
-    @strawberry.mutation(
-        description="Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys)."
+    cancel_card = _card.mutation(
+        "Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys).",
+        cards.cancel_card,
+        id=CardId,
     )
-    async def cancel_card(self, info: Info, id: CardId) -> CardPayload | None:
-        return await _card(lambda: cards.cancel_card(info.context, id))
 
 
 @strawberry.type(description="API keys of the business (admins).")
@@ -173,15 +175,8 @@ class ApiKeyMutations:
 
         return await _key(create)
 
-    @strawberry.mutation(
-        description="Revoke an API key for good: requests with it fail from the next one on."
+    revoke_api_key = _revoked.mutation(
+        "Revoke an API key for good: requests with it fail from the next one on.",
+        api_keys.revoke_api_key,
+        id=Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
     )
-    async def revoke_api_key(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
-    ) -> ApiKeyPayload | None:
-        async def revoke() -> tuple[ApiKeyRow, str | None]:
-            return await api_keys.revoke_api_key(info.context, id), None
-
-        return await _key(revoke)

@@ -125,11 +125,11 @@ class CatalogMutations:
         )
         return await _category(lambda: categories.update_category(info.context, id, changes))
 
-    @strawberry.mutation(
-        description="Archive a category: its expenses keep it, new and changed expenses cannot use it (same actors as createCategory)."
+    archive_category = _category.mutation(
+        "Archive a category: its expenses keep it, new and changed expenses cannot use it (same actors as createCategory).",
+        categories.archive_category,
+        id=CategoryId,
     )
-    async def archive_category(self, info: Info, id: CategoryId) -> CategoryPayload | None:
-        return await _category(lambda: categories.archive_category(info.context, id))
 
     @strawberry.mutation(
         description="Push a chart of accounts by GL code, all or nothing (same actors as createCategory): a known code is renamed (and un-archived), a new one created. Up to 500 items."

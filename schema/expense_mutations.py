@@ -73,6 +73,9 @@ _many = outcome(
 
 
 ExpenseId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the expense.")]
+ExpenseIds = Annotated[
+    list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
+]
 
 
 @strawberry.type(description="Mutations of the expense life cycle.")
@@ -96,17 +99,16 @@ class ExpenseMutations:
     ) -> ExpensePayload | None:  # fmt: skip
         return await _one(lambda: recording.update_expense(info.context, id, _fields(input)))
 
-    @strawberry.mutation(
-        description="Delete your DRAFT expense (it stays visible to syncs with deletedAt)."
+    delete_expense = _one.mutation(
+        "Delete your DRAFT expense (it stays visible to syncs with deletedAt).",
+        recording.delete_expense,
+        id=ExpenseId,
     )
-    async def delete_expense(self, info: Info, id: ExpenseId) -> ExpensePayload | None:
-        return await _one(lambda: recording.delete_expense(info.context, id))
-
-    @strawberry.mutation(
-        description="Submit your DRAFT for approval; blocked with RECEIPT_REQUIRED when a policy needs a receipt."
+    submit_expense = _one.mutation(
+        "Submit your DRAFT for approval; blocked with RECEIPT_REQUIRED when a policy needs a receipt.",
+        recording.submit_expense,
+        id=ExpenseId,
     )
-    async def submit_expense(self, info: Info, id: ExpenseId) -> ExpensePayload | None:
-        return await _one(lambda: recording.submit_expense(info.context, id))
 
     @strawberry.mutation(
         description="Approve a SUBMITTED expense (its team's manager, finance or an admin; never your own)."
@@ -117,35 +119,19 @@ class ExpenseMutations:
     ) -> ExpensePayload | None:  # fmt: skip
         return await _one(lambda: decisions.approve_expense(info.context, id, comment))
 
-    @strawberry.mutation(
-        description="Reject a SUBMITTED expense with a reason (same deciders as approval)."
+    reject_expense = _one.mutation(
+        "Reject a SUBMITTED expense with a reason (same deciders as approval).",
+        decisions.reject_expense,
+        id=ExpenseId,
+        reason=Annotated[str, strawberry.argument(description="Why; shown to the spender.")],
     )
-    async def reject_expense(
-        self, info: Info, id: ExpenseId,
-        reason: Annotated[str, strawberry.argument(description="Why; shown to the spender.")],
-    ) -> ExpensePayload | None:  # fmt: skip
-        return await _one(lambda: decisions.reject_expense(info.context, id, reason))
-
-    @strawberry.mutation(
-        description="Mark APPROVED out-of-pocket expenses as paid back (finance, admins, API keys): all or none."
+    mark_expenses_reimbursed = _many.mutation(
+        "Mark APPROVED out-of-pocket expenses as paid back (finance, admins, API keys): all or none.",
+        decisions.mark_reimbursed,
+        ids=ExpenseIds,
     )
-    async def mark_expenses_reimbursed(
-        self,
-        info: Info,
-        ids: Annotated[
-            list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
-        ],
-    ) -> ExpensesPayload | None:
-        return await _many(lambda: decisions.mark_reimbursed(info.context, ids))
-
-    @strawberry.mutation(
-        description="Mark APPROVED or REIMBURSED expenses as exported to bookkeeping: all or none."
+    mark_expenses_exported = _many.mutation(
+        "Mark APPROVED or REIMBURSED expenses as exported to bookkeeping: all or none.",
+        decisions.mark_exported,
+        ids=ExpenseIds,
     )
-    async def mark_expenses_exported(
-        self,
-        info: Info,
-        ids: Annotated[
-            list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
-        ],
-    ) -> ExpensesPayload | None:
-        return await _many(lambda: decisions.mark_exported(info.context, ids))

@@ -122,11 +122,11 @@ class OrganisationMutations:
         )
         return await _team(lambda: teams.update_team(info.context, id, changes))
 
-    @strawberry.mutation(
-        description="Archive a team for good: it keeps its members, cards and expenses but takes no new members or manager; archiving twice is INVALID_TRANSITION (admins and `admin` keys)."
+    archive_team = _team.mutation(
+        "Archive a team for good: it keeps its members, cards and expenses but takes no new members or manager; archiving twice is INVALID_TRANSITION (admins and `admin` keys).",
+        teams.archive_team,
+        id=TeamId,
     )
-    async def archive_team(self, info: Info, id: TeamId) -> TeamPayload | None:
-        return await _team(lambda: teams.archive_team(info.context, id))
 
     @strawberry.mutation(
         description="Add a member; an email already in the business, even a deactivated member's, is DUPLICATE (admins and `admin` keys)."
@@ -157,11 +157,11 @@ class OrganisationMutations:
         )
         return await _member(lambda: members.update_member(info.context, id, changes))
 
-    @strawberry.mutation(
-        description="Deactivate a member for good: their tokens stop at once, their history stays, the teams they managed lose their manager; not the last active admin (admins and `admin` keys)."
+    deactivate_member = _member.mutation(
+        "Deactivate a member for good: their tokens stop at once, their history stays, the teams they managed lose their manager; not the last active admin (admins and `admin` keys).",
+        members.deactivate_member,
+        id=MemberId,
     )
-    async def deactivate_member(self, info: Info, id: MemberId) -> MemberPayload | None:
-        return await _member(lambda: members.deactivate_member(info.context, id))
 
     @strawberry.mutation(
         description="Rename the business or change its time zone (admins and `admin` keys)."

@@ -2,12 +2,14 @@
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar, dataclass_transform
+from inspect import Parameter, Signature
+from typing import Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
 from strawberry.types.field import StrawberryField
 
 from resolvers.mutations.rules import RuleCode, RuleError
+from schema.fields import Info
 
 T = TypeVar("T")
 P = TypeVar("P")  # a payload type
@@ -67,17 +69,47 @@ def changed(what: str) -> Any:
     )
 
 
-def outcome(
-    payload: Callable[..., P], made: Callable[[Any], P]
-) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[P]]:
-    """Return how a mutation answers with ``payload``: ``made`` of what its use case
-    returns, or only the userErrors of the rule the use case broke (nothing changed)."""
+class Outcome(Generic[P]):
+    """How mutations answer with one payload type: ``made`` of what the use case returns,
+    or only the userErrors of the rule the use case broke (nothing changed)."""
 
-    async def answer(action: Callable[[], Awaitable[Any]]) -> P:
+    def __init__(self, payload: Callable[..., P], made: Callable[[Any], P]) -> None:
+        self.payload = payload
+        self.made = made
+
+    async def __call__(self, action: Callable[[], Awaitable[Any]]) -> P:
         try:
             value = await action()
         except RuleError as error:
-            return payload(user_errors=user_errors(error))
-        return made(value)
+            return self.payload(user_errors=user_errors(error))
+        return self.made(value)
 
-    return answer
+    def mutation(
+        self, description: str, use_case: Callable[..., Awaitable[Any]], **arguments: object
+    ) -> Any:
+        """Declare a mutation answering with this payload that hands its arguments to the
+        use case as they come: ``use_case(context, *values)``.
+
+        ``arguments``: each argument's name and annotation, in the order the use case takes them.
+        """
+
+        async def resolve(_: Any, info: Info, **values: Any) -> P:
+            given = [values[name] for name in arguments]
+            return await self(lambda: use_case(info.context, *given))
+
+        payload_type: Any = self.payload  # a strawberry type
+        # strawberry reads the GraphQL arguments and type from the signature
+        resolve.__signature__ = Signature(  # type: ignore[attr-defined]
+            [
+                Parameter("self", Parameter.POSITIONAL_OR_KEYWORD),
+                Parameter("info", Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+                *(Parameter(n, Parameter.KEYWORD_ONLY, annotation=a) for n, a in arguments.items()),
+            ],
+            return_annotation=payload_type | None,
+        )
+        return strawberry.mutation(resolve, description=description)
+
+
+def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:
+    """Return how a mutation answers with ``payload`` (:class:`Outcome`)."""
+    return Outcome(payload, made)

@@ -52,28 +52,19 @@ class ReceiptMutations:
             lambda: receipts.upload_receipt(info.context, upload, expense_id, member_id)
         )
 
-    @strawberry.mutation(
-        description=(
-            "Attach an unmatched receipt to an expense (in any status) you spent, or any "
-            "expense for finance, admins and API keys. Bumps the expense's updatedAt and "
-            "records RECEIPT_ATTACHED."
-        )
-    )
-    async def attach_receipt(
-        self,
-        info: Info,
-        receipt_id: ReceiptId,
-        expense_id: Annotated[
+    attach_receipt = _one.mutation(
+        "Attach an unmatched receipt to an expense (in any status) you spent, or any "
+        "expense for finance, admins and API keys. Bumps the expense's updatedAt and "
+        "records RECEIPT_ATTACHED.",
+        receipts.attach_receipt,
+        receipt_id=ReceiptId,
+        expense_id=Annotated[
             strawberry.ID, strawberry.argument(description="Global id of the expense.")
         ],
-    ) -> ReceiptPayload | None:
-        return await _one(lambda: receipts.attach_receipt(info.context, receipt_id, expense_id))
-
-    @strawberry.mutation(
-        description=(
-            "Make a receipt unmatched again, while its expense is DRAFT or REJECTED (same "
-            "people as attachReceipt). Bumps the expense's updatedAt and records RECEIPT_DETACHED."
-        )
     )
-    async def detach_receipt(self, info: Info, receipt_id: ReceiptId) -> ReceiptPayload | None:
-        return await _one(lambda: receipts.detach_receipt(info.context, receipt_id))
+    detach_receipt = _one.mutation(
+        "Make a receipt unmatched again, while its expense is DRAFT or REJECTED (same "
+        "people as attachReceipt). Bumps the expense's updatedAt and records RECEIPT_DETACHED.",
+        receipts.detach_receipt,
+        receipt_id=ReceiptId,
+    )

@@ -118,6 +118,10 @@ def _endpoint_payload(made: tuple[WebhookEndpointRow, str | None]) -> WebhookEnd
 
 
 _endpoint = outcome(WebhookEndpointPayload, _endpoint_payload)
+# a change that shows no secret
+_changed = outcome(
+    WebhookEndpointPayload, lambda row: WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row))
+)
 _delivery = outcome(
     WebhookDeliveryPayload, lambda row: WebhookDeliveryPayload(delivery=WebhookDelivery.of(row))
 )
@@ -169,19 +173,13 @@ class WebhookMutations:
         changes = webhooks.EndpointChanges(
             url=url, event_types=event_types, description=description, enabled=enabled
         )
+        return await _changed(lambda: webhooks.update_endpoint(info.context, id, changes))
 
-        async def update() -> tuple[WebhookEndpointRow, None]:
-            return await webhooks.update_endpoint(info.context, id, changes), None
-
-        return await _endpoint(update)
-
-    @strawberry.mutation(
-        description="Give an endpoint a new secret, shown once; the old one also signs for 24 hours."
+    rotate_webhook_secret = _endpoint.mutation(
+        "Give an endpoint a new secret, shown once; the old one also signs for 24 hours.",
+        webhooks.rotate_secret,
+        id=EndpointId,
     )
-    async def rotate_webhook_secret(
-        self, info: Info, id: EndpointId
-    ) -> WebhookEndpointPayload | None:
-        return await _endpoint(lambda: webhooks.rotate_secret(info.context, id))
 
     @strawberry.mutation(
         description="Stop sending to an endpoint (updateWebhookEndpoint enables it again)."
@@ -190,19 +188,11 @@ class WebhookMutations:
         self, info: Info, id: EndpointId
     ) -> WebhookEndpointPayload | None:
         changes = webhooks.EndpointChanges(enabled=False)
+        return await _changed(lambda: webhooks.update_endpoint(info.context, id, changes))
 
-        async def disable() -> tuple[WebhookEndpointRow, None]:
-            return await webhooks.update_endpoint(info.context, id, changes), None
-
-        return await _endpoint(disable)
-
-    @strawberry.mutation(
-        description="Send an event to an endpoint again, now, with a fresh day of retries."
+    redeliver_event = _delivery.mutation(
+        "Send an event to an endpoint again, now, with a fresh day of retries.",
+        webhooks.redeliver,
+        endpoint_id=EndpointId,
+        event_id=Annotated[strawberry.ID, strawberry.argument(description="The event's id.")],
     )
-    async def redeliver_event(
-        self,
-        info: Info,
-        endpoint_id: EndpointId,
-        event_id: Annotated[strawberry.ID, strawberry.argument(description="The event's id.")],
-    ) -> WebhookDeliveryPayload | None:
-        return await _delivery(lambda: webhooks.redeliver(info.context, endpoint_id, event_id))
