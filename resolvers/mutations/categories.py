@@ -41,11 +41,6 @@ class CategoryChanges:
     remove_gl_code: bool = False
 
 
-def category_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Category global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Category", field)
-
-
 def _editor(ctx: Context) -> Principal:
     return require_admin_or_finance(ctx, key_permission=Permission.ADMIN, what=WHAT)
 
@@ -107,7 +102,7 @@ async def create_category(ctx: Context, changes: CategoryChanges) -> CategoryRow
 async def _locked(ctx: Context, global_id: str) -> CategoryRow:
     principal, _ = ctx.require()
     row = await category_writes.locked_category(
-        db=ctx.db, business_id=principal.business_id, category_id=category_id(global_id)
+        db=ctx.db, business_id=principal.business_id, category_id=row_id(global_id, "Category")
     )
     return found(row, "category")
 

@@ -33,11 +33,6 @@ class MemberChanges:
     set_team: bool = False
 
 
-def member_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Member global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Member", field)
-
-
 def normalised_email(value: str, field: str = "email") -> str:
     """Return the email in lower case without blanks around it; INVALID_VALUE if it is not one."""
     email = clean_text(value, field, max_length=MAX_EMAIL).lower()
@@ -78,7 +73,7 @@ async def _open_team(ctx: Context, global_id: str | None, current: int | None = 
 async def _locked(ctx: Context, global_id: str) -> MemberRow:
     principal, _ = ctx.require()
     member = await org_writes.locked_member(
-        db=ctx.db, business_id=principal.business_id, member_id=member_id(global_id)
+        db=ctx.db, business_id=principal.business_id, member_id=row_id(global_id, "Member")
     )
     return found(member, "member")
 

@@ -28,11 +28,6 @@ class TeamChanges:
     set_manager: bool = False
 
 
-def team_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Team global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Team", field)
-
-
 async def _manager(ctx: Context, global_id: str | None) -> int | None:
     """Return the row id of a member who may manage a team, or raise the userError."""
     if global_id is None:
@@ -100,7 +95,7 @@ async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Tea
     """Rename a team or change its manager; return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
-        id_ = team_id(global_id)
+        id_ = row_id(global_id, "Team")
         # the manager before the team: members are locked before teams everywhere
         manager = await _manager(ctx, changes.manager_id) if changes.set_manager else None
         team = await _locked(ctx, id_)
@@ -131,7 +126,7 @@ async def archive_team(ctx: Context, global_id: str) -> TeamRow:
     """Archive a team for good: its history stays, it takes no new members; return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
-        team = await _locked(ctx, team_id(global_id))
+        team = await _locked(ctx, row_id(global_id, "Team"))
         if team.archived_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The team is already archived.", "id")
         row = await org_writes.archive_team(
