@@ -6,12 +6,12 @@ from typing import Annotated
 import strawberry
 
 from db.permissions import Permission
-from db.rows import ApiKeyRow
+from db.rows import ApiKeyRow, CardRow
+from resolvers.context import Context
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
-from schema.base import Info
 from schema.card import Card, LimitPeriod
-from schema.payloads import MoneyInput, changed, outcome, payload
+from schema.payloads import MoneyInput, changed, money, outcome, payload
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(
@@ -110,12 +110,11 @@ class CardMutations:
         id=CardId,
     )
 
-    @strawberry.mutation(
-        description="Set the card's spend limit and its period together, or pass neither to remove the limit (same actors as freezeCard)."
+    @_card.mutation(
+        "Set the card's spend limit and its period together, or pass neither to remove the limit (same actors as freezeCard)."
     )
     async def set_card_spend_limit(
-        self,
-        info: Info,
+        ctx: Context,
         id: CardId,
         limit: Annotated[
             MoneyInput | None,
@@ -127,26 +126,23 @@ class CardMutations:
             LimitPeriod | None,
             strawberry.argument(description="Period of the limit; null with a null limit."),
         ] = None,
-    ) -> CardPayload | None:
-        money = (limit.amount, limit.currency) if limit is not None else None
+    ) -> CardRow:
         value = period.value if period is not None else None
-        return await _card(lambda: cards.set_spend_limit(info.context, id, money, value))
+        return await cards.set_spend_limit(ctx, id, money(limit), value)
 
-    @strawberry.mutation(
-        description="Issue an ACTIVE virtual card to an active member (admins, finance, `cards:write` keys)."
+    @_card.mutation(
+        "Issue an ACTIVE virtual card to an active member (admins, finance, `cards:write` keys)."
     )
     async def issue_card(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[IssueCardInput, strawberry.argument(description="The card.")],
-    ) -> CardPayload | None:
-        limit = input.spend_limit
+    ) -> CardRow:
         new = NewCard(
             holder_id=input.holder_id, team_id=input.team_id, currency=input.currency,
-            spend_limit=(limit.amount, limit.currency) if limit is not None else None,
+            spend_limit=money(input.spend_limit),
             limit_period=input.limit_period.value if input.limit_period is not None else None,
         )  # fmt: skip
-        return await _card(lambda: cards.issue_card(info.context, new))
+        return await cards.issue_card(ctx, new)
 
     cancel_card = _card.mutation(
         "Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys).",
@@ -157,23 +153,19 @@ class CardMutations:
 
 @strawberry.type(description="API keys of the business (admins).")
 class ApiKeyMutations:
-    @strawberry.mutation(
-        description="Create an API key; the payload's secret is the only time the full key is shown."
+    @_key.mutation(
+        "Create an API key; the payload's secret is the only time the full key is shown."
     )
     async def create_api_key(
-        self,
-        info: Info,
+        ctx: Context,
         name: Annotated[str, strawberry.argument(description="Who or what will use the key.")],
         scopes: Annotated[
             list[Permission],
             strawberry.argument(description="What the key may do (at least one)."),
         ],
-    ) -> ApiKeyPayload | None:
-        async def create() -> tuple[ApiKeyRow, str | None]:
-            created = await api_keys.create_api_key(info.context, name, [s.value for s in scopes])
-            return created.row, created.secret
-
-        return await _key(create)
+    ) -> tuple[ApiKeyRow, str | None]:
+        created = await api_keys.create_api_key(ctx, name, [s.value for s in scopes])
+        return created.row, created.secret
 
     revoke_api_key = _revoked.mutation(
         "Revoke an API key for good: requests with it fail from the next one on.",

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 import strawberry
 
+from db.rows import BusinessRow, MemberRow, TeamRow
+from resolvers.context import Context
 from resolvers.mutations import business, members, teams
-from schema.base import Info
 from schema.business import Business
 from schema.member import Member, Role
-from schema.payloads import changed, outcome, payload
+from schema.payloads import Changes, changed, outcome, payload
 from schema.team import Team
 
 
@@ -101,26 +102,20 @@ MemberId = Annotated[strawberry.ID, strawberry.argument(description="Global id o
 
 @strawberry.type(description="Teams, members and the business's settings (admins).")
 class OrganisationMutations:
-    @strawberry.mutation(description="Create a team (admins and `admin` keys).")
+    @_team.mutation("Create a team (admins and `admin` keys).")
     async def create_team(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[CreateTeamInput, strawberry.argument(description="The team.")],
-    ) -> TeamPayload | None:
-        return await _team(lambda: teams.create_team(info.context, input.name, input.manager_id))
+    ) -> TeamRow:
+        return await teams.create_team(ctx, input.name, input.manager_id)
 
-    @strawberry.mutation(
-        description="Rename a team or change its manager (admins and `admin` keys)."
-    )
-    async def update_team(
-        self, info: Info, id: TeamId,
-        input: Annotated[UpdateTeamInput, strawberry.argument(description="The changes.")],
-    ) -> TeamPayload | None:  # fmt: skip
+    @_team.mutation("Rename a team or change its manager (admins and `admin` keys).")
+    async def update_team(ctx: Context, id: TeamId, input: Changes[UpdateTeamInput]) -> TeamRow:
         manager = input.manager_id if _given(input.manager_id) else None
         changes = teams.TeamChanges(
             name=input.name, manager_id=manager, set_manager=_given(input.manager_id)
         )
-        return await _team(lambda: teams.update_team(info.context, id, changes))
+        return await teams.update_team(ctx, id, changes)
 
     archive_team = _team.mutation(
         "Archive a team for good: it keeps its members, cards and expenses but takes no new members or manager; archiving twice is INVALID_TRANSITION (admins and `admin` keys).",
@@ -128,34 +123,30 @@ class OrganisationMutations:
         id=TeamId,
     )
 
-    @strawberry.mutation(
-        description="Add a member; an email already in the business, even a deactivated member's, is DUPLICATE (admins and `admin` keys)."
+    @_member.mutation(
+        "Add a member; an email already in the business, even a deactivated member's, is DUPLICATE (admins and `admin` keys)."
     )
     async def add_member(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[AddMemberInput, strawberry.argument(description="The member.")],
-    ) -> MemberPayload | None:
-        return await _member(
-            lambda: members.add_member(
-                info.context, input.email, input.name, input.role.value, input.team_id
-            )
+    ) -> MemberRow:
+        return await members.add_member(
+            ctx, input.email, input.name, input.role.value, input.team_id
         )
 
-    @strawberry.mutation(
-        description="Change a member's role or team; the last active admin cannot stop being one (admins and `admin` keys)."
+    @_member.mutation(
+        "Change a member's role or team; the last active admin cannot stop being one (admins and `admin` keys)."
     )
     async def update_member(
-        self, info: Info, id: MemberId,
-        input: Annotated[UpdateMemberInput, strawberry.argument(description="The changes.")],
-    ) -> MemberPayload | None:  # fmt: skip
+        ctx: Context, id: MemberId, input: Changes[UpdateMemberInput]
+    ) -> MemberRow:
         team = input.team_id if _given(input.team_id) else None
         changes = members.MemberChanges(
             role=input.role.value if input.role is not None else None,
             team_id=team,
             set_team=_given(input.team_id),
         )
-        return await _member(lambda: members.update_member(info.context, id, changes))
+        return await members.update_member(ctx, id, changes)
 
     deactivate_member = _member.mutation(
         "Deactivate a member for good: their tokens stop at once, their history stays, the teams they managed lose their manager; not the last active admin (admins and `admin` keys).",
@@ -163,13 +154,7 @@ class OrganisationMutations:
         id=MemberId,
     )
 
-    @strawberry.mutation(
-        description="Rename the business or change its time zone (admins and `admin` keys)."
-    )
-    async def update_business(
-        self,
-        info: Info,
-        input: Annotated[UpdateBusinessInput, strawberry.argument(description="The changes.")],
-    ) -> BusinessPayload | None:
+    @_business.mutation("Rename the business or change its time zone (admins and `admin` keys).")
+    async def update_business(ctx: Context, input: Changes[UpdateBusinessInput]) -> BusinessRow:
         changes = business.BusinessChanges(name=input.name, timezone=input.timezone)
-        return await _business(lambda: business.update_business(info.context, changes))
+        return await business.update_business(ctx, changes)

@@ -2,17 +2,21 @@
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from inspect import Parameter, Signature
-from typing import Any, Generic, TypeVar, dataclass_transform
+from inspect import Parameter, Signature, signature
+from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
 from strawberry.types.field import StrawberryField
 
+from resolvers.context import Context
 from resolvers.mutations.rules import RuleCode, RuleError
 from schema.fields import Info
 
 T = TypeVar("T")
 P = TypeVar("P")  # a payload type
+
+# the argument of an update mutation: `input: Changes[UpdateTeamInput]`
+Changes = Annotated[T, strawberry.argument(description="The changes.")]
 
 UserErrorCode = strawberry.enum(
     RuleCode, name="UserErrorCode", description="Stable codes of business-rule failures."
@@ -27,6 +31,11 @@ class MoneyInput:
         description='Major units, at most the currency\'s decimals ("12.34", "1500").'
     )
     currency: str = strawberry.field(description="ISO 4217 code.")
+
+
+def money(given: MoneyInput | None) -> tuple[Decimal, str] | None:
+    """Return a MoneyInput as the use cases take it: (amount, currency), or None."""
+    return (given.amount, given.currency) if given is not None else None
 
 
 @strawberry.type(description="Why a mutation did not happen; nothing was changed.")
@@ -85,17 +94,35 @@ class Outcome(Generic[P]):
         return self.made(value)
 
     def mutation(
-        self, description: str, use_case: Callable[..., Awaitable[Any]], **arguments: object
+        self,
+        description: str,
+        use_case: Callable[..., Awaitable[Any]] | None = None,
+        **arguments: object,
     ) -> Any:
-        """Declare a mutation answering with this payload that hands its arguments to the
-        use case as they come: ``use_case(context, *values)``.
+        """Declare a mutation answering with this payload.
 
-        ``arguments``: each argument's name and annotation, in the order the use case takes them.
+        With ``use_case``, the mutation hands its ``arguments`` (each name and annotation,
+        in the order the use case takes them) to it as they come: ``use_case(context, *values)``.
+        Without, it decorates ``action(context, **arguments)``, whose parameters after the
+        context are the mutation's arguments: an action that converts them first.
         """
+        if use_case is None:
+            return lambda action: self._declare(description, action, _after_first(action))
+        names = list(arguments)
 
+        def hand_on(ctx: Context, **values: Any) -> Awaitable[Any]:
+            return use_case(ctx, *(values[name] for name in names))
+
+        parameters = [
+            Parameter(n, Parameter.KEYWORD_ONLY, annotation=a) for n, a in arguments.items()
+        ]
+        return self._declare(description, hand_on, parameters)
+
+    def _declare(
+        self, description: str, action: Callable[..., Awaitable[Any]], parameters: list[Parameter]
+    ) -> Any:
         async def resolve(_: Any, info: Info, **values: Any) -> P:
-            given = [values[name] for name in arguments]
-            return await self(lambda: use_case(info.context, *given))
+            return await self(lambda: action(info.context, **values))
 
         payload_type: Any = self.payload  # a strawberry type
         # strawberry reads the GraphQL arguments and type from the signature
@@ -103,11 +130,15 @@ class Outcome(Generic[P]):
             [
                 Parameter("self", Parameter.POSITIONAL_OR_KEYWORD),
                 Parameter("info", Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
-                *(Parameter(n, Parameter.KEYWORD_ONLY, annotation=a) for n, a in arguments.items()),
+                *parameters,
             ],
             return_annotation=payload_type | None,
         )
         return strawberry.mutation(resolve, description=description)
+
+
+def _after_first(action: Callable[..., Any]) -> list[Parameter]:
+    return list(signature(action).parameters.values())[1:]
 
 
 def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:

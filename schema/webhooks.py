@@ -12,7 +12,6 @@ from db.writes.webhooks import DeliveryOfEventRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
-from schema.base import Info
 from schema.fields import Sourced, column
 from schema.payloads import changed, outcome, payload
 
@@ -138,27 +137,25 @@ Types = Annotated[
 
 @strawberry.type(description="Webhooks (admins and `admin` keys).")
 class WebhookMutations:
-    @strawberry.mutation(
-        description="Register an endpoint for the events committed from now on. Its secret is shown once."
+    @_endpoint.mutation(
+        "Register an endpoint for the events committed from now on. Its secret is shown once."
     )
     async def create_webhook_endpoint(
-        self,
-        info: Info,
+        ctx: Context,
         url: Annotated[str, strawberry.argument(description="https URL events are POSTed to.")],
         event_types: Types = None,
         description: Annotated[
             str | None, strawberry.argument(description="What it is for.")
         ] = None,
-    ) -> WebhookEndpointPayload | None:
+    ) -> tuple[WebhookEndpointRow, str]:
         changes = webhooks.EndpointChanges(
             url=url, event_types=event_types or [], description=description
         )
-        return await _endpoint(lambda: webhooks.create_endpoint(info.context, changes))
+        return await webhooks.create_endpoint(ctx, changes)
 
-    @strawberry.mutation(description="Change an endpoint; omitted arguments stay as they are.")
+    @_changed.mutation("Change an endpoint; omitted arguments stay as they are.")
     async def update_webhook_endpoint(
-        self,
-        info: Info,
+        ctx: Context,
         id: EndpointId,
         url: Annotated[str | None, strawberry.argument(description="New URL.")] = None,
         event_types: Types = None,
@@ -169,11 +166,11 @@ class WebhookMutations:
             bool | None,
             strawberry.argument(description="Enable (its waiting deliveries resume) or disable."),
         ] = None,
-    ) -> WebhookEndpointPayload | None:
+    ) -> WebhookEndpointRow:
         changes = webhooks.EndpointChanges(
             url=url, event_types=event_types, description=description, enabled=enabled
         )
-        return await _changed(lambda: webhooks.update_endpoint(info.context, id, changes))
+        return await webhooks.update_endpoint(ctx, id, changes)
 
     rotate_webhook_secret = _endpoint.mutation(
         "Give an endpoint a new secret, shown once; the old one also signs for 24 hours.",
@@ -181,14 +178,9 @@ class WebhookMutations:
         id=EndpointId,
     )
 
-    @strawberry.mutation(
-        description="Stop sending to an endpoint (updateWebhookEndpoint enables it again)."
-    )
-    async def disable_webhook_endpoint(
-        self, info: Info, id: EndpointId
-    ) -> WebhookEndpointPayload | None:
-        changes = webhooks.EndpointChanges(enabled=False)
-        return await _changed(lambda: webhooks.update_endpoint(info.context, id, changes))
+    @_changed.mutation("Stop sending to an endpoint (updateWebhookEndpoint enables it again).")
+    async def disable_webhook_endpoint(ctx: Context, id: EndpointId) -> WebhookEndpointRow:
+        return await webhooks.update_endpoint(ctx, id, webhooks.EndpointChanges(enabled=False))
 
     redeliver_event = _delivery.mutation(
         "Send an event to an endpoint again, now, with a fresh day of retries.",
