@@ -11,7 +11,7 @@ from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
 from schema.business import Policy
 from schema.category import Category
-from schema.payloads import Changes, MoneyInput, changed, money, outcome, payload
+from schema.payloads import Changes, MoneyInput, changed, given, money, outcome, payload
 
 
 @strawberry.input(description="A new category.")
@@ -110,11 +110,9 @@ class CatalogMutations:
     async def update_category(
         ctx: Context, id: CategoryId, input: Changes[UpdateCategoryInput]
     ) -> CategoryRow:
-        gl_code = input.gl_code if input.gl_code is not strawberry.UNSET else None
+        gl_code, set_gl_code = given(input.gl_code)
         changes = CategoryChanges(
-            name=input.name,
-            gl_code=gl_code,
-            remove_gl_code=input.gl_code is None,
+            name=input.name, gl_code=gl_code, remove_gl_code=set_gl_code and gl_code is None
         )
         return await categories.update_category(ctx, id, changes)
 

@@ -4,7 +4,7 @@ Business-rule failures are userErrors and change nothing; an API key needs the `
 scope (a top-level FORBIDDEN otherwise). Every change writes one audit event.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.mutations import business, members, teams
 from schema.business import Business
 from schema.member import Member, Role
-from schema.payloads import Changes, changed, outcome, payload
+from schema.payloads import Changes, changed, given, outcome, payload
 from schema.team import Team
 
 
@@ -92,10 +92,6 @@ _member = outcome(MemberPayload, lambda row: MemberPayload(member=Member.from_ro
 _business = outcome(BusinessPayload, lambda row: BusinessPayload(business=Business.from_row(row)))
 
 
-def _given(value: Any) -> bool:
-    return value is not strawberry.UNSET
-
-
 TeamId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the team.")]
 MemberId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the member.")]
 
@@ -111,10 +107,8 @@ class OrganisationMutations:
 
     @_team.mutation("Rename a team or change its manager (admins and `admin` keys).")
     async def update_team(ctx: Context, id: TeamId, input: Changes[UpdateTeamInput]) -> TeamRow:
-        manager = input.manager_id if _given(input.manager_id) else None
-        changes = teams.TeamChanges(
-            name=input.name, manager_id=manager, set_manager=_given(input.manager_id)
-        )
+        manager, set_manager = given(input.manager_id)
+        changes = teams.TeamChanges(name=input.name, manager_id=manager, set_manager=set_manager)
         return await teams.update_team(ctx, id, changes)
 
     archive_team = _team.mutation(
@@ -140,12 +134,9 @@ class OrganisationMutations:
     async def update_member(
         ctx: Context, id: MemberId, input: Changes[UpdateMemberInput]
     ) -> MemberRow:
-        team = input.team_id if _given(input.team_id) else None
-        changes = members.MemberChanges(
-            role=input.role.value if input.role is not None else None,
-            team_id=team,
-            set_team=_given(input.team_id),
-        )
+        team, set_team = given(input.team_id)
+        role = input.role.value if input.role is not None else None
+        changes = members.MemberChanges(role=role, team_id=team, set_team=set_team)
         return await members.update_member(ctx, id, changes)
 
     deactivate_member = _member.mutation(

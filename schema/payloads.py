@@ -38,6 +38,12 @@ def money(given: MoneyInput | None) -> tuple[Decimal, str] | None:
     return (given.amount, given.currency) if given is not None else None
 
 
+def given(value: T | None) -> tuple[T | None, bool]:
+    """Return an input field that may be omitted (``strawberry.UNSET``) as its value, None
+    when omitted, and whether it was given (null is given: it clears)."""
+    return (None, False) if value is strawberry.UNSET else (value, True)
+
+
 @strawberry.type(description="Why a mutation did not happen; nothing was changed.")
 class UserError:
     field: str | None = strawberry.field(
