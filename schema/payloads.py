@@ -1,4 +1,5 @@
-"""What every mutation shares: its userErrors, their codes, and the MoneyInput it may take."""
+"""What every mutation shares: its userErrors and their codes, the MoneyInput it may take,
+and how it is declared and answers (:class:`Outcome`)."""
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal

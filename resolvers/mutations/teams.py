@@ -12,7 +12,8 @@ from db.roles import Role
 from db.rows import TeamRow
 from db.writes import org as org_writes
 from resolvers.context import Context
-from resolvers.mutations.business import audit_event, require_admin, required_name
+from resolvers.mutations.business import require_admin, required_name
+from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import row_id
 from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
@@ -87,7 +88,10 @@ async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRo
             )
         except org_writes.AlreadyExists:
             raise _duplicate(name) from None
-        await audit_event(ctx, "CREATED", "Team", row.id, {"name": name, "manager_id": manager})
+        await record_change(
+            ctx, object_type="Team", object_id=row.id, action="CREATED",
+            details={"name": name, "manager_id": manager},
+        )  # fmt: skip
         return _seen(ctx, row)
 
 
@@ -118,7 +122,10 @@ async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Tea
         except org_writes.AlreadyExists:
             raise _duplicate(changed["name"]) from None
         before = {k: getattr(team, k) for k in changed}
-        await audit_event(ctx, "UPDATED", "Team", row.id, {"from": before, "to": changed})
+        await record_change(
+            ctx, object_type="Team", object_id=row.id, action="UPDATED",
+            details={"from": before, "to": changed},
+        )  # fmt: skip
         return _seen(ctx, row)
 
 
@@ -132,5 +139,5 @@ async def archive_team(ctx: Context, global_id: str) -> TeamRow:
         row = await org_writes.archive_team(
             db=ctx.db, business_id=principal.business_id, team_id=team.id
         )
-        await audit_event(ctx, "ARCHIVED", "Team", row.id)
+        await record_change(ctx, object_type="Team", object_id=row.id, action="ARCHIVED")
         return _seen(ctx, row)
