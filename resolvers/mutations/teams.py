@@ -13,7 +13,7 @@ from db.rows import TeamRow
 from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import require_admin, required_name
-from resolvers.mutations.changes import record_change
+from resolvers.mutations.changes import record_change, seen
 from resolvers.mutations.common import row_id
 from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
@@ -69,13 +69,6 @@ async def _locked(ctx: Context, id_: int) -> TeamRow:
     return team
 
 
-def _seen(ctx: Context, row: TeamRow) -> TeamRow:
-    """Make the request's loaders see the team's new state; return it."""
-    _, loaders = ctx.require()
-    loaders.changed("teams", row.id, row)
-    return row
-
-
 async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRow:
     """Create a team of the caller's business and return it."""
     principal = require_admin(ctx, WHAT)
@@ -92,7 +85,7 @@ async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRo
             ctx, object_type="Team", object_id=row.id, action="CREATED",
             details={"name": name, "manager_id": manager},
         )  # fmt: skip
-        return _seen(ctx, row)
+        return seen(ctx, "teams", row)
 
 
 async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> TeamRow:
@@ -126,7 +119,7 @@ async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Tea
             ctx, object_type="Team", object_id=row.id, action="UPDATED",
             details={"from": before, "to": changed},
         )  # fmt: skip
-        return _seen(ctx, row)
+        return seen(ctx, "teams", row)
 
 
 async def archive_team(ctx: Context, global_id: str) -> TeamRow:
@@ -140,4 +133,4 @@ async def archive_team(ctx: Context, global_id: str) -> TeamRow:
             db=ctx.db, business_id=principal.business_id, team_id=team.id
         )
         await record_change(ctx, object_type="Team", object_id=row.id, action="ARCHIVED")
-        return _seen(ctx, row)
+        return seen(ctx, "teams", row)
