@@ -237,18 +237,7 @@ def _build(
         )
         for p in spec.people
     ]
-    managers = builder.link_managers(members)
-    categories = builder.categories([c.name for c in CATEGORIES])
-    builder.policies(categories)
-    roster = make_roster(
-        business_id=builder.business_id,
-        home_currency=spec.home_currency,
-        members=members,
-        managers=managers,
-        cards=builder.cards(members),
-        categories=categories,
-        rng=rng,
-    )
+    roster = make_roster(builder, members, [c.name for c in CATEGORIES])
     window_start = ANCHOR - timedelta(days=DEMO_DAYS)
     factory = ExpenseFactory(
         roster=roster,

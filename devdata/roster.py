@@ -7,7 +7,7 @@ from random import Random
 
 from db.roles import Role
 from devdata import catalogues
-from devdata.org import MemberSeed, slug
+from devdata.org import MemberSeed, OrgBuilder, slug
 
 # How much each role spends, relative to an employee.
 ROLE_ACTIVITY: dict[str, float] = {
@@ -85,16 +85,15 @@ class Roster:
 
 
 def make_roster(
-    *,
-    business_id: int,
-    home_currency: str,
-    members: Sequence[MemberSeed],
-    managers: dict[int, int],
-    cards: dict[int, tuple[int, ...]],
-    categories: dict[str, int],
-    rng: Random,
+    builder: OrgBuilder, members: Sequence[MemberSeed], category_names: Sequence[str]
 ) -> Roster:
-    """Return the roster; ``managers`` maps team id -> manager member id."""
+    """Return the roster of ``members``, once ``builder`` has made each team's MANAGER its
+    manager and added the categories, their policies and the members' cards."""
+    managers = builder.link_managers(members)
+    categories = builder.categories(category_names)
+    builder.policies(categories)
+    cards = builder.cards(members)
+    rng = builder.rng
     finance = [m.id for m in members if m.role == Role.FINANCE]
     admins = [m.id for m in members if m.role == Role.ADMIN]
     submitters, cum, total = [], [], 0.0
@@ -110,4 +109,4 @@ def make_roster(
         submitters.append(Submitter(m.id, m.team_id, cards.get(m.id, ()), approvers, payers))
         total += ROLE_ACTIVITY[m.role] * rng.lognormvariate(0.0, 0.8)
         cum.append(total)
-    return Roster(business_id, home_currency, tuple(submitters), tuple(cum), categories)
+    return Roster(builder.business_id, builder.home, tuple(submitters), tuple(cum), categories)

@@ -149,23 +149,11 @@ def build_business(org: OrgRows, ids: Ids, spec: BusinessSpec, rng: Random) -> R
         (Role.EMPLOYEE, t) for t in rng.choices(team_ids, team_sizes, k=headcount - len(roles))
     ]
     members = builder.staff(roles, domain=f"{slug(spec.name)}-{builder.business_id}.example")
-    managers = builder.link_managers(members)
     names = [c.name for c in catalogues.CATEGORIES]
     if spec.expenses < 5000:  # small businesses do not bother with every category
         for name in rng.sample(names[5:], rng.randint(0, 3)):
             names.remove(name)
-    categories = builder.categories(names)
-    builder.policies(categories)
-    cards = builder.cards(members)
-    return make_roster(
-        business_id=builder.business_id,
-        home_currency=spec.home_currency,
-        members=members,
-        managers=managers,
-        cards=cards,
-        categories=categories,
-        rng=rng,
-    )
+    return make_roster(builder, members, names)
 
 
 async def load_org(conn: Any, org: OrgRows) -> None:

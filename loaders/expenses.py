@@ -1,7 +1,8 @@
 """Expense connections nested under members, teams and cards, and their counts."""
 
 from collections import defaultdict
-from typing import NamedTuple
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple, TypeVar
 
 from db.paging import Keyset, Page
 from db.queries.expenses import (
@@ -31,44 +32,53 @@ class ParentCountKey(NamedTuple):
     spec: ExpenseSpec
 
 
+K = TypeVar("K", ParentPageKey, ParentCountKey)
+V = TypeVar("V")
+
+
+async def _per_parent(
+    keys: list[K], read: Callable[[K, list[int]], Awaitable[dict[int, V]]]
+) -> list[V]:
+    """Return each key's value; keys that differ only in their parent share one ``read``
+    (of the group's first key and all the group's parent ids)."""
+    groups: dict[K, list[int]] = defaultdict(list)
+    for key in keys:
+        groups[key._replace(parent_id=0)].append(key.parent_id)
+    values: dict[K, V] = {}
+    for group, parent_ids in groups.items():
+        for parent_id, value in (await read(group, parent_ids)).items():
+            values[group._replace(parent_id=parent_id)] = value
+    return [values[key] for key in keys]
+
+
 class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
     """A page of expenses per parent: one LATERAL statement per distinct set of arguments."""
 
     async def batch_load_fn(self, keys: list[ParentPageKey]) -> list[Page[ExpenseRow]]:
-        groups: dict[tuple[ExpenseParent, ExpenseSpec, Keyset], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[(key.parent, key.spec, key.keyset)].append(key.parent_id)
-        pages: dict[ParentPageKey, Page[ExpenseRow]] = {}
-        for (parent, spec, keyset), parent_ids in groups.items():
-            by_parent = await expense_pages_by_parent(
+        async def read(group: ParentPageKey, parent_ids: list[int]) -> dict[int, Page[ExpenseRow]]:
+            return await expense_pages_by_parent(
                 db=self.db,
                 visibility=self.visibility,
-                parent=parent,
+                parent=group.parent,
                 parent_ids=parent_ids,
-                spec=spec,
-                keyset=keyset,
+                spec=group.spec,
+                keyset=group.keyset,
             )
-            for parent_id, page in by_parent.items():
-                pages[ParentPageKey(parent, parent_id, spec, keyset)] = page
-        return [pages[key] for key in keys]
+
+        return await _per_parent(keys, read)
 
 
 class ExpenseCountsByParentLoader(TenantLoader[ParentCountKey, int]):
     """The number of matching expenses per parent, one grouped statement per filter."""
 
     async def batch_load_fn(self, keys: list[ParentCountKey]) -> list[int]:
-        groups: dict[tuple[ExpenseParent, ExpenseSpec], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[(key.parent, key.spec)].append(key.parent_id)
-        counts: dict[ParentCountKey, int] = {}
-        for (parent, spec), parent_ids in groups.items():
-            by_parent = await count_expenses_by_parent(
+        async def read(group: ParentCountKey, parent_ids: list[int]) -> dict[int, int]:
+            return await count_expenses_by_parent(
                 db=self.db,
                 visibility=self.visibility,
-                parent=parent,
+                parent=group.parent,
                 parent_ids=parent_ids,
-                spec=spec,
+                spec=group.spec,
             )
-            for parent_id, count in by_parent.items():
-                counts[ParentCountKey(parent, parent_id, spec)] = count
-        return [counts[key] for key in keys]
+
+        return await _per_parent(keys, read)

@@ -1,7 +1,6 @@
 """The per-request loader set, built lazily: a request pays only for the loaders it uses."""
 
-from functools import cached_property
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from db.engine import RequestDb
 from db.rows import (
@@ -32,6 +31,21 @@ from loaders.teams import ActiveMemberCountByTeamLoader
 
 # a loader of rows by id (a node type's, for ``node(id:)``)
 ById = TenantLoader[int, NodeRow | None]
+L = TypeVar("L", bound=TenantLoader[Any, Any])
+
+
+class _PerRequest(Generic[L]):
+    """A loader of the set, made on first use and kept in the set (like ``cached_property``)."""
+
+    def __init__(self, make: type[L]) -> None:
+        self.make = make
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, loaders: "Loaders", owner: type) -> L:
+        made = loaders.__dict__[self.name] = self.make(db=loaders.db, visibility=loaders.visibility)
+        return made
 
 
 class Loaders:
@@ -102,53 +116,18 @@ class Loaders:
             if row is not None:
                 loader.prime(row_id, row)
 
-    @cached_property
-    def business(self) -> BusinessLoader:
-        return BusinessLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def policies(self) -> PoliciesLoader:
-        return PoliciesLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def receipts_by_expense(self) -> ReceiptsByExpenseLoader:
-        return ReceiptsByExpenseLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def match_candidates_by_receipt(self) -> MatchCandidatesByReceiptLoader:
-        return MatchCandidatesByReceiptLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def receipt_candidates_by_expense(self) -> ReceiptCandidatesByExpenseLoader:
-        return ReceiptCandidatesByExpenseLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def events_by_expense(self) -> EventsByExpenseLoader:
-        return EventsByExpenseLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def members_by_team(self) -> MembersByTeamLoader:
-        return MembersByTeamLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def member_counts(self) -> ActiveMemberCountByTeamLoader:
-        return ActiveMemberCountByTeamLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def cards_by_holder(self) -> CardsByHolderLoader:
-        return CardsByHolderLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def card_spend(self) -> SpendThisPeriodByCardLoader:
-        return SpendThisPeriodByCardLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def expense_pages(self) -> ExpensePagesByParentLoader:
-        return ExpensePagesByParentLoader(db=self.db, visibility=self.visibility)
-
-    @cached_property
-    def expense_counts(self) -> ExpenseCountsByParentLoader:
-        return ExpenseCountsByParentLoader(db=self.db, visibility=self.visibility)
+    business = _PerRequest(BusinessLoader)
+    policies = _PerRequest(PoliciesLoader)
+    receipts_by_expense = _PerRequest(ReceiptsByExpenseLoader)
+    match_candidates_by_receipt = _PerRequest(MatchCandidatesByReceiptLoader)
+    receipt_candidates_by_expense = _PerRequest(ReceiptCandidatesByExpenseLoader)
+    events_by_expense = _PerRequest(EventsByExpenseLoader)
+    members_by_team = _PerRequest(MembersByTeamLoader)
+    member_counts = _PerRequest(ActiveMemberCountByTeamLoader)
+    cards_by_holder = _PerRequest(CardsByHolderLoader)
+    card_spend = _PerRequest(SpendThisPeriodByCardLoader)
+    expense_pages = _PerRequest(ExpensePagesByParentLoader)
+    expense_counts = _PerRequest(ExpenseCountsByParentLoader)
 
 
 def make_loaders(db: RequestDb, visibility: Visibility, *, batch: bool = True) -> Loaders:

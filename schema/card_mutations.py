@@ -6,12 +6,12 @@ from typing import Annotated
 import strawberry
 
 from db.permissions import Permission
-from db.rows import ApiKeyRow
+from db.rows import ApiKeyRow, CardRow
+from resolvers.context import Context
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
-from schema.base import Info
 from schema.card import Card, LimitPeriod
-from schema.payloads import MoneyInput, changed, outcome, payload
+from schema.payloads import MoneyInput, changed, money, outcome, payload
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(
@@ -91,6 +91,7 @@ def _key_payload(made: tuple[ApiKeyRow, str | None]) -> ApiKeyPayload:
 
 _card = outcome(CardPayload, lambda row: CardPayload(card=Card.from_row(row)))
 _key = outcome(ApiKeyPayload, _key_payload)
+_revoked = outcome(ApiKeyPayload, lambda row: ApiKeyPayload(api_key=ApiKey.from_row(row)))
 
 
 CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the card.")]
@@ -98,22 +99,22 @@ CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of 
 
 @strawberry.type(description="Card controls.")
 class CardMutations:
-    @strawberry.mutation(
-        description="Freeze an ACTIVE card (admins, finance, the team's manager, `cards:write` keys)."
+    freeze_card = _card.mutation(
+        "Freeze an ACTIVE card (admins, finance, the team's manager, `cards:write` keys).",
+        cards.freeze_card,
+        id=CardId,
     )
-    async def freeze_card(self, info: Info, id: CardId) -> CardPayload | None:
-        return await _card(lambda: cards.freeze_card(info.context, id))
+    unfreeze_card = _card.mutation(
+        "Make a FROZEN card ACTIVE again (same actors as freezeCard).",
+        cards.unfreeze_card,
+        id=CardId,
+    )
 
-    @strawberry.mutation(description="Make a FROZEN card ACTIVE again (same actors as freezeCard).")
-    async def unfreeze_card(self, info: Info, id: CardId) -> CardPayload | None:
-        return await _card(lambda: cards.unfreeze_card(info.context, id))
-
-    @strawberry.mutation(
-        description="Set the card's spend limit and its period together, or pass neither to remove the limit (same actors as freezeCard)."
+    @_card.mutation(
+        "Set the card's spend limit and its period together, or pass neither to remove the limit (same actors as freezeCard)."
     )
     async def set_card_spend_limit(
-        self,
-        info: Info,
+        ctx: Context,
         id: CardId,
         limit: Annotated[
             MoneyInput | None,
@@ -125,63 +126,49 @@ class CardMutations:
             LimitPeriod | None,
             strawberry.argument(description="Period of the limit; null with a null limit."),
         ] = None,
-    ) -> CardPayload | None:
-        money = (limit.amount, limit.currency) if limit is not None else None
+    ) -> CardRow:
         value = period.value if period is not None else None
-        return await _card(lambda: cards.set_spend_limit(info.context, id, money, value))
+        return await cards.set_spend_limit(ctx, id, money(limit), value)
 
-    @strawberry.mutation(
-        description="Issue an ACTIVE virtual card to an active member (admins, finance, `cards:write` keys)."
+    @_card.mutation(
+        "Issue an ACTIVE virtual card to an active member (admins, finance, `cards:write` keys)."
     )
     async def issue_card(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[IssueCardInput, strawberry.argument(description="The card.")],
-    ) -> CardPayload | None:
-        limit = input.spend_limit
+    ) -> CardRow:
         new = NewCard(
             holder_id=input.holder_id, team_id=input.team_id, currency=input.currency,
-            spend_limit=(limit.amount, limit.currency) if limit is not None else None,
+            spend_limit=money(input.spend_limit),
             limit_period=input.limit_period.value if input.limit_period is not None else None,
         )  # fmt: skip
-        return await _card(lambda: cards.issue_card(info.context, new))
+        return await cards.issue_card(ctx, new)
 
-    @strawberry.mutation(
-        description="Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys)."
+    cancel_card = _card.mutation(
+        "Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys).",
+        cards.cancel_card,
+        id=CardId,
     )
-    async def cancel_card(self, info: Info, id: CardId) -> CardPayload | None:
-        return await _card(lambda: cards.cancel_card(info.context, id))
 
 
 @strawberry.type(description="API keys of the business (admins).")
 class ApiKeyMutations:
-    @strawberry.mutation(
-        description="Create an API key; the payload's secret is the only time the full key is shown."
+    @_key.mutation(
+        "Create an API key; the payload's secret is the only time the full key is shown."
     )
     async def create_api_key(
-        self,
-        info: Info,
+        ctx: Context,
         name: Annotated[str, strawberry.argument(description="Who or what will use the key.")],
         scopes: Annotated[
             list[Permission],
             strawberry.argument(description="What the key may do (at least one)."),
         ],
-    ) -> ApiKeyPayload | None:
-        async def create() -> tuple[ApiKeyRow, str | None]:
-            created = await api_keys.create_api_key(info.context, name, [s.value for s in scopes])
-            return created.row, created.secret
+    ) -> tuple[ApiKeyRow, str | None]:
+        created = await api_keys.create_api_key(ctx, name, [s.value for s in scopes])
+        return created.row, created.secret
 
-        return await _key(create)
-
-    @strawberry.mutation(
-        description="Revoke an API key for good: requests with it fail from the next one on."
+    revoke_api_key = _revoked.mutation(
+        "Revoke an API key for good: requests with it fail from the next one on.",
+        api_keys.revoke_api_key,
+        id=Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
     )
-    async def revoke_api_key(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Id of the API key.")],
-    ) -> ApiKeyPayload | None:
-        async def revoke() -> tuple[ApiKeyRow, str | None]:
-            return await api_keys.revoke_api_key(info.context, id), None
-
-        return await _key(revoke)

@@ -1,19 +1,17 @@
 """Category and policy mutations. Business-rule failures are userErrors, nothing changes."""
 
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Annotated
 
 import strawberry
 
-from db.rows import PolicyRow
+from db.rows import CategoryRow, PolicyRow
+from resolvers.context import Context
 from resolvers.mutations import categories, policies
 from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
-from schema.base import Info
 from schema.business import Policy
 from schema.category import Category
-from schema.payloads import MoneyInput, changed, outcome, payload
+from schema.payloads import Changes, MoneyInput, changed, given, money, outcome, payload
 
 
 @strawberry.input(description="A new category.")
@@ -82,16 +80,13 @@ _categories = outcome(
 )
 
 
-async def _policy(info: Info, action: Callable[[], Awaitable[PolicyRow]]) -> PolicyPayload:
-    def made(row: PolicyRow) -> PolicyPayload:
-        principal, _ = info.context.require()
-        return PolicyPayload(policy=Policy.of_row(row, principal.home_currency))
-
-    return await outcome(PolicyPayload, made)(action)
+_policy = outcome(PolicyPayload, lambda priced: PolicyPayload(policy=Policy.of_row(*priced)))
 
 
-def _money(money: MoneyInput | None) -> tuple[Decimal, str] | None:
-    return (money.amount, money.currency) if money is not None else None
+def _priced(ctx: Context, row: PolicyRow) -> tuple[PolicyRow, str]:
+    """Return the policy with the home currency its amounts are in."""
+    principal, _ = ctx.require()
+    return row, principal.home_currency
 
 
 CategoryId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the category.")]
@@ -99,73 +94,66 @@ CategoryId = Annotated[strawberry.ID, strawberry.argument(description="Global id
 
 @strawberry.type(description="Categories and policies (admins and finance).")
 class CatalogMutations:
-    @strawberry.mutation(
-        description="Create a category (admins, finance, `admin` keys). Names and GL codes are unique."
+    @_category.mutation(
+        "Create a category (admins, finance, `admin` keys). Names and GL codes are unique."
     )
     async def create_category(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[CreateCategoryInput, strawberry.argument(description="The category.")],
-    ) -> CategoryPayload | None:
+    ) -> CategoryRow:
         changes = CategoryChanges(name=input.name, gl_code=input.gl_code)
-        return await _category(lambda: categories.create_category(info.context, changes))
+        return await categories.create_category(ctx, changes)
 
-    @strawberry.mutation(
-        description="Rename a category or change its GL code, archived ones too (same actors as createCategory)."
+    @_category.mutation(
+        "Rename a category or change its GL code, archived ones too (same actors as createCategory)."
     )
     async def update_category(
-        self, info: Info, id: CategoryId,
-        input: Annotated[UpdateCategoryInput, strawberry.argument(description="The changes.")],
-    ) -> CategoryPayload | None:  # fmt: skip
-        gl_code = input.gl_code if input.gl_code is not strawberry.UNSET else None
+        ctx: Context, id: CategoryId, input: Changes[UpdateCategoryInput]
+    ) -> CategoryRow:
+        gl_code, set_gl_code = given(input.gl_code)
         changes = CategoryChanges(
-            name=input.name,
-            gl_code=gl_code,
-            remove_gl_code=input.gl_code is None,
+            name=input.name, gl_code=gl_code, remove_gl_code=set_gl_code and gl_code is None
         )
-        return await _category(lambda: categories.update_category(info.context, id, changes))
+        return await categories.update_category(ctx, id, changes)
 
-    @strawberry.mutation(
-        description="Archive a category: its expenses keep it, new and changed expenses cannot use it (same actors as createCategory)."
+    archive_category = _category.mutation(
+        "Archive a category: its expenses keep it, new and changed expenses cannot use it (same actors as createCategory).",
+        categories.archive_category,
+        id=CategoryId,
     )
-    async def archive_category(self, info: Info, id: CategoryId) -> CategoryPayload | None:
-        return await _category(lambda: categories.archive_category(info.context, id))
 
-    @strawberry.mutation(
-        description="Push a chart of accounts by GL code, all or nothing (same actors as createCategory): a known code is renamed (and un-archived), a new one created. Up to 500 items."
+    @_categories.mutation(
+        "Push a chart of accounts by GL code, all or nothing (same actors as createCategory): a known code is renamed (and un-archived), a new one created. Up to 500 items."
     )
     async def upsert_categories(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[
             list[CategoryUpsertInput],
             strawberry.argument(description="The accounts: each GL code and name at most once."),
         ],
-    ) -> CategoriesPayload | None:
+    ) -> list[CategoryRow]:
         items = [(item.gl_code, item.name) for item in input]
-        return await _categories(lambda: categories.upsert_categories(info.context, items))
+        return await categories.upsert_categories(ctx, items)
 
-    @strawberry.mutation(
-        description="Create an expense policy, or replace an active one's fields (admins, finance, `admin` keys)."
+    @_policy.mutation(
+        "Create an expense policy, or replace an active one's fields (admins, finance, `admin` keys)."
     )
     async def set_policy(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[SetPolicyInput, strawberry.argument(description="The policy.")],
-    ) -> PolicyPayload | None:
+    ) -> tuple[PolicyRow, str]:
         fields = PolicyFields(
             id=input.id, name=input.name, category_id=input.category_id,
-            max_amount=_money(input.max_amount),
-            receipt_required_above=_money(input.receipt_required_above),
+            max_amount=money(input.max_amount),
+            receipt_required_above=money(input.receipt_required_above),
         )  # fmt: skip
-        return await _policy(info, lambda: policies.set_policy(info.context, fields))
+        return _priced(ctx, await policies.set_policy(ctx, fields))
 
-    @strawberry.mutation(
-        description="Remove a policy: expenses are no longer checked against it (same actors as setPolicy)."
+    @_policy.mutation(
+        "Remove a policy: expenses are no longer checked against it (same actors as setPolicy)."
     )
     async def remove_policy(
-        self,
-        info: Info,
+        ctx: Context,
         id: Annotated[strawberry.ID, strawberry.argument(description="Id of the policy.")],
-    ) -> PolicyPayload | None:
-        return await _policy(info, lambda: policies.remove_policy(info.context, id))
+    ) -> tuple[PolicyRow, str]:
+        return _priced(ctx, await policies.remove_policy(ctx, id))

@@ -5,12 +5,13 @@ from typing import Annotated
 
 import strawberry
 
+from db.rows import ExpenseRow
+from resolvers.context import Context
 from resolvers.mutations import decisions
 from resolvers.mutations import expenses as recording
 from resolvers.mutations.expenses import ExpenseFields
-from schema.base import Info
 from schema.expense import Expense
-from schema.payloads import MoneyInput, changed, outcome, payload
+from schema.payloads import Changes, MoneyInput, changed, outcome, payload
 
 
 @payload("Result of a mutation on one expense.")
@@ -73,79 +74,61 @@ _many = outcome(
 
 
 ExpenseId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the expense.")]
+ExpenseIds = Annotated[
+    list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
+]
 
 
 @strawberry.type(description="Mutations of the expense life cycle.")
 class ExpenseMutations:
-    @strawberry.mutation(
-        description="Record a new expense as a DRAFT, converted to the home currency at the day's rate."
+    @_one.mutation(
+        "Record a new expense as a DRAFT, converted to the home currency at the day's rate."
     )
     async def create_expense(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[CreateExpenseInput, strawberry.argument(description="The expense.")],
-    ) -> ExpensePayload | None:
-        return await _one(lambda: recording.create_expense(info.context, _fields(input)))
+    ) -> ExpenseRow:
+        return await recording.create_expense(ctx, _fields(input))
 
-    @strawberry.mutation(
-        description="Change your DRAFT or REJECTED expense; a REJECTED one becomes a DRAFT again."
-    )
+    @_one.mutation("Change your DRAFT or REJECTED expense; a REJECTED one becomes a DRAFT again.")
     async def update_expense(
-        self, info: Info, id: ExpenseId,
-        input: Annotated[UpdateExpenseInput, strawberry.argument(description="The changes.")],
-    ) -> ExpensePayload | None:  # fmt: skip
-        return await _one(lambda: recording.update_expense(info.context, id, _fields(input)))
+        ctx: Context, id: ExpenseId, input: Changes[UpdateExpenseInput]
+    ) -> ExpenseRow:
+        return await recording.update_expense(ctx, id, _fields(input))
 
-    @strawberry.mutation(
-        description="Delete your DRAFT expense (it stays visible to syncs with deletedAt)."
+    delete_expense = _one.mutation(
+        "Delete your DRAFT expense (it stays visible to syncs with deletedAt).",
+        recording.delete_expense,
+        id=ExpenseId,
     )
-    async def delete_expense(self, info: Info, id: ExpenseId) -> ExpensePayload | None:
-        return await _one(lambda: recording.delete_expense(info.context, id))
-
-    @strawberry.mutation(
-        description="Submit your DRAFT for approval; blocked with RECEIPT_REQUIRED when a policy needs a receipt."
+    submit_expense = _one.mutation(
+        "Submit your DRAFT for approval; blocked with RECEIPT_REQUIRED when a policy needs a receipt.",
+        recording.submit_expense,
+        id=ExpenseId,
     )
-    async def submit_expense(self, info: Info, id: ExpenseId) -> ExpensePayload | None:
-        return await _one(lambda: recording.submit_expense(info.context, id))
 
-    @strawberry.mutation(
-        description="Approve a SUBMITTED expense (its team's manager, finance or an admin; never your own)."
+    @_one.mutation(
+        "Approve a SUBMITTED expense (its team's manager, finance or an admin; never your own)."
     )
     async def approve_expense(
-        self, info: Info, id: ExpenseId,
+        ctx: Context, id: ExpenseId,
         comment: Annotated[str | None, strawberry.argument(description="Optional note.")] = None,
-    ) -> ExpensePayload | None:  # fmt: skip
-        return await _one(lambda: decisions.approve_expense(info.context, id, comment))
+    ) -> ExpenseRow:  # fmt: skip
+        return await decisions.approve_expense(ctx, id, comment)
 
-    @strawberry.mutation(
-        description="Reject a SUBMITTED expense with a reason (same deciders as approval)."
+    reject_expense = _one.mutation(
+        "Reject a SUBMITTED expense with a reason (same deciders as approval).",
+        decisions.reject_expense,
+        id=ExpenseId,
+        reason=Annotated[str, strawberry.argument(description="Why; shown to the spender.")],
     )
-    async def reject_expense(
-        self, info: Info, id: ExpenseId,
-        reason: Annotated[str, strawberry.argument(description="Why; shown to the spender.")],
-    ) -> ExpensePayload | None:  # fmt: skip
-        return await _one(lambda: decisions.reject_expense(info.context, id, reason))
-
-    @strawberry.mutation(
-        description="Mark APPROVED out-of-pocket expenses as paid back (finance, admins, API keys): all or none."
+    mark_expenses_reimbursed = _many.mutation(
+        "Mark APPROVED out-of-pocket expenses as paid back (finance, admins, API keys): all or none.",
+        decisions.mark_reimbursed,
+        ids=ExpenseIds,
     )
-    async def mark_expenses_reimbursed(
-        self,
-        info: Info,
-        ids: Annotated[
-            list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
-        ],
-    ) -> ExpensesPayload | None:
-        return await _many(lambda: decisions.mark_reimbursed(info.context, ids))
-
-    @strawberry.mutation(
-        description="Mark APPROVED or REIMBURSED expenses as exported to bookkeeping: all or none."
+    mark_expenses_exported = _many.mutation(
+        "Mark APPROVED or REIMBURSED expenses as exported to bookkeeping: all or none.",
+        decisions.mark_exported,
+        ids=ExpenseIds,
     )
-    async def mark_expenses_exported(
-        self,
-        info: Info,
-        ids: Annotated[
-            list[strawberry.ID], strawberry.argument(description="1 to 100 expense ids.")
-        ],
-    ) -> ExpensesPayload | None:
-        return await _many(lambda: decisions.mark_exported(info.context, ids))

@@ -4,15 +4,16 @@ Business-rule failures are userErrors and change nothing; an API key needs the `
 scope (a top-level FORBIDDEN otherwise). Every change writes one audit event.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
+from db.rows import BusinessRow, MemberRow, TeamRow
+from resolvers.context import Context
 from resolvers.mutations import business, members, teams
-from schema.base import Info
 from schema.business import Business
 from schema.member import Member, Role
-from schema.payloads import changed, outcome, payload
+from schema.payloads import Changes, changed, given, outcome, payload
 from schema.team import Team
 
 
@@ -91,85 +92,60 @@ _member = outcome(MemberPayload, lambda row: MemberPayload(member=Member.from_ro
 _business = outcome(BusinessPayload, lambda row: BusinessPayload(business=Business.from_row(row)))
 
 
-def _given(value: Any) -> bool:
-    return value is not strawberry.UNSET
-
-
 TeamId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the team.")]
 MemberId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the member.")]
 
 
 @strawberry.type(description="Teams, members and the business's settings (admins).")
 class OrganisationMutations:
-    @strawberry.mutation(description="Create a team (admins and `admin` keys).")
+    @_team.mutation("Create a team (admins and `admin` keys).")
     async def create_team(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[CreateTeamInput, strawberry.argument(description="The team.")],
-    ) -> TeamPayload | None:
-        return await _team(lambda: teams.create_team(info.context, input.name, input.manager_id))
+    ) -> TeamRow:
+        return await teams.create_team(ctx, input.name, input.manager_id)
 
-    @strawberry.mutation(
-        description="Rename a team or change its manager (admins and `admin` keys)."
+    @_team.mutation("Rename a team or change its manager (admins and `admin` keys).")
+    async def update_team(ctx: Context, id: TeamId, input: Changes[UpdateTeamInput]) -> TeamRow:
+        manager, set_manager = given(input.manager_id)
+        changes = teams.TeamChanges(name=input.name, manager_id=manager, set_manager=set_manager)
+        return await teams.update_team(ctx, id, changes)
+
+    archive_team = _team.mutation(
+        "Archive a team for good: it keeps its members, cards and expenses but takes no new members or manager; archiving twice is INVALID_TRANSITION (admins and `admin` keys).",
+        teams.archive_team,
+        id=TeamId,
     )
-    async def update_team(
-        self, info: Info, id: TeamId,
-        input: Annotated[UpdateTeamInput, strawberry.argument(description="The changes.")],
-    ) -> TeamPayload | None:  # fmt: skip
-        manager = input.manager_id if _given(input.manager_id) else None
-        changes = teams.TeamChanges(
-            name=input.name, manager_id=manager, set_manager=_given(input.manager_id)
-        )
-        return await _team(lambda: teams.update_team(info.context, id, changes))
 
-    @strawberry.mutation(
-        description="Archive a team for good: it keeps its members, cards and expenses but takes no new members or manager; archiving twice is INVALID_TRANSITION (admins and `admin` keys)."
-    )
-    async def archive_team(self, info: Info, id: TeamId) -> TeamPayload | None:
-        return await _team(lambda: teams.archive_team(info.context, id))
-
-    @strawberry.mutation(
-        description="Add a member; an email already in the business, even a deactivated member's, is DUPLICATE (admins and `admin` keys)."
+    @_member.mutation(
+        "Add a member; an email already in the business, even a deactivated member's, is DUPLICATE (admins and `admin` keys)."
     )
     async def add_member(
-        self,
-        info: Info,
+        ctx: Context,
         input: Annotated[AddMemberInput, strawberry.argument(description="The member.")],
-    ) -> MemberPayload | None:
-        return await _member(
-            lambda: members.add_member(
-                info.context, input.email, input.name, input.role.value, input.team_id
-            )
+    ) -> MemberRow:
+        return await members.add_member(
+            ctx, input.email, input.name, input.role.value, input.team_id
         )
 
-    @strawberry.mutation(
-        description="Change a member's role or team; the last active admin cannot stop being one (admins and `admin` keys)."
+    @_member.mutation(
+        "Change a member's role or team; the last active admin cannot stop being one (admins and `admin` keys)."
     )
     async def update_member(
-        self, info: Info, id: MemberId,
-        input: Annotated[UpdateMemberInput, strawberry.argument(description="The changes.")],
-    ) -> MemberPayload | None:  # fmt: skip
-        team = input.team_id if _given(input.team_id) else None
-        changes = members.MemberChanges(
-            role=input.role.value if input.role is not None else None,
-            team_id=team,
-            set_team=_given(input.team_id),
-        )
-        return await _member(lambda: members.update_member(info.context, id, changes))
+        ctx: Context, id: MemberId, input: Changes[UpdateMemberInput]
+    ) -> MemberRow:
+        team, set_team = given(input.team_id)
+        role = input.role.value if input.role is not None else None
+        changes = members.MemberChanges(role=role, team_id=team, set_team=set_team)
+        return await members.update_member(ctx, id, changes)
 
-    @strawberry.mutation(
-        description="Deactivate a member for good: their tokens stop at once, their history stays, the teams they managed lose their manager; not the last active admin (admins and `admin` keys)."
+    deactivate_member = _member.mutation(
+        "Deactivate a member for good: their tokens stop at once, their history stays, the teams they managed lose their manager; not the last active admin (admins and `admin` keys).",
+        members.deactivate_member,
+        id=MemberId,
     )
-    async def deactivate_member(self, info: Info, id: MemberId) -> MemberPayload | None:
-        return await _member(lambda: members.deactivate_member(info.context, id))
 
-    @strawberry.mutation(
-        description="Rename the business or change its time zone (admins and `admin` keys)."
-    )
-    async def update_business(
-        self,
-        info: Info,
-        input: Annotated[UpdateBusinessInput, strawberry.argument(description="The changes.")],
-    ) -> BusinessPayload | None:
+    @_business.mutation("Rename the business or change its time zone (admins and `admin` keys).")
+    async def update_business(ctx: Context, input: Changes[UpdateBusinessInput]) -> BusinessRow:
         changes = business.BusinessChanges(name=input.name, timezone=input.timezone)
-        return await _business(lambda: business.update_business(info.context, changes))
+        return await business.update_business(ctx, changes)

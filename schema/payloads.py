@@ -1,16 +1,23 @@
-"""What every mutation shares: its userErrors, their codes, and the MoneyInput it may take."""
+"""What every mutation shares: its userErrors and their codes, the MoneyInput it may take,
+and how it is declared and answers (:class:`Outcome`)."""
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar, dataclass_transform
+from inspect import Parameter, Signature, signature
+from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
 from strawberry.types.field import StrawberryField
 
+from resolvers.context import Context
 from resolvers.mutations.rules import RuleCode, RuleError
+from schema.fields import Info
 
 T = TypeVar("T")
 P = TypeVar("P")  # a payload type
+
+# the argument of an update mutation: `input: Changes[UpdateTeamInput]`
+Changes = Annotated[T, strawberry.argument(description="The changes.")]
 
 UserErrorCode = strawberry.enum(
     RuleCode, name="UserErrorCode", description="Stable codes of business-rule failures."
@@ -25,6 +32,17 @@ class MoneyInput:
         description='Major units, at most the currency\'s decimals ("12.34", "1500").'
     )
     currency: str = strawberry.field(description="ISO 4217 code.")
+
+
+def money(given: MoneyInput | None) -> tuple[Decimal, str] | None:
+    """Return a MoneyInput as the use cases take it: (amount, currency), or None."""
+    return (given.amount, given.currency) if given is not None else None
+
+
+def given(value: T | None) -> tuple[T | None, bool]:
+    """Return an input field that may be omitted (``strawberry.UNSET``) as its value, None
+    when omitted, and whether it was given (null is given: it clears)."""
+    return (None, False) if value is strawberry.UNSET else (value, True)
 
 
 @strawberry.type(description="Why a mutation did not happen; nothing was changed.")
@@ -67,17 +85,69 @@ def changed(what: str) -> Any:
     )
 
 
-def outcome(
-    payload: Callable[..., P], made: Callable[[Any], P]
-) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[P]]:
-    """Return how a mutation answers with ``payload``: ``made`` of what its use case
-    returns, or only the userErrors of the rule the use case broke (nothing changed)."""
+class Outcome(Generic[P]):
+    """How mutations answer with one payload type: ``made`` of what the use case returns,
+    or only the userErrors of the rule the use case broke (nothing changed)."""
 
-    async def answer(action: Callable[[], Awaitable[Any]]) -> P:
+    def __init__(self, payload: Callable[..., P], made: Callable[[Any], P]) -> None:
+        self.payload = payload
+        self.made = made
+
+    async def __call__(self, action: Callable[[], Awaitable[Any]]) -> P:
         try:
             value = await action()
         except RuleError as error:
-            return payload(user_errors=user_errors(error))
-        return made(value)
+            return self.payload(user_errors=user_errors(error))
+        return self.made(value)
 
-    return answer
+    def mutation(
+        self,
+        description: str,
+        use_case: Callable[..., Awaitable[Any]] | None = None,
+        **arguments: object,
+    ) -> Any:
+        """Declare a mutation answering with this payload.
+
+        With ``use_case``, the mutation hands its ``arguments`` (each name and annotation,
+        in the order the use case takes them) to it as they come: ``use_case(context, *values)``.
+        Without, it decorates ``action(context, **arguments)``, whose parameters after the
+        context are the mutation's arguments: an action that converts them first.
+        """
+        if use_case is None:
+            return lambda action: self._declare(description, action, _after_first(action))
+        names = list(arguments)
+
+        def hand_on(ctx: Context, **values: Any) -> Awaitable[Any]:
+            return use_case(ctx, *(values[name] for name in names))
+
+        parameters = [
+            Parameter(n, Parameter.KEYWORD_ONLY, annotation=a) for n, a in arguments.items()
+        ]
+        return self._declare(description, hand_on, parameters)
+
+    def _declare(
+        self, description: str, action: Callable[..., Awaitable[Any]], parameters: list[Parameter]
+    ) -> Any:
+        async def resolve(_: Any, info: Info, **values: Any) -> P:
+            return await self(lambda: action(info.context, **values))
+
+        payload_type: Any = self.payload  # a strawberry type
+        # strawberry reads the GraphQL arguments and type from the signature
+        resolve.__signature__ = Signature(  # type: ignore[attr-defined]
+            [
+                Parameter("self", Parameter.POSITIONAL_OR_KEYWORD),
+                Parameter("info", Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+                *parameters,
+            ],
+            return_annotation=payload_type | None,
+        )
+        return strawberry.mutation(resolve, description=description)
+
+
+def _after_first(action: Callable[..., Any]) -> list[Parameter]:
+    return list(signature(action).parameters.values())[1:]
+
+
+def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:
+    """Return how a mutation answers with ``payload`` (:class:`Outcome`)."""
+    return Outcome(payload, made)

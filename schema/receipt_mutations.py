@@ -5,9 +5,10 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.file_uploads import Upload
 
+from db.rows import ReceiptRow
+from resolvers.context import Context
 from resolvers.mutations import receipts
 from resolvers.receipt_files import Upload as UploadedFile
-from schema.base import Info
 from schema.payloads import changed, outcome, payload
 from schema.receipt import Receipt
 
@@ -25,18 +26,15 @@ ReceiptId = Annotated[strawberry.ID, strawberry.argument(description="Global id 
 
 @strawberry.type(description="Mutations of receipts: upload, and matching them to expenses.")
 class ReceiptMutations:
-    @strawberry.mutation(
-        description=(
-            "Upload a receipt file (GraphQL multipart request; at most 10 MiB; PDF, JPEG, PNG, "
-            "HEIC or WebP, decided from the content, not the name). Without expenseId it stays "
-            "unmatched until attachReceipt. Members upload as themselves; API keys "
-            "(receipts:write) must pass memberId. Every upload gets its own receipt; identical "
-            "content in a business is stored once."
-        )
+    @_one.mutation(
+        "Upload a receipt file (GraphQL multipart request; at most 10 MiB; PDF, JPEG, PNG, "
+        "HEIC or WebP, decided from the content, not the name). Without expenseId it stays "
+        "unmatched until attachReceipt. Members upload as themselves; API keys "
+        "(receipts:write) must pass memberId. Every upload gets its own receipt; identical "
+        "content in a business is stored once."
     )
     async def upload_receipt(
-        self,
-        info: Info,
+        ctx: Context,
         file: Annotated[Upload, strawberry.argument(description="The file (multipart part).")],
         expense_id: Annotated[
             strawberry.ID | None,
@@ -46,34 +44,22 @@ class ReceiptMutations:
             strawberry.ID | None,
             strawberry.argument(description="API keys only: the member the receipt is from."),
         ] = None,
-    ) -> ReceiptPayload | None:
-        upload = cast(UploadedFile, file)
-        return await _one(
-            lambda: receipts.upload_receipt(info.context, upload, expense_id, member_id)
-        )
+    ) -> ReceiptRow:
+        return await receipts.upload_receipt(ctx, cast(UploadedFile, file), expense_id, member_id)
 
-    @strawberry.mutation(
-        description=(
-            "Attach an unmatched receipt to an expense (in any status) you spent, or any "
-            "expense for finance, admins and API keys. Bumps the expense's updatedAt and "
-            "records RECEIPT_ATTACHED."
-        )
-    )
-    async def attach_receipt(
-        self,
-        info: Info,
-        receipt_id: ReceiptId,
-        expense_id: Annotated[
+    attach_receipt = _one.mutation(
+        "Attach an unmatched receipt to an expense (in any status) you spent, or any "
+        "expense for finance, admins and API keys. Bumps the expense's updatedAt and "
+        "records RECEIPT_ATTACHED.",
+        receipts.attach_receipt,
+        receipt_id=ReceiptId,
+        expense_id=Annotated[
             strawberry.ID, strawberry.argument(description="Global id of the expense.")
         ],
-    ) -> ReceiptPayload | None:
-        return await _one(lambda: receipts.attach_receipt(info.context, receipt_id, expense_id))
-
-    @strawberry.mutation(
-        description=(
-            "Make a receipt unmatched again, while its expense is DRAFT or REJECTED (same "
-            "people as attachReceipt). Bumps the expense's updatedAt and records RECEIPT_DETACHED."
-        )
     )
-    async def detach_receipt(self, info: Info, receipt_id: ReceiptId) -> ReceiptPayload | None:
-        return await _one(lambda: receipts.detach_receipt(info.context, receipt_id))
+    detach_receipt = _one.mutation(
+        "Make a receipt unmatched again, while its expense is DRAFT or REJECTED (same "
+        "people as attachReceipt). Bumps the expense's updatedAt and records RECEIPT_DETACHED.",
+        receipts.detach_receipt,
+        receipt_id=ReceiptId,
+    )

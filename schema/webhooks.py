@@ -12,7 +12,6 @@ from db.writes.webhooks import DeliveryOfEventRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
-from schema.base import Info
 from schema.fields import Sourced, column
 from schema.payloads import changed, outcome, payload
 
@@ -118,6 +117,10 @@ def _endpoint_payload(made: tuple[WebhookEndpointRow, str | None]) -> WebhookEnd
 
 
 _endpoint = outcome(WebhookEndpointPayload, _endpoint_payload)
+# a change that shows no secret
+_changed = outcome(
+    WebhookEndpointPayload, lambda row: WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row))
+)
 _delivery = outcome(
     WebhookDeliveryPayload, lambda row: WebhookDeliveryPayload(delivery=WebhookDelivery.of(row))
 )
@@ -134,27 +137,25 @@ Types = Annotated[
 
 @strawberry.type(description="Webhooks (admins and `admin` keys).")
 class WebhookMutations:
-    @strawberry.mutation(
-        description="Register an endpoint for the events committed from now on. Its secret is shown once."
+    @_endpoint.mutation(
+        "Register an endpoint for the events committed from now on. Its secret is shown once."
     )
     async def create_webhook_endpoint(
-        self,
-        info: Info,
+        ctx: Context,
         url: Annotated[str, strawberry.argument(description="https URL events are POSTed to.")],
         event_types: Types = None,
         description: Annotated[
             str | None, strawberry.argument(description="What it is for.")
         ] = None,
-    ) -> WebhookEndpointPayload | None:
+    ) -> tuple[WebhookEndpointRow, str]:
         changes = webhooks.EndpointChanges(
             url=url, event_types=event_types or [], description=description
         )
-        return await _endpoint(lambda: webhooks.create_endpoint(info.context, changes))
+        return await webhooks.create_endpoint(ctx, changes)
 
-    @strawberry.mutation(description="Change an endpoint; omitted arguments stay as they are.")
+    @_changed.mutation("Change an endpoint; omitted arguments stay as they are.")
     async def update_webhook_endpoint(
-        self,
-        info: Info,
+        ctx: Context,
         id: EndpointId,
         url: Annotated[str | None, strawberry.argument(description="New URL.")] = None,
         event_types: Types = None,
@@ -165,44 +166,25 @@ class WebhookMutations:
             bool | None,
             strawberry.argument(description="Enable (its waiting deliveries resume) or disable."),
         ] = None,
-    ) -> WebhookEndpointPayload | None:
+    ) -> WebhookEndpointRow:
         changes = webhooks.EndpointChanges(
             url=url, event_types=event_types, description=description, enabled=enabled
         )
+        return await webhooks.update_endpoint(ctx, id, changes)
 
-        async def update() -> tuple[WebhookEndpointRow, None]:
-            return await webhooks.update_endpoint(info.context, id, changes), None
-
-        return await _endpoint(update)
-
-    @strawberry.mutation(
-        description="Give an endpoint a new secret, shown once; the old one also signs for 24 hours."
+    rotate_webhook_secret = _endpoint.mutation(
+        "Give an endpoint a new secret, shown once; the old one also signs for 24 hours.",
+        webhooks.rotate_secret,
+        id=EndpointId,
     )
-    async def rotate_webhook_secret(
-        self, info: Info, id: EndpointId
-    ) -> WebhookEndpointPayload | None:
-        return await _endpoint(lambda: webhooks.rotate_secret(info.context, id))
 
-    @strawberry.mutation(
-        description="Stop sending to an endpoint (updateWebhookEndpoint enables it again)."
+    @_changed.mutation("Stop sending to an endpoint (updateWebhookEndpoint enables it again).")
+    async def disable_webhook_endpoint(ctx: Context, id: EndpointId) -> WebhookEndpointRow:
+        return await webhooks.update_endpoint(ctx, id, webhooks.EndpointChanges(enabled=False))
+
+    redeliver_event = _delivery.mutation(
+        "Send an event to an endpoint again, now, with a fresh day of retries.",
+        webhooks.redeliver,
+        endpoint_id=EndpointId,
+        event_id=Annotated[strawberry.ID, strawberry.argument(description="The event's id.")],
     )
-    async def disable_webhook_endpoint(
-        self, info: Info, id: EndpointId
-    ) -> WebhookEndpointPayload | None:
-        changes = webhooks.EndpointChanges(enabled=False)
-
-        async def disable() -> tuple[WebhookEndpointRow, None]:
-            return await webhooks.update_endpoint(info.context, id, changes), None
-
-        return await _endpoint(disable)
-
-    @strawberry.mutation(
-        description="Send an event to an endpoint again, now, with a fresh day of retries."
-    )
-    async def redeliver_event(
-        self,
-        info: Info,
-        endpoint_id: EndpointId,
-        event_id: Annotated[strawberry.ID, strawberry.argument(description="The event's id.")],
-    ) -> WebhookDeliveryPayload | None:
-        return await _delivery(lambda: webhooks.redeliver(info.context, endpoint_id, event_id))

@@ -1,4 +1,4 @@
-"""Setting up a business: who may (admins), the audit trail, and updateBusiness.
+"""Setting up a business: who may (admins), the names it takes, and updateBusiness.
 
 Admins are members with the ADMIN role and API keys with the ``admin`` scope. A key
 without the scope gets a top-level FORBIDDEN, as for every scope; a member who is not an
@@ -13,10 +13,9 @@ from zoneinfo import available_timezones
 from db.permissions import Permission
 from db.roles import Role
 from db.rows import BusinessRow
-from db.writes import audit
 from db.writes import org as org_writes
-from db.writes.audit import ObjectType
 from resolvers.context import Context, Principal
+from resolvers.mutations.changes import record_change
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
 MAX_NAME = 200
@@ -30,24 +29,6 @@ def require_admin(ctx: Context, what: str) -> Principal:
     elif principal.role != Role.ADMIN:
         raise fail(RuleCode.FORBIDDEN, f"Only an admin may {what}.")
     return principal
-
-
-async def audit_event(
-    ctx: Context,
-    action: str,
-    object_type: ObjectType,
-    object_id: int,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Record who did ``action`` to the object, in the mutation's savepoint."""
-    principal, _ = ctx.require()
-    member = principal.kind == "member"
-    await audit.record(
-        db=ctx.db, business_id=principal.business_id,
-        actor_member_id=principal.id if member else None,
-        actor_api_key_id=None if member else principal.id,
-        action=action, object_type=object_type, object_id=object_id, details=details,
-    )  # fmt: skip
 
 
 def required_name(value: str, field: str = "name", *, what: str = "name") -> str:
@@ -112,6 +93,9 @@ async def update_business(ctx: Context, changes: BusinessChanges) -> BusinessRow
             db=ctx.db, business_id=principal.business_id, values=changed
         )
         before = {k: getattr(business, k) for k in changed}
-        await audit_event(ctx, "UPDATED", "Business", row.id, {"from": before, "to": changed})
+        await record_change(
+            ctx, object_type="Business", object_id=row.id, action="UPDATED",
+            details={"from": before, "to": changed},
+        )  # fmt: skip
         loaders.business.clear(row.id).prime(row.id, row)
         return row

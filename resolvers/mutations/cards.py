@@ -19,8 +19,6 @@ from db.rows import CardRow, MemberRow
 from db.writes import cards as card_writes
 from db.writes import org as org_writes
 from resolvers.context import Context, Principal
-from resolvers.errors import DomainError
-from resolvers.ids import decode_id
 from resolvers.mutations.changes import record_change, require_admin_or_finance
 from resolvers.mutations.common import row_id
 from resolvers.mutations.money import parse_money
@@ -36,17 +34,6 @@ class NewCard:
     currency: str | None = None  # None: the home currency
     spend_limit: tuple[Decimal, str] | None = None
     limit_period: str | None = None
-
-
-def card_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Card global id; a malformed or foreign-type id is NOT_FOUND."""
-    try:
-        type_name, id_ = decode_id(global_id)
-    except DomainError:
-        type_name, id_ = "", 0
-    if type_name != "Card":
-        raise fail(RuleCode.NOT_FOUND, "No card with that id.", field)
-    return id_
 
 
 def _require_card_manager(principal: Principal, card: CardRow, *, team_managers: bool) -> None:
@@ -67,7 +54,7 @@ async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = T
     ``team_managers`` False leaves the team's manager out (cancelling).
     """
     principal, loaders = ctx.require()
-    id_ = card_id(global_id)
+    id_ = row_id(global_id, "Card")
     found(await loaders.visible("cards").load(id_), "card")
     card = found(
         await card_writes.locked_card(db=ctx.db, business_id=principal.business_id, card_id=id_),

@@ -14,7 +14,12 @@ from db.rows import CategoryRow
 from db.writes import categories as category_writes
 from db.writes.categories import Taken
 from resolvers.context import Context, Principal
-from resolvers.mutations.changes import actor_ids, record_change, require_admin_or_finance
+from resolvers.mutations.changes import (
+    actor_ids,
+    record_change,
+    require_admin_or_finance,
+    seen,
+)
 from resolvers.mutations.common import row_id
 from resolvers.mutations.rules import (
     RuleCode,
@@ -39,11 +44,6 @@ class CategoryChanges:
     name: str | None = None
     gl_code: str | None = None
     remove_gl_code: bool = False
-
-
-def category_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Category global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Category", field)
 
 
 def _editor(ctx: Context) -> Principal:
@@ -78,13 +78,6 @@ def _taken(error: Taken, name_field: str = "name", code_field: str = "glCode") -
     return fail(RuleCode.DUPLICATE, message, code_field)
 
 
-def _seen(ctx: Context, row: CategoryRow) -> CategoryRow:
-    """Make the request's loaders see the category's new state; return it."""
-    _, loaders = ctx.require()
-    loaders.changed("categories", row.id, row)
-    return row
-
-
 async def create_category(ctx: Context, changes: CategoryChanges) -> CategoryRow:
     """Create a category of the caller's business and return it."""
     principal = _editor(ctx)
@@ -101,13 +94,13 @@ async def create_category(ctx: Context, changes: CategoryChanges) -> CategoryRow
             ctx, object_type="Category", object_id=row.id, action="CREATED",
             details={"name": row.name, "glCode": row.gl_code},
         )  # fmt: skip
-        return _seen(ctx, row)
+        return seen(ctx, "categories", row)
 
 
 async def _locked(ctx: Context, global_id: str) -> CategoryRow:
     principal, _ = ctx.require()
     row = await category_writes.locked_category(
-        db=ctx.db, business_id=principal.business_id, category_id=category_id(global_id)
+        db=ctx.db, business_id=principal.business_id, category_id=row_id(global_id, "Category")
     )
     return found(row, "category")
 
@@ -126,7 +119,7 @@ async def update_category(ctx: Context, global_id: str, changes: CategoryChanges
             values["gl_code"] = _gl_code(changes.gl_code, "glCode")
         changed = {k: v for k, v in values.items() if getattr(category, k) != v}
         if not changed:
-            return _seen(ctx, category)  # nothing to write, nothing to record
+            return seen(ctx, "categories", category)  # nothing to write, nothing to record
         try:
             row = await category_writes.update_category(
                 db=ctx.db, business_id=principal.business_id, category_id=category.id,
@@ -140,7 +133,7 @@ async def update_category(ctx: Context, global_id: str, changes: CategoryChanges
             ctx, object_type="Category", object_id=row.id, action="UPDATED",
             details={"before": before, "after": after},
         )  # fmt: skip
-        return _seen(ctx, row)
+        return seen(ctx, "categories", row)
 
 
 _FIELDS = {"name": "name", "gl_code": "glCode"}
@@ -157,7 +150,7 @@ async def archive_category(ctx: Context, global_id: str) -> CategoryRow:
             db=ctx.db, business_id=principal.business_id, category_id=category.id
         )
         await record_change(ctx, object_type="Category", object_id=row.id, action="ARCHIVED")
-        return _seen(ctx, row)
+        return seen(ctx, "categories", row)
 
 
 def _checked_column(
@@ -265,4 +258,4 @@ async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> l
                 db=ctx.db, business_id=principal.business_id, gl_codes=missing
             )
             by_code.update((row.gl_code, row) for row in late)
-        return [_seen(ctx, by_code[code]) for code, _ in cleaned]
+        return [seen(ctx, "categories", by_code[code]) for code, _ in cleaned]

@@ -1,12 +1,15 @@
 """Who may change the business's set-up (categories, policies, cards), and the audit trail."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES
+from db.rows import NodeRow
 from db.writes import audit
 from resolvers.context import Context, Principal
 from resolvers.mutations.rules import RuleCode, fail
+
+R = TypeVar("R", bound=NodeRow)
 
 
 def require_admin_or_finance(ctx: Context, *, key_permission: Permission, what: str) -> Principal:
@@ -46,3 +49,10 @@ async def record_change(
         actor_api_key_id=api_key_id, action=action, object_type=object_type,
         object_id=object_id, details=details,
     )  # fmt: skip
+
+
+def seen(ctx: Context, table: str, row: R) -> R:
+    """Make the request's loaders see ``row``'s new state (a write returned it); return it."""
+    _, loaders = ctx.require()
+    loaders.changed(table, row.id, row)
+    return row

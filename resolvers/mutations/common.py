@@ -36,7 +36,7 @@ def opaque_row_id(global_id: str, type_name: str, *, what: str, field: str = "id
     return id_
 
 
-def row_id(global_id: str, type_name: str, field: str) -> int:
+def row_id(global_id: str, type_name: str, field: str = "id") -> int:
     """Return the row id of a ``type_name`` global id; a malformed or other-type id is NOT_FOUND."""
     try:
         found, id_ = decode_id(global_id)
@@ -45,11 +45,6 @@ def row_id(global_id: str, type_name: str, field: str) -> int:
     if found != type_name:
         raise fail(RuleCode.NOT_FOUND, f"No {type_name.lower()} with that id.", field)
     return id_
-
-
-def expense_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of an Expense global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Expense", field)
 
 
 async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, ExpenseRow]:

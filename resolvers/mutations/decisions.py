@@ -7,11 +7,11 @@ from db.roles import WHOLE_BUSINESS_ROLES, Role
 from db.rows import ExpenseRow
 from resolvers.context import Context, Principal
 from resolvers.mutations.common import (
-    expense_id,
     lock_all_visible,
     lock_visible,
     record,
     require_status,
+    row_id,
     writer,
 )
 from resolvers.mutations.rules import (
@@ -42,7 +42,7 @@ def _require_decider(principal: Principal, expense: ExpenseRow) -> None:
 async def _decide(ctx: Context, global_id: str, status: str, comment: str | None) -> ExpenseRow:
     principal = writer(ctx)
     async with atomic(ctx):
-        expense = await lock_visible(ctx, expense_id(global_id))
+        expense = await lock_visible(ctx, row_id(global_id, "Expense"))
         _require_decider(principal, expense)
         require_status(expense, "SUBMITTED", action="approve" if status == "APPROVED" else "reject")
         values = {"status": status, "decided_by": principal.id}
@@ -90,7 +90,7 @@ async def _batch(
         fields: dict[int, str] = {}  # row id -> the position it was first given at
         for index, global_id in enumerate(global_ids):
             try:
-                fields.setdefault(expense_id(global_id, field=f"ids[{index}]"), f"ids[{index}]")
+                fields.setdefault(row_id(global_id, "Expense", f"ids[{index}]"), f"ids[{index}]")
             except RuleError as error:
                 errors += error.errors
         locked = await lock_all_visible(ctx, list(fields))

@@ -15,7 +15,6 @@ from resolvers.expense_args import SUPPORTED_INSTANTS
 from resolvers.expenses import current_violations
 from resolvers.mutations.common import (
     event,
-    expense_id,
     lock_visible,
     record,
     require_owner,
@@ -190,7 +189,7 @@ async def _own(
     ctx: Context, principal: Principal, global_id: str, *allowed: str, action: str
 ) -> ExpenseRow:
     """Return the caller's own expense, locked, if it is in one of ``allowed``; else the userError."""
-    expense = await lock_visible(ctx, expense_id(global_id))
+    expense = await lock_visible(ctx, row_id(global_id, "Expense"))
     require_owner(principal, expense)
     require_status(expense, *allowed, action=action)
     return expense

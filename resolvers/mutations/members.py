@@ -15,7 +15,8 @@ from db.rows import MemberRow
 from db.tables.org import ROLES
 from db.writes import org as org_writes
 from resolvers.context import Context
-from resolvers.mutations.business import audit_event, require_admin, required_name
+from resolvers.mutations.business import require_admin, required_name
+from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import row_id
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
@@ -31,11 +32,6 @@ class MemberChanges:
     role: str | None = None
     team_id: str | None = None
     set_team: bool = False
-
-
-def member_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Member global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Member", field)
 
 
 def normalised_email(value: str, field: str = "email") -> str:
@@ -78,7 +74,7 @@ async def _open_team(ctx: Context, global_id: str | None, current: int | None = 
 async def _locked(ctx: Context, global_id: str) -> MemberRow:
     principal, _ = ctx.require()
     member = await org_writes.locked_member(
-        db=ctx.db, business_id=principal.business_id, member_id=member_id(global_id)
+        db=ctx.db, business_id=principal.business_id, member_id=row_id(global_id, "Member")
     )
     return found(member, "member")
 
@@ -134,7 +130,10 @@ async def add_member(
         except org_writes.AlreadyExists:  # added by a concurrent request since the lookup
             raise _duplicate(email, None) from None
         details = {"email": email, "name": name, "role": role, "team_id": team}
-        await audit_event(ctx, "ADDED", "Member", row.id, details)
+        await record_change(
+            ctx, object_type="Member", object_id=row.id, action="ADDED",
+            details=details,
+        )  # fmt: skip
         return _seen(ctx, row, teams=(team,), unmanaged=[])
 
 
@@ -174,7 +173,10 @@ async def update_member(ctx: Context, global_id: str, changes: MemberChanges) ->
         )
         before = {k: getattr(member, k) for k in values}
         details = {"from": before, "to": values, "unmanaged_team_ids": unmanaged}
-        await audit_event(ctx, "UPDATED", "Member", row.id, details)
+        await record_change(
+            ctx, object_type="Member", object_id=row.id, action="UPDATED",
+            details=details,
+        )  # fmt: skip
         return _seen(ctx, row, teams=(member.team_id, row.team_id), unmanaged=unmanaged)
 
 
@@ -193,5 +195,8 @@ async def deactivate_member(ctx: Context, global_id: str) -> MemberRow:
         row = await org_writes.deactivate_member(
             db=ctx.db, business_id=principal.business_id, member_id=member.id
         )
-        await audit_event(ctx, "DEACTIVATED", "Member", row.id, {"unmanaged_team_ids": unmanaged})
+        await record_change(
+            ctx, object_type="Member", object_id=row.id, action="DEACTIVATED",
+            details={"unmanaged_team_ids": unmanaged},
+        )  # fmt: skip
         return _seen(ctx, row, teams=(row.team_id,), unmanaged=unmanaged)

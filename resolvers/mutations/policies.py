@@ -15,9 +15,8 @@ from db.rows import PolicyRow
 from db.writes import policies as policy_writes
 from resolvers.context import Context
 from resolvers.ids import encode_id
-from resolvers.mutations.categories import category_id
 from resolvers.mutations.changes import record_change, require_admin_or_finance
-from resolvers.mutations.common import opaque_row_id
+from resolvers.mutations.common import opaque_row_id, row_id
 from resolvers.mutations.money import parse_money
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
@@ -82,7 +81,7 @@ async def _category(ctx: Context, global_id: str | None, current: int | None) ->
     if global_id is None:
         return None
     _, loaders = ctx.require()
-    id_ = category_id(global_id, field="categoryId")
+    id_ = row_id(global_id, "Category", "categoryId")
     category = found(await loaders.ref("categories").load(id_), "category", "categoryId")
     if category.archived_at is not None and id_ != current:
         raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")

@@ -28,7 +28,6 @@ from resolvers.errors import bad_input
 from resolvers.ids import encode_id
 from resolvers.mutations.common import (
     actor_of,
-    expense_id,
     lock_visible,
     record,
     require_status,
@@ -72,7 +71,7 @@ async def upload_receipt(
         expense = None
         if expense_global_id is not None:
             expense = await _changeable_expense(
-                ctx, principal, expense_id(expense_global_id, field="expenseId"), "expenseId"
+                ctx, principal, row_id(expense_global_id, "Expense", "expenseId"), "expenseId"
             )
         sha256 = (await asyncio.to_thread(hashlib.sha256, data)).hexdigest()
         key = await _store(ctx, storage, principal.business_id, sha256, data)
@@ -108,7 +107,7 @@ async def attach_receipt(
     async with atomic(ctx):
         receipt = await _lock_visible_receipt(ctx, principal, receipt_global_id)
         expense = await _changeable_expense(
-            ctx, principal, expense_id(expense_global_id, field="expenseId"), "expenseId"
+            ctx, principal, row_id(expense_global_id, "Expense", "expenseId"), "expenseId"
         )
         if receipt.expense_id == expense.id:
             return receipt

@@ -12,7 +12,8 @@ from db.roles import Role
 from db.rows import TeamRow
 from db.writes import org as org_writes
 from resolvers.context import Context
-from resolvers.mutations.business import audit_event, require_admin, required_name
+from resolvers.mutations.business import require_admin, required_name
+from resolvers.mutations.changes import record_change, seen
 from resolvers.mutations.common import row_id
 from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
@@ -26,11 +27,6 @@ class TeamChanges:
     name: str | None = None
     manager_id: str | None = None
     set_manager: bool = False
-
-
-def team_id(global_id: str, *, field: str = "id") -> int:
-    """Return the row id of a Team global id (NOT_FOUND otherwise)."""
-    return row_id(global_id, "Team", field)
 
 
 async def _manager(ctx: Context, global_id: str | None) -> int | None:
@@ -73,13 +69,6 @@ async def _locked(ctx: Context, id_: int) -> TeamRow:
     return team
 
 
-def _seen(ctx: Context, row: TeamRow) -> TeamRow:
-    """Make the request's loaders see the team's new state; return it."""
-    _, loaders = ctx.require()
-    loaders.changed("teams", row.id, row)
-    return row
-
-
 async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRow:
     """Create a team of the caller's business and return it."""
     principal = require_admin(ctx, WHAT)
@@ -92,15 +81,18 @@ async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRo
             )
         except org_writes.AlreadyExists:
             raise _duplicate(name) from None
-        await audit_event(ctx, "CREATED", "Team", row.id, {"name": name, "manager_id": manager})
-        return _seen(ctx, row)
+        await record_change(
+            ctx, object_type="Team", object_id=row.id, action="CREATED",
+            details={"name": name, "manager_id": manager},
+        )  # fmt: skip
+        return seen(ctx, "teams", row)
 
 
 async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> TeamRow:
     """Rename a team or change its manager; return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
-        id_ = team_id(global_id)
+        id_ = row_id(global_id, "Team")
         # the manager before the team: members are locked before teams everywhere
         manager = await _manager(ctx, changes.manager_id) if changes.set_manager else None
         team = await _locked(ctx, id_)
@@ -123,19 +115,22 @@ async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Tea
         except org_writes.AlreadyExists:
             raise _duplicate(changed["name"]) from None
         before = {k: getattr(team, k) for k in changed}
-        await audit_event(ctx, "UPDATED", "Team", row.id, {"from": before, "to": changed})
-        return _seen(ctx, row)
+        await record_change(
+            ctx, object_type="Team", object_id=row.id, action="UPDATED",
+            details={"from": before, "to": changed},
+        )  # fmt: skip
+        return seen(ctx, "teams", row)
 
 
 async def archive_team(ctx: Context, global_id: str) -> TeamRow:
     """Archive a team for good: its history stays, it takes no new members; return it."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
-        team = await _locked(ctx, team_id(global_id))
+        team = await _locked(ctx, row_id(global_id, "Team"))
         if team.archived_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The team is already archived.", "id")
         row = await org_writes.archive_team(
             db=ctx.db, business_id=principal.business_id, team_id=team.id
         )
-        await audit_event(ctx, "ARCHIVED", "Team", row.id)
-        return _seen(ctx, row)
+        await record_change(ctx, object_type="Team", object_id=row.id, action="ARCHIVED")
+        return seen(ctx, "teams", row)
