@@ -1,7 +1,8 @@
 """GraphiQL served from the service itself: pinned assets, long cache, a CSP of 'self' only.
 
-The assets in app/static/graphiql/ come from npm at pinned versions
-(scripts/fetch-graphiql-assets); MANIFEST.json lists them with their sha384. Only the
+The assets in app/static/graphiql/vendor/ come from npm at pinned versions
+(scripts/fetch-graphiql-assets), beside our own two in app/static/graphiql/; MANIFEST.json
+lists them all with their sha384. Only the
 names it lists are served, under a path holding a digest of the manifest, so a new set of
 assets gets new URLs and browsers may cache each one for good.
 """
@@ -22,6 +23,8 @@ from starlette.types import Scope
 from app.settings import Settings
 
 ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
+VENDOR_DIR = ASSETS_DIR / "vendor"  # downloaded from npm, with their licenses
+OWN_PACKAGE = "expensegraph"  # the manifest's package of the files we wrote ourselves
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # order matters: the UMD builds find each other as globals (React, ReactDOM, GraphiQL)
 SCRIPTS = (
@@ -143,6 +146,11 @@ class Manifest:
         return f"/graphiql/{self.version}/{name}"
 
 
+def asset_dir(package: str) -> Path:
+    """Return the folder that holds the files of ``package``."""
+    return ASSETS_DIR if package == OWN_PACKAGE else VENDOR_DIR
+
+
 @functools.cache
 def manifest() -> Manifest:
     """Return the committed manifest (read once per process)."""
@@ -151,7 +159,7 @@ def manifest() -> Manifest:
         entry["file"]: Asset(
             name=entry["file"],
             integrity=entry["integrity"],
-            path=ASSETS_DIR / entry["file"],
+            path=asset_dir(entry["package"]) / entry["file"],
             media_type=MEDIA_TYPES[Path(entry["file"]).suffix],
         )
         for entry in json.loads(raw)["assets"]
