@@ -61,3 +61,30 @@ def currency_check(table: str, column: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(
         f"{column} ~ '^[A-Z]{{3}}$'", name=op.f(f"ck_{table}_{column}_iso4217")
     )
+
+
+def reference(
+    table: str, column: str, target: str, *, nullable: bool = False
+) -> tuple[sa.Column[object], sa.ForeignKeyConstraint]:
+    """Return ``table``'s column ``column`` holding the id of a row of ``target``, and its key."""
+    return (
+        sa.Column(column, sa.BigInteger(), nullable=nullable),
+        same_business_fk(table, column, target),
+    )
+
+
+def currency(table: str, column: str) -> tuple[sa.Column[object], sa.CheckConstraint]:
+    """Return ``table``'s column ``column`` of an ISO 4217 code, and its check."""
+    return sa.Column(column, sa.Text(), nullable=False), currency_check(table, column)
+
+
+def create_business_index(table: str, column: str) -> None:
+    """Create the index of ``table`` on ``business_id`` and ``column``, named by convention."""
+    op.create_index(
+        op.f(f"ix_{table}_business_id_{column}"), table, ["business_id", column], unique=False
+    )
+
+
+def drop_business_index(table: str, column: str) -> None:
+    """Drop the index ``create_business_index`` created."""
+    op.drop_index(op.f(f"ix_{table}_business_id_{column}"), table_name=table)

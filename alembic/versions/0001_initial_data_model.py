@@ -15,10 +15,12 @@ from db.migration_ddl import (
     JSONB,
     TIMESTAMP,
     business_fk,
+    create_business_index,
     create_business_table,
-    currency_check,
+    currency,
+    drop_business_index,
     now_column,
-    same_business_fk,
+    reference,
 )
 
 revision: str = "0001"
@@ -56,10 +58,9 @@ def upgrade() -> None:
         "businesses",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("home_currency", sa.Text(), nullable=False),
+        *currency("businesses", "home_currency"),
         sa.Column("timezone", sa.Text(), server_default="UTC", nullable=False),
         now_column("created_at"),
-        currency_check("businesses", "home_currency"),
         sa.CheckConstraint(
             "length(name) BETWEEN 1 AND 200", name=op.f("ck_businesses_name_length")
         ),
@@ -67,12 +68,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "fx_rates",
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("quote_currency", sa.Text(), nullable=False),
+        *currency("fx_rates", "currency"),
+        *currency("fx_rates", "quote_currency"),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("rate", sa.Numeric(precision=20, scale=10), nullable=False),
-        currency_check("fx_rates", "currency"),
-        currency_check("fx_rates", "quote_currency"),
         sa.CheckConstraint("rate > 0", name=op.f("ck_fx_rates_rate_positive")),
         sa.PrimaryKeyConstraint("currency", "quote_currency", "day", name=op.f("pk_fx_rates")),
     )
@@ -99,12 +98,7 @@ def upgrade() -> None:
             "business_id", "principal", "key", name=op.f("pk_idempotency_keys")
         ),
     )
-    op.create_index(
-        op.f("ix_idempotency_keys_business_id_created_at"),
-        "idempotency_keys",
-        ["business_id", "created_at"],
-        unique=False,
-    )
+    create_business_index("idempotency_keys", "created_at")
     create_business_table(
         "teams",
         sa.Column("name", sa.Text(), nullable=False),
@@ -112,15 +106,10 @@ def upgrade() -> None:
         now_column("created_at"),
         sa.UniqueConstraint("business_id", "name", name=op.f("uq_teams_business_id_name")),
     )
-    op.create_index(
-        op.f("ix_teams_business_id_manager_id"),
-        "teams",
-        ["business_id", "manager_id"],
-        unique=False,
-    )
+    create_business_index("teams", "manager_id")
     create_business_table(
         "members",
-        sa.Column("team_id", sa.BigInteger(), nullable=True),
+        *reference("members", "team_id", "teams", nullable=True),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("email", sa.Text(), nullable=False),
         sa.Column("role", sa.Text(), nullable=False),
@@ -131,12 +120,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "role IN ('ADMIN', 'FINANCE', 'MANAGER', 'EMPLOYEE')", name=op.f("ck_members_role")
         ),
-        same_business_fk("members", "team_id", "teams"),
         sa.UniqueConstraint("business_id", "email", name=op.f("uq_members_business_id_email")),
     )
-    op.create_index(
-        op.f("ix_members_business_id_team_id"), "members", ["business_id", "team_id"], unique=False
-    )
+    create_business_index("members", "team_id")
     op.create_index(op.f("ix_members_email"), "members", ["email"], unique=False)
     # teams and members reference each other: the manager side is added once both exist
     op.create_foreign_key(
@@ -149,7 +135,7 @@ def upgrade() -> None:
     create_business_table(
         "policies",
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("category_id", sa.BigInteger(), nullable=True),
+        *reference("policies", "category_id", "categories", nullable=True),
         sa.Column("max_amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("receipt_required_above_minor", sa.BigInteger(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
@@ -158,42 +144,34 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "receipt_required_above_minor >= 0", name=op.f("ck_policies_receipt_threshold")
         ),
-        same_business_fk("policies", "category_id", "categories"),
     )
-    op.create_index(
-        op.f("ix_policies_business_id_category_id"),
-        "policies",
-        ["business_id", "category_id"],
-        unique=False,
-    )
+    create_business_index("policies", "category_id")
     create_business_table(
         "api_keys",
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("prefix", sa.Text(), nullable=False),
         sa.Column("secret_hash", sa.LargeBinary(), nullable=False),
         sa.Column("scopes", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        *reference("api_keys", "created_by", "members", nullable=True),
         now_column("created_at"),
         sa.Column("last_used_at", TIMESTAMP, nullable=True),
         sa.Column("revoked_at", TIMESTAMP, nullable=True),
         sa.CheckConstraint(
             "octet_length(secret_hash) = 32", name=op.f("ck_api_keys_secret_hash_sha256")
         ),
-        same_business_fk("api_keys", "created_by", "members"),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
     )
     create_business_table(
         "cards",
-        sa.Column("holder_id", sa.BigInteger(), nullable=False),
-        sa.Column("team_id", sa.BigInteger(), nullable=True),
+        *reference("cards", "holder_id", "members"),
+        *reference("cards", "team_id", "teams", nullable=True),
         sa.Column("last4", sa.Text(), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), server_default="ACTIVE", nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
+        *currency("cards", "currency"),
         sa.Column("spend_limit_minor", sa.BigInteger(), nullable=True),
         sa.Column("limit_period", sa.Text(), nullable=True),
         now_column("created_at"),
-        currency_check("cards", "currency"),
         sa.CheckConstraint("kind IN ('PHYSICAL', 'VIRTUAL')", name=op.f("ck_cards_kind")),
         sa.CheckConstraint("last4 ~ '^[0-9]{4}$'", name=op.f("ck_cards_last4")),
         sa.CheckConstraint(
@@ -207,41 +185,33 @@ def upgrade() -> None:
             name=op.f("ck_cards_limit_needs_period"),
         ),
         sa.CheckConstraint("spend_limit_minor > 0", name=op.f("ck_cards_spend_limit_positive")),
-        same_business_fk("cards", "holder_id", "members"),
-        same_business_fk("cards", "team_id", "teams"),
     )
-    op.create_index(
-        op.f("ix_cards_business_id_holder_id"), "cards", ["business_id", "holder_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_cards_business_id_team_id"), "cards", ["business_id", "team_id"], unique=False
-    )
+    create_business_index("cards", "holder_id")
+    create_business_index("cards", "team_id")
     create_business_table(
         "expenses",
-        sa.Column("member_id", sa.BigInteger(), nullable=False),
-        sa.Column("team_id", sa.BigInteger(), nullable=True),
-        sa.Column("card_id", sa.BigInteger(), nullable=True),
-        sa.Column("category_id", sa.BigInteger(), nullable=True),
+        *reference("expenses", "member_id", "members"),
+        *reference("expenses", "team_id", "teams", nullable=True),
+        *reference("expenses", "card_id", "cards", nullable=True),
+        *reference("expenses", "category_id", "categories", nullable=True),
         sa.Column("merchant_name", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
+        *currency("expenses", "currency"),
         sa.Column("home_amount_minor", sa.BigInteger(), nullable=False),
-        sa.Column("home_currency", sa.Text(), nullable=False),
+        *currency("expenses", "home_currency"),
         sa.Column("fx_rate", sa.Numeric(precision=20, scale=10), nullable=False),
         sa.Column("fx_rate_day", sa.Date(), nullable=True),
         sa.Column("spent_at", TIMESTAMP, nullable=False),
         sa.Column("status", sa.Text(), server_default="DRAFT", nullable=False),
         sa.Column("submitted_at", TIMESTAMP, nullable=True),
         sa.Column("decided_at", TIMESTAMP, nullable=True),
-        sa.Column("decided_by", sa.BigInteger(), nullable=True),
+        *reference("expenses", "decided_by", "members", nullable=True),
         sa.Column("reimbursed_at", TIMESTAMP, nullable=True),
         sa.Column("exported_at", TIMESTAMP, nullable=True),
         now_column("created_at"),
         now_column("updated_at"),
         sa.Column("deleted_at", TIMESTAMP, nullable=True),
-        currency_check("expenses", "currency"),
-        currency_check("expenses", "home_currency"),
         sa.CheckConstraint(
             "status IN ('DRAFT', 'SUBMITTED', 'APPROVED', 'REJECTED', 'REIMBURSED')",
             name=op.f("ck_expenses_status"),
@@ -254,11 +224,6 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "length(merchant_name) BETWEEN 1 AND 200", name=op.f("ck_expenses_merchant_length")
         ),
-        same_business_fk("expenses", "card_id", "cards"),
-        same_business_fk("expenses", "category_id", "categories"),
-        same_business_fk("expenses", "decided_by", "members"),
-        same_business_fk("expenses", "member_id", "members"),
-        same_business_fk("expenses", "team_id", "teams"),
     )
     for name, columns in EXPENSE_INDEXES.items():
         op.create_index(name, "expenses", ["business_id", *columns], unique=False)
@@ -272,13 +237,11 @@ def upgrade() -> None:
     )
     create_business_table(
         "expense_events",
-        sa.Column("expense_id", sa.BigInteger(), nullable=False),
-        sa.Column("actor_id", sa.BigInteger(), nullable=True),
+        *reference("expense_events", "expense_id", "expenses"),
+        *reference("expense_events", "actor_id", "members", nullable=True),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         now_column("at"),
-        same_business_fk("expense_events", "actor_id", "members"),
-        same_business_fk("expense_events", "expense_id", "expenses"),
     )
     op.create_index(
         "ix_expense_events_expense",
@@ -288,8 +251,8 @@ def upgrade() -> None:
     )
     create_business_table(
         "receipts",
-        sa.Column("expense_id", sa.BigInteger(), nullable=True),
-        sa.Column("uploaded_by", sa.BigInteger(), nullable=False),
+        *reference("receipts", "expense_id", "expenses", nullable=True),
+        *reference("receipts", "uploaded_by", "members"),
         sa.Column("file_name", sa.Text(), nullable=False),
         sa.Column("content_type", sa.Text(), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
@@ -298,8 +261,6 @@ def upgrade() -> None:
         now_column("uploaded_at"),
         sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name=op.f("ck_receipts_sha256_hex")),
         sa.CheckConstraint("size_bytes >= 0", name=op.f("ck_receipts_size_nonnegative")),
-        same_business_fk("receipts", "expense_id", "expenses"),
-        same_business_fk("receipts", "uploaded_by", "members"),
     )
     for name, columns in RECEIPT_INDEXES.items():
         op.create_index(name, "receipts", ["business_id", *columns], unique=False)
@@ -315,19 +276,19 @@ def downgrade() -> None:
     for name in reversed(EXPENSE_INDEXES):
         op.drop_index(name, table_name="expenses")
     op.drop_table("expenses")
-    op.drop_index(op.f("ix_cards_business_id_team_id"), table_name="cards")
-    op.drop_index(op.f("ix_cards_business_id_holder_id"), table_name="cards")
+    drop_business_index("cards", "team_id")
+    drop_business_index("cards", "holder_id")
     op.drop_table("cards")
     op.drop_table("api_keys")
-    op.drop_index(op.f("ix_policies_business_id_category_id"), table_name="policies")
+    drop_business_index("policies", "category_id")
     op.drop_table("policies")
     op.drop_constraint(op.f("fk_teams_business_id_manager_id_members"), "teams", type_="foreignkey")
     op.drop_index(op.f("ix_members_email"), table_name="members")
-    op.drop_index(op.f("ix_members_business_id_team_id"), table_name="members")
+    drop_business_index("members", "team_id")
     op.drop_table("members")
-    op.drop_index(op.f("ix_teams_business_id_manager_id"), table_name="teams")
+    drop_business_index("teams", "manager_id")
     op.drop_table("teams")
-    op.drop_index(op.f("ix_idempotency_keys_business_id_created_at"), table_name="idempotency_keys")
+    drop_business_index("idempotency_keys", "created_at")
     op.drop_table("idempotency_keys")
     op.drop_table("categories")
     op.drop_table("fx_rates")

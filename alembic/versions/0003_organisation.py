@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from alembic import op
-from db.migration_ddl import JSONB, TIMESTAMP, create_business_table, now_column, same_business_fk
+from db.migration_ddl import JSONB, TIMESTAMP, create_business_table, now_column, reference
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -36,14 +36,13 @@ def upgrade() -> None:
     )
     create_business_table(
         "audit_events",
-        sa.Column("actor_member_id", sa.BigInteger(), nullable=True),
+        *reference("audit_events", "actor_member_id", "members", nullable=True),
         sa.Column("actor_api_key_id", sa.BigInteger(), nullable=True),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("object_type", sa.Text(), nullable=False),
         sa.Column("object_id", sa.BigInteger(), nullable=False),
         sa.Column("details", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
         now_column("at"),
-        same_business_fk("audit_events", "actor_member_id", "members"),
     )
     op.create_index(
         "ix_audit_events_object", "audit_events", ["business_id", "object_type", "object_id", "at"]

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Column,
     Index,
@@ -21,8 +20,8 @@ from db.tables.base import (
     business_id_column,
     business_table,
     created_at_column,
-    member_fk,
     metadata,
+    reference,
 )
 
 api_keys = business_table(
@@ -31,11 +30,10 @@ api_keys = business_table(
     Column("prefix", Text, nullable=False),
     Column("secret_hash", LargeBinary, nullable=False),
     Column("scopes", ARRAY(Text), nullable=False),
-    Column("created_by", BigInteger, nullable=True),
+    *reference("created_by", "members", nullable=True),
     created_at_column(),
     Column("last_used_at", Timestamp, nullable=True),
     Column("revoked_at", Timestamp, nullable=True),
-    member_fk("created_by"),
     # one of the two global lookups: a key is found by its prefix before any business is known
     UniqueConstraint("prefix"),
     CheckConstraint("octet_length(secret_hash) = 32", name="secret_hash_sha256"),

@@ -10,6 +10,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     Table,
+    Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import TIMESTAMP
@@ -87,6 +88,21 @@ def same_business_fk(
     )
 
 
-def member_fk(column: str) -> ForeignKeyConstraint:
-    """Return the foreign key from ``column`` to a member of the same business."""
-    return same_business_fk(column, "members")
+def reference(
+    column: str,
+    table: str,
+    *,
+    nullable: bool = False,
+    ondelete: str | None = None,
+    use_alter: bool = False,
+) -> tuple[Column[int], ForeignKeyConstraint]:
+    """Return the column ``column`` holding the id of a row of ``table``, and its foreign key."""
+    return (
+        Column(column, BigInteger, nullable=nullable),
+        same_business_fk(column, table, ondelete=ondelete, use_alter=use_alter),
+    )
+
+
+def currency(column: str) -> tuple[Column[str], CheckConstraint]:
+    """Return the column ``column`` of an ISO 4217 code, and its check."""
+    return Column(column, Text, nullable=False), currency_check(column)

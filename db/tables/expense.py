@@ -25,51 +25,43 @@ from db.tables.base import (
     business_id_column,
     business_table,
     created_at_column,
-    currency_check,
-    member_fk,
+    currency,
     metadata,
     one_of,
-    same_business_fk,
+    reference,
 )
 
 EXPENSE_STATUSES = ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED")
 
 expenses = business_table(
     "expenses",
-    Column("member_id", BigInteger, nullable=False),
-    Column("team_id", BigInteger, nullable=True),
-    Column("card_id", BigInteger, nullable=True),
-    Column("category_id", BigInteger, nullable=True),
+    *reference("member_id", "members"),
+    *reference("team_id", "teams", nullable=True),
+    *reference("card_id", "cards", nullable=True),
+    *reference("category_id", "categories", nullable=True),
     Column("merchant_name", Text, nullable=False),
     Column("description", Text, nullable=False, server_default=""),
     Column("amount_minor", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
+    *currency("currency"),
     Column("home_amount_minor", BigInteger, nullable=False),
-    Column("home_currency", Text, nullable=False),
+    *currency("home_currency"),
     Column("fx_rate", Numeric(20, 10), nullable=False),
     Column("fx_rate_day", Date, nullable=True),
     Column("spent_at", Timestamp, nullable=False),
     Column("status", Text, nullable=False, server_default="DRAFT"),
     Column("submitted_at", Timestamp, nullable=True),
     Column("decided_at", Timestamp, nullable=True),
-    Column("decided_by", BigInteger, nullable=True),
+    *reference("decided_by", "members", nullable=True),
     Column("reimbursed_at", Timestamp, nullable=True),
     Column("exported_at", Timestamp, nullable=True),
     created_at_column(),
     Column("updated_at", Timestamp, nullable=False, server_default=func.now()),
     Column("deleted_at", Timestamp, nullable=True),
-    member_fk("member_id"),
-    member_fk("decided_by"),
-    same_business_fk("team_id", "teams"),
-    same_business_fk("card_id", "cards"),
-    same_business_fk("category_id", "categories"),
     CheckConstraint(one_of("status", EXPENSE_STATUSES), name="status"),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint("home_amount_minor >= 0", name="home_amount_nonnegative"),
     CheckConstraint("fx_rate > 0", name="fx_rate_positive"),
     CheckConstraint("length(merchant_name) BETWEEN 1 AND 200", name="merchant_length"),
-    currency_check("currency"),
-    currency_check("home_currency"),
     # Keyset paging: one index per access path, the ordering column then id.
     # Btree indexes scan both ways, so each serves ASC and DESC.
     Index("ix_expenses_spent", "business_id", "spent_at", "id"),
@@ -92,6 +84,10 @@ expenses = business_table(
 )
 
 
+# the expenses' columns their spend is summed by, besides the business and the period
+SPEND_DIMENSIONS = ("team_id", "category_id", "currency", "status", "home_currency")
+
+
 def _spend_totals(name: str, period: str) -> Table:
     """Return a spend rollup: live expenses' home totals per local ``period`` and dimensions.
 
@@ -99,17 +95,14 @@ def _spend_totals(name: str, period: str) -> Table:
     of the key (NULLS NOT DISTINCT), and the totals ride in the key's index for index-only
     aggregation.
     """
-    key = ("business_id", period, "team_id", "category_id", "currency", "status", "home_currency")
+    key = ("business_id", period, *SPEND_DIMENSIONS)
     return Table(
         name,
         metadata,
         business_id_column(),
         Column(period, Date, nullable=False),
-        Column("team_id", BigInteger, nullable=True),
-        Column("category_id", BigInteger, nullable=True),
-        Column("currency", Text, nullable=False),
-        Column("status", Text, nullable=False),
-        Column("home_currency", Text, nullable=False),
+        # typed as the expenses' own, with none of their defaults, keys or checks
+        *(Column(c, expenses.c[c].type, nullable=expenses.c[c].nullable) for c in SPEND_DIMENSIONS),
         # numeric: a sum of bigint amounts can outgrow bigint, and must stay exact
         Column("total_minor", Numeric, nullable=False),
         Column("n", BigInteger, nullable=False),
@@ -130,27 +123,23 @@ expense_month_totals = _spend_totals("expense_month_totals", "month")
 
 expense_events = business_table(
     "expense_events",
-    Column("expense_id", BigInteger, nullable=False),
-    Column("actor_id", BigInteger, nullable=True),
+    *reference("expense_id", "expenses"),
+    *reference("actor_id", "members", nullable=True),
     Column("action", Text, nullable=False),
     Column("comment", Text, nullable=True),
     Column("at", Timestamp, nullable=False, server_default=func.now()),
-    same_business_fk("expense_id", "expenses"),
-    member_fk("actor_id"),
     Index("ix_expense_events_expense", "business_id", "expense_id", "at", "id"),
 )
 
 fx_rates = Table(
     "fx_rates",
     metadata,
-    Column("currency", Text, nullable=False),
-    Column("quote_currency", Text, nullable=False),
+    *currency("currency"),
+    *currency("quote_currency"),
     Column("day", Date, nullable=False),
     Column("rate", Numeric(20, 10), nullable=False),
     PrimaryKeyConstraint("currency", "quote_currency", "day"),
     CheckConstraint("rate > 0", name="rate_positive"),
-    currency_check("currency"),
-    currency_check("quote_currency"),
 )
 
 

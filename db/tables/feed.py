@@ -24,9 +24,8 @@ from db.tables.base import (
     business_table,
     created_at_column,
     id_column,
-    member_fk,
     metadata,
-    same_business_fk,
+    reference,
 )
 
 # who changed the organisation, and how: teams, members, categories, policies, cards,
@@ -34,14 +33,13 @@ from db.tables.base import (
 audit_events = business_table(
     "audit_events",
     # a member, or an API key, or neither (the system, the command line)
-    Column("actor_member_id", BigInteger, nullable=True),
+    *reference("actor_member_id", "members", nullable=True),
     Column("actor_api_key_id", BigInteger, nullable=True),
     Column("action", Text, nullable=False),
     Column("object_type", Text, nullable=False),
     Column("object_id", BigInteger, nullable=False),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("at", Timestamp, nullable=False, server_default=func.now()),
-    member_fk("actor_member_id"),
     Index("ix_audit_events_object", "business_id", "object_type", "object_id", "at"),
     Index("ix_audit_events_at", "business_id", "at", "id"),
 )
@@ -95,7 +93,7 @@ webhook_deliveries = Table(
     metadata,
     Column("business_id", BigInteger, nullable=False),
     id_column(),
-    Column("endpoint_id", BigInteger, nullable=False),
+    *reference("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
     Column("event_id", BigInteger, nullable=False),
     Column("status", Text, nullable=False, server_default="PENDING"),
     Column("attempts", Integer, nullable=False, server_default="0"),
@@ -107,7 +105,6 @@ webhook_deliveries = Table(
     created_at_column(),
     CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
     PrimaryKeyConstraint("business_id", "id"),
-    same_business_fk("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
     UniqueConstraint("business_id", "endpoint_id", "event_id"),
     Index(
         "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'PENDING'")

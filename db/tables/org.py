@@ -21,11 +21,10 @@ from db.tables.base import (
     Timestamp,
     business_table,
     created_at_column,
-    currency_check,
-    member_fk,
+    currency,
     metadata,
     one_of,
-    same_business_fk,
+    reference,
 )
 
 ROLES = tuple(Role)  # db/roles.py, for the check constraint
@@ -38,36 +37,33 @@ businesses = Table(
     metadata,
     Column("id", BigInteger, Identity(always=False), primary_key=True),
     Column("name", Text, nullable=False),
-    Column("home_currency", Text, nullable=False),
+    *currency("home_currency"),
     Column("timezone", Text, nullable=False, server_default="UTC"),
     created_at_column(),
-    currency_check("home_currency"),
     CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
 )
 
 teams = business_table(
     "teams",
     Column("name", Text, nullable=False),
-    Column("manager_id", BigInteger, nullable=True),
+    # teams and members reference each other; this side is added after both exist
+    *reference("manager_id", "members", nullable=True, use_alter=True),
     created_at_column(),
     # archived teams keep their history but take no new members, cards or expenses
     Column("archived_at", Timestamp, nullable=True),
-    # teams and members reference each other; this side is added after both exist
-    same_business_fk("manager_id", "members", use_alter=True),
     UniqueConstraint("business_id", "name"),
     Index(None, "business_id", "manager_id"),
 )
 
 members = business_table(
     "members",
-    Column("team_id", BigInteger, nullable=True),
+    *reference("team_id", "teams", nullable=True),
     Column("name", Text, nullable=False),
     Column("email", Text, nullable=False),
     Column("role", Text, nullable=False),
     created_at_column(),
     # a deactivated member's credentials stop at once; their history stays
     Column("deactivated_at", Timestamp, nullable=True),
-    same_business_fk("team_id", "teams"),
     CheckConstraint(one_of("role", ROLES), name="role"),
     CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
     UniqueConstraint("business_id", "email"),
@@ -78,17 +74,15 @@ members = business_table(
 
 cards = business_table(
     "cards",
-    Column("holder_id", BigInteger, nullable=False),
-    Column("team_id", BigInteger, nullable=True),
+    *reference("holder_id", "members"),
+    *reference("team_id", "teams", nullable=True),
     Column("last4", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="ACTIVE"),
-    Column("currency", Text, nullable=False),
+    *currency("currency"),
     Column("spend_limit_minor", BigInteger, nullable=True),
     Column("limit_period", Text, nullable=True),
     created_at_column(),
-    member_fk("holder_id"),
-    same_business_fk("team_id", "teams"),
     CheckConstraint("last4 ~ '^[0-9]{4}$'", name="last4"),
     CheckConstraint(one_of("kind", CARD_KINDS), name="kind"),
     CheckConstraint(one_of("status", CARD_STATUSES), name="status"),
@@ -97,7 +91,6 @@ cards = business_table(
     CheckConstraint(
         "(spend_limit_minor IS NULL) = (limit_period IS NULL)", name="limit_needs_period"
     ),
-    currency_check("currency"),
     Index(None, "business_id", "holder_id"),
     Index(None, "business_id", "team_id"),
 )
@@ -122,12 +115,11 @@ categories = business_table(
 policies = business_table(
     "policies",
     Column("name", Text, nullable=False),
-    Column("category_id", BigInteger, nullable=True),
+    *reference("category_id", "categories", nullable=True),
     Column("max_amount_minor", BigInteger, nullable=True),
     Column("receipt_required_above_minor", BigInteger, nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     created_at_column(),
-    same_business_fk("category_id", "categories"),
     CheckConstraint("max_amount_minor > 0", name="max_amount_positive"),
     CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
     Index(None, "business_id", "category_id"),

@@ -24,18 +24,17 @@ from db.tables.base import (
     business_id_column,
     business_table,
     created_at_column,
-    member_fk,
     metadata,
     one_of,
-    same_business_fk,
+    reference,
 )
 
 RECEIPT_PROCESSING = ("QUEUED", "PROCESSING", "DONE", "FAILED")
 
 receipts = business_table(
     "receipts",
-    Column("expense_id", BigInteger, nullable=True),
-    Column("uploaded_by", BigInteger, nullable=False),
+    *reference("expense_id", "expenses", nullable=True),
+    *reference("uploaded_by", "members"),
     Column("file_name", Text, nullable=False),
     Column("content_type", Text, nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
@@ -53,8 +52,6 @@ receipts = business_table(
     Column("extracted_total_minor", BigInteger, nullable=True),
     Column("extracted_currency", Text, nullable=True),
     Column("extracted_confidence", JSONB, nullable=True),
-    same_business_fk("expense_id", "expenses"),
-    member_fk("uploaded_by"),
     CheckConstraint(one_of("processing", RECEIPT_PROCESSING), name="processing"),
     CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
     CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
@@ -80,13 +77,11 @@ def _receipt_expense_pairs(name: str, *items: SchemaItem) -> Table:
         name,
         metadata,
         business_id_column(),
-        Column("receipt_id", BigInteger, nullable=False),
-        Column("expense_id", BigInteger, nullable=False),
+        *reference("receipt_id", "receipts"),
+        *reference("expense_id", "expenses"),
         *items,
         created_at_column(),
         PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
-        same_business_fk("receipt_id", "receipts"),
-        same_business_fk("expense_id", "expenses"),
     )
 
 

@@ -3,12 +3,13 @@
 from collections.abc import Sequence
 from typing import Any, Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from db.engine import RequestDb
 from db.rows import AuditEventRow
 from db.tables.feed import audit_events
 from db.writes import events
+from db.writes.rows import insert_row
 
 ObjectType = Literal["Business", "Team", "Member", "Category", "Policy", "Card", "ApiKey"]
 
@@ -35,19 +36,15 @@ async def record(
         actor=events.Actor(actor_member_id, actor_api_key_id),
         data=event_data(details),
     )
-    await db.rows(
-        insert(audit_events)
-        .values(
-            business_id=business_id,
-            actor_member_id=actor_member_id,
-            actor_api_key_id=actor_api_key_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            details=details or {},
-        )
-        .returning(audit_events.c.id)
-    )
+    values = {
+        "actor_member_id": actor_member_id,
+        "actor_api_key_id": actor_api_key_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": details or {},
+    }
+    await insert_row(db=db, table=audit_events, business_id=business_id, values=values)
 
 
 async def events_of(

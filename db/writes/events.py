@@ -27,7 +27,6 @@ from sqlalchemy import (
     delete,
     exists,
     false,
-    insert,
     literal_column,
     or_,
     select,
@@ -39,6 +38,7 @@ from db.nodes import NODE_TABLES
 from db.rows import EventRow
 from db.tables.feed import events
 from db.visibility import Visibility
+from db.writes.rows import insert_row
 
 # object types the feed carries, and the table whose visibility applies to their events
 # (None: only callers who see the whole business)
@@ -82,19 +82,15 @@ async def emit(
     """Add one event in the request's write transaction: it commits with the change or not at all."""
     if object_type not in OBJECT_TABLES:
         raise ValueError(f"no events for {object_type}")
-    await db.rows(
-        insert(events)
-        .values(
-            business_id=business_id,
-            type=type,
-            object_type=object_type,
-            object_id=object_id,
-            actor_member_id=actor.member_id,
-            actor_api_key_id=actor.api_key_id,
-            data=data or {},
-        )
-        .returning(events.c.id)
-    )
+    values = {
+        "type": type,
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor_member_id": actor.member_id,
+        "actor_api_key_id": actor.api_key_id,
+        "data": data or {},
+    }
+    await insert_row(db=db, table=events, business_id=business_id, values=values)
 
 
 @dataclass(frozen=True)

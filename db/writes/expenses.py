@@ -12,7 +12,7 @@ from db.rows import CardRow, ExpenseRow, MemberRow
 from db.sql import any_of
 from db.tables.expense import expense_events, expenses, fx_rates
 from db.tables.org import cards, members, teams
-from db.writes.rows import update_row
+from db.writes.rows import row_of, update_row
 
 
 async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Decimal | None:
@@ -26,18 +26,14 @@ async def fx_rate(*, db: RequestDb, currency: str, quote: str, day: date) -> Dec
 
 async def member(*, db: RequestDb, business_id: int, member_id: int) -> MemberRow | None:
     """Return a member of the business."""
-    rows = await db.rows(
-        select(members).where(members.c.business_id == business_id, members.c.id == member_id)
-    )
-    return cast(MemberRow, rows[0]) if rows else None
+    row = await row_of(db=db, table=members, business_id=business_id, row_id=member_id)
+    return cast("MemberRow | None", row)
 
 
 async def card(*, db: RequestDb, business_id: int, card_id: int) -> CardRow | None:
     """Return a card of the business."""
-    rows = await db.rows(
-        select(cards).where(cards.c.business_id == business_id, cards.c.id == card_id)
-    )
-    return cast(CardRow, rows[0]) if rows else None
+    row = await row_of(db=db, table=cards, business_id=business_id, row_id=card_id)
+    return cast("CardRow | None", row)
 
 
 async def team_manager(*, db: RequestDb, business_id: int, team_id: int) -> int | None:

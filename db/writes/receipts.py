@@ -13,7 +13,7 @@ from db.rows import ReceiptRow
 from db.tables.expense import expenses
 from db.tables.receipt import receipts
 from db.writes import events
-from db.writes.rows import update_row
+from db.writes.rows import row_of, update_row
 
 
 async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> ReceiptRow:
@@ -56,10 +56,8 @@ async def storage_key_of_content(*, db: RequestDb, business_id: int, sha256: str
 
 async def receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> ReceiptRow | None:
     """Return a receipt of the business."""
-    rows = await db.rows(
-        select(receipts).where(receipts.c.business_id == business_id, receipts.c.id == receipt_id)
-    )
-    return cast(ReceiptRow, rows[0]) if rows else None
+    row = await row_of(db=db, table=receipts, business_id=business_id, row_id=receipt_id)
+    return cast("ReceiptRow | None", row)
 
 
 # processing states an extraction job may (re)start from: DONE is final, so a job run

@@ -1,4 +1,4 @@
-"""One row of a business written and returned: the UPDATE and INSERT the mutations share.
+"""One row of a business written and returned: the UPDATE, INSERT and read the mutations share.
 
 Run inside the caller's transaction; nothing here commits. The statements are also given
 alone, for writes that turn a unique violation into their own exception.
@@ -6,7 +6,7 @@ alone, for writes that turn a unique violation into their own exception.
 
 from typing import Any
 
-from sqlalchemy import Row, Table, insert, update
+from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from db.engine import RequestDb
@@ -42,3 +42,10 @@ async def insert_row(
 ) -> Row[Any]:
     """Store a new row of the business and return it."""
     return (await db.rows(inserting(table, business_id=business_id, values=values)))[0]
+
+
+async def row_of(*, db: RequestDb, table: Table, business_id: int, row_id: int) -> Row[Any] | None:
+    """Return the business's row ``row_id`` of ``table``, unlocked, or None."""
+    statement = select(table).where(table.c.business_id == business_id, table.c.id == row_id)
+    rows = await db.rows(statement)
+    return rows[0] if rows else None
