@@ -3,7 +3,7 @@ and how it is declared and answers (:class:`Outcome`)."""
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from inspect import Parameter, Signature, signature
+from inspect import Parameter, signature
 from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
@@ -11,7 +11,7 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
 from resolvers.mutations.rules import RuleCode, RuleError
-from schema.fields import Info
+from schema.fields import Info, resolver_signature
 
 T = TypeVar("T")
 P = TypeVar("P")  # a payload type
@@ -133,13 +133,8 @@ class Outcome(Generic[P]):
 
         payload_type: Any = self.payload  # a strawberry type
         # strawberry reads the GraphQL arguments and type from the signature
-        resolve.__signature__ = Signature(  # type: ignore[attr-defined]
-            [
-                Parameter("self", Parameter.POSITIONAL_OR_KEYWORD),
-                Parameter("info", Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
-                *parameters,
-            ],
-            return_annotation=payload_type | None,
+        resolve.__signature__ = resolver_signature(  # type: ignore[attr-defined]
+            parameters, returns=payload_type | None
         )
         return strawberry.mutation(resolve, description=description)
 
@@ -151,3 +146,4 @@ def _after_first(action: Callable[..., Any]) -> list[Parameter]:
 def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:
     """Return how a mutation answers with ``payload`` (:class:`Outcome`)."""
     return Outcome(payload, made)
+

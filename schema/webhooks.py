@@ -102,9 +102,14 @@ async def load_deliveries(
     ctx: Context,
     roots: list[Any],
     *,
-    endpoint_id: str,
-    statuses: list[WebhookDeliveryStatus] | None = None,
-    first: int | None = None,
+    endpoint_id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint.")],
+    statuses: Annotated[
+        list[WebhookDeliveryStatus] | None,
+        strawberry.argument(description="Only these statuses."),
+    ] = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="At most this many (0..100, default 100).")
+    ] = None,
 ) -> list[list[DeliveryOfEventRow]]:
     """Return an endpoint's deliveries, newest first."""
     wanted = None if statuses is None else [s.name for s in statuses]
