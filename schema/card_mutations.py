@@ -11,7 +11,7 @@ from resolvers.context import Context
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
 from schema.card import Card, LimitPeriod
-from schema.payloads import MoneyInput, changed, money, outcome, payload
+from schema.payloads import MoneyInput, changed, money, one_changed, outcome, payload
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(
@@ -70,11 +70,6 @@ class IssueCardInput:
     )
 
 
-@payload("Result of a mutation on one card.")
-class CardPayload:
-    card: Card | None = changed("card")
-
-
 @payload("Result of a mutation on one API key.")
 class ApiKeyPayload:
     api_key: ApiKey | None = changed("key")
@@ -89,7 +84,7 @@ def _key_payload(made: tuple[ApiKeyRow, str | None]) -> ApiKeyPayload:
     return ApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret)
 
 
-_card = outcome(CardPayload, lambda row: CardPayload(card=Card.from_row(row)))
+_card = one_changed(Card, "card")
 _key = outcome(ApiKeyPayload, _key_payload)
 _revoked = outcome(ApiKeyPayload, lambda row: ApiKeyPayload(api_key=ApiKey.from_row(row)))
 

@@ -147,3 +147,11 @@ def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:
     """Return how a mutation answers with ``payload`` (:class:`Outcome`)."""
     return Outcome(payload, made)
 
+
+def one_changed(node: Any, field: str, description: str | None = None) -> Outcome[Any]:
+    """Return how mutations on one ``node`` answer: ``<Node>Payload``, its ``field`` changed."""
+    # strawberry reads the annotations when the class is made; its name is the SDL's
+    body = {"__annotations__": {field: node | None}, field: changed(field)}
+    declare = payload(description or f"Result of a mutation on one {field}.")
+    payload_type: Any = declare(type(f"{node.__name__}Payload", (), body))
+    return Outcome(payload_type, lambda source: payload_type(**{field: node.from_row(source)}))
