@@ -150,8 +150,34 @@ def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:
 
 def one_changed(node: Any, field: str, description: str | None = None) -> Outcome[Any]:
     """Return how mutations on one ``node`` answer: ``<Node>Payload``, its ``field`` changed."""
+    return _holding(_node_payload(node, field, field, description), node, field)
+
+
+def with_secret(
+    node: Any, field: str, *, what: str | None = None, description: str, secret: str
+) -> tuple[Outcome[Any], Outcome[Any]]:
+    """Return how mutations on one ``node`` answer with its new secret, and without one."""
+    payload_type = _node_payload(node, field, what or field, description, secret)
+
+    def shown(made: tuple[Any, str | None]) -> Any:
+        row, new_secret = made
+        return payload_type(**{field: node.from_row(row)}, secret=new_secret)
+
+    return Outcome(payload_type, shown), _holding(payload_type, node, field)
+
+
+def _holding(payload_type: Any, node: Any, field: str) -> Outcome[Any]:
+    return Outcome(payload_type, lambda row: payload_type(**{field: node.from_row(row)}))
+
+
+def _node_payload(
+    node: Any, field: str, what: str, description: str | None, secret: str | None = None
+) -> Any:
     # strawberry reads the annotations when the class is made; its name is the SDL's
-    body = {"__annotations__": {field: node | None}, field: changed(field)}
-    declare = payload(description or f"Result of a mutation on one {field}.")
-    payload_type: Any = declare(type(f"{node.__name__}Payload", (), body))
-    return Outcome(payload_type, lambda source: payload_type(**{field: node.from_row(source)}))
+    annotations: dict[str, Any] = {field: node | None}
+    body: dict[str, Any] = {field: changed(what)}
+    if secret is not None:  # shown once, by the mutation that makes it
+        annotations["secret"] = str | None
+        body["secret"] = strawberry.field(default=None, description=secret)
+    declare = payload(description or f"Result of a mutation on one {what}.")
+    return declare(type(f"{node.__name__}Payload", (), {"__annotations__": annotations, **body}))
