@@ -1,5 +1,6 @@
 """What every mutation shares: its userErrors and their codes, the MoneyInput it may take,
-and how it is declared and answers (:class:`Outcome`)."""
+and how it is declared and answers (:class:`Outcome`; the payloads of one changed object,
+``CardPayload`` and the like, are made by :func:`one_changed` and :func:`with_secret`)."""
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
