@@ -14,7 +14,7 @@ from db.permissions import Permission
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult
 from schema.fields import Info as Info  # re-exported: the types take it from here
-from schema.fields import Sourced, column, fetch, fetched, one
+from schema.fields import Sourced, column, fetched
 
 T = TypeVar("T")
 
@@ -123,24 +123,21 @@ def connection(
         args = PageArgs(**{name: given.pop(name, None) for name in PAGE_ARGUMENTS})
         return await pages(ctx, sources, args, **given)
 
-    async def resolve(self: Any, info: Info, **given: Any) -> Any:
-        return await one(info, load, getattr(self, "row", None), **given)  # the root has none
-
-    # strawberry reads the GraphQL arguments from the resolver's signature
+    # fetched reads the field's arguments from the load's keyword-only parameters
     keyword = inspect.Parameter.KEYWORD_ONLY
-    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    load.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+            inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("sources", inspect.Parameter.POSITIONAL_OR_KEYWORD),
             *(
                 inspect.Parameter(name, keyword, default=None, annotation=annotation)
                 for name, annotation in {**PAGE_ARGUMENTS, **(arguments or {})}.items()
             ),
         ]
     )
-    return strawberry.field(
-        resolver=resolve,
+    return fetched(
+        load,
         graphql_type=Connection[node],  # type: ignore[valid-type]
         description=description,
-        metadata=fetch(load, permission=permission),
+        permission=permission,
     )

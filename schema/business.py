@@ -59,11 +59,6 @@ class Policy(Sourced):
         description="Category the policy applies to; null: every category.",
     )
 
-    @classmethod
-    def of_row(cls, row: PolicyRow, home_currency: str) -> "Policy":
-        """Wrap a policy row; its amounts are minor units of ``home_currency``."""
-        return cls.of(PolicySource(row, home_currency))
-
 
 async def _policies(ctx: Context, businesses: list[BusinessRow]) -> list[list[PolicySource]]:
     rows = await business_policies(ctx)

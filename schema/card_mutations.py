@@ -11,7 +11,7 @@ from resolvers.context import Context
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
 from schema.card import Card, LimitPeriod
-from schema.payloads import MoneyInput, changed, money, outcome, payload
+from schema.payloads import MoneyInput, money, one_changed, with_secret
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(
@@ -70,28 +70,14 @@ class IssueCardInput:
     )
 
 
-@payload("Result of a mutation on one card.")
-class CardPayload:
-    card: Card | None = changed("card")
-
-
-@payload("Result of a mutation on one API key.")
-class ApiKeyPayload:
-    api_key: ApiKey | None = changed("key")
-    secret: str | None = strawberry.field(
-        default=None,
-        description="The full key, for `Authorization: Bearer`: returned once by createApiKey, never again.",
-    )
-
-
-def _key_payload(made: tuple[ApiKeyRow, str | None]) -> ApiKeyPayload:
-    row, secret = made
-    return ApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret)
-
-
-_card = outcome(CardPayload, lambda row: CardPayload(card=Card.from_row(row)))
-_key = outcome(ApiKeyPayload, _key_payload)
-_revoked = outcome(ApiKeyPayload, lambda row: ApiKeyPayload(api_key=ApiKey.from_row(row)))
+_card = one_changed(Card, "card")
+_key, _revoked = with_secret(
+    ApiKey,
+    "api_key",
+    what="key",
+    description="Result of a mutation on one API key.",
+    secret="The full key, for `Authorization: Bearer`: returned once by createApiKey, never again.",
+)
 
 
 CardId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the card.")]

@@ -9,9 +9,9 @@ from resolvers.context import Context
 from resolvers.mutations import categories, policies
 from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
-from schema.business import Policy
+from schema.business import Policy, PolicySource
 from schema.category import Category
-from schema.payloads import Changes, MoneyInput, changed, given, money, outcome, payload
+from schema.payloads import Changes, MoneyInput, given, money, one_changed, outcome, payload
 
 
 @strawberry.input(description="A new category.")
@@ -55,11 +55,6 @@ class SetPolicyInput:
     )
 
 
-@payload("Result of a mutation on one category.")
-class CategoryPayload:
-    category: Category | None = changed("category")
-
-
 @payload("Result of upsertCategories: all categories written, or none.")
 class CategoriesPayload:
     categories: list[Category] = strawberry.field(
@@ -68,25 +63,20 @@ class CategoriesPayload:
     )
 
 
-@payload("Result of a mutation on one policy.")
-class PolicyPayload:
-    policy: Policy | None = changed("policy")
-
-
-_category = outcome(CategoryPayload, lambda row: CategoryPayload(category=Category.from_row(row)))
+_category = one_changed(Category, "category")
 _categories = outcome(
     CategoriesPayload,
     lambda rows: CategoriesPayload(categories=[Category.from_row(row) for row in rows]),
 )
 
 
-_policy = outcome(PolicyPayload, lambda priced: PolicyPayload(policy=Policy.of_row(*priced)))
+_policy = one_changed(Policy, "policy")
 
 
-def _priced(ctx: Context, row: PolicyRow) -> tuple[PolicyRow, str]:
+def _priced(ctx: Context, row: PolicyRow) -> PolicySource:
     """Return the policy with the home currency its amounts are in."""
     principal, _ = ctx.require()
-    return row, principal.home_currency
+    return PolicySource(row, principal.home_currency)
 
 
 CategoryId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the category.")]
@@ -141,7 +131,7 @@ class CatalogMutations:
     async def set_policy(
         ctx: Context,
         input: Annotated[SetPolicyInput, strawberry.argument(description="The policy.")],
-    ) -> tuple[PolicyRow, str]:
+    ) -> PolicySource:
         fields = PolicyFields(
             id=input.id, name=input.name, category_id=input.category_id,
             max_amount=money(input.max_amount),
@@ -155,5 +145,5 @@ class CatalogMutations:
     async def remove_policy(
         ctx: Context,
         id: Annotated[strawberry.ID, strawberry.argument(description="Id of the policy.")],
-    ) -> tuple[PolicyRow, str]:
+    ) -> PolicySource:
         return _priced(ctx, await policies.remove_policy(ctx, id))

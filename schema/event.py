@@ -121,18 +121,6 @@ class EventFilter:
     )
 
 
-async def load_events(
-    ctx: Context,
-    roots: list[Any],
-    *,
-    after: str | None = None,
-    first: int | None = None,
-    filter: EventFilter | None = None,
-) -> list[PageResult]:
-    """Return the feed's page for each root (one: the query root)."""
-    return [await list_events(ctx, after=after, first=first, filter_=filter) for _ in roots]
-
-
 EventAfter = Annotated[
     str | None,
     strawberry.argument(
@@ -145,6 +133,18 @@ EventFirst = Annotated[
 EventFilterArg = Annotated[
     EventFilter | None, strawberry.argument(description="Conditions the events must meet.")
 ]
+
+
+async def load_events(
+    ctx: Context,
+    roots: list[Any],
+    *,
+    after: EventAfter = None,
+    first: EventFirst = None,
+    filter: EventFilterArg = None,
+) -> list[PageResult]:
+    """Return the feed's page for each root (one: the query root)."""
+    return [await list_events(ctx, after=after, first=first, filter_=filter) for _ in roots]
 
 
 @strawberry.type(

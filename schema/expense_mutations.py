@@ -11,12 +11,7 @@ from resolvers.mutations import decisions
 from resolvers.mutations import expenses as recording
 from resolvers.mutations.expenses import ExpenseFields
 from schema.expense import Expense
-from schema.payloads import Changes, MoneyInput, changed, outcome, payload
-
-
-@payload("Result of a mutation on one expense.")
-class ExpensePayload:
-    expense: Expense | None = changed("expense")
+from schema.payloads import Changes, MoneyInput, one_changed, outcome, payload
 
 
 @payload("Result of a mutation on several expenses: all of them changed, or none.")
@@ -66,7 +61,7 @@ def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:
     )  # fmt: skip
 
 
-_one = outcome(ExpensePayload, lambda row: ExpensePayload(expense=Expense.from_row(row)))
+_one = one_changed(Expense, "expense")
 _many = outcome(
     ExpensesPayload,
     lambda rows: ExpensesPayload(expenses=[Expense.from_row(row) for row in rows]),

@@ -18,6 +18,7 @@ neither is left to the reference path (tests/schema/test_declarations.py lists t
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from inspect import Parameter, Signature, signature
 from operator import attrgetter
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -111,14 +112,33 @@ def fetched(
     *,
     description: str,
     permission: Permission | None = None,
+    graphql_type: Any = None,
 ) -> Any:
-    """Declare an argument-free field loaded for many sources at once (see :class:`Fetch`)."""
+    """Declare a field loaded for many sources at once (see :class:`Fetch`)."""
 
-    async def resolve(self: Sourced, info: Info) -> Any:
-        return await one(info, load, getattr(self, "row", None))  # the root has no source
+    async def resolve(self: Sourced, info: Info, **arguments: Any) -> Any:
+        return await one(info, load, getattr(self, "row", None), **arguments)  # the root has none
 
+    # the field's arguments are the load's keyword-only parameters, as annotated there
+    keyword = [p for p in signature(load).parameters.values() if p.kind is Parameter.KEYWORD_ONLY]
+    resolve.__signature__ = resolver_signature(keyword)  # type: ignore[attr-defined]
     return strawberry.field(
-        resolver=resolve, description=description, metadata=fetch(load, permission=permission)
+        resolver=resolve,
+        graphql_type=graphql_type,
+        description=description,
+        metadata=fetch(load, permission=permission),
+    )
+
+
+def resolver_signature(parameters: list[Parameter], returns: Any = Signature.empty) -> Signature:
+    """Return the signature strawberry reads a field's arguments from: self, info, ``parameters``."""
+    return Signature(
+        [
+            Parameter("self", Parameter.POSITIONAL_OR_KEYWORD),
+            Parameter("info", Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+            *parameters,
+        ],
+        return_annotation=returns,
     )
 
 

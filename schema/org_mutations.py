@@ -13,23 +13,8 @@ from resolvers.context import Context
 from resolvers.mutations import business, members, teams
 from schema.business import Business
 from schema.member import Member, Role
-from schema.payloads import Changes, changed, given, outcome, payload
+from schema.payloads import Changes, given, one_changed
 from schema.team import Team
-
-
-@payload("Result of a mutation on one team.")
-class TeamPayload:
-    team: Team | None = changed("team")
-
-
-@payload("Result of a mutation on one member.")
-class MemberPayload:
-    member: Member | None = changed("member")
-
-
-@payload("Result of a change to the business's settings.")
-class BusinessPayload:
-    business: Business | None = changed("business")
 
 
 @strawberry.input(description="A new team.")
@@ -87,9 +72,9 @@ class UpdateBusinessInput:
     )
 
 
-_team = outcome(TeamPayload, lambda row: TeamPayload(team=Team.from_row(row)))
-_member = outcome(MemberPayload, lambda row: MemberPayload(member=Member.from_row(row)))
-_business = outcome(BusinessPayload, lambda row: BusinessPayload(business=Business.from_row(row)))
+_team = one_changed(Team, "team")
+_member = one_changed(Member, "member")
+_business = one_changed(Business, "business", "Result of a change to the business's settings.")
 
 
 TeamId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the team.")]

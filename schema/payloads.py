@@ -1,9 +1,10 @@
 """What every mutation shares: its userErrors and their codes, the MoneyInput it may take,
-and how it is declared and answers (:class:`Outcome`)."""
+and how it is declared and answers (:class:`Outcome`; the payloads of one changed object,
+``CardPayload`` and the like, are made by :func:`one_changed` and :func:`with_secret`)."""
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from inspect import Parameter, Signature, signature
+from inspect import Parameter, signature
 from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
@@ -11,7 +12,7 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
 from resolvers.mutations.rules import RuleCode, RuleError
-from schema.fields import Info
+from schema.fields import Info, resolver_signature
 
 T = TypeVar("T")
 P = TypeVar("P")  # a payload type
@@ -133,13 +134,8 @@ class Outcome(Generic[P]):
 
         payload_type: Any = self.payload  # a strawberry type
         # strawberry reads the GraphQL arguments and type from the signature
-        resolve.__signature__ = Signature(  # type: ignore[attr-defined]
-            [
-                Parameter("self", Parameter.POSITIONAL_OR_KEYWORD),
-                Parameter("info", Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
-                *parameters,
-            ],
-            return_annotation=payload_type | None,
+        resolve.__signature__ = resolver_signature(  # type: ignore[attr-defined]
+            parameters, returns=payload_type | None
         )
         return strawberry.mutation(resolve, description=description)
 
@@ -151,3 +147,38 @@ def _after_first(action: Callable[..., Any]) -> list[Parameter]:
 def outcome(payload: Callable[..., P], made: Callable[[Any], P]) -> Outcome[P]:
     """Return how a mutation answers with ``payload`` (:class:`Outcome`)."""
     return Outcome(payload, made)
+
+
+def one_changed(node: Any, field: str, description: str | None = None) -> Outcome[Any]:
+    """Return how mutations on one ``node`` answer: ``<Node>Payload``, its ``field`` changed."""
+    return _holding(_node_payload(node, field, field, description), node, field)
+
+
+def with_secret(
+    node: Any, field: str, *, what: str | None = None, description: str, secret: str
+) -> tuple[Outcome[Any], Outcome[Any]]:
+    """Return how mutations on one ``node`` answer with its new secret, and without one."""
+    payload_type = _node_payload(node, field, what or field, description, secret)
+
+    def shown(made: tuple[Any, str | None]) -> Any:
+        row, new_secret = made
+        return payload_type(**{field: node.from_row(row)}, secret=new_secret)
+
+    return Outcome(payload_type, shown), _holding(payload_type, node, field)
+
+
+def _holding(payload_type: Any, node: Any, field: str) -> Outcome[Any]:
+    return Outcome(payload_type, lambda row: payload_type(**{field: node.from_row(row)}))
+
+
+def _node_payload(
+    node: Any, field: str, what: str, description: str | None, secret: str | None = None
+) -> Any:
+    # strawberry reads the annotations when the class is made; its name is the SDL's
+    annotations: dict[str, Any] = {field: node | None}
+    body: dict[str, Any] = {field: changed(what)}
+    if secret is not None:  # shown once, by the mutation that makes it
+        annotations["secret"] = str | None
+        body["secret"] = strawberry.field(default=None, description=secret)
+    declare = payload(description or f"Result of a mutation on one {what}.")
+    return declare(type(f"{node.__name__}Payload", (), {"__annotations__": annotations, **body}))

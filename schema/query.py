@@ -23,15 +23,12 @@ from schema.business import Viewer
 from schema.card import Card
 from schema.category import Category
 from schema.event import (
-    EventAfter,
     EventConnection,
-    EventFilterArg,
-    EventFirst,
     load_events,
 )
 from schema.expense import expense_connection
 from schema.expense_inputs import FilterArg
-from schema.fields import Typed, fetch, fetched, one
+from schema.fields import Typed, fetched, one
 from schema.list_inputs import (
     CardFilter,
     MemberFilter,
@@ -46,7 +43,6 @@ from schema.summary import SpendBucket, SpendDimension, TimeInterval
 from schema.team import Team
 from schema.webhooks import (
     WebhookDelivery,
-    WebhookDeliveryStatus,
     WebhookEndpoint,
     load_deliveries,
     load_endpoints,
@@ -91,7 +87,12 @@ async def _expenses(
     return [await list_expenses(ctx, filter_=filter_, order=order, args=args) for _ in roots]
 
 
-async def _node(ctx: Context, roots: list[Any], *, id: str) -> list[Typed]:
+async def _node(
+    ctx: Context,
+    roots: list[Any],
+    *,
+    id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
+) -> list[Typed]:
     return [Typed(*await node_resolvers.node(ctx, id)) for _ in roots]
 
 
@@ -100,9 +101,25 @@ async def _viewer(ctx: Context, roots: list[Any]) -> list[Principal]:
 
 
 async def _summary(
-    ctx: Context, roots: list[Any], *, group_by: list[SpendDimension], filter: Any = None,
-    interval: TimeInterval | None = None, max_buckets: int = DEFAULT_MAX_BUCKETS,
-) -> list[list[Bucket]]:  # fmt: skip
+    ctx: Context,
+    roots: list[Any],
+    *,
+    group_by: Annotated[
+        list[SpendDimension],
+        strawberry.argument(description="Dimensions to group by (may be empty: one grand total)."),
+    ],
+    filter: FilterArg = None,
+    interval: Annotated[
+        TimeInterval | None,
+        strawberry.argument(description="Also group by period of this length."),
+    ] = None,
+    max_buckets: Annotated[
+        int,
+        strawberry.argument(
+            description="At most this many buckets (1 to 5000). The query's cost counts this many, or fewer when `groupBy`, the filter's id lists and `spentAfter`..`spentBefore` allow fewer."
+        ),
+    ] = DEFAULT_MAX_BUCKETS,
+) -> list[list[Bucket]]:
     return [
         await summarize(
             ctx,
@@ -119,16 +136,11 @@ async def _summary(
 class Query:
     viewer: Viewer = fetched(_viewer, description="The caller and their business.")
 
-    @strawberry.field(
+    node = fetched(
+        _node,
+        graphql_type=Node | None,
         description="Any object by global id; NOT_FOUND if it does not exist or is not visible.",
-        metadata=fetch(_node),
     )
-    async def node(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
-    ) -> Node | None:
-        return await one(info, _node, None, id=id)
 
     @strawberry.field(
         description="Objects by global id, in order; a missing one is null with a NOT_FOUND error at its index."
@@ -163,75 +175,30 @@ class Query:
         description="Members the caller may see, oldest first.",
     )  # fmt: skip
 
-    @strawberry.field(
+    spend_summary = fetched(
+        _summary,
+        graphql_type=list[SpendBucket],
         description="Spend totals in the home currency, grouped by dimensions and optionally by period; same visibility as `expenses`. More buckets than `maxBuckets` is an error (QUERY_TOO_COMPLEX), never a silently cut list.",
-        metadata=fetch(_summary, permission=Permission.EXPENSES_READ),
+        permission=Permission.EXPENSES_READ,
     )
-    async def spend_summary(
-        self,
-        info: Info,
-        group_by: Annotated[
-            list[SpendDimension],
-            strawberry.argument(
-                description="Dimensions to group by (may be empty: one grand total)."
-            ),
-        ],
-        filter: FilterArg = None,
-        interval: Annotated[
-            TimeInterval | None,
-            strawberry.argument(description="Also group by period of this length."),
-        ] = None,
-        max_buckets: Annotated[
-            int,
-            strawberry.argument(
-                description="At most this many buckets (1 to 5000). The query's cost counts this many, or fewer when `groupBy`, the filter's id lists and `spentAfter`..`spentBefore` allow fewer."
-            ),
-        ] = DEFAULT_MAX_BUCKETS,
-    ) -> list[SpendBucket]:
-        return await one(
-            info, _summary, None, group_by=group_by, filter=filter, interval=interval,
-            max_buckets=max_buckets,
-        )  # fmt: skip
-
-    @strawberry.field(
+    events = fetched(
+        load_events,
+        graphql_type=EventConnection,
         description=(
             "The change feed: every committed change the caller may see, oldest first, "
             "never skipping one (README, Events). Resume with `after:` the last cursor read."
         ),
-        metadata=fetch(load_events),
     )
-    async def events(
-        self, info: Info, after: EventAfter = None, first: EventFirst = None,
-        filter: EventFilterArg = None,
-    ) -> EventConnection:  # fmt: skip
-        return await one(info, load_events, None, after=after, first=first, filter=filter)
-
-    @strawberry.field(
+    webhook_endpoints = fetched(
+        load_endpoints,
+        graphql_type=list[WebhookEndpoint],
         description="The business's webhook endpoints, oldest first (admins and `admin` keys).",
-        metadata=fetch(load_endpoints),
     )
-    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
-        return await one(info, load_endpoints, None)
-
-    @strawberry.field(
+    webhook_deliveries = fetched(
+        load_deliveries,
+        graphql_type=list[WebhookDelivery] | None,
         description="An endpoint's deliveries, newest first (admins and `admin` keys); null with NOT_FOUND for an endpoint of no one's or another business's.",
-        metadata=fetch(load_deliveries),
     )
-    async def webhook_deliveries(
-        self,
-        info: Info,
-        endpoint_id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint.")],
-        statuses: Annotated[
-            list[WebhookDeliveryStatus] | None,
-            strawberry.argument(description="Only these statuses."),
-        ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="At most this many (0..100, default 100).")
-        ] = None,
-    ) -> list[WebhookDelivery] | None:
-        return await one(
-            info, load_deliveries, None, endpoint_id=endpoint_id, statuses=statuses, first=first
-        )
 
     categories = _root_list(
         Category, "categories", description="Bookkeeping categories of the business, oldest first."

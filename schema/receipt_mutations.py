@@ -9,16 +9,10 @@ from db.rows import ReceiptRow
 from resolvers.context import Context
 from resolvers.mutations import receipts
 from resolvers.receipt_files import Upload as UploadedFile
-from schema.payloads import changed, outcome, payload
+from schema.payloads import one_changed
 from schema.receipt import Receipt
 
-
-@payload("Result of a mutation on one receipt.")
-class ReceiptPayload:
-    receipt: Receipt | None = changed("receipt")
-
-
-_one = outcome(ReceiptPayload, lambda row: ReceiptPayload(receipt=Receipt.from_row(row)))
+_one = one_changed(Receipt, "receipt")
 
 
 ReceiptId = Annotated[strawberry.ID, strawberry.argument(description="Global id of the receipt.")]

@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
 from schema.fields import Sourced, column
-from schema.payloads import changed, outcome, payload
+from schema.payloads import outcome, payload, with_secret
 
 
 @strawberry.enum(description="Where a delivery is.")
@@ -77,15 +77,6 @@ class WebhookDelivery(Sourced):
     )
 
 
-@payload("Result of a mutation on a webhook endpoint.")
-class WebhookEndpointPayload:
-    endpoint: WebhookEndpoint | None = changed("endpoint")
-    secret: str | None = strawberry.field(
-        default=None,
-        description="The signing secret (`whsec_...`), shown only by createWebhookEndpoint and rotateWebhookSecret.",
-    )
-
-
 @payload("Result of redeliverEvent.")
 class WebhookDeliveryPayload:
     delivery: WebhookDelivery | None = strawberry.field(
@@ -102,24 +93,26 @@ async def load_deliveries(
     ctx: Context,
     roots: list[Any],
     *,
-    endpoint_id: str,
-    statuses: list[WebhookDeliveryStatus] | None = None,
-    first: int | None = None,
+    endpoint_id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint.")],
+    statuses: Annotated[
+        list[WebhookDeliveryStatus] | None,
+        strawberry.argument(description="Only these statuses."),
+    ] = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="At most this many (0..100, default 100).")
+    ] = None,
 ) -> list[list[DeliveryOfEventRow]]:
     """Return an endpoint's deliveries, newest first."""
     wanted = None if statuses is None else [s.name for s in statuses]
     return [await webhooks.list_deliveries(ctx, endpoint_id, wanted, first) for _ in roots]
 
 
-def _endpoint_payload(made: tuple[WebhookEndpointRow, str | None]) -> WebhookEndpointPayload:
-    row, secret = made
-    return WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row), secret=secret)
-
-
-_endpoint = outcome(WebhookEndpointPayload, _endpoint_payload)
-# a change that shows no secret
-_changed = outcome(
-    WebhookEndpointPayload, lambda row: WebhookEndpointPayload(endpoint=WebhookEndpoint.of(row))
+# _changed: a change that shows no secret
+_endpoint, _changed = with_secret(
+    WebhookEndpoint,
+    "endpoint",
+    description="Result of a mutation on a webhook endpoint.",
+    secret="The signing secret (`whsec_...`), shown only by createWebhookEndpoint and rotateWebhookSecret.",
 )
 _delivery = outcome(
     WebhookDeliveryPayload, lambda row: WebhookDeliveryPayload(delivery=WebhookDelivery.of(row))
