@@ -37,16 +37,22 @@ V = TypeVar("V")
 
 
 async def _per_parent(
-    keys: list[K], read: Callable[[K, list[int]], Awaitable[dict[int, V]]]
+    loader: TenantLoader[K, V], keys: list[K], read: Callable[..., Awaitable[dict[int, V]]]
 ) -> list[V]:
-    """Return each key's value; keys that differ only in their parent share one ``read``
-    (of the group's first key and all the group's parent ids)."""
+    """Return each key's value; keys that differ only in their parent share one ``read``.
+
+    ``read`` takes a group's fields as arguments (a key names them as ``read`` does), with
+    all the group's parent ids for ``parent_id``.
+    """
     groups: dict[K, list[int]] = defaultdict(list)
     for key in keys:
         groups[key._replace(parent_id=0)].append(key.parent_id)
     values: dict[K, V] = {}
     for group, parent_ids in groups.items():
-        for parent_id, value in (await read(group, parent_ids)).items():
+        arguments = {**group._asdict(), "parent_ids": parent_ids}
+        del arguments["parent_id"]
+        by_parent = await read(db=loader.db, visibility=loader.visibility, **arguments)
+        for parent_id, value in by_parent.items():
             values[group._replace(parent_id=parent_id)] = value
     return [values[key] for key in keys]
 
@@ -55,30 +61,11 @@ class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
     """A page of expenses per parent: one LATERAL statement per distinct set of arguments."""
 
     async def batch_load_fn(self, keys: list[ParentPageKey]) -> list[Page[ExpenseRow]]:
-        async def read(group: ParentPageKey, parent_ids: list[int]) -> dict[int, Page[ExpenseRow]]:
-            return await expense_pages_by_parent(
-                db=self.db,
-                visibility=self.visibility,
-                parent=group.parent,
-                parent_ids=parent_ids,
-                spec=group.spec,
-                keyset=group.keyset,
-            )
-
-        return await _per_parent(keys, read)
+        return await _per_parent(self, keys, expense_pages_by_parent)
 
 
 class ExpenseCountsByParentLoader(TenantLoader[ParentCountKey, int]):
     """The number of matching expenses per parent, one grouped statement per filter."""
 
     async def batch_load_fn(self, keys: list[ParentCountKey]) -> list[int]:
-        async def read(group: ParentCountKey, parent_ids: list[int]) -> dict[int, int]:
-            return await count_expenses_by_parent(
-                db=self.db,
-                visibility=self.visibility,
-                parent=group.parent,
-                parent_ids=parent_ids,
-                spec=group.spec,
-            )
-
-        return await _per_parent(keys, read)
+        return await _per_parent(self, keys, count_expenses_by_parent)

@@ -15,13 +15,13 @@ from typing import Any
 from db.money import MINOR_UNITS
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES, Role
-from db.rows import CardRow, MemberRow
+from db.rows import CardRow
 from db.writes import cards as card_writes
-from db.writes import org as org_writes
 from resolvers.context import Context, Principal
 from resolvers.mutations.changes import record_change, require_admin_or_finance
 from resolvers.mutations.common import row_id
 from resolvers.mutations.money import parse_money
+from resolvers.mutations.org_refs import active_member, live_team
 from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
 
@@ -156,35 +156,11 @@ async def cancel_card(ctx: Context, global_id: str) -> CardRow:
         return row
 
 
-async def _holder(ctx: Context, global_id: str) -> MemberRow:
-    """Return the active member who will hold the card, share-locked; else a userError."""
-    principal, _ = ctx.require()
-    holder = found(
-        await org_writes.locked_member(
-            db=ctx.db, business_id=principal.business_id,
-            member_id=row_id(global_id, "Member", "holderId"), share=True,
-        ),
-        "member",
-        "holderId",
-    )  # fmt: skip
-    if holder.deactivated_at is not None:
-        raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "holderId")
-    return holder
-
-
 async def _team(ctx: Context, global_id: str | None) -> int | None:
     """Return the row id of the live team the card is booked to, share-locked; or None."""
     if global_id is None:
         return None
-    principal, _ = ctx.require()
-    id_ = row_id(global_id, "Team", "teamId")
-    team = found(
-        await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=id_),
-        "team",
-        "teamId",
-    )
-    if team.archived_at is not None:
-        raise fail(RuleCode.TEAM_ARCHIVED, "The team is archived.", "teamId")
+    team = await live_team(ctx, row_id(global_id, "Team", "teamId"), "The team is archived.")
     return int(team.id)
 
 
@@ -203,7 +179,7 @@ async def issue_card(ctx: Context, new: NewCard) -> CardRow:
         ctx, key_permission=Permission.CARDS_WRITE, what="issue cards"
     )
     async with atomic(ctx):
-        holder = await _holder(ctx, new.holder_id)
+        holder = await active_member(ctx, new.holder_id, "holderId")
         team_id = await _team(ctx, new.team_id)
         currency = _currency(new.currency, principal.home_currency)
         limit = _limit(

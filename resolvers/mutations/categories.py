@@ -16,6 +16,7 @@ from db.writes.categories import Taken
 from resolvers.context import Context, Principal
 from resolvers.mutations.changes import (
     actor_ids,
+    archive,
     record_change,
     require_admin_or_finance,
     seen,
@@ -144,13 +145,12 @@ async def archive_category(ctx: Context, global_id: str) -> CategoryRow:
     principal = _editor(ctx)
     async with atomic(ctx):
         category = await _locked(ctx, global_id)
-        if category.archived_at is not None:
-            raise fail(RuleCode.INVALID_TRANSITION, "The category is already archived.", "id")
-        row = await category_writes.archive_category(
-            db=ctx.db, business_id=principal.business_id, category_id=category.id
-        )
-        await record_change(ctx, object_type="Category", object_id=row.id, action="ARCHIVED")
-        return seen(ctx, "categories", row)
+        return await archive(
+            ctx, category, "Category", "categories",
+            lambda: category_writes.archive_category(
+                db=ctx.db, business_id=principal.business_id, category_id=category.id
+            ),
+        )  # fmt: skip
 
 
 def _checked_column(

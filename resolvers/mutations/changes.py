@@ -1,6 +1,8 @@
 """Who may change the business's set-up (categories, policies, cards), and the audit trail."""
 
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES
@@ -10,6 +12,15 @@ from resolvers.context import Context, Principal
 from resolvers.mutations.rules import RuleCode, fail
 
 R = TypeVar("R", bound=NodeRow)
+
+
+class ArchivableRow(NodeRow, Protocol):
+    """A row archived for good rather than deleted (teams, categories)."""
+
+    archived_at: datetime | None
+
+
+A = TypeVar("A", bound=ArchivableRow)
 
 
 def require_admin_or_finance(ctx: Context, *, key_permission: Permission, what: str) -> Principal:
@@ -56,3 +67,19 @@ def seen(ctx: Context, table: str, row: R) -> R:
     _, loaders = ctx.require()
     loaders.changed(table, row.id, row)
     return row
+
+
+async def archive(
+    ctx: Context,
+    row: A,
+    object_type: audit.ObjectType,
+    table: str,
+    write: Callable[[], Awaitable[A]],
+) -> A:
+    """Return ``row`` as ``write`` archives it, audited; INVALID_TRANSITION if it already is."""
+    if row.archived_at is not None:
+        what = object_type.lower()
+        raise fail(RuleCode.INVALID_TRANSITION, f"The {what} is already archived.", "id")
+    archived = await write()
+    await record_change(ctx, object_type=object_type, object_id=archived.id, action="ARCHIVED")
+    return seen(ctx, table, archived)

@@ -18,6 +18,7 @@ from resolvers.context import Context
 from resolvers.mutations.business import require_admin, required_name
 from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import row_id
+from resolvers.mutations.org_refs import live_team
 from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
 
 WHAT = "manage members"
@@ -55,19 +56,10 @@ async def _open_team(ctx: Context, global_id: str | None, current: int | None = 
     """
     if global_id is None:
         return None
-    principal, _ = ctx.require()
     id_ = row_id(global_id, "Team", "teamId")
     if id_ == current:
         return id_
-    team = found(
-        await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=id_),
-        "team",
-        "teamId",
-    )
-    if team.archived_at is not None:
-        raise fail(
-            RuleCode.TEAM_ARCHIVED, "The team is archived; it takes no new members.", "teamId"
-        )
+    team = await live_team(ctx, id_, "The team is archived; it takes no new members.")
     return int(team.id)
 
 

@@ -117,14 +117,7 @@ async def attach_receipt(
                 "The receipt is attached to another expense; detach it first.",
                 "receiptId",
             )
-        row = await receipt_writes.set_expense(
-            db=ctx.db,
-            business_id=principal.business_id,
-            receipt_id=receipt.id,
-            expense_id=expense.id,
-        )
-        await _audit(ctx, row, expense, ATTACHED)
-        return row
+        return await _set_expense(ctx, receipt, expense, ATTACHED)
 
 
 async def detach_receipt(ctx: Context, receipt_global_id: str) -> ReceiptRow:
@@ -142,9 +135,6 @@ async def detach_receipt(ctx: Context, receipt_global_id: str) -> ReceiptRow:
             )
         expense = await _changeable_expense(ctx, principal, receipt.expense_id, "receiptId")
         require_status(expense, "DRAFT", "REJECTED", action="remove a receipt from")
-        row = await receipt_writes.set_expense(
-            db=ctx.db, business_id=principal.business_id, receipt_id=receipt.id, expense_id=None
-        )
         # a person said no: the matcher never attaches this pair again (resolvers/matching.py)
         await matching.add_refusal(
             db=ctx.db,
@@ -152,8 +142,7 @@ async def detach_receipt(ctx: Context, receipt_global_id: str) -> ReceiptRow:
             receipt_id=receipt.id,
             expense_id=expense.id,
         )
-        await _audit(ctx, row, expense, DETACHED)
-        return row
+        return await _set_expense(ctx, receipt, expense, DETACHED)
 
 
 async def _uploader(ctx: Context, principal: Principal, member_global_id: str | None) -> int:
@@ -223,6 +212,21 @@ async def _store(
     if not await asyncio.to_thread(storage.exists, key):
         await asyncio.to_thread(storage.put, key, data)
     return key
+
+
+async def _set_expense(
+    ctx: Context, receipt: ReceiptRow, expense: ExpenseRow, action: str
+) -> ReceiptRow:
+    """Return ``receipt`` attached to ``expense`` or detached from it (``action``), audited."""
+    principal, _ = ctx.require()
+    row = await receipt_writes.set_expense(
+        db=ctx.db,
+        business_id=principal.business_id,
+        receipt_id=receipt.id,
+        expense_id=expense.id if action == ATTACHED else None,
+    )
+    await _audit(ctx, row, expense, action)
+    return row
 
 
 async def _audit(ctx: Context, receipt: ReceiptRow, expense: ExpenseRow, action: str) -> None:

@@ -13,8 +13,9 @@ from db.rows import TeamRow
 from db.writes import org as org_writes
 from resolvers.context import Context
 from resolvers.mutations.business import require_admin, required_name
-from resolvers.mutations.changes import record_change, seen
+from resolvers.mutations.changes import archive, record_change, seen
 from resolvers.mutations.common import row_id
+from resolvers.mutations.org_refs import active_member
 from resolvers.mutations.rules import RuleCode, atomic, fail, found
 
 WHAT = "manage teams"
@@ -33,17 +34,7 @@ async def _manager(ctx: Context, global_id: str | None) -> int | None:
     """Return the row id of a member who may manage a team, or raise the userError."""
     if global_id is None:
         return None
-    principal, _ = ctx.require()
-    id_ = row_id(global_id, "Member", "managerId")
-    member = found(
-        await org_writes.locked_member(
-            db=ctx.db, business_id=principal.business_id, member_id=id_, share=True
-        ),
-        "member",
-        "managerId",
-    )
-    if member.deactivated_at is not None:
-        raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "managerId")
+    member = await active_member(ctx, global_id, "managerId")
     if member.role == Role.EMPLOYEE:
         raise fail(
             RuleCode.INVALID_VALUE,
@@ -64,9 +55,7 @@ def _duplicate(name: str) -> Exception:
 async def _locked(ctx: Context, id_: int) -> TeamRow:
     principal, _ = ctx.require()
     team = await org_writes.locked_team(db=ctx.db, business_id=principal.business_id, team_id=id_)
-    if team is None:
-        raise fail(RuleCode.NOT_FOUND, "No team with that id.", "id")
-    return team
+    return found(team, "team")
 
 
 async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRow:
@@ -127,10 +116,9 @@ async def archive_team(ctx: Context, global_id: str) -> TeamRow:
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
         team = await _locked(ctx, row_id(global_id, "Team"))
-        if team.archived_at is not None:
-            raise fail(RuleCode.INVALID_TRANSITION, "The team is already archived.", "id")
-        row = await org_writes.archive_team(
-            db=ctx.db, business_id=principal.business_id, team_id=team.id
-        )
-        await record_change(ctx, object_type="Team", object_id=row.id, action="ARCHIVED")
-        return seen(ctx, "teams", row)
+        return await archive(
+            ctx, team, "Team", "teams",
+            lambda: org_writes.archive_team(
+                db=ctx.db, business_id=principal.business_id, team_id=team.id
+            ),
+        )  # fmt: skip

@@ -1,0 +1,33 @@
+"""The members and teams a change points at: of the caller's business, share-locked, live."""
+
+from db.rows import MemberRow, TeamRow
+from db.writes import org as org_writes
+from resolvers.context import Context
+from resolvers.mutations.common import row_id
+from resolvers.mutations.rules import RuleCode, fail, found
+
+
+async def active_member(ctx: Context, global_id: str, field: str) -> MemberRow:
+    """Return the active member ``global_id`` names, share-locked; else the userError on ``field``."""
+    principal, _ = ctx.require()
+    member = await org_writes.locked_member(
+        db=ctx.db,
+        business_id=principal.business_id,
+        member_id=row_id(global_id, "Member", field),
+        share=True,
+    )
+    member = found(member, "member", field)
+    # locked first: the member cannot be deactivated between this check and the write
+    if member.deactivated_at is not None:
+        raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", field)
+    return member
+
+
+async def live_team(ctx: Context, team_id: int, archived: str) -> TeamRow:
+    """Return the unarchived team ``team_id``, share-locked; else the userError on teamId."""
+    principal, _ = ctx.require()
+    team = await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=team_id)
+    team = found(team, "team", "teamId")
+    if team.archived_at is not None:
+        raise fail(RuleCode.TEAM_ARCHIVED, archived, "teamId")
+    return team
