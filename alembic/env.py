@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
-from db.engine import async_url
+from db.connect import async_url
 from db.tables import metadata
 
 config = context.config

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from starlette.types import Message, Receive
 
-from db.engine import PoolSettings
+from db.connect import PoolSettings
 
 # the body a queued request sends is read (to notice a hang-up behind it) and buffered up
 # to this size; a bigger body is left unread and its request waits without the watch

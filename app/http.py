@@ -27,7 +27,7 @@ from app.observability import RequestIds, metrics, observe_batch
 from app.settings import Settings
 from app.subscriptions import Hub, SubscriptionView
 from app.transport import header
-from db.engine import create_engine, plain_url
+from db.connect import create_engine, plain_url
 from loaders import base as loader_base
 from resolvers.errors import ErrorCode
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from app.admission import AdmissionSettings
 from app.limits import LimitSettings
 from app.oidc import OidcSettings, url_problem
-from db.engine import PoolSettings
+from db.connect import PoolSettings
 
 
 class ConfigError(Exception):

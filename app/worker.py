@@ -28,7 +28,8 @@ from sqlalchemy.engine import make_url
 
 from app import jobs, webhooks
 from app.webhooks import WebhookSettings
-from db.engine import PoolSettings, create_engine, in_transaction
+from db.connect import PoolSettings, create_engine
+from db.engine import in_transaction
 from db.receipt_storage import LocalStorage
 from db.writes import events
 

@@ -20,7 +20,7 @@ from app.settings import Settings
 from bench import data
 from bench.shapes import Shape, build_shapes
 from db import fastread
-from db.engine import create_engine
+from db.connect import create_engine
 
 VARIANTS = (("lane", True), ("lane", False), ("reference", True), ("reference", False))
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.http import create_app
 from app.settings import Settings
 from bench.shapes import Shape
-from db.engine import create_engine
+from db.connect import create_engine
 
 EXPLAIN_REPEATS = 3
 

@@ -20,7 +20,7 @@ from app.http import create_app, settle_gc
 from app.settings import Settings
 from bench import data
 from bench.shapes import Shape, build_shapes
-from db.engine import create_engine
+from db.connect import create_engine
 
 OWN_PACKAGES = ("app", "schema", "resolvers", "loaders", "db")
 

@@ -28,7 +28,7 @@ from bench.executors import call
 from bench.shapes import build_shapes
 from db import codecs, fastread
 from db import engine as engine_module
-from db.engine import create_engine, plain_url
+from db.connect import create_engine, plain_url
 
 RUNS = 1000
 Read = tuple[str, list[Any], int]

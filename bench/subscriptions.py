@@ -30,7 +30,7 @@ from websockets.typing import Subprotocol
 
 from bench import data
 from bench.server import free_port
-from db.engine import plain_url
+from db.connect import plain_url
 
 QUERY = 'subscription { events(types: ["bench.tick"]) { id } }'
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
-from db.engine import async_url
+from db.connect import async_url
 
 DATABASE_NAME = "expensegraph"
 

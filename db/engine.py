@@ -1,83 +1,20 @@
-"""Engine and pool, and the request-scoped database handle every loader shares."""
+"""The request-scoped database handle every loader shares."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Executable, Row, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import codecs, tracing_hooks
-from db.fastread import merge_groups, merged, prepared, rows_of, unmerged, width
+from db import read_pool, tracing_hooks
+from db.fastread import fetch, prepared
 from db.read_queue import QueuedRead, ReadQueue
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PoolSettings:
-    """Pool size and the server-side timeouts every connection gets."""
-
-    size: int = 10
-    max_overflow: int = 5
-    timeout_s: float = 3.0
-    statement_timeout_ms: int = 5000
-    lock_timeout_ms: int = 2000
-    idle_in_transaction_timeout_ms: int = 10000
-
-
-def async_url(url: str) -> str:
-    """Return ``url`` with the asyncpg driver, whatever scheme it was given with."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    return parsed.render_as_string(hide_password=False)
-
-
-def plain_url(url: str) -> str:
-    """Return ``url`` as asyncpg.connect takes it (no SQLAlchemy driver name)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def create_engine(url: str, pool: PoolSettings = PoolSettings()) -> AsyncEngine:
-    """Return an async engine with a bounded pool and server-side timeouts.
-
-    A pooled connection is checked at checkout without a round trip (:func:`_alive`):
-    SQLAlchemy's pre-ping costs three (BEGIN, ``;``, ROLLBACK) on every request, more
-    than a one-statement read itself. A connection that broke unnoticed fails its first
-    statement instead; that request answers UNAVAILABLE (retryable) and SQLAlchemy
-    recycles every connection of the pool made before the failure.
-    """
-    engine = create_async_engine(
-        async_url(url),
-        pool_size=pool.size,
-        max_overflow=pool.max_overflow,
-        pool_timeout=pool.timeout_s,
-        connect_args={
-            "timeout": 5,
-            "server_settings": {
-                "application_name": "expensegraph",
-                **codecs.SERVER_SETTINGS,
-                "statement_timeout": str(pool.statement_timeout_ms),
-                "lock_timeout": str(pool.lock_timeout_ms),
-                "idle_in_transaction_session_timeout": str(pool.idle_in_transaction_timeout_ms),
-            },
-        },
-    )
-    event.listen(engine.sync_engine.pool, "checkout", _alive)
-    event.listen(engine.sync_engine, "connect", codecs.on_connect)
-    return engine
-
-
-def _alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    """Refuse a pooled connection whose socket asyncpg saw closed (the pool makes a new one)."""
-    if dbapi_connection.driver_connection.is_closed():
-        raise DisconnectionError("the pooled connection was closed by the server")
+Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
 
 
 class ConnectionLost(ConnectionError):
@@ -108,16 +45,21 @@ class RequestDb:
         self._lock = asyncio.Lock()
         self.statements = 0
         self._reads = ReadQueue(self._send_reads)  # plain reads until the loop's turn ends
+        self._lent = read_pool.Lent(read_pool.read_pool(engine))  # for plain reads
         self.writing = False
         # set by the idempotency layer, which commits itself after storing the response
         self.hold_commit = False
 
-    async def _connection(self) -> AsyncConnection:
+    def _usable(self) -> None:
         if self._closed:  # a loader batch outliving its request must not take a new connection
             raise RuntimeError("the request is over; its database handle is closed")
         if self._lost is not None:
             raise ConnectionLost("the request's database connection was lost") from self._lost
+
+    async def _connection(self) -> AsyncConnection:
+        self._usable()
         if self._conn is None:
+            self._lent.give_back()  # one connection at a time: SQLAlchemy's from now on
             self._conn = await self._engine.connect()
         return self._conn
 
@@ -138,7 +80,29 @@ class RequestDb:
 
     async def _send_reads(self, reads: list[QueuedRead]) -> list[Sequence[Row[Any]]]:
         """Answer the reads of one turn, in one round trip."""
+        async with self._lock:
+            if self._lent.pool is not None and self._conn is None and not self.writing:
+                return await self._read_lent(reads)
         return await self._using_connection(lambda conn: self._read_all(conn, reads))
+
+    async def _read_lent(self, reads: list[QueuedRead]) -> list[Sequence[Row[Any]]]:
+        """Answer ``reads`` on the lent connection (the lock is held); as _using_connection."""
+        fresh = self._lent.conn is None
+        for attempt in (1, 2):
+            self._usable()
+            reader = await self._lent.take()
+            self.statements += len(reads)
+            try:
+                return await self._fetch(reader, None, _sent(reads))
+            except Exception as error:
+                broken = reader.is_closed()
+                if attempt == 1 and fresh and _disconnected(error, broken):
+                    self._lent.give_back(broken=True)  # died in the pool unnoticed: again
+                    continue
+                if broken:
+                    self._lost = error
+                raise
+        raise AssertionError("unreachable")
 
     async def _read_all(
         self, conn: AsyncConnection, reads: list[QueuedRead]
@@ -146,7 +110,7 @@ class RequestDb:
         if self.writing:  # a write began meanwhile: its transaction must see these reads
             return [await self._traced_run(conn, read.statement, read.params) for read in reads]
         self.statements += len(reads) - 1  # one of them counted by _using_connection
-        return await self._fetch(conn, [(read.sql, read.args, read.row_type) for read in reads])
+        return await self._fetch(await self._driver_of(conn), conn.sync_connection, _sent(reads))
 
     async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Return what ``work`` returns, run on the request's connection, one at a time."""
@@ -197,33 +161,25 @@ class RequestDb:
         if fast is None:
             result = await conn.execute(statement, params or {})
             return result.all()
-        return (await self._fetch(conn, [fast]))[0]
+        return (await self._fetch(await self._driver_of(conn), conn.sync_connection, [fast]))[0]
+
+    async def _driver_of(self, conn: AsyncConnection) -> Any:
+        """Return the asyncpg connection under ``conn``."""
+        if self._driver is None:
+            self._driver = (await conn.get_raw_connection()).driver_connection
+        return self._driver
 
     async def _fetch(
-        self, conn: AsyncConnection, reads: list[tuple[str, list[Any], Any]]
+        self, driver: Any, sync_conn: Any, reads: Sequence[Read]
     ) -> list[Sequence[Any]]:
         """Return the rows of each (sql, arguments, row type), merging what can (fastread.width)."""
         engine = self._engine.sync_engine
         if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
             for text, values, _ in reads:
                 engine.dispatch.before_cursor_execute(
-                    conn.sync_connection, None, text, tuple(values), None, False
+                    sync_conn, None, text, tuple(values), None, False
                 )
-        if self._driver is None:
-            self._driver = (await conn.get_raw_connection()).driver_connection
-        found: list[Any] = [None] * len(reads)
-        sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)} if reads[1:] else {}
-        for group in merge_groups(sizes):  # each: {read's index: its columns}, two or more
-            sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
-            record = (await self._driver.fetch(sql, *args))[0]
-            for k, rows in zip(group, unmerged(record, list(group.values())), strict=True):
-                found[k] = rows
-        for k, (sql, args, _) in enumerate(reads):
-            if found[k] is None:
-                found[k] = await self._driver.fetch(sql, *args)
-        return [
-            rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)
-        ]
+        return await fetch(driver, reads)
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""
@@ -266,10 +222,15 @@ class RequestDb:
         """
         async with self._lock:
             conn, self._conn, self._driver = self._conn, None, None
+            self._lent.give_back()
             self._closed = True
             self.writing = False
         if conn is not None:
             await conn.close()
+
+
+def _sent(reads: list[QueuedRead]) -> list[Read]:
+    return [(read.sql, read.args, read.row_type) for read in reads]
 
 
 def _disconnected(error: Exception, broken: bool) -> bool:

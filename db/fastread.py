@@ -234,3 +234,21 @@ def unmerged(record: Sequence[Any], widths: Sequence[int]) -> list[list[tuple[An
 def _shifted(offset: int) -> Callable[["re.Match[str]"], str]:
     """Return a replacement for :data:`_PLACEHOLDER` adding ``offset`` to each number."""
     return lambda match: f"${int(match.group(1)) + offset}"
+
+
+async def fetch(driver: Any, reads: Sequence[tuple[str, list[Any], Any]]) -> list[Sequence[Any]]:
+    """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``.
+
+    Reads go together where they can (:func:`merge_groups`): one round trip a group.
+    """
+    found: list[Any] = [None] * len(reads)
+    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)} if reads[1:] else {}
+    for group in merge_groups(sizes):  # each: {read's index: its columns}, two or more
+        sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
+        record = (await driver.fetch(sql, *args))[0]
+        for k, rows in zip(group, unmerged(record, list(group.values())), strict=True):
+            found[k] = rows
+    for k, (sql, args, _) in enumerate(reads):
+        if found[k] is None:
+            found[k] = await driver.fetch(sql, *args)
+    return [rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)]

@@ -20,8 +20,8 @@ from app.auth import hash_secret, issue_token, new_api_key
 from app.http import create_app
 from app.limits import LimitSettings
 from app.settings import Settings
+from db.connect import create_engine
 from db.embedded import ensure_database, start_server
-from db.engine import create_engine
 from db.migrate import upgrade
 from tests.world import World, build_world
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.http import create_app
 from app.settings import Settings
-from db.engine import create_engine
+from db.connect import create_engine
 from tests.conftest import fresh_database
 from tests.idp import FakeIdp, SigningKey
 

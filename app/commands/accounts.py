@@ -9,7 +9,7 @@ from app.auth import hash_secret, issue_token, new_api_key
 from app.commands.database import request_db
 from app.commands.errors import CommandError
 from app.settings import Settings
-from db.engine import create_engine
+from db.connect import create_engine
 from db.queries import api_keys as api_key_reads
 from db.writes import admin
 from db.writes import api_keys as api_key_writes

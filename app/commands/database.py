@@ -9,7 +9,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.commands.errors import DatabaseUnavailable
 from app.settings import Settings
-from db.engine import PoolSettings, RequestDb, create_engine
+from db.connect import PoolSettings, create_engine
+from db.engine import RequestDb
 from db.migrate import current_revision, head_revision, upgrade
 
 

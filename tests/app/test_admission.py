@@ -20,7 +20,7 @@ import httpx
 from app.admission import Admission, AdmissionSettings, Refused
 from app.http import create_app
 from app.settings import ConfigError, Settings
-from db.engine import PoolSettings
+from db.connect import PoolSettings
 from tests.conftest import SETTINGS, codes, token
 from tests.serving import serving
 

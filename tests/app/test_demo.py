@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from app.commands.demo import demo_credentials
 from app.http import create_app
-from db.engine import create_engine
+from db.connect import create_engine
 from tests.conftest import SETTINGS, fresh_database, gql
 from tests.serving import free_port, stop
 

@@ -6,8 +6,8 @@ import gc
 import httpx
 
 from app.http import GC_YOUNG_THRESHOLD, create_app, settle_gc
+from db.connect import create_engine
 from db.embedded import ensure_database
-from db.engine import create_engine
 from tests.conftest import SETTINGS
 
 

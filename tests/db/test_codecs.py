@@ -9,7 +9,8 @@ import asyncpg
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import RequestDb, plain_url
+from db.connect import plain_url
+from db.engine import RequestDb
 from db.tables.expense import expenses
 from tests.world import World
 

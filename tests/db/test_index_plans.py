@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import issue_token
 from app.http import create_app
-from db.engine import create_engine
+from db.connect import create_engine
 from devdata.seed import seed
 from resolvers.ids import encode_id
 from tests.conftest import SETTINGS, fresh_database

@@ -33,7 +33,9 @@ async def db(engine: AsyncEngine) -> AsyncIterator[RequestDb]:
 def round_trips(db: RequestDb) -> list[str]:
     """Start listing what the request's asyncpg connection runs (after its first read)."""
     sent: list[str] = []
-    db._driver.add_query_logger(lambda record: sent.append(record.query))
+    lent = db._lent.conn  # plain reads run on the connection the read pool lent
+    assert lent is not None
+    lent.add_query_logger(lambda record: sent.append(record.query))
     return sent
 
 

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from db.engine import create_engine
+from db.connect import create_engine
 from db.migrate import downgrade, head_revision, upgrade
 from db.tables import metadata
 from tests.conftest import fresh_database

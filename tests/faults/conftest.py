@@ -22,8 +22,8 @@ from sqlalchemy import insert
 
 from app.auth import hash_secret, issue_token, new_api_key
 from app.http import create_app
+from db.connect import PoolSettings, create_engine
 from db.embedded import ensure_database, start_server
-from db.engine import PoolSettings, create_engine
 from db.migrate import upgrade
 from db.tables.org import cards
 from devdata.seed import seed

@@ -8,11 +8,15 @@ Runs the real app in-process on the tests' own PostgreSQL (tests/faults/conftest
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import PoolSettings, create_engine
+from db.connect import PoolSettings, create_engine
+from db.read_pool import read_pool
 from resolvers.ids import encode_id
 from tests.faults.conftest import (
     OwnPostgres,
@@ -33,25 +37,46 @@ SESSION_SETTINGS = ("statement_timeout", "lock_timeout", "idle_in_transaction_se
 FREEZE = "mutation($id: ID!) { p: freezeCard(id: $id) { card { status } userErrors { code } } }"
 
 
+@pytest.mark.parametrize("held", ["reads", "writes"])
 async def test_pool_exhaustion_fails_fast_with_unavailable_and_recovers(
-    own_pg: OwnPostgres, own_world: World
+    own_pg: OwnPostgres, own_world: World, held: str
 ) -> None:
+    """Plain reads borrow from the read pool (db/read_pool.py), writes from SQLAlchemy's."""
     token = admin_token(own_world.a)
+    query, variables = READ, {}
+    if held == "writes":
+        query, variables = FREEZE, {"id": encode_id("Card", await new_card(own_pg, own_world.a))}
     pool = PoolSettings(size=1, max_overflow=0, timeout_s=1)
     async with app_client(own_pg, pool) as (client, engine):
-        warm = outcome(await post(client, READ, token))
-        async with engine.connect() as held:  # the pool's only connection
-            await held.exec_driver_sql("SELECT 1")
+        warm = outcome(await post(client, query, token, variables))
+        async with _holding(engine, held):  # the pool's only connection
             started = time.monotonic()
-            response = await post(client, READ, token)
+            response = await post(client, query, token, variables)
             elapsed = time.monotonic() - started
-        after = [outcome(await post(client, READ, token)) for _ in range(3)]
+        after = [outcome(await post(client, query, token, variables)) for _ in range(3)]
     got = outcome(response)
-    facts = f"warm={warm}; exhausted -> {got} after {elapsed:.2f}s ({response.text[:120]!r}); after release -> {after}"
+    facts = f"{held}: warm={warm}; exhausted -> {got} after {elapsed:.2f}s ({response.text[:120]!r}); after release -> {after}"
     assert warm == "ok", facts
     assert elapsed < 2.0, f"no fast failure: {facts}"
     assert got == "UNAVAILABLE", f"pool timeout is not a retryable UNAVAILABLE: {facts}"
     assert after == ["ok"] * 3, f"the pool did not recover: {facts}"
+
+
+@asynccontextmanager
+async def _holding(engine: AsyncEngine, held: str) -> AsyncIterator[None]:
+    """Hold the only connection of the read pool ("reads") or of SQLAlchemy's ("writes")."""
+    if held == "writes":
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+            yield
+        return
+    lender = read_pool(engine)
+    assert lender is not None
+    conn = await lender.acquire()
+    try:
+        yield
+    finally:
+        lender.release(conn)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.http import create_app
-from db.engine import create_engine
+from db.connect import create_engine
 from tests.conftest import SETTINGS, fresh_database, token
 from tests.graphql.receipts.conftest import PDF, unique, upload
 from tests.serving import ROOT, stop
