@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.transport import header
+from db.read_pool import read_pool
 from db.writes import jobs
 
 log = logging.getLogger("expensegraph.request")
@@ -214,10 +215,10 @@ def observe_batch(loader: str, size: int) -> None:
 def set_gauges(app: Starlette) -> None:
     """Set this process's pool and admission gauges from their current state."""
     engine = getattr(app.state, "engine", None)
-    if engine is not None:
-        pool = engine.pool
-        POOL.labels("in_use").set(pool.checkedout())
-        POOL.labels("idle").set(pool.checkedin())
+    if engine is not None:  # SQLAlchemy's (writes) and the read pool's (db/read_pool.py)
+        pool, reads = engine.pool, read_pool(engine)
+        POOL.labels("in_use").set(pool.checkedout() + (reads.lent if reads else 0))
+        POOL.labels("idle").set(pool.checkedin() + (reads.idle if reads else 0))
     admission = getattr(app.state, "admission", None)
     if admission is not None:
         ADMISSION.labels("in_flight").set(admission.in_flight)

@@ -33,6 +33,12 @@ class ReadPool:
         self._idle: deque[asyncpg.Connection] = deque()
         self._slots: asyncio.Semaphore | None = None  # made in the loop that uses it
         self._made: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
+        self.lent = 0  # connections lent now
+
+    @property
+    def idle(self) -> int:
+        """Return how many open connections wait in the pool."""
+        return len(self._idle)
 
     async def acquire(self) -> asyncpg.Connection:
         """Return an open connection; ``sqlalchemy.exc.TimeoutError`` when none frees in time."""
@@ -48,6 +54,7 @@ class ReadPool:
                 ) from None
         else:
             await self._slots.acquire()  # free: returns without suspending
+        self.lent += 1
         while self._idle:
             conn = self._idle.pop()
             if not conn.is_closed():
@@ -55,6 +62,7 @@ class ReadPool:
         try:
             conn = await self._connect()
         except BaseException:
+            self.lent -= 1
             self._slots.release()
             raise
         self._made.add(conn)
@@ -67,6 +75,7 @@ class ReadPool:
         else:
             self._idle.append(conn)
         assert self._slots is not None
+        self.lent -= 1
         self._slots.release()
 
     def terminate(self) -> None:
@@ -91,20 +100,39 @@ def read_pool(engine: AsyncEngine) -> ReadPool | None:
 
 
 class Lent:
-    """The read connection one request borrowed from ``pool``, if any (None: no pool)."""
+    """The read connection one request borrowed from ``pool``, if any (None: no pool).
+
+    A borrower dropped without giving it back (a task cancelled past its ``finally``)
+    does not leak it: when the borrower is collected, the connection is closed and its
+    place in the pool freed, as SQLAlchemy's pool does for its own connections.
+    """
 
     def __init__(self, pool: ReadPool | None) -> None:
         self.pool = pool
         self.conn: asyncpg.Connection | None = None
+        self._dropped: weakref.finalize[Any, Any] | None = None
 
     async def take(self) -> asyncpg.Connection:
         """Return the borrowed connection, borrowing one first if need be."""
         if self.conn is None:
             assert self.pool is not None
             self.conn = await self.pool.acquire()
+            loop = asyncio.get_running_loop()
+            self._dropped = weakref.finalize(self, _reclaim, self.pool, self.conn, loop)
         return self.conn
 
     def give_back(self, *, broken: bool = False) -> None:
         conn, self.conn = self.conn, None
+        if self._dropped is not None:
+            self._dropped.detach()
+            self._dropped = None
         if conn is not None and self.pool is not None:
             self.pool.release(conn, broken=broken)
+
+
+def _reclaim(pool: ReadPool, conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop) -> None:
+    """Free what a collected borrower held (collection may run in any thread)."""
+    try:
+        loop.call_soon_threadsafe(lambda: pool.release(conn, broken=True))
+    except RuntimeError:  # the loop is closed: its connections went with it
+        pass
