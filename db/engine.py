@@ -46,6 +46,8 @@ class RequestDb:
         self.statements = 0
         self._reads = ReadQueue(self._send_reads)  # plain reads until the loop's turn ends
         self._lent = read_pool.Lent(read_pool.read_pool(engine))  # for plain reads
+        # asyncpg connections a statement was abandoned on (its task cancelled mid-flight)
+        self._abandoned: set[Any] = set()
         self.writing = False
         # set by the idempotency layer, which commits itself after storing the response
         self.hold_commit = False
@@ -59,7 +61,7 @@ class RequestDb:
     async def _connection(self) -> AsyncConnection:
         self._usable()
         if self._conn is None:
-            self._lent.give_back()  # one connection at a time: SQLAlchemy's from now on
+            self._give_back_lent()  # one connection at a time: SQLAlchemy's from now on
             self._conn = await self._engine.connect()
         return self._conn
 
@@ -179,7 +181,15 @@ class RequestDb:
                 engine.dispatch.before_cursor_execute(
                     sync_conn, None, text, tuple(values), None, False
                 )
-        return await fetch(driver, reads)
+        try:
+            return await fetch(driver, reads)
+        except asyncio.CancelledError:
+            # graphql-core cancels the fields it no longer needs, maybe in the middle of a
+            # statement: the server may then hold it unfinished, its statement timeout
+            # running, and cancel whatever that connection runs next, seconds later. The
+            # request may go on using it; no later request will
+            self._abandoned.add(driver)
+            raise
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""
@@ -221,12 +231,18 @@ class RequestDb:
         waiting for sibling fields, whose loader batches may still be running.
         """
         async with self._lock:
-            conn, self._conn, self._driver = self._conn, None, None
-            self._lent.give_back()
+            conn, driver = self._conn, self._driver
+            self._conn, self._driver = None, None
+            self._give_back_lent()
             self._closed = True
             self.writing = False
         if conn is not None:
+            if driver is not None and driver in self._abandoned:
+                await conn.invalidate()  # the pool opens another in its place
             await conn.close()
+
+    def _give_back_lent(self) -> None:
+        self._lent.give_back(broken=self._lent.conn in self._abandoned)
 
 
 def _sent(reads: list[QueuedRead]) -> list[Read]:

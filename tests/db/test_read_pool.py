@@ -5,8 +5,10 @@ import gc
 
 import pytest
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import Label, func, literal_column, select
 
 from db.connect import PoolSettings, create_engine
+from db.engine import RequestDb
 from db.read_pool import Lent, ReadPool, read_pool
 
 
@@ -57,5 +59,44 @@ async def test_a_borrower_dropped_without_giving_back_frees_its_place(database_u
         assert await (await fresh.take()).fetchval("SELECT 2") == 2
         fresh.give_back()
         assert (pool.lent, pool.idle) == (0, 1)
+    finally:
+        await engine.dispose()
+
+
+# a literal keeps a read on its caller's task (the read queue would run it on its own)
+_ON_THE_CALLERS_TASK: Label[str] = literal_column("'now'").label("tag")
+
+
+async def _backend(db: RequestDb) -> int:
+    return int(
+        (await db.rows(select(func.pg_backend_pid().label("pid"), _ON_THE_CALLERS_TASK)))[0][0]
+    )
+
+
+async def test_a_connection_a_statement_was_abandoned_on_is_not_pooled_again(
+    database_url: str,
+) -> None:
+    # graphql-core cancels the fields it no longer needs, maybe mid-statement; the server
+    # may then hold the statement unfinished, its timeout running, and cancel what the
+    # connection runs next: seen as "canceling statement due to statement timeout" on a
+    # later request's read
+    engine = create_engine(database_url, PoolSettings(size=1, max_overflow=0))
+    try:
+        db = RequestDb(engine)
+        pid = await _backend(db)
+        read = asyncio.ensure_future(
+            db.rows(select(func.pg_sleep(0.3).label("slept"), _ON_THE_CALLERS_TASK))
+        )
+        await asyncio.sleep(0.05)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        assert await _backend(db) == pid  # the request may go on with it
+        await db.close()
+        after = RequestDb(engine)
+        try:
+            assert await _backend(after) != pid  # no later request gets it
+        finally:
+            await after.close()
     finally:
         await engine.dispose()
