@@ -4,8 +4,8 @@ import asyncio
 import gc
 
 import pytest
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import Label, func, literal_column, select
+from sqlalchemy import exc as sa_exc
 
 from db.connect import PoolSettings, create_engine
 from db.engine import RequestDb
