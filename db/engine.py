@@ -76,8 +76,13 @@ class RequestDb:
         if not self.writing and tracing_hooks.TRACER is None:
             engine = self._engine.sync_engine
             fast = prepared(statement, engine.dialect, engine._compiled_cache, params)
-            if fast is not None and "'" not in fast[0]:  # no literal a renumbering could touch
-                return await self._reads.add(QueuedRead(statement, params, *fast))
+            if fast is not None:
+                read = QueuedRead(statement, params, *fast)
+                if "'" not in fast[0]:  # no literal a renumbering could touch: merge it
+                    return await self._reads.add(read)
+                # alone, at once, on the connection the request reads on (not SQLAlchemy's:
+                # taking that one first would hold the statement back a while)
+                return (await self._send_reads([read]))[0]
         return await self._using_connection(lambda conn: self._traced_run(conn, statement, params))
 
     async def _send_reads(self, reads: list[QueuedRead]) -> list[Sequence[Row[Any]]]:
