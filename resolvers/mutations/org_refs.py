@@ -23,11 +23,14 @@ async def active_member(ctx: Context, global_id: str, field: str) -> MemberRow:
     return member
 
 
-async def live_team(ctx: Context, team_id: int, archived: str) -> TeamRow:
-    """Return the unarchived team ``team_id``, share-locked; else the userError on teamId."""
+async def live_team(ctx: Context, team_id: int, if_archived: str) -> TeamRow:
+    """Return the unarchived team ``team_id``, share-locked; else the userError on teamId.
+
+    ``if_archived`` is that userError's message for an archived team.
+    """
     principal, _ = ctx.require()
     team = await org_writes.team(db=ctx.db, business_id=principal.business_id, team_id=team_id)
     team = found(team, "team", "teamId")
     if team.archived_at is not None:
-        raise fail(RuleCode.TEAM_ARCHIVED, archived, "teamId")
+        raise fail(RuleCode.TEAM_ARCHIVED, if_archived, "teamId")
     return team
