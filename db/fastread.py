@@ -17,7 +17,8 @@ is made once per compiled statement.
 import collections
 import keyword
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
@@ -63,6 +64,8 @@ def _row_type(compiled: SQLCompiler, dialect: Dialect) -> Any:
     base = collections.namedtuple("FastRow", names)  # type: ignore[misc]
     mapping = property(lambda row: row._asdict())
     row_type = type("FastRow", (base,), {"__slots__": (), "_mapping": mapping})
+    # a row from a record or a tuple in one C call (``_make`` is a Python frame per row)
+    row_type._new = partial(tuple.__new__, row_type)  # type: ignore[attr-defined]
     # the few columns SQLAlchemy would convert (arrays) get the very same function
     row_type._processors = [  # type: ignore[attr-defined]
         (i, processor) for i, processor in enumerate(processors) if processor is not None
@@ -130,12 +133,12 @@ def prepared(
     return answer
 
 
-def rows_of(records: Sequence[Any], row_type: Any) -> list[Any]:
-    """Return asyncpg records as rows with attribute access."""
-    make = row_type._make
+def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
+    """Return asyncpg records (or tuples of a merged read) as rows with attribute access."""
+    make = row_type._new
     processors = row_type._processors
     if not processors:
-        return [make(record) for record in records]
+        return list(map(make, records))
     rows = []
     for record in records:
         values = list(record)
@@ -220,14 +223,17 @@ def merged(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, l
     return sql, [arg for _, args, _ in statements for arg in args]
 
 
-def unmerged(record: Sequence[Any], widths: Sequence[int]) -> list[list[tuple[Any, ...]]]:
-    """Return the rows of each statement from the one record of their :func:`merged` SQL."""
+def unmerged(record: Sequence[Any], widths: Sequence[int]) -> list[Iterable[tuple[Any, ...]]]:
+    """Return the rows of each statement from the one record of their :func:`merged` SQL.
+
+    Each as an iterator: :func:`rows_of` makes the rows from it (zip reuses its tuple).
+    """
     answers, start = [], 0
     for columns in widths:
         arrays = record[start : start + columns]
         start += columns
         # no row: array_agg of nothing is NULL
-        answers.append([] if arrays[0] is None else list(zip(*arrays)))  # noqa: B905
+        answers.append([] if arrays[0] is None else zip(*arrays))  # noqa: B905
     return answers
 
 

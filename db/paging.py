@@ -4,36 +4,19 @@ OFFSET is never used: every page is an index range scan, however deep.
 """
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, tuple_
 
 
-def hash_once(self: Any) -> int:
-    """Return a frozen dataclass's hash, computed from its fields on first use and kept.
-
-    For values used as (parts of) loader and cache keys: every dict operation on a key
-    hashes it, and the generated ``__hash__`` hashes all fields each time. Set it in the
-    class body (``__hash__ = hash_once``) so the dataclass keeps it. Not for pickling
-    (string hashes differ between processes).
-    """
-    kept: int | None = self.__dict__.get("_hash")
-    if kept is None:
-        kept = hash(tuple(self.__dict__[name] for name in self.__dataclass_fields__))
-        object.__setattr__(self, "_hash", kept)
-    return kept
-
-
-@dataclass(frozen=True)
-class Keyset:
+class Keyset(NamedTuple):
     """One page request, already decoded from first/after/last/before.
 
     ``descending`` is the order the client asked for; ``forward`` False means the page
     ends at ``cursor`` (last/before), so SQL runs in the opposite order and the rows
-    are reversed afterwards.
+    are reversed afterwards. A named tuple: it is part of loader keys, hashed many
+    times a request, and a tuple hashes in C.
     """
-
-    __hash__ = hash_once
 
     column: str
     descending: bool

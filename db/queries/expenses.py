@@ -1,9 +1,8 @@
 """Expense queries: filtered keyset pages (root and per parent), counts, lookups by id."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
-from db.paging import Keyset, Page, hash_once, seek, to_page
+from db.paging import Keyset, Page, seek, to_page
 from db.rows import ExpenseRow
 from db.sql import any_of, kept_by_inputs
 from db.tables.expense import expenses
@@ -48,11 +47,11 @@ _PARENT_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class ExpenseSpec:
-    """A decoded ExpenseFilter: ids are database ids, amounts home-currency minor units."""
+class ExpenseSpec(NamedTuple):
+    """A decoded ExpenseFilter: ids are database ids, amounts home-currency minor units.
 
-    __hash__ = hash_once
+    A named tuple, as :class:`db.paging.Keyset`: loader keys hold it and hash it in C.
+    """
 
     spent_after: datetime | None = None
     spent_before: datetime | None = None
