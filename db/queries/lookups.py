@@ -11,9 +11,9 @@ from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.sql import any_of, array_param
 from db.tables.expense import expense_events
-from db.tables.org import businesses, cards, members, policies
+from db.tables.org import businesses, policies
 from db.tables.receipt import receipts
-from db.visibility import Visibility, card_visible, member_visible
+from db.visibility import Visibility
 
 
 async def rows_by_ids(
@@ -93,28 +93,40 @@ async def _children(
     return grouped
 
 
+async def _visible_children(
+    db: RequestDb,
+    visibility: Visibility,
+    table: str,
+    parent_ids: Sequence[int],
+    key: str,
+    *order_by: str,
+) -> dict[int, list[Any]]:
+    """Return the visible rows of ``table`` grouped by ``key`` (one of ``parent_ids``), in order."""
+    node = NODE_TABLES[table]
+    statement = (
+        select(node.table)
+        .where(node.visible(visibility), any_of(node.table.c[key], parent_ids))
+        .order_by(*(node.table.c[name] for name in order_by))
+    )
+    return await _children(db, statement, parent_ids, key)
+
+
 async def members_by_team(
     *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int]
 ) -> dict[int, list[MemberRow]]:
     """Return the visible members of each team, by name."""
-    statement = (
-        select(members)
-        .where(member_visible(visibility), any_of(members.c.team_id, team_ids))
-        .order_by(members.c.name, members.c.id)
-    )
-    return cast("dict[int, list[MemberRow]]", await _children(db, statement, team_ids, "team_id"))
+    rows = await _visible_children(db, visibility, "members", team_ids, "team_id", "name", "id")
+    return cast("dict[int, list[MemberRow]]", rows)
 
 
 async def cards_by_holder(
     *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int]
 ) -> dict[int, list[CardRow]]:
     """Return the visible cards of each member, oldest first."""
-    statement = (
-        select(cards)
-        .where(card_visible(visibility), any_of(cards.c.holder_id, member_ids))
-        .order_by(cards.c.created_at, cards.c.id)
+    rows = await _visible_children(
+        db, visibility, "cards", member_ids, "holder_id", "created_at", "id"
     )
-    return cast("dict[int, list[CardRow]]", await _children(db, statement, member_ids, "holder_id"))
+    return cast("dict[int, list[CardRow]]", rows)
 
 
 async def receipts_by_expense(
