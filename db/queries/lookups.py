@@ -55,6 +55,7 @@ class _ByKeys:
             )
 
         key = table.c[column]
+        self.column = column
         self.one = statement(key == bindparam("key", type_=key.type))
         self.several = statement(key == any_(array_param("keys", key)))
 
@@ -65,6 +66,13 @@ class _ByKeys:
         if len(keys) == 1:
             return self.one, {"business_id": visibility.business_id, "key": keys[0]}
         return self.several, {"business_id": visibility.business_id, "keys": list(keys)}
+
+    async def grouped(
+        self, db: RequestDb, visibility: Visibility, keys: Sequence[int]
+    ) -> dict[int, list[Any]]:
+        """Return the rows for ``keys`` grouped by their key (the caller casts them)."""
+        statement, params = self.run(visibility, keys)
+        return await _children(db, statement, keys, self.column, params)
 
 
 _BY_IDS = {node.table.name: _ByKeys(node.table, "id", tenant=node.tenant) for node in NODES}
@@ -133,22 +141,16 @@ async def receipts_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[ReceiptRow]]:
     """Return the receipts attached to each expense, oldest upload first."""
-    statement, params = _RECEIPTS_BY_EXPENSE.run(visibility, expense_ids)
-    return cast(
-        dict[int, list[ReceiptRow]],
-        await _children(db, statement, expense_ids, "expense_id", params),
-    )
+    rows = await _RECEIPTS_BY_EXPENSE.grouped(db, visibility, expense_ids)
+    return cast("dict[int, list[ReceiptRow]]", rows)
 
 
 async def events_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[ExpenseEventRow]]:
     """Return the audit trail of each expense, oldest first."""
-    statement, params = _EVENTS_BY_EXPENSE.run(visibility, expense_ids)
-    return cast(
-        dict[int, list[ExpenseEventRow]],
-        await _children(db, statement, expense_ids, "expense_id", params),
-    )
+    rows = await _EVENTS_BY_EXPENSE.grouped(db, visibility, expense_ids)
+    return cast("dict[int, list[ExpenseEventRow]]", rows)
 
 
 _RECEIPTS_BY_EXPENSE = _ByKeys(receipts, "expense_id", "uploaded_at", "id")
