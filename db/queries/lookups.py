@@ -11,9 +11,9 @@ from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.sql import any_of, array_param
 from db.tables.expense import expense_events
-from db.tables.org import businesses, cards, members, policies
+from db.tables.org import businesses, policies
 from db.tables.receipt import receipts
-from db.visibility import Visibility, card_visible, member_visible
+from db.visibility import Visibility
 
 
 async def rows_by_ids(
@@ -55,6 +55,7 @@ class _ByKeys:
             )
 
         key = table.c[column]
+        self.column = column
         self.one = statement(key == bindparam("key", type_=key.type))
         self.several = statement(key == any_(array_param("keys", key)))
 
@@ -65,6 +66,13 @@ class _ByKeys:
         if len(keys) == 1:
             return self.one, {"business_id": visibility.business_id, "key": keys[0]}
         return self.several, {"business_id": visibility.business_id, "keys": list(keys)}
+
+    async def grouped(
+        self, db: RequestDb, visibility: Visibility, keys: Sequence[int]
+    ) -> dict[int, list[Any]]:
+        """Return the rows for ``keys`` grouped by their key (the caller casts them)."""
+        statement, params = self.run(visibility, keys)
+        return await _children(db, statement, keys, self.column, params)
 
 
 _BY_IDS = {node.table.name: _ByKeys(node.table, "id", tenant=node.tenant) for node in NODES}
@@ -93,50 +101,56 @@ async def _children(
     return grouped
 
 
+async def _visible_children(
+    db: RequestDb,
+    visibility: Visibility,
+    table: str,
+    parent_ids: Sequence[int],
+    key: str,
+    *order_by: str,
+) -> dict[int, list[Any]]:
+    """Return the visible rows of ``table`` grouped by ``key`` (one of ``parent_ids``), in order."""
+    node = NODE_TABLES[table]
+    statement = (
+        select(node.table)
+        .where(node.visible(visibility), any_of(node.table.c[key], parent_ids))
+        .order_by(*(node.table.c[name] for name in order_by))
+    )
+    return await _children(db, statement, parent_ids, key)
+
+
 async def members_by_team(
     *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int]
 ) -> dict[int, list[MemberRow]]:
     """Return the visible members of each team, by name."""
-    statement = (
-        select(members)
-        .where(member_visible(visibility), any_of(members.c.team_id, team_ids))
-        .order_by(members.c.name, members.c.id)
-    )
-    return cast("dict[int, list[MemberRow]]", await _children(db, statement, team_ids, "team_id"))
+    rows = await _visible_children(db, visibility, "members", team_ids, "team_id", "name", "id")
+    return cast("dict[int, list[MemberRow]]", rows)
 
 
 async def cards_by_holder(
     *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int]
 ) -> dict[int, list[CardRow]]:
     """Return the visible cards of each member, oldest first."""
-    statement = (
-        select(cards)
-        .where(card_visible(visibility), any_of(cards.c.holder_id, member_ids))
-        .order_by(cards.c.created_at, cards.c.id)
+    rows = await _visible_children(
+        db, visibility, "cards", member_ids, "holder_id", "created_at", "id"
     )
-    return cast("dict[int, list[CardRow]]", await _children(db, statement, member_ids, "holder_id"))
+    return cast("dict[int, list[CardRow]]", rows)
 
 
 async def receipts_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[ReceiptRow]]:
     """Return the receipts attached to each expense, oldest upload first."""
-    statement, params = _RECEIPTS_BY_EXPENSE.run(visibility, expense_ids)
-    return cast(
-        dict[int, list[ReceiptRow]],
-        await _children(db, statement, expense_ids, "expense_id", params),
-    )
+    rows = await _RECEIPTS_BY_EXPENSE.grouped(db, visibility, expense_ids)
+    return cast("dict[int, list[ReceiptRow]]", rows)
 
 
 async def events_by_expense(
     *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
 ) -> dict[int, list[ExpenseEventRow]]:
     """Return the audit trail of each expense, oldest first."""
-    statement, params = _EVENTS_BY_EXPENSE.run(visibility, expense_ids)
-    return cast(
-        dict[int, list[ExpenseEventRow]],
-        await _children(db, statement, expense_ids, "expense_id", params),
-    )
+    rows = await _EVENTS_BY_EXPENSE.grouped(db, visibility, expense_ids)
+    return cast("dict[int, list[ExpenseEventRow]]", rows)
 
 
 _RECEIPTS_BY_EXPENSE = _ByKeys(receipts, "expense_id", "uploaded_at", "id")

@@ -17,6 +17,7 @@ from tests.graphql.helpers_auth import (
     credential,
     expected_ids,
     gid,
+    row_id,
     row_ids,
     sql_ids,
     walk,
@@ -60,20 +61,26 @@ async def test_role_sets_match_the_rule_in_words(engine, world):
     assert await expected_ids(engine, a, "manager", "cards") == cards
 
 
-async def _children(
-    engine: AsyncEngine, visible: set[int], table: str, column: str, parent_id: int
+async def _check_list(
+    engine: AsyncEngine,
+    nodes: list[Any],
+    visible: set[int],
+    table: str,
+    column: str,
+    parent_id: int,
 ) -> set[int]:
-    """Return the ``visible`` ids of ``table`` whose ``column`` is ``parent_id``."""
+    """Check that ``nodes`` are the ``visible`` rows of ``table`` whose ``column`` is ``parent_id``."""
     sql = f"SELECT id FROM {table} WHERE {column} = :p"
-    return visible & await sql_ids(engine, sql, p=parent_id)
+    expected = visible & await sql_ids(engine, sql, p=parent_id)
+    assert row_ids(n["id"] for n in nodes) == expected
+    return expected
 
 
 async def _check_expenses(
     engine: AsyncEngine, page: dict[str, Any], visible: set[int], column: str, parent_id: int
 ) -> None:
     """Check a nested expense connection: the visible expenses whose ``column`` is the parent."""
-    expected = await _children(engine, visible, "expenses", column, parent_id)
-    assert row_ids(e["id"] for e in page["nodes"]) == expected
+    expected = await _check_list(engine, page["nodes"], visible, "expenses", column, parent_id)
     assert page["totalCount"] == len(expected)
 
 
@@ -91,9 +98,8 @@ async def test_team_members_and_expenses_apply_visibility(client, engine, world,
     teams = data["teams"]["nodes"]
     assert row_ids(t["id"] for t in teams) == await expected_ids(engine, world.a, who, "teams")
     for team in teams:
-        team_id = row_ids([team["id"]]).pop()
-        in_team = await _children(engine, members, "members", "team_id", team_id)
-        assert row_ids(m["id"] for m in team["members"]) == in_team
+        team_id = row_id(team["id"])
+        await _check_list(engine, team["members"], members, "members", "team_id", team_id)
         assert not team["expenses"]["pageInfo"]["hasNextPage"]
         await _check_expenses(engine, team["expenses"], expenses, "team_id", team_id)
 
@@ -110,12 +116,11 @@ async def test_member_cards_and_expenses_apply_visibility(client, engine, world,
     cards = await expected_ids(engine, world.a, who, "cards")
     expenses = await expected_ids(engine, world.a, who, "expenses")
     for member in data["members"]["nodes"]:
-        member_id = row_ids([member["id"]]).pop()
-        held = await _children(engine, cards, "cards", "holder_id", member_id)
-        assert row_ids(c["id"] for c in member["cards"]) == held
+        member_id = row_id(member["id"])
+        await _check_list(engine, member["cards"], cards, "cards", "holder_id", member_id)
         await _check_expenses(engine, member["expenses"], expenses, "member_id", member_id)
         for card in member["cards"]:
-            card_id = row_ids([card["id"]]).pop()
+            card_id = row_id(card["id"])
             await _check_expenses(engine, card["expenses"], expenses, "card_id", card_id)
 
 
@@ -134,7 +139,7 @@ async def test_receipt_expense_is_null_unless_the_expense_is_visible(client, eng
         engine, "SELECT id, expense_id FROM receipts WHERE business_id = :b", world
     )
     for receipt in receipts:
-        expense_id = attached[row_ids([receipt["id"]]).pop()]
+        expense_id = attached[row_id(receipt["id"])]
         shown = receipt["expense"]
         if expense_id is not None and expense_id in visible:
             assert shown == {"id": gid("Expense", expense_id)}
