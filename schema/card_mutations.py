@@ -11,7 +11,7 @@ from resolvers.context import Context
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
 from schema.card import Card, LimitPeriod
-from schema.payloads import MoneyInput, money, one_changed, with_secret
+from schema.payloads import MoneyInput, converted, money, one_changed, with_secret
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
 strawberry.enum(
@@ -123,12 +123,7 @@ class CardMutations:
         ctx: Context,
         input: Annotated[IssueCardInput, strawberry.argument(description="The card.")],
     ) -> CardRow:
-        new = NewCard(
-            holder_id=input.holder_id, team_id=input.team_id, currency=input.currency,
-            spend_limit=money(input.spend_limit),
-            limit_period=input.limit_period.value if input.limit_period is not None else None,
-        )  # fmt: skip
-        return await cards.issue_card(ctx, new)
+        return await cards.issue_card(ctx, converted(input, NewCard))
 
     cancel_card = _card.mutation(
         "Cancel a card for good: it can never be used, unfrozen or changed again (admins, finance, `cards:write` keys).",

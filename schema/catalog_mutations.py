@@ -11,7 +11,7 @@ from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
 from schema.business import Policy, PolicySource
 from schema.category import Category
-from schema.payloads import Changes, MoneyInput, given, money, one_changed, outcome, payload
+from schema.payloads import Changes, MoneyInput, converted, given, one_changed, outcome, payload
 
 
 @strawberry.input(description="A new category.")
@@ -91,8 +91,7 @@ class CatalogMutations:
         ctx: Context,
         input: Annotated[CreateCategoryInput, strawberry.argument(description="The category.")],
     ) -> CategoryRow:
-        changes = CategoryChanges(name=input.name, gl_code=input.gl_code)
-        return await categories.create_category(ctx, changes)
+        return await categories.create_category(ctx, converted(input, CategoryChanges))
 
     @_category.mutation(
         "Rename a category or change its GL code, archived ones too (same actors as createCategory)."
@@ -132,12 +131,7 @@ class CatalogMutations:
         ctx: Context,
         input: Annotated[SetPolicyInput, strawberry.argument(description="The policy.")],
     ) -> PolicySource:
-        fields = PolicyFields(
-            id=input.id, name=input.name, category_id=input.category_id,
-            max_amount=money(input.max_amount),
-            receipt_required_above=money(input.receipt_required_above),
-        )  # fmt: skip
-        return _priced(ctx, await policies.set_policy(ctx, fields))
+        return _priced(ctx, await policies.set_policy(ctx, converted(input, PolicyFields)))
 
     @_policy.mutation(
         "Remove a policy: expenses are no longer checked against it (same actors as setPolicy)."

@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.mutations import business, members, teams
 from schema.business import Business
 from schema.member import Member, Role
-from schema.payloads import Changes, given, one_changed
+from schema.payloads import Changes, converted, given, one_changed
 from schema.team import Team
 
 
@@ -132,5 +132,4 @@ class OrganisationMutations:
 
     @_business.mutation("Rename the business or change its time zone (admins and `admin` keys).")
     async def update_business(ctx: Context, input: Changes[UpdateBusinessInput]) -> BusinessRow:
-        changes = business.BusinessChanges(name=input.name, timezone=input.timezone)
-        return await business.update_business(ctx, changes)
+        return await business.update_business(ctx, converted(input, business.BusinessChanges))

@@ -3,7 +3,9 @@ and how it is declared and answers (:class:`Outcome`; the payloads of one change
 ``CardPayload`` and the like, are made by :func:`one_changed` and :func:`with_secret`)."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from decimal import Decimal
+from enum import Enum
 from inspect import Parameter, signature
 from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
@@ -38,6 +40,23 @@ class MoneyInput:
 def money(given: MoneyInput | None) -> tuple[Decimal, str] | None:
     """Return a MoneyInput as the use cases take it: (amount, currency), or None."""
     return (given.amount, given.currency) if given is not None else None
+
+
+def converted(data: Any, into: Callable[..., T]) -> T:
+    """Return an input as its use case takes it, ``into(**values)``: each of the input's
+    fields under its own name, a MoneyInput as :func:`money` makes it, an enum as its value.
+
+    A field the use case lacks fails at once (``into`` raises TypeError), so the two cannot
+    drift apart; fields of ``into`` the input lacks keep their defaults. An input with
+    fields that may be omitted (``strawberry.UNSET``) is read with :func:`given` instead.
+    """
+    return into(**{field.name: _plain(getattr(data, field.name)) for field in fields(data)})
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, MoneyInput):
+        return money(value)
+    return value.value if isinstance(value, Enum) else value
 
 
 def given(value: T | None) -> tuple[T | None, bool]:
