@@ -40,6 +40,7 @@ from graphql import (
 )
 
 from execution import compat
+from execution.columns import narrow
 from schema.fields import LANE, Fetch, Get, Sourced
 
 # Fields of the types a query can reach that the lane leaves to the reference path, and why
@@ -79,6 +80,11 @@ class FieldPlan:
     leaf: GraphQLLeafType | None = None  # the named type, when it is a scalar or enum
     # the named return type's plans, per concrete object type name
     children: dict[str, list["FieldPlan"]] = field(default_factory=dict)
+    name: str = ""  # the field's name in the schema
+    reads: tuple[str, ...] | None = None  # what it uses of its source, as declared
+    narrows: bool = False  # its load takes ``columns=`` (schema/fields.py Fetch)
+    # what the selection reads of the rows a narrowing load returns (None: whole rows)
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +159,7 @@ class _Planner:
                     for concrete in self.concrete_types(named):
                         plan.children[concrete.name] = self.plans(concrete, subsets)
             plans.append(plan)
+        narrow(plans)
         return plans
 
     def collect(
@@ -197,7 +204,7 @@ class _Planner:
     def plan(self, object_type: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> FieldPlan:
         name = nodes[0].name.value
         if name == "__typename":
-            return FieldPlan(key, Kind.TYPENAME, object_type)
+            return FieldPlan(key, Kind.TYPENAME, object_type, name=name, reads=())
         field_def = object_type.fields.get(name)
         if field_def is None or name.startswith("__"):
             raise Unsupported(f"introspection field {name}")
@@ -205,11 +212,12 @@ class _Planner:
         if declared is None or declared.extensions:  # permission classes are extensions
             raise Unsupported(f"{object_type.name}.{name} has field extensions")
         declaration: Any = dict(declared.metadata or {}).get(LANE)
-        plan = FieldPlan(key, Kind.READ, object_type, field_def.type)
+        plan = FieldPlan(key, Kind.READ, object_type, field_def.type, name=name)
         if isinstance(declaration, Get):
-            plan.read = declaration.read
+            plan.read, plan.reads = declaration.read, declaration.reads
         elif isinstance(declaration, Fetch):
             plan.kind, plan.load = Kind.FETCH, declaration.load
+            plan.reads, plan.narrows = declaration.reads, declaration.narrows
             if declaration.permission is not None:
                 self.scopes.add(declaration.permission)
             if field_def.args:

@@ -35,6 +35,8 @@ from execution.gather import gather
 from execution.plan import FieldPlan, Kind
 from schema.fields import Typed, loaded_key
 
+_MISSING: Any = object()
+
 
 class Fallback(Exception):
     """The run cannot give the reference path's answer: hand the request over."""
@@ -98,7 +100,13 @@ class Run:
             raise Fallback("stopped")
         try:
             arguments = self.arguments(plan) if plan.field_def is not None else {}
-            values = await plan.load(self.context, sources, **arguments)
+            values = self.handed_over(plan, sources, arguments)
+            if values is not None:
+                pass  # loaded by the lane's run before it handed the request over
+            elif plan.columns is None:
+                values = await plan.load(self.context, sources, **arguments)
+            else:  # the rows with the columns the selection reads (execution/columns.py)
+                values = await plan.load(self.context, sources, columns=plan.columns, **arguments)
         except BaseException:
             self.failed = True
             raise
@@ -106,6 +114,21 @@ class Run:
         if plan.leaf is not None:
             return self.leaves(plan.type, values)
         return await self.complete(plan, plan.type, values)
+
+    def handed_over(
+        self, plan: FieldPlan, sources: list[Any], arguments: dict[str, Any]
+    ) -> list[Any] | None:
+        """Return the values the lane's run loaded for all ``sources``, or None.
+
+        After the lane hands a request over, the reference path runs the plan again:
+        what the lane read (a root list has no DataLoader to remember it) is not read twice.
+        """
+        loaded = getattr(self.context, "loaded", None)
+        if not loaded:
+            return None
+        key = loaded_key(arguments)
+        values = [loaded.get((plan.load, id(source), key), _MISSING) for source in sources]
+        return None if any(value is _MISSING for value in values) else values
 
     def arguments(self, plan: FieldPlan) -> dict[str, Any]:
         """Return the field's arguments as its load takes them."""

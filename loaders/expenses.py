@@ -22,6 +22,7 @@ class ParentPageKey(NamedTuple):
     parent_id: int
     spec: ExpenseSpec
     keyset: Keyset
+    columns: tuple[str, ...] | None = None  # the only columns to read (None: whole rows)
 
 
 class ParentCountKey(NamedTuple):

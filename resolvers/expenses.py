@@ -15,16 +15,27 @@ from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
 
 async def list_expenses(
-    ctx: Context, *, filter_: ExpenseFilterLike | None, order: Ordering, args: PageArgs
+    ctx: Context,
+    *,
+    filter_: ExpenseFilterLike | None,
+    order: Ordering,
+    args: PageArgs,
+    columns: tuple[str, ...] | None = None,
 ) -> PageResult:
-    """Return a page of the viewer's visible expenses (the root ``expenses`` field)."""
+    """Return a page of the viewer's visible expenses (the root ``expenses`` field).
+
+    ``columns``: the only columns to read of its rows (None: whole rows).
+    """
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     spec = expense_spec(filter_, principal)
     keys = keyset(args, column=EXPENSE_ORDERS[order.field].name, descending=order.descending)
-    page = await expense_page(db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys)
-    expense_loader = loaders.ref("expenses")
-    for row in page.rows:
-        expense_loader.prime(row.id, row)
+    page = await expense_page(
+        db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys, columns=columns
+    )
+    if columns is None:  # whole rows answer a later lookup by id; a narrowed one would not
+        expense_loader = loaders.ref("expenses")
+        for row in page.rows:
+            expense_loader.prime(row.id, row)
 
     async def count() -> int:
         return await count_expenses(db=ctx.db, visibility=loaders.visibility, spec=spec)
@@ -40,13 +51,17 @@ async def parent_expenses(
     filter_: ExpenseFilterLike | None,
     order: Ordering,
     args: PageArgs,
+    columns: tuple[str, ...] | None = None,
 ) -> list[PageResult]:
-    """Return a page of expenses per member, team or card: one batch for all parents."""
+    """Return a page of expenses per member, team or card: one batch for all parents.
+
+    ``columns``: the only columns to read of their rows (None: whole rows).
+    """
     principal, loaders = ctx.require(Permission.EXPENSES_READ)
     spec = expense_spec(filter_, principal)
     keys = keyset(args, column=EXPENSE_ORDERS[order.field].name, descending=order.descending)
     pages = await loaders.expense_pages.load_all(
-        [ParentPageKey(parent, parent_id, spec, keys) for parent_id in parent_ids]
+        [ParentPageKey(parent, parent_id, spec, keys, columns) for parent_id in parent_ids]
     )
 
     def result(parent_id: int, page: Any) -> PageResult:

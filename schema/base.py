@@ -4,7 +4,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -81,7 +81,7 @@ class Connection(Sourced, Generic[T]):
     edges: list[Edge[T]] = fetched(
         edges_of, description="The items of this page with their cursors."
     )
-    nodes: list[T] = column(attrgetter("rows"), description="The items of this page.")
+    nodes: list[T] = column("rows", description="The items of this page.")
     page_info: PageInfo = column(page_info_of, description="Paging information.")
     total_count: int = fetched(
         _total_counts, description="How many items match in all pages (computed only when asked)."
@@ -111,12 +111,14 @@ def connection(
     description: str,
     permission: Permission | None = None,
     arguments: Mapping[str, Any] | None = None,
+    narrows: bool = False,
 ) -> Any:
     """Declare a ``Connection[node]`` field: the paging arguments, then ``arguments``.
 
     ``arguments`` maps python names to annotated types, each null by default. The pages
     of every source of a level are loaded at once by ``pages`` (see :data:`Pages`), the
-    root's with the source ``None``.
+    root's with the source ``None``. ``narrows``: ``pages`` also takes ``columns=``, the
+    only columns to read of the rows (execution/columns.py), passed when known.
     """
 
     async def load(ctx: Context, sources: list[Any], **given: Any) -> list[PageResult]:
@@ -140,4 +142,5 @@ def connection(
         graphql_type=Connection[node],  # type: ignore[valid-type]
         description=description,
         permission=permission,
+        narrows=narrows,
     )

@@ -1,7 +1,6 @@
 """Business, its expense policies, and Viewer: the tenant and who is asking."""
 
 from datetime import datetime
-from operator import attrgetter
 from typing import NamedTuple, cast
 
 import strawberry
@@ -69,13 +68,13 @@ async def _policies(ctx: Context, businesses: list[BusinessRow]) -> list[list[Po
 class Business(Node, Sourced):
     row: strawberry.Private[BusinessRow]
     id: strawberry.ID = global_id("Business")
-    name: str = column(attrgetter("name"), description="Business name.")
+    name: str = column("name", description="Business name.")
     home_currency: str = column(
-        attrgetter("home_currency"),
+        "home_currency",
         description="Currency totals and home amounts are in (ISO 4217).",
     )
-    timezone: str = column(attrgetter("timezone"), description="IANA time zone of the business.")
-    created_at: datetime = column(attrgetter("created_at"), description="When the business joined.")
+    timezone: str = column("timezone", description="IANA time zone of the business.")
+    created_at: datetime = column("created_at", description="When the business joined.")
     policies: list[Policy] = fetched(
         _policies,
         description="Active expense policies, oldest first; amounts in the home currency. API keys need `expenses:read`.",

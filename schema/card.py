@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from enum import Enum
-from operator import attrgetter
 
 import strawberry
 
@@ -53,18 +52,18 @@ async def _spent(ctx: Context, cards: list[CardRow]) -> list[Money | None]:
 class Card(Node, Sourced):
     row: strawberry.Private[CardRow]
     id: strawberry.ID = global_id("Card")
-    last4: str = column(attrgetter("last4"), description="Last four digits of the card number.")
+    last4: str = column("last4", description="Last four digits of the card number.")
     kind: CardKind = column(lambda row: CardKind(row.kind), description="Physical or virtual.")
     status: CardStatus = column(
         lambda row: CardStatus(row.status), description="Active, frozen or cancelled."
     )
-    currency: str = column(attrgetter("currency"), description="Currency the card is billed in.")
+    currency: str = column("currency", description="Currency the card is billed in.")
     spend_limit: Money | None = column(_spend_limit, description="Spend limit per period, if any.")
     limit_period: LimitPeriod | None = column(
         lambda row: LimitPeriod(row.limit_period) if row.limit_period else None,
         description="Period of the spend limit.",
     )
-    created_at: datetime = column(attrgetter("created_at"), description="When the card was issued.")
+    created_at: datetime = column("created_at", description="When the card was issued.")
     holder: Member = reference(
         "members", "holder_id", required=True, description="The member holding the card."
     )

@@ -1,7 +1,6 @@
 """Category: a bookkeeping category with its general-ledger code."""
 
 from datetime import datetime
-from operator import attrgetter
 
 import strawberry
 
@@ -14,14 +13,10 @@ from schema.fields import Sourced, column, global_id
 class Category(Node, Sourced):
     row: strawberry.Private[CategoryRow]
     id: strawberry.ID = global_id("Category")
-    name: str = column(attrgetter("name"), description="Category name, unique in the business.")
-    gl_code: str | None = column(
-        attrgetter("gl_code"), description="General-ledger account code for exports."
-    )
-    created_at: datetime = column(
-        attrgetter("created_at"), description="When the category was created."
-    )
+    name: str = column("name", description="Category name, unique in the business.")
+    gl_code: str | None = column("gl_code", description="General-ledger account code for exports.")
+    created_at: datetime = column("created_at", description="When the category was created.")
     archived_at: datetime | None = column(
-        attrgetter("archived_at"),
+        "archived_at",
         description="When the category was archived: it keeps its expenses, new and changed expenses cannot use it. Null while in use.",
     )

@@ -3,7 +3,6 @@
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from operator import attrgetter
 from typing import Annotated, Any
 
 import strawberry
@@ -75,13 +74,13 @@ class Event(Sourced):
         description="Pass as `events(after:)` to read what committed after this event.",
     )
     type: str = column(
-        attrgetter("type"),
+        "type",
         description="What happened, `<object>.<change>` in lower case: `expense.approved`, `receipt.matched`, `card.frozen`... (README, Events).",
     )
-    occurred_at: datetime = column(attrgetter("occurred_at"), description="When it was written.")
+    occurred_at: datetime = column("occurred_at", description="When it was written.")
     actor: EventActor = column(lambda row: row, description="Who made the change.")
     object_type: str = column(
-        attrgetter("object_type"),
+        "object_type",
         description="The changed object's type: Expense, Receipt, Card...",
     )
     object_id: strawberry.ID = column(
@@ -101,7 +100,7 @@ class Event(Sourced):
 class EventConnection(Sourced):
     row: strawberry.Private[PageResult]
     edges: list[Edge[Event]] = fetched(edges_of, description="The events with their cursors.")
-    nodes: list[Event] = column(attrgetter("rows"), description="The events of this page.")
+    nodes: list[Event] = column("rows", description="The events of this page.")
     page_info: PageInfo = column(
         page_info_of,
         description="`hasNextPage` false: nothing more has committed yet; read again after `endCursor`.",

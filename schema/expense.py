@@ -46,13 +46,9 @@ class PolicyViolation:
 @strawberry.type(description="One change in an expense's life: who did what, when.")
 class ExpenseEvent(Sourced):
     row: strawberry.Private[ExpenseEventRow]
-    action: str = column(
-        attrgetter("action"), description="What happened (CREATED, SUBMITTED, APPROVED, ...)."
-    )
-    comment: str | None = column(
-        attrgetter("comment"), description="Reason or note given with the change."
-    )
-    at: datetime = column(attrgetter("at"), description="When it happened.")
+    action: str = column("action", description="What happened (CREATED, SUBMITTED, APPROVED, ...).")
+    comment: str | None = column("comment", description="Reason or note given with the change.")
+    at: datetime = column("at", description="When it happened.")
     actor: Annotated["Member", strawberry.lazy("schema.member")] | None = reference(
         "members", "actor_id", description="Who made the change; null for the system."
     )
@@ -66,16 +62,19 @@ class ReceiptCandidate(Sourced):
     receipt: Annotated["Receipt", strawberry.lazy("schema.receipt")] = column(
         lambda row: row, description="The unmatched receipt."
     )
-    score: float = column(attrgetter("match_score"), description="How well it fits, 0 to 1.")
+    score: float = column("match_score", description="How well it fits, 0 to 1.")
     reasons: list[str] = column(
         lambda row: list(row.match_reasons),
         description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".',
     )
 
 
-def _money(amount: str, currency: str) -> Callable[[ExpenseRow], Money]:
+def _money(amount: str, currency: str, *, description: str) -> Any:
+    """Declare a Money field of the columns ``amount`` (minor units) and ``currency``."""
     read = attrgetter(amount, currency)
-    return lambda row: Money.of(*read(row))
+    return column(
+        lambda row: Money.of(*read(row)), description=description, reads=(amount, currency)
+    )
 
 
 def _optional(read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -106,45 +105,47 @@ async def _events(ctx: Context, expenses: list[ExpenseRow]) -> list[list[Expense
 class Expense(Node, Sourced):
     row: strawberry.Private[ExpenseRow]
     id: strawberry.ID = global_id("Expense")
-    merchant_name: str = column(attrgetter("merchant_name"), description="Who was paid.")
-    description: str = column(attrgetter("description"), description="What it was for.")
-    amount: Money = column(
-        _money("amount_minor", "currency"), description="Amount in the currency it was spent in."
+    merchant_name: str = column("merchant_name", description="Who was paid.")
+    description: str = column("description", description="What it was for.")
+    amount: Money = _money(
+        "amount_minor", "currency", description="Amount in the currency it was spent in."
     )
-    home_amount: Money = column(
-        _money("home_amount_minor", "home_currency"),
+    home_amount: Money = _money(
+        "home_amount_minor",
+        "home_currency",
         description="Amount converted to the business's home currency.",
     )
     fx_rate: Decimal = column(
-        attrgetter("fx_rate"),
+        "fx_rate",
         description="Rate used: home amount = amount x fxRate, rounded to the home currency's decimals.",
     )
     fx_rate_date: str | None = column(
         _optional(attrgetter("fx_rate_day"), date.isoformat),
         description="Day (UTC, ISO 8601) of the rate used; null when none was recorded.",
+        reads=("fx_rate_day",),
     )
-    spent_at: datetime = column(attrgetter("spent_at"), description="When the money was spent.")
+    spent_at: datetime = column("spent_at", description="When the money was spent.")
     status: ExpenseStatus = column(
-        lambda row: ExpenseStatus(row.status), description="Life-cycle status."
+        lambda row: ExpenseStatus(row.status), description="Life-cycle status.", reads=("status",)
     )
     submitted_at: datetime | None = column(
-        attrgetter("submitted_at"), description="When it was submitted for approval."
+        "submitted_at", description="When it was submitted for approval."
     )
     decided_at: datetime | None = column(
-        attrgetter("decided_at"), description="When it was approved or rejected."
+        "decided_at", description="When it was approved or rejected."
     )
     reimbursed_at: datetime | None = column(
-        attrgetter("reimbursed_at"), description="When an out-of-pocket expense was paid back."
+        "reimbursed_at", description="When an out-of-pocket expense was paid back."
     )
     exported_at: datetime | None = column(
-        attrgetter("exported_at"), description="When it was exported to bookkeeping."
+        "exported_at", description="When it was exported to bookkeeping."
     )
-    created_at: datetime = column(attrgetter("created_at"), description="When it was recorded.")
+    created_at: datetime = column("created_at", description="When it was recorded.")
     updated_at: datetime = column(
-        attrgetter("updated_at"), description="Last change of any kind, status included."
+        "updated_at", description="Last change of any kind, status included."
     )
     deleted_at: datetime | None = column(
-        attrgetter("deleted_at"), description="When it was deleted (only with includeDeleted)."
+        "deleted_at", description="When it was deleted (only with includeDeleted)."
     )
     member: Annotated["Member", strawberry.lazy("schema.member")] = reference(
         "members", "member_id", required=True, description="Who spent it."
@@ -159,7 +160,10 @@ class Expense(Node, Sourced):
         "categories", "category_id", description="Bookkeeping category."
     )
     receipts: list[Annotated["Receipt", strawberry.lazy("schema.receipt")]] = fetched(
-        _receipts, description="Receipts attached to it.", permission=Permission.RECEIPTS_READ
+        _receipts,
+        description="Receipts attached to it.",
+        permission=Permission.RECEIPTS_READ,
+        reads=("id",),
     )
     receipt_missing: bool = fetched(
         _missing,
@@ -172,7 +176,10 @@ class Expense(Node, Sourced):
         permission=Permission.EXPENSES_READ,
     )
     events: list[ExpenseEvent] = fetched(
-        _events, description="Audit trail, oldest first.", permission=Permission.EXPENSES_READ
+        _events,
+        description="Audit trail, oldest first.",
+        permission=Permission.EXPENSES_READ,
+        reads=("id",),
     )
     receipt_candidates: list[ReceiptCandidate] = fetched(
         matching.expense_receipt_candidates,
@@ -185,7 +192,7 @@ class Expense(Node, Sourced):
 
 
 ExpenseConnection = Connection[Expense]
-# pages(context, sources, page arguments, filter_=, order=): an expense page per source
+# pages(context, sources, page arguments, filter_=, order=, columns=): a page per source
 ExpensePages = Callable[..., Awaitable[list[PageResult]]]
 
 
@@ -197,17 +204,19 @@ async def _by_parent(
     parent: resolve.ExpenseParent,
     filter_: ExpenseFilterLike | None,
     order: Ordering,
+    columns: tuple[str, ...] | None = None,
 ) -> list[PageResult]:
     ids = [row.id for row in parents]
     return await resolve.parent_expenses(
-        ctx, parent=parent, parent_ids=ids, filter_=filter_, order=order, args=args
+        ctx, parent=parent, parent_ids=ids, filter_=filter_, order=order, args=args, columns=columns
     )
 
 
 def expense_connection(pages: ExpensePages, *, description: str) -> Any:
     """Declare an ``expenses(...)`` connection: the root list's arguments, converted once.
 
-    ``pages(context, sources, page arguments, filter_=, order=)`` returns a page per source.
+    ``pages(context, sources, page arguments, filter_=, order=, columns=)`` returns a page
+    per source, its rows with only ``columns`` when not None (execution/columns.py).
     """
 
     async def load(
@@ -217,8 +226,10 @@ def expense_connection(pages: ExpensePages, *, description: str) -> Any:
         *,
         filter: ExpenseFilter | None = None,
         order_by: ExpenseOrder | None = None,
+        columns: tuple[str, ...] | None = None,
     ) -> list[PageResult]:
-        return await pages(ctx, sources, args, filter_=filter, order=ordering(order_by))
+        order = ordering(order_by)
+        return await pages(ctx, sources, args, filter_=filter, order=order, columns=columns)
 
     return connection(
         Expense,
@@ -226,6 +237,7 @@ def expense_connection(pages: ExpensePages, *, description: str) -> Any:
         description=description,
         permission=Permission.EXPENSES_READ,
         arguments={"filter": FilterArg, "order_by": OrderArg},
+        narrows=True,
     )
 
 

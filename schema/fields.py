@@ -9,9 +9,11 @@ source:
 - :class:`Fetch`: for every source of a level at once, with the field's arguments
   (``Expense.member`` loads the members of all the page's expenses in one batch).
 
-On graphql-core's path (the reference) a ``Get`` is computed when the object is made
-(:meth:`Sourced.of`) and a ``Fetch`` runs for one source through the same function,
-its values wrapped in the field's strawberry type (:func:`wrap`). The lane reads the
+On graphql-core's path (the reference) a ``Get`` is computed when strawberry first reads
+it from the object (:class:`Sourced`) and a ``Fetch`` runs for one source through the
+same function, its values wrapped in the field's strawberry type (:func:`wrap`). Each
+declares what it reads of its source (``reads``), so that a page can read only the
+columns its selection shows (execution/columns.py). The lane reads the
 same declarations and never makes a strawberry object. A field of a sourced type with
 neither is left to the reference path (tests/schema/test_declarations.py lists them).
 """
@@ -41,6 +43,8 @@ class Get:
     """The field's value from the object's source alone: ``read(source)``."""
 
     read: Callable[[Any], Any]
+    # the source's attributes (a row's columns) ``read`` uses; None: not declared
+    reads: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,11 @@ class Fetch:
     load: Callable[..., Awaitable[list[Any]]]
     # the API key permission the load requires: the lane checks it before running any SQL
     permission: Permission | None = None
+    # the source's attributes the load uses (as Get.reads)
+    reads: tuple[str, ...] | None = None
+    # the load also takes ``columns=``: the only columns to read of the rows it returns
+    # (the plan passes those its selection reads: execution/plan.py, page_columns)
+    narrows: bool = False
 
 
 class Typed(NamedTuple):
@@ -70,10 +79,15 @@ SOURCED: dict[str, type["Sourced"]] = {}
 
 
 class Sourced:
-    """Base of the types made from one source; each keeps it in ``row: strawberry.Private``."""
+    """Base of the types made from one source; each keeps it in ``row: strawberry.Private``.
 
-    # (python name, read, the field type when the value must be wrapped, else None)
-    _gets: ClassVar[list[tuple[str, Callable[[Any], Any], Any]] | None] = None
+    Its ``Get`` fields are computed when first read, not when the object is made: a
+    request reads what it selects, and a row read with only the selected columns (an
+    expense page the lane narrowed, execution/plan.py) answers on this path too.
+    """
+
+    # python name -> (read, the field type when the value must be wrapped, else None)
+    _gets: ClassVar[dict[str, tuple[Callable[[Any], Any], Any]] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -82,19 +96,27 @@ class Sourced:
 
     @classmethod
     def of(cls: type[S], source: Any) -> S:
-        """Return the object of ``source``, every ``Get`` field computed."""
-        gets = cls._gets
+        """Return the object of ``source``; its ``Get`` fields are read from it when asked."""
+        made = object.__new__(cls)
+        made.row = source  # type: ignore[attr-defined]
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for what the object lacks: a Get field not read yet (then kept)
+        gets = type(self)._gets
         if gets is None:
-            gets = cls._gets = [
-                (f.python_name, f.metadata[LANE].read, f.type if _holds_sourced(f.type) else None)
-                for f in cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+            gets = type(self)._gets = {
+                f.python_name: (f.metadata[LANE].read, f.type if _holds_sourced(f.type) else None)
+                for f in type(self).__strawberry_definition__.fields  # type: ignore[attr-defined]
                 if isinstance((f.metadata or {}).get(LANE), Get)
-            ]
-        values = {
-            name: read(source) if type_ is None else wrap(type_, read(source))
-            for name, read, type_ in gets
-        }
-        return cls(row=source, **values)  # type: ignore[call-arg]
+            }
+        declared = gets.get(name) if name != "row" else None
+        if declared is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        read, type_ = declared
+        value = read(self.row) if type_ is None else wrap(type_, read(self.row))
+        setattr(self, name, value)
+        return value
 
     @classmethod
     def from_row(cls: type[S], row: Any) -> S:
@@ -102,9 +124,19 @@ class Sourced:
         return cls.of(row)
 
 
-def column(read: Callable[[Any], Any], *, description: str) -> Any:
-    """Declare a field read from the source (a plain attribute on the reference path)."""
-    return strawberry.field(description=description, metadata={LANE: Get(read)})
+def column(
+    read: str | Callable[[Any], Any],
+    *,
+    description: str,
+    reads: tuple[str, ...] | None = None,
+) -> Any:
+    """Declare a field read from the source: a column by name, or a function of the source
+    that uses the columns ``reads`` (undeclared, its rows are always read whole)."""
+    if isinstance(read, str):
+        return strawberry.field(
+            description=description, metadata={LANE: Get(attrgetter(read), (read,))}
+        )
+    return strawberry.field(description=description, metadata={LANE: Get(read, reads)})
 
 
 def fetched(
@@ -113,6 +145,8 @@ def fetched(
     description: str,
     permission: Permission | None = None,
     graphql_type: Any = None,
+    reads: tuple[str, ...] | None = None,
+    narrows: bool = False,
 ) -> Any:
     """Declare a field loaded for many sources at once (see :class:`Fetch`)."""
 
@@ -126,7 +160,7 @@ def fetched(
         resolver=resolve,
         graphql_type=graphql_type,
         description=description,
-        metadata=fetch(load, permission=permission),
+        metadata={LANE: Fetch(load, permission, reads, narrows)},
     )
 
 
@@ -140,13 +174,6 @@ def resolver_signature(parameters: list[Parameter], returns: Any = Signature.emp
         ],
         return_annotation=returns,
     )
-
-
-def fetch(
-    load: Callable[..., Awaitable[list[Any]]], *, permission: Permission | None = None
-) -> dict[str, Any]:
-    """Return the metadata declaring a field with arguments (its method calls :func:`one`)."""
-    return {LANE: Fetch(load, permission)}
 
 
 async def one(
@@ -195,7 +222,11 @@ def wrap(type_: Any, value: Any) -> Any:
 
 def global_id(type_name: str, *, description: str = "Opaque global id of the object.") -> Any:
     """Declare a node's ``id``: its type name and row id, encoded."""
-    return column(lambda row: strawberry.ID(encode_id(type_name, row.id)), description=description)
+    return column(
+        lambda row: strawberry.ID(encode_id(type_name, row.id)),
+        description=description,
+        reads=("id",),
+    )
 
 
 def reference(
@@ -211,4 +242,4 @@ def reference(
     async def load(ctx: Context, sources: list[Any]) -> list[Any]:
         return await nodes.references(ctx, table, [read(s) for s in sources], required=required)
 
-    return fetched(load, description=description)
+    return fetched(load, description=description, reads=(key,) if isinstance(key, str) else None)

@@ -1,7 +1,6 @@
 """Member: a person of the business, with a role."""
 
 from datetime import datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -32,17 +31,15 @@ async def _cards(ctx: Context, members: list[MemberRow]) -> list[list[CardRow]]:
 class Member(Node, Sourced):
     row: strawberry.Private[MemberRow]
     id: strawberry.ID = global_id("Member")
-    name: str = column(attrgetter("name"), description="Full name.")
-    email: str = column(attrgetter("email"), description="Work email, lower case.")
+    name: str = column("name", description="Full name.")
+    email: str = column("email", description="Work email, lower case.")
     role: Role = column(
         lambda row: Role(row.role),
         description="Role, which decides what the member sees and may do.",
     )
-    created_at: datetime = column(
-        attrgetter("created_at"), description="When the member was added."
-    )
+    created_at: datetime = column("created_at", description="When the member was added.")
     deactivated_at: datetime | None = column(
-        attrgetter("deactivated_at"),
+        "deactivated_at",
         description="When the member was deactivated; their credentials stopped then, their history stays.",
     )
     team: Annotated["Team", strawberry.lazy("schema.team")] | None = reference(

@@ -82,9 +82,18 @@ def _root_list(
 
 
 async def _expenses(
-    ctx: Context, roots: list[Any], args: PageArgs, *, filter_: Any, order: Ordering
+    ctx: Context,
+    roots: list[Any],
+    args: PageArgs,
+    *,
+    filter_: Any,
+    order: Ordering,
+    columns: tuple[str, ...] | None = None,
 ) -> list[PageResult]:
-    return [await list_expenses(ctx, filter_=filter_, order=order, args=args) for _ in roots]
+    return [
+        await list_expenses(ctx, filter_=filter_, order=order, args=args, columns=columns)
+        for _ in roots
+    ]
 
 
 async def _node(

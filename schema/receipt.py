@@ -2,7 +2,6 @@
 
 from datetime import date, datetime
 from enum import Enum
-from operator import attrgetter
 from typing import Any, cast
 
 import strawberry
@@ -80,7 +79,7 @@ class MatchCandidate(Sourced):
         ExpenseCandidateRow
     ]  # the expense's row, with match_score and match_reasons
     expense: Expense = column(lambda row: row, description="The expense.")
-    score: float = column(attrgetter("match_score"), description="How well it fits, 0 to 1.")
+    score: float = column("match_score", description="How well it fits, 0 to 1.")
     reasons: list[str] = column(
         lambda row: list(row.match_reasons),
         description='Why, in short phrases: "amount equal", "date +1 day", "merchant 0.82".',
@@ -104,18 +103,16 @@ async def _download_urls(ctx: Context, receipts: list[ReceiptRow]) -> list[str]:
 class Receipt(Node, Sourced):
     row: strawberry.Private[ReceiptRow]
     id: strawberry.ID = global_id("Receipt")
-    file_name: str = column(attrgetter("file_name"), description="Sanitised file name as uploaded.")
-    content_type: str = column(
-        attrgetter("content_type"), description="Type decided from the file's content."
-    )
-    size_bytes: int = column(attrgetter("size_bytes"), description="File size in bytes.")
-    sha256: str = column(attrgetter("sha256"), description="SHA-256 of the content, hex.")
-    uploaded_at: datetime = column(attrgetter("uploaded_at"), description="When it was uploaded.")
+    file_name: str = column("file_name", description="Sanitised file name as uploaded.")
+    content_type: str = column("content_type", description="Type decided from the file's content.")
+    size_bytes: int = column("size_bytes", description="File size in bytes.")
+    sha256: str = column("sha256", description="SHA-256 of the content, hex.")
+    uploaded_at: datetime = column("uploaded_at", description="When it was uploaded.")
     processing: ReceiptProcessing = column(
         lambda row: ReceiptProcessing(row.processing), description="Where it is in text extraction."
     )
     processing_error: str | None = column(
-        attrgetter("processing_error"), description="Why extraction failed (FAILED only)."
+        "processing_error", description="Why extraction failed (FAILED only)."
     )
     extracted: ReceiptExtraction | None = column(
         _extracted, description="What text extraction found; null unless `processing` is DONE."

@@ -2,7 +2,6 @@
 
 from datetime import date
 from enum import Enum
-from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -58,7 +57,7 @@ def _status(bucket: Bucket) -> ExpenseStatus | None:
 class SpendBucket(Sourced):
     row: strawberry.Private[Bucket]
     period: date | None = column(
-        attrgetter("period"),
+        "period",
         description="First day of the period, in the business's time zone; null without an interval.",
     )
     merchant_name: str | None = column(
@@ -74,7 +73,7 @@ class SpendBucket(Sourced):
         lambda bucket: Money.of(bucket.total_minor, bucket.home_currency),
         description="Sum of the home-currency amounts: exact, never mixed currencies.",
     )
-    count: int = column(attrgetter("count"), description="Number of expenses in the group.")
+    count: int = column("count", description="Number of expenses in the group.")
     team: Team | None = _dimension(
         "TEAM", "Team, when grouped by TEAM (null also for expenses without a team)."
     )

@@ -1,7 +1,6 @@
 """Team: a group of members with a manager."""
 
 from datetime import datetime
-from operator import attrgetter
 
 import strawberry
 
@@ -28,12 +27,10 @@ async def _member_counts(ctx: Context, teams: list[TeamRow]) -> list[int]:
 class Team(Node, Sourced):
     row: strawberry.Private[TeamRow]
     id: strawberry.ID = global_id("Team")
-    name: str = column(attrgetter("name"), description="Team name, unique in the business.")
-    created_at: datetime = column(
-        attrgetter("created_at"), description="When the team was created."
-    )
+    name: str = column("name", description="Team name, unique in the business.")
+    created_at: datetime = column("created_at", description="When the team was created.")
     archived_at: datetime | None = column(
-        attrgetter("archived_at"),
+        "archived_at",
         description="When the team was archived; it keeps its history but takes no new members or manager.",
     )
     manager: Member | None = reference(

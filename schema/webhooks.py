@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from enum import Enum
-from operator import attrgetter
 from typing import Annotated, Any
 
 import strawberry
@@ -33,21 +32,21 @@ class WebhookEndpoint(Sourced):
     id: strawberry.ID = column(
         lambda row: strawberry.ID(webhooks.endpoint_global_id(row.id)), description="Opaque id."
     )
-    url: str = column(attrgetter("url"), description="Where events are POSTed.")
-    description: str = column(attrgetter("description"), description="What it is for.")
+    url: str = column("url", description="Where events are POSTed.")
+    description: str = column("description", description="What it is for.")
     event_types: list[str] = column(
         lambda row: list(row.event_types),
         description="The event types it receives; empty: every type.",
     )
-    enabled: bool = column(attrgetter("enabled"), description="False: nothing is sent to it.")
+    enabled: bool = column("enabled", description="False: nothing is sent to it.")
     disabled_reason: str | None = column(
-        attrgetter("disabled_reason"), description="Why it was disabled, when it is."
+        "disabled_reason", description="Why it was disabled, when it is."
     )
     failing_since: datetime | None = column(
-        attrgetter("failing_since"),
+        "failing_since",
         description="Since when its deliveries fail; null while they succeed.",
     )
-    created_at: datetime = column(attrgetter("created_at"), description="When it was registered.")
+    created_at: datetime = column("created_at", description="When it was registered.")
 
 
 @strawberry.type(description="One event sent, or to be sent, to one endpoint.")
@@ -57,24 +56,20 @@ class WebhookDelivery(Sourced):
         lambda row: strawberry.ID(event_global_id(row.event_id)),
         description="The event (its `Event.id`, its `webhook-id` header).",
     )
-    event_type: str = column(attrgetter("event_type"), description="The event's type.")
+    event_type: str = column("event_type", description="The event's type.")
     status: WebhookDeliveryStatus = column(
         lambda row: WebhookDeliveryStatus(row.status), description="Where it is."
     )
-    attempts: int = column(attrgetter("attempts"), description="Attempts made.")
+    attempts: int = column("attempts", description="Attempts made.")
     last_http_code: int | None = column(
-        attrgetter("last_http_code"), description="The status the endpoint last answered."
+        "last_http_code", description="The status the endpoint last answered."
     )
-    last_error: str | None = column(
-        attrgetter("last_error"), description="Why the last attempt failed."
-    )
+    last_error: str | None = column("last_error", description="Why the last attempt failed.")
     next_attempt_at: datetime | None = column(
         lambda row: row.next_attempt_at if row.status == "PENDING" else None,
         description="When it is tried next (PENDING only).",
     )
-    delivered_at: datetime | None = column(
-        attrgetter("delivered_at"), description="When the endpoint took it."
-    )
+    delivered_at: datetime | None = column("delivered_at", description="When the endpoint took it.")
 
 
 @payload("Result of redeliverEvent.")

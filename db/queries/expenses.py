@@ -143,9 +143,19 @@ def expense_where(visibility: Visibility, spec: ExpenseSpec) -> ColumnElement[bo
     return and_(expense_visible(visibility), *_filter(spec))
 
 
-def _page_select(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
+# the only columns to read of a page's rows (the id and the ordering column are added: its
+# cursors read them); None: whole rows
+Columns = tuple[str, ...] | None
+
+
+def _page_select(
+    visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, columns: Columns
+) -> Select[Any]:
+    shown: Any = [expenses]
+    if columns is not None:
+        shown = [expenses.c[name] for name in sorted({*columns, "id", keyset.column})]
     return seek(
-        select(expenses).where(expense_where(visibility, spec)),
+        select(*shown).where(expense_where(visibility, spec)),
         SORT_COLUMNS[keyset.column],
         expenses.c.id,
         keyset,
@@ -153,21 +163,35 @@ def _page_select(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> S
 
 
 @kept_by_inputs
-def _page_statement(visibility: Visibility, spec: ExpenseSpec, keyset: Keyset) -> Select[Any]:
-    return _page_select(visibility, spec, keyset)
+def _page_statement(
+    visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, columns: Columns
+) -> Select[Any]:
+    return _page_select(visibility, spec, keyset, columns)
 
 
 async def expense_page(
-    *, db: RequestDb, visibility: Visibility, spec: ExpenseSpec, keyset: Keyset
+    *,
+    db: RequestDb,
+    visibility: Visibility,
+    spec: ExpenseSpec,
+    keyset: Keyset,
+    columns: Columns = None,
 ) -> Page[ExpenseRow]:
-    """Return one page of the expenses ``visibility`` shows that match ``spec``."""
-    rows = await db.rows(_page_statement(visibility, spec, keyset))
+    """Return one page of the expenses ``visibility`` shows that match ``spec``.
+
+    With ``columns``, its rows hold only those (and the id and ordering column).
+    """
+    rows = await db.rows(_page_statement(visibility, spec, keyset, columns))
     return to_page(list(cast("Sequence[ExpenseRow]", rows)), keyset)
 
 
 @kept_by_inputs
 def _pages_by_parent_statement(
-    visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, parent: ExpenseParent
+    visibility: Visibility,
+    spec: ExpenseSpec,
+    keyset: Keyset,
+    parent: ExpenseParent,
+    columns: Columns,
 ) -> Select[Any]:
     parents = (
         func.unnest(bindparam("parent_ids", type_=ARRAY(BigInteger)))
@@ -175,7 +199,7 @@ def _pages_by_parent_statement(
         .render_derived("p")
     )
     inner = (
-        _page_select(visibility, spec, keyset)
+        _page_select(visibility, spec, keyset, columns)
         .where(_PARENT_COLUMNS[parent] == parents.c.parent_id)
         .lateral("x")
     )
@@ -196,9 +220,13 @@ async def expense_pages_by_parent(
     parent_ids: Sequence[int],
     spec: ExpenseSpec,
     keyset: Keyset,
+    columns: Columns = None,
 ) -> dict[int, Page[ExpenseRow]]:
-    """Return a page per parent (member, team or card) in one LATERAL statement."""
-    statement = _pages_by_parent_statement(visibility, spec, keyset, parent)
+    """Return a page per parent (member, team or card) in one LATERAL statement.
+
+    With ``columns``, its rows hold only those (and the id and ordering column).
+    """
+    statement = _pages_by_parent_statement(visibility, spec, keyset, parent, columns)
     rows = await db.rows(statement, {"parent_ids": list(parent_ids)})
     grouped: dict[int, list[ExpenseRow]] = {pid: [] for pid in parent_ids}
     for row in cast("Sequence[ExpenseOfParentRow]", rows):

@@ -10,15 +10,12 @@ dashboards send as every role; random selections and queries drawn from the sche
 hypothesis-graphql cover what nobody thought to write.
 """
 
-import dataclasses
 import json
 import logging
 import random
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from graphql import (
     GraphQLInterfaceType,
@@ -30,10 +27,9 @@ from graphql import (
     is_non_null_type,
 )
 
-from app.http import create_app
 from app.observability import REGISTRY
 from resolvers.ids import encode_id
-from tests.conftest import SETTINGS, gql_raw, token
+from tests.conftest import gql_raw, token
 from tests.drawn import SDL, drawn_queries
 
 EXPENSE = """id merchantName description amount { amount currency } homeAmount { amount currency }
@@ -82,19 +78,6 @@ _query = SCHEMA.query_type
 assert _query is not None
 QUERY: GraphQLObjectType = _query
 SIGNED = re.compile(r"expires=\d+&signature=[0-9a-f]+")
-
-
-@pytest.fixture(scope="module")
-async def reference(engine, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        dataclasses.replace(SETTINGS, fast_lane=False, planned_execution=False),
-        database_url,
-        engine=engine,
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as c:
-        yield c
 
 
 def _credential(world: Any, who: str) -> str:

@@ -1,0 +1,123 @@
+"""execution/columns.py: an expense page reads only the columns its selection shows.
+
+The plan gives each expense connection the columns its selected fields declare they read;
+its page statement selects those, the id and the ordering column. The rows serve the
+reference path too: the same document answers alike through the lane, through the
+planned path that teaches it, and through graphql-core (test_lane_differential.py holds
+all three to the same bodies); here, what is read, and the answers that would break if a
+narrowed row reached a field that needs another column.
+"""
+
+import re
+
+import pytest
+from graphql import GraphQLSchema, parse
+
+from db.tables.expense import expenses
+from execution import compat
+from execution.plan import FieldPlan, plan_document
+from resolvers.ids import encode_id
+from schema.build import build_schema
+from tests.conftest import gql, gql_raw, token
+from tests.execution.test_lane_differential import _both, runs
+
+EXPENSE_COLUMNS = {column.name for column in expenses.columns}
+
+
+@pytest.fixture(scope="module")
+def core() -> GraphQLSchema:
+    return compat.core_schema(build_schema())
+
+
+def root(core: GraphQLSchema, document: str) -> dict[str, FieldPlan]:
+    return {p.key: p for p in plan_document(core, parse(document), None).fields}
+
+
+@pytest.mark.parametrize(
+    ("selection", "columns"),
+    [
+        ("nodes { id merchantName }", ("id", "merchant_name")),
+        (
+            "nodes { amount { amount } member { name } __typename }",
+            ("amount_minor", "currency", "member_id"),
+        ),
+        (
+            "edges { cursor node { spentAt status } } pageInfo { hasNextPage }",
+            ("spent_at", "status"),
+        ),
+        ("totalCount pageInfo { endCursor }", ()),
+        ("nodes { receipts { id } fxRateDate }", ("fx_rate_day", "id")),
+    ],
+)
+def test_a_page_reads_the_columns_its_fields_declare(
+    core: GraphQLSchema, selection: str, columns: tuple[str, ...]
+) -> None:
+    plans = root(core, f"{{ expenses(first: 2) {{ {selection} }} }}")
+    assert plans["expenses"].columns == columns
+
+
+def test_a_field_that_declares_nothing_reads_whole_rows(core: GraphQLSchema) -> None:
+    # receiptMissing compares amounts with the policies: its load reads what it needs
+    plans = root(core, "{ expenses { nodes { id receiptMissing } } }")
+    assert plans["expenses"].columns is None
+
+
+def test_aliases_of_one_connection_read_the_union(core: GraphQLSchema) -> None:
+    plans = root(
+        core,
+        "{ a: expenses(first: 1) { nodes { id } } b: expenses(first: 1) { nodes { status } } }",
+    )
+    assert plans["a"].columns == plans["b"].columns == ("id", "status")
+
+
+def test_a_nested_page_is_narrowed_too(core: GraphQLSchema) -> None:
+    plans = root(core, "{ teams { nodes { name expenses(first: 5) { nodes { merchantName } } } } }")
+    [team] = plans["teams"].children["TeamConnection"][0].children.values()
+    assert {p.key: p.columns for p in team}["expenses"] == ("merchant_name",)
+
+
+def _selected(sql: str) -> set[str]:
+    """Return the expense columns a page statement selects."""
+    shown = re.split(r"\sFROM\s", sql, maxsplit=1)[0]
+    return {name for name in re.findall(r"expenses\.(\w+)", shown)} & EXPENSE_COLUMNS
+
+
+async def test_the_page_statement_selects_those_columns(client, statements, world) -> None:
+    query = "{ expenses(first: 3) { nodes { merchantName member { name } } } }"
+    admin = token(world.a, "admin")
+    for _ in range(2):  # the planned reference path that teaches the lane, then the lane
+        statements.reset()
+        await gql(client, query, as_=admin)
+        [page] = [sql for sql in statements.statements if "ORDER BY expenses.spent_at" in sql]
+        assert _selected(page) == {"id", "merchant_name", "member_id", "spent_at"}
+
+
+async def test_a_narrowed_page_is_not_kept_for_a_lookup_by_id(client, world) -> None:
+    # a list page primes its rows for node(id:) in the same request: not a narrowed one
+    admin = token(world.a, "admin")
+    page = await gql(client, "{ expenses(first: 3) { nodes { id } } }", as_=admin)
+    expense_id = page["expenses"]["nodes"][1]["id"]
+    detail = "node(id: $id) { ... on Expense { description fxRate createdAt } }"
+    alone = await gql(client, f"query($id: ID!) {{ {detail} }}", {"id": expense_id}, as_=admin)
+    query = f"query($id: ID!) {{ expenses(first: 3) {{ nodes {{ id }} }} {detail} }}"
+    for _ in range(2):  # the planned reference path, then the lane
+        both = await gql(client, query, {"id": expense_id}, as_=admin)
+        assert both == {**page, **alone}
+
+
+async def test_a_fallback_reuses_a_narrowed_page(client, reference, statements, world) -> None:
+    # the lane reads the narrowed page, then meets NOT_FOUND: the reference path answers
+    # with that page (its objects read only the selected fields), not reading it again
+    query = (
+        "query($id: ID!) { expenses(first: 3) { nodes { id merchantName amount { amount } } }"
+        " node(id: $id) { id ... on Expense { member { name } } } }"
+    )
+    admin = token(world.a, "admin")
+    await gql_raw(client, query, {"id": encode_id("Expense", world.a.expense_ids[0])}, as_=admin)
+    fallbacks = runs("fallback")
+    other = {"id": encode_id("Expense", world.b.expense_ids[0])}
+    expected, got = await _both(client, reference, statements, query, other, admin)
+    assert got == expected
+    assert expected[2]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert len(expected[2]["data"]["expenses"]["nodes"]) == 3
+    assert runs("fallback") > fallbacks
