@@ -1,54 +1,70 @@
 """The columns a query reads of the rows its connections return.
 
 An expense page's rows are read whole by default: two dozen columns, seven of them
-timestamps, for a selection that may show four. A connection declared as narrowing
-(schema/fields.py ``Fetch.narrows``) is given the columns its selection reads, from what
-each selected field declares it reads of its row (``Get.reads``, ``Fetch.reads``), and its
-page statement selects only those (with the id and the ordering column, for cursors).
+timestamps, for a selection that may show four. A field declared as narrowing
+(schema/fields.py ``Fetch.narrows``: a reference, an expense's receipts, an expense page)
+is given the columns its document reads of its table, from what each selected field
+declares it reads of its row (``Get.reads``, ``Fetch.reads``), and its statement selects
+only those (with the id, and a page's ordering column for its cursors).
 The rows serve both paths: the reference path's objects read their fields when asked
 (schema/fields.py ``Sourced``), so the same selection reads the same columns there.
 """
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from execution.plan import FieldPlan
 
 
-def page_columns(plan: "FieldPlan") -> tuple[str, ...] | None:
-    """Return the columns a connection's selection reads of its rows; None for whole rows.
+def read_columns(plan: "FieldPlan") -> tuple[str, ...] | None:
+    """Return the columns a narrowing field's selection reads of its rows; None: whole rows.
 
-    Its rows are its ``nodes`` and its ``edges``' ``node``; the selection reads of them what
-    their selected fields declare they read (a field that declares nothing: whole rows).
-    Cursors and page info read the ordering column and the id, which a page always selects.
+    The rows of a reference (or a list of rows) are its objects; a connection's are its
+    ``nodes`` and its ``edges``' ``node``. The selection reads of them what their selected
+    fields declare they read (a field that declares nothing: whole rows). Cursors and page
+    info read the ordering column and the id, which a page always selects.
     """
+    objects = [plan.children]  # {concrete type name: its field plans}
+    if plan.narrows is not None and plan.narrows.pages:
+        parts = [part for parts in plan.children.values() for part in parts]
+        edges = [
+            e for part in parts if part.name == "edges" for es in part.children.values() for e in es
+        ]
+        objects = [p.children for p in parts if p.name == "nodes"]
+        objects += [e.children for e in edges if e.name == "node"]
     reads: set[str] = set()
-    for part in (p for parts in plan.children.values() for p in parts):
-        if part.name == "edges":
-            edge_parts = (e for parts in part.children.values() for e in parts)
-            nodes = [e.children for e in edge_parts if e.name == "node"]
-        else:
-            nodes = [part.children] if part.name == "nodes" else []
-        for row_plans in (plans for by_type in nodes for plans in by_type.values()):
-            for row_plan in row_plans:
-                if row_plan.reads is None:
-                    return None
-                reads.update(row_plan.reads)
+    for row_plan in (p for by_type in objects for plans in by_type.values() for p in plans):
+        if row_plan.reads is None:
+            return None
+        reads.update(row_plan.reads)
     return tuple(sorted(reads))
 
 
-def narrow(plans: list["FieldPlan"]) -> None:
-    """Give each narrowing field of one selection set the columns its rows need.
+def narrow(fields: list["FieldPlan"]) -> None:
+    """Give each narrowing field of a document the columns the document reads of its table.
 
-    Fields of the same name (aliases) get the union of theirs: their loads with the same
-    arguments are then the same read, whose rows serve both on either path.
+    One set per table, the union of what every narrowing field of that table reads (None
+    when one of them, or a field reading the table's rows another way, reads whole rows):
+    the reads of a table then share one loader and one batch, as on the reference path,
+    and a list page's rows serve the references to them.
     """
-    wanted: dict[str, set[str] | None] = {}
+    plans = list(_walk(fields))
+    narrowing = [plan for plan in plans if plan.narrows is not None]
+    wanted: dict[str, set[str] | None] = {t: None for plan in plans for t in plan.whole}
+    for plan in narrowing:
+        assert plan.narrows is not None
+        table, columns = plan.narrows.table, read_columns(plan)
+        known = wanted.setdefault(table, set())
+        wanted[table] = None if columns is None or known is None else known | set(columns)
+    for plan in narrowing:
+        assert plan.narrows is not None
+        union = wanted[plan.narrows.table]
+        plan.columns = None if union is None else tuple(sorted(union))
+
+
+def _walk(plans: list["FieldPlan"]) -> Iterator["FieldPlan"]:
     for plan in plans:
-        if plan.narrows:
-            columns = page_columns(plan)
-            known = wanted.setdefault(plan.name, set())
-            wanted[plan.name] = None if columns is None or known is None else known | set(columns)
-    for plan in plans:
-        if plan.narrows and (union := wanted[plan.name]) is not None:
-            plan.columns = tuple(sorted(union))
+        yield plan
+        for children in plan.children.values():
+            yield from _walk(children)

@@ -41,7 +41,7 @@ from graphql import (
 
 from execution import compat
 from execution.columns import narrow
-from schema.fields import LANE, Fetch, Get, Sourced
+from schema.fields import LANE, Fetch, Get, Narrows, Sourced
 
 # Fields of the types a query can reach that the lane leaves to the reference path, and why
 # (tests/execution/test_declarations.py holds this list to the schema).
@@ -82,7 +82,8 @@ class FieldPlan:
     children: dict[str, list["FieldPlan"]] = field(default_factory=dict)
     name: str = ""  # the field's name in the schema
     reads: tuple[str, ...] | None = None  # what it uses of its source, as declared
-    narrows: bool = False  # its load takes ``columns=`` (schema/fields.py Fetch)
+    narrows: Narrows | None = None  # its load takes ``columns=`` (schema/fields.py Fetch)
+    whole: tuple[str, ...] = ()  # tables it reads whole rows of (Fetch)
     # what the selection reads of the rows a narrowing load returns (None: whole rows)
     columns: tuple[str, ...] | None = None
 
@@ -134,6 +135,7 @@ def plan_operation(
     assert root is not None
     planner = _Planner(schema, fragments)
     fields = planner.plans(root, [operation.selection_set])
+    narrow(fields)
     return Plan(document, operation, fields, frozenset(planner.scopes))
 
 
@@ -159,7 +161,6 @@ class _Planner:
                     for concrete in self.concrete_types(named):
                         plan.children[concrete.name] = self.plans(concrete, subsets)
             plans.append(plan)
-        narrow(plans)
         return plans
 
     def collect(
@@ -218,6 +219,7 @@ class _Planner:
         elif isinstance(declaration, Fetch):
             plan.kind, plan.load = Kind.FETCH, declaration.load
             plan.reads, plan.narrows = declaration.reads, declaration.narrows
+            plan.whole = declaration.whole
             if declaration.permission is not None:
                 self.scopes.add(declaration.permission)
             if field_def.args:

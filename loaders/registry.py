@@ -29,6 +29,8 @@ from loaders.rows import (
 )
 from loaders.teams import ActiveMemberCountByTeamLoader
 
+# the only columns to read of a loader's rows; None: whole rows
+Columns = tuple[str, ...] | None
 # a loader of rows by id (a node type's, for ``node(id:)``)
 ById = TenantLoader[int, NodeRow | None]
 L = TypeVar("L", bound=TenantLoader[Any, Any])
@@ -54,31 +56,49 @@ class Loaders:
     def __init__(self, *, db: RequestDb, visibility: Visibility) -> None:
         self.db = db
         self.visibility = visibility
-        self._refs: dict[str, RowByIdLoader[Any]] = {}
+        self._refs: dict[tuple[str, Columns], RowByIdLoader[Any]] = {}
         self._visible: dict[str, TenantLoader[int, Any]] = {}
+        self._receipts: dict[tuple[str, ...], ReceiptsByExpenseLoader] = {}
 
     # the type of a node table's rows follows from its name
     @overload
-    def ref(self, table: Literal["cards"]) -> RowByIdLoader[CardRow]: ...
+    def ref(self, table: Literal["cards"], columns: Columns = None) -> RowByIdLoader[CardRow]: ...
     @overload
-    def ref(self, table: Literal["categories"]) -> RowByIdLoader[CategoryRow]: ...
+    def ref(
+        self, table: Literal["categories"], columns: Columns = None
+    ) -> RowByIdLoader[CategoryRow]: ...
     @overload
-    def ref(self, table: Literal["expenses"]) -> RowByIdLoader[ExpenseRow]: ...
+    def ref(
+        self, table: Literal["expenses"], columns: Columns = None
+    ) -> RowByIdLoader[ExpenseRow]: ...
     @overload
-    def ref(self, table: Literal["members"]) -> RowByIdLoader[MemberRow]: ...
+    def ref(
+        self, table: Literal["members"], columns: Columns = None
+    ) -> RowByIdLoader[MemberRow]: ...
     @overload
-    def ref(self, table: Literal["receipts"]) -> RowByIdLoader[ReceiptRow]: ...
+    def ref(
+        self, table: Literal["receipts"], columns: Columns = None
+    ) -> RowByIdLoader[ReceiptRow]: ...
     @overload
-    def ref(self, table: Literal["teams"]) -> RowByIdLoader[TeamRow]: ...
+    def ref(self, table: Literal["teams"], columns: Columns = None) -> RowByIdLoader[TeamRow]: ...
     @overload
-    def ref(self, table: str) -> RowByIdLoader[NodeRow]: ...
-    def ref(self, table: str) -> RowByIdLoader[Any]:
-        """Return the loader of ``table`` rows referenced from an already visible object."""
-        if table not in self._refs:
-            self._refs[table] = RowByIdLoader(
-                db=self.db, visibility=self.visibility, table=table, visible_only=False
+    def ref(self, table: str, columns: Columns = None) -> RowByIdLoader[NodeRow]: ...
+    def ref(self, table: str, columns: Columns = None) -> RowByIdLoader[Any]:
+        """Return the loader of ``table`` rows referenced from an already visible object.
+
+        With ``columns``, one whose rows hold only those (and the id), for a selection that
+        reads no more (execution/columns.py); whole rows are primed by list pages.
+        """
+        loader = self._refs.get((table, columns))
+        if loader is None:
+            loader = self._refs[(table, columns)] = RowByIdLoader(
+                db=self.db,
+                visibility=self.visibility,
+                table=table,
+                visible_only=False,
+                columns=columns,
             )
-        return self._refs[table]
+        return loader
 
     @overload
     def visible(self, table: Literal["businesses"]) -> BusinessLoader: ...
@@ -105,6 +125,17 @@ class Loaders:
                 db=self.db, visibility=self.visibility, table=table, visible_only=True
             )
         return self._visible[table]
+
+    def receipts_of(self, columns: Columns) -> ReceiptsByExpenseLoader:
+        """Return the loader of expenses' receipts; with ``columns``, rows of only those."""
+        if columns is None:
+            return self.receipts_by_expense
+        loader = self._receipts.get(columns)
+        if loader is None:
+            loader = self._receipts[columns] = ReceiptsByExpenseLoader(
+                db=self.db, visibility=self.visibility, columns=columns
+            )
+        return loader
 
     def changed(self, table: str, row_id: int, row: Any = None) -> None:
         """Forget row ``row_id`` of ``table`` in both by-id loaders: a write changed it.

@@ -20,11 +20,18 @@ class RowByIdLoader(TenantLoader[int, R | None]):
     """
 
     def __init__(
-        self, *, db: RequestDb, visibility: Visibility, table: str, visible_only: bool
+        self,
+        *,
+        db: RequestDb,
+        visibility: Visibility,
+        table: str,
+        visible_only: bool,
+        columns: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(db=db, visibility=visibility)
         self.table = table
         self.visible_only = visible_only
+        self.columns = columns  # the only columns its rows hold (and the id); None: all
 
     async def batch_load_fn(self, keys: list[int]) -> list[R | None]:
         rows = await lookups.rows_by_ids(
@@ -33,16 +40,23 @@ class RowByIdLoader(TenantLoader[int, R | None]):
             table=self.table,
             ids=keys,
             visible_only=self.visible_only,
+            columns=self.columns,
         )
         return ordered(cast("dict[int, R]", rows), keys)
 
 
 class ReceiptsByExpenseLoader(TenantLoader[int, list[ReceiptRow]]):
-    """Receipts attached to each expense."""
+    """Receipts attached to each expense (with ``columns``, rows of only those)."""
+
+    def __init__(
+        self, *, db: RequestDb, visibility: Visibility, columns: tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__(db=db, visibility=visibility)
+        self.columns = columns
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[ReceiptRow]]:
         rows = await lookups.receipts_by_expense(
-            db=self.db, visibility=self.visibility, expense_ids=keys
+            db=self.db, visibility=self.visibility, expense_ids=keys, columns=self.columns
         )
         return ordered(rows, keys, [])
 

@@ -32,10 +32,10 @@ async def list_expenses(
     page = await expense_page(
         db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys, columns=columns
     )
-    if columns is None:  # whole rows answer a later lookup by id; a narrowed one would not
-        expense_loader = loaders.ref("expenses")
-        for row in page.rows:
-            expense_loader.prime(row.id, row)
+    # for the references to these expenses; narrowed rows only for those reading no more
+    expense_loader = loaders.ref("expenses", columns)
+    for row in page.rows:
+        expense_loader.prime(row.id, row)
 
     async def count() -> int:
         return await count_expenses(db=ctx.db, visibility=loaders.visibility, spec=spec)
@@ -105,10 +105,13 @@ async def current_violations(ctx: Context, expense: ExpenseRow) -> list[Violatio
     return _broken(expense, applicable, has_receipt)
 
 
-async def expenses_receipts(ctx: Context, expenses: Sequence[ExpenseRow]) -> list[list[ReceiptRow]]:
-    """Return the receipts of each expense (one loader call for all)."""
+async def expenses_receipts(
+    ctx: Context, expenses: Sequence[ExpenseRow], columns: tuple[str, ...] | None = None
+) -> list[list[ReceiptRow]]:
+    """Return the receipts of each expense (one loader call for all), with only ``columns``
+    of them when not None."""
     _, loaders = ctx.require(Permission.RECEIPTS_READ)
-    return list(await loaders.receipts_by_expense.load_all([e.id for e in expenses]))
+    return list(await loaders.receipts_of(columns).load_all([e.id for e in expenses]))
 
 
 async def expenses_events(

@@ -40,17 +40,23 @@ async def required_reference(ctx: Context, table: str, id_: int) -> NodeRow:
 
 
 async def references(
-    ctx: Context, table: str, ids: list[int | None], *, required: bool = False
+    ctx: Context,
+    table: str,
+    ids: list[int | None],
+    *,
+    required: bool = False,
+    columns: tuple[str, ...] | None = None,
 ) -> list[NodeRow | None]:
     """Return, for many objects at once, what :func:`reference` returns for each id.
 
     ``required`` is :func:`required_reference`'s check: a missing row for an id is an error.
+    ``columns``: the only columns to read of the rows (and the id); None: whole rows.
     """
     keys = list(dict.fromkeys(id_ for id_ in ids if id_ is not None))
     if not keys:
         return [None] * len(ids)
     _, loaders = ctx.require()
-    by_id = dict(zip(keys, await loaders.ref(table).load_all(keys), strict=True))
+    by_id = dict(zip(keys, await loaders.ref(table, columns).load_all(keys), strict=True))
     rows = [None if id_ is None else by_id[id_] for id_ in ids]
     if required and any(row is None for row in rows):
         raise RuntimeError(f"{table} referenced but missing")

@@ -14,7 +14,7 @@ from db.permissions import Permission
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult
 from schema.fields import Info as Info  # re-exported: the types take it from here
-from schema.fields import Sourced, column, fetched
+from schema.fields import Narrows, Sourced, column, fetched
 
 T = TypeVar("T")
 
@@ -111,14 +111,18 @@ def connection(
     description: str,
     permission: Permission | None = None,
     arguments: Mapping[str, Any] | None = None,
-    narrows: bool = False,
+    narrows: str | None = None,
+    reads: tuple[str, ...] | None = None,
+    whole: tuple[str, ...] = (),
 ) -> Any:
     """Declare a ``Connection[node]`` field: the paging arguments, then ``arguments``.
 
     ``arguments`` maps python names to annotated types, each null by default. The pages
     of every source of a level are loaded at once by ``pages`` (see :data:`Pages`), the
-    root's with the source ``None``. ``narrows``: ``pages`` also takes ``columns=``, the
-    only columns to read of the rows (execution/columns.py), passed when known.
+    root's with the source ``None``. ``narrows``: the table of the rows, when ``pages`` also
+    takes ``columns=``, the only columns to read of them (execution/columns.py); ``reads``:
+    the columns of the sources ``pages`` reads, ``whole``: the tables it reads whole rows of
+    (schema/fields.py ``Fetch``).
     """
 
     async def load(ctx: Context, sources: list[Any], **given: Any) -> list[PageResult]:
@@ -142,5 +146,7 @@ def connection(
         graphql_type=Connection[node],  # type: ignore[valid-type]
         description=description,
         permission=permission,
-        narrows=narrows,
+        narrows=None if narrows is None else Narrows(narrows, pages=True),
+        reads=reads,
+        whole=whole,
     )

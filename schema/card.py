@@ -53,15 +53,20 @@ class Card(Node, Sourced):
     row: strawberry.Private[CardRow]
     id: strawberry.ID = global_id("Card")
     last4: str = column("last4", description="Last four digits of the card number.")
-    kind: CardKind = column(lambda row: CardKind(row.kind), description="Physical or virtual.")
+    kind: CardKind = column(
+        lambda row: CardKind(row.kind), description="Physical or virtual.", reads=("kind",)
+    )
     status: CardStatus = column(
-        lambda row: CardStatus(row.status), description="Active, frozen or cancelled."
+        lambda row: CardStatus(row.status),
+        description="Active, frozen or cancelled.",
+        reads=("status",),
     )
     currency: str = column("currency", description="Currency the card is billed in.")
     spend_limit: Money | None = column(_spend_limit, description="Spend limit per period, if any.")
     limit_period: LimitPeriod | None = column(
         lambda row: LimitPeriod(row.limit_period) if row.limit_period else None,
         description="Period of the spend limit.",
+        reads=("limit_period",),
     )
     created_at: datetime = column("created_at", description="When the card was issued.")
     holder: Member = reference(

@@ -26,7 +26,7 @@ from schema.expense_inputs import (
     OrderArg,
     ordering,
 )
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Columns, Narrows, Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -81,8 +81,10 @@ def _optional(read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Call
     return lambda row: None if (value := read(row)) is None else convert(value)
 
 
-async def _receipts(ctx: Context, expenses: list[ExpenseRow]) -> list[list[ReceiptRow]]:
-    return await resolve.expenses_receipts(ctx, expenses)
+async def _receipts(
+    ctx: Context, expenses: list[ExpenseRow], columns: Columns = None
+) -> list[list[ReceiptRow]]:
+    return await resolve.expenses_receipts(ctx, expenses, columns)
 
 
 async def _missing(ctx: Context, expenses: list[ExpenseRow]) -> list[bool]:
@@ -164,16 +166,19 @@ class Expense(Node, Sourced):
         description="Receipts attached to it.",
         permission=Permission.RECEIPTS_READ,
         reads=("id",),
+        narrows=Narrows("receipts"),
     )
     receipt_missing: bool = fetched(
         _missing,
         description="A policy requires a receipt for this amount and none is attached.",
         permission=Permission.EXPENSES_READ,
+        whole=("receipts",),  # the receipts of the expenses it checks
     )
     policy_violations: list[PolicyViolation] = fetched(
         _violations,
         description="Policies this expense currently breaks.",
         permission=Permission.EXPENSES_READ,
+        whole=("receipts",),  # the receipts of the expenses it checks
     )
     events: list[ExpenseEvent] = fetched(
         _events,
@@ -212,7 +217,9 @@ async def _by_parent(
     )
 
 
-def expense_connection(pages: ExpensePages, *, description: str) -> Any:
+def expense_connection(
+    pages: ExpensePages, *, description: str, reads: tuple[str, ...] | None = None
+) -> Any:
     """Declare an ``expenses(...)`` connection: the root list's arguments, converted once.
 
     ``pages(context, sources, page arguments, filter_=, order=, columns=)`` returns a page
@@ -237,11 +244,13 @@ def expense_connection(pages: ExpensePages, *, description: str) -> Any:
         description=description,
         permission=Permission.EXPENSES_READ,
         arguments={"filter": FilterArg, "order_by": OrderArg},
-        narrows=True,
+        narrows="expenses",
+        reads=reads,
     )
 
 
 def expenses_field(parent: resolve.ExpenseParent, *, description: str) -> Any:
     """Declare the ``expenses(...)`` connection of a member, team or card, loaded for every
     parent of a level at once."""
-    return expense_connection(partial(_by_parent, parent=parent), description=description)
+    pages = partial(_by_parent, parent=parent)
+    return expense_connection(pages, description=description, reads=("id",))

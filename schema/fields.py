@@ -34,6 +34,8 @@ from resolvers.context import Context
 from resolvers.ids import encode_id
 
 Info = strawberry.Info[Context, None]
+# the only columns to read of a load's rows (execution/columns.py); None: whole rows
+Columns = tuple[str, ...] | None
 LANE = "expensegraph.lane"  # the key of a declaration in a strawberry field's metadata
 S = TypeVar("S", bound="Sourced")
 
@@ -62,8 +64,18 @@ class Fetch:
     # the source's attributes the load uses (as Get.reads)
     reads: tuple[str, ...] | None = None
     # the load also takes ``columns=``: the only columns to read of the rows it returns
-    # (the plan passes those its selection reads: execution/plan.py, page_columns)
-    narrows: bool = False
+    # (the plan passes those its document reads of the table, execution/columns.py)
+    narrows: "Narrows | None" = None
+    # tables whose whole rows the load reads through loaders narrowing fields share (a root
+    # list primes its rows for references): in its document those read whole rows too
+    whole: tuple[str, ...] = ()
+
+
+class Narrows(NamedTuple):
+    """What a narrowing load returns: rows (or lists of rows) of ``table``, or pages of them."""
+
+    table: str
+    pages: bool = False
 
 
 class Typed(NamedTuple):
@@ -146,7 +158,8 @@ def fetched(
     permission: Permission | None = None,
     graphql_type: Any = None,
     reads: tuple[str, ...] | None = None,
-    narrows: bool = False,
+    narrows: Narrows | None = None,
+    whole: tuple[str, ...] = (),
 ) -> Any:
     """Declare a field loaded for many sources at once (see :class:`Fetch`)."""
 
@@ -160,7 +173,7 @@ def fetched(
         resolver=resolve,
         graphql_type=graphql_type,
         description=description,
-        metadata={LANE: Fetch(load, permission, reads, narrows)},
+        metadata={LANE: Fetch(load, permission, reads, narrows, whole)},
     )
 
 
@@ -239,7 +252,10 @@ def reference(
     """
     read = attrgetter(key) if isinstance(key, str) else key
 
-    async def load(ctx: Context, sources: list[Any]) -> list[Any]:
-        return await nodes.references(ctx, table, [read(s) for s in sources], required=required)
+    # columns: not keyword-only, so not a GraphQL argument (see fetched)
+    async def load(ctx: Context, sources: list[Any], columns: Columns = None) -> list[Any]:
+        keys = [read(s) for s in sources]
+        return await nodes.references(ctx, table, keys, required=required, columns=columns)
 
-    return fetched(load, description=description, reads=(key,) if isinstance(key, str) else None)
+    reads = (key,) if isinstance(key, str) else None
+    return fetched(load, description=description, reads=reads, narrows=Narrows(table))

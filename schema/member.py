@@ -36,6 +36,7 @@ class Member(Node, Sourced):
     role: Role = column(
         lambda row: Role(row.role),
         description="Role, which decides what the member sees and may do.",
+        reads=("role",),
     )
     created_at: datetime = column("created_at", description="When the member was added.")
     deactivated_at: datetime | None = column(

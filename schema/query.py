@@ -77,6 +77,7 @@ def _root_list(
         pages,
         description=description,
         permission=NODE_TABLES[table].read_permission,
+        whole=(table,),  # its rows are primed for the references to them
         arguments=arguments,
     )
 

@@ -109,7 +109,9 @@ class Receipt(Node, Sourced):
     sha256: str = column("sha256", description="SHA-256 of the content, hex.")
     uploaded_at: datetime = column("uploaded_at", description="When it was uploaded.")
     processing: ReceiptProcessing = column(
-        lambda row: ReceiptProcessing(row.processing), description="Where it is in text extraction."
+        lambda row: ReceiptProcessing(row.processing),
+        description="Where it is in text extraction.",
+        reads=("processing",),
     )
     processing_error: str | None = column(
         "processing_error", description="Why extraction failed (FAILED only)."

@@ -1,6 +1,7 @@
 """Rows by id and children by parent id, batched for the loaders (``= ANY(:ids)``)."""
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, any_, bindparam, select
@@ -17,14 +18,23 @@ from db.visibility import Visibility
 
 
 async def rows_by_ids(
-    *, db: RequestDb, visibility: Visibility, table: str, ids: Sequence[int], visible_only: bool
+    *,
+    db: RequestDb,
+    visibility: Visibility,
+    table: str,
+    ids: Sequence[int],
+    visible_only: bool,
+    columns: tuple[str, ...] | None = None,
 ) -> dict[int, NodeRow]:
     """Return rows of ``table`` by id within the business.
 
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
-    without it only the tenant filter does (references from an object already visible).
+    without it only the tenant filter does (references from an object already visible),
+    and ``columns`` may name the only columns to read (the id is always read).
     """
-    if not visible_only or visibility.sees_all:  # visibility is then the tenant filter alone
+    if columns is not None and not visible_only:
+        rows = await db.rows(*_by_ids(table, columns).run(visibility, ids))
+    elif not visible_only or visibility.sees_all:  # the visibility is the tenant filter alone
         rows = await db.rows(*_BY_IDS[table].run(visibility, ids))
     else:
         node = NODE_TABLES[table]
@@ -46,10 +56,21 @@ class _ByKeys:
     ``tenant`` is the column holding the business id.
     """
 
-    def __init__(self, table: Table, column: str, *order_by: str, tenant: str = "business_id"):
+    def __init__(
+        self,
+        table: Table,
+        column: str,
+        *order_by: str,
+        tenant: str = "business_id",
+        columns: tuple[str, ...] | None = None,
+    ):
+        shown: Any = [table]
+        if columns is not None:  # only these, and the key
+            shown = [table.c[name] for name in sorted({*columns, column})]
+
         def statement(match: Any) -> Select[Any]:
             return keep(
-                select(table)
+                select(*shown)
                 .where(table.c[tenant] == bindparam("business_id"), match)
                 .order_by(*(table.c[name] for name in order_by))
             )
@@ -76,6 +97,13 @@ class _ByKeys:
 
 
 _BY_IDS = {node.table.name: _ByKeys(node.table, "id", tenant=node.tenant) for node in NODES}
+
+
+@lru_cache(maxsize=512)  # a set of columns per selection a served document makes
+def _by_ids(table: str, columns: tuple[str, ...]) -> _ByKeys:
+    """Return the statements reading ``columns`` of ``table``'s rows by id."""
+    node = NODE_TABLES[table]
+    return _ByKeys(node.table, "id", tenant=node.tenant, columns=columns)
 
 
 async def business_by_id(*, db: RequestDb, business_id: int) -> BusinessRow | None:
@@ -138,11 +166,24 @@ async def cards_by_holder(
 
 
 async def receipts_by_expense(
-    *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
+    *,
+    db: RequestDb,
+    visibility: Visibility,
+    expense_ids: Sequence[int],
+    columns: tuple[str, ...] | None = None,
 ) -> dict[int, list[ReceiptRow]]:
-    """Return the receipts attached to each expense, oldest upload first."""
-    rows = await _RECEIPTS_BY_EXPENSE.grouped(db, visibility, expense_ids)
+    """Return the receipts attached to each expense, oldest upload first.
+
+    ``columns``: the only columns to read (and the expense id); None: whole rows.
+    """
+    read = _RECEIPTS_BY_EXPENSE if columns is None else _receipts_by_expense(columns)
+    rows = await read.grouped(db, visibility, expense_ids)
     return cast("dict[int, list[ReceiptRow]]", rows)
+
+
+@lru_cache(maxsize=128)
+def _receipts_by_expense(columns: tuple[str, ...]) -> _ByKeys:
+    return _ByKeys(receipts, "expense_id", "uploaded_at", "id", columns=columns)
 
 
 async def events_by_expense(

@@ -13,15 +13,12 @@ import re
 import pytest
 from graphql import GraphQLSchema, parse
 
-from db.tables.expense import expenses
 from execution import compat
 from execution.plan import FieldPlan, plan_document
 from resolvers.ids import encode_id
 from schema.build import build_schema
 from tests.conftest import gql, gql_raw, token
 from tests.execution.test_lane_differential import _both, runs
-
-EXPENSE_COLUMNS = {column.name for column in expenses.columns}
 
 
 @pytest.fixture(scope="module")
@@ -76,20 +73,43 @@ def test_a_nested_page_is_narrowed_too(core: GraphQLSchema) -> None:
     assert {p.key: p.columns for p in team}["expenses"] == ("merchant_name",)
 
 
-def _selected(sql: str) -> set[str]:
-    """Return the expense columns a page statement selects."""
+def test_a_reference_reads_the_columns_its_fields_declare(core: GraphQLSchema) -> None:
+    query = """{ expenses(first: 2) { nodes {
+      member { name email expenses(first: 1) { nodes { id } } }
+      card { last4 status }
+      team { id name archivedAt }
+      receipts { fileName }
+      category { name createdAt __typename }
+    } } }"""
+    [nodes] = root(core, query)["expenses"].children["ExpenseConnection"]
+    [expense] = nodes.children.values()
+    columns = {p.key: p.columns for p in expense}
+    assert columns == {
+        "member": ("email", "id", "name"),  # its nested page reads its id
+        "card": ("last4", "status"),
+        "team": ("archived_at", "id", "name"),
+        "receipts": ("file_name",),
+        "category": ("created_at", "name"),
+    }
+
+
+def _selected(sql: str, table: str) -> set[str]:
+    """Return the columns of ``table`` a statement selects."""
     shown = re.split(r"\sFROM\s", sql, maxsplit=1)[0]
-    return {name for name in re.findall(r"expenses\.(\w+)", shown)} & EXPENSE_COLUMNS
+    return set(re.findall(rf"\b{table}\.(\w+)", shown))
 
 
-async def test_the_page_statement_selects_those_columns(client, statements, world) -> None:
+async def test_the_statements_select_those_columns(client, statements, world) -> None:
     query = "{ expenses(first: 3) { nodes { merchantName member { name } } } }"
     admin = token(world.a, "admin")
     for _ in range(2):  # the planned reference path that teaches the lane, then the lane
         statements.reset()
         await gql(client, query, as_=admin)
         [page] = [sql for sql in statements.statements if "ORDER BY expenses.spent_at" in sql]
-        assert _selected(page) == {"id", "merchant_name", "member_id", "spent_at"}
+        assert _selected(page, "expenses") == {"id", "merchant_name", "member_id", "spent_at"}
+        lookups = [sql for sql in statements.statements if "JOIN" not in sql]  # not the caller's
+        [members] = [sql for sql in lookups if "\nFROM members" in sql]
+        assert _selected(members, "members") == {"id", "name"}
 
 
 async def test_a_narrowed_page_is_not_kept_for_a_lookup_by_id(client, world) -> None:
@@ -121,3 +141,21 @@ async def test_a_fallback_reuses_a_narrowed_page(client, reference, statements, 
     assert expected[2]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert len(expected[2]["data"]["expenses"]["nodes"]) == 3
     assert runs("fallback") > fallbacks
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # a root list primes whole rows for the references to them: those stay whole
+        "{ members(first: 50) { nodes { name } } expenses(first: 5) { nodes { member { name } } } }",
+        # receiptMissing reads the receipts' loader whole: the receipts field shares it
+        "{ expenses(first: 5) { nodes { receiptMissing receipts { fileName } } } }",
+        # two references to one table at two levels: one column set, one loader
+        "{ expenses(first: 5) { nodes { member { name } team { manager { email } } } } }",
+    ],
+)
+async def test_tables_read_whole_elsewhere_are_not_narrowed(
+    client, reference, statements, world, query
+) -> None:
+    expected, got = await _both(client, reference, statements, query, None, token(world.a, "admin"))
+    assert got == expected and "errors" not in expected[2]
