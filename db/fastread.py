@@ -30,7 +30,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 ENABLED = True
 _NOT_PLAIN = object()
 _plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAIN
-# statements made once and run many times (see keep): id -> [statement, compiled form]
+# statements made once and run many times (see keep): id -> [statement, compiled form,
+# the _Template of its named parameters]
 _kept: dict[int, list[Any]] = {}
 
 S = TypeVar("S")
@@ -44,7 +45,7 @@ def keep(statement: S) -> S:
     """
     if len(_kept) > 4000:
         _kept.clear()
-    _kept[id(statement)] = [statement, None]
+    _kept[id(statement)] = [statement, None, None]
     return statement
 
 
@@ -102,8 +103,13 @@ def prepared(
     if kept is not None and kept[0] is statement and kept[1] is not None:
         fixed: tuple[str, list[Any], Any] | None
         compiled, extracted, collected, fixed = kept[1]
-        if fixed is not None and params is None:
-            return fixed  # no parameter of its own: the same arguments every time
+        if params is None:
+            if fixed is not None:
+                return fixed  # no parameter of its own: the same arguments every time
+        else:
+            template: _Template | None = kept[2]
+            if template is not None and template.names == params.keys():
+                return template.filled(params)  # the same names: only their values change
     else:
         compiled, extracted, collected, cache_stat = statement._compile_w_cache(
             dialect, compiled_cache=cache, column_keys=[], for_executemany=False
@@ -130,7 +136,40 @@ def prepared(
     answer = compiled.string, args, row_type
     if kept is not None and kept[0] is statement and kept[1] is None:
         kept[1] = (compiled, extracted, collected, answer if params is None else None)
+        # a value computed at each run (a callable bind) would be kept by a template
+        if params is not None and not any(b.callable for b in compiled.binds.values()):
+            kept[2] = _Template(answer, compiled, params)
     return answer
+
+
+class _Template:
+    """A kept statement's arguments with the slots its named parameters fill.
+
+    The statement's own values (a page's limit, a business id built in) never change, so
+    a later call with the same parameter names only puts its values in their places,
+    without SQLAlchemy's ``construct_params`` (about 15 µs a statement).
+    """
+
+    __slots__ = ("_args", "_row_type", "_slots", "_sql", "names")
+
+    def __init__(
+        self, answer: tuple[str, list[Any], Any], compiled: Any, params: Mapping[str, Any]
+    ) -> None:
+        self._sql, self._args, self._row_type = answer
+        self.names = set(params)
+        processors = compiled._bind_processors
+        self._slots = [
+            (i, name, processors.get(name))
+            for i, name in enumerate(compiled.positiontup or ())
+            if name in self.names
+        ]
+
+    def filled(self, params: Mapping[str, Any]) -> tuple[str, list[Any], Any]:
+        args = self._args.copy()
+        for i, name, processor in self._slots:
+            value = params[name]
+            args[i] = value if processor is None else processor(value)
+        return self._sql, args, self._row_type
 
 
 def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:

@@ -3,14 +3,14 @@
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import any_, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
 from db.fastread import MAX_MERGED_COLUMNS, MAX_MERGED_READS, merge_groups
 from db.queries.lookups import rows_by_ids
-from db.sql import any_of
+from db.sql import any_of, array_param
 from db.tables.api import api_keys
 from db.tables.expense import expenses
 from db.tables.org import members, teams
@@ -85,6 +85,34 @@ async def test_prebuilt_statements_take_their_values_as_parameters(engine, world
         assert {k: tuple(cast("tuple[Any, ...]", v)) for k, v in fast.items()} == {
             k: tuple(v) for k, v in reference.items()
         }
+
+
+def test_a_kept_statement_takes_new_values_as_sqlalchemy_gives_them(engine) -> None:
+    # the second run of a kept statement fills its parameters into the first run's
+    # arguments (fastread._Template): the same as SQLAlchemy's construct_params, arrays
+    # processed, the statement's own values (the name, the limit) kept
+    def built() -> Any:
+        return (
+            select(members.c.id)
+            .where(
+                members.c.business_id == bindparam("business_id"),
+                members.c.id == any_(array_param("ids", members.c.id)),
+                members.c.name != "nobody",
+            )
+            .limit(5)
+        )
+
+    sync = engine.sync_engine
+    kept = fastread.keep(built())
+    runs = [
+        {"business_id": 1, "ids": [1, 2]},
+        {"business_id": 2, "ids": [3]},
+        {"business_id": 3, "ids": []},
+    ]
+    for params in runs:
+        fresh = fastread.prepared(built(), sync.dialect, sync._compiled_cache, params)
+        assert fastread.prepared(kept, sync.dialect, sync._compiled_cache, params) == fresh
+        assert fresh is not None and params["business_id"] in fresh[1] and "nobody" in fresh[1]
 
 
 async def test_arrays_get_sqlalchemys_processing(engine, world) -> None:
