@@ -11,6 +11,10 @@ from db.fastread import keep
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The only columns a read selects of its rows (the key it is read by is always added);
+# None: whole rows. The fast lane passes the columns its document reads (execution/columns.py).
+Columns = tuple[str, ...] | None
+
 # Statements kept per builder (see kept_by_inputs); a statement is a few kilobytes.
 STATEMENTS_KEPT = 256
 

@@ -1,4 +1,4 @@
-"""The columns a query reads of the rows its connections return.
+"""The columns a query document reads of the rows its narrowing fields return.
 
 An expense page's rows are read whole by default: two dozen columns, seven of them
 timestamps, for a selection that may show four. A field declared as narrowing
@@ -13,11 +13,13 @@ The rows serve both paths: the reference path's objects read their fields when a
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from db.sql import Columns
+
 if TYPE_CHECKING:
     from execution.plan import FieldPlan
 
 
-def read_columns(plan: "FieldPlan") -> tuple[str, ...] | None:
+def read_columns(plan: "FieldPlan") -> Columns:
     """Return the columns a narrowing field's selection reads of its rows; None: whole rows.
 
     The rows of a reference (or a list of rows) are its objects; a connection's are its

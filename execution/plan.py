@@ -39,6 +39,7 @@ from graphql import (
     visit,
 )
 
+from db.sql import Columns
 from execution import compat
 from execution.columns import narrow
 from schema.fields import LANE, Fetch, Get, Narrows, Sourced
@@ -85,7 +86,7 @@ class FieldPlan:
     narrows: Narrows | None = None  # its load takes ``columns=`` (schema/fields.py Fetch)
     whole: tuple[str, ...] = ()  # tables it reads whole rows of (Fetch)
     # what the selection reads of the rows a narrowing load returns (None: whole rows)
-    columns: tuple[str, ...] | None = None
+    columns: Columns = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,13 +100,12 @@ class Run:
             raise Fallback("stopped")
         try:
             arguments = self.arguments(plan) if plan.field_def is not None else {}
+            # loaded already when the lane's run handed the request over
             values = self.handed_over(plan, sources, arguments)
-            if values is not None:
-                pass  # loaded by the lane's run before it handed the request over
-            elif plan.columns is None:
-                values = await plan.load(self.context, sources, **arguments)
-            else:  # the rows with the columns the selection reads (execution/columns.py)
-                values = await plan.load(self.context, sources, columns=plan.columns, **arguments)
+            if values is None:
+                # only the columns the document reads of the rows (execution/columns.py)
+                narrowed = {} if plan.columns is None else {"columns": plan.columns}
+                values = await plan.load(self.context, sources, **narrowed, **arguments)
         except BaseException:
             self.failed = True
             raise

@@ -12,6 +12,7 @@ from db.queries.expenses import (
     expense_pages_by_parent,
 )
 from db.rows import ExpenseRow
+from db.sql import Columns
 from loaders.base import TenantLoader
 
 
@@ -22,7 +23,7 @@ class ParentPageKey(NamedTuple):
     parent_id: int
     spec: ExpenseSpec
     keyset: Keyset
-    columns: tuple[str, ...] | None = None  # the only columns to read (None: whole rows)
+    columns: Columns = None  # the only columns to read (None: whole rows)
 
 
 class ParentCountKey(NamedTuple):

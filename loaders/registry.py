@@ -12,6 +12,7 @@ from db.rows import (
     ReceiptRow,
     TeamRow,
 )
+from db.sql import Columns
 from db.tables.org import businesses
 from db.visibility import Visibility
 from loaders.base import BATCHING, TenantLoader
@@ -29,8 +30,6 @@ from loaders.rows import (
 )
 from loaders.teams import ActiveMemberCountByTeamLoader
 
-# the only columns to read of a loader's rows; None: whole rows
-Columns = tuple[str, ...] | None
 # a loader of rows by id (a node type's, for ``node(id:)``)
 ById = TenantLoader[int, NodeRow | None]
 L = TypeVar("L", bound=TenantLoader[Any, Any])
@@ -138,11 +137,14 @@ class Loaders:
         return loader
 
     def changed(self, table: str, row_id: int, row: Any = None) -> None:
-        """Forget row ``row_id`` of ``table`` in both by-id loaders: a write changed it.
+        """Forget row ``row_id`` of ``table`` in its by-id loaders: a write changed it.
 
-        ``row``, when the write returned it, is remembered instead (no read to see it again).
+        ``row``, when the write returned it, is remembered instead (no read to see it again;
+        a whole row serves the loaders of fewer columns too).
         """
-        for loader in (self.ref(table), self.visible(table)):
+        self.ref(table)  # the whole rows' loader, made if not yet, among the table's refs
+        refs = [loader for (name, _), loader in self._refs.items() if name == table]
+        for loader in (*refs, self.visible(table)):
             loader.clear(row_id)
             if row is not None:
                 loader.prime(row_id, row)

@@ -5,6 +5,7 @@ from typing import TypeVar, cast
 from db.engine import RequestDb
 from db.queries import lookups
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
+from db.sql import Columns
 from db.visibility import Visibility
 from loaders.base import TenantLoader, ordered
 
@@ -26,7 +27,7 @@ class RowByIdLoader(TenantLoader[int, R | None]):
         visibility: Visibility,
         table: str,
         visible_only: bool,
-        columns: tuple[str, ...] | None = None,
+        columns: Columns = None,
     ) -> None:
         super().__init__(db=db, visibility=visibility)
         self.table = table
@@ -48,9 +49,7 @@ class RowByIdLoader(TenantLoader[int, R | None]):
 class ReceiptsByExpenseLoader(TenantLoader[int, list[ReceiptRow]]):
     """Receipts attached to each expense (with ``columns``, rows of only those)."""
 
-    def __init__(
-        self, *, db: RequestDb, visibility: Visibility, columns: tuple[str, ...] | None = None
-    ) -> None:
+    def __init__(self, *, db: RequestDb, visibility: Visibility, columns: Columns = None) -> None:
         super().__init__(db=db, visibility=visibility)
         self.columns = columns
 

@@ -8,6 +8,7 @@ from db.permissions import Permission
 from db.queries.expenses import EXPENSE_ORDERS, count_expenses, expense_page
 from db.queries.expenses import ExpenseParent as ExpenseParent  # schema/expense.py names it here
 from db.rows import ExpenseEventRow, ExpenseRow, PolicyRow, ReceiptRow
+from db.sql import Columns
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering, expense_spec
@@ -20,7 +21,7 @@ async def list_expenses(
     filter_: ExpenseFilterLike | None,
     order: Ordering,
     args: PageArgs,
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> PageResult:
     """Return a page of the viewer's visible expenses (the root ``expenses`` field).
 
@@ -51,7 +52,7 @@ async def parent_expenses(
     filter_: ExpenseFilterLike | None,
     order: Ordering,
     args: PageArgs,
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> list[PageResult]:
     """Return a page of expenses per member, team or card: one batch for all parents.
 
@@ -106,7 +107,7 @@ async def current_violations(ctx: Context, expense: ExpenseRow) -> list[Violatio
 
 
 async def expenses_receipts(
-    ctx: Context, expenses: Sequence[ExpenseRow], columns: tuple[str, ...] | None = None
+    ctx: Context, expenses: Sequence[ExpenseRow], columns: Columns = None
 ) -> list[list[ReceiptRow]]:
     """Return the receipts of each expense (one loader call for all), with only ``columns``
     of them when not None."""

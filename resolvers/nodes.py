@@ -2,6 +2,7 @@
 
 from db.nodes import NODE_TYPES
 from db.rows import NodeRow
+from db.sql import Columns
 from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import decode_id
@@ -45,7 +46,7 @@ async def references(
     ids: list[int | None],
     *,
     required: bool = False,
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> list[NodeRow | None]:
     """Return, for many objects at once, what :func:`reference` returns for each id.
 

@@ -12,6 +12,7 @@ import strawberry
 from db.permissions import Permission
 from db.queries.match_candidates import ReceiptCandidateRow
 from db.rows import ExpenseEventRow, ExpenseRow, NodeRow, ReceiptRow
+from db.sql import Columns
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
@@ -26,7 +27,7 @@ from schema.expense_inputs import (
     OrderArg,
     ordering,
 )
-from schema.fields import Columns, Narrows, Sourced, column, fetched, global_id, reference
+from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -209,7 +210,7 @@ async def _by_parent(
     parent: resolve.ExpenseParent,
     filter_: ExpenseFilterLike | None,
     order: Ordering,
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> list[PageResult]:
     ids = [row.id for row in parents]
     return await resolve.parent_expenses(
@@ -233,7 +234,7 @@ def expense_connection(
         *,
         filter: ExpenseFilter | None = None,
         order_by: ExpenseOrder | None = None,
-        columns: tuple[str, ...] | None = None,
+        columns: Columns = None,
     ) -> list[PageResult]:
         order = ordering(order_by)
         return await pages(ctx, sources, args, filter_=filter, order=order, columns=columns)

@@ -29,13 +29,12 @@ from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.lazy_type import LazyType
 
 from db.permissions import Permission
+from db.sql import Columns
 from resolvers import nodes
 from resolvers.context import Context
 from resolvers.ids import encode_id
 
 Info = strawberry.Info[Context, None]
-# the only columns to read of a load's rows (execution/columns.py); None: whole rows
-Columns = tuple[str, ...] | None
 LANE = "expensegraph.lane"  # the key of a declaration in a strawberry field's metadata
 S = TypeVar("S", bound="Sourced")
 

@@ -9,6 +9,7 @@ from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec
 from db.queries.summary import Bucket
+from db.sql import Columns
 from resolvers import nodes as node_resolvers
 from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
@@ -89,7 +90,7 @@ async def _expenses(
     *,
     filter_: Any,
     order: Ordering,
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> list[PageResult]:
     return [
         await list_expenses(ctx, filter_=filter_, order=order, args=args, columns=columns)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
 from db.rows import ExpenseRow
-from db.sql import any_of, kept_by_inputs
+from db.sql import Columns, any_of, kept_by_inputs
 from db.tables.expense import expenses
 from db.tables.org import policies
 from db.tables.receipt import receipts
@@ -143,16 +143,11 @@ def expense_where(visibility: Visibility, spec: ExpenseSpec) -> ColumnElement[bo
     return and_(expense_visible(visibility), *_filter(spec))
 
 
-# the only columns to read of a page's rows (the id and the ordering column are added: its
-# cursors read them); None: whole rows
-Columns = tuple[str, ...] | None
-
-
 def _page_select(
     visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, columns: Columns
 ) -> Select[Any]:
     shown: Any = [expenses]
-    if columns is not None:
+    if columns is not None:  # and the id and the ordering column: the cursors read them
         shown = [expenses.c[name] for name in sorted({*columns, "id", keyset.column})]
     return seek(
         select(*shown).where(expense_where(visibility, spec)),

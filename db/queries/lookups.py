@@ -1,7 +1,6 @@
 """Rows by id and children by parent id, batched for the loaders (``= ANY(:ids)``)."""
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, any_, bindparam, select
@@ -10,7 +9,7 @@ from db.engine import RequestDb
 from db.fastread import keep
 from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
-from db.sql import any_of, array_param
+from db.sql import Columns, any_of, array_param
 from db.tables.expense import expense_events
 from db.tables.org import businesses, policies
 from db.tables.receipt import receipts
@@ -24,18 +23,17 @@ async def rows_by_ids(
     table: str,
     ids: Sequence[int],
     visible_only: bool,
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> dict[int, NodeRow]:
     """Return rows of ``table`` by id within the business.
 
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
-    without it only the tenant filter does (references from an object already visible),
-    and ``columns`` may name the only columns to read (the id is always read).
+    without it only the tenant filter does (references from an object already visible).
+    ``columns`` may name the only columns to read (the id is always read) where the
+    tenant filter alone applies.
     """
-    if columns is not None and not visible_only:
-        rows = await db.rows(*_by_ids(table, columns).run(visibility, ids))
-    elif not visible_only or visibility.sees_all:  # the visibility is the tenant filter alone
-        rows = await db.rows(*_BY_IDS[table].run(visibility, ids))
+    if not visible_only or visibility.sees_all:  # visibility is then the tenant filter alone
+        rows = await db.rows(*_BY_IDS[table].only(columns).run(visibility, ids))
     else:
         node = NODE_TABLES[table]
         statement = select(node.table).where(node.visible(visibility), any_of(node.table.c.id, ids))
@@ -62,7 +60,7 @@ class _ByKeys:
         column: str,
         *order_by: str,
         tenant: str = "business_id",
-        columns: tuple[str, ...] | None = None,
+        columns: Columns = None,
     ):
         shown: Any = [table]
         if columns is not None:  # only these, and the key
@@ -79,6 +77,21 @@ class _ByKeys:
         self.column = column
         self.one = statement(key == bindparam("key", type_=key.type))
         self.several = statement(key == any_(array_param("keys", key)))
+        self._made = (table, column, order_by, tenant)
+        self._narrowed: dict[tuple[str, ...], _ByKeys] = {}  # by columns, see only()
+
+    def only(self, columns: Columns) -> "_ByKeys":
+        """Return these statements reading only ``columns`` (and the key); None: whole rows."""
+        if columns is None:
+            return self
+        narrowed = self._narrowed.get(columns)
+        if narrowed is None:
+            if len(self._narrowed) >= 256:  # a set per selection a served document makes
+                self._narrowed.clear()
+            table, column, order_by, tenant = self._made
+            narrowed = _ByKeys(table, column, *order_by, tenant=tenant, columns=columns)
+            self._narrowed[columns] = narrowed
+        return narrowed
 
     def run(
         self, visibility: Visibility, keys: Sequence[int]
@@ -97,13 +110,6 @@ class _ByKeys:
 
 
 _BY_IDS = {node.table.name: _ByKeys(node.table, "id", tenant=node.tenant) for node in NODES}
-
-
-@lru_cache(maxsize=512)  # a set of columns per selection a served document makes
-def _by_ids(table: str, columns: tuple[str, ...]) -> _ByKeys:
-    """Return the statements reading ``columns`` of ``table``'s rows by id."""
-    node = NODE_TABLES[table]
-    return _ByKeys(node.table, "id", tenant=node.tenant, columns=columns)
 
 
 async def business_by_id(*, db: RequestDb, business_id: int) -> BusinessRow | None:
@@ -170,20 +176,14 @@ async def receipts_by_expense(
     db: RequestDb,
     visibility: Visibility,
     expense_ids: Sequence[int],
-    columns: tuple[str, ...] | None = None,
+    columns: Columns = None,
 ) -> dict[int, list[ReceiptRow]]:
     """Return the receipts attached to each expense, oldest upload first.
 
     ``columns``: the only columns to read (and the expense id); None: whole rows.
     """
-    read = _RECEIPTS_BY_EXPENSE if columns is None else _receipts_by_expense(columns)
-    rows = await read.grouped(db, visibility, expense_ids)
+    rows = await _RECEIPTS_BY_EXPENSE.only(columns).grouped(db, visibility, expense_ids)
     return cast("dict[int, list[ReceiptRow]]", rows)
-
-
-@lru_cache(maxsize=128)
-def _receipts_by_expense(columns: tuple[str, ...]) -> _ByKeys:
-    return _ByKeys(receipts, "expense_id", "uploaded_at", "id", columns=columns)
 
 
 async def events_by_expense(

@@ -77,6 +77,30 @@ async def test_rows_by_a_client_supplied_id_follow_visibility(
     assert counted.count == 2  # one per loader, sent together
 
 
+async def test_a_narrowed_loader_reads_its_columns_and_hears_of_changes(
+    db: RequestDb, committed: Committed, world: World, counted: StatementCounter
+) -> None:
+    mine = [row for row in committed[members.name] if row.business_id == world.a.id]
+    loaders = make_loaders(db, whole(world.a))
+    narrowed = loaders.ref("members", ("name",))
+    found = await narrowed.load_all([row.id for row in mine])
+    assert [(row.id, row.name) for row in found if row is not None] == [
+        (row.id, row.name) for row in mine
+    ]
+    assert all(not hasattr(row, "email") for row in found)  # the id and name only
+    assert counted.count == 1
+    # a write in the same request: every loader of the table hears of the new (whole) row
+    whole_row = await loaders.ref("members").load(mine[0].id)
+    assert whole_row is not None and counted.count == 2
+    renamed = whole_row._replace(name="Renamed")  # type: ignore[attr-defined]
+    loaders.changed("members", renamed.id, renamed)
+    assert [await narrowed.load(renamed.id), await loaders.ref("members").load(renamed.id)] == [
+        renamed,
+        renamed,
+    ]
+    assert counted.count == 2
+
+
 def grouped(rows: list[Row[Any]], biz: Biz, key: str, *order: str) -> dict[int, list[int]]:
     """Return the ids of ``biz``'s rows per value of ``key``, ordered by ``order`` then id."""
     by_parent: dict[int, list[Row[Any]]] = defaultdict(list)
