@@ -286,8 +286,11 @@ async def fetch(driver: Any, reads: Sequence[tuple[str, list[Any], Any]]) -> lis
 
     Reads go together where they can (:func:`merge_groups`): one round trip a group.
     """
+    if len(reads) == 1:  # most turns of a request (its credential read, a lone lookup)
+        sql, args, row_type = reads[0]
+        return [rows_of(await driver.fetch(sql, *args), row_type)]
     found: list[Any] = [None] * len(reads)
-    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)} if reads[1:] else {}
+    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)}
     for group in merge_groups(sizes):  # each: {read's index: its columns}, two or more
         sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
         record = (await driver.fetch(sql, *args))[0]

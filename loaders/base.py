@@ -32,23 +32,38 @@ class TenantLoader(DataLoader[K, V]):
     max_batch_size = 1000
 
     def __init__(self, *, db: RequestDb, visibility: Visibility) -> None:
-        super().__init__(batch=BATCHING.get())
+        # aiodataloader's DataLoader.__init__ (0.4.3), less what it checks of the class on
+        # every construction (inspect): a request makes one loader per table it reads
+        self.loop = asyncio.get_running_loop()
+        self.batch = BATCHING.get()
+        self._cache = {}
+        self._queue: list[Any] = []
         self._primed: dict[K, V] = {}  # values without a future yet (``load`` makes one)
         # the keys load_all asked for in this tick, and the future of their batch's values
         self._batch: tuple[dict[K, None], asyncio.Future[dict[K, V]]] | None = None
         self._loading: dict[K, asyncio.Future[dict[K, V]]] = {}  # load_all's keys in flight
         self.db = db
         self.visibility = visibility
-        observer, load, name = BATCH_OBSERVER, self.batch_load_fn, type(self).__name__
 
-        async def batch(keys: list[K]) -> list[V]:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Count the sizes of the batches of every loader that defines its own batch function."""
+        super().__init_subclass__(**kwargs)
+        load = cls.__dict__.get("batch_load_fn")
+        if load is None:
+            return
+
+        async def batch_load_fn(self: TenantLoader[K, V], keys: list[K]) -> list[V]:
             if not keys:  # aiodataloader's dispatch of a queue load_all's batch took
                 return []
-            if observer is not None:
-                observer(name, len(keys))
-            return await load(keys)
+            if BATCH_OBSERVER is not None:
+                BATCH_OBSERVER(type(self).__name__, len(keys))
+            return await load(self, keys)  # type: ignore[no-any-return]
 
-        self.batch_load_fn = batch  # type: ignore[method-assign]
+        cls.batch_load_fn = batch_load_fn  # type: ignore[method-assign]
+
+    @staticmethod
+    def get_cache_key(key: K) -> K:
+        return key
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -118,11 +133,14 @@ class TenantLoader(DataLoader[K, V]):
         if self._batch is None:
             self._batch = ({}, self.loop.create_future())
             # aiodataloader's timing (a callback, then a task): the same loads meet
-            self.loop.call_soon(asyncio.ensure_future, self._dispatch())
+            self.loop.call_soon(self._start_dispatch)
         asked, future = self._batch
         asked.update(dict.fromkeys(keys))
         self._loading.update(dict.fromkeys(keys, future))
         return future
+
+    def _start_dispatch(self) -> None:
+        self.loop.create_task(self._dispatch())
 
     async def _dispatch(self) -> None:
         """Load this tick's ``load_all`` keys and ``load`` queue together, a chunk at a time."""

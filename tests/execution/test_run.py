@@ -1,0 +1,47 @@
+"""Pieces of the planned run: response objects made by generated functions, leaf values."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from graphql import GraphQLScalarType, GraphQLString
+
+from execution import compat
+from execution.run import Fallback, _maker, serialised
+from schema.build import build_schema
+
+
+def test_a_maker_builds_the_object_of_its_keys_in_their_order() -> None:
+    keys = ("id", "class", "__typename", "amount")  # a Python keyword is a fine alias
+    made = _maker(keys)("RXhw", 1, "Expense", None)
+    assert made == {"id": "RXhw", "class": 1, "__typename": "Expense", "amount": None}
+    assert list(made) == list(keys)
+    assert _maker(keys) is _maker(keys)  # made once per selection
+
+
+def test_a_huge_selection_is_made_the_generic_way() -> None:
+    keys = tuple(f"f{i}" for i in range(400))
+    made = _maker(keys)(*range(400))
+    assert list(made.items()) == [(f"f{i}", i) for i in range(400)]
+    with pytest.raises(ValueError):  # a value missing is an error, not a short object
+        _maker(keys)(*range(399))
+
+
+def scalar(name: str) -> GraphQLScalarType:
+    found = compat.core_schema(build_schema()).get_type(name)
+    assert isinstance(found, GraphQLScalarType)
+    return found
+
+
+def test_leaves_are_serialised_with_nulls_kept() -> None:
+    date_time, decimal = scalar("DateTime"), scalar("Decimal")
+    moment = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
+    assert serialised([moment, None], date_time) == ["2026-12-02T03:04:05+00:00", None]
+    assert serialised([Decimal("1.50"), Decimal("-0.00")], decimal) == ["1.50", "-0.00"]
+    assert serialised(["a", None], GraphQLString) == ["a", None]
+
+
+def test_a_value_its_type_cannot_serialise_falls_back() -> None:
+    decimal = scalar("Decimal")
+    with pytest.raises(Fallback, match="Decimal cannot serialise"):
+        serialised([Decimal("1"), "not a decimal"], decimal)
