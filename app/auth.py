@@ -158,6 +158,10 @@ async def _oidc_principal(token: str, verifier: oidc.OidcVerifier, db: RequestDb
     return _member_principal(rows[0])
 
 
+_ADMIN_PERMISSIONS = frozenset(ALL_PERMISSIONS)
+_MEMBER_PERMISSIONS = frozenset((*READ_PERMISSIONS, *WRITE_PERMISSIONS))
+
+
 def _member_principal(row: CredentialMemberRow) -> Principal:
     """Return the principal of a member row (the role is the database's, never a token's)."""
     return Principal(
@@ -165,9 +169,7 @@ def _member_principal(row: CredentialMemberRow) -> Principal:
         id=row.id,
         business_id=row.business_id,
         home_currency=row.home_currency,
-        permissions=frozenset(
-            ALL_PERMISSIONS if row.role == Role.ADMIN else (*READ_PERMISSIONS, *WRITE_PERMISSIONS)
-        ),
+        permissions=_ADMIN_PERMISSIONS if row.role == Role.ADMIN else _MEMBER_PERMISSIONS,
         role=row.role,
         team_id=row.team_id,
         managed_team_ids=tuple(row.managed_team_ids or ()),

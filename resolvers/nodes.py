@@ -18,7 +18,8 @@ async def node(ctx: Context, global_id: str) -> tuple[str, NodeRow]:
     type_name, id_ = decode_id(global_id)
     node_type = NODE_TYPES[type_name]
     _, loaders = ctx.require(node_type.read_permission)
-    row = await loaders.visible(node_type.table.name).load(id_)
+    # load_all: one future for the batch, not aiodataloader's future and task per key
+    (row,) = await loaders.visible(node_type.table.name).load_all([id_])
     if row is None:
         raise not_found()
     return type_name, row
