@@ -66,21 +66,19 @@ class RequestDb:
         return self._conn
 
     async def rows(
-        self, statement: Executable, params: Mapping[str, Any] | None = None, *, alone: bool = False
+        self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
         """Return all rows of ``statement``.
 
         A plain read waits for the end of the loop's turn: the reads other loaders ask
         for meanwhile (the other fields of the same level) go with it in one round trip.
-        ``alone``: nothing else can be asked for meanwhile (a request's credential read,
-        its first statement), so it goes at once.
         """
         if not self.writing and tracing_hooks.TRACER is None:
             engine = self._engine.sync_engine
             fast = prepared(statement, engine.dialect, engine._compiled_cache, params)
             if fast is not None:
                 read = QueuedRead(statement, params, *fast)
-                if "'" not in fast[0] and not alone:  # no literal a renumbering could touch
+                if "'" not in fast[0]:  # no literal a renumbering could touch: merge it
                     return await self._reads.add(read)
                 # alone, at once, on the connection the request reads on (not SQLAlchemy's:
                 # taking that one first would hold the statement back a while)

@@ -3,7 +3,6 @@
 OFFSET is never used: every page is an index range scan, however deep.
 """
 
-from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, tuple_
@@ -48,8 +47,7 @@ def seek(
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class Page(Generic[R]):
+class Page(NamedTuple, Generic[R]):
     """Rows of one page in the client's order, and whether more exist beyond it."""
 
     rows: list[R]

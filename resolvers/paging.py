@@ -5,7 +5,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, DateTime, Integer
 
@@ -129,9 +129,12 @@ def keyset(args: PageArgs, *, column: str, descending: bool) -> Keyset:
     )
 
 
-@dataclass(frozen=True)
-class PageResult:
-    """A page ready for a connection type: rows, page info, and lazy cursors and total count."""
+class PageResult(NamedTuple):
+    """A page ready for a connection type: rows, page info, and lazy cursors and total count.
+
+    A named tuple: made in C, once per parent of a nested connection (a frozen dataclass
+    sets each field through ``object.__setattr__``).
+    """
 
     rows: list[Any]
     column: str  # what the page is ordered by, which its cursors carry

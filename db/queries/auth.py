@@ -24,7 +24,7 @@ async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> CredentialApiKeyRo
         .join(businesses, businesses.c.id == api_keys.c.business_id)
         .where(api_keys.c.prefix == prefix)
     )
-    rows = await db.rows(statement, alone=True)  # the request's first read
+    rows = await db.rows(statement)
     return cast(CredentialApiKeyRow, rows[0]) if rows else None
 
 
@@ -58,5 +58,5 @@ async def member_with_teams(
 ) -> CredentialMemberRow | None:
     """Return the active member, its business's home currency and ``managed_team_ids`` (or None)."""
     params = {"business_id": business_id, "member_id": member_id}
-    rows = await db.rows(_MEMBER_WITH_TEAMS, params, alone=True)  # the request's first read
+    rows = await db.rows(_MEMBER_WITH_TEAMS, params)
     return cast(CredentialMemberRow, rows[0]) if rows else None
