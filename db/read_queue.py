@@ -42,14 +42,13 @@ class ReadQueue:
     def add(self, read: QueuedRead) -> "asyncio.Future[Sequence[Row[Any]]]":
         """Queue ``read``; return the future of its rows."""
         if not self._reads:
-            self._loop = asyncio.get_running_loop()
-            self._loop.call_soon(self._turn_ended)
+            asyncio.get_running_loop().call_soon(self._turn_ended)
         self._reads.append(read)
         return read.rows
 
     def _turn_ended(self) -> None:
         reads, self._reads = self._reads, []
-        task = self._loop.create_task(self._answer(reads))
+        task = asyncio.get_running_loop().create_task(self._answer(reads))
         self._sending.add(task)  # the loop keeps only a weak reference to a task
         task.add_done_callback(self._sending.discard)
 

@@ -18,8 +18,7 @@ def urlsafe_b64(raw: bytes) -> str:
 
 def encode_id(type_name: str, id_: int) -> str:
     """Return the global id of row ``id_`` of ``type_name``."""
-    raw = f"{type_name}:{id_}".encode()  # urlsafe_b64, inlined: once per object of a page
-    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+    return urlsafe_b64(f"{type_name}:{id_}".encode())
 
 
 def decode_id(global_id: str) -> tuple[str, int]:

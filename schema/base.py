@@ -35,10 +35,7 @@ class Money:
 
     @classmethod
     def of(cls, amount_minor: int, currency: str) -> "Money":
-        # without the dataclass __init__ (keyword handling): an amount per row of a page
-        made = object.__new__(cls)
-        made.amount, made.currency = to_major(amount_minor, currency), currency
-        return made
+        return cls(amount=to_major(amount_minor, currency), currency=currency)
 
 
 @strawberry.type(description="Where a page sits in the whole list.")

@@ -8,8 +8,6 @@ is the spec, and it is serialised in fixed-point so that the description holds.
 import dataclasses
 import datetime
 import decimal
-from collections.abc import Callable
-from operator import methodcaller
 
 from strawberry.schema.types.base_scalars import (
     DateDefinition,
@@ -38,9 +36,9 @@ Date = dataclasses.replace(
 )
 
 
-# ``format(value, "f")``: plain decimal notation (str() would give "1E-7" for 0.0000001),
-# called in C: the fast lane serialises every amount of a page with it
-fixed_point: Callable[[decimal.Decimal], str] = methodcaller("__format__", "f")
+def fixed_point(value: decimal.Decimal) -> str:
+    """Return ``value`` in plain decimal notation: str() would give "1E-7" for 0.0000001."""
+    return format(value, "f")
 
 
 Decimal = dataclasses.replace(
