@@ -21,7 +21,6 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSchema, parse
-from graphql.execution.values import get_variable_values
 from strawberry.types import ExecutionResult
 
 from app.answers import Answer, result_answer
@@ -90,9 +89,7 @@ class FastLane:
             self._fallback("scope", context)
             return None
         inputs = params.variables or {}
-        variables = get_variable_values(
-            self.core, plan.operation.variable_definitions or (), inputs, max_errors=1
-        )
+        variables = compat.variable_values(self.core, plan.operation, inputs)
         if isinstance(variables, list):
             self._fallback("variables", context)
             return None

@@ -1,6 +1,7 @@
 """The versions execution/compat.py was written against are the ones installed."""
 
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,117 @@ def test_the_private_parts_still_answer() -> None:
     assert converted["first"] == 3
     assert isinstance(converted["filter"], ExpenseFilter)
     assert converted["filter"].merchant_search == "taxi"
+
+
+def _sample(type_: object) -> object:
+    """Return a value graphql-core could hand a resolver for an argument of ``type_``."""
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLList,
+        GraphQLNonNull,
+        GraphQLScalarType,
+    )
+
+    if isinstance(type_, GraphQLNonNull):
+        return _sample(type_.of_type)
+    if isinstance(type_, GraphQLList):
+        return [_sample(type_.of_type), _sample(type_.of_type)]
+    if isinstance(type_, GraphQLEnumType):
+        return next(iter(type_.values.values())).value
+    if isinstance(type_, GraphQLInputObjectType):
+        return {}
+    assert isinstance(type_, GraphQLScalarType)
+    return {"Int": 7, "Boolean": True, "Float": 1.5}.get(type_.name, "x")
+
+
+def test_plain_arguments_come_back_as_strawberry_converts_them() -> None:
+    from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
+    from strawberry.types.arguments import convert_arguments
+
+    from execution import compat
+    from schema.build import build_schema
+
+    schema = build_schema()
+    core: GraphQLSchema = compat.core_schema(schema)
+    plain = converted = 0
+    for named in core.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for field_def in named.fields.values():
+            declared = compat.strawberry_field(field_def)
+            if declared is None or not field_def.args:
+                continue
+            if all(not hasattr(get_named_type(a.type), "fields") for a in field_def.args.values()):
+                plain += 1
+            for values in (
+                {name: _sample(arg.type) for name, arg in field_def.args.items()},
+                {name: None for name, arg in field_def.args.items()},
+                {},
+            ):
+                expected = convert_arguments(
+                    dict(values),
+                    declared.arguments,
+                    scalar_registry=schema.schema_converter.scalar_registry,
+                    config=schema.config,
+                )
+                got = compat.resolver_arguments(schema, declared, values)
+                assert got == expected
+                # a list comes back copied: graphql-core shares a default list between requests
+                given = [id(v) for v in values.values() if isinstance(v, list)]
+                assert not [v for v in got.values() if id(v) in given]
+                converted += 1
+    assert plain > 5 and converted > 3 * plain  # the walk met plain and converted fields
+
+
+_OPERATION = """
+query Q($id: ID!, $first: Int = 3, $after: String, $ids: [ID!], $filter: ExpenseFilter) {
+  node(id: $id) { id }
+  expenses(first: $first, after: $after, filter: $filter) { totalCount }
+  nodes(ids: $ids) { id }
+}"""
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"id": "a", "first": 5, "after": "c", "ids": ["a", "b"], "filter": {"merchantSearch": "t"}},
+        {"id": "a"},  # the default of $first, the nullable ones left out
+        {"id": "a", "after": None, "ids": None, "filter": None},
+        {"id": "a", "ids": "b"},  # a single value for a list
+        {},  # $id missing
+        {"id": None},
+        {"id": "a", "first": "five"},
+        {"id": "a", "filter": {"noSuchField": 1}},
+        {"id": 12, "first": 2**40},
+    ],
+)
+def test_variable_values_are_graphql_cores(inputs: dict[str, object]) -> None:
+    from graphql import GraphQLError, OperationDefinitionNode, parse
+    from graphql.execution.values import get_variable_values
+
+    from execution import compat
+    from schema.build import build_schema
+
+    core = compat.core_schema(build_schema())
+    operation = parse(_OPERATION).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    expected = get_variable_values(core, operation.variable_definitions or (), inputs, max_errors=1)
+    for _ in range(2):  # the signatures read once, then kept
+        got = compat.variable_values(core, operation, inputs)
+        if isinstance(expected, list):
+            assert isinstance(got, list)
+            assert [e.message for e in got] == [e.message for e in expected]
+            assert all(isinstance(e, GraphQLError) for e in got)
+        else:
+            assert not isinstance(got, list)
+            assert got.coerced == expected.coerced
+            assert _described(got.sources) == _described(expected.sources)
+
+
+def _described(sources: dict[str, Any]) -> dict[str, tuple[object, ...]]:
+    # wrapping types (ID!) are made anew for each reading of the document: compare by name
+    return {
+        name: (s.signature.name, str(s.signature.type), s.signature.default, s.value)
+        for name, s in sources.items()
+    }
