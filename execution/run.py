@@ -84,7 +84,7 @@ class Run:
             assert plan.read is not None and plan.type is not None
             values = list(map(plan.read, sources))  # C loops over attrgetters
             if plan.leaf is not None:
-                columns[j] = self.leaves(plan.type, values)
+                columns[j] = column_of(plan.type)(values)
             else:
                 later.append((j, self.complete(plan, plan.type, values)))
         if len(later) == 1:  # one load or object field: no gather to share the turn with
@@ -93,7 +93,7 @@ class Run:
             for (j, _), column in zip(later, await gather([a for _, a in later]), strict=True):
                 columns[j] = column
         # every column holds one value per source (made so above): no strict check
-        return list(map(_maker(tuple(plan.key for plan in plans)), *columns))
+        return list(map(_level_maker(plans), *columns))
 
     async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""
@@ -113,7 +113,7 @@ class Run:
             raise
         self.fetches.append((plan.load, sources, arguments, values))
         if plan.leaf is not None:
-            return self.leaves(plan.type, values)
+            return column_of(plan.type)(values)
         return await self.complete(plan, plan.type, values)
 
     def handed_over(
@@ -146,14 +146,7 @@ class Run:
 
     def leaves(self, type_: GraphQLOutputType, values: list[Any]) -> list[Any]:
         """Return serialised values of a scalar or enum type, lists and non-null included."""
-        if isinstance(type_, GraphQLNonNull):
-            done = self.leaves(type_.of_type, values)
-            if None in done:
-                raise Fallback("null in a non-null field")
-            return done
-        if isinstance(type_, GraphQLList):
-            return [None if v is None else self.leaves(type_.of_type, list(v)) for v in values]
-        return serialised(values, type_)  # type: ignore[arg-type]
+        return column_of(type_)(values)
 
     async def complete(
         self, plan: FieldPlan, type_: GraphQLOutputType, values: list[Any]
@@ -206,6 +199,62 @@ class Run:
             for i, value in zip(positions, done, strict=True):
                 out[i] = value
         return out
+
+
+Column = Callable[[list[Any]], list[Any]]
+# id(type) -> (type, its column function); output types live as long as their schema
+_columns: dict[int, tuple[GraphQLOutputType, Column]] = {}
+# id(plans) -> (plans, the maker of their response objects); plans live as long as their plan
+_levels: dict[int, tuple[list[FieldPlan], Callable[..., dict[str, Any]]]] = {}
+
+
+def column_of(type_: GraphQLOutputType) -> Column:
+    """Return the function serialising a column of values of a leaf type (lists, non-null).
+
+    Made once per type: a level then calls one function per column, without walking the
+    type's wrappers again.
+    """
+    known = _columns.get(id(type_))
+    if known is not None and known[0] is type_:
+        return known[1]
+    made: Column
+    if isinstance(type_, GraphQLNonNull):
+        inner = column_of(type_.of_type)
+
+        def made(values: list[Any]) -> list[Any]:
+            done = inner(values)
+            if None in done:
+                raise Fallback("null in a non-null field")
+            return done
+
+    elif isinstance(type_, GraphQLList):
+        item = column_of(type_.of_type)
+
+        def made(values: list[Any]) -> list[Any]:
+            return [None if v is None else item(list(v)) for v in values]
+
+    else:
+        leaf: Any = type_
+
+        def made(values: list[Any]) -> list[Any]:
+            return serialised(values, leaf)
+
+    if len(_columns) > 10_000:  # schemas built again and again (tests)
+        _columns.clear()
+    _columns[id(type_)] = (type_, made)
+    return made
+
+
+def _level_maker(plans: list[FieldPlan]) -> Callable[..., dict[str, Any]]:
+    """Return :func:`_maker` of the response keys of ``plans``, looked up once per plans."""
+    known = _levels.get(id(plans))
+    if known is not None and known[0] is plans:
+        return known[1]
+    made = _maker(tuple(plan.key for plan in plans))
+    if len(_levels) > 10_000:
+        _levels.clear()
+    _levels[id(plans)] = (plans, made)
+    return made
 
 
 @lru_cache(maxsize=4096)
