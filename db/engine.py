@@ -93,9 +93,15 @@ class RequestDb:
         return await self._using_connection(lambda conn: self._read_all(conn, reads))
 
     async def _read_lent(self, reads: list[QueuedRead]) -> list[Sequence[Row[Any]]]:
-        """Answer ``reads`` on the lent connection (the lock is held); as _using_connection."""
-        fresh = self._lent.conn is None
-        for attempt in (1, 2):
+        """Answer ``reads`` on the lent connection (the lock is held); as _using_connection.
+
+        A connection that died idle in the pool (a server restart, killed backends) is
+        found dead only when used; nothing ran on it, so the reads go to the next one, as
+        many times as the pool has places: after a restart every idle one may be dead.
+        """
+        assert self._lent.pool is not None
+        attempts = 1 + (self._lent.pool.size if self._lent.conn is None else 0)
+        for attempt in range(1, attempts + 1):
             self._usable()
             reader = await self._lent.take()
             self.statements += len(reads)
@@ -103,7 +109,7 @@ class RequestDb:
                 return await self._fetch(reader, None, _sent(reads))
             except Exception as error:
                 broken = reader.is_closed()
-                if attempt == 1 and fresh and _disconnected(error, broken):
+                if attempt < attempts and _disconnected(error, broken):
                     self._lent.give_back(broken=True)  # died in the pool unnoticed: again
                     continue
                 if broken:

@@ -36,6 +36,11 @@ class ReadPool:
         self.lent = 0  # connections lent now
 
     @property
+    def size(self) -> int:
+        """Return how many connections the pool may hold at once."""
+        return self._size
+
+    @property
     def idle(self) -> int:
         """Return how many open connections wait in the pool."""
         return len(self._idle)

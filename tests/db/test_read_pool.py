@@ -2,7 +2,10 @@
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import asyncpg
 import pytest
 from sqlalchemy import Label, func, literal_column, select
 from sqlalchemy import exc as sa_exc
@@ -100,3 +103,66 @@ async def test_a_connection_a_statement_was_abandoned_on_is_not_pooled_again(
             await after.close()
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def _dying(pool: ReadPool, database_url: str, deaths: int | None) -> AsyncIterator[list[int]]:
+    """Make ``pool`` lend connections whose backend was killed (the first ``deaths``; None:
+    all); yield the pids of the connections lent, in order."""
+    killer = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    acquire, lent = pool.acquire, []
+
+    async def dead_on_arrival() -> asyncpg.Connection:
+        conn = await acquire()
+        lent.append(conn.get_server_pid())
+        if deaths is None or len(lent) <= deaths:
+            # as a server restart leaves them: dead, and the loop may not have seen it yet
+            # (the timeout: wait until the backend has exited)
+            await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", lent[-1])
+        return conn
+
+    pool.acquire = dead_on_arrival  # type: ignore[method-assign]
+    try:
+        yield lent
+    finally:
+        await killer.close()
+
+
+async def test_a_read_gets_past_every_connection_that_died_in_the_pool(database_url: str) -> None:
+    engine = create_engine(database_url, PoolSettings(size=4, max_overflow=0))
+    pool = read_pool(engine)
+    assert pool is not None
+    try:
+        async with _dying(pool, database_url, deaths=3) as lent:
+            db = RequestDb(engine)
+            try:
+                assert await _backend(db) == lent[-1]
+            finally:
+                await db.close()
+        assert len(lent) == 4  # three dead ones, then one alive
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_stops_trying_after_as_many_dead_connections_as_the_pool_holds(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url, PoolSettings(size=3, max_overflow=0))
+    pool = read_pool(engine)
+    assert pool is not None
+    try:
+        async with _dying(pool, database_url, deaths=None) as lent:
+            db = RequestDb(engine)
+            try:
+                with pytest.raises(DEAD):
+                    await _backend(db)
+            finally:
+                await db.close()
+        assert len(lent) == 4  # once, then once per place in the pool
+        assert (pool.lent, pool.idle) == (0, 0)
+    finally:
+        await engine.dispose()
+
+
+# what asyncpg raises for a connection whose server went away
+DEAD = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError)
