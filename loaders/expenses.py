@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from db.paging import Keyset, Page
 from db.queries.expenses import (
@@ -46,17 +46,25 @@ async def _per_parent(
     ``read`` takes a group's fields as arguments (a key names them as ``read`` does), with
     all the group's parent ids for ``parent_id``.
     """
-    groups: dict[K, list[int]] = defaultdict(list)
-    for key in keys:
-        groups[key._replace(parent_id=0)].append(key.parent_id)
-    values: dict[K, V] = {}
+    if not keys:
+        return []
+    fields = list(keys[0]._fields)
+    at = fields.index("parent_id")
+    del fields[at]
+    # each key as (its group: every field but the parent's id, the parent's id)
+    slots = [(key[:at] + key[at + 1 :], key.parent_id) for key in keys]
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for group, parent_id in slots:
+        groups[group].append(parent_id)
+    values: dict[tuple[tuple[Any, ...], int], V] = {}
     for group, parent_ids in groups.items():
-        arguments = {**group._asdict(), "parent_ids": parent_ids}
-        del arguments["parent_id"]
-        by_parent = await read(db=loader.db, visibility=loader.visibility, **arguments)
+        arguments = dict(zip(fields, group, strict=True))
+        by_parent = await read(
+            db=loader.db, visibility=loader.visibility, parent_ids=parent_ids, **arguments
+        )
         for parent_id, value in by_parent.items():
-            values[group._replace(parent_id=parent_id)] = value
-    return [values[key] for key in keys]
+            values[(group, parent_id)] = value
+    return [values[slot] for slot in slots]
 
 
 class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
