@@ -70,6 +70,7 @@ class FieldPlan:
     parent: GraphQLObjectType
     type: GraphQLOutputType | None = None  # None for __typename
     read: Callable[[Any], Any] | None = None
+    many: Callable[[list[Any]], list[Any]] | None = None  # a leaf's serialised column (Get)
     load: Callable[..., Any] | None = None
     # a field with arguments: its definition and node, to read them per request
     field_def: GraphQLField | None = None
@@ -216,7 +217,7 @@ class _Planner:
         declaration: Any = dict(declared.metadata or {}).get(LANE)
         plan = FieldPlan(key, Kind.READ, object_type, field_def.type, name=name)
         if isinstance(declaration, Get):
-            plan.read, plan.reads = declaration.read, declaration.reads
+            plan.read, plan.reads, plan.many = declaration.read, declaration.reads, declaration.many
         elif isinstance(declaration, Fetch):
             plan.kind, plan.load = Kind.FETCH, declaration.load
             plan.reads, plan.narrows = declaration.reads, declaration.narrows

@@ -82,6 +82,11 @@ class Run:
                 later.append((j, self.fetched(plan, sources)))
                 continue
             assert plan.read is not None and plan.type is not None
+            if plan.many is not None and plan.leaf is not None:  # serialised, all at once
+                columns[j] = values = plan.many(sources)
+                if isinstance(plan.type, GraphQLNonNull) and None in values:
+                    raise Fallback("null in a non-null field")
+                continue
             values = list(map(plan.read, sources))  # C loops over attrgetters
             if plan.leaf is not None:
                 columns[j] = column_of(plan.type)(values)
@@ -172,7 +177,9 @@ class Run:
         if isinstance(type_, GraphQLObjectType):
             plans = plan.children[type_.name]
             present = [value for value in values if value is not None]
-            if all(child.leaf is not None or child.type is None for child in plans):
+            if all(child.leaf is not None or child.type is None for child in plans) and len(
+                set(map(id, present))
+            ) < len(present):
                 # scalars only: one response object per distinct source, shared where it
                 # repeats (fifty expenses name a few members); each occurrence still counts
                 distinct = list({id(value): value for value in present}.values())
@@ -295,12 +302,14 @@ _UNCHANGED = {
 def serialised(values: Iterable[Any], type_: GraphQLLeafType) -> list[Any]:
     """Return serialised leaf values; a value the type cannot serialise falls back."""
     values = list(values)
+    types = set(map(type, values))
     unchanged = _UNCHANGED.get(id(type_))
-    if unchanged is not None and set(map(type, values)) <= unchanged:
+    if unchanged is not None and types <= unchanged:
         return values  # strings as strings, booleans as booleans: nothing to do
     serialize = type_.serialize
     try:
-        if None in values:
+        # not ``None in values``: a Decimal compared with None asks numbers.Rational (an ABC)
+        if type(None) in types:
             return [None if value is None else serialize(value) for value in values]
         return list(map(serialize, values))  # a C loop when serialize is C (isoformat)
     except Exception as error:  # the reference path reports it on the field

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from db.money import to_major
+from db.money import major_column, to_major
 from db.permissions import Permission
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult
@@ -24,18 +24,26 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global id of the object.")
 
 
+# what a Money field's read gives: (amount in minor units, ISO 4217 code); its object's source
+MoneySource = tuple[int, str]
+
+
+def money(amount_minor: int | None, currency: str | None) -> MoneySource | None:
+    """Return the source of a nullable Money value: None when either part is missing."""
+    return None if amount_minor is None or currency is None else (amount_minor, currency)
+
+
 @strawberry.type(
     description="An amount of money: a decimal string in major units and an ISO 4217 code."
 )
-class Money:
-    amount: Decimal = strawberry.field(
-        description='Major units as a decimal string with the currency\'s own decimals ("12.34", "1500", "1.250").'
+class Money(Sourced):
+    row: strawberry.Private[MoneySource]
+    amount: Decimal = column(
+        lambda source: to_major(*source),
+        description='Major units as a decimal string with the currency\'s own decimals ("12.34", "1500", "1.250").',
+        many=major_column,
     )
-    currency: str = strawberry.field(description="ISO 4217 currency code.")
-
-    @classmethod
-    def of(cls, amount_minor: int, currency: str) -> "Money":
-        return cls(amount=to_major(amount_minor, currency), currency=currency)
+    currency: str = column(itemgetter(1), description="ISO 4217 currency code.")
 
 
 @strawberry.type(description="Where a page sits in the whole list.")

@@ -8,7 +8,7 @@ import strawberry
 from db.rows import CardRow
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
-from schema.base import Connection, Money, Node
+from schema.base import Connection, Money, MoneySource, Node, money
 from schema.expense import Expense, expenses_field
 from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
@@ -35,17 +35,13 @@ class LimitPeriod(Enum):
     MONTH = "MONTH"
 
 
-def _spend_limit(row: CardRow) -> Money | None:
-    limit = row.spend_limit_minor
-    return Money.of(limit, row.currency) if limit is not None else None
+def _spend_limit(row: CardRow) -> MoneySource | None:
+    return money(row.spend_limit_minor, row.currency)
 
 
-async def _spent(ctx: Context, cards: list[CardRow]) -> list[Money | None]:
+async def _spent(ctx: Context, cards: list[CardRow]) -> list[MoneySource | None]:
     spent = await spent_this_period(ctx, cards)
-    return [
-        Money.of(minor, card.currency) if minor is not None else None
-        for card, minor in zip(cards, spent, strict=True)
-    ]
+    return [money(minor, card.currency) for card, minor in zip(cards, spent, strict=True)]
 
 
 @strawberry.type(description="A payment card held by a member.")

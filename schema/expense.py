@@ -72,10 +72,8 @@ class ReceiptCandidate(Sourced):
 
 def _money(amount: str, currency: str, *, description: str) -> Any:
     """Declare a Money field of the columns ``amount`` (minor units) and ``currency``."""
-    read = attrgetter(amount, currency)
-    return column(
-        lambda row: Money.of(*read(row)), description=description, reads=(amount, currency)
-    )
+    # the Money object's source: the pair itself (schema/base.py)
+    return column(attrgetter(amount, currency), description=description, reads=(amount, currency))
 
 
 def _optional(read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -32,7 +32,7 @@ from db.permissions import Permission
 from db.sql import Columns
 from resolvers import nodes
 from resolvers.context import Context
-from resolvers.ids import encode_id
+from resolvers.ids import encode_id, id_column
 
 Info = strawberry.Info[Context, None]
 LANE = "expensegraph.lane"  # the key of a declaration in a strawberry field's metadata
@@ -46,6 +46,10 @@ class Get:
     read: Callable[[Any], Any]
     # the source's attributes (a row's columns) ``read`` uses; None: not declared
     reads: tuple[str, ...] | None = None
+    # for a scalar field: its serialised values for many sources in one call, what ``read``
+    # and the scalar's serialize give one at a time (the lane's form, for values made per
+    # row: a frame or three per value saved, tests/schema/test_columns_many.py)
+    many: Callable[[list[Any]], list[Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +144,16 @@ def column(
     *,
     description: str,
     reads: tuple[str, ...] | None = None,
+    many: Callable[[list[Any]], list[Any]] | None = None,
 ) -> Any:
     """Declare a field read from the source: a column by name, or a function of the source
-    that uses the columns ``reads`` (undeclared, its rows are always read whole)."""
+    that uses the columns ``reads`` (undeclared, its rows are always read whole); ``many``:
+    see :class:`Get`."""
     if isinstance(read, str):
         return strawberry.field(
-            description=description, metadata={LANE: Get(attrgetter(read), (read,))}
+            description=description, metadata={LANE: Get(attrgetter(read), (read,), many)}
         )
-    return strawberry.field(description=description, metadata={LANE: Get(read, reads)})
+    return strawberry.field(description=description, metadata={LANE: Get(read, reads, many)})
 
 
 def fetched(
@@ -229,13 +235,18 @@ def wrap(type_: Any, value: Any) -> Any:
         return [wrap(type_.of_type, item) for item in value]
     if isinstance(type_, type) and issubclass(type_, Sourced):
         return type_.of(value)
-    return value  # scalars, enums and plain objects (Money) as they are
+    return value  # scalars, enums and plain objects as they are
 
 
 def global_id(type_name: str, *, description: str = "Opaque global id of the object.") -> Any:
     """Declare a node's ``id``: its type name and row id, encoded."""
     # strawberry.ID is a NewType: calling it per row costs a frame and changes nothing
-    return column(lambda row: encode_id(type_name, row.id), description=description, reads=("id",))
+    return column(
+        lambda row: encode_id(type_name, row.id),
+        description=description,
+        reads=("id",),
+        many=id_column(type_name),
+    )
 
 
 def reference(

@@ -12,7 +12,7 @@ from db.rows import ExpenseRow, ReceiptRow
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references
-from schema.base import Money, Node
+from schema.base import Money, Node, money
 from schema.expense import Expense
 from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
@@ -38,28 +38,32 @@ class ExtractionConfidence:
 @strawberry.type(
     description="What text extraction found on a receipt; each field null when not found."
 )
-class ReceiptExtraction:
-    merchant_name: str | None = strawberry.field(description="The merchant's name as printed.")
-    spent_at: date | None = strawberry.field(description="The date printed on the receipt.")
-    total: Money | None = strawberry.field(description="The total to pay, in its currency.")
-    confidence: ExtractionConfidence = strawberry.field(description="How sure each field is.")
+class ReceiptExtraction(Sourced):
+    row: strawberry.Private[ReceiptRow]  # the receipt's, once extraction is DONE
+    merchant_name: str | None = column(
+        "extracted_merchant", description="The merchant's name as printed."
+    )
+    spent_at: date | None = column(
+        "extracted_spent_on", description="The date printed on the receipt."
+    )
+    total: Money | None = column(
+        lambda row: money(row.extracted_total_minor, row.extracted_currency),
+        description="The total to pay, in its currency.",
+        reads=("extracted_total_minor", "extracted_currency"),
+    )
+    confidence: ExtractionConfidence = column(
+        lambda row: _confidences(row.extracted_confidence or {}),
+        description="How sure each field is.",
+        reads=("extracted_confidence",),
+    )
 
-    @classmethod
-    def from_row(cls, row: ReceiptRow) -> "ReceiptExtraction":
-        sure = row.extracted_confidence or {}
-        total = None
-        if row.extracted_total_minor is not None and row.extracted_currency is not None:
-            total = Money.of(row.extracted_total_minor, row.extracted_currency)
-        return cls(
-            merchant_name=row.extracted_merchant,
-            spent_at=row.extracted_spent_on,
-            total=total,
-            confidence=ExtractionConfidence(
-                merchant=_confidence(sure, "merchant"),
-                total=_confidence(sure, "total_minor", "total"),
-                date=_confidence(sure, "spent_on", "date"),
-            ),
-        )
+
+def _confidences(sure: dict[str, Any]) -> ExtractionConfidence:
+    return ExtractionConfidence(
+        merchant=_confidence(sure, "merchant"),
+        total=_confidence(sure, "total_minor", "total"),
+        date=_confidence(sure, "spent_on", "date"),
+    )
 
 
 def _confidence(sure: dict[str, Any], *keys: str) -> float | None:
@@ -86,8 +90,8 @@ class MatchCandidate(Sourced):
     )
 
 
-def _extracted(row: ReceiptRow) -> ReceiptExtraction | None:
-    return ReceiptExtraction.from_row(row) if row.processing == "DONE" else None
+def _extracted(row: ReceiptRow) -> ReceiptRow | None:
+    return row if row.processing == "DONE" else None  # the source of its ReceiptExtraction
 
 
 async def _expenses(ctx: Context, receipts: list[ReceiptRow]) -> list[ExpenseRow | None]:

@@ -2,6 +2,7 @@
 
 from datetime import date
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -70,7 +71,7 @@ class SpendBucket(Sourced):
     )
     status: ExpenseStatus | None = column(_status, description="Status, when grouped by STATUS.")
     total: Money = column(
-        lambda bucket: Money.of(bucket.total_minor, bucket.home_currency),
+        attrgetter("total_minor", "home_currency"),
         description="Sum of the home-currency amounts: exact, never mixed currencies.",
     )
     count: int = column("count", description="Number of expenses in the group.")
