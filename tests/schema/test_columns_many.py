@@ -34,7 +34,7 @@ def _columns(type_name: str) -> list[tuple[str, Get, Any]]:
         declaration = (field.metadata or {}).get(LANE)
         if isinstance(declaration, Get) and declaration.many is not None:
             named = get_named_type(core.fields[to_camel_case(field.python_name)].type)
-            found.append((field.python_name, declaration, named.serialize))  # type: ignore[union-attr]
+            found.append((field.python_name, declaration, named.serialize))
     return found
 
 
