@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import uuid
 from functools import partial
 from typing import Any
 
@@ -32,7 +31,7 @@ from app.errors import is_unavailable
 from app.graphiql import graphiql_page, wants_graphiql
 from app.lane import FastLane
 from app.limits import Buckets, LeakyBuckets
-from app.observability import REQUEST_ID_KEY, RequestRecord, finish
+from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
 from app.redis_buckets import RedisBuckets
 from app.served_schema import served_schema
 from app.settings import Settings
@@ -88,7 +87,7 @@ class GraphQLEndpoint:
         if self.settings.graphiql and wants_graphiql(scope):
             await graphiql_page(self.settings)(scope, receive, send)
             return
-        record = RequestRecord(scope.get(REQUEST_ID_KEY) or uuid.uuid4().hex)
+        record = RequestRecord(scope.get(REQUEST_ID_KEY) or new_request_id())
         db = RequestDb(self.app.state.engine)
         principal: Principal | None = None
         params: GraphQLParams | None = None
