@@ -101,6 +101,9 @@ class TenantLoader(DataLoader[K, V]):
         if not self.batch:  # measuring what batching saves: aiodataloader, key by key
             return await self._load_each(keys)
         cache, primed, loading = self._cache, self._primed, self._loading
+        if not (cache or primed or loading or self._queue):  # a fresh loader: all keys new
+            loaded = await self._join(keys)
+            return [loaded[key] for key in keys]
         batches: dict[K, asyncio.Future[dict[K, V]]] = {}  # keys a batch of load_all loads
         new: list[K] = []
         for key in keys:

@@ -1,5 +1,7 @@
 """Objects by global id (``node``/``nodes``) and references between visible objects."""
 
+from typing import cast
+
 from db.nodes import NODE_TYPES
 from db.rows import NodeRow
 from db.sql import Columns
@@ -54,13 +56,18 @@ async def references(
     ``required`` is :func:`required_reference`'s check: a missing row for an id is an error.
     ``columns``: the only columns to read of the rows (and the id); None: whole rows.
     """
-    keys = list(dict.fromkeys(id_ for id_ in ids if id_ is not None))
-    if not keys:
+    distinct = dict.fromkeys(ids)  # a page names a few members many times
+    distinct.pop(None, None)
+    if not distinct:
         return [None] * len(ids)
+    keys = cast(list[int], list(distinct))
     _, loaders = ctx.require()
-    by_id = dict(zip(keys, await loaders.ref(table, columns).load_all(keys), strict=True))
-    rows = [None if id_ is None else by_id[id_] for id_ in ids]
-    if required and any(row is None for row in rows):
+    by_id: dict[int | None, NodeRow | None] = dict(
+        zip(keys, await loaders.ref(table, columns).load_all(keys), strict=True)
+    )
+    by_id[None] = None
+    rows = list(map(by_id.__getitem__, ids))
+    if required and None in rows:
         raise RuntimeError(f"{table} referenced but missing")
     return rows
 

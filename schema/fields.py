@@ -261,7 +261,7 @@ def reference(
 
     # columns: not keyword-only, so not a GraphQL argument (see fetched)
     async def load(ctx: Context, sources: list[Any], columns: Columns = None) -> list[Any]:
-        keys = [read(s) for s in sources]
+        keys = list(map(read, sources))
         return await nodes.references(ctx, table, keys, required=required, columns=columns)
 
     reads = (key,) if isinstance(key, str) else None
