@@ -1,7 +1,7 @@
 """What one level's reads cost, merged or alone, by codec: ``python -m bench.read_costs``.
 
 For each shape of the mix it serves one request in process, keeps the reads of the level
-that merged the most of them (db/fastread.py), then runs those reads 1,000 times on one
+that merged the most of them (db/merged_reads.py), then runs those reads 1,000 times on one
 asyncpg connection: each alone, merged by column (what RequestDb sends), and merged as
 anonymous records (the way before), with asyncpg's binary codecs and with the text codecs
 of db/codecs.py. It prints, per run of the level, PostgreSQL's CPU (its backend's
@@ -26,7 +26,7 @@ from app.http import create_app
 from bench import data
 from bench.executors import call
 from bench.shapes import build_shapes
-from db import codecs, fastread
+from db import codecs, merged_reads
 from db import engine as engine_module
 from db.connect import create_engine, plain_url
 
@@ -45,7 +45,7 @@ def as_records(reads: list[Read]) -> tuple[str, list[Any]]:
     parts, offset = [], 0
     for k, (text, args, _) in enumerate(reads):
         if offset:
-            text = fastread._PLACEHOLDER.sub(fastread._shifted(offset), text)
+            text = merged_reads._PLACEHOLDER.sub(merged_reads._shifted(offset), text)
         parts.append(f"ARRAY(SELECT _row FROM ({text}) AS _row) AS _r{k}")
         offset += len(args)
     return "SELECT " + ", ".join(parts), [a for _, args, _ in reads for a in args]
@@ -57,7 +57,7 @@ async def level_of(app: Any, body: bytes, token: str) -> list[Read]:
 
     def record(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
         levels.append([(sql, list(args), width) for sql, args, width in statements])
-        return fastread.merged(statements)
+        return merged_reads.merged(statements)
 
     await call(app, body, token)  # warm: plans, statements
     with patch.object(engine_module, "merged", record):  # what RequestDb merges, as it merges
@@ -107,7 +107,7 @@ async def measure(url: str, name: str, reads: list[Read]) -> list[str]:
                     await c.fetch(sql, *args)
 
             ways: dict[str, Callable[[], Awaitable[Any]]] = {"alone": alone}
-            ways["merged by column"] = fetcher(conn, *fastread.merged(reads))
+            ways["merged by column"] = fetcher(conn, *merged_reads.merged(reads))
             if codec == "binary":  # records carry their fields in binary: not with text
                 ways["merged as records"] = fetcher(conn, *as_records(reads))
             for way, work in ways.items():

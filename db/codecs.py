@@ -9,7 +9,7 @@ parse them in C (0.4 µs): the same values, the whole row about twice as fast
 the UTC session time zone, so a timestamp reads back as an aware datetime in UTC
 (``tzinfo`` is ``timezone.utc``), as the binary codec gave it, whatever the server's
 default zone. Anonymous records still carry their fields in binary, so reads are not
-merged as records (db/fastread.py :func:`~db.fastread.merged`).
+merged as records (db/merged_reads.py :func:`~db.merged_reads.merged`).
 """
 
 from datetime import datetime

@@ -185,7 +185,7 @@ class RequestDb:
     async def _fetch(
         self, driver: Any, sync_conn: Any, reads: Sequence[Read]
     ) -> list[Sequence[Any]]:
-        """Return the rows of each (sql, arguments, row type), merging what can (fastread.width)."""
+        """Return the rows of each (sql, arguments, row type), merging what can (merged_reads.width)."""
         engine = self._engine.sync_engine
         if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
             for text, values, _ in reads:

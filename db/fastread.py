@@ -16,8 +16,7 @@ is made once per compiled statement.
 
 import collections
 import keyword
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -25,6 +24,8 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from db.merged_reads import merge_groups, merged, unmerged, width
 
 # False sends every statement through SQLAlchemy (to measure what this path saves)
 ENABLED = True
@@ -185,100 +186,6 @@ def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
             values[i] = processor(values[i])
         rows.append(make(values))
     return rows
-
-
-# merged SQL by the texts it merges: the same level of the same query merges alike
-_merged: dict[tuple[str, ...], str] = {}
-_PLACEHOLDER = re.compile(r"\$(\d+)")
-
-
-def width(row_type: Any) -> int | None:
-    """Return the number of columns of a read that can be merged, None for one that cannot.
-
-    A column SQLAlchemy converts (an array) would be aggregated into an array of arrays,
-    which PostgreSQL refuses when their lengths differ: such a read goes alone.
-    """
-    return None if row_type._processors else len(row_type._fields)
-
-
-# PostgreSQL takes at most 1,664 columns in a SELECT list and asyncpg 32,767 arguments; and
-# it plans a merged statement anew for each count of reads, in more than linear time: a list
-# page with batching off (a read per key, ~170 in one turn) took 1.6 s merged whole, 39 ms
-# in merges of 8 (bench/RESULTS.md). A level of a batched query has fewer reads than that.
-MAX_MERGED_COLUMNS = 1600
-MAX_MERGED_ARGUMENTS = 30000
-MAX_MERGED_READS = 8
-
-
-def merge_groups(sizes: Mapping[int, tuple[int | None, int]]) -> list[dict[int, int]]:
-    """Return the reads to merge ({index: columns}), in groups of two or more under the caps.
-
-    ``sizes`` holds each read's columns (None: it cannot merge) and arguments. Reads that
-    cannot merge and a group's lone read go alone.
-    """
-    groups: list[dict[int, int]] = [{}]
-    columns_in, arguments_in = 0, 0
-    for k, (columns, arguments) in sizes.items():
-        if columns is None:
-            continue
-        if (
-            columns_in + columns > MAX_MERGED_COLUMNS
-            or arguments_in + arguments > MAX_MERGED_ARGUMENTS
-            or len(groups[-1]) >= MAX_MERGED_READS
-        ):
-            groups.append({})
-            columns_in, arguments_in = 0, 0
-        groups[-1][k] = columns
-        columns_in, arguments_in = columns_in + columns, arguments_in + arguments
-    return [group for group in groups if len(group) > 1]
-
-
-def merged(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
-    """Return one SELECT answering ``statements`` (sql, arguments, width) at once.
-
-    Its one row holds, for statement k, one array per column, in the order of its rows:
-    ``array_agg`` over the statement as a derived table (aggregates of one query read
-    their input in one pass, so the arrays line up, and a LIMIT or ORDER BY inside is
-    applied before them). Arrays of a column's type decode with that type's codec, as
-    the statement alone would (anonymous records would not: their fields come in binary
-    whatever codec the connection has, and are decoded slower). Placeholders are
-    renumbered after the statements before them.
-    """
-    texts = tuple(sql for sql, _, _ in statements)
-    sql = _merged.get(texts)
-    if sql is None:
-        parts, offset = [], 0
-        for k, (text, args, columns) in enumerate(statements):
-            if offset:
-                text = _PLACEHOLDER.sub(_shifted(offset), text)
-            names = ", ".join(f"_c{i}" for i in range(columns))
-            arrays = ", ".join(f"array_agg(_c{i}) AS _a{k}_{i}" for i in range(columns))
-            parts.append(f"(SELECT {arrays} FROM ({text}) AS _s({names})) AS _m{k}")
-            offset += len(args)
-        sql = "SELECT * FROM " + ", ".join(parts)
-        if len(_merged) > 2000:
-            _merged.clear()
-        _merged[texts] = sql
-    return sql, [arg for _, args, _ in statements for arg in args]
-
-
-def unmerged(record: Sequence[Any], widths: Sequence[int]) -> list[Iterable[tuple[Any, ...]]]:
-    """Return the rows of each statement from the one record of their :func:`merged` SQL.
-
-    Each as an iterator: :func:`rows_of` makes the rows from it (zip reuses its tuple).
-    """
-    answers, start = [], 0
-    for columns in widths:
-        arrays = record[start : start + columns]
-        start += columns
-        # no row: array_agg of nothing is NULL
-        answers.append([] if arrays[0] is None else zip(*arrays))  # noqa: B905
-    return answers
-
-
-def _shifted(offset: int) -> Callable[["re.Match[str]"], str]:
-    """Return a replacement for :data:`_PLACEHOLDER` adding ``offset`` to each number."""
-    return lambda match: f"${int(match.group(1)) + offset}"
 
 
 async def fetch(driver: Any, reads: Sequence[tuple[str, list[Any], Any]]) -> list[Sequence[Any]]:

@@ -3,7 +3,7 @@
 The loaders of one level of a query (an expense page's members, cards, teams, receipts)
 dispatch in the same turn. :class:`ReadQueue` holds their reads until the turn ends and
 hands them to the request's handle at once, which sends several as one statement
-(db/fastread.py :func:`~db.fastread.merged`): one round trip instead of one each.
+(db/merged_reads.py :func:`~db.merged_reads.merged`): one round trip instead of one each.
 """
 
 import asyncio

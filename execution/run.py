@@ -14,37 +14,25 @@ Only queries are planned, so nothing was written; what the loads read stays in t
 request's DataLoader caches for the reference path to reuse.
 """
 
-from collections.abc import Awaitable, Callable, Iterable
-from functools import lru_cache
+from collections.abc import Awaitable
 from typing import Any
 
 import strawberry
 from graphql import (
-    GraphQLBoolean,
-    GraphQLID,
-    GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLString,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
 from execution import compat
 from execution.gather import gather
 from execution.plan import FieldPlan, Kind
+from execution.values import Fallback, column_of, level_maker
 from schema.fields import Typed, loaded_key
 
 _MISSING: Any = object()
-
-
-class Fallback(Exception):
-    """The run cannot give the reference path's answer: hand the request over."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Run:
@@ -98,7 +86,7 @@ class Run:
             for (j, _), column in zip(later, await gather([a for _, a in later]), strict=True):
                 columns[j] = column
         # every column holds one value per source (made so above): no strict check
-        return list(map(_level_maker(plans), *columns))
+        return list(map(level_maker(plans), *columns))
 
     async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""
@@ -208,80 +196,6 @@ class Run:
         return out
 
 
-Column = Callable[[list[Any]], list[Any]]
-# id(type) -> (type, its column function); output types live as long as their schema
-_columns: dict[int, tuple[GraphQLOutputType, Column]] = {}
-# id(plans) -> (plans, the maker of their response objects); plans live as long as their plan
-_levels: dict[int, tuple[list[FieldPlan], Callable[..., dict[str, Any]]]] = {}
-
-
-def column_of(type_: GraphQLOutputType) -> Column:
-    """Return the function serialising a column of values of a leaf type (lists, non-null).
-
-    Made once per type: a level then calls one function per column, without walking the
-    type's wrappers again.
-    """
-    known = _columns.get(id(type_))
-    if known is not None and known[0] is type_:
-        return known[1]
-    made: Column
-    if isinstance(type_, GraphQLNonNull):
-        inner = column_of(type_.of_type)
-
-        def made(values: list[Any]) -> list[Any]:
-            done = inner(values)
-            if None in done:
-                raise Fallback("null in a non-null field")
-            return done
-
-    elif isinstance(type_, GraphQLList):
-        item = column_of(type_.of_type)
-
-        def made(values: list[Any]) -> list[Any]:
-            return [None if v is None else item(list(v)) for v in values]
-
-    else:
-        leaf: Any = type_
-
-        def made(values: list[Any]) -> list[Any]:
-            return serialised(values, leaf)
-
-    if len(_columns) > 10_000:  # schemas built again and again (tests)
-        _columns.clear()
-    _columns[id(type_)] = (type_, made)
-    return made
-
-
-def _level_maker(plans: list[FieldPlan]) -> Callable[..., dict[str, Any]]:
-    """Return :func:`_maker` of the response keys of ``plans``, looked up once per plans."""
-    known = _levels.get(id(plans))
-    if known is not None and known[0] is plans:
-        return known[1]
-    made = _maker(tuple(plan.key for plan in plans))
-    if len(_levels) > 10_000:
-        _levels.clear()
-    _levels[id(plans)] = (plans, made)
-    return made
-
-
-@lru_cache(maxsize=4096)
-def _maker(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
-    """Return a function making the response object of ``keys`` from their values.
-
-    ``{"id": v0, "name": v1}`` built by a function of its own costs a third of
-    ``dict(zip(keys, values))`` (bench/RESULTS.md). Response keys are GraphQL names
-    (validated), so they are safe in the function's text; each is written by ``repr``.
-    """
-    if len(keys) > 250:  # a huge selection: the generic way
-        return lambda *values: dict(zip(keys, values, strict=True))
-    parameters = ", ".join(f"v{i}" for i in range(len(keys)))
-    items = ", ".join(f"{key!r}: v{i}" for i, key in enumerate(keys))
-    namespace: dict[str, Any] = {}
-    exec(f"def make({parameters}):\n    return {{{items}}}", namespace)
-    made: Callable[..., dict[str, Any]] = namespace["make"]
-    return made
-
-
 def hand_over(run: Run) -> None:
     """Leave what the run loaded in its context for the reference path (``Context.loaded``)."""
     loaded = run.context.loaded
@@ -289,28 +203,3 @@ def hand_over(run: Run) -> None:
         key = loaded_key(arguments)
         for source, value in zip(sources, values, strict=True):
             loaded[(load, id(source), key)] = value
-
-
-# built-in scalars whose serialisation returns a value of these types unchanged
-_UNCHANGED = {
-    id(GraphQLString): frozenset({str, type(None)}),
-    id(GraphQLID): frozenset({str, type(None)}),
-    id(GraphQLBoolean): frozenset({bool, type(None)}),
-}
-
-
-def serialised(values: Iterable[Any], type_: GraphQLLeafType) -> list[Any]:
-    """Return serialised leaf values; a value the type cannot serialise falls back."""
-    values = list(values)
-    types = set(map(type, values))
-    unchanged = _UNCHANGED.get(id(type_))
-    if unchanged is not None and types <= unchanged:
-        return values  # strings as strings, booleans as booleans: nothing to do
-    serialize = type_.serialize
-    try:
-        # not ``None in values``: a Decimal compared with None asks numbers.Rational (an ABC)
-        if type(None) in types:
-            return [None if value is None else serialize(value) for value in values]
-        return list(map(serialize, values))  # a C loop when serialize is C (isoformat)
-    except Exception as error:  # the reference path reports it on the field
-        raise Fallback(f"{type_.name} cannot serialise a value") from error

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db import fastread
 from db.engine import RequestDb
-from db.fastread import MAX_MERGED_COLUMNS, MAX_MERGED_READS, merge_groups
+from db.merged_reads import MAX_MERGED_COLUMNS, MAX_MERGED_READS, merge_groups
 from db.queries.lookups import rows_by_ids
 from db.sql import any_of, array_param
 from db.tables.api import api_keys

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
-from db.fastread import MAX_MERGED_READS
+from db.merged_reads import MAX_MERGED_READS
 from db.sql import any_of
 from db.tables.api import api_keys
 from db.tables.expense import expenses

@@ -7,7 +7,7 @@ import pytest
 from graphql import GraphQLScalarType, GraphQLString
 
 from execution import compat
-from execution.run import Fallback, _maker, serialised
+from execution.values import Fallback, _maker, serialised
 from schema.build import build_schema
 
 
