@@ -39,14 +39,10 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
 def major_column(amounts: Iterable[tuple[int, str]]) -> list[str]:
     """Return (minor units, currency) pairs as decimal strings in plain notation, at once.
 
-    ``format(to_major(...), "f")`` (the Decimal scalar's serialisation) in one loop: a
-    page shows an amount or two per row.
+    ``format(to_major(...), "f")``, the Decimal scalar's serialisation, in one loop: a page
+    shows an amount or two per row.
     """
-    units = MINOR_UNITS
-    try:
-        return [format(Decimal(minor).scaleb(-units[currency]), "f") for minor, currency in amounts]
-    except KeyError as error:
-        raise UnknownCurrency(error.args[0]) from None
+    return [format(to_major(minor, currency), "f") for minor, currency in amounts]
 
 
 def format_major(amount_minor: int, currency: str) -> str:

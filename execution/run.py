@@ -137,10 +137,6 @@ class Run:
             plan.arguments = arguments
         return arguments
 
-    def leaves(self, type_: GraphQLOutputType, values: list[Any]) -> list[Any]:
-        """Return serialised values of a scalar or enum type, lists and non-null included."""
-        return column_of(type_)(values)
-
     async def complete(
         self, plan: FieldPlan, type_: GraphQLOutputType, values: list[Any]
     ) -> list[Any]:

@@ -28,7 +28,7 @@ class Node:
 MoneySource = tuple[int, str]
 
 
-def money(amount_minor: int | None, currency: str | None) -> MoneySource | None:
+def money_source(amount_minor: int | None, currency: str | None) -> MoneySource | None:
     """Return the source of a nullable Money value: None when either part is missing."""
     return None if amount_minor is None or currency is None else (amount_minor, currency)
 

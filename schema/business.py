@@ -11,7 +11,7 @@ from resolvers.context import Context, Principal
 from resolvers.mutations.policies import business_policies, policy_global_id
 from resolvers.nodes import references
 from resolvers.viewer import viewer_business
-from schema.base import Money, MoneySource, Node, money
+from schema.base import Money, MoneySource, Node, money_source
 from schema.category import Category
 from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
@@ -24,7 +24,7 @@ class PolicySource(NamedTuple):
     home_currency: str
 
     def money(self, minor: int | None) -> MoneySource | None:
-        return money(minor, self.home_currency)
+        return money_source(minor, self.home_currency)
 
 
 @strawberry.type(

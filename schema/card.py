@@ -8,7 +8,7 @@ import strawberry
 from db.rows import CardRow
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
-from schema.base import Connection, Money, MoneySource, Node, money
+from schema.base import Connection, Money, MoneySource, Node, money_source
 from schema.expense import Expense, expenses_field
 from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
@@ -36,12 +36,12 @@ class LimitPeriod(Enum):
 
 
 def _spend_limit(row: CardRow) -> MoneySource | None:
-    return money(row.spend_limit_minor, row.currency)
+    return money_source(row.spend_limit_minor, row.currency)
 
 
 async def _spent(ctx: Context, cards: list[CardRow]) -> list[MoneySource | None]:
     spent = await spent_this_period(ctx, cards)
-    return [money(minor, card.currency) for card, minor in zip(cards, spent, strict=True)]
+    return [money_source(minor, card.currency) for card, minor in zip(cards, spent, strict=True)]
 
 
 @strawberry.type(description="A payment card held by a member.")

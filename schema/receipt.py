@@ -12,7 +12,7 @@ from db.rows import ExpenseRow, ReceiptRow
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references
-from schema.base import Money, Node, money
+from schema.base import Money, Node, money_source
 from schema.expense import Expense
 from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
@@ -47,7 +47,7 @@ class ReceiptExtraction(Sourced):
         "extracted_spent_on", description="The date printed on the receipt."
     )
     total: Money | None = column(
-        lambda row: money(row.extracted_total_minor, row.extracted_currency),
+        lambda row: money_source(row.extracted_total_minor, row.extracted_currency),
         description="The total to pay, in its currency.",
         reads=("extracted_total_minor", "extracted_currency"),
     )
