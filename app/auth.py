@@ -172,5 +172,5 @@ def _member_principal(row: CredentialMemberRow) -> Principal:
         permissions=_ADMIN_PERMISSIONS if row.role == Role.ADMIN else _MEMBER_PERMISSIONS,
         role=row.role,
         team_id=row.team_id,
-        managed_team_ids=tuple(row.managed_team_ids or ()),
+        managed_team_ids=tuple(map(int, row.managed_teams.split(","))) if row.managed_teams else (),
     )

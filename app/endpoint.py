@@ -32,24 +32,20 @@ from app.graphiql import graphiql_page, wants_graphiql
 from app.lane import FastLane
 from app.limits import Buckets, LeakyBuckets
 from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
+from app.operation_reader import read_operation
+from app.principals import LastPrincipals, speculated
 from app.redis_buckets import RedisBuckets
 from app.served_schema import served_schema
 from app.settings import Settings
 from app.transport import (
     LEGACY_JSON,
-    MAX_JSON_BODY,
     GraphQLParams,
     TransportError,
-    declared_length,
     header,
     negotiate,
-    parse_get,
-    parse_json,
-    read_body,
 )
-from app.uploads import MAX_MULTIPART_BYTES, check_preflight, parse_multipart
 from db.engine import RequestDb
-from resolvers.context import Principal, ReceiptFiles, build_context
+from resolvers.context import Context, Principal, ReceiptFiles, build_context
 from resolvers.errors import DomainError, ErrorCode
 from schema.error_log import EXCEPTION_LIMIT, bounded
 
@@ -72,6 +68,7 @@ class GraphQLEndpoint:
         costs = StaticCosts()
         self.schema = served_schema(settings, buckets, costs)
         self.lane = FastLane(self.schema, limits, buckets, costs) if settings.fast_lane else None
+        self.principals = LastPrincipals()
         # receipt storage and links (app/downloads.py), when the app serves them
         self.receipts: ReceiptDownloads | None = getattr(app.state, "receipts", None)
 
@@ -95,7 +92,9 @@ class GraphQLEndpoint:
         try:
             media = negotiate(header(scope, b"accept"))
             # the whole body, within its size and time limits, before any slot or connection
-            params, content_type, body = await self._read(scope, receive)
+            params, content_type, body = await read_operation(
+                scope, receive, body_timeout_s=self.settings.body_timeout_s
+            )
             async with admitted(self.admission, receive) as receive:
                 watch = asyncio.ensure_future(_hang_up(receive))
                 try:
@@ -132,35 +131,11 @@ class GraphQLEndpoint:
             if result is not None:
                 await send_answer(record.capture(send), result)
         finally:
-            finish(record, principal=principal, statements=db.statements)
+            finish(
+                record, principal=principal, statements=db.statements, round_trips=db.round_trips
+            )
             if span is not None:
                 tracing.describe_request(span, record, principal)
-
-    async def _read(self, scope: Scope, receive: Receive) -> tuple[GraphQLParams, str, bytes]:
-        """Return the request's operation, its content type and its raw body."""
-        method = scope["method"]
-        if method == "GET":
-            return parse_get(scope.get("query_string", b"")), "", b""
-        if method != "POST":
-            message = "GraphQL is served over GET (queries) and POST."
-            raise TransportError(405, message, headers={"allow": "GET, POST"})
-        content_type = header(scope, b"content-type") or ""
-        media = content_type.partition(";")[0].strip().lower()
-        if media == "application/json":
-            limit = MAX_JSON_BODY
-        elif media == "multipart/form-data":
-            check_preflight(scope)
-            limit = MAX_MULTIPART_BYTES
-        else:
-            message = "Send the operation as application/json (multipart/form-data for uploads)."
-            raise TransportError(415, message)
-        declared = declared_length(scope)
-        if declared is not None and declared > limit:
-            raise TransportError(413, f"The request body is larger than {limit} bytes.")
-        body = await read_body(receive, limit=limit, timeout_s=self.settings.body_timeout_s)
-        if media == "application/json":
-            return parse_json(body), content_type, body
-        return await parse_multipart(scope, body), content_type, body
 
     async def _serve(
         self,
@@ -173,27 +148,34 @@ class GraphQLEndpoint:
         media: str,
     ) -> tuple[Principal | None, Answer]:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
+        authorization = header(scope, b"authorization")
+        guess = self._guess(scope, params, authorization)
+        context, answer = None, None
         try:
-            principal = await authenticate(
-                header(scope, b"authorization"), db=db, settings=self.settings
-            )
+            reading = authenticate(authorization, db=db, settings=self.settings)
+            if guess is None:
+                principal = await reading
+            else:  # the known query starts under it while the credential is read (one trip)
+                assert self.lane is not None  # a guess is made for the lane's queries only
+                context_of = partial(self._context, scope, db, record)
+                principal, context, answer = await speculated(
+                    self.lane, params, media, reading, guess, context_of
+                )
         except AuthError as error:
+            self.principals.forget(authorization)
             headers = {"www-authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
             raise TransportError(401, str(error), ErrorCode.UNAUTHENTICATED, headers) from None
+        self.principals.remember(authorization, principal)
+        if context is not None:  # the principal it ran under was the request's
+            if answer is None:  # the lane fell back: the reference path, in the same context
+                answer = await self._reference(scope, params, context, media)
+            return principal, answer
         try:
             await self._apply_persisted(params, principal)
         except DomainError as error:
             record.report["codes"] = [error.code.value]
             return principal, request_error(error.message, error.code, media)
-        context = build_context(
-            record.request_id,
-            db,
-            principal,
-            batching=self.settings.loader_batching,
-            files=self._receipt_files(scope),
-            webhooks_allow_private=self.settings.webhooks_allow_private,
-        )
-        record.report = context.report
+        context = self._context(scope, db, record, principal)
 
         async def execute() -> Answer:
             return await self._execute(scope, params, context, media)
@@ -210,6 +192,40 @@ class GraphQLEndpoint:
         return principal, await idempotency.run(
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
+
+    def _guess(
+        self, scope: Scope, params: GraphQLParams, authorization: str | None
+    ) -> Principal | None:
+        """Return the principal to start the request's known query under (app/principals.py).
+
+        None when the credential is read first: no known query, or a request the lane may
+        not answer alone (persisted queries resolve first; a query's idempotency key is
+        checked before it runs).
+        """
+        if (
+            self.lane is None
+            or params.extensions
+            or self.persisted.persisted_only
+            or header(scope, b"idempotency-key") is not None
+            or not self.lane.speculates(params)
+        ):
+            return None
+        return self.principals.guess(authorization)
+
+    def _context(
+        self, scope: Scope, db: RequestDb, record: RequestRecord, principal: Principal | None
+    ) -> Context:
+        """Return the request's context under ``principal``; its report is the record's."""
+        context = build_context(
+            record.request_id,
+            db,
+            principal,
+            batching=self.settings.loader_batching,
+            files=self._receipt_files(scope),
+            webhooks_allow_private=self.settings.webhooks_allow_private,
+        )
+        record.report = context.report
+        return context
 
     def _receipt_files(self, scope: Scope) -> ReceiptFiles | None:
         """Return the request's receipt storage and links to receipts on its host."""
@@ -233,6 +249,12 @@ class GraphQLEndpoint:
             answer = await self.lane.answer(params, context, media)
             if answer is not None:
                 return answer
+        return await self._reference(scope, params, context, media)
+
+    async def _reference(
+        self, scope: Scope, params: GraphQLParams, context: Any, media: str
+    ) -> Answer:
+        """Run the operation on strawberry's path and return its answer."""
         get = scope["method"] == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:

@@ -190,7 +190,7 @@ class RequestRecord:
         return sending
 
 
-def finish(record: RequestRecord, *, principal: Any, statements: int) -> None:
+def finish(record: RequestRecord, *, principal: Any, statements: int, round_trips: int) -> None:
     """Log the request as one JSON line and count it in the metrics."""
     duration = time.perf_counter() - record.started
     codes = record.report.get("codes") or []
@@ -210,6 +210,7 @@ def finish(record: RequestRecord, *, principal: Any, statements: int) -> None:
         "business_id": principal.business_id if principal is not None else None,
         "operation": record.report.get("operation"), "status": record.status, "outcome": outcome,
         "codes": codes, "duration_ms": round(duration * 1000, 2), "sql_statements": statements,
+        "sql_round_trips": round_trips,
         "cost": record.report.get("cost"), "actual_cost": record.report.get("actual_cost"),
     }).decode())  # fmt: skip
 

@@ -44,6 +44,7 @@ class RequestDb:
         self._lost: Exception | None = None  # the error that broke the connection
         self._lock = asyncio.Lock()
         self.statements = 0
+        self.round_trips = 0  # statements sent: reads merged into one count once
         self._reads = ReadQueue(self._send_reads)  # plain reads until the loop's turn ends
         self._lent = read_pool.Lent(read_pool.read_pool(engine))  # for plain reads
         # asyncpg connections a statement was abandoned on (its task cancelled mid-flight)
@@ -172,6 +173,7 @@ class RequestDb:
         plain = not self.writing
         fast = prepared(statement, conn.dialect, engine._compiled_cache, params) if plain else None
         if fast is None:
+            self.round_trips += 1
             result = await conn.execute(statement, params or {})
             return result.all()
         return (await self._fetch(await self._driver_of(conn), conn.sync_connection, [fast]))[0]
@@ -193,7 +195,7 @@ class RequestDb:
                     sync_conn, None, text, tuple(values), None, False
                 )
         try:
-            return await fetch(driver, reads)
+            rows, sent = await fetch(driver, reads)
         except asyncio.CancelledError:
             # graphql-core cancels the fields it no longer needs, maybe in the middle of a
             # statement: the server may then hold it unfinished, its statement timeout
@@ -201,6 +203,8 @@ class RequestDb:
             # request may go on using it; no later request will
             self._abandoned.add(driver)
             raise
+        self.round_trips += sent
+        return rows
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""

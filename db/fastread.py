@@ -188,22 +188,31 @@ def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
     return rows
 
 
-async def fetch(driver: Any, reads: Sequence[tuple[str, list[Any], Any]]) -> list[Sequence[Any]]:
-    """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``.
+async def fetch(
+    driver: Any, reads: Sequence[tuple[str, list[Any], Any]]
+) -> tuple[list[Sequence[Any]], int]:
+    """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``, and
+    how many statements carried them.
 
     Reads go together where they can (:func:`merge_groups`): one round trip a group.
     """
-    if len(reads) == 1:  # most turns of a request (its credential read, a lone lookup)
+    if len(reads) == 1:  # most turns of a request (a lone lookup)
         sql, args, row_type = reads[0]
-        return [rows_of(await driver.fetch(sql, *args), row_type)]
+        return [rows_of(await driver.fetch(sql, *args), row_type)], 1
     found: list[Any] = [None] * len(reads)
     sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)}
-    for group in merge_groups(sizes):  # each: {read's index: its columns}, two or more
+    groups = merge_groups(sizes)  # each: {read's index: its columns}, two or more
+    for group in groups:
         sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
         record = (await driver.fetch(sql, *args))[0]
         for k, rows in zip(group, unmerged(record, list(group.values())), strict=True):
             found[k] = rows
+    alone = 0
     for k, (sql, args, _) in enumerate(reads):
         if found[k] is None:
             found[k] = await driver.fetch(sql, *args)
-    return [rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)]
+            alone += 1
+    answers: list[Sequence[Any]] = [
+        rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)
+    ]
+    return answers, len(groups) + alone

@@ -2,7 +2,9 @@
 
 from typing import Protocol, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Text, bindparam, func, literal, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.engine import RequestDb
 from db.fastread import keep
@@ -28,14 +30,19 @@ async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> CredentialApiKeyRo
     return cast(CredentialApiKeyRow, rows[0]) if rows else None
 
 
-_MANAGED = (
-    select(func.array_agg(teams.c.id))
+# the ids of the teams a member manages, in order and comma-separated ("3,7"; NULL for
+# none): text merges with the reads sent beside it (db/merged_reads.py), an array would not
+MANAGED_TEAMS = (
+    select(
+        func.string_agg(sql_cast(teams.c.id, Text), aggregate_order_by(literal(","), teams.c.id))
+    )
     .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
     .scalar_subquery()
+    .label("managed_teams")
 )
 # every request runs it: built once, with its two values as parameters (db/fastread.py)
 _MEMBER_WITH_TEAMS = keep(
-    select(members, businesses.c.home_currency, _MANAGED.label("managed_team_ids"))
+    select(members, businesses.c.home_currency, MANAGED_TEAMS)
     .join(businesses, businesses.c.id == members.c.business_id)
     .where(
         members.c.business_id == bindparam("business_id"),
@@ -50,13 +57,13 @@ class CredentialMemberRow(MemberRow, Protocol):
     """A member as a credential reads it: the business's currency, the teams it manages."""
 
     home_currency: str
-    managed_team_ids: list[int] | None
+    managed_teams: str | None  # MANAGED_TEAMS
 
 
 async def member_with_teams(
     *, db: RequestDb, business_id: int, member_id: int
 ) -> CredentialMemberRow | None:
-    """Return the active member, its business's home currency and ``managed_team_ids`` (or None)."""
+    """Return the active member, its business's home currency and ``managed_teams`` (or None)."""
     params = {"business_id": business_id, "member_id": member_id}
     rows = await db.rows(_MEMBER_WITH_TEAMS, params)
     return cast(CredentialMemberRow, rows[0]) if rows else None

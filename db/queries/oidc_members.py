@@ -3,21 +3,16 @@
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from db.engine import RequestDb
-from db.queries.auth import CredentialMemberRow
-from db.tables.org import businesses, members, teams
+from db.queries.auth import MANAGED_TEAMS, CredentialMemberRow
+from db.tables.org import businesses, members
 
-_MANAGED = (
-    select(func.array_agg(teams.c.id))
-    .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
-    .scalar_subquery()
-)
 # every signed-in request runs it: built once, its email a parameter (db/fastread.py);
 # two rows are enough to tell one member from an ambiguous email
 _ACTIVE_BY_EMAIL = (
-    select(members, businesses.c.home_currency, _MANAGED.label("managed_team_ids"))
+    select(members, businesses.c.home_currency, MANAGED_TEAMS)
     .join(businesses, businesses.c.id == members.c.business_id)
     .where(members.c.email == bindparam("email"), members.c.deactivated_at.is_(None))
     .order_by(members.c.business_id, members.c.id)
