@@ -37,12 +37,13 @@ from schema.error_log import NAME_LIMIT, bounded
 log = logging.getLogger("expensegraph.lane")
 
 
-# root fields whose reads PostgreSQL plans once per connection (by id, a generic plan): a
-# query made of them starts before its credential is read, and the credential read goes in
-# the same statement (app/principals.py). A list's read is planned at every run (its rows
-# depend on the tenant's size); merged with it the credential read would be planned every
-# time too: 0.25 ms more of PostgreSQL's CPU a list page than two statements (bench/RESULTS.md)
-READ_BY_ID = frozenset({"node"})
+# root fields whose first read PostgreSQL plans once per connection (a generic plan, measured
+# on the seeded database: by id, and the lists of the small tables of a business): a query
+# made of them starts before its credential is read, and the credential read goes in the
+# same statement (app/principals.py). The expense and receipt lists are planned at every
+# run (their rows depend on the tenant's size); merged with one, the credential read would
+# be planned every time too: 0.25 ms more of PostgreSQL's CPU a list page (bench/RESULTS.md)
+PLANNED_ONCE = frozenset({"node", "teams", "members", "cards", "categories"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class Known:
 
     plan: Plan | None
     reason: str = ""
-    # whether a request may start before its credential is read (READ_BY_ID)
+    # whether a request may start before its credential is read (PLANNED_ONCE)
     speculates: bool = False
 
 
@@ -79,7 +80,7 @@ class FastLane:
         try:
             plan = plan_document(self.core, parse(query), operation_name)
             roots = {field.name for field in plan.fields} - {"__typename"}
-            known = Known(plan, speculates=bool(roots) and roots <= READ_BY_ID)
+            known = Known(plan, speculates=bool(roots) and roots <= PLANNED_ONCE)
         except Unsupported as why:
             known = Known(None, str(why))
         except GraphQLError:  # validated by the reference path: only a limit it kept

@@ -64,7 +64,8 @@ async def speculated(
     answer (None: the lane fell back, the reference path answers under that context). When
     it is not, the context and answer are None: the caller starts again under the one read.
     """
-    reading = asyncio.ensure_future(_with_first_reads(authenticating))
+    # the credential read joins the query's first reads in the read queue (db/read_queue.py)
+    reading = asyncio.ensure_future(authenticating)
     try:
         context = context_of(guess)
         answer = await lane.answer(params, context, media, confirm=partial(_same, reading, guess))
@@ -77,19 +78,6 @@ async def speculated(
     if principal != guess:
         return principal, None, None
     return principal, context, answer
-
-
-async def _with_first_reads(
-    authenticating: Coroutine[Any, Any, Principal | None],
-) -> Principal | None:
-    """Return what ``authenticating`` returns, its read queued with the query's first reads.
-
-    A loader's batch starts two turns after its first load (a turn to dispatch, then its
-    task's: loaders/base.py), this task one turn after the query starts: one turn more,
-    and its read joins theirs in the read queue (db/read_queue.py) before the turn ends.
-    """
-    await asyncio.sleep(0)
-    return await authenticating
 
 
 async def _same(reading: "asyncio.Future[Principal | None]", guess: Principal) -> bool:

@@ -1,8 +1,11 @@
 """Plain reads asked for in one turn of the event loop, sent to PostgreSQL together.
 
 The loaders of one level of a query (an expense page's members, cards, teams, receipts)
-dispatch in the same turn. :class:`ReadQueue` holds their reads until the turn ends and
-hands them to the request's handle at once, which sends several as one statement
+dispatch in the same turn. :class:`ReadQueue` holds their reads until the turn ends, and
+one turn more (the read of a task started in that turn goes with them: the credential
+read app/principals.py starts beside a query's first reads, whether the query's first read
+is asked for at once, a root list's, or two turns later, a loader's batch), and hands them
+to the request's handle at once, which sends several as one statement
 (db/merged_reads.py :func:`~db.merged_reads.merged`): one round trip instead of one each.
 """
 
@@ -46,7 +49,10 @@ class ReadQueue:
         self._reads.append(read)
         return read.rows
 
-    def _turn_ended(self) -> None:
+    def _turn_ended(self, last: bool = False) -> None:
+        if not last:  # and one turn more: a read of a task started this turn goes too
+            asyncio.get_running_loop().call_soon(self._turn_ended, True)
+            return
         reads, self._reads = self._reads, []
         task = asyncio.get_running_loop().create_task(self._answer(reads))
         self._sending.add(task)  # the loop keeps only a weak reference to a task

@@ -103,18 +103,21 @@ async def test_a_node_query_reads_its_credential_in_the_same_statement(
     admin = token(world.a, "admin")
     variables = {"id": encode_id("Expense", world.a.expense_ids[0])}
     listing = "{ expenses(first: 3) { nodes { id member { name } card { last4 } } } }"
+    teams = "{ teams(first: 3) { nodes { id name } } }"
     async with app_client(STILL, engine, database_url) as client:
         bodies = [(await gql_raw(client, DETAIL, variables, as_=admin)).json() for _ in range(3)]
-        for _ in range(3):
-            await gql_raw(client, listing, as_=admin)
+        for query in (listing, listing, listing, teams, teams, teams):
+            await gql_raw(client, query, as_=admin)
     assert bodies[0]["data"]["node"]["member"] and bodies[1]["data"] == bodies[0]["data"]
     assert bodies[2]["data"] == bodies[0]["data"]
-    detail, lists = log_lines[:3], log_lines[3:]
+    detail, lists, team_lists = log_lines[:3], log_lines[3:6], log_lines[6:]
     # the first taught the lane; then credential, expense in one statement, its references
     assert [line["sql_round_trips"] for line in detail] == [3, 2, 2]
     assert len({line["sql_statements"] for line in detail}) == 1  # the same reads each time
-    # a list's read is planned at each run: the credential read goes alone before it
+    # an expense list's read is planned at each run: the credential read goes alone first
     assert [line["sql_round_trips"] for line in lists] == [3, 3, 3]
+    # a list of a business's teams is planned once: one statement with the credential read
+    assert [line["sql_round_trips"] for line in team_lists] == [2, 1, 1]
 
 
 async def test_a_role_changed_since_the_last_request_is_the_one_answered(
