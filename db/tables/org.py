@@ -68,6 +68,15 @@ members = business_table(
     CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
     UniqueConstraint("business_id", "email"),
     Index(None, "business_id", "team_id"),
+    # a team's member count (Team.memberCount) reads this index alone, no row
+    Index(
+        "ix_members_active_business_id_team_id",
+        "business_id",
+        "team_id",
+        postgresql_where=text("deactivated_at IS NULL"),
+    ),
+    # the members list's order (oldest first): a page reads its rows, not the business's
+    Index(None, "business_id", "created_at", "id"),
     # `expensegraph token --member EMAIL` looks a member up by email alone
     Index(None, "email"),
 )
@@ -93,6 +102,8 @@ cards = business_table(
     ),
     Index(None, "business_id", "holder_id"),
     Index(None, "business_id", "team_id"),
+    # the cards list's order (oldest first): a page reads its rows, not the business's
+    Index(None, "business_id", "created_at", "id"),
 )
 
 categories = business_table(

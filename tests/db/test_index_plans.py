@@ -83,7 +83,11 @@ async def _plan_nodes(setup: Setup, query: str, marker: str) -> list[dict[str, A
         plan = (
             await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
         ).scalar_one()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return _nodes(json.loads(plan) if isinstance(plan, str) else plan)
+
+
+def _nodes(plan: Any) -> list[dict[str, Any]]:
+    """Return every node of an ``EXPLAIN (FORMAT JSON)`` plan."""
     found: list[dict[str, Any]] = []
 
     def walk(node: dict[str, Any]) -> None:
@@ -132,6 +136,56 @@ async def test_nested_expense_pages_use_the_parent_index(
     global_id = encode_id(type_name, setup.ids[parent])
     query = f'{{ node(id: "{global_id}") {{ ... on {type_name} {{ expenses(first: 5) {{ nodes {{ id }} }} }} }} }}'
     assert index in await _plan_indexes(setup, query, "LATERAL")
+
+
+# a business of 3,000 more members with a card each: the seeded ones are small enough for
+# the planner to sort them all, as it would not in a business of thousands
+_LARGE = (
+    "INSERT INTO members (business_id, team_id, name, email, role, created_at)"
+    " SELECT :b, (SELECT min(id) FROM teams WHERE business_id = :b), 'Bulk ' || g,"
+    " 'bulk' || g || '@bulk.example', 'EMPLOYEE', now() - g * interval '1 minute'"
+    " FROM generate_series(1, 3000) AS g",
+    "INSERT INTO cards (business_id, holder_id, last4, kind, currency, created_at)"
+    " SELECT :b, id, '0000', 'VIRTUAL', 'USD', created_at FROM members"
+    " WHERE business_id = :b AND email LIKE 'bulk%'",
+)
+
+
+@pytest.fixture(scope="module")
+async def large(setup: Setup) -> Setup:
+    """The setup's business with thousands of members and cards, vacuumed as in service."""
+    async with setup.engine.begin() as conn:
+        business = await conn.scalar(text("SELECT business_id FROM members WHERE id = :m"),
+                                     {"m": setup.ids["member"]})  # fmt: skip
+        for sql in _LARGE:
+            await conn.execute(text(sql), {"b": business})
+    async with setup.engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE members, cards"))
+    return setup
+
+
+@pytest.mark.parametrize(
+    ("field", "index"),
+    [
+        ("members", "ix_members_business_id_created_at_id"),
+        ("cards", "ix_cards_business_id_created_at_id"),
+    ],
+)
+async def test_member_and_card_lists_read_their_order_from_an_index(
+    large: Setup, field: str, index: str
+) -> None:
+    query = f"{{ {field}(first: 20) {{ nodes {{ id }} }} }}"
+    nodes = await _plan_nodes(large, query, f"ORDER BY {field}.created_at")
+    assert index in {node.get("Index Name") for node in nodes}
+    assert not [node for node in nodes if node["Node Type"] in ("Sort", "Incremental Sort")]
+
+
+async def test_team_member_counts_read_only_the_active_members_index(large: Setup) -> None:
+    query = "{ teams(first: 20) { nodes { memberCount } } }"
+    nodes = await _plan_nodes(large, query, "count(*)")
+    counted = [node for node in nodes if node.get("Relation Name") == "members"]
+    assert [node.get("Index Name") for node in counted] == ["ix_members_active_business_id_team_id"]
 
 
 async def test_receipts_of_expenses_use_their_index(setup: Setup) -> None:
