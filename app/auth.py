@@ -2,6 +2,7 @@
 (app/oidc.py) and development tokens signed here (HS256)."""
 
 import hmac
+import json
 import re
 import time
 from functools import lru_cache
@@ -83,7 +84,7 @@ async def _api_key_principal(key: str, db: RequestDb) -> Principal:
         id=row.id,
         business_id=row.business_id,
         home_currency=row.home_currency,
-        permissions=frozenset(row.scopes),
+        permissions=frozenset(json.loads(row.scope_list)),
     )
 
 

@@ -1,5 +1,6 @@
 """The two lookups that authenticate a request: an API key by prefix, a member by id."""
 
+from datetime import datetime
 from typing import Protocol, cast
 
 from sqlalchemy import Text, bindparam, func, literal, select
@@ -8,25 +9,51 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.rows import ApiKeyRow, MemberRow
+from db.rows import MemberRow
 from db.tables.api import api_keys
 from db.tables.org import businesses, members, teams
 
+# the columns of a key a credential reads; its scopes come as JSON text (``scope_list``):
+# text merges with the reads sent beside it (db/merged_reads.py), an array would not
+CREDENTIAL_KEY_COLUMNS = (
+    api_keys.c.business_id,
+    api_keys.c.id,
+    api_keys.c.secret_hash,
+    api_keys.c.revoked_at,
+)
 
-class CredentialApiKeyRow(ApiKeyRow, Protocol):
-    """An API key as a credential reads it, with its business's currency."""
+
+class CredentialKeyColumnsRow(Protocol):
+    """The columns of :data:`CREDENTIAL_KEY_COLUMNS`."""
+
+    business_id: int
+    id: int
+    secret_hash: bytes
+    revoked_at: datetime | None
+
+
+class CredentialApiKeyRow(CredentialKeyColumnsRow, Protocol):
+    """An API key as a credential reads it: its business's currency, its scopes as JSON."""
 
     home_currency: str
+    scope_list: str  # a JSON array of strings: the key's scopes
+
+
+# every request with an API key runs it: built once, its prefix a parameter (db/fastread.py)
+_API_KEY_BY_PREFIX = keep(
+    select(
+        *CREDENTIAL_KEY_COLUMNS,
+        businesses.c.home_currency,
+        sql_cast(func.array_to_json(api_keys.c.scopes), Text).label("scope_list"),
+    )
+    .join(businesses, businesses.c.id == api_keys.c.business_id)
+    .where(api_keys.c.prefix == bindparam("prefix"))
+)
 
 
 async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> CredentialApiKeyRow | None:
     """Return the key with ``prefix`` and its business's home currency, revoked or not."""
-    statement = (
-        select(api_keys, businesses.c.home_currency)
-        .join(businesses, businesses.c.id == api_keys.c.business_id)
-        .where(api_keys.c.prefix == prefix)
-    )
-    rows = await db.rows(statement)
+    rows = await db.rows(_API_KEY_BY_PREFIX, {"prefix": prefix})
     return cast(CredentialApiKeyRow, rows[0]) if rows else None
 
 

@@ -97,10 +97,11 @@ async def _fresh_answer(engine, database_url, query, variables, as_) -> tuple[in
     return response.status_code, response.json()
 
 
+@pytest.mark.parametrize("kind", ["user token", "API key"])
 async def test_a_node_query_reads_its_credential_in_the_same_statement(
-    engine: AsyncEngine, database_url: str, world: World, log_lines: list[dict[str, Any]]
+    engine: AsyncEngine, database_url: str, world: World, log_lines: list[dict[str, Any]], kind: str
 ) -> None:
-    admin = token(world.a, "admin")
+    admin = token(world.a, "admin") if kind == "user token" else world.keys["a_read"]
     variables = {"id": encode_id("Expense", world.a.expense_ids[0])}
     listing = "{ expenses(first: 3) { nodes { id member { name } card { last4 } } } }"
     teams = "{ teams(first: 3) { nodes { id name } } }"

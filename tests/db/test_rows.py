@@ -14,7 +14,7 @@ from db.nodes import NODE_TABLES
 from db.queries import api_keys as api_key_reads
 from db.queries import auth, match_candidates
 from db.queries import expenses as expense_reads
-from db.queries.auth import member_with_teams
+from db.queries.auth import api_key_by_prefix, member_with_teams
 from db.tables import metadata
 from db.writes import matching
 from db.writes import org as org_writes
@@ -51,7 +51,7 @@ EXTENDED: dict[type, type] = {
     match_candidates.ExpenseCandidateRow: rows.ExpenseRow,
     match_candidates.ReceiptCandidateRow: rows.ReceiptRow,
     auth.CredentialMemberRow: rows.MemberRow,
-    auth.CredentialApiKeyRow: rows.ApiKeyRow,
+    auth.CredentialApiKeyRow: auth.CredentialKeyColumnsRow,
     expense_reads.ExpenseOfParentRow: rows.ExpenseRow,
     matching.LockedReceiptRow: rows.ReceiptRow,
     matching.ExpenseForMatchingRow: rows.ExpenseRow,
@@ -63,6 +63,7 @@ EXTENDED: dict[type, type] = {
 # the reads of some of a table's columns: the table's type, and the columns read
 PARTIAL: dict[type, tuple[type, tuple[Column[Any], ...]]] = {
     api_key_reads.ListedApiKeyRow: (rows.ApiKeyRow, api_key_reads.LISTED_COLUMNS),
+    auth.CredentialKeyColumnsRow: (rows.ApiKeyRow, auth.CREDENTIAL_KEY_COLUMNS),
 }
 
 
@@ -140,17 +141,19 @@ async def test_rows_answer_their_type_at_run_time(
         _assert_typed(row, ROW_TYPES[name])
 
 
-async def test_the_credential_read_answers_its_type(engine: AsyncEngine, world: World) -> None:
-    """Every request's member lookup (a read adding columns) gives what its type says."""
+async def test_the_credential_reads_answer_their_types(engine: AsyncEngine, world: World) -> None:
+    """Every request's member or key lookup (reads adding columns) gives what its type says."""
     db = RequestDb(engine)
     try:
-        row = await member_with_teams(
+        member = await member_with_teams(
             db=db, business_id=world.a.id, member_id=world.a.members["manager"]
         )
+        key = await api_key_by_prefix(db=db, prefix=world.keys["a_read"].split("_")[1])
     finally:
         await db.close()
-    assert type(row).__name__ == "FastRow"
-    _assert_typed(row, auth.CredentialMemberRow)
+    assert type(member).__name__ == "FastRow" and type(key).__name__ == "FastRow"
+    _assert_typed(member, auth.CredentialMemberRow)
+    _assert_typed(key, auth.CredentialApiKeyRow)
 
 
 def _assert_typed(row: Any, row_type: type) -> None:
