@@ -173,5 +173,5 @@ def _member_principal(row: CredentialMemberRow) -> Principal:
         permissions=_ADMIN_PERMISSIONS if row.role == Role.ADMIN else _MEMBER_PERMISSIONS,
         role=row.role,
         team_id=row.team_id,
-        managed_team_ids=tuple(map(int, row.managed_teams.split(","))) if row.managed_teams else (),
+        managed_team_ids=tuple(json.loads(row.managed_teams)) if row.managed_teams else (),
     )

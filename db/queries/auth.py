@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Protocol, cast
 
-from sqlalchemy import Text, bindparam, func, literal, select
+from sqlalchemy import Text, bindparam, func, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -57,16 +57,15 @@ async def api_key_by_prefix(*, db: RequestDb, prefix: str) -> CredentialApiKeyRo
     return cast(CredentialApiKeyRow, rows[0]) if rows else None
 
 
-# the ids of the teams a member manages, in order and comma-separated ("3,7"; NULL for
-# none): text merges with the reads sent beside it (db/merged_reads.py), an array would not
+# the ids of the teams a member manages, in order, as a JSON array ("[3, 7]"; NULL for
+# none): JSON text, as a key's scopes (CREDENTIAL_KEY_COLUMNS)
 MANAGED_TEAMS = (
-    select(
-        func.string_agg(sql_cast(teams.c.id, Text), aggregate_order_by(literal(","), teams.c.id))
-    )
+    select(sql_cast(func.json_agg(aggregate_order_by(teams.c.id, teams.c.id)), Text))
     .where(teams.c.business_id == members.c.business_id, teams.c.manager_id == members.c.id)
     .scalar_subquery()
     .label("managed_teams")
 )
+
 # every request runs it: built once, with its two values as parameters (db/fastread.py)
 _MEMBER_WITH_TEAMS = keep(
     select(members, businesses.c.home_currency, MANAGED_TEAMS)
@@ -84,7 +83,7 @@ class CredentialMemberRow(MemberRow, Protocol):
     """A member as a credential reads it: the business's currency, the teams it manages."""
 
     home_currency: str
-    managed_teams: str | None  # MANAGED_TEAMS
+    managed_teams: str | None  # MANAGED_TEAMS: a JSON array of ids
 
 
 async def member_with_teams(
