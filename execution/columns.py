@@ -35,12 +35,7 @@ def read_columns(plan: "FieldPlan") -> Columns:
         ]
         objects = [p.children for p in parts if p.name == "nodes"]
         objects += [e.children for e in edges if e.name == "node"]
-    reads: set[str] = set()
-    for row_plan in (p for by_type in objects for plans in by_type.values() for p in plans):
-        if row_plan.reads is None:
-            return None
-        reads.update(row_plan.reads)
-    return tuple(sorted(reads))
+    return _reads([p for by_type in objects for plans in by_type.values() for p in plans])
 
 
 def narrow(fields: list["FieldPlan"]) -> None:
@@ -49,20 +44,41 @@ def narrow(fields: list["FieldPlan"]) -> None:
     One set per table, the union of what every narrowing field of that table reads (None
     when one of them, or a field reading the table's rows another way, reads whole rows):
     the reads of a table then share one loader and one batch, as on the reference path,
-    and a list page's rows serve the references to them.
+    and a list page's rows serve the references to them. A field narrowing by concrete
+    type (``node``) is given a set per type, its table's.
     """
     plans = list(_walk(fields))
     narrowing = [plan for plan in plans if plan.narrows is not None]
     wanted: dict[str, set[str] | None] = {t: None for plan in plans for t in plan.whole}
     for plan in narrowing:
-        assert plan.narrows is not None
-        table, columns = plan.narrows.table, read_columns(plan)
-        known = wanted.setdefault(table, set())
-        wanted[table] = None if columns is None or known is None else known | set(columns)
+        for table, columns in _targets(plan).values():
+            known = wanted.setdefault(table, set())
+            wanted[table] = None if columns is None or known is None else known | set(columns)
     for plan in narrowing:
-        assert plan.narrows is not None
-        union = wanted[plan.narrows.table]
-        plan.columns = None if union is None else tuple(sorted(union))
+        chosen = {
+            name: None if wanted[table] is None else tuple(sorted(wanted[table] or ()))
+            for name, (table, _) in _targets(plan).items()
+        }
+        plan.columns = chosen if plan.narrows and plan.narrows.by_type else chosen[""]
+
+
+def _targets(plan: "FieldPlan") -> dict[str, tuple[str, Columns]]:
+    """Return the tables a narrowing field reads and what of each, by type name ("": one)."""
+    assert plan.narrows is not None
+    if plan.narrows.by_type is None:
+        return {"": (plan.narrows.table, read_columns(plan))}
+    tables = plan.narrows.by_type
+    return {n: (tables[n], _reads(plans)) for n, plans in plan.children.items() if n in tables}
+
+
+def _reads(plans: list["FieldPlan"]) -> Columns:
+    """Return what ``plans`` (one object type's selection) read of its row; None: whole."""
+    reads: set[str] = set()
+    for plan in plans:
+        if plan.reads is None:
+            return None
+        reads.update(plan.reads)
+    return tuple(sorted(reads))
 
 
 def _walk(plans: list["FieldPlan"]) -> Iterator["FieldPlan"]:

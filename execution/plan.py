@@ -86,8 +86,9 @@ class FieldPlan:
     reads: tuple[str, ...] | None = None  # what it uses of its source, as declared
     narrows: Narrows | None = None  # its load takes ``columns=`` (schema/fields.py Fetch)
     whole: tuple[str, ...] = ()  # tables it reads whole rows of (Fetch)
-    # what the selection reads of the rows a narrowing load returns (None: whole rows)
-    columns: Columns = None
+    # what the selection reads of the rows a narrowing load returns (None: whole rows); of
+    # each concrete type's rows for a field narrowing by type
+    columns: Columns | dict[str, Columns] = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from loaders.matching import MatchCandidatesByReceiptLoader, ReceiptCandidatesBy
 from loaders.rows import (
     BusinessLoader,
     CardsByHolderLoader,
+    ChildrenLoader,
     EventsByExpenseLoader,
     MembersByTeamLoader,
     PoliciesLoader,
@@ -33,6 +34,7 @@ from loaders.teams import ActiveMemberCountByTeamLoader
 # a loader of rows by id (a node type's, for ``node(id:)``)
 ById = TenantLoader[int, NodeRow | None]
 L = TypeVar("L", bound=TenantLoader[Any, Any])
+C = TypeVar("C", bound=ChildrenLoader[Any])
 
 
 class _PerRequest(Generic[L]):
@@ -56,8 +58,9 @@ class Loaders:
         self.db = db
         self.visibility = visibility
         self._refs: dict[tuple[str, Columns], RowByIdLoader[Any]] = {}
-        self._visible: dict[str, TenantLoader[int, Any]] = {}
-        self._receipts: dict[tuple[str, ...], ReceiptsByExpenseLoader] = {}
+        self._visible: dict[tuple[str, Columns], RowByIdLoader[Any]] = {}
+        self._missing: dict[str, set[int]] = {}  # by table: ids no visible loader found
+        self._narrowed: dict[tuple[type, tuple[str, ...]], ChildrenLoader[Any]] = {}
 
     # the type of a node table's rows follows from its name
     @overload
@@ -88,53 +91,76 @@ class Loaders:
         With ``columns``, one whose rows hold only those (and the id), for a selection that
         reads no more (execution/columns.py); whole rows are primed by list pages.
         """
-        loader = self._refs.get((table, columns))
+        return self._by_id(self._refs, table, columns, visible_only=False)
+
+    @overload
+    def visible(self, table: Literal["businesses"], columns: Columns = None) -> BusinessLoader: ...
+    @overload
+    def visible(
+        self, table: Literal["cards"], columns: Columns = None
+    ) -> RowByIdLoader[CardRow]: ...
+    @overload
+    def visible(
+        self, table: Literal["categories"], columns: Columns = None
+    ) -> RowByIdLoader[CategoryRow]: ...
+    @overload
+    def visible(
+        self, table: Literal["expenses"], columns: Columns = None
+    ) -> RowByIdLoader[ExpenseRow]: ...
+    @overload
+    def visible(
+        self, table: Literal["members"], columns: Columns = None
+    ) -> RowByIdLoader[MemberRow]: ...
+    @overload
+    def visible(
+        self, table: Literal["receipts"], columns: Columns = None
+    ) -> RowByIdLoader[ReceiptRow]: ...
+    @overload
+    def visible(
+        self, table: Literal["teams"], columns: Columns = None
+    ) -> RowByIdLoader[TeamRow]: ...
+    @overload
+    def visible(self, table: str, columns: Columns = None) -> ById: ...
+    def visible(self, table: str, columns: Columns = None) -> TenantLoader[int, Any]:
+        """Return the loader of ``table`` rows by a client-supplied id (visibility applies);
+        with ``columns``, one whose rows hold only those (and the id)."""
+        if table == businesses.name:  # one row per request: one loader, however it is asked
+            return self.business
+        return self._by_id(self._visible, table, columns, visible_only=True)
+
+    def _by_id(
+        self,
+        made: dict[tuple[str, Columns], RowByIdLoader[Any]],
+        table: str,
+        columns: Columns,
+        *,
+        visible_only: bool,
+    ) -> RowByIdLoader[Any]:
+        """Return the loader of ``made`` for (``table``, ``columns``), made on first use."""
+        loader = made.get((table, columns))
         if loader is None:
-            loader = self._refs[(table, columns)] = RowByIdLoader(
+            # a lookup by a client's id that found nothing: not read again for other columns
+            missing = self._missing.setdefault(table, set()) if visible_only else None
+            loader = made[(table, columns)] = RowByIdLoader(
                 db=self.db,
                 visibility=self.visibility,
                 table=table,
-                visible_only=False,
+                visible_only=visible_only,
                 columns=columns,
+                missing=missing,
             )
         return loader
 
-    @overload
-    def visible(self, table: Literal["businesses"]) -> BusinessLoader: ...
-    @overload
-    def visible(self, table: Literal["cards"]) -> RowByIdLoader[CardRow]: ...
-    @overload
-    def visible(self, table: Literal["categories"]) -> RowByIdLoader[CategoryRow]: ...
-    @overload
-    def visible(self, table: Literal["expenses"]) -> RowByIdLoader[ExpenseRow]: ...
-    @overload
-    def visible(self, table: Literal["members"]) -> RowByIdLoader[MemberRow]: ...
-    @overload
-    def visible(self, table: Literal["receipts"]) -> RowByIdLoader[ReceiptRow]: ...
-    @overload
-    def visible(self, table: Literal["teams"]) -> RowByIdLoader[TeamRow]: ...
-    @overload
-    def visible(self, table: str) -> ById: ...
-    def visible(self, table: str) -> TenantLoader[int, Any]:
-        """Return the loader of ``table`` rows by a client-supplied id (visibility applies)."""
-        if table == businesses.name:  # one row per request: one loader, however it is asked
-            return self.business
-        if table not in self._visible:
-            self._visible[table] = RowByIdLoader(
-                db=self.db, visibility=self.visibility, table=table, visible_only=True
-            )
-        return self._visible[table]
-
-    def receipts_of(self, columns: Columns) -> ReceiptsByExpenseLoader:
-        """Return the loader of expenses' receipts; with ``columns``, rows of only those."""
+    def narrowed(self, whole: C, columns: Columns) -> C:
+        """Return ``whole`` (a loader of the set), or with ``columns`` one of its kind whose
+        rows hold only those (execution/columns.py)."""
         if columns is None:
-            return self.receipts_by_expense
-        loader = self._receipts.get(columns)
+            return whole
+        loader = self._narrowed.get((type(whole), columns))
         if loader is None:
-            loader = self._receipts[columns] = ReceiptsByExpenseLoader(
-                db=self.db, visibility=self.visibility, columns=columns
-            )
-        return loader
+            loader = type(whole)(db=self.db, visibility=self.visibility, columns=columns)
+            self._narrowed[(type(whole), columns)] = loader
+        return loader  # type: ignore[return-value]
 
     def changed(self, table: str, row_id: int, row: Any = None) -> None:
         """Forget row ``row_id`` of ``table`` in its by-id loaders: a write changed it.
@@ -144,7 +170,10 @@ class Loaders:
         """
         self.ref(table)  # the whole rows' loader, made if not yet, among the table's refs
         refs = [loader for (name, _), loader in self._refs.items() if name == table]
-        for loader in (*refs, self.visible(table)):
+        self._missing.get(table, set()).discard(row_id)
+        visible = [self.visible(table)]  # and those of fewer columns
+        visible += [loader for (name, c), loader in self._visible.items() if name == table and c]
+        for loader in (*refs, *visible):
             loader.clear(row_id)
             if row is not None:
                 loader.prime(row_id, row)

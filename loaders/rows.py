@@ -28,30 +28,46 @@ class RowByIdLoader(TenantLoader[int, R | None]):
         table: str,
         visible_only: bool,
         columns: Columns = None,
+        missing: set[int] | None = None,
     ) -> None:
         super().__init__(db=db, visibility=visibility)
         self.table = table
         self.visible_only = visible_only
         self.columns = columns  # the only columns its rows hold (and the id); None: all
+        # ids found missing (or invisible), shared by the loaders of the table's other
+        # column sets: whatever the columns, such an id is not read twice
+        self.missing = missing
 
     async def batch_load_fn(self, keys: list[int]) -> list[R | None]:
-        rows = await lookups.rows_by_ids(
-            db=self.db,
-            visibility=self.visibility,
-            table=self.table,
-            ids=keys,
-            visible_only=self.visible_only,
-            columns=self.columns,
+        missing = self.missing
+        asked = keys if not missing else [key for key in keys if key not in missing]
+        rows = (
+            await lookups.rows_by_ids(
+                db=self.db,
+                visibility=self.visibility,
+                table=self.table,
+                ids=asked,
+                visible_only=self.visible_only,
+                columns=self.columns,
+            )
+            if asked
+            else {}
         )
+        if missing is not None:
+            missing.update(key for key in asked if key not in rows)
         return ordered(cast("dict[int, R]", rows), keys)
 
 
-class ReceiptsByExpenseLoader(TenantLoader[int, list[ReceiptRow]]):
-    """Receipts attached to each expense (with ``columns``, rows of only those)."""
+class ChildrenLoader(TenantLoader[int, list[R]]):
+    """The child rows of each parent; with ``columns``, rows of only those (and the key)."""
 
     def __init__(self, *, db: RequestDb, visibility: Visibility, columns: Columns = None) -> None:
         super().__init__(db=db, visibility=visibility)
         self.columns = columns
+
+
+class ReceiptsByExpenseLoader(ChildrenLoader[ReceiptRow]):
+    """Receipts attached to each expense."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[ReceiptRow]]:
         rows = await lookups.receipts_by_expense(
@@ -70,20 +86,22 @@ class EventsByExpenseLoader(TenantLoader[int, list[ExpenseEventRow]]):
         return ordered(rows, keys, [])
 
 
-class MembersByTeamLoader(TenantLoader[int, list[MemberRow]]):
+class MembersByTeamLoader(ChildrenLoader[MemberRow]):
     """Visible members of each team."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[MemberRow]]:
-        rows = await lookups.members_by_team(db=self.db, visibility=self.visibility, team_ids=keys)
+        rows = await lookups.members_by_team(
+            db=self.db, visibility=self.visibility, team_ids=keys, columns=self.columns
+        )
         return ordered(rows, keys, [])
 
 
-class CardsByHolderLoader(TenantLoader[int, list[CardRow]]):
+class CardsByHolderLoader(ChildrenLoader[CardRow]):
     """Visible cards of each member."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[CardRow]]:
         rows = await lookups.cards_by_holder(
-            db=self.db, visibility=self.visibility, member_ids=keys
+            db=self.db, visibility=self.visibility, member_ids=keys, columns=self.columns
         )
         return ordered(rows, keys, [])
 

@@ -112,7 +112,11 @@ async def expenses_receipts(
     """Return the receipts of each expense (one loader call for all), with only ``columns``
     of them when not None."""
     _, loaders = ctx.require(Permission.RECEIPTS_READ)
-    return list(await loaders.receipts_of(columns).load_all([e.id for e in expenses]))
+    return list(
+        await loaders.narrowed(loaders.receipts_by_expense, columns).load_all(
+            [e.id for e in expenses]
+        )
+    )
 
 
 async def expenses_events(

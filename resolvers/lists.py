@@ -6,6 +6,7 @@ from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec, count_list, list_page
 from db.rows import CardRow, MemberRow, TeamRow
+from db.sql import Columns
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
@@ -30,13 +31,19 @@ async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs)
     return page_result(page, keys, count)
 
 
-async def team_members(ctx: Context, teams: Sequence[TeamRow]) -> list[list[MemberRow]]:
-    """Return the members of each team that the viewer sees."""
+async def team_members(
+    ctx: Context, teams: Sequence[TeamRow], columns: Columns = None
+) -> list[list[MemberRow]]:
+    """Return the members of each team that the viewer sees (``columns``: only those of them)."""
     _, loaders = ctx.require(Permission.TEAMS_READ)
-    return await loaders.members_by_team.load_all([team.id for team in teams])
+    loader = loaders.narrowed(loaders.members_by_team, columns)
+    return await loader.load_all([team.id for team in teams])
 
 
-async def member_cards(ctx: Context, members: Sequence[MemberRow]) -> list[list[CardRow]]:
-    """Return the cards of each member that the viewer sees."""
+async def member_cards(
+    ctx: Context, members: Sequence[MemberRow], columns: Columns = None
+) -> list[list[CardRow]]:
+    """Return the cards of each member that the viewer sees (``columns``: only those of them)."""
     _, loaders = ctx.require(Permission.CARDS_READ)
-    return await loaders.cards_by_holder.load_all([member.id for member in members])
+    loader = loaders.narrowed(loaders.cards_by_holder, columns)
+    return await loader.load_all([member.id for member in members])

@@ -1,5 +1,6 @@
 """Objects by global id (``node``/``nodes``) and references between visible objects."""
 
+from collections.abc import Mapping
 from typing import cast
 
 from db.nodes import NODE_TYPES
@@ -10,18 +11,22 @@ from resolvers.errors import not_found
 from resolvers.ids import decode_id
 
 
-async def node(ctx: Context, global_id: str) -> tuple[str, NodeRow]:
+async def node(
+    ctx: Context, global_id: str, columns: Mapping[str, Columns] | None = None
+) -> tuple[str, NodeRow]:
     """Return (type name, row) for a global id the viewer may see, else NOT_FOUND.
 
     An id of another business, an invisible one and one that never existed all give
-    the same answer, so ids cannot be probed.
+    the same answer, so ids cannot be probed. ``columns``: the only columns to read of a
+    row, by its type's name (absent: the whole row).
     """
     ctx.require()  # anonymous callers learn nothing, not even whether an id is well-formed
     type_name, id_ = decode_id(global_id)
     node_type = NODE_TYPES[type_name]
     _, loaders = ctx.require(node_type.read_permission)
     # load_all: one future for the batch, not aiodataloader's future and task per key
-    (row,) = await loaders.visible(node_type.table.name).load_all([id_])
+    narrowed = None if columns is None else columns.get(type_name)
+    (row,) = await loaders.visible(node_type.table.name, narrowed).load_all([id_])
     if row is None:
         raise not_found()
     return type_name, row

@@ -18,7 +18,7 @@ same declarations and never makes a strawberry object. A field of a sourced type
 neither is left to the reference path (tests/schema/test_declarations.py lists them).
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from inspect import Parameter, Signature, signature
 from operator import attrgetter
@@ -75,10 +75,15 @@ class Fetch:
 
 
 class Narrows(NamedTuple):
-    """What a narrowing load returns: rows (or lists of rows) of ``table``, or pages of them."""
+    """What a narrowing load returns: rows (or lists of rows) of ``table``, or pages of them.
 
-    table: str
+    ``by_type`` instead, for an interface: the table of each concrete type's rows; the load
+    then takes ``columns=`` as a mapping from type name to that type's columns.
+    """
+
+    table: str = ""
     pages: bool = False
+    by_type: Mapping[str, str] | None = None
 
 
 class Typed(NamedTuple):

@@ -8,11 +8,12 @@ import strawberry
 from db.permissions import Permission
 from db.roles import Role
 from db.rows import CardRow, MemberRow
+from db.sql import Columns
 from resolvers.context import Context
 from resolvers.lists import member_cards
 from schema.base import Connection, Node
 from schema.expense import Expense, expenses_field
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
 strawberry.enum(Role, description="What a member may see and do.")
 
 
-async def _cards(ctx: Context, members: list[MemberRow]) -> list[list[CardRow]]:
-    return await member_cards(ctx, members)
+async def _cards(
+    ctx: Context, members: list[MemberRow], columns: Columns = None
+) -> list[list[CardRow]]:
+    return await member_cards(ctx, members, columns)
 
 
 @strawberry.type(description="A person of the business who spends, approves or administers.")
@@ -50,6 +53,8 @@ class Member(Node, Sourced):
         _cards,
         description="Cards held by the member that the viewer may see.",
         permission=Permission.CARDS_READ,
+        reads=("id",),
+        narrows=Narrows("cards"),
     )
 
     expenses: Connection[Expense] = expenses_field(

@@ -1,11 +1,11 @@
 """The root Query type."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import strawberry
 
-from db.nodes import NODE_TABLES
+from db.nodes import NODE_TABLES, NODE_TYPES
 from db.permissions import Permission
 from db.queries.lists import ListSpec
 from db.queries.summary import Bucket
@@ -29,7 +29,7 @@ from schema.event import (
 )
 from schema.expense import expense_connection
 from schema.expense_inputs import FilterArg
-from schema.fields import Typed, fetched, one
+from schema.fields import Narrows, Typed, fetched, one
 from schema.list_inputs import (
     CardFilter,
     MemberFilter,
@@ -101,10 +101,11 @@ async def _expenses(
 async def _node(
     ctx: Context,
     roots: list[Any],
+    columns: Mapping[str, Columns] | None = None,
     *,
     id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
 ) -> list[Typed]:
-    return [Typed(*await node_resolvers.node(ctx, id)) for _ in roots]
+    return [Typed(*await node_resolvers.node(ctx, id, columns)) for _ in roots]
 
 
 async def _viewer(ctx: Context, roots: list[Any]) -> list[Principal]:
@@ -151,6 +152,7 @@ class Query:
         _node,
         graphql_type=Node | None,
         description="Any object by global id; NOT_FOUND if it does not exist or is not visible.",
+        narrows=Narrows(by_type={name: node.table.name for name, node in NODE_TYPES.items()}),
     )
 
     @strawberry.field(

@@ -6,16 +6,19 @@ import strawberry
 
 from db.permissions import Permission
 from db.rows import MemberRow, TeamRow
+from db.sql import Columns
 from resolvers.context import Context
 from resolvers.lists import team_members
 from schema.base import Connection, Node
 from schema.expense import Expense, expenses_field
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
 from schema.member import Member
 
 
-async def _members(ctx: Context, teams: list[TeamRow]) -> list[list[MemberRow]]:
-    return await team_members(ctx, teams)
+async def _members(
+    ctx: Context, teams: list[TeamRow], columns: Columns = None
+) -> list[list[MemberRow]]:
+    return await team_members(ctx, teams, columns)
 
 
 async def _member_counts(ctx: Context, teams: list[TeamRow]) -> list[int]:
@@ -40,6 +43,8 @@ class Team(Node, Sourced):
         _members,
         description="Members of the team that the viewer may see, by name.",
         permission=Permission.TEAMS_READ,
+        reads=("id",),
+        narrows=Narrows("members"),
     )
     member_count: int = fetched(
         _member_counts,

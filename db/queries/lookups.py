@@ -11,7 +11,7 @@ from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.sql import Columns, any_of, array_param
 from db.tables.expense import expense_events
-from db.tables.org import businesses, policies
+from db.tables.org import businesses, cards, members, policies
 from db.tables.receipt import receipts
 from db.visibility import Visibility
 
@@ -29,15 +29,13 @@ async def rows_by_ids(
 
     With ``visible_only`` the role-based visibility applies too (``node`` lookups);
     without it only the tenant filter does (references from an object already visible).
-    ``columns`` may name the only columns to read (the id is always read) where the
-    tenant filter alone applies.
+    ``columns`` may name the only columns to read (the id is always read).
     """
+    by_ids = _BY_IDS[table]
     if not visible_only or visibility.sees_all:  # visibility is then the tenant filter alone
-        rows = await db.rows(*_BY_IDS[table].only(columns).run(visibility, ids))
+        rows = await db.rows(*by_ids.only(columns).run(visibility, ids))
     else:
-        node = NODE_TABLES[table]
-        statement = select(node.table).where(node.visible(visibility), any_of(node.table.c.id, ids))
-        rows = await db.rows(statement)
+        rows = await db.rows(by_ids.visible(visibility, ids, columns))
     return {row.id: row for row in cast("Sequence[NodeRow]", rows)}
 
 
@@ -65,12 +63,13 @@ class _ByKeys:
         shown: Any = [table]
         if columns is not None:  # only these, and the key
             shown = [table.c[name] for name in sorted({*columns, column})]
+        self._shown, self._order = shown, [table.c[name] for name in order_by]
 
         def statement(match: Any) -> Select[Any]:
             return keep(
                 select(*shown)
                 .where(table.c[tenant] == bindparam("business_id"), match)
-                .order_by(*(table.c[name] for name in order_by))
+                .order_by(*self._order)
             )
 
         key = table.c[column]
@@ -100,6 +99,18 @@ class _ByKeys:
         if len(keys) == 1:
             return self.one, {"business_id": visibility.business_id, "key": keys[0]}
         return self.several, {"business_id": visibility.business_id, "keys": list(keys)}
+
+    def visible(self, visibility: Visibility, keys: Sequence[int], columns: Columns) -> Select[Any]:
+        """Return the statement for ``keys`` of the rows ``visibility`` shows (built each time:
+        the predicate holds the viewer's member and teams), reading only ``columns``."""
+        table, column = self._made[0], self.column
+        narrowed = self.only(columns)
+        node = NODE_TABLES[table.name]
+        return (
+            select(*narrowed._shown)
+            .where(node.visible(visibility), any_of(table.c[column], keys))
+            .order_by(*narrowed._order)
+        )
 
     async def grouped(
         self, db: RequestDb, visibility: Visibility, keys: Sequence[int]
@@ -138,36 +149,35 @@ async def _children(
 async def _visible_children(
     db: RequestDb,
     visibility: Visibility,
-    table: str,
+    by_keys: "_ByKeys",
     parent_ids: Sequence[int],
-    key: str,
-    *order_by: str,
+    columns: Columns,
 ) -> dict[int, list[Any]]:
-    """Return the visible rows of ``table`` grouped by ``key`` (one of ``parent_ids``), in order."""
-    node = NODE_TABLES[table]
-    statement = (
-        select(node.table)
-        .where(node.visible(visibility), any_of(node.table.c[key], parent_ids))
-        .order_by(*(node.table.c[name] for name in order_by))
+    """Return the visible rows of ``by_keys``'s table grouped by its key (one of ``parent_ids``).
+
+    ``columns``: the only columns to read (and the key); None: whole rows. Whoever sees the
+    whole business is filtered by tenant alone, with the statements built once.
+    """
+    if visibility.sees_all:
+        return await by_keys.only(columns).grouped(db, visibility, parent_ids)
+    return await _children(
+        db, by_keys.visible(visibility, parent_ids, columns), parent_ids, by_keys.column
     )
-    return await _children(db, statement, parent_ids, key)
 
 
 async def members_by_team(
-    *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int], columns: Columns = None
 ) -> dict[int, list[MemberRow]]:
-    """Return the visible members of each team, by name."""
-    rows = await _visible_children(db, visibility, "members", team_ids, "team_id", "name", "id")
+    """Return the visible members of each team, by name (``columns``: see receipts_by_expense)."""
+    rows = await _visible_children(db, visibility, _MEMBERS_BY_TEAM, team_ids, columns)
     return cast("dict[int, list[MemberRow]]", rows)
 
 
 async def cards_by_holder(
-    *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int]
+    *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int], columns: Columns = None
 ) -> dict[int, list[CardRow]]:
-    """Return the visible cards of each member, oldest first."""
-    rows = await _visible_children(
-        db, visibility, "cards", member_ids, "holder_id", "created_at", "id"
-    )
+    """Return the visible cards of each member, oldest first (``columns``: see receipts_by_expense)."""
+    rows = await _visible_children(db, visibility, _CARDS_BY_HOLDER, member_ids, columns)
     return cast("dict[int, list[CardRow]]", rows)
 
 
@@ -196,6 +206,8 @@ async def events_by_expense(
 
 _RECEIPTS_BY_EXPENSE = _ByKeys(receipts, "expense_id", "uploaded_at", "id")
 _EVENTS_BY_EXPENSE = _ByKeys(expense_events, "expense_id", "at", "id")
+_MEMBERS_BY_TEAM = _ByKeys(members, "team_id", "name", "id")
+_CARDS_BY_HOLDER = _ByKeys(cards, "holder_id", "created_at", "id")
 
 
 async def active_policies(*, db: RequestDb, visibility: Visibility) -> list[PolicyRow]:

@@ -159,3 +159,52 @@ async def test_tables_read_whole_elsewhere_are_not_narrowed(
 ) -> None:
     expected, got = await _both(client, reference, statements, query, None, token(world.a, "admin"))
     assert got == expected and "errors" not in expected[2]
+
+
+def test_a_list_of_children_reads_the_columns_its_fields_declare(core: GraphQLSchema) -> None:
+    plans = root(core, "{ teams { nodes { members { id cards { last4 } } } } }")
+    [team] = plans["teams"].children["TeamConnection"][0].children.values()
+    [members] = [p for p in team if p.key == "members"]
+    assert members.columns == ("id",)  # and its cards read the member's id
+    [cards] = [p for p in members.children["Member"] if p.key == "cards"]
+    assert cards.columns == ("last4",)
+
+
+def test_node_reads_the_columns_of_each_type_it_selects(core: GraphQLSchema) -> None:
+    query = """query($id: ID!) { node(id: $id) {
+      id
+      ... on Expense { merchantName member { name } }
+      ... on Member { email expenses(first: 1) { nodes { id } } }
+      ... on Category { createdAt receiptMissing: __typename }
+    } }"""
+    columns = root(core, query)["node"].columns
+    assert isinstance(columns, dict)
+    assert columns["Expense"] == ("id", "member_id", "merchant_name")
+    # one set a table: the expense's member shares the members' loader (and its name)
+    assert columns["Member"] == ("email", "id", "name")
+    assert columns["Category"] == ("created_at", "id")
+    assert columns["Card"] == ("id",)
+
+
+@pytest.mark.parametrize("who", ["admin", "manager", "employee"])
+async def test_node_and_child_lists_select_those_columns(
+    client, reference, statements, world, who
+) -> None:
+    # the whole business (statements built once) and the roles that see part of it (built
+    # with their visibility): the same columns, and the reference path's answers
+    query = """query($id: ID!) {
+      node(id: $id) { ... on Expense { merchantName amount { amount currency } } }
+      teams { nodes { name members { id name } } }
+    }"""
+    # an employee's own expense (the sixth: not deleted), in a team its manager manages
+    variables = {"id": encode_id("Expense", world.a.expense_ids[5])}
+    caller = token(world.a, who)
+    expected, got = await _both(client, reference, statements, query, variables, caller)
+    assert got == expected and "errors" not in expected[2]
+    statements.reset()
+    await gql(client, query, variables, as_=caller)  # the lane, as _both left it
+    lookups = [sql for sql in statements.statements if "JOIN businesses" not in sql]
+    [node] = [sql for sql in lookups if "\nFROM expenses" in sql]
+    assert _selected(node, "expenses") == {"amount_minor", "currency", "id", "merchant_name"}
+    [members] = [sql for sql in lookups if "\nFROM members" in sql]
+    assert _selected(members, "members") == {"id", "name", "team_id"}

@@ -178,6 +178,46 @@ async def test_children_follow_the_viewers_visibility(
     assert counted.count == 2
 
 
+@pytest.mark.parametrize("visibility", [whole, employee])
+async def test_narrowed_children_are_the_same_rows_with_fewer_columns(
+    db: RequestDb, world: World, counted: StatementCounter, visibility: Any
+) -> None:
+    a = world.a
+    loaders = make_loaders(db, visibility(a))
+    team_ids, member_ids = list(a.teams.values()), list(a.members.values())
+    narrow_members = loaders.narrowed(loaders.members_by_team, ("id", "name"))
+    narrow_cards = loaders.narrowed(loaders.cards_by_holder, ("id", "last4"))
+    assert loaders.narrowed(loaders.members_by_team, None) is loaders.members_by_team
+    found = await asyncio.gather(
+        narrow_members.load_all(team_ids),
+        loaders.members_by_team.load_all(team_ids),
+        narrow_cards.load_all(member_ids),
+        loaders.cards_by_holder.load_all(member_ids),
+    )
+    assert nested_ids(found[0]) == nested_ids(found[1]) and any(found[1])
+    assert nested_ids(found[2]) == nested_ids(found[3]) and any(found[3])
+    narrowed_members = [m for ms in found[0] for m in ms]
+    assert all(not hasattr(m, "email") and m.name for m in narrowed_members)
+    assert all(not hasattr(c, "status") and c.last4 for cs in found[2] for c in cs)
+    assert counted.count == 4
+
+
+async def test_a_narrowed_lookup_by_id_hears_of_changes(
+    db: RequestDb, world: World, counted: StatementCounter
+) -> None:
+    loaders = make_loaders(db, employee(world.a))
+    mine = world.a.expense_ids[5]  # the employee's own
+    narrowed = loaders.visible("expenses", ("merchant_name",))
+    [row] = await narrowed.load_all([mine])
+    assert row is not None and not hasattr(row, "description") and counted.count == 1
+    [whole_row] = await loaders.visible("expenses").load_all([mine])
+    assert whole_row is not None
+    renamed = whole_row._replace(merchant_name="Renamed")  # type: ignore[attr-defined]
+    loaders.changed("expenses", mine, renamed)
+    assert await narrowed.load(mine) == renamed
+    assert counted.count == 2
+
+
 async def test_policies_and_the_business_are_the_requests_own(
     db: RequestDb, committed: Committed, world: World, counted: StatementCounter
 ) -> None:
