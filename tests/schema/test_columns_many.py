@@ -6,6 +6,7 @@ say the same thing for every row: here for real rows of every node type, and for
 in every currency the API knows.
 """
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from strawberry.utils.str_converters import to_camel_case
 from db.money import MINOR_UNITS, UnknownCurrency
 from db.nodes import NODES
 from execution import compat
+from resolvers import ids
 from schema.base import Money
 from schema.build import build_schema
 from schema.fields import LANE, SOURCED, Get
@@ -78,3 +80,15 @@ def test_amounts_in_every_currency_match_their_reads() -> None:
     with pytest.raises(UnknownCurrency):  # as the read raises: the lane hands over
         declaration.many([(1, "XXX")])
     assert Money.of((1, "EUR")).amount == declaration.read((1, "EUR"))
+
+
+def test_a_column_of_global_ids_is_encode_id_whatever_it_remembers(monkeypatch) -> None:
+    monkeypatch.setattr(ids, "KNOWN_IDS", 4)  # forgotten after four: met again below
+    column = ids.id_column("Expense")
+    rows = [SimpleNamespace(id=i) for i in (1, 2, 3, 2, 2**62, 5, 6, 1, 3)]
+    expected = [ids.encode_id("Expense", row.id) for row in rows]
+    for _ in range(2):
+        assert column(rows) == expected
+        assert column(rows[::-1]) == expected[::-1]
+    assert [ids.decode_id(got) for got in column(rows)] == [("Expense", r.id) for r in rows]
+    assert ids.id_column("Member")(rows[:1]) == [ids.encode_id("Member", 1)]  # its own
