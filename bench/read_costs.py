@@ -2,9 +2,10 @@
 
 For each shape of the mix it serves one request in process, keeps the reads of the level
 that merged the most of them (db/merged_reads.py), then runs those reads 1,000 times on one
-asyncpg connection: each alone, merged by column (what RequestDb sends), and merged as
-anonymous records (the way before), with asyncpg's binary codecs and with the text codecs
-of db/codecs.py. It prints, per run of the level, PostgreSQL's CPU (its backend's
+asyncpg connection: each alone, merged by column, merged by column but for the reads that
+return one row at most, joined instead (what RequestDb sends), and merged as anonymous
+records (the way before), with asyncpg's binary codecs and with the text codecs of
+db/codecs.py. It prints, per run of the level, PostgreSQL's CPU (its backend's
 ``/proc`` counters), this process's CPU and the wall time. Also the floor of one round
 trip (``SELECT 1``) and the decoding of 120 whole expense rows.
 """
@@ -26,12 +27,11 @@ from app.http import create_app
 from bench import data
 from bench.executors import call
 from bench.shapes import build_shapes
-from db import codecs, merged_reads
-from db import engine as engine_module
+from db import codecs, fastread, merged_reads
 from db.connect import create_engine, plain_url
 
 RUNS = 1000
-Read = tuple[str, list[Any], int]
+Read = tuple[str, list[Any], int, bool]  # sql, arguments, columns, one row at most
 
 
 def backend_cpu_ms(pid: int) -> float:
@@ -41,26 +41,27 @@ def backend_cpu_ms(pid: int) -> float:
 
 
 def as_records(reads: list[Read]) -> tuple[str, list[Any]]:
-    """Return the reads merged as arrays of anonymous records (the way before)."""
+    """Return the reads merged as arrays of anonymous records (the way before), and with the reads that return one row at most joined
+    instead (what RequestDb sends since)."""
     parts, offset = [], 0
-    for k, (text, args, _) in enumerate(reads):
+    for k, (text, args, *_) in enumerate(reads):
         if offset:
             text = merged_reads._PLACEHOLDER.sub(merged_reads._shifted(offset), text)
         parts.append(f"ARRAY(SELECT _row FROM ({text}) AS _row) AS _r{k}")
         offset += len(args)
-    return "SELECT " + ", ".join(parts), [a for _, args, _ in reads for a in args]
+    return "SELECT " + ", ".join(parts), [a for _, args, *_ in reads for a in args]
 
 
 async def level_of(app: Any, body: bytes, token: str) -> list[Read]:
     """Return the reads of the biggest merged level of one request."""
     levels: list[list[Read]] = []
 
-    def record(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
-        levels.append([(sql, list(args), width) for sql, args, width in statements])
+    def record(statements: Sequence[Read]) -> tuple[str, list[Any]]:
+        levels.append([(sql, list(args), width, one) for sql, args, width, one in statements])
         return merged_reads.merged(statements)
 
     await call(app, body, token)  # warm: plans, statements
-    with patch.object(engine_module, "merged", record):  # what RequestDb merges, as it merges
+    with patch.object(fastread, "merged", record):  # what RequestDb merges, as it merges
         await call(app, body, token)
     return max(levels, key=len, default=[])
 
@@ -103,11 +104,13 @@ async def measure(url: str, name: str, reads: list[Read]) -> list[str]:
         async with connected(url, codec) as conn:
 
             async def alone(c: asyncpg.Connection = conn) -> None:
-                for sql, args, _ in reads:
+                for sql, args, *_ in reads:
                     await c.fetch(sql, *args)
 
             ways: dict[str, Callable[[], Awaitable[Any]]] = {"alone": alone}
-            ways["merged by column"] = fetcher(conn, *merged_reads.merged(reads))
+            ways["merged (one-row reads joined)"] = fetcher(conn, *merged_reads.merged(reads))
+            by_column = [(sql, args, width, False) for sql, args, width, _ in reads]
+            ways["merged by column"] = fetcher(conn, *merged_reads.merged(by_column))
             if codec == "binary":  # records carry their fields in binary: not with text
                 ways["merged as records"] = fetcher(conn, *as_records(reads))
             for way, work in ways.items():

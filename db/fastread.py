@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from db.merged_reads import merge_groups, merged, unmerged, width
+from db.merged_reads import merge_groups, merged, one_row, unmerged, width
 
 # False sends every statement through SQLAlchemy (to measure what this path saves)
 ENABLED = True
@@ -38,15 +38,17 @@ _kept: dict[int, list[Any]] = {}
 S = TypeVar("S")
 
 
-def keep(statement: S) -> S:
+def keep(statement: S, *, one_row: bool = False) -> S:
     """Mark ``statement`` as built once and run many times; return it.
 
     :func:`prepared` then remembers its compiled form and arguments, and skips
     SQLAlchemy's cache key walk and lookup on every later run of the same object.
+    ``one_row``: it returns at most one row (it matches a unique key), which lets it
+    merge with others more cheaply (db/merged_reads.py).
     """
     if len(_kept) > 4000:
         _kept.clear()
-    _kept[id(statement)] = [statement, None, None]
+    _kept[id(statement)] = [statement, None, None, one_row]
     return statement
 
 
@@ -136,6 +138,8 @@ def prepared(
     ]
     answer = compiled.string, args, row_type
     if kept is not None and kept[0] is statement and kept[1] is None:
+        if kept[3]:  # the compiled SQL is this statement's: its rows are its rows
+            row_type._one_row = True
         kept[1] = (compiled, extracted, collected, answer if params is None else None)
         # a value computed at each run (a callable bind) would be kept by a template
         if params is not None and not any(b.callable for b in compiled.binds.values()):
@@ -203,9 +207,13 @@ async def fetch(
     sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)}
     groups = merge_groups(sizes)  # each: {read's index: its columns}, two or more
     for group in groups:
-        sql, args = merged([(*reads[k][:2], columns) for k, columns in group.items()])
-        record = (await driver.fetch(sql, *args))[0]
-        for k, rows in zip(group, unmerged(record, list(group.values())), strict=True):
+        parts = [(*reads[k][:2], columns, one_row(reads[k][2])) for k, columns in group.items()]
+        sql, args = merged(parts)
+        records = await driver.fetch(sql, *args)
+        if len(records) != 1:  # a read kept as one_row returned more: no row dropped
+            raise RuntimeError(f"reads merged as one_row gave {len(records)} rows, not one")
+        record = records[0]
+        for k, rows in zip(group, unmerged(record, parts), strict=True):
             found[k] = rows
     alone = 0
     for k, (sql, args, _) in enumerate(reads):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 # merged SQL by the texts it merges: the same level of the same query merges alike
-_merged: dict[tuple[str, ...], str] = {}
+_merged: dict[tuple[tuple[str, bool], ...], str] = {}
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
@@ -55,42 +55,68 @@ def merge_groups(sizes: Mapping[int, tuple[int | None, int]]) -> list[dict[int, 
     return [group for group in groups if len(group) > 1]
 
 
-def merged(statements: Sequence[tuple[str, Sequence[Any], int]]) -> tuple[str, list[Any]]:
-    """Return one SELECT answering ``statements`` (sql, arguments, width) at once.
+def one_row(row_type: Any) -> bool:
+    """Return True for the rows of a read that returns at most one (db/fastread.py keep)."""
+    return getattr(row_type, "_one_row", False)
+
+
+def merged(statements: Sequence[tuple[str, Sequence[Any], int, bool]]) -> tuple[str, list[Any]]:
+    """Return one SELECT answering ``statements`` (sql, arguments, width, one row) at once.
 
     Its one row holds, for statement k, one array per column, in the order of its rows:
     ``array_agg`` over the statement as a derived table (aggregates of one query read
     their input in one pass, so the arrays line up, and a LIMIT or ORDER BY inside is
     applied before them). Arrays of a column's type decode with that type's codec, as
     the statement alone would (anonymous records would not: their fields come in binary
-    whatever codec the connection has, and are decoded slower). Placeholders are
-    renumbered after the statements before them.
+    whatever codec the connection has, and are decoded slower). A statement that returns
+    at most one row is joined instead, after a column saying whether it found one: no
+    aggregate to build (a lookup by id and the credential read, about a fifth less of
+    PostgreSQL's CPU; bench/RESULTS.md). Placeholders are renumbered after the statements
+    before them.
     """
-    texts = tuple(sql for sql, _, _ in statements)
+    texts = tuple((sql, single) for sql, _, _, single in statements)
     sql = _merged.get(texts)
     if sql is None:
         parts, offset = [], 0
-        for k, (text, args, columns) in enumerate(statements):
+        for k, (text, args, columns, single) in enumerate(statements):
             if offset:
                 text = _PLACEHOLDER.sub(_shifted(offset), text)
             names = ", ".join(f"_c{i}" for i in range(columns))
-            arrays = ", ".join(f"array_agg(_c{i}) AS _a{k}_{i}" for i in range(columns))
-            parts.append(f"(SELECT {arrays} FROM ({text}) AS _s({names})) AS _m{k}")
+            if single:
+                shown = f"true AS _p{k}, _s.*"
+            else:
+                shown = ", ".join(f"array_agg(_c{i}) AS _a{k}_{i}" for i in range(columns))
+            parts.append(f"(SELECT {shown} FROM ({text}) AS _s({names})) AS _m{k}")
             offset += len(args)
-        sql = "SELECT * FROM " + ", ".join(parts)
+        if any(single for *_, single in statements):  # all joined to one row, in order
+            sql = "SELECT * FROM (SELECT) AS _one" + "".join(
+                f" LEFT JOIN LATERAL {part} ON true" for part in parts
+            )
+        else:
+            sql = "SELECT * FROM " + ", ".join(parts)
         if len(_merged) > 2000:
             _merged.clear()
         _merged[texts] = sql
-    return sql, [arg for _, args, _ in statements for arg in args]
+    return sql, [arg for _, args, _, _ in statements for arg in args]
 
 
-def unmerged(record: Sequence[Any], widths: Sequence[int]) -> list[Iterable[tuple[Any, ...]]]:
+def unmerged(
+    record: Sequence[Any], statements: Sequence[tuple[str, Sequence[Any], int, bool]]
+) -> list[Iterable[tuple[Any, ...]]]:
     """Return the rows of each statement from the one record of their :func:`merged` SQL.
 
     Each as an iterator: :func:`rows_of` makes the rows from it (zip reuses its tuple).
     """
-    answers, start = [], 0
-    for columns in widths:
+    answers: list[Iterable[tuple[Any, ...]]] = []
+    start = 0
+    for *_, columns, single in statements:
+        if single:  # found or not, then its columns
+            found = record[start]
+            answers.append(
+                [] if found is None else [tuple(record[start + 1 : start + 1 + columns])]
+            )
+            start += 1 + columns
+            continue
         arrays = record[start : start + columns]
         start += columns
         # no row: array_agg of nothing is NULL

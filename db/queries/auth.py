@@ -47,7 +47,8 @@ _API_KEY_BY_PREFIX = keep(
         sql_cast(func.array_to_json(api_keys.c.scopes), Text).label("scope_list"),
     )
     .join(businesses, businesses.c.id == api_keys.c.business_id)
-    .where(api_keys.c.prefix == bindparam("prefix"))
+    .where(api_keys.c.prefix == bindparam("prefix")),
+    one_row=True,  # prefixes are unique
 )
 
 
@@ -75,7 +76,8 @@ _MEMBER_WITH_TEAMS = keep(
         members.c.id == bindparam("member_id"),
         # a deactivated member's tokens stop at once: every request looks the member up
         members.c.deactivated_at.is_(None),
-    )
+    ),
+    one_row=True,  # by its primary key
 )
 
 

@@ -65,16 +65,19 @@ class _ByKeys:
             shown = [table.c[name] for name in sorted({*columns, column})]
         self._shown, self._order = shown, [table.c[name] for name in order_by]
 
-        def statement(match: Any) -> Select[Any]:
+        def statement(match: Any, *, one_row: bool = False) -> Select[Any]:
             return keep(
                 select(*shown)
                 .where(table.c[tenant] == bindparam("business_id"), match)
-                .order_by(*self._order)
+                .order_by(*self._order),
+                one_row=one_row,
             )
 
         key = table.c[column]
         self.column = column
-        self.one = statement(key == bindparam("key", type_=key.type))
+        # the id with the business: a primary key (the businesses' own id alone is one too)
+        unique = column == "id"
+        self.one = statement(key == bindparam("key", type_=key.type), one_row=unique)
         self.several = statement(key == any_(array_param("keys", key)))
         self._made = (table, column, order_by, tenant)
         self._narrowed: dict[tuple[str, ...], _ByKeys] = {}  # by columns, see only()

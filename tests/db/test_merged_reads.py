@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
+from db.fastread import keep
 from db.merged_reads import MAX_MERGED_READS
 from db.sql import any_of
 from db.tables.api import api_keys
@@ -126,3 +127,40 @@ async def test_many_reads_of_one_turn_go_in_several_merged_round_trips(
     together = await asyncio.gather(*(db.rows(statement) for statement in pages))
     assert [[tuple(row) for row in rows] for rows in together] == [alone[:n] for n in range(1, 81)]
     assert len(sent) == 80 // MAX_MERGED_READS and all("array_agg" in sql for sql in sent)
+
+
+async def test_reads_of_one_row_at_most_are_joined_and_keep_their_rows(
+    db: RequestDb, engine: AsyncEngine, world: World
+) -> None:
+    a = world.a
+    by_id = keep(
+        select(members).where(members.c.business_id == a.id, members.c.id == bindparam("id")),
+        one_row=True,
+    )
+    mixed: list[tuple[Any, dict[str, Any] | None]] = [
+        (by_id, {"id": a.members["admin"]}),
+        (reads(world)[0], None),  # seven expenses
+        (by_id, {"id": -1}),  # none
+        (reads(world)[5], None),  # none, by column
+        (by_id, {"id": a.members["employee"]}),
+    ]
+    await db.rows(select(literal(1).label("one")))
+    await asyncio.gather(*(db.rows(s, p) for s, p in mixed))  # asyncpg learns the types
+    sent = round_trips(db)
+    together = await asyncio.gather(*(db.rows(s, p) for s, p in mixed))
+    assert len(sent) == 1 and sent[0].count("LEFT JOIN LATERAL") == len(mixed)
+    assert sent[0].count("array_agg(_c0)") == 2  # the expense page and the empty read
+    async with engine.connect() as conn:
+        for (statement, params), got in zip(mixed, together, strict=True):
+            expected = (await conn.execute(statement, params or {})).all()
+            assert [tuple(row) for row in got] == [tuple(row) for row in expected]
+    assert [len(rows) for rows in together] == [1, 7, 0, 0, 1]
+
+
+async def test_a_read_said_to_give_one_row_that_gives_more_fails(
+    db: RequestDb, world: World
+) -> None:
+    # a wrong promise must not drop rows (or repeat the others'): the round trip fails
+    every = keep(select(members.c.id).where(members.c.business_id == world.a.id), one_row=True)
+    with pytest.raises(RuntimeError, match=r"merged as one_row gave \d+ rows"):
+        await asyncio.gather(db.rows(every), db.rows(reads(world)[1]))
