@@ -23,7 +23,8 @@ from app.downloads import mount_receipts
 from app.endpoint import GraphQLEndpoint
 from app.graphiql import mount_graphiql
 from app.health import healthz, readyz
-from app.observability import RequestIds, metrics, observe_batch
+from app.observability import RequestIds, observe_batch
+from app.scrape import metrics
 from app.settings import Settings
 from app.subscriptions import Hub, SubscriptionView
 from app.transport import header

@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult
 from app.answers import Answer, result_answer
 from app.cost import StaticCosts
 from app.limits import Buckets, LimitSettings
-from app.observability import LANE, child
+from app.observability import LANE, TALLY, child
 from execution import compat
 from execution.cache import DOCUMENT_CACHE_BYTES, BoundedCache
 from execution.plan import Plan, Unsupported, plan_document
@@ -152,7 +152,7 @@ class FastLane:
         operation = params.operation_name or (named.value if named is not None else None)
         report["operation"] = None if operation is None else bounded(operation, NAME_LIMIT)
         report["cost"], report["actual_cost"] = requested, actual
-        child(LANE, "lane", "").inc()
+        TALLY.inc(child(LANE, "lane", ""))
         extensions = {"cost": await self._cost(key, requested, actual)}
         return result_answer(
             ExecutionResult(data=data[0], errors=None, extensions=extensions), context, media

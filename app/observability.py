@@ -5,8 +5,6 @@ for its workers: each writes its metrics to files there (prometheus_client's mul
 mode, chosen when it is imported) and a scrape answered by any worker adds up all of them.
 """
 
-import asyncio
-import json
 import logging
 import os
 import re
@@ -16,23 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.metric_tally import FlushFirst, Tally
 from app.transport import header
-from db.read_pool import read_pool
-from db.writes import jobs
 
 log = logging.getLogger("expensegraph.request")
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # read when prometheus_client was imported, as it decided where values live
 MULTIPROCESS = bool(os.environ.get(MULTIPROC_DIR))
 REGISTRY = CollectorRegistry()
+# the request path's counts, handed to the metrics below before anything reads them
+TALLY = Tally()
+REGISTRY.register(FlushFirst(TALLY))
 REQUESTS = Counter("expensegraph_requests_total", "GraphQL requests by operation and outcome.",
                    ["operation", "outcome"], registry=REGISTRY)  # fmt: skip
 LATENCY = Histogram("expensegraph_request_duration_seconds", "GraphQL request latency by operation.",
@@ -196,9 +191,9 @@ def finish(record: RequestRecord, *, principal: Any, statements: int, round_trip
     codes = record.report.get("codes") or []
     outcome = codes[0] if codes else ("ok" if record.status < 400 else f"http_{record.status}")
     operation = operation_label(record.report.get("operation"))
-    child(REQUESTS, operation, outcome).inc()
-    child(LATENCY, operation).observe(duration)
-    STATEMENTS.observe(statements)
+    TALLY.inc(child(REQUESTS, operation, outcome))
+    TALLY.observe(child(LATENCY, operation), duration)
+    TALLY.observe(STATEMENTS, statements)
     if "RATE_LIMITED" in codes:
         RATE_LIMITED.inc()
     if not log.isEnabledFor(logging.INFO):
@@ -217,81 +212,4 @@ def finish(record: RequestRecord, *, principal: Any, statements: int, round_trip
 
 def observe_batch(loader: str, size: int) -> None:
     """Count one DataLoader batch of ``size`` keys."""
-    child(LOADER_BATCHES, loader).observe(size)
-
-
-def set_gauges(app: Starlette) -> None:
-    """Set this process's pool and admission gauges from their current state."""
-    engine = getattr(app.state, "engine", None)
-    if engine is not None:  # SQLAlchemy's (writes) and the read pool's (db/read_pool.py)
-        pool, reads = engine.pool, read_pool(engine)
-        POOL.labels("in_use").set(pool.checkedout() + (reads.lent if reads else 0))
-        POOL.labels("idle").set(pool.checkedin() + (reads.idle if reads else 0))
-    admission = getattr(app.state, "admission", None)
-    if admission is not None:
-        ADMISSION.labels("in_flight").set(admission.in_flight)
-        ADMISSION.labels("queued").set(admission.queued)
-
-
-async def set_job_gauges(app: Starlette) -> None:
-    """Set the job gauges from one cheap query; a database that does not answer leaves them."""
-    engine = getattr(app.state, "engine", None)
-    if engine is None:
-        return
-    try:
-        state = await asyncio.wait_for(jobs.queue_state(engine=engine), timeout=2)
-    except Exception:  # a scrape still answers with the other metrics
-        log.warning(json.dumps({"event": "job_gauges_unavailable"}), exc_info=True)
-        return
-    for status, label in JOB_STATES.items():
-        JOBS.labels(label).set(state.counts.get(status, 0))
-    OLDEST_QUEUED_JOB.set(state.oldest_queued_s)
-
-
-async def metrics(request: Request) -> Response:
-    """Return the metrics in the Prometheus text format: of every worker, if there are several."""
-    set_gauges(request.app)
-    await set_job_gauges(request.app)
-    registry = REGISTRY
-    if MULTIPROCESS:
-        # the files of every worker, read now; REGISTRY holds only this one's values
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-
-class WorkerMetrics:
-    """One of several workers: its gauges kept current for scrapes another worker answers.
-
-    A scrape sets only the answering worker's gauges; the others' are written after each of
-    their requests, so an idle worker's gauges show it as its last request left it. At
-    shutdown the worker's live gauges are removed (``mark_process_dead``); its counters and
-    histograms stay, so totals do not drop when a worker goes.
-    """
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, self._on_shutdown(send))
-            return
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if scope["type"] == "http":
-                set_gauges(self.app)
-
-    @staticmethod
-    def _on_shutdown(send: Send) -> Send:
-        async def sending(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                mark_process_dead(os.getpid())
-            await send(message)
-
-        return sending
-
-
-def across_workers(app: Starlette) -> ASGIApp:
-    """Return ``app`` as one of several workers' (:class:`WorkerMetrics`) in multiprocess mode."""
-    return WorkerMetrics(app) if MULTIPROCESS else app
+    TALLY.observe(child(LOADER_BATCHES, loader), size)

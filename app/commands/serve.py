@@ -15,7 +15,8 @@ from starlette.types import ASGIApp
 from app import persisted, tracing
 from app.commands.errors import CommandError
 from app.http import WORKER_DATABASE_URL, app_from_env, create_app, settle_gc
-from app.observability import MULTIPROC_DIR, across_workers, configure_logging
+from app.observability import MULTIPROC_DIR, configure_logging
+from app.scrape import across_workers
 from app.settings import Settings
 
 

@@ -1,5 +1,9 @@
-"""/metrics of `expensegraph serve --workers 2` counts the requests of both workers."""
+"""/metrics of `expensegraph serve --workers 2` counts the requests of both workers.
 
+Each worker writes what it counted every second (app/scrape.py ``WorkerMetrics``).
+"""
+
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,6 +50,16 @@ def _answered_by_worker(metrics_dir: Path) -> dict[str, float]:
     return counts
 
 
+def _written(metrics_dir: Path, sent: int) -> dict[str, float]:
+    """Return each worker's count once all ``sent`` are in the files (written every second)."""
+    deadline = time.monotonic() + 5
+    while True:
+        counts = _answered_by_worker(metrics_dir)
+        if sum(counts.values()) >= sent or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
 def test_metrics_add_up_every_worker(world, database_url: str, tmp_path: Path) -> None:
     (tmp_path / "tmp").mkdir()
     env = {
@@ -70,7 +84,7 @@ def test_metrics_add_up_every_worker(world, database_url: str, tmp_path: Path) -
         for _ in range(20):
             with ThreadPoolExecutor(CONNECTIONS) as pool:
                 sent += sum(pool.map(connection, [server.url] * CONNECTIONS))
-            by_worker = _answered_by_worker(metrics_dir)
+            by_worker = _written(metrics_dir, sent)
             if sum(1 for count in by_worker.values() if count > 0) == 2:
                 break
         assert len(by_worker) == 2 and all(count > 0 for count in by_worker.values()), by_worker
