@@ -1,0 +1,155 @@
+"""Server CPU of peerbench's documents in process, and A/B of a switch in one run:
+``python -m bench.ab --shape q3 [--requests 12000] [--toggle module:ATTR] [--workers-metrics]``.
+
+Requests go straight to the ASGI app (bench/executors.py ``call``: no client library, no
+sockets), so the CPU this process spends is the server's; PostgreSQL's is read from ``/proc`` for its processes.
+With ``--toggle``, a module attribute (a switch a change under test adds for the purpose)
+is set False and True for alternate chunks of ``--chunk`` requests: both sides see the
+same machine at nearly the same time, which on a shared 2-core box varies more between two
+runs than most changes do. ``--workers-metrics`` measures as one of several workers does
+(prometheus_client's multiprocess mode, app/scrape.py ``WorkerMetrics``).
+
+The documents are peerbench's (bench/peerbench/bare/); the data dir is the benchmark's
+(``--data-dir``, seeded as bench/run.py seeds it); q1 and q2 ask for ``--business``'s
+data, q3 for ``--expense``, as an ADMIN of its business (peerbench's check entries).
+"""
+
+import argparse
+import asyncio
+import atexit
+import importlib
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DOCUMENTS = Path(__file__).resolve().parent / "peerbench" / "bare"
+SHAPES = {"q1": "q1.graphql", "q2": "q2.graphql", "q3": "q3.graphql", "typename": None}
+
+
+def pg_cpu_s() -> float:
+    """Return the CPU seconds all PostgreSQL processes of this machine have used."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(args: argparse.Namespace, run: Any) -> None:
+    """Serve the shape's request ``args.requests`` times; print CPU per request."""
+    import asyncpg
+    import orjson
+
+    from app.auth import issue_token
+    from app.http import create_app, settle_gc
+    from bench.executors import call
+    from db.connect import create_engine, plain_url
+    from resolvers.ids import encode_id
+
+    conn = await asyncpg.connect(plain_url(run.url))
+    try:
+        business = args.business
+        if args.shape == "q3":
+            business = await conn.fetchval(
+                "SELECT business_id FROM expenses WHERE id = $1", args.expense
+            )
+        admin = await conn.fetchval(
+            "SELECT id FROM members WHERE business_id = $1 AND role = 'ADMIN' ORDER BY id LIMIT 1",
+            business,
+        )
+    finally:
+        await conn.close()
+    if admin is None:
+        raise SystemExit(f"no ADMIN in business {business}: seed the data dir first (bench.run)")
+    name = SHAPES[args.shape]
+    query = "{ __typename }" if name is None else (DOCUMENTS / name).read_text()
+    variables = {"id": encode_id("Expense", args.expense)} if args.shape == "q3" else {}
+    body = orjson.dumps({"query": query, "variables": variables})
+    token = issue_token(run.settings, business_id=business, member_id=admin)
+    engine = create_engine(run.url, run.settings.pool)
+    app: Any = create_app(run.settings, run.url, engine=engine)
+    if args.workers_metrics:
+        from app.scrape import across_workers
+
+        app = across_workers(app)
+    startup: asyncio.Queue[Any] = asyncio.Queue()
+    started: asyncio.Queue[Any] = asyncio.Queue()
+    await startup.put({"type": "lifespan.startup"})
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, startup.get, started.put)
+    )
+    await started.get()
+    settle_gc()
+    try:
+        for _ in range(5):  # learnt by the lane, plans and statements prepared
+            answer = await call(app, body, token)
+        if b'"data"' not in answer or b'"errors"' in answer:
+            raise SystemExit(f"{args.shape} failed: {answer[:300]!r}")
+        switch = None
+        if args.toggle:
+            module_name, attribute = args.toggle.split(":")
+            switch = (importlib.import_module(module_name), attribute)
+        cpu: dict[bool, list[float]] = {False: [], True: []}
+        pg: dict[bool, float] = {False: 0.0, True: 0.0}
+        for chunk in range(max(args.requests // args.chunk, 2)):
+            side = bool(chunk % 2) if switch else True
+            if switch:
+                setattr(*switch, side)
+            began, pg_began = time.process_time(), pg_cpu_s()
+            for _ in range(args.chunk):
+                await call(app, body, token)
+            cpu[side].append((time.process_time() - began) * 1000 / args.chunk)
+            pg[side] += pg_cpu_s() - pg_began
+        for side in (False, True) if switch else (True,):
+            label = f"{args.toggle.split(':')[1]}={side}" if switch else args.shape
+            values = cpu[side]
+            print(
+                f"{label}: server CPU ms a request: median {statistics.median(values):.3f}, "
+                f"mean {statistics.mean(values):.3f}, min {min(values):.3f} "
+                f"({len(values)} chunks of {args.chunk}); PostgreSQL "
+                f"{pg[side] * 1000 / (len(values) * args.chunk):.3f}"
+            )
+    finally:
+        await startup.put({"type": "lifespan.shutdown"})
+        await started.get()
+        await lifespan
+        await engine.dispose()
+    print(f"load average after: {os.getloadavg()}")
+
+
+def main() -> None:
+    """Measure one shape on the benchmark's data dir."""
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="q3")
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--chunk", type=int, default=100)
+    parser.add_argument("--toggle", default="", help="module:ATTR switched per chunk")
+    parser.add_argument("--workers-metrics", action="store_true")
+    parser.add_argument("--business", type=int, default=17)
+    parser.add_argument("--expense", type=int, default=123457)
+    parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
+    args = parser.parse_args()
+    if args.workers_metrics:  # read when prometheus_client is imported: before the app
+        metrics_dir = tempfile.mkdtemp(prefix="bench-ab-metrics-")
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    import uvloop
+
+    from bench import data
+
+    print(f"load average before: {os.getloadavg()}")
+    run = data.in_process(args.data_dir)
+    uvloop.run(measure(args, run))
+
+
+if __name__ == "__main__":
+    main()
