@@ -1,14 +1,20 @@
 """Root lists of cards, members, teams, categories and receipts; nested member/card lists."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec, count_list, list_page
-from db.rows import CardRow, MemberRow, TeamRow
+from db.rows import CardRow, MemberRow, NodeRow, TeamRow
 from db.sql import Columns
+from loaders.registry import Loaders
+from loaders.rows import ChildrenLoader
 from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
+
+R = TypeVar("R", bound=NodeRow)
 
 
 async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs) -> PageResult:
@@ -35,15 +41,27 @@ async def team_members(
     ctx: Context, teams: Sequence[TeamRow], columns: Columns = None
 ) -> list[list[MemberRow]]:
     """Return the members of each team that the viewer sees (``columns``: only those of them)."""
-    _, loaders = ctx.require(Permission.TEAMS_READ)
-    loader = loaders.narrowed(loaders.members_by_team, columns)
-    return await loader.load_all([team.id for team in teams])
+    return await _children(
+        ctx, Permission.TEAMS_READ, attrgetter("members_by_team"), teams, columns
+    )
 
 
 async def member_cards(
     ctx: Context, members: Sequence[MemberRow], columns: Columns = None
 ) -> list[list[CardRow]]:
     """Return the cards of each member that the viewer sees (``columns``: only those of them)."""
-    _, loaders = ctx.require(Permission.CARDS_READ)
-    loader = loaders.narrowed(loaders.cards_by_holder, columns)
-    return await loader.load_all([member.id for member in members])
+    return await _children(
+        ctx, Permission.CARDS_READ, attrgetter("cards_by_holder"), members, columns
+    )
+
+
+async def _children(
+    ctx: Context,
+    permission: Permission,
+    kind: Callable[[Loaders], ChildrenLoader[R]],
+    parents: Sequence[Any],
+    columns: Columns,
+) -> list[list[R]]:
+    """Return the visible child rows of each parent, from ``kind``'s loader."""
+    _, loaders = ctx.require(permission)
+    return await loaders.narrowed(kind(loaders), columns).load_all([p.id for p in parents])
