@@ -55,11 +55,10 @@ def narrow(fields: list["FieldPlan"]) -> None:
             known = wanted.setdefault(table, set())
             wanted[table] = None if columns is None or known is None else known | set(columns)
     for plan in narrowing:
-        chosen = {
-            name: None if wanted[table] is None else tuple(sorted(wanted[table] or ()))
-            for name, (table, _) in _targets(plan).items()
-        }
-        plan.columns = chosen if plan.narrows and plan.narrows.by_type else chosen[""]
+        unions = {name: wanted[table] for name, (table, _) in _targets(plan).items()}
+        chosen = {name: None if u is None else tuple(sorted(u)) for name, u in unions.items()}
+        assert plan.narrows is not None
+        plan.columns = chosen if plan.narrows.by_type is not None else chosen[""]
 
 
 def _targets(plan: "FieldPlan") -> dict[str, tuple[str, Columns]]:

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from db.permissions import Permission
@@ -12,6 +13,7 @@ from db.sql import Columns
 from loaders.expenses import ParentCountKey, ParentPageKey
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering, expense_spec
+from resolvers.lists import child_rows
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
 
@@ -111,11 +113,8 @@ async def expenses_receipts(
 ) -> list[list[ReceiptRow]]:
     """Return the receipts of each expense (one loader call for all), with only ``columns``
     of them when not None."""
-    _, loaders = ctx.require(Permission.RECEIPTS_READ)
-    return list(
-        await loaders.narrowed(loaders.receipts_by_expense, columns).load_all(
-            [e.id for e in expenses]
-        )
+    return await child_rows(
+        ctx, Permission.RECEIPTS_READ, attrgetter("receipts_by_expense"), expenses, columns
     )
 
 

@@ -41,7 +41,7 @@ async def team_members(
     ctx: Context, teams: Sequence[TeamRow], columns: Columns = None
 ) -> list[list[MemberRow]]:
     """Return the members of each team that the viewer sees (``columns``: only those of them)."""
-    return await _children(
+    return await child_rows(
         ctx, Permission.TEAMS_READ, attrgetter("members_by_team"), teams, columns
     )
 
@@ -50,18 +50,19 @@ async def member_cards(
     ctx: Context, members: Sequence[MemberRow], columns: Columns = None
 ) -> list[list[CardRow]]:
     """Return the cards of each member that the viewer sees (``columns``: only those of them)."""
-    return await _children(
+    return await child_rows(
         ctx, Permission.CARDS_READ, attrgetter("cards_by_holder"), members, columns
     )
 
 
-async def _children(
+async def child_rows(
     ctx: Context,
     permission: Permission,
     kind: Callable[[Loaders], ChildrenLoader[R]],
     parents: Sequence[Any],
     columns: Columns,
 ) -> list[list[R]]:
-    """Return the visible child rows of each parent, from ``kind``'s loader."""
+    """Return the visible child rows of each parent from ``kind``'s loader (one call for all),
+    with only ``columns`` of them when not None."""
     _, loaders = ctx.require(permission)
     return await loaders.narrowed(kind(loaders), columns).load_all([p.id for p in parents])
