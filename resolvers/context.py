@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from db.engine import RequestDb
@@ -27,9 +28,9 @@ class Principal:
     team_id: int | None = None
     managed_team_ids: tuple[int, ...] = ()
 
-    @property
+    @cached_property
     def visibility(self) -> Visibility:
-        """Return the rows this principal may see."""
+        """Return the rows this principal may see (made once: app/principals.py keeps principals)."""
         if self.kind == "api_key" or self.role in WHOLE_BUSINESS_ROLES:
             return Visibility(business_id=self.business_id)
         return Visibility(

@@ -9,7 +9,6 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.rows import MemberRow
 from db.tables.api import api_keys
 from db.tables.org import businesses, members, teams
 
@@ -67,9 +66,27 @@ MANAGED_TEAMS = (
     .label("managed_teams")
 )
 
+# the columns of a member a credential reads: what its principal is made of (app/auth.py)
+CREDENTIAL_MEMBER_COLUMNS = (
+    members.c.business_id,
+    members.c.id,
+    members.c.team_id,
+    members.c.role,
+)
+
+
+class CredentialMemberColumnsRow(Protocol):
+    """The columns of :data:`CREDENTIAL_MEMBER_COLUMNS`."""
+
+    business_id: int
+    id: int
+    team_id: int | None
+    role: str
+
+
 # every request runs it: built once, with its two values as parameters (db/fastread.py)
 _MEMBER_WITH_TEAMS = keep(
-    select(members, businesses.c.home_currency, MANAGED_TEAMS)
+    select(*CREDENTIAL_MEMBER_COLUMNS, businesses.c.home_currency, MANAGED_TEAMS)
     .join(businesses, businesses.c.id == members.c.business_id)
     .where(
         members.c.business_id == bindparam("business_id"),
@@ -81,7 +98,7 @@ _MEMBER_WITH_TEAMS = keep(
 )
 
 
-class CredentialMemberRow(MemberRow, Protocol):
+class CredentialMemberRow(CredentialMemberColumnsRow, Protocol):
     """A member as a credential reads it: the business's currency, the teams it manages."""
 
     home_currency: str

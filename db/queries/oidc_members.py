@@ -6,13 +6,13 @@ from typing import cast
 from sqlalchemy import bindparam, select
 
 from db.engine import RequestDb
-from db.queries.auth import MANAGED_TEAMS, CredentialMemberRow
+from db.queries.auth import CREDENTIAL_MEMBER_COLUMNS, MANAGED_TEAMS, CredentialMemberRow
 from db.tables.org import businesses, members
 
 # every signed-in request runs it: built once, its email a parameter (db/fastread.py);
 # two rows are enough to tell one member from an ambiguous email
 _ACTIVE_BY_EMAIL = (
-    select(members, businesses.c.home_currency, MANAGED_TEAMS)
+    select(*CREDENTIAL_MEMBER_COLUMNS, businesses.c.home_currency, MANAGED_TEAMS)
     .join(businesses, businesses.c.id == members.c.business_id)
     .where(members.c.email == bindparam("email"), members.c.deactivated_at.is_(None))
     .order_by(members.c.business_id, members.c.id)

@@ -50,7 +50,7 @@ ROW_TYPES: dict[str, type] = {
 EXTENDED: dict[type, type] = {
     match_candidates.ExpenseCandidateRow: rows.ExpenseRow,
     match_candidates.ReceiptCandidateRow: rows.ReceiptRow,
-    auth.CredentialMemberRow: rows.MemberRow,
+    auth.CredentialMemberRow: auth.CredentialMemberColumnsRow,
     auth.CredentialApiKeyRow: auth.CredentialKeyColumnsRow,
     expense_reads.ExpenseOfParentRow: rows.ExpenseRow,
     matching.LockedReceiptRow: rows.ReceiptRow,
@@ -64,6 +64,7 @@ EXTENDED: dict[type, type] = {
 PARTIAL: dict[type, tuple[type, tuple[Column[Any], ...]]] = {
     api_key_reads.ListedApiKeyRow: (rows.ApiKeyRow, api_key_reads.LISTED_COLUMNS),
     auth.CredentialKeyColumnsRow: (rows.ApiKeyRow, auth.CREDENTIAL_KEY_COLUMNS),
+    auth.CredentialMemberColumnsRow: (rows.MemberRow, auth.CREDENTIAL_MEMBER_COLUMNS),
 }
 
 
