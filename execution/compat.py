@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
@@ -54,6 +55,19 @@ def core_schema(schema: strawberry.Schema) -> GraphQLSchema:
 def strawberry_schema_of(schema: GraphQLSchema) -> strawberry.Schema:
     """Return the strawberry schema that built a graphql-core schema."""
     return schema._strawberry_schema  # type: ignore[attr-defined, no-any-return]
+
+
+def enum_names(type_: GraphQLEnumType) -> dict[Any, str] | None:
+    """Return the GraphQL name of each member of a strawberry enum's Python class, or None.
+
+    What strawberry's ``CustomGraphQLEnumType.serialize`` answers for a member, which it
+    finds by comparing the member's value with each of the type's in turn.
+    """
+    wrapped = getattr(type_, "wrapped_cls", None)
+    if wrapped is None:
+        return None
+    by_value = {value.value: name for name, value in type_.values.items()}
+    return {member: by_value[member.value] for member in wrapped if member.value in by_value}
 
 
 def strawberry_field(field_def: GraphQLField) -> StrawberryField | None:

@@ -163,3 +163,22 @@ def _described(sources: dict[str, Any]) -> dict[str, tuple[object, ...]]:
         name: (s.signature.name, str(s.signature.type), s.signature.default, s.value)
         for name, s in sources.items()
     }
+
+
+def test_enum_names_are_what_strawberry_serialises() -> None:
+    """The lane writes an enum member by compat.enum_names: strawberry's serialize, by a dict."""
+    from graphql import GraphQLEnumType
+
+    from execution import compat
+    from schema.build import build_schema
+
+    core = compat.core_schema(build_schema())
+    enums = [t for t in core.type_map.values() if isinstance(t, GraphQLEnumType)]
+    mapped = [(t, compat.enum_names(t)) for t in enums]
+    strawberry_enums = [(t, names) for t, names in mapped if names is not None]
+    assert len(strawberry_enums) >= 5  # ExpenseStatus, CardStatus, Role, ...
+    for type_, names in strawberry_enums:
+        assert names, type_.name
+        for member, name in names.items():
+            assert type_.serialize(member) == name, (type_.name, member)
+        assert len(names) == len(type_.values), type_.name  # every value has its member
