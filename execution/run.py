@@ -14,7 +14,6 @@ Only queries are planned, so nothing was written; what the loads read stays in t
 request's DataLoader caches for the reference path to reuse.
 """
 
-from collections.abc import Awaitable
 from typing import Any
 
 import strawberry
@@ -28,8 +27,8 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from execution import compat
 from execution.gather import gather
-from execution.plan import FieldPlan, Kind
-from execution.values import Fallback, column_of, level_maker
+from execution.plan import FieldPlan
+from execution.values import Fallback, column_of, level_of
 from schema.fields import Typed, loaded_key
 
 _MISSING: Any = object()
@@ -60,33 +59,29 @@ class Run:
         if self.failed:
             raise Fallback("stopped")
         self.objects_made += len(sources)
-        columns: list[Any] = [None] * len(plans)
-        later: list[tuple[int, Awaitable[list[Any]]]] = []
-        for j, plan in enumerate(plans):
-            if plan.kind is Kind.TYPENAME:
-                columns[j] = [plan.parent.name] * len(sources)
-                continue
-            if plan.kind is Kind.FETCH:
-                later.append((j, self.fetched(plan, sources)))
-                continue
-            assert plan.read is not None and plan.type is not None
-            if plan.many is not None and plan.leaf is not None:  # serialised, all at once
-                columns[j] = values = plan.many(sources)
-                if isinstance(plan.type, GraphQLNonNull) and None in values:
-                    raise Fallback("null in a non-null field")
-                continue
-            values = list(map(plan.read, sources))  # C loops over attrgetters
-            if plan.leaf is not None:
-                columns[j] = column_of(plan.type)(values)
-            else:
-                later.append((j, self.complete(plan, plan.type, values)))
-        if len(later) == 1:  # one load or object field: no gather to share the turn with
-            columns[later[0][0]] = await later[0][1]
-        elif later:
-            for (j, _), column in zip(later, await gather([a for _, a in later]), strict=True):
+        level = level_of(plans)
+        columns: list[Any] = [None] * level.width
+        for j, name in level.typenames:
+            columns[j] = [name] * len(sources)
+        for j, many, non_null in level.columns:  # serialised by the declaration, all at once
+            columns[j] = values = many(sources)
+            if non_null and None in values:
+                raise Fallback("null in a non-null field")
+        for j, read, column in level.leaves:
+            columns[j] = column(list(map(read, sources)))  # C loops over attrgetters
+        if level.later:  # loads, and object fields: awaited after every leaf is made
+            later = [
+                self.fetched(plan, sources)
+                if read is None
+                else self.complete(plan, type_, list(map(read, sources)))
+                for _, plan, read, type_ in level.later
+            ]
+            # one load or object field: no gather to share the turn with
+            done = [await later[0]] if len(later) == 1 else await gather(later)
+            for (j, *_), column in zip(level.later, done, strict=True):
                 columns[j] = column
         # every column holds one value per source (made so above): no strict check
-        return list(map(level_maker(plans), *columns))
+        return list(map(level.make, *columns))
 
     async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""

@@ -5,11 +5,13 @@ into what the response holds, with one function per type or selection made once.
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from graphql import (
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLID,
     GraphQLLeafType,
     GraphQLList,
@@ -18,7 +20,8 @@ from graphql import (
     GraphQLString,
 )
 
-from execution.plan import FieldPlan
+from execution import compat
+from execution.plan import FieldPlan, Kind
 
 
 class Fallback(Exception):
@@ -32,8 +35,8 @@ class Fallback(Exception):
 Column = Callable[[list[Any]], list[Any]]
 # id(type) -> (type, its column function); output types live as long as their schema
 _columns: dict[int, tuple[GraphQLOutputType, Column]] = {}
-# id(plans) -> (plans, the maker of their response objects); plans live as long as their plan
-_levels: dict[int, tuple[list[FieldPlan], Callable[..., dict[str, Any]]]] = {}
+# id(plans) -> (plans, their Level); plans live as long as their plan
+_levels: dict[int, tuple[list[FieldPlan], "Level"]] = {}
 
 
 def column_of(type_: GraphQLOutputType) -> Column:
@@ -63,8 +66,13 @@ def column_of(type_: GraphQLOutputType) -> Column:
 
     else:
         leaf: Any = type_
+        names = compat.enum_names(leaf) if isinstance(leaf, GraphQLEnumType) else None
 
         def made(values: list[Any]) -> list[Any]:
+            if names is not None:  # an enum's members by a dict, not by serialize
+                done = list(map(names.get, values))
+                if None not in done:
+                    return done
             return serialised(values, leaf)
 
     if len(_columns) > 10_000:  # schemas built again and again (tests)
@@ -73,13 +81,57 @@ def column_of(type_: GraphQLOutputType) -> Column:
     return made
 
 
-def level_maker(plans: list[FieldPlan]) -> Callable[..., dict[str, Any]]:
-    """Return :func:`_maker` of the response keys of ``plans``, looked up once per plans."""
+@dataclass(frozen=True, slots=True)
+class Level:
+    """How a run fills one selection set's fields, sorted by what each needs, made once.
+
+    Each entry holds the field's position in the response object: ``typenames`` (position,
+    type name), ``columns`` (position, the declaration's column function, whether a null is
+    refused), ``leaves`` (position, read, serialiser), ``later`` (position, plan, the read of an
+    object field or None for a load, the field's type): the fields awaited, in order.
+    """
+
+    typenames: tuple[tuple[int, str], ...]
+    columns: tuple[tuple[int, Callable[[list[Any]], list[Any]], bool], ...]
+    leaves: tuple[tuple[int, Callable[[Any], Any], Column], ...]
+    later: tuple[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType], ...]
+    make: Callable[..., dict[str, Any]]  # the response object of the columns' values
+    width: int
+
+
+def level_of(plans: list[FieldPlan]) -> Level:
+    """Return the :class:`Level` of ``plans``, made on first use."""
     known = _levels.get(id(plans))
     if known is not None and known[0] is plans:
         return known[1]
-    made = _maker(tuple(plan.key for plan in plans))
-    if len(_levels) > 10_000:
+    typenames: list[tuple[int, str]] = []
+    columns: list[tuple[int, Callable[[list[Any]], list[Any]], bool]] = []
+    leaves: list[tuple[int, Callable[[Any], Any], Column]] = []
+    later: list[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType]] = []
+    for j, plan in enumerate(plans):
+        if plan.kind is Kind.TYPENAME:
+            typenames.append((j, plan.parent.name))
+            continue
+        assert plan.type is not None
+        if plan.kind is Kind.FETCH:
+            later.append((j, plan, None, plan.type))
+        elif plan.many is not None and plan.leaf is not None:  # serialised, all at once
+            columns.append((j, plan.many, isinstance(plan.type, GraphQLNonNull)))
+        else:
+            assert plan.read is not None
+            if plan.leaf is not None:
+                leaves.append((j, plan.read, column_of(plan.type)))
+            else:
+                later.append((j, plan, plan.read, plan.type))
+    made = Level(
+        tuple(typenames),
+        tuple(columns),
+        tuple(leaves),
+        tuple(later),
+        _maker(tuple(plan.key for plan in plans)),
+        len(plans),
+    )
+    if len(_levels) > 10_000:  # plans made again and again (tests)
         _levels.clear()
     _levels[id(plans)] = (plans, made)
     return made
