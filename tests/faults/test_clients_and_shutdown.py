@@ -179,6 +179,11 @@ async def test_clients_hanging_up_mid_request_leak_no_connection(
     assert busy == [], f"leaked busy backends: {facts}"
     assert len(backends) <= POOL, f"more backends than the pool holds: {facts}"
     assert orphans, f"no write was in flight when its client left: {facts}"
+    lines = [orjson.loads(line) for line in log.splitlines() if line.startswith('{"request_id"')]
+    # the writers' (the only requests of this business before the lock was released): each
+    # client gone while its write waited is logged 499 once the write ended, nothing sent
+    writes = [line["status"] for line in lines if line["business_id"] == own_world.a.id][:5]
+    assert writes.count(499) >= len(orphans), f"the writes were logged {writes}: {facts}"
     assert alive and "Traceback" not in log, log[log.find("Traceback") - 1500 :][:5000]
     assert [outcome(a) for a in answers] == ["ok"] * (POOL + 1), (
         f"server does not answer a full pool afterwards: {[outcome(a) for a in answers]}; {facts}"
