@@ -136,11 +136,9 @@ class Run:
         self, plan: FieldPlan, type_: GraphQLOutputType, values: list[Any]
     ) -> list[Any]:
         """Return completed values of an object, interface or list type, the level at once."""
-        if isinstance(type_, GraphQLNonNull):
-            done = await self.complete(plan, type_.of_type, values)
-            if None in done:
-                raise Fallback("null in a non-null field")
-            return done
+        non_null = isinstance(type_, GraphQLNonNull)
+        if isinstance(type_, GraphQLNonNull):  # checked here, not a call deeper: most are
+            type_ = type_.of_type
         if isinstance(type_, GraphQLList):
             flat: list[Any] = []
             bounds: list[tuple[int, int] | None] = []
@@ -151,24 +149,32 @@ class Run:
                 start = len(flat)
                 flat.extend(value)
                 bounds.append((start, len(flat)))
-            done = await self.complete(plan, type_.of_type, flat)
-            return [None if b is None else done[b[0] : b[1]] for b in bounds]
-        if isinstance(type_, GraphQLObjectType):
-            plans = plan.children[type_.name]
-            present = [value for value in values if value is not None]
-            if all(child.leaf is not None or child.type is None for child in plans) and len(
-                set(map(id, present))
-            ) < len(present):
-                # scalars only: one response object per distinct source, shared where it
-                # repeats (fifty expenses name a few members); each occurrence still counts
-                distinct = list({id(value): value for value in present}.values())
-                made = await self.objects(plans, distinct)
-                self.objects_made += len(present) - len(distinct)
-                by_source = {id(value): obj for value, obj in zip(distinct, made, strict=True)}
-                return [None if value is None else by_source[id(value)] for value in values]
-            made_iter = iter(await self.objects(plans, present))
-            return [None if value is None else next(made_iter) for value in values]
-        return await self.abstract(plan, values)
+            items = await self.complete(plan, type_.of_type, flat)
+            done = [None if b is None else items[b[0] : b[1]] for b in bounds]
+        elif isinstance(type_, GraphQLObjectType):
+            done = await self.made(plan.children[type_.name], values)
+        else:
+            done = await self.abstract(plan, values)
+        if non_null and None in done:
+            raise Fallback("null in a non-null field")
+        return done
+
+    async def made(self, plans: list[FieldPlan], values: list[Any]) -> list[Any]:
+        """Return the response objects of ``values`` (sources or None) of one object type."""
+        present = [value for value in values if value is not None]
+        if level_of(plans).leaves_only and len(set(map(id, present))) < len(present):
+            # scalars only: one response object per distinct source, shared where it
+            # repeats (fifty expenses name a few members); each occurrence still counts
+            distinct = list({id(value): value for value in present}.values())
+            objects = await self.objects(plans, distinct)
+            self.objects_made += len(present) - len(distinct)
+            by_source = {id(value): obj for value, obj in zip(distinct, objects, strict=True)}
+            return [None if value is None else by_source[id(value)] for value in values]
+        objects = await self.objects(plans, present)
+        if len(present) == len(values):
+            return objects
+        made_iter = iter(objects)
+        return [None if value is None else next(made_iter) for value in values]
 
     async def abstract(self, plan: FieldPlan, values: list[Any]) -> list[Any]:
         """Return completed values of an interface: each names its concrete type."""

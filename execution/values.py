@@ -97,6 +97,8 @@ class Level:
     later: tuple[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType], ...]
     make: Callable[..., dict[str, Any]]  # the response object of the columns' values
     width: int
+    # every field a scalar (read or loaded) or __typename: equal sources, equal objects
+    leaves_only: bool
 
 
 def level_of(plans: list[FieldPlan]) -> Level:
@@ -130,6 +132,7 @@ def level_of(plans: list[FieldPlan]) -> Level:
         tuple(later),
         _maker(tuple(plan.key for plan in plans)),
         len(plans),
+        all(plan.leaf is not None or plan.type is None for plan in plans),
     )
     if len(_levels) > 10_000:  # plans made again and again (tests)
         _levels.clear()
