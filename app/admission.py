@@ -4,7 +4,8 @@ A request holds its pooled connection for its whole life, most of it waiting for
 event loop; admitting no more requests than the pool holds keeps an admitted request from
 waiting for a connection (and timing out there). Excess requests wait in a bounded queue;
 past its limit or its wait timeout they are refused (503 UNAVAILABLE, Retry-After). A
-queued request whose client hangs up leaves the queue.
+queued request whose client hangs up leaves the queue; an admitted one whose client has
+hung up by the time its answer is ready is not answered (:func:`hung_up`).
 """
 
 import asyncio
@@ -150,3 +151,23 @@ async def admitted(admission: Admission, receive: Receive) -> AsyncIterator[Rece
         yield receive
     finally:
         admission.leave()
+
+
+def hung_up(receive: Receive) -> bool:
+    """Return True when the client has hung up: a ``receive`` that answers at once says so.
+
+    The body was read already; a ``receive`` that would wait means the client is still
+    there, and is dropped unanswered. Asked once, when the answer is ready, rather than by a
+    task watching every request (a task, a wait and a cancel: 0.03 ms a request).
+    """
+    waiting = receive().__await__()
+    try:
+        waiting.send(None)
+    except StopIteration as answered:
+        return bool(answered.value["type"] == "http.disconnect")
+    except Exception:  # a server's receive failing: answer anyway, as if still there
+        return False
+    close = getattr(waiting, "close", None)
+    if close is not None:
+        close()  # the server's wait for a message ends here (asyncio.Event.wait's finally)
+    return False

@@ -12,7 +12,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from app import idempotency, persisted, tracing
-from app.admission import Admission, ClientGone, Refused, admitted
+from app.admission import Admission, ClientGone, Refused, admitted, hung_up
 from app.answers import (
     WWW_AUTHENTICATE,
     Answer,
@@ -98,7 +98,7 @@ class GraphQLEndpoint:
                 principal, result = await self._serve(
                     scope, params, content_type, body, db, record, media
                 )
-                if _hung_up(receive):
+                if hung_up(receive):
                     raise ClientGone()  # it left while its request ran: nobody to answer
         except TransportError as error:
             record.report["codes"] = [error.code.value]
@@ -279,23 +279,3 @@ class GraphQLEndpoint:
         elif self.lane is not None and not result.errors and params.query is not None:
             self.lane.learn(params.query, params.operation_name)
         return result_answer(result, context, media)
-
-
-def _hung_up(receive: Receive) -> bool:
-    """Return True when the client has hung up: a ``receive`` that answers at once says so.
-
-    The body was read already; a ``receive`` that would wait means the client is still
-    there, and is dropped unanswered. Asked once, when the answer is ready, rather than by a
-    task watching every request (a task, a wait and a cancel: 0.03 ms a request).
-    """
-    waiting = receive().__await__()
-    try:
-        waiting.send(None)
-    except StopIteration as answered:
-        return bool(answered.value["type"] == "http.disconnect")
-    except Exception:  # a server's receive failing: answer anyway, as if still there
-        return False
-    close = getattr(waiting, "close", None)
-    if close is not None:
-        close()  # the server's wait for a message ends here (asyncio.Event.wait's finally)
-    return False

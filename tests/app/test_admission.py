@@ -253,3 +253,27 @@ async def test_a_client_hanging_up_in_the_queue_leaves_it(
         json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
     ]
     assert 499 in [line.get("status") for line in lines]
+
+
+async def test_hung_up_asks_one_receive_and_leaves_no_wait_behind() -> None:
+    """A receive answering at once tells; one that would wait is dropped, its waiter gone."""
+    from app.admission import hung_up
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def more() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    arrived = asyncio.Event()
+
+    async def waits() -> dict[str, Any]:  # as uvicorn's receive while the client stays
+        await arrived.wait()
+        return {"type": "http.disconnect"}
+
+    assert hung_up(gone) is True
+    assert hung_up(more) is False
+    assert hung_up(waits) is False
+    assert not arrived._waiters  # the wait ended, not leaked
+    arrived.set()
+    assert hung_up(waits) is True  # the same receive, once the disconnect has arrived
