@@ -1,5 +1,6 @@
 """Server CPU of peerbench's documents in process, and A/B of a switch in one run:
-``python -m bench.ab --shape q3 [--requests 12000] [--toggle module:ATTR] [--workers-metrics]``.
+``python -m bench.ab --shape q3 [--requests 12000] [--toggle module:ATTR] [--workers-metrics]``,
+or ``--walk``: the modules of this repository one request runs code from.
 
 Requests go straight to the ASGI app (bench/executors.py ``call``: no client library, no
 sockets), so the CPU this process spends is the server's; PostgreSQL's is read from ``/proc`` for its processes.
@@ -26,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-DOCUMENTS = Path(__file__).resolve().parent / "peerbench" / "bare"
+REPOSITORY = Path(__file__).resolve().parents[1]
+DOCUMENTS = REPOSITORY / "bench" / "peerbench" / "bare"
 SHAPES = {"q1": "q1.graphql", "q2": "q2.graphql", "q3": "q3.graphql", "typename": None}
 
 
@@ -94,6 +96,9 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
             answer = await call(app, body, token)
         if b'"data"' not in answer or b'"errors"' in answer:
             raise SystemExit(f"{args.shape} failed: {answer[:300]!r}")
+        if args.walk:
+            await walk(app, body, token)
+            return
         switch = None
         if args.toggle:
             module_name, attribute = args.toggle.split(":")
@@ -126,6 +131,27 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
     print(f"load average after: {os.getloadavg()}")
 
 
+async def walk(app: Any, body: bytes, token: str) -> None:
+    """Print the modules of this repository one request runs code from (issue 15's walk)."""
+    import cProfile
+
+    from bench.executors import call
+
+    profile = cProfile.Profile()
+    profile.enable()
+    await call(app, body, token)
+    profile.disable()
+    root = f"{REPOSITORY}{os.sep}"
+    # an entry's code is a code object, or a string for a builtin
+    files = {e.code.co_filename for e in profile.getstats() if not isinstance(e.code, str)}
+    modules = sorted(
+        name.removeprefix(root)
+        for name in files
+        if name.startswith(root) and not name.startswith((f"{root}bench", f"{root}.venv"))
+    )
+    print(f"{len(modules)} modules: {' '.join(modules)}")
+
+
 def main() -> None:
     """Measure one shape on the benchmark's data dir."""
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
@@ -134,6 +160,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=100)
     parser.add_argument("--toggle", default="", help="module:ATTR switched per chunk")
     parser.add_argument("--workers-metrics", action="store_true")
+    parser.add_argument("--walk", action="store_true", help="list the modules a request runs")
     parser.add_argument("--business", type=int, default=17)
     parser.add_argument("--expense", type=int, default=123457)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
