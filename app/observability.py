@@ -241,6 +241,8 @@ def finish(record: RequestRecord, *, principal: Any, statements: int, round_trip
     try:
         handler.stream.write(line + handler.terminator)
         handler.flush()
+    except Exception:  # a closed or full stream: logging's own error handling, not a failed request
+        log.info(line)
     finally:
         handler.release()
 

@@ -1,7 +1,9 @@
 """Per-request JSON logs and the Prometheus metrics."""
 
+import io
 import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -52,3 +54,54 @@ async def test_metrics_expose_requests_latency_batches_pool_and_rate_limits(clie
     assert 'expensegraph_pool_connections{state="idle"}' in text
     assert "expensegraph_rate_limited_total" in text
     assert "expensegraph_sql_statements_per_request_bucket" in text
+
+
+class _Broken(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError("stderr is gone")
+
+
+def test_the_request_line_skips_the_log_record_only_when_the_service_handler_is_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a serving process writes (configure_logging's handler alone), and the fallbacks."""
+    from app import observability
+
+    parent = logging.getLogger("expensegraph")
+    level = parent.level
+    made: list[str] = []
+    real_make = observability.log.makeRecord
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append("record")
+        return real_make(*args, **kwargs)
+
+    def finish(request_id: str) -> None:
+        record = observability.RequestRecord(request_id)
+        record.status = 200
+        observability.finish(record, principal=None, statements=2, round_trips=1)
+
+    stream = io.StringIO()
+    handler = observability.LineHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    monkeypatch.setattr(parent, "handlers", [handler])
+    monkeypatch.setattr(logging.root, "handlers", [])  # pytest's capture is the root's
+    monkeypatch.setattr(observability.log, "makeRecord", make)
+    parent.setLevel(logging.INFO)
+    try:
+        finish("alone")
+        assert made == []  # straight to the stream
+        line = json.loads(stream.getvalue())
+        assert (line["request_id"], line["status"], line["sql_statements"]) == ("alone", 200, 2)
+        own = io.StringIO()
+        monkeypatch.setattr(logging.root, "handlers", [logging.StreamHandler(own)])
+        finish("with yours")  # an operator's handler gets a record, and ours the line too
+        assert made == ["record"] and "with yours" in own.getvalue()
+        assert json.loads(stream.getvalue().splitlines()[1])["request_id"] == "with yours"
+        monkeypatch.setattr(logging.root, "handlers", [])
+        handler.setStream(_Broken())
+        monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production
+        finish("broken")  # logging's own error handling: the request does not fail
+        assert made == ["record", "record"]
+    finally:
+        parent.setLevel(level)
