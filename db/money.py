@@ -49,7 +49,7 @@ def major_column(amounts: Iterable[tuple[int, str]]) -> list[str]:
         if not digits:
             column.append(str(minor))
             continue
-        whole, part = divmod(-minor if minor < 0 else minor, _SCALES[digits])
+        whole, part = divmod(abs(minor), _SCALES[digits])
         column.append(f"{'-' if minor < 0 else ''}{whole}.{part:0{digits}d}")
     return column
 

@@ -7,6 +7,7 @@ into what the response holds, with one function per type or selection made once.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from graphql import (
@@ -33,6 +34,7 @@ class Fallback(Exception):
 
 
 Column = Callable[[list[Any]], list[Any]]
+_UNKNOWN: Any = object()  # a value an enum's dict does not name: serialize decides
 # id(type) -> (type, its column function); output types live as long as their schema
 _columns: dict[int, tuple[GraphQLOutputType, Column]] = {}
 # id(plans) -> (plans, their Level); plans live as long as their plan
@@ -66,12 +68,14 @@ def column_of(type_: GraphQLOutputType) -> Column:
 
     else:
         leaf: Any = type_
-        names = compat.enum_names(leaf) if isinstance(leaf, GraphQLEnumType) else None
+        members = compat.enum_names(leaf) if isinstance(leaf, GraphQLEnumType) else None
+        # a null stays null (a non-null wrapper refuses it above)
+        names = None if members is None else {**members, None: None}
 
         def made(values: list[Any]) -> list[Any]:
             if names is not None:  # an enum's members by a dict, not by serialize
-                done = list(map(names.get, values))
-                if None not in done:
+                done = list(map(names.get, values, repeat(_UNKNOWN)))
+                if _UNKNOWN not in done:
                     return done
             return serialised(values, leaf)
 

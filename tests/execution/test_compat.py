@@ -170,6 +170,7 @@ def test_enum_names_are_what_strawberry_serialises() -> None:
     from graphql import GraphQLEnumType
 
     from execution import compat
+    from execution.values import column_of
     from schema.build import build_schema
 
     core = compat.core_schema(build_schema())
@@ -182,3 +183,6 @@ def test_enum_names_are_what_strawberry_serialises() -> None:
         for member, name in names.items():
             assert type_.serialize(member) == name, (type_.name, member)
         assert len(names) == len(type_.values), type_.name  # every value has its member
+        members = list(names)
+        # the lane's column of a nullable enum: names by the dict, a null stays null
+        assert column_of(type_)([*members, None]) == [*names.values(), None]
