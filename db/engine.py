@@ -5,16 +5,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import asyncpg
 from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import read_pool, tracing_hooks
+from db import following, read_pool, tracing_hooks
 from db.fastread import fetch, prepared
+from db.following import Read
 from db.read_queue import QueuedRead, ReadQueue
 
 T = TypeVar("T")
-Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
 
 
 class ConnectionLost(ConnectionError):
@@ -50,6 +49,7 @@ class RequestDb:
         # asyncpg connections a statement was abandoned on (its task cancelled mid-flight)
         self._abandoned: set[Any] = set()
         self.writing = False
+        self.follows = following.Offers()  # for the next read (db/following.py)
         # set by the idempotency layer, which commits itself after storing the response
         self.hold_commit = False
 
@@ -80,6 +80,9 @@ class RequestDb:
             if fast is not None:
                 read = QueuedRead(statement, params, *fast)
                 if "'" not in fast[0]:  # no literal a renumbering could touch: merge it
+                    if self.follows:
+                        dialect, cache = engine.dialect, engine._compiled_cache
+                        following.take(self.follows.claim(), read, dialect, cache)
                     return await self._reads.add(read)
                 # alone, at once, on the connection the request reads on (not SQLAlchemy's:
                 # taking that one first would hold the statement back a while)
@@ -105,12 +108,11 @@ class RequestDb:
         for attempt in range(1, attempts + 1):
             self._usable()
             reader = await self._lent.take()
-            self.statements += len(reads)
             try:
-                return await self._fetch(reader, None, _sent(reads))
+                return await self._fetch_queued(reader, None, reads)
             except Exception as error:
                 broken = reader.is_closed()
-                if attempt < attempts and _disconnected(error, broken):
+                if attempt < attempts and read_pool.disconnected(error, broken):
                     self._lent.give_back(broken=True)  # died in the pool unnoticed: again
                     continue
                 if broken:
@@ -123,8 +125,21 @@ class RequestDb:
     ) -> list[Sequence[Row[Any]]]:
         if self.writing:  # a write began meanwhile: its transaction must see these reads
             return [await self._traced_run(conn, read.statement, read.params) for read in reads]
-        self.statements += len(reads) - 1  # one of them counted by _using_connection
-        return await self._fetch(await self._driver_of(conn), conn.sync_connection, _sent(reads))
+        self.statements -= 1  # counted by _using_connection, and again here
+        return await self._fetch_queued(await self._driver_of(conn), conn.sync_connection, reads)
+
+    async def _fetch_queued(
+        self, driver: Any, sync_conn: Any, reads: list[QueuedRead]
+    ) -> list[Sequence[Row[Any]]]:
+        """Return the rows of ``reads``, after priming the loaders of the reads following them."""
+        sent, after, followers = following.sent(reads)
+        self.statements += len(reads)
+        rows = await self._fetch(driver, sync_conn, sent, after)
+        # a read following another is counted when it had keys: with none it read nothing
+        read = following.answered(sent, rows, after, followers)
+        self.statements += len(read)
+        self._announce(sync_conn, read)
+        return rows[: len(reads)]
 
     async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Return what ``work`` returns, run on the request's connection, one at a time."""
@@ -136,7 +151,7 @@ class RequestDb:
                 return await work(conn)
             except Exception as error:
                 broken = conn.invalidated or (self._driver is not None and self._driver.is_closed())
-                if fresh and _disconnected(error, broken):
+                if fresh and read_pool.disconnected(error, broken):
                     # the pool's connection had died unnoticed (a server restart, a killed
                     # backend): nothing ran on it yet, so run the first statement (a read:
                     # every request starts with its credential lookup) on a new one
@@ -185,17 +200,18 @@ class RequestDb:
         return self._driver
 
     async def _fetch(
-        self, driver: Any, sync_conn: Any, reads: Sequence[Read]
+        self,
+        driver: Any,
+        sync_conn: Any,
+        reads: Sequence[Read],
+        after: Mapping[int, tuple[int, int]] | None = None,
     ) -> list[Sequence[Any]]:
         """Return the rows of each (sql, arguments, row type), merging what can (merged_reads.width)."""
-        engine = self._engine.sync_engine
-        if engine.dispatch.before_cursor_execute:  # statement counters (tests, bench)
-            for text, values, _ in reads:
-                engine.dispatch.before_cursor_execute(
-                    sync_conn, None, text, tuple(values), None, False
-                )
+        self._announce(
+            sync_conn, [read for k, read in enumerate(reads) if not after or k not in after]
+        )
         try:
-            rows, sent = await fetch(driver, reads)
+            rows, sent = await fetch(driver, reads, after)
         except asyncio.CancelledError:
             # graphql-core cancels the fields it no longer needs, maybe in the middle of a
             # statement: the server may then hold it unfinished, its statement timeout
@@ -205,6 +221,15 @@ class RequestDb:
             raise
         self.round_trips += sent
         return rows
+
+    def _announce(self, sync_conn: Any, reads: Sequence[Read]) -> None:
+        """Tell the engine's statement listeners (tests, bench) of ``reads``."""
+        engine = self._engine.sync_engine
+        if engine.dispatch.before_cursor_execute:
+            for text, values, _ in reads:
+                engine.dispatch.before_cursor_execute(
+                    sync_conn, None, text, tuple(values), None, False
+                )
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""
@@ -222,15 +247,15 @@ class RequestDb:
         """Run the enclosed writes all or nothing, inside the request's write transaction."""
         await self.begin_write()
         async with self._lock:
-            nested = await _traced((await self._connection()).begin_nested())
+            nested = await tracing_hooks.if_on((await self._connection()).begin_nested())
         try:
             yield
         except BaseException:
             async with self._lock:
-                await _traced(nested.rollback())
+                await tracing_hooks.if_on(nested.rollback())
             raise
         async with self._lock:
-            await _traced(nested.commit())
+            await tracing_hooks.if_on(nested.commit())
 
     async def commit(self) -> None:
         """Make the request's writes durable."""
@@ -258,23 +283,6 @@ class RequestDb:
 
     def _give_back_lent(self) -> None:
         self._lent.give_back(broken=self._lent.conn in self._abandoned)
-
-
-def _sent(reads: list[QueuedRead]) -> list[Read]:
-    return [(read.sql, read.args, read.row_type) for read in reads]
-
-
-def _disconnected(error: Exception, broken: bool) -> bool:
-    """Return True when ``error`` says the connection itself is gone (not the statement)."""
-    if broken:
-        return True
-    return isinstance(error, (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
-                              ConnectionError))  # fmt: skip
-
-
-def _traced(work: Awaitable[T]) -> Awaitable[T]:
-    """Return ``work`` (one statement: SAVEPOINT, RELEASE, ROLLBACK TO) traced if tracing is on."""
-    return work if tracing_hooks.TRACER is None else tracing_hooks.traced(work)
 
 
 async def in_transaction(engine: AsyncEngine, work: Callable[[RequestDb], Awaitable[T]]) -> T:

@@ -18,14 +18,14 @@ import collections
 import keyword
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from db.merged_reads import merge_groups, merged, one_row, unmerged, width
+from db.merged_reads import keyed_sql, merge_groups, merged, one_row, unmerged, width
 
 # False sends every statement through SQLAlchemy (to measure what this path saves)
 ENABLED = True
@@ -147,6 +147,22 @@ def prepared(
     return answer
 
 
+def keyed(
+    statement: Any, dialect: Dialect, cache: Any, params: Mapping[str, Any], keys: str
+) -> tuple[str, list[Any], Any, int] | None:
+    """Return ``statement`` as a read whose array parameter ``keys`` another read fills
+    (db/following.py): its SQL with that placeholder as ``KEYS``, its other arguments, its
+    row type, and where the keys were among its arguments; None unless it is plain and kept
+    (:func:`keep`)."""
+    fast = prepared(statement, dialect, cache, {**params, keys: []})
+    kept = _kept.get(id(statement))
+    if fast is None or kept is None or kept[0] is not statement or kept[1] is None:
+        return None
+    position = kept[1][0].positiontup.index(keys)
+    sql, args, row_type = fast
+    return keyed_sql(sql, position + 1), args[:position] + args[position + 1 :], row_type, position
+
+
 class _Template:
     """A kept statement's arguments with the slots its named parameters fill.
 
@@ -193,21 +209,36 @@ def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
 
 
 async def fetch(
-    driver: Any, reads: Sequence[tuple[str, list[Any], Any]]
+    driver: Any,
+    reads: Sequence[tuple[str, list[Any], Any]],
+    after: Mapping[int, tuple[int, int]] | None = None,
 ) -> tuple[list[Sequence[Any]], int]:
     """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``, and
     how many statements carried them.
 
     Reads go together where they can (:func:`merge_groups`): one round trip a group.
+    ``after`` holds the reads following another (db/following.py): that one's index and its
+    keys' column; each goes in the group of the read it follows.
     """
     if len(reads) == 1:  # most turns of a request (a lone lookup)
         sql, args, row_type = reads[0]
         return [rows_of(await driver.fetch(sql, *args), row_type)], 1
+    after = after or {}
     found: list[Any] = [None] * len(reads)
-    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads)}
+    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads) if k not in after}
     groups = merge_groups(sizes)  # each: {read's index: its columns}, two or more
+    for k, (parent, _) in after.items():  # both can merge (db/following.py take)
+        group = next((g for g in groups if parent in g), None)
+        if group is None:  # alone until now
+            group = {parent: cast(int, sizes[parent][0])}
+            groups.append(group)
+        group[k] = cast(int, width(reads[k][2]))
     for group in groups:
-        parts = [(*reads[k][:2], columns, one_row(reads[k][2])) for k, columns in group.items()]
+        at = {k: i for i, k in enumerate(group)}
+        parts = [
+            (*reads[k][:2], columns, k not in after and one_row(reads[k][2]), _after(k, after, at))
+            for k, columns in group.items()
+        ]
         sql, args = merged(parts)
         records = await driver.fetch(sql, *args)
         if len(records) != 1:  # a read kept as one_row returned more: no row dropped
@@ -224,3 +255,13 @@ async def fetch(
         rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)
     ]
     return answers, len(groups) + alone
+
+
+def _after(
+    k: int, after: Mapping[int, tuple[int, int]], at: Mapping[int, int]
+) -> tuple[int, int] | None:
+    """Return where read ``k`` takes its keys from in its group: (index there, column)."""
+    if k not in after:
+        return None
+    parent, column = after[k]
+    return at[parent], column

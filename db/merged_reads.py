@@ -10,8 +10,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 # merged SQL by the texts it merges: the same level of the same query merges alike
-_merged: dict[tuple[tuple[str, bool], ...], str] = {}
+_merged: dict[tuple[tuple[str, bool, tuple[int, int] | None], ...], str] = {}
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+# where a following read's keys go in its SQL (db/following.py): SQLAlchemy never uses $0
+KEYS = "$0"
+_keyed: dict[tuple[str, int], str] = {}
+_KEYS = re.compile(re.escape(KEYS) + r"(?!\d)")
 
 
 def width(row_type: Any) -> int | None:
@@ -60,8 +64,13 @@ def one_row(row_type: Any) -> bool:
     return getattr(row_type, "_one_row", False)
 
 
-def merged(statements: Sequence[tuple[str, Sequence[Any], int, bool]]) -> tuple[str, list[Any]]:
-    """Return one SELECT answering ``statements`` (sql, arguments, width, one row) at once.
+# one statement merged: its SQL, arguments, columns, whether it returns at most one row, and
+# for a read following another (db/following.py): that one's index and its keys' column
+Part = tuple[str, Sequence[Any], int, bool, tuple[int, int] | None]
+
+
+def merged(statements: Sequence[Part]) -> tuple[str, list[Any]]:
+    """Return one SELECT answering ``statements`` at once.
 
     Its one row holds, for statement k, one array per column, in the order of its rows:
     ``array_agg`` over the statement as a derived table (aggregates of one query read
@@ -72,44 +81,60 @@ def merged(statements: Sequence[tuple[str, Sequence[Any], int, bool]]) -> tuple[
     at most one row is joined instead, after a column saying whether it found one: no
     aggregate to build (a lookup by id and the credential read, about a fifth less of
     PostgreSQL's CPU; bench/RESULTS.md). Placeholders are renumbered after the statements
-    before them.
+    before them. A statement that others follow is a materialized CTE, run once: its rows
+    and the keys the others take from them are the same rows.
     """
-    texts = tuple((sql, single) for sql, _, _, single in statements)
+    texts = tuple((sql, single, after) for sql, _, _, single, after in statements)
     sql = _merged.get(texts)
     if sql is None:
-        parts, offset = [], 0
-        for k, (text, args, columns, single) in enumerate(statements):
-            if offset:
-                text = _PLACEHOLDER.sub(_shifted(offset), text)
-            names = ", ".join(f"_c{i}" for i in range(columns))
-            if single:
-                shown = f"true AS _p{k}, _s.*"
-            else:
-                shown = ", ".join(f"array_agg(_c{i}) AS _a{k}_{i}" for i in range(columns))
-            parts.append(f"(SELECT {shown} FROM ({text}) AS _s({names})) AS _m{k}")
-            offset += len(args)
-        if any(single for *_, single in statements):  # all joined to one row, in order
-            sql = "SELECT * FROM (SELECT) AS _one" + "".join(
-                f" LEFT JOIN LATERAL {part} ON true" for part in parts
-            )
-        else:
-            sql = "SELECT * FROM " + ", ".join(parts)
+        sql = _merged_sql(statements)
         if len(_merged) > 2000:
             _merged.clear()
         _merged[texts] = sql
-    return sql, [arg for _, args, _, _ in statements for arg in args]
+    return sql, [arg for _, args, *_ in statements for arg in args]
 
 
-def unmerged(
-    record: Sequence[Any], statements: Sequence[tuple[str, Sequence[Any], int, bool]]
-) -> list[Iterable[tuple[Any, ...]]]:
+def _merged_sql(statements: Sequence[Part]) -> str:
+    """Return the SQL of :func:`merged` (made once per texts)."""
+    followed = {after[0] for *_, after in statements if after is not None}
+    parts, ctes, offset = [], [], 0
+    for k, (text, args, columns, single, after) in enumerate(statements):
+        if after is not None:  # its keys: the column of the rows of the CTE it follows
+            cte, column = f"_l{after[0]}", f"_c{after[1]}"
+            keys = f"ARRAY(SELECT DISTINCT {column} FROM {cte} WHERE {column} IS NOT NULL)"
+            text = _KEYS.sub(keys, text)
+        if offset:
+            text = _PLACEHOLDER.sub(_shifted(offset), text)
+        names = ", ".join(f"_c{i}" for i in range(columns))
+        if k in followed:
+            ctes.append(f"_l{k}({names}) AS MATERIALIZED ({text})")
+            source = f"_l{k} AS _s"
+        else:
+            source = f"({text}) AS _s({names})"
+        if single:
+            shown = f"true AS _p{k}, _s.*"
+        else:
+            shown = ", ".join(f"array_agg(_c{i}) AS _a{k}_{i}" for i in range(columns))
+        parts.append(f"(SELECT {shown} FROM {source}) AS _m{k}")
+        offset += len(args)
+    sql = "WITH " + ", ".join(ctes) + " " if ctes else ""
+    if any(single for _, _, _, single, _ in statements):  # all joined to one row, in order
+        return (
+            sql
+            + "SELECT * FROM (SELECT) AS _one"
+            + "".join(f" LEFT JOIN LATERAL {part} ON true" for part in parts)
+        )
+    return sql + "SELECT * FROM " + ", ".join(parts)
+
+
+def unmerged(record: Sequence[Any], statements: Sequence[Part]) -> list[Iterable[tuple[Any, ...]]]:
     """Return the rows of each statement from the one record of their :func:`merged` SQL.
 
     Each as an iterator: :func:`rows_of` makes the rows from it (zip reuses its tuple).
     """
     answers: list[Iterable[tuple[Any, ...]]] = []
     start = 0
-    for *_, columns, single in statements:
+    for _, _, columns, single, _ in statements:
         if single:  # found or not, then its columns
             found = record[start]
             answers.append(
@@ -127,3 +152,33 @@ def unmerged(
 def _shifted(offset: int) -> Callable[["re.Match[str]"], str]:
     """Return a replacement for :data:`_PLACEHOLDER` adding ``offset`` to each number."""
     return lambda match: f"${int(match.group(1)) + offset}"
+
+
+def keyed_sql(sql: str, position: int) -> str:
+    """Return ``sql`` with placeholder ``$position`` as :data:`KEYS`, those after it one less.
+
+    Its arguments are then those of ``sql`` without the keys.
+    """
+    key = (sql, position)
+    done = _keyed.get(key)
+    if done is None:
+
+        def renumbered(match: "re.Match[str]") -> str:
+            n = int(match.group(1))
+            return KEYS if n == position else f"${n - 1}" if n > position else match.group(0)
+
+        done = _PLACEHOLDER.sub(renumbered, sql)
+        if len(_keyed) > 2000:
+            _keyed.clear()
+        _keyed[key] = done
+    return done
+
+
+def unkeyed_sql(sql: str, position: int) -> str:
+    """Return ``sql`` as it was before :func:`keyed_sql` (its keys at ``$position``)."""
+
+    def renumbered(match: "re.Match[str]") -> str:
+        n = int(match.group(1))
+        return f"${position}" if n == 0 else f"${n + 1}" if n >= position else match.group(0)
+
+    return _PLACEHOLDER.sub(renumbered, sql)

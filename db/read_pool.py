@@ -141,3 +141,11 @@ def _reclaim(pool: ReadPool, conn: asyncpg.Connection, loop: asyncio.AbstractEve
         loop.call_soon_threadsafe(lambda: pool.release(conn, broken=True))
     except RuntimeError:  # the loop is closed: its connections went with it
         pass
+
+
+def disconnected(error: Exception, broken: bool) -> bool:
+    """Return True when ``error`` says the connection itself is gone (not the statement)."""
+    if broken:
+        return True
+    return isinstance(error, (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
+                              ConnectionError))  # fmt: skip

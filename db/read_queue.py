@@ -29,6 +29,9 @@ class QueuedRead:
     rows: "asyncio.Future[Sequence[Row[Any]]]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    # reads of the next level sent with it (db/following.py): what primes, the read, the
+    # index of its keys' column in this read's rows, where the keys were among its arguments
+    follows: list[tuple[Any, tuple[str, list[Any], Any], int, int]] | tuple[()] = ()
 
 
 Send = Callable[[list[QueuedRead]], Awaitable[list[Sequence[Row[Any]]]]]

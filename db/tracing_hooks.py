@@ -73,3 +73,8 @@ def _describe(
     if span is not None:
         span.set_attribute("db.statement", statement)
         span.update_name((statement.split(None, 1) or ["sql"])[0].upper())  # SELECT, INSERT...
+
+
+def if_on(work: Awaitable[T]) -> Awaitable[T]:
+    """Return ``work`` (one statement: SAVEPOINT, RELEASE, ROLLBACK TO) traced if tracing is on."""
+    return work if TRACER is None else traced(work)

@@ -27,15 +27,21 @@ def read_columns(plan: "FieldPlan") -> Columns:
     fields declare they read (a field that declares nothing: whole rows). Cursors and page
     info read the ordering column and the id, which a page always selects.
     """
-    objects = [plan.children]  # {concrete type name: its field plans}
-    if plan.narrows is not None and plan.narrows.pages:
-        parts = [part for parts in plan.children.values() for part in parts]
-        edges = [
-            e for part in parts if part.name == "edges" for es in part.children.values() for e in es
-        ]
-        objects = [p.children for p in parts if p.name == "nodes"]
-        objects += [e.children for e in edges if e.name == "node"]
+    objects = objects_of(plan, plan.narrows is not None and plan.narrows.pages)
     return _reads([p for by_type in objects for plans in by_type.values() for p in plans])
+
+
+def objects_of(plan: "FieldPlan", pages: bool) -> list[dict[str, list["FieldPlan"]]]:
+    """Return the selections of the objects of ``plan``'s values ({type name: field plans}):
+    its own, or with ``pages``, its connection's ``nodes``' and ``edges``' ``node``'s."""
+    if not pages:
+        return [plan.children]
+    parts = [part for parts in plan.children.values() for part in parts]
+    edges = [
+        e for part in parts if part.name == "edges" for es in part.children.values() for e in es
+    ]
+    objects = [p.children for p in parts if p.name == "nodes"]
+    return objects + [e.children for e in edges if e.name == "node"]
 
 
 def narrow(fields: list["FieldPlan"]) -> None:
@@ -47,7 +53,7 @@ def narrow(fields: list["FieldPlan"]) -> None:
     and a list page's rows serve the references to them. A field narrowing by concrete
     type (``node``) is given a set per type, its table's.
     """
-    plans = list(_walk(fields))
+    plans = list(walk(fields))
     narrowing = [plan for plan in plans if plan.narrows is not None]
     wanted: dict[str, set[str] | None] = {t: None for plan in plans for t in plan.whole}
     for plan in narrowing:
@@ -80,8 +86,9 @@ def _reads(plans: list["FieldPlan"]) -> Columns:
     return tuple(sorted(reads))
 
 
-def _walk(plans: list["FieldPlan"]) -> Iterator["FieldPlan"]:
+def walk(plans: list["FieldPlan"]) -> Iterator["FieldPlan"]:
+    """Yield ``plans`` and every plan below them."""
     for plan in plans:
         yield plan
         for children in plan.children.values():
-            yield from _walk(children)
+            yield from walk(children)

@@ -42,6 +42,7 @@ from graphql import (
 from db.sql import Columns
 from execution import compat
 from execution.columns import narrow
+from execution.follows import plan_follows
 from schema.fields import LANE, Fetch, Get, Narrows, Sourced
 
 # Fields of the types a query can reach that the lane leaves to the reference path, and why
@@ -89,6 +90,11 @@ class FieldPlan:
     # what the selection reads of the rows a narrowing load returns (None: whole rows); of
     # each concrete type's rows for a field narrowing by type
     columns: Columns | dict[str, Columns] = None
+    follow: Callable[..., Any] | None = None  # its batch after its sources' read (Fetch)
+    rows: Narrows | None = None  # the table of what its load returns, unnarrowed (Fetch)
+    # the fetches of the level below whose batches go with this one's read: (the table of
+    # their sources, their plan)
+    follows: list[tuple[str, "FieldPlan"]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,7 @@ def plan_operation(
     planner = _Planner(schema, fragments)
     fields = planner.plans(root, [operation.selection_set])
     narrow(fields)
+    plan_follows(fields)
     return Plan(document, operation, fields, frozenset(planner.scopes))
 
 
@@ -222,7 +229,11 @@ class _Planner:
         elif isinstance(declaration, Fetch):
             plan.kind, plan.load = Kind.FETCH, declaration.load
             plan.reads, plan.narrows = declaration.reads, declaration.narrows
-            plan.whole = declaration.whole
+            plan.whole, plan.follow, plan.rows = (
+                declaration.whole,
+                declaration.follow,
+                declaration.rows,
+            )
             if declaration.permission is not None:
                 self.scopes.add(declaration.permission)
             if field_def.args:

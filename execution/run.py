@@ -95,7 +95,14 @@ class Run:
             if values is None:
                 # only the columns the document reads of the rows (execution/columns.py)
                 narrowed = {} if plan.columns is None else {"columns": plan.columns}
-                values = await plan.load(self.context, sources, **narrowed, **arguments)
+                follows = self.following(plan) if plan.follows else None
+                # the load's first read (or loader batch) takes them, in this step
+                self.context.db.follows.offer(follows)
+                try:
+                    values = await plan.load(self.context, sources, **narrowed, **arguments)
+                finally:
+                    if follows:
+                        self.context.db.follows.withdraw(follows)
         except BaseException:
             self.failed = True
             raise
@@ -103,6 +110,19 @@ class Run:
         if plan.leaf is not None:
             return column_of(plan.type)(values)
         return await self.complete(plan, plan.type, values)
+
+    def following(self, plan: FieldPlan) -> list[Any]:
+        """Return the batches of the level below ``plan`` that can go with its read
+        (db/following.py): the next level then finds them loaded."""
+        made = []
+        for table, child in plan.follows:
+            narrowed = {} if child.columns is None else {"columns": child.columns}
+            arguments = self.arguments(child) if child.field_def is not None else {}
+            follows = child.follow(self.context, table, **narrowed, **arguments)  # type: ignore[misc]
+            if follows is None:  # all or none: the level's batches go together
+                return []
+            made.append(follows)
+        return made
 
     def handed_over(
         self, plan: FieldPlan, sources: list[Any], arguments: dict[str, Any]

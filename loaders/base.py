@@ -1,13 +1,14 @@
 """The base every loader shares: its request's database handle and visibility, a batch cap."""
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 from aiodataloader import DataLoader
 
 from db.engine import RequestDb
+from db.following import Following, KeyedRead
 from db.visibility import Visibility
 
 # False only to measure what batching saves (bench/): each key then costs a statement.
@@ -39,8 +40,9 @@ class TenantLoader(DataLoader[K, V]):
         self._cache = {}
         self._queue: list[Any] = []
         self._primed: dict[K, V] = {}  # values without a future yet (``load`` makes one)
-        # the keys load_all asked for in this tick, and the future of their batch's values
-        self._batch: tuple[dict[K, None], asyncio.Future[dict[K, V]]] | None = None
+        # the keys load_all asked for in this tick, the future of their batch's values, and
+        # the reads of the next level to send with it (db/following.py)
+        self._batch: tuple[dict[K, None], asyncio.Future[dict[K, V]], list[Following]] | None = None
         self._loading: dict[K, asyncio.Future[dict[K, V]]] = {}  # load_all's keys in flight
         self.db = db
         self.visibility = visibility
@@ -76,6 +78,28 @@ class TenantLoader(DataLoader[K, V]):
         if key not in self._cache:
             self._primed.setdefault(key, value)
         return self
+
+    def followed(
+        self,
+        table: str,
+        column: str,
+        read: KeyedRead,
+        values: Callable[[Sequence[Any], list[Any]], Mapping[Any, V]],
+        key_of: Callable[[Any], K] | None = None,
+    ) -> Following | None:
+        """Return ``read`` (this loader's batch) following a read of ``table`` whose ``column``
+        holds its keys (db/following.py): ``values(rows, keys)``, a value for each key (made
+        a key of this loader by ``key_of``), primes this loader. None when not batching."""
+        if not self.batch:  # measuring what batching saves: each key is loaded alone
+            return None
+
+        def answer(keys: list[Any], rows: Sequence[Any]) -> None:
+            if BATCH_OBSERVER is not None:  # a batch of this loader's, sent early
+                BATCH_OBSERVER(type(self).__name__, len(keys))
+            for key, value in values(rows, keys).items():
+                self.prime(key if key_of is None else key_of(key), value)
+
+        return Following(table, column, read, answer)
 
     def clear(self, key: K) -> "TenantLoader[K, V]":
         self._primed.pop(key, None)
@@ -134,10 +158,13 @@ class TenantLoader(DataLoader[K, V]):
     def _join(self, keys: list[K]) -> "asyncio.Future[dict[K, V]]":
         """Add ``keys`` to this tick's batch of ``load_all`` keys; return the batch's future."""
         if self._batch is None:
-            self._batch = ({}, self.loop.create_future())
+            self._batch = ({}, self.loop.create_future(), [])
             # aiodataloader's timing (a callback, then a task): the same loads meet
             self.loop.call_soon(self._start_dispatch)
-        asked, future = self._batch
+        asked, future, follows = self._batch
+        offered = self.db.follows.claim()  # the caller's, for the rows of these keys
+        if offered:
+            follows += offered
         asked.update(dict.fromkeys(keys))
         self._loading.update(dict.fromkeys(keys, future))
         return future
@@ -148,7 +175,7 @@ class TenantLoader(DataLoader[K, V]):
     async def _dispatch(self) -> None:
         """Load this tick's ``load_all`` keys and ``load`` queue together, a chunk at a time."""
         assert self._batch is not None
-        (asked, done), self._batch = self._batch, None
+        (asked, done, follows), self._batch = self._batch, None
         queue, self._queue = self._queue, []  # aiodataloader's own dispatch then finds it empty
         for item in queue:
             asked.setdefault(item.key, None)
@@ -160,10 +187,16 @@ class TenantLoader(DataLoader[K, V]):
                 (k, cache[k].result()) for k in asked if k not in ready and _done(cache.get(k))
             )
         keys = [key for key in asked if key not in ready] if ready else list(asked)
+        # the next level's batches go with the read only if it reads every row of this level:
+        # its values for the rest would be loaded apart (a statement more than without them)
+        if ready or len(keys) > self.max_batch_size:
+            follows = []
         try:
             values: list[V] = []
             for start in range(0, len(keys), self.max_batch_size):
+                self.db.follows.offer(follows)  # taken by the batch's read
                 values.extend(await self.batch_load_fn(keys[start : start + self.max_batch_size]))
+                self.db.follows.withdraw(follows)
             if len(values) != len(keys):
                 raise TypeError(
                     f"{type(self).__name__} returned {len(values)} for {len(keys)} keys"

@@ -1,15 +1,18 @@
 """Expense connections nested under members, teams and cards, and their counts."""
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+from db.following import Following
 from db.paging import Keyset, Page
 from db.queries.expenses import (
     ExpenseParent,
     ExpenseSpec,
     count_expenses_by_parent,
     expense_pages_by_parent,
+    keyed_pages,
+    pages_of,
 )
 from db.rows import ExpenseRow
 from db.sql import Columns
@@ -72,6 +75,19 @@ class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
 
     async def batch_load_fn(self, keys: list[ParentPageKey]) -> list[Page[ExpenseRow]]:
         return await _per_parent(self, keys, expense_pages_by_parent)
+
+    def following(self, table: str, column: str, key: ParentPageKey) -> Following | None:
+        """Return this loader's batch of the keys like ``key`` whose parent ids are ``column``
+        of a read of ``table`` (db/following.py)."""
+        parent, _, spec, keyset, columns = key
+        read = keyed_pages(
+            visibility=self.visibility, parent=parent, spec=spec, keyset=keyset, columns=columns
+        )
+
+        def pages(rows: Sequence[Any], parent_ids: list[int]) -> dict[int, Page[ExpenseRow]]:
+            return pages_of(rows, parent_ids, keyset)
+
+        return self.followed(table, column, read, pages, lambda pid: key._replace(parent_id=pid))
 
 
 class ExpenseCountsByParentLoader(TenantLoader[ParentCountKey, int]):

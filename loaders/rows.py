@@ -1,8 +1,10 @@
 """Rows by id, and child lists by parent id."""
 
-from typing import TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from db.engine import RequestDb
+from db.following import Following
 from db.queries import lookups
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.sql import Columns
@@ -38,6 +40,23 @@ class RowByIdLoader(TenantLoader[int, R | None]):
         # column sets: whatever the columns, such an id is not read twice
         self.missing = missing
 
+    def following(self, table: str, column: str) -> Following | None:
+        """Return this loader's batch, its ids ``column`` of a read of ``table`` (db/following.py)."""
+        read = lookups.keyed_by_ids(
+            visibility=self.visibility,
+            table=self.table,
+            visible_only=self.visible_only,
+            columns=self.columns,
+        )
+        return None if read is None else self.followed(table, column, read, self._found)
+
+    def _found(self, rows: Sequence[Any], keys: list[int]) -> dict[int, R | None]:
+        """Return the row of each key (None: none), remembering the missing ones."""
+        by_id = {row.id: row for row in rows}
+        if self.missing is not None:
+            self.missing.update(key for key in keys if key not in by_id)
+        return {key: by_id.get(key) for key in keys}
+
     async def batch_load_fn(self, keys: list[int]) -> list[R | None]:
         missing = self.missing
         asked = keys if not missing else [key for key in keys if key not in missing]
@@ -61,13 +80,32 @@ class RowByIdLoader(TenantLoader[int, R | None]):
 class ChildrenLoader(TenantLoader[int, list[R]]):
     """The child rows of each parent; with ``columns``, rows of only those (and the key)."""
 
+    table = ""  # the table of the child rows
+
     def __init__(self, *, db: RequestDb, visibility: Visibility, columns: Columns = None) -> None:
         super().__init__(db=db, visibility=visibility)
         self.columns = columns
 
+    def following(self, table: str, column: str) -> Following | None:
+        """Return this loader's batch, its parent ids ``column`` of a read of ``table``
+        (db/following.py)."""
+        keyed = lookups.keyed_children(
+            visibility=self.visibility, table=self.table, columns=self.columns
+        )
+        if keyed is None:
+            return None
+        read, key = keyed
+
+        def children(rows: Sequence[Any], parent_ids: list[int]) -> dict[int, list[Any]]:
+            return lookups.grouped(rows, parent_ids, key)
+
+        return self.followed(table, column, read, children)
+
 
 class ReceiptsByExpenseLoader(ChildrenLoader[ReceiptRow]):
     """Receipts attached to each expense."""
+
+    table = "receipts"
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[ReceiptRow]]:
         rows = await lookups.receipts_by_expense(
@@ -89,6 +127,8 @@ class EventsByExpenseLoader(TenantLoader[int, list[ExpenseEventRow]]):
 class MembersByTeamLoader(ChildrenLoader[MemberRow]):
     """Visible members of each team."""
 
+    table = "members"
+
     async def batch_load_fn(self, keys: list[int]) -> list[list[MemberRow]]:
         rows = await lookups.members_by_team(
             db=self.db, visibility=self.visibility, team_ids=keys, columns=self.columns
@@ -98,6 +138,8 @@ class MembersByTeamLoader(ChildrenLoader[MemberRow]):
 
 class CardsByHolderLoader(ChildrenLoader[CardRow]):
     """Visible cards of each member."""
+
+    table = "cards"
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[CardRow]]:
         rows = await lookups.cards_by_holder(

@@ -1,6 +1,10 @@
 """Per-team figures derived from their members."""
 
-from db.queries.teams import active_member_counts
+from collections.abc import Sequence
+from typing import Any
+
+from db.following import Following
+from db.queries.teams import active_member_counts, counts_of, keyed_member_counts
 from loaders.base import TenantLoader, ordered
 
 
@@ -16,3 +20,13 @@ class ActiveMemberCountByTeamLoader(TenantLoader[int, int]):
             db=self.db, business_id=self.visibility.business_id, team_ids=keys
         )
         return ordered(counts, keys, 0)
+
+    def following(self, table: str, column: str) -> Following | None:
+        """Return this loader's batch, its team ids ``column`` of a read of ``table``
+        (db/following.py)."""
+        read = keyed_member_counts(business_id=self.visibility.business_id)
+
+        def counts(rows: Sequence[Any], team_ids: list[int]) -> dict[int, int]:
+            return dict(zip(team_ids, ordered(counts_of(rows), team_ids, 0), strict=True))
+
+        return self.followed(table, column, read, counts)

@@ -5,16 +5,20 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from db.following import Following
 from db.permissions import Permission
 from db.queries.expenses import EXPENSE_ORDERS, count_expenses, expense_page
 from db.queries.expenses import ExpenseParent as ExpenseParent  # schema/expense.py names it here
 from db.rows import ExpenseEventRow, ExpenseRow, PolicyRow, ReceiptRow
 from db.sql import Columns
 from loaders.expenses import ParentCountKey, ParentPageKey
+from loaders.registry import Loaders
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering, expense_spec
-from resolvers.lists import child_rows
+from resolvers.lists import child_rows, children_following
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
+
+_RECEIPTS = attrgetter("receipts_by_expense")
 
 
 async def list_expenses(
@@ -60,20 +64,49 @@ async def parent_expenses(
 
     ``columns``: the only columns to read of their rows (None: whole rows).
     """
-    principal, loaders = ctx.require(Permission.EXPENSES_READ)
-    spec = expense_spec(filter_, principal)
-    keys = keyset(args, column=EXPENSE_ORDERS[order.field].name, descending=order.descending)
+    loaders, key = _page_key(ctx, parent, filter_, order, args, columns)
     pages = await loaders.expense_pages.load_all(
-        [ParentPageKey(parent, parent_id, spec, keys, columns) for parent_id in parent_ids]
+        [key._replace(parent_id=parent_id) for parent_id in parent_ids]
     )
 
     def result(parent_id: int, page: Any) -> PageResult:
         async def count() -> int:
-            return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, spec))
+            return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, key.spec))
 
-        return page_result(page, keys, count)
+        return page_result(page, key.keyset, count)
 
     return [result(parent_id, page) for parent_id, page in zip(parent_ids, pages, strict=True)]
+
+
+def parent_expenses_following(
+    ctx: Context,
+    *,
+    parent: ExpenseParent,
+    table: str,
+    filter_: ExpenseFilterLike | None,
+    order: Ordering,
+    args: PageArgs,
+    columns: Columns = None,
+) -> Following | None:
+    """Return :func:`parent_expenses`'s batch, the parents the rows of a read of ``table``
+    (db/following.py)."""
+    loaders, key = _page_key(ctx, parent, filter_, order, args, columns)
+    return loaders.expense_pages.following(table, "id", key)
+
+
+def _page_key(
+    ctx: Context,
+    parent: ExpenseParent,
+    filter_: ExpenseFilterLike | None,
+    order: Ordering,
+    args: PageArgs,
+    columns: Columns,
+) -> tuple[Loaders, ParentPageKey]:
+    """Return the loaders and the key of a parent's page but its id (0 until given)."""
+    principal, loaders = ctx.require(Permission.EXPENSES_READ)
+    spec = expense_spec(filter_, principal)
+    keys = keyset(args, column=EXPENSE_ORDERS[order.field].name, descending=order.descending)
+    return loaders, ParentPageKey(parent, 0, spec, keys, columns)
 
 
 async def expense_receipts(ctx: Context, expense: ExpenseRow) -> list[ReceiptRow]:
@@ -113,9 +146,13 @@ async def expenses_receipts(
 ) -> list[list[ReceiptRow]]:
     """Return the receipts of each expense (one loader call for all), with only ``columns``
     of them when not None."""
-    return await child_rows(
-        ctx, Permission.RECEIPTS_READ, attrgetter("receipts_by_expense"), expenses, columns
-    )
+    return await child_rows(ctx, Permission.RECEIPTS_READ, _RECEIPTS, expenses, columns)
+
+
+def receipts_following(ctx: Context, parent: str, columns: Columns = None) -> Following | None:
+    """Return :func:`expenses_receipts`'s batch, the expenses a read of ``parent``
+    (db/following.py)."""
+    return children_following(ctx, Permission.RECEIPTS_READ, _RECEIPTS, parent, columns)
 
 
 async def expenses_events(

@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from db.following import Following
 from db.nodes import NODE_TABLES
 from db.permissions import Permission
 from db.queries.lists import ListSpec, count_list, list_page
@@ -15,6 +16,7 @@ from resolvers.context import Context
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
 R = TypeVar("R", bound=NodeRow)
+_MEMBERS, _CARDS = attrgetter("members_by_team"), attrgetter("cards_by_holder")
 
 
 async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs) -> PageResult:
@@ -41,18 +43,14 @@ async def team_members(
     ctx: Context, teams: Sequence[TeamRow], columns: Columns = None
 ) -> list[list[MemberRow]]:
     """Return the members of each team that the viewer sees (``columns``: only those of them)."""
-    return await child_rows(
-        ctx, Permission.TEAMS_READ, attrgetter("members_by_team"), teams, columns
-    )
+    return await child_rows(ctx, Permission.TEAMS_READ, _MEMBERS, teams, columns)
 
 
 async def member_cards(
     ctx: Context, members: Sequence[MemberRow], columns: Columns = None
 ) -> list[list[CardRow]]:
     """Return the cards of each member that the viewer sees (``columns``: only those of them)."""
-    return await child_rows(
-        ctx, Permission.CARDS_READ, attrgetter("cards_by_holder"), members, columns
-    )
+    return await child_rows(ctx, Permission.CARDS_READ, _CARDS, members, columns)
 
 
 async def child_rows(
@@ -66,3 +64,26 @@ async def child_rows(
     with only ``columns`` of them when not None."""
     _, loaders = ctx.require(permission)
     return await loaders.narrowed(kind(loaders), columns).load_all([p.id for p in parents])
+
+
+def children_following(
+    ctx: Context,
+    permission: Permission,
+    kind: Callable[[Loaders], ChildrenLoader[R]],
+    parent: str,
+    columns: Columns,
+) -> Following | None:
+    """Return :func:`child_rows`'s batch, its parents the rows of a read of ``parent``
+    (db/following.py)."""
+    _, loaders = ctx.require(permission)
+    return loaders.narrowed(kind(loaders), columns).following(parent, "id")
+
+
+def members_following(ctx: Context, parent: str, columns: Columns = None) -> Following | None:
+    """Return :func:`team_members`'s batch, the teams a read of ``parent`` (db/following.py)."""
+    return children_following(ctx, Permission.TEAMS_READ, _MEMBERS, parent, columns)
+
+
+def cards_following(ctx: Context, parent: str, columns: Columns = None) -> Following | None:
+    """Return :func:`member_cards`'s batch, the members a read of ``parent`` (db/following.py)."""
+    return children_following(ctx, Permission.CARDS_READ, _CARDS, parent, columns)

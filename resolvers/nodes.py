@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import cast
 
+from db.following import Following
 from db.nodes import NODE_TYPES
 from db.rows import NodeRow
 from db.sql import Columns
@@ -75,6 +76,15 @@ async def references(
     if required and None in rows:
         raise RuntimeError(f"{table} referenced but missing")
     return rows
+
+
+def references_following(
+    ctx: Context, table: str, column: str, *, parent: str, columns: Columns = None
+) -> Following | None:
+    """Return :func:`references`'s batch, its ids ``column`` of a read of ``parent``
+    (db/following.py)."""
+    _, loaders = ctx.require()
+    return loaders.ref(table, columns).following(parent, column)
 
 
 async def visible_references(

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
+from db.following import Following
 from db.money import major_column, to_major
 from db.permissions import Permission
 from resolvers.context import Context
@@ -122,6 +123,8 @@ def connection(
     narrows: str | None = None,
     reads: tuple[str, ...] | None = None,
     whole: tuple[str, ...] = (),
+    rows: str | None = None,
+    follow: Callable[..., Following | None] | None = None,
 ) -> Any:
     """Declare a ``Connection[node]`` field: the paging arguments, then ``arguments``.
 
@@ -130,7 +133,8 @@ def connection(
     root's with the source ``None``. ``narrows``: the table of the rows, when ``pages`` also
     takes ``columns=``, the only columns to read of them (execution/columns.py); ``reads``:
     the columns of the sources ``pages`` reads, ``whole``: the tables it reads whole rows of
-    (schema/fields.py ``Fetch``).
+    (schema/fields.py ``Fetch``), ``rows``: the table of the rows when ``pages`` does not
+    narrow them; ``follow``: the batch of the pages (``Fetch.follow``).
     """
 
     async def load(ctx: Context, sources: list[Any], **given: Any) -> list[PageResult]:
@@ -157,4 +161,6 @@ def connection(
         narrows=None if narrows is None else Narrows(narrows, pages=True),
         reads=reads,
         whole=whole,
+        rows=None if rows is None else Narrows(rows, pages=True),
+        follow=follow,
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from db.following import Following
 from db.permissions import Permission
 from db.queries.match_candidates import ReceiptCandidateRow
 from db.rows import ExpenseEventRow, ExpenseRow, NodeRow, ReceiptRow
@@ -166,6 +167,7 @@ class Expense(Node, Sourced):
         permission=Permission.RECEIPTS_READ,
         reads=("id",),
         narrows=Narrows("receipts"),
+        follow=resolve.receipts_following,
     )
     receipt_missing: bool = fetched(
         _missing,
@@ -217,7 +219,11 @@ async def _by_parent(
 
 
 def expense_connection(
-    pages: ExpensePages, *, description: str, reads: tuple[str, ...] | None = None
+    pages: ExpensePages,
+    *,
+    description: str,
+    reads: tuple[str, ...] | None = None,
+    follow: Callable[..., Following | None] | None = None,
 ) -> Any:
     """Declare an ``expenses(...)`` connection: the root list's arguments, converted once.
 
@@ -245,6 +251,7 @@ def expense_connection(
         arguments={"filter": FilterArg, "order_by": OrderArg},
         narrows="expenses",
         reads=reads,
+        follow=follow,
     )
 
 
@@ -252,4 +259,24 @@ def expenses_field(parent: resolve.ExpenseParent, *, description: str) -> Any:
     """Declare the ``expenses(...)`` connection of a member, team or card, loaded for every
     parent of a level at once."""
     pages = partial(_by_parent, parent=parent)
-    return expense_connection(pages, description=description, reads=("id",))
+
+    def follow(
+        ctx: Context,
+        table: str,
+        columns: Columns = None,
+        *,
+        filter: ExpenseFilter | None = None,
+        order_by: ExpenseOrder | None = None,
+        **paging: Any,
+    ) -> Following | None:
+        return resolve.parent_expenses_following(
+            ctx,
+            parent=parent,
+            table=table,
+            filter_=filter,
+            order=ordering(order_by),
+            args=PageArgs(**paging),
+            columns=columns,
+        )
+
+    return expense_connection(pages, description=description, reads=("id",), follow=follow)

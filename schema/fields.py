@@ -28,6 +28,7 @@ import strawberry
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.lazy_type import LazyType
 
+from db.following import Following
 from db.permissions import Permission
 from db.sql import Columns
 from resolvers import nodes
@@ -72,6 +73,13 @@ class Fetch:
     # tables whose whole rows the load reads through loaders narrowing fields share (a root
     # list primes its rows for references): in its document those read whole rows too
     whole: tuple[str, ...] = ()
+    # for a load returning rows of a table (or pages of them) that it does not narrow: that
+    # table, as ``narrows`` names it (db/following.py sends the next level's reads with them)
+    rows: "Narrows | None" = None
+    # the load's batch for a level's sources, sent with the read of their rows (a round
+    # trip less, db/following.py): ``follow(context, table, **narrowed, **arguments)``, the
+    # sources being rows of ``table``; None when it cannot
+    follow: Callable[..., Following | None] | None = None
 
 
 class Narrows(NamedTuple):
@@ -170,6 +178,8 @@ def fetched(
     reads: tuple[str, ...] | None = None,
     narrows: Narrows | None = None,
     whole: tuple[str, ...] = (),
+    rows: Narrows | None = None,
+    follow: Callable[..., Following | None] | None = None,
 ) -> Any:
     """Declare a field loaded for many sources at once (see :class:`Fetch`)."""
 
@@ -183,7 +193,7 @@ def fetched(
         resolver=resolve,
         graphql_type=graphql_type,
         description=description,
-        metadata={LANE: Fetch(load, permission, reads, narrows, whole)},
+        metadata={LANE: Fetch(load, permission, reads, narrows, whole, rows, follow)},
     )
 
 
@@ -269,5 +279,12 @@ def reference(
         keys = list(map(read, sources))
         return await nodes.references(ctx, table, keys, required=required, columns=columns)
 
-    reads = (key,) if isinstance(key, str) else None
-    return fetched(load, description=description, reads=reads, narrows=Narrows(table))
+    if not isinstance(key, str):
+        return fetched(load, description=description, narrows=Narrows(table))
+
+    def follow(ctx: Context, parent: str, columns: Columns = None) -> Following | None:
+        return nodes.references_following(ctx, table, key, parent=parent, columns=columns)
+
+    return fetched(
+        load, description=description, reads=(key,), narrows=Narrows(table), follow=follow
+    )

@@ -10,7 +10,7 @@ from db.roles import Role
 from db.rows import CardRow, MemberRow
 from db.sql import Columns
 from resolvers.context import Context
-from resolvers.lists import member_cards
+from resolvers.lists import cards_following, member_cards
 from schema.base import Connection, Node
 from schema.expense import Expense, expenses_field
 from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
@@ -55,6 +55,7 @@ class Member(Node, Sourced):
         permission=Permission.CARDS_READ,
         reads=("id",),
         narrows=Narrows("cards"),
+        follow=cards_following,
     )
 
     expenses: Connection[Expense] = expenses_field(

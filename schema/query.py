@@ -80,6 +80,7 @@ def _root_list(
         permission=NODE_TABLES[table].read_permission,
         whole=(table,),  # its rows are primed for the references to them
         arguments=arguments,
+        rows=table,
     )
 
 

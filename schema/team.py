@@ -4,11 +4,12 @@ from datetime import datetime
 
 import strawberry
 
+from db.following import Following
 from db.permissions import Permission
 from db.rows import MemberRow, TeamRow
 from db.sql import Columns
 from resolvers.context import Context
-from resolvers.lists import team_members
+from resolvers.lists import members_following, team_members
 from schema.base import Connection, Node
 from schema.expense import Expense, expenses_field
 from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
@@ -24,6 +25,11 @@ async def _members(
 async def _member_counts(ctx: Context, teams: list[TeamRow]) -> list[int]:
     _, loaders = ctx.require(Permission.TEAMS_READ)
     return await loaders.member_counts.load_all([team.id for team in teams])
+
+
+def _member_counts_following(ctx: Context, parent: str) -> Following | None:
+    _, loaders = ctx.require(Permission.TEAMS_READ)
+    return loaders.member_counts.following(parent, "id")
 
 
 @strawberry.type(description="A group of members, with a manager who approves its expenses.")
@@ -45,11 +51,14 @@ class Team(Node, Sourced):
         permission=Permission.TEAMS_READ,
         reads=("id",),
         narrows=Narrows("members"),
+        follow=members_following,
     )
     member_count: int = fetched(
         _member_counts,
         description="How many active (not deactivated) members the team has, whoever the viewer may see.",
         permission=Permission.TEAMS_READ,
+        reads=("id",),
+        follow=_member_counts_following,
     )
 
     expenses: Connection[Expense] = expenses_field(

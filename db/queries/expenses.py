@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
+from db.following import KeyedRead
 from db.paging import Keyset, Page, seek, to_page
 from db.rows import ExpenseRow
 from db.sql import Columns, any_of, kept_by_inputs
@@ -223,6 +224,27 @@ async def expense_pages_by_parent(
     """
     statement = _pages_by_parent_statement(visibility, spec, keyset, parent, columns)
     rows = await db.rows(statement, {"parent_ids": list(parent_ids)})
+    return pages_of(rows, parent_ids, keyset)
+
+
+def keyed_pages(
+    *,
+    visibility: Visibility,
+    parent: ExpenseParent,
+    spec: ExpenseSpec,
+    keyset: Keyset,
+    columns: Columns = None,
+) -> KeyedRead:
+    """Return :func:`expense_pages_by_parent`'s statement, its parent ids left to another
+    read (db/following.py); :func:`pages_of` makes its pages of its rows."""
+    statement = _pages_by_parent_statement(visibility, spec, keyset, parent, columns)
+    return KeyedRead(statement, {}, "parent_ids")
+
+
+def pages_of(
+    rows: Sequence[Any], parent_ids: Sequence[int], keyset: Keyset
+) -> dict[int, Page[ExpenseRow]]:
+    """Return the page of each parent of :func:`expense_pages_by_parent`'s rows."""
     grouped: dict[int, list[ExpenseRow]] = {pid: [] for pid in parent_ids}
     for row in cast("Sequence[ExpenseOfParentRow]", rows):
         grouped[row.parent_id].append(row)

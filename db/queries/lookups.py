@@ -7,6 +7,7 @@ from sqlalchemy import Select, Table, any_, bindparam, select
 
 from db.engine import RequestDb
 from db.fastread import keep
+from db.following import KeyedRead
 from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
 from db.sql import Columns, any_of, array_param
@@ -115,6 +116,10 @@ class _ByKeys:
             .order_by(*narrowed._order)
         )
 
+    def keyed(self, visibility: Visibility) -> KeyedRead:
+        """Return the statement for several keys, its keys left to another read (db/following.py)."""
+        return KeyedRead(self.several, {"business_id": visibility.business_id}, "keys")
+
     async def grouped(
         self, db: RequestDb, visibility: Visibility, keys: Sequence[int]
     ) -> dict[int, list[Any]]:
@@ -124,6 +129,36 @@ class _ByKeys:
 
 
 _BY_IDS = {node.table.name: _ByKeys(node.table, "id", tenant=node.tenant) for node in NODES}
+
+
+def keyed_by_ids(
+    *, visibility: Visibility, table: str, visible_only: bool, columns: Columns = None
+) -> KeyedRead | None:
+    """Return :func:`rows_by_ids`'s statement, its ids left to another read (db/following.py);
+    None where it is built per request (the viewer's visibility)."""
+    if visible_only and not visibility.sees_all:
+        return None
+    return _BY_IDS[table].only(columns).keyed(visibility)
+
+
+def keyed_children(
+    *, visibility: Visibility, table: str, columns: Columns = None
+) -> tuple[KeyedRead, str] | None:
+    """Return the children statement of ``table`` (receipts, members, cards), its parent ids
+    left to another read (db/following.py), and the column holding them; None where it is
+    built per request (the viewer's visibility)."""
+    by_keys = _CHILDREN[table]
+    if by_keys is not _RECEIPTS_BY_EXPENSE and not visibility.sees_all:
+        return None
+    return by_keys.only(columns).keyed(visibility), by_keys.column
+
+
+def grouped(rows: Sequence[Any], keys: Sequence[int], column: str) -> dict[int, list[Any]]:
+    """Return ``rows`` grouped by their ``column``, one list (maybe empty) per key."""
+    by_key: dict[int, list[Any]] = {key: [] for key in keys}
+    for row in rows:
+        by_key[getattr(row, column)].append(row)
+    return by_key
 
 
 async def business_by_id(*, db: RequestDb, business_id: int) -> BusinessRow | None:
@@ -143,10 +178,7 @@ async def _children(
 
     The caller casts them to the type of its statement's rows.
     """
-    grouped: dict[int, list[Any]] = {pid: [] for pid in parent_ids}
-    for row in await db.rows(statement, params):
-        grouped[getattr(row, key)].append(row)
-    return grouped
+    return grouped(await db.rows(statement, params), parent_ids, key)
 
 
 async def _visible_children(
@@ -211,6 +243,10 @@ _RECEIPTS_BY_EXPENSE = _ByKeys(receipts, "expense_id", "uploaded_at", "id")
 _EVENTS_BY_EXPENSE = _ByKeys(expense_events, "expense_id", "at", "id")
 _MEMBERS_BY_TEAM = _ByKeys(members, "team_id", "name", "id")
 _CARDS_BY_HOLDER = _ByKeys(cards, "holder_id", "created_at", "id")
+_CHILDREN = {
+    by_keys._made[0].name: by_keys
+    for by_keys in (_RECEIPTS_BY_EXPENSE, _MEMBERS_BY_TEAM, _CARDS_BY_HOLDER)
+}
 
 
 async def active_policies(*, db: RequestDb, visibility: Visibility) -> list[PolicyRow]:

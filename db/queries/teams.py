@@ -1,11 +1,13 @@
 """Figures of teams that come from their members, for many teams in one statement."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import any_, bindparam, func, select
 
 from db.engine import RequestDb
 from db.fastread import keep
+from db.following import KeyedRead
 from db.sql import array_param
 from db.tables.org import members
 
@@ -26,4 +28,15 @@ async def active_member_counts(
 ) -> dict[int, int]:
     """Return, per team with any, how many of its members are not deactivated."""
     params = {"business_id": business_id, "team_ids": list(team_ids)}
-    return {row.team_id: int(row.n) for row in await db.rows(_ACTIVE_MEMBER_COUNTS, params)}
+    return counts_of(await db.rows(_ACTIVE_MEMBER_COUNTS, params))
+
+
+def keyed_member_counts(*, business_id: int) -> KeyedRead:
+    """Return :func:`active_member_counts`'s statement, its team ids left to another read
+    (db/following.py); :func:`counts_of` makes its answer of its rows."""
+    return KeyedRead(_ACTIVE_MEMBER_COUNTS, {"business_id": business_id}, "team_ids")
+
+
+def counts_of(rows: Sequence[Any]) -> dict[int, int]:
+    """Return the counts of :func:`active_member_counts`'s rows, by team."""
+    return {row.team_id: int(row.n) for row in rows}

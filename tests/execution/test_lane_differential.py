@@ -120,9 +120,8 @@ class _LogLines(logging.Handler):
         self.lines.append(json.loads(record.getMessage()))
 
 
-async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:
-    """Return (status, headers, body, log line, statements) of one request."""
-    statements.reset()
+async def logged(app, query, variables, as_) -> tuple[Any, dict[str, Any]]:
+    """Return the response to one request and its log line."""
     logger, lines = logging.getLogger("expensegraph.request"), _LogLines()
     level = logger.level
     logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears isEnabledFor's cache
@@ -132,9 +131,16 @@ async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:
     finally:
         logger.removeHandler(lines)
         logger.setLevel(level)
+    [line] = lines.lines
+    return response, line
+
+
+async def _answer(app, statements, query, variables, as_) -> tuple[Any, ...]:
+    """Return (status, headers, body, log line, statements) of one request."""
+    statements.reset()
+    response, line = await logged(app, query, variables, as_)
     headers = {name: response.headers.get(name) for name in HEADERS}
     assert response.headers.get("x-request-id")
-    [line] = lines.lines
     assert line["sql_statements"] == statements.count
     for differs in ("request_id", "duration_ms", "sql_statements", "sql_round_trips"):
         del line[differs]

@@ -1,0 +1,160 @@
+"""Reads of the next level sent with the read whose rows hold their keys: a round trip less.
+
+The loads of a level are keyed by columns of the rows the level above returned: an
+expense's ``member_id``, a team's ``id``. When the fast lane knows, before the level
+above is read, which loads the next level will make (execution/run.py), each is a
+:class:`Following`: the loader's batch statement, whose array of keys PostgreSQL takes
+from the rows of the read it follows, in the same statement (db/merged_reads.py), and
+what makes the loader's values of its rows. Those values prime the loader: the next
+level finds them cached and sends nothing.
+
+What it primes is what the loader would have loaded: the loader's own statement, for
+exactly the keys the parent rows hold, in the same snapshot. Whatever read of its table
+it goes with, then, its values are right; it only saves a round trip when it goes with
+the read whose rows the next level uses.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+
+from db.fastread import keyed
+from db.merged_reads import unkeyed_sql, width
+from db.read_queue import QueuedRead
+
+Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
+# False sends each level's reads in its own round trip (to measure what this saves, bench/)
+ENABLED = True
+
+
+class KeyedRead(NamedTuple):
+    """A batch statement of a loader, with its parameters but its array of keys."""
+
+    statement: Select[Any]
+    params: Mapping[str, Any]
+    keys: str  # the name of its parameter of keys
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Following:
+    """A loader's batch read, keyed by ``column`` of the rows of a read of ``table``."""
+
+    table: str
+    column: str
+    read: KeyedRead
+    # given the keys (the distinct non-null values of ``column``) and its rows: prime
+    answer: Callable[[list[Any], Sequence[Any]], None]
+
+
+class Offers:
+    """The reads a caller offers to the read it asks for next, at once (execution/run.py).
+
+    Whatever reads or joins a loader's batch in the same step takes them (:meth:`claim`);
+    an offer nothing took is replaced by the next.
+    """
+
+    __slots__ = ("_offered",)
+
+    def __init__(self) -> None:
+        self._offered: list[Following] | None = None
+
+    def offer(self, follows: list[Following] | None) -> None:
+        self._offered = follows
+
+    def claim(self) -> list[Following] | None:
+        """Return the reads offered (and take them), or None."""
+        follows, self._offered = self._offered, None
+        return follows
+
+    def withdraw(self, follows: list[Following]) -> None:
+        """Withdraw ``follows`` if nothing took them."""
+        if self._offered is follows:
+            self._offered = None
+
+    def __bool__(self) -> bool:
+        return bool(self._offered)
+
+
+def take(
+    following: Sequence[Following] | None, read: QueuedRead, dialect: Dialect, cache: Any
+) -> None:
+    """Give ``read`` the reads of ``following``, if its rows hold the keys of every one.
+
+    All or none (a level's batches go together, execution/plan.py): if one cannot go (its
+    keys are not in these rows, or it cannot go merged, db/merged_reads.py ``width``), their
+    loaders read as they would have.
+    """
+    fields = read.row_type._fields
+    if not (following and ENABLED) or width(read.row_type) is None:
+        return
+    tables = _tables(read)
+    taken = []
+    for follows in following:
+        if follows.table not in tables or follows.column not in fields:
+            return
+        statement, params, keys = follows.read
+        made = keyed(statement, dialect, cache, params, keys)
+        if made is None or "'" in made[0] or width(made[2]) is None:
+            return
+        sql, args, row_type, position = made
+        taken.append((follows, (sql, args, row_type), fields.index(follows.column), position))
+    read.follows = taken
+
+
+def _tables(read: QueuedRead) -> frozenset[str]:
+    """Return the names of the tables ``read`` selects from (kept on its row type)."""
+    tables: frozenset[str] | None = read.row_type.__dict__.get("_tables")
+    if tables is None:
+        froms = read.statement.get_final_froms()  # type: ignore[attr-defined]
+        tables = read.row_type._tables = frozenset(getattr(f, "name", "") for f in froms)
+    return tables
+
+
+# a follower sent: its index among the reads sent, what it primes, where its keys go
+Follower = tuple[int, Following, int]
+
+
+def sent(reads: list[QueuedRead]) -> tuple[list[Read], dict[int, tuple[int, int]], list[Follower]]:
+    """Return what to send for ``reads`` and the reads following them (after them): for
+    db/fastread.py ``fetch``, where each follower takes its keys from; for :func:`answered`,
+    the followers."""
+    made: list[Read] = [(read.sql, read.args, read.row_type) for read in reads]
+    after: dict[int, tuple[int, int]] = {}
+    followers: list[Follower] = []
+    for k, read in enumerate(reads):
+        for follows, follower, column, position in read.follows:
+            after[len(made)] = (k, column)
+            followers.append((len(made), follows, position))
+            made.append(follower)
+    return made, after, followers
+
+
+def answered(
+    sent: list[Read],
+    rows: list[Sequence[Any]],
+    after: dict[int, tuple[int, int]],
+    followers: list[Follower],
+) -> list[Read]:
+    """Prime each follower's loader with its rows, for the keys the rows it follows hold;
+    return those that had keys, as each would have run alone (for the statement listeners:
+    tests, bench)."""
+    read: list[Read] = []
+    for k, follows, position in followers:
+        parent, column = after[k]
+        keys = keys_of(rows[parent], column)
+        if keys:
+            follows.answer(keys, rows[k])
+            sql, args, row_type = sent[k]
+            alone = (unkeyed_sql(sql, position + 1), [*args[:position], keys, *args[position:]])
+            read.append((*alone, row_type))
+    return read
+
+
+def keys_of(rows: Sequence[Sequence[Any]], column: int) -> list[Any]:
+    """Return the distinct non-null values of ``rows``' ``column`` (by index), in order."""
+    keys = dict.fromkeys(row[column] for row in rows)
+    keys.pop(None, None)
+    return list(keys)

@@ -1,0 +1,115 @@
+"""db/following.py: a level's loader batches sent with the read whose rows hold their keys.
+
+What they prime must be what the loaders would have loaded themselves; the whole goes in
+one round trip; a batch with no keys to read is not counted as a statement.
+"""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import RequestDb
+from db.fastread import keep
+from db.merged_reads import keyed_sql, unkeyed_sql
+from db.tables.expense import expenses
+from db.visibility import Visibility
+from loaders.registry import Loaders, make_loaders
+from tests.conftest import StatementCounter
+from tests.db.test_merged_reads import round_trips
+from tests.world import World
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[RequestDb]:
+    handle = RequestDb(engine)
+    yield handle
+    await handle.close()
+
+
+def test_the_keys_placeholder_takes_the_place_of_the_keys() -> None:
+    sql = "SELECT a FROM t WHERE b = $1 AND c = ANY ($2::BIGINT[]) AND d = $3 AND e = $13"
+    keyed = keyed_sql(sql, 2)
+    assert keyed == "SELECT a FROM t WHERE b = $1 AND c = ANY ($0::BIGINT[]) AND d = $2 AND e = $12"
+    assert unkeyed_sql(keyed, 2) == sql
+
+
+def _page(business_id: int, limit: int) -> object:
+    columns = [expenses.c.id, expenses.c.member_id, expenses.c.card_id]
+    statement = select(*columns).where(expenses.c.business_id == business_id)
+    return keep(statement.order_by(expenses.c.id).limit(limit))
+
+
+def _followers(loaders: Loaders) -> list[object]:
+    return [
+        loaders.ref("members", ("name",)).following("expenses", "member_id"),
+        loaders.ref("cards", ("last4",)).following("expenses", "card_id"),  # some null
+        loaders.narrowed(loaders.receipts_by_expense, ("file_name",)).following("expenses", "id"),
+    ]
+
+
+async def test_followers_prime_what_their_loaders_would_load_in_one_round_trip(
+    db: RequestDb, engine: AsyncEngine, world: World, statements: StatementCounter
+) -> None:
+    visibility = Visibility(world.a.id)
+    loaders = make_loaders(db, visibility)
+    await db.rows(select(expenses.c.id).limit(1))  # the connection, lent
+    sent = round_trips(db)
+    statements.reset()
+    db.follows.offer(_followers(loaders))  # type: ignore[arg-type]
+    rows = await db.rows(_page(world.a.id, 12))  # type: ignore[arg-type]
+    ours = [q for q in sent if "expenses" in q]  # asyncpg also asks about the record types
+    assert len(ours) == 1 and all(t in ours[0] for t in ("members", "cards", "receipts"))
+    assert len(statements.statements) == 4
+    assert db.follows.claim() is None  # taken
+    members = [r.member_id for r in rows]
+    cards = [r.card_id for r in rows if r.card_id is not None]
+    assert None in [r.card_id for r in rows] and cards  # the world has both
+    statements.reset()
+    primed = (
+        await loaders.ref("members", ("name",)).load_all(members),
+        await loaders.ref("cards", ("last4",)).load_all(cards),
+        await loaders.narrowed(loaders.receipts_by_expense, ("file_name",)).load_all(
+            [r.id for r in rows]
+        ),
+    )
+    assert statements.count == 0  # all there
+    fresh_db = RequestDb(engine)
+    try:
+        fresh = make_loaders(fresh_db, visibility)
+        loaded = (
+            await fresh.ref("members", ("name",)).load_all(members),
+            await fresh.ref("cards", ("last4",)).load_all(cards),
+            await fresh.narrowed(fresh.receipts_by_expense, ("file_name",)).load_all(
+                [r.id for r in rows]
+            ),
+        )
+    finally:
+        await fresh_db.close()
+    assert primed == loaded
+    assert any(primed[2]) and not all(primed[2])  # expenses with receipts, and without
+
+
+async def test_a_follower_with_no_keys_is_not_a_statement(
+    db: RequestDb, world: World, statements: StatementCounter
+) -> None:
+    loaders = make_loaders(db, Visibility(world.a.id))
+    statements.reset()
+    db.follows.offer(_followers(loaders))  # type: ignore[arg-type]
+    assert await db.rows(_page(-1, 5)) == []  # type: ignore[arg-type]
+    assert statements.count == 1
+    assert not loaders.ref("members", ("name",))._primed
+
+
+async def test_all_or_none_go_with_a_read(
+    db: RequestDb, world: World, statements: StatementCounter
+) -> None:
+    loaders = make_loaders(db, Visibility(world.a.id))
+    followers = _followers(loaders)
+    followers.append(loaders.member_counts.following("expenses", "team_id"))  # not read
+    statements.reset()
+    db.follows.offer(followers)  # type: ignore[arg-type]
+    assert await db.rows(_page(world.a.id, 5))  # type: ignore[arg-type]
+    assert statements.count == 1
+    assert not loaders.ref("members", ("name",))._primed
