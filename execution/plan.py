@@ -229,11 +229,8 @@ class _Planner:
         elif isinstance(declaration, Fetch):
             plan.kind, plan.load = Kind.FETCH, declaration.load
             plan.reads, plan.narrows = declaration.reads, declaration.narrows
-            plan.whole, plan.follow, plan.rows = (
-                declaration.whole,
-                declaration.follow,
-                declaration.rows,
-            )
+            plan.whole, plan.rows = declaration.whole, declaration.rows
+            plan.follow = declaration.follow
             if declaration.permission is not None:
                 self.scopes.add(declaration.permission)
             if field_def.args:
