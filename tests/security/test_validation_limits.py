@@ -2,7 +2,6 @@
 counting, new documents cost validation points, and nothing is kept for anonymous callers."""
 
 import dataclasses
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -123,14 +122,11 @@ async def test_signed_in_documents_are_kept(dev: httpx.AsyncClient, caches: Cach
 async def test_450_members_are_refused_by_counting_not_validated(
     dev: httpx.AsyncClient, caches: Caches, world
 ) -> None:
-    started = time.perf_counter()
     body = (await gql_raw(dev, MEMBERS_450, as_=token(world.a, "admin"))).json()
-    elapsed = time.perf_counter() - started
     assert body.get("data") is None and codes(body) == ["QUERY_TOO_COMPLEX"], body
     assert "more than 500 selections" in body["errors"][0]["message"]
+    # refused before validation, which takes about a second for this document alone
     assert caches.validations == [] and caches.sizes() == (0, 0, 0)
-    # validating it took about a second alone; the loose bound leaves room for a busy machine
-    assert elapsed < 1.0
 
 
 async def test_fragments_count_at_each_spread(
