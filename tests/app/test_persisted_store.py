@@ -90,7 +90,9 @@ async def test_redis_store_refuses_values_over_the_query_limit(redis_url: str) -
         await store.redis.aclose()
 
 
-async def test_redis_down_is_a_miss_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+async def test_redis_down_is_a_miss_with_one_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
     sha, query = _query()
     with caplog.at_level(logging.WARNING, logger="expensegraph.persisted"):
@@ -104,7 +106,7 @@ async def test_redis_down_is_a_miss_with_one_warning(caplog: pytest.LogCaptureFi
             connects += 1
             return await get_connection(*args, **kwargs)
 
-        pool.get_connection = counted
+        monkeypatch.setattr(pool, "get_connection", counted)
         await store.put(sha, query)  # skipped: Redis failed a moment ago
         assert await store.get(sha) is None
         assert connects == 0
