@@ -99,6 +99,9 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
         if args.walk:
             await walk(app, body, token)
             return
+        if args.profile:
+            await profiled(app, body, token, args.requests)
+            return
         switch = None
         if args.toggle:
             module_name, attribute = args.toggle.split(":")
@@ -152,6 +155,22 @@ async def walk(app: Any, body: bytes, token: str) -> None:
     print(f"{len(modules)} modules: {' '.join(modules)}")
 
 
+async def profiled(app: Any, body: bytes, token: str, requests: int) -> None:
+    """Print where ``requests`` requests spend this process's CPU, by own time (cProfile)."""
+    import cProfile
+    import pstats
+
+    from bench.executors import call
+
+    # CPU time, not wall: on a shared box a write to PostgreSQL can wait for its backend
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for _ in range(requests):
+        await call(app, body, token)
+    profile.disable()
+    pstats.Stats(profile).sort_stats("tottime").print_stats(45)
+
+
 def main() -> None:
     """Measure one shape on the benchmark's data dir."""
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
@@ -161,6 +180,7 @@ def main() -> None:
     parser.add_argument("--toggle", default="", help="module:ATTR switched per chunk")
     parser.add_argument("--workers-metrics", action="store_true")
     parser.add_argument("--walk", action="store_true", help="list the modules a request runs")
+    parser.add_argument("--profile", action="store_true", help="cProfile --requests requests")
     parser.add_argument("--business", type=int, default=17)
     parser.add_argument("--expense", type=int, default=123457)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
