@@ -90,13 +90,23 @@ TEAM_TREE = """{ teams(first: 100) { nodes { id
 } } }"""
 
 
+async def _seen_by(
+    client: Any, engine: AsyncEngine, world: Any, who: str, query: str, *rules: str
+) -> tuple[dict[str, Any], dict[str, set[int]]]:
+    """Return the answer to ``query`` as ``who`` of A, and the ids each of ``rules`` lets
+    ``who`` see."""
+    data = await gql(client, query, as_=credential(world, who))
+    return data, {rule: await expected_ids(engine, world.a, who, rule) for rule in rules}
+
+
 @pytest.mark.parametrize("who", VIEWERS_A)
 async def test_team_members_and_expenses_apply_visibility(client, engine, world, who):
-    data = await gql(client, TEAM_TREE, as_=credential(world, who))
-    members = await expected_ids(engine, world.a, who, "members")
-    expenses = await expected_ids(engine, world.a, who, "expenses")
+    data, visible = await _seen_by(
+        client, engine, world, who, TEAM_TREE, "teams", "members", "expenses"
+    )
     teams = data["teams"]["nodes"]
-    assert row_ids(t["id"] for t in teams) == await expected_ids(engine, world.a, who, "teams")
+    assert row_ids(t["id"] for t in teams) == visible["teams"]
+    members, expenses = visible["members"], visible["expenses"]
     for team in teams:
         team_id = row_id(team["id"])
         await _check_list(engine, team["members"], members, "members", "team_id", team_id)
@@ -112,9 +122,8 @@ MEMBER_TREE = """{ members(first: 100) { nodes { id
 
 @pytest.mark.parametrize("who", VIEWERS_A)
 async def test_member_cards_and_expenses_apply_visibility(client, engine, world, who):
-    data = await gql(client, MEMBER_TREE, as_=credential(world, who))
-    cards = await expected_ids(engine, world.a, who, "cards")
-    expenses = await expected_ids(engine, world.a, who, "expenses")
+    data, visible = await _seen_by(client, engine, world, who, MEMBER_TREE, "cards", "expenses")
+    cards, expenses = visible["cards"], visible["expenses"]
     for member in data["members"]["nodes"]:
         member_id = row_id(member["id"])
         await _check_list(engine, member["cards"], cards, "cards", "holder_id", member_id)
@@ -131,8 +140,8 @@ RECEIPT_TREE = """{ receipts(first: 100) { nodes { id expense { id }
 
 @pytest.mark.parametrize("who", VIEWERS_A)
 async def test_receipt_expense_is_null_unless_the_expense_is_visible(client, engine, world, who):
-    data = await gql(client, RECEIPT_TREE, as_=credential(world, who))
-    visible = await expected_ids(engine, world.a, who, "expenses_any")
+    data, seen = await _seen_by(client, engine, world, who, RECEIPT_TREE, "expenses_any")
+    visible = seen["expenses_any"]
     receipts = data["receipts"]["nodes"]
     assert receipts
     attached = await _pairs(
@@ -151,11 +160,12 @@ async def test_receipts_reach_invisible_uploader_without_leaking(client, engine,
     """employee2 and manager2 see receipts uploaded by `employee`, whom they cannot see:
     the reference resolves, but the uploader's cards and expenses stay hidden."""
     for who in ("employee2", "manager2"):
-        data = await gql(client, RECEIPT_TREE, as_=credential(world, who))
+        data, visible = await _seen_by(
+            client, engine, world, who, RECEIPT_TREE, "cards", "expenses"
+        )
         uploaders = {r["uploadedBy"]["id"] for r in data["receipts"]["nodes"]}
         assert uploaders == {gid("Member", world.a.members["employee"])}
-        visible_cards = await expected_ids(engine, world.a, who, "cards")
-        visible_expenses = await expected_ids(engine, world.a, who, "expenses")
+        visible_cards, visible_expenses = visible["cards"], visible["expenses"]
         for receipt in data["receipts"]["nodes"]:
             uploader = receipt["uploadedBy"]
             assert row_ids(c["id"] for c in uploader["cards"]) <= visible_cards
