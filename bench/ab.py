@@ -168,7 +168,9 @@ async def profiled(app: Any, body: bytes, token: str, requests: int) -> None:
     for _ in range(requests):
         await call(app, body, token)
     profile.disable()
-    pstats.Stats(profile).sort_stats("tottime").print_stats(45)
+    pstats.Stats(profile).sort_stats(os.environ.get("AB_SORT", "tottime")).print_stats(
+        int(os.environ.get("AB_ROWS", "45"))
+    )
 
 
 def main() -> None:

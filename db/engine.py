@@ -136,9 +136,10 @@ class RequestDb:
         self.statements += len(reads)
         rows = await self._fetch(driver, sync_conn, sent, after)
         # a read following another is counted when it had keys: with none it read nothing
-        read = following.answered(sent, rows, after, followers)
-        self.statements += len(read)
-        self._announce(sync_conn, read)
+        had = following.answered(rows, after, followers)
+        self.statements += len(had)
+        if had and self._engine.sync_engine.dispatch.before_cursor_execute:
+            self._announce(sync_conn, following.alone(sent, had))
         return rows[: len(reads)]
 
     async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -207,9 +208,10 @@ class RequestDb:
         after: Mapping[int, tuple[int, int]] | None = None,
     ) -> list[Sequence[Any]]:
         """Return the rows of each (sql, arguments, row type), merging what can (merged_reads.width)."""
-        self._announce(
-            sync_conn, [read for k, read in enumerate(reads) if not after or k not in after]
-        )
+        if self._engine.sync_engine.dispatch.before_cursor_execute:
+            self._announce(
+                sync_conn, [r for k, r in enumerate(reads) if not after or k not in after]
+            )
         try:
             rows, sent = await fetch(driver, reads, after)
         except asyncio.CancelledError:
@@ -223,13 +225,10 @@ class RequestDb:
         return rows
 
     def _announce(self, sync_conn: Any, reads: Sequence[Read]) -> None:
-        """Tell the engine's statement listeners (tests, bench) of ``reads``."""
-        engine = self._engine.sync_engine
-        if engine.dispatch.before_cursor_execute:
-            for text, values, _ in reads:
-                engine.dispatch.before_cursor_execute(
-                    sync_conn, None, text, tuple(values), None, False
-                )
+        """Tell the engine's statement listeners (tests, bench: asked when there are) of ``reads``."""
+        dispatch = self._engine.sync_engine.dispatch
+        for text, values, _ in reads:
+            dispatch.before_cursor_execute(sync_conn, None, text, tuple(values), None, False)
 
     async def begin_write(self) -> None:
         """Open the request's write transaction (ending the read snapshot) if not yet open."""

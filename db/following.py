@@ -133,23 +133,29 @@ def sent(reads: list[QueuedRead]) -> tuple[list[Read], dict[int, tuple[int, int]
 
 
 def answered(
-    sent: list[Read],
-    rows: list[Sequence[Any]],
-    after: dict[int, tuple[int, int]],
-    followers: list[Follower],
-) -> list[Read]:
+    rows: list[Sequence[Any]], after: dict[int, tuple[int, int]], followers: list[Follower]
+) -> list[tuple[int, list[Any], int]]:
     """Prime each follower's loader with its rows, for the keys the rows it follows hold;
-    return those that had keys, as each would have run alone (for the statement listeners:
-    tests, bench)."""
-    read: list[Read] = []
+    return (index, keys, where they go) of those that had keys: they count as statements."""
+    had = []
     for k, follows, position in followers:
         parent, column = after[k]
         keys = keys_of(rows[parent], column)
         if keys:
             follows.answer(keys, rows[k])
-            sql, args, row_type = sent[k]
-            alone = (unkeyed_sql(sql, position + 1), [*args[:position], keys, *args[position:]])
-            read.append((*alone, row_type))
+            had.append((k, keys, position))
+    return had
+
+
+def alone(sent: list[Read], had: list[tuple[int, list[Any], int]]) -> list[Read]:
+    """Return the followers that had keys as each would have run alone (for the statement
+    listeners: tests, bench)."""
+    read: list[Read] = []
+    for k, keys, position in had:
+        sql, args, row_type = sent[k]
+        read.append(
+            (unkeyed_sql(sql, position + 1), [*args[:position], keys, *args[position:]], row_type)
+        )
     return read
 
 
