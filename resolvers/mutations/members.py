@@ -18,8 +18,8 @@ from resolvers.context import Context
 from resolvers.mutations.business import require_admin, required_name
 from resolvers.mutations.changes import record_change
 from resolvers.mutations.common import row_id
-from resolvers.mutations.org_refs import live_team
-from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail, found
+from resolvers.mutations.org_refs import active_member, live_team, locked_member
+from resolvers.mutations.rules import RuleCode, atomic, clean_text, fail
 
 WHAT = "manage members"
 MAX_EMAIL = 254  # RFC 5321's limit on a forward path
@@ -61,14 +61,6 @@ async def _open_team(ctx: Context, global_id: str | None, current: int | None = 
         return id_
     team = await live_team(ctx, id_, "The team is archived; it takes no new members.")
     return int(team.id)
-
-
-async def _locked(ctx: Context, global_id: str) -> MemberRow:
-    principal, _ = ctx.require()
-    member = await org_writes.locked_member(
-        db=ctx.db, business_id=principal.business_id, member_id=row_id(global_id, "Member")
-    )
-    return found(member, "member")
 
 
 async def _keep_an_admin(ctx: Context, member: MemberRow, field: str) -> None:
@@ -141,9 +133,7 @@ async def update_member(ctx: Context, global_id: str, changes: MemberChanges) ->
     """Give a member another role or team; return the member."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
-        member = await _locked(ctx, global_id)
-        if member.deactivated_at is not None:
-            raise fail(RuleCode.MEMBER_DEACTIVATED, "The member is deactivated.", "id")
+        member = await active_member(ctx, global_id, "id", share=False)
         values: dict[str, Any] = {}
         if changes.role is not None and changes.role != member.role:
             values["role"] = _role(changes.role)
@@ -176,7 +166,7 @@ async def deactivate_member(ctx: Context, global_id: str) -> MemberRow:
     """Deactivate a member for good: their tokens stop, their history stays; return them."""
     principal = require_admin(ctx, WHAT)
     async with atomic(ctx):
-        member = await _locked(ctx, global_id)
+        member = await locked_member(ctx, global_id)
         if member.deactivated_at is not None:
             raise fail(RuleCode.INVALID_TRANSITION, "The member is already deactivated.", "id")
         if member.role == Role.ADMIN:
