@@ -15,10 +15,12 @@ from loaders.expenses import ParentCountKey, ParentPageKey
 from loaders.registry import Loaders
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering, expense_spec
-from resolvers.lists import child_rows, children_following
+from resolvers.lists import Children
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
-_RECEIPTS = attrgetter("receipts_by_expense")
+EXPENSE_RECEIPTS: Children[ReceiptRow] = Children(
+    Permission.RECEIPTS_READ, "receipts", attrgetter("receipts_by_expense")
+)
 
 
 async def list_expenses(
@@ -139,20 +141,6 @@ async def current_violations(ctx: Context, expense: ExpenseRow) -> list[Violatio
         return []
     has_receipt = bool(await loaders.receipts_by_expense.load(expense.id))
     return _broken(expense, applicable, has_receipt)
-
-
-async def expenses_receipts(
-    ctx: Context, expenses: Sequence[ExpenseRow], columns: Columns = None
-) -> list[list[ReceiptRow]]:
-    """Return the receipts of each expense (one loader call for all), with only ``columns``
-    of them when not None."""
-    return await child_rows(ctx, Permission.RECEIPTS_READ, _RECEIPTS, expenses, columns)
-
-
-def receipts_following(ctx: Context, parent: str, columns: Columns = None) -> Following | None:
-    """Return :func:`expenses_receipts`'s batch, the expenses a read of ``parent``
-    (db/following.py)."""
-    return children_following(ctx, Permission.RECEIPTS_READ, _RECEIPTS, parent, columns)
 
 
 async def expenses_events(

@@ -1,4 +1,5 @@
-"""Shared GraphQL building blocks: Node, Money, connections and the fields declaring them."""
+"""Shared GraphQL building blocks: Node, Money, connections, nested lists and the fields
+declaring them."""
 
 import asyncio
 import inspect
@@ -13,6 +14,7 @@ from db.following import Following
 from db.money import major_column, to_major
 from db.permissions import Permission
 from resolvers.context import Context
+from resolvers.lists import Children
 from resolvers.paging import PageArgs, PageResult
 from schema.fields import Info as Info  # re-exported: the types take it from here
 from schema.fields import Narrows, Sourced, column, fetched
@@ -163,4 +165,17 @@ def connection(
         whole=whole,
         rows=None if rows is None else Narrows(rows, pages=True),
         follow=follow,
+    )
+
+
+def children(kind: Children[Any], *, description: str) -> Any:
+    """Declare a nested list of child rows (a team's members): each source's visible rows of
+    ``kind``, loaded for every source of a level at once."""
+    return fetched(
+        kind.rows,
+        description=description,
+        permission=kind.permission,
+        reads=("id",),
+        narrows=Narrows(kind.table),
+        follow=kind.following,
     )

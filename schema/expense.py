@@ -12,14 +12,14 @@ import strawberry
 from db.following import Following
 from db.permissions import Permission
 from db.queries.match_candidates import ReceiptCandidateRow
-from db.rows import ExpenseEventRow, ExpenseRow, NodeRow, ReceiptRow
+from db.rows import ExpenseEventRow, ExpenseRow, NodeRow
 from db.sql import Columns
 from resolvers import expenses as resolve
 from resolvers import matching
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering
 from resolvers.paging import PageArgs, PageResult
-from schema.base import Connection, Money, Node, connection
+from schema.base import Connection, Money, Node, children, connection
 from schema.expense_inputs import (
     ExpenseFilter,
     ExpenseOrder,
@@ -28,7 +28,7 @@ from schema.expense_inputs import (
     OrderArg,
     ordering,
 )
-from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -79,12 +79,6 @@ def _money(amount: str, currency: str, *, description: str) -> Any:
 
 def _optional(read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda row: None if (value := read(row)) is None else convert(value)
-
-
-async def _receipts(
-    ctx: Context, expenses: list[ExpenseRow], columns: Columns = None
-) -> list[list[ReceiptRow]]:
-    return await resolve.expenses_receipts(ctx, expenses, columns)
 
 
 async def _missing(ctx: Context, expenses: list[ExpenseRow]) -> list[bool]:
@@ -161,13 +155,8 @@ class Expense(Node, Sourced):
     category: Annotated["Category", strawberry.lazy("schema.category")] | None = reference(
         "categories", "category_id", description="Bookkeeping category."
     )
-    receipts: list[Annotated["Receipt", strawberry.lazy("schema.receipt")]] = fetched(
-        _receipts,
-        description="Receipts attached to it.",
-        permission=Permission.RECEIPTS_READ,
-        reads=("id",),
-        narrows=Narrows("receipts"),
-        follow=resolve.receipts_following,
+    receipts: list[Annotated["Receipt", strawberry.lazy("schema.receipt")]] = children(
+        resolve.EXPENSE_RECEIPTS, description="Receipts attached to it."
     )
     receipt_missing: bool = fetched(
         _missing,

@@ -5,15 +5,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.permissions import Permission
 from db.roles import Role
-from db.rows import CardRow, MemberRow
-from db.sql import Columns
-from resolvers.context import Context
-from resolvers.lists import cards_following, member_cards
-from schema.base import Connection, Node
+from db.rows import MemberRow
+from resolvers.lists import MEMBER_CARDS
+from schema.base import Connection, Node, children
 from schema.expense import Expense, expenses_field
-from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, global_id, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -22,12 +19,6 @@ if TYPE_CHECKING:
 
 # the one Role (db/roles.py) is the GraphQL enum too
 strawberry.enum(Role, description="What a member may see and do.")
-
-
-async def _cards(
-    ctx: Context, members: list[MemberRow], columns: Columns = None
-) -> list[list[CardRow]]:
-    return await member_cards(ctx, members, columns)
 
 
 @strawberry.type(description="A person of the business who spends, approves or administers.")
@@ -49,13 +40,8 @@ class Member(Node, Sourced):
     team: Annotated["Team", strawberry.lazy("schema.team")] | None = reference(
         "teams", "team_id", description="The team the member belongs to."
     )
-    cards: list[Annotated["Card", strawberry.lazy("schema.card")]] = fetched(
-        _cards,
-        description="Cards held by the member that the viewer may see.",
-        permission=Permission.CARDS_READ,
-        reads=("id",),
-        narrows=Narrows("cards"),
-        follow=cards_following,
+    cards: list[Annotated["Card", strawberry.lazy("schema.card")]] = children(
+        MEMBER_CARDS, description="Cards held by the member that the viewer may see."
     )
 
     expenses: Connection[Expense] = expenses_field(

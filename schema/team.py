@@ -6,20 +6,13 @@ import strawberry
 
 from db.following import Following
 from db.permissions import Permission
-from db.rows import MemberRow, TeamRow
-from db.sql import Columns
+from db.rows import TeamRow
 from resolvers.context import Context
-from resolvers.lists import members_following, team_members
-from schema.base import Connection, Node
+from resolvers.lists import TEAM_MEMBERS
+from schema.base import Connection, Node, children
 from schema.expense import Expense, expenses_field
-from schema.fields import Narrows, Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, global_id, reference
 from schema.member import Member
-
-
-async def _members(
-    ctx: Context, teams: list[TeamRow], columns: Columns = None
-) -> list[list[MemberRow]]:
-    return await team_members(ctx, teams, columns)
 
 
 async def _member_counts(ctx: Context, teams: list[TeamRow]) -> list[int]:
@@ -45,13 +38,8 @@ class Team(Node, Sourced):
     manager: Member | None = reference(
         "members", "manager_id", description="The manager who approves the team's expenses."
     )
-    members: list[Member] = fetched(
-        _members,
-        description="Members of the team that the viewer may see, by name.",
-        permission=Permission.TEAMS_READ,
-        reads=("id",),
-        narrows=Narrows("members"),
-        follow=members_following,
+    members: list[Member] = children(
+        TEAM_MEMBERS, description="Members of the team that the viewer may see, by name."
     )
     member_count: int = fetched(
         _member_counts,
