@@ -4,7 +4,8 @@ What they prime must be what the loaders would have loaded themselves; the whole
 one round trip; a batch with no keys to read is not counted as a statement.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -52,8 +53,7 @@ def _followers(loaders: Loaders) -> list[object]:
 async def test_followers_prime_what_their_loaders_would_load_in_one_round_trip(
     db: RequestDb, engine: AsyncEngine, world: World, statements: StatementCounter
 ) -> None:
-    visibility = Visibility(world.a.id)
-    loaders = make_loaders(db, visibility)
+    loaders = make_loaders(db, Visibility(world.a.id))
     await db.rows(select(expenses.c.id).limit(1))  # the connection, lent
     sent = round_trips(db)
     statements.reset()
@@ -63,32 +63,61 @@ async def test_followers_prime_what_their_loaders_would_load_in_one_round_trip(
     assert len(ours) == 1 and all(t in ours[0] for t in ("members", "cards", "receipts"))
     assert len(statements.statements) == 4
     assert db.follows.claim() is None  # taken
-    members = [r.member_id for r in rows]
-    cards = [r.card_id for r in rows if r.card_id is not None]
-    assert None in [r.card_id for r in rows] and cards  # the world has both
+    assert None in [r.card_id for r in rows] and any(r.card_id for r in rows)  # the world has both
     statements.reset()
-    primed = (
-        await loaders.ref("members", ("name",)).load_all(members),
-        await loaders.ref("cards", ("last4",)).load_all(cards),
+    primed = await _loaded(loaders, rows)
+    assert statements.count == 0  # all there
+    assert primed == await _loaded_afresh(engine, world, rows)
+    assert any(primed[2]) and not all(primed[2])  # expenses with receipts, and without
+
+
+@pytest.mark.parametrize("card", [True, False])
+async def test_a_one_row_reads_followers_take_its_keys_by_equality(
+    db: RequestDb, engine: AsyncEngine, world: World, statements: StatementCounter, card: bool
+) -> None:
+    """A read of at most one row gives at most one key: PostgreSQL plans an equality as a
+    lookup by primary key, where against an array it may scan the business's index."""
+    a = world.a
+    found = await db.rows(
+        select(expenses.c.id)
+        .where(expenses.c.business_id == a.id, expenses.c.card_id.is_not(None) == card)
+        .limit(1)
+    )
+    sent = round_trips(db)
+    loaders = make_loaders(db, Visibility(a.id))
+    db.follows.offer(_followers(loaders))  # type: ignore[arg-type]
+    one = select(expenses.c.id, expenses.c.member_id, expenses.c.card_id)
+    one = one.where(expenses.c.business_id == a.id, expenses.c.id == found[0].id)
+    statements.reset()
+    rows = await db.rows(keep(one, one_row=True))
+    [ours] = [q for q in sent if "expenses" in q]
+    assert ours.count("= (SELECT _c") == 3 and "ARRAY(" not in ours
+    assert (rows[0].card_id is not None) == card
+    assert len(statements.statements) == (4 if card else 3)  # no card id: nothing read
+    statements.reset()
+    primed = await _loaded(loaders, rows)
+    assert statements.count == 0
+    assert primed == await _loaded_afresh(engine, world, rows)
+
+
+async def _loaded(loaders: Loaders, rows: Sequence[Any]) -> tuple[list[Any], ...]:
+    """Return what the followers' loaders hold for ``rows``' keys."""
+    return (
+        await loaders.ref("members", ("name",)).load_all([r.member_id for r in rows]),
+        await loaders.ref("cards", ("last4",)).load_all([r.card_id for r in rows if r.card_id]),
         await loaders.narrowed(loaders.receipts_by_expense, ("file_name",)).load_all(
             [r.id for r in rows]
         ),
     )
-    assert statements.count == 0  # all there
+
+
+async def _loaded_afresh(engine: AsyncEngine, world: World, rows: Sequence[Any]) -> Any:
+    """Return :func:`_loaded` of loaders of a request of their own (nothing primed)."""
     fresh_db = RequestDb(engine)
     try:
-        fresh = make_loaders(fresh_db, visibility)
-        loaded = (
-            await fresh.ref("members", ("name",)).load_all(members),
-            await fresh.ref("cards", ("last4",)).load_all(cards),
-            await fresh.narrowed(fresh.receipts_by_expense, ("file_name",)).load_all(
-                [r.id for r in rows]
-            ),
-        )
+        return await _loaded(make_loaders(fresh_db, Visibility(world.a.id)), rows)
     finally:
         await fresh_db.close()
-    assert primed == loaded
-    assert any(primed[2]) and not all(primed[2])  # expenses with receipts, and without
 
 
 async def test_a_follower_with_no_keys_is_not_a_statement(
