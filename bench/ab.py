@@ -171,6 +171,8 @@ async def profiled(app: Any, body: bytes, token: str, requests: int) -> None:
     for _ in range(requests):
         await call(app, body, token)
     profile.disable()
+    if os.environ.get("AB_DUMP"):
+        profile.dump_stats(os.environ["AB_DUMP"])
     pstats.Stats(profile).sort_stats(os.environ.get("AB_SORT", "tottime")).print_stats(
         int(os.environ.get("AB_ROWS", "45"))
     )

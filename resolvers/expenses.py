@@ -67,8 +67,9 @@ async def parent_expenses(
     ``columns``: the only columns to read of their rows (None: whole rows).
     """
     loaders, key = _page_key(ctx, parent, filter_, order, args, columns)
+    spec, keys = key.spec, key.keyset  # a key per parent (made anew: _replace is slower)
     pages = await loaders.expense_pages.load_all(
-        [key._replace(parent_id=parent_id) for parent_id in parent_ids]
+        [ParentPageKey(parent, parent_id, spec, keys, columns) for parent_id in parent_ids]
     )
 
     def result(parent_id: int, page: Any) -> PageResult:
