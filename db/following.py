@@ -16,6 +16,7 @@ the read whose rows the next level uses.
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select
@@ -161,6 +162,6 @@ def alone(sent: list[Read], had: list[tuple[int, list[Any], int]]) -> list[Read]
 
 def keys_of(rows: Sequence[Sequence[Any]], column: int) -> list[Any]:
     """Return the distinct non-null values of ``rows``' ``column`` (by index), in order."""
-    keys = dict.fromkeys(row[column] for row in rows)
+    keys = dict.fromkeys(map(itemgetter(column), rows))
     keys.pop(None, None)
     return list(keys)

@@ -182,14 +182,15 @@ class Run:
     async def made(self, plans: list[FieldPlan], values: list[Any]) -> list[Any]:
         """Return the response objects of ``values`` (sources or None) of one object type."""
         present = [value for value in values if value is not None]
-        if level_of(plans).leaves_only and len(set(map(id, present))) < len(present):
+        if level_of(plans).leaves_only:
             # scalars only: one response object per distinct source, shared where it
             # repeats (fifty expenses name a few members); each occurrence still counts
-            distinct = list({id(value): value for value in present}.values())
-            objects = await self.objects(plans, distinct)
-            self.objects_made += len(present) - len(distinct)
-            by_source = {id(value): obj for value, obj in zip(distinct, objects, strict=True)}
-            return [None if value is None else by_source[id(value)] for value in values]
+            by_id = dict(zip(map(id, present), present, strict=True))
+            if len(by_id) < len(present):
+                objects = await self.objects(plans, list(by_id.values()))
+                self.objects_made += len(present) - len(by_id)
+                made = dict(zip(by_id, objects, strict=True))
+                return list(map(made.get, map(id, values)))  # None's id is not among them
         objects = await self.objects(plans, present)
         if len(present) == len(values):
             return objects

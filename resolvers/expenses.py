@@ -42,9 +42,7 @@ async def list_expenses(
         db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys, columns=columns
     )
     # for the references to these expenses; narrowed rows only for those reading no more
-    expense_loader = loaders.ref("expenses", columns)
-    for row in page.rows:
-        expense_loader.prime(row.id, row)
+    loaders.ref("expenses", columns).prime_many([(row.id, row) for row in page.rows])
 
     async def count() -> int:
         return await count_expenses(db=ctx.db, visibility=loaders.visibility, spec=spec)

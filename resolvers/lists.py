@@ -29,9 +29,7 @@ async def list_rows(ctx: Context, *, table: str, spec: ListSpec, args: PageArgs)
     page = await list_page(
         db=ctx.db, visibility=loaders.visibility, table=table, spec=spec, keyset=keys
     )
-    ref_loader = loaders.ref(table)
-    for row in page.rows:
-        ref_loader.prime(row.id, row)
+    loaders.ref(table).prime_many([(row.id, row) for row in page.rows])
 
     async def count() -> int:
         return await count_list(db=ctx.db, visibility=loaders.visibility, table=table, spec=spec)
