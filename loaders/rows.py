@@ -1,6 +1,7 @@
 """Rows by id, and child lists by parent id."""
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from db.engine import RequestDb
@@ -10,6 +11,8 @@ from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, P
 from db.sql import Columns
 from db.visibility import Visibility
 from loaders.base import TenantLoader, ordered
+
+_ID = attrgetter("id")
 
 R = TypeVar("R", bound=NodeRow)
 
@@ -52,10 +55,10 @@ class RowByIdLoader(TenantLoader[int, R | None]):
 
     def _found(self, rows: Sequence[Any], keys: list[int]) -> dict[int, R | None]:
         """Return the row of each key (None: none), remembering the missing ones."""
-        by_id = {row.id: row for row in rows}
+        by_id = dict(zip(map(_ID, rows), rows, strict=True))
         if self.missing is not None:
             self.missing.update(key for key in keys if key not in by_id)
-        return {key: by_id.get(key) for key in keys}
+        return dict(zip(keys, map(by_id.get, keys), strict=True))
 
     async def batch_load_fn(self, keys: list[int]) -> list[R | None]:
         missing = self.missing
