@@ -107,6 +107,10 @@ def _merged_sql(statements: Sequence[Part]) -> str:
                 # a lookup by key; against an array it plans for ten keys and may scan the
                 # business's rows of an index instead (a member: 0.36 -> 0.22 ms, RESULTS.md)
                 text = _ANY_KEYS.sub(f"= (SELECT {column} FROM {cte})", text)
+            else:  # set membership: a key twice, or a null, changes nothing; no DISTINCT to
+                # hash (a list page's references: 0.74 -> 0.66 ms of PostgreSQL's CPU)
+                text = _ANY_KEYS.sub(f"= ANY (ARRAY(SELECT {column} FROM {cte}))", text)
+            # anything else (a LATERAL over the keys) reads each key once, none null
             keys = f"ARRAY(SELECT DISTINCT {column} FROM {cte} WHERE {column} IS NOT NULL)"
             text = _KEYS.sub(keys, text)
         if offset:
