@@ -11,9 +11,12 @@ from itertools import repeat
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -162,6 +165,7 @@ def _maker(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
     return made
 
 
+_INTS = {int}  # not bool: a subclass, which Int serialises as 0 or 1
 # built-in scalars whose serialisation returns a value of these types unchanged
 _UNCHANGED = {
     id(GraphQLString): frozenset({str, type(None)}),
@@ -177,6 +181,9 @@ def serialised(values: Iterable[Any], type_: GraphQLLeafType) -> list[Any]:
     unchanged = _UNCHANGED.get(id(type_))
     if unchanged is not None and types <= unchanged:
         return values  # strings as strings, booleans as booleans: nothing to do
+    if types == _INTS and type_ is GraphQLInt:  # 32-bit ints serialise as themselves
+        if GRAPHQL_MIN_INT <= min(values) and max(values) <= GRAPHQL_MAX_INT:
+            return values
     serialize = type_.serialize
     try:
         # not ``None in values``: a Decimal compared with None asks numbers.Rational (an ABC)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from graphql import GraphQLScalarType, GraphQLString
+from graphql import GraphQLInt, GraphQLScalarType, GraphQLString
 
 from execution import compat
 from execution.values import Fallback, _maker, serialised
@@ -39,6 +39,15 @@ def test_leaves_are_serialised_with_nulls_kept() -> None:
     assert serialised([moment, None], date_time) == ["2026-12-02T03:04:05+00:00", None]
     assert serialised([Decimal("1.50"), Decimal("-0.00")], decimal) == ["1.50", "-0.00"]
     assert serialised(["a", None], GraphQLString) == ["a", None]
+
+
+def test_ints_are_what_graphql_core_serialises_them_as() -> None:
+    edges = [0, 7, -(2**31), 2**31 - 1]
+    assert serialised(edges, GraphQLInt) == [GraphQLInt.serialize(v) for v in edges]
+    assert serialised([True, 3, None], GraphQLInt) == [1, 3, None]  # bool is not int here
+    for beyond in (2**31, -(2**31) - 1):  # not 32-bit: the reference path says why
+        with pytest.raises(Fallback, match="Int cannot serialise"):
+            serialised([1, beyond], GraphQLInt)
 
 
 def test_a_value_its_type_cannot_serialise_falls_back() -> None:
