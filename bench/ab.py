@@ -1,9 +1,12 @@
 """Server CPU of peerbench's documents in process, and A/B of a switch in one run:
 ``python -m bench.ab --shape q3 [--requests 12000] [--toggle module:ATTR] [--workers-metrics]``,
-or ``--walk``: the modules of this repository one request runs code from.
+or ``--walk``: the modules of this repository one request runs code from, or ``--profile``:
+cProfile of ``--requests`` requests on this process's CPU time (``AB_SORT=cumtime``,
+``AB_ROWS=N``, ``AB_DUMP=file`` in the environment change its listing or keep its stats).
 
 Requests go straight to the ASGI app (bench/executors.py ``call``: no client library, no
-sockets), so the CPU this process spends is the server's; PostgreSQL's is read from ``/proc`` for its processes.
+sockets), so the CPU this process spends is the server's; PostgreSQL's is read from
+``/proc`` for the benchmark's server and its backends.
 With ``--toggle``, a module attribute (a switch a change under test adds for the purpose)
 is set False and True for alternate chunks of ``--chunk`` requests: both sides see the
 same machine at nearly the same time, which on a shared 2-core box varies more between two
