@@ -92,12 +92,9 @@ class ChildrenLoader(TenantLoader[int, list[R]]):
     def following(self, table: str, column: str) -> Following | None:
         """Return this loader's batch, its parent ids ``column`` of a read of ``table``
         (db/following.py)."""
-        keyed = lookups.keyed_children(
+        read, key = lookups.keyed_children(
             visibility=self.visibility, table=self.table, columns=self.columns
         )
-        if keyed is None:
-            return None
-        read, key = keyed
 
         def children(rows: Sequence[Any], parent_ids: list[int]) -> dict[int, list[Any]]:
             return lookups.grouped(rows, parent_ids, key)

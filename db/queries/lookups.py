@@ -10,7 +10,7 @@ from db.fastread import keep
 from db.following import KeyedRead
 from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
-from db.sql import Columns, any_of, array_param
+from db.sql import Columns, any_of, array_param, kept_by_inputs
 from db.tables.expense import expense_events
 from db.tables.org import businesses, cards, members, policies
 from db.tables.receipt import receipts
@@ -117,7 +117,8 @@ class _ByKeys:
         )
 
     def keyed(self, visibility: Visibility) -> KeyedRead:
-        """Return the statement for several keys, its keys left to another read (db/following.py)."""
+        """Return the statement for several keys in the business (the tenant filter alone),
+        its keys left to another read (db/following.py)."""
         return KeyedRead(self.several, {"business_id": visibility.business_id}, "keys")
 
     async def grouped(
@@ -141,16 +142,31 @@ def keyed_by_ids(
     return _BY_IDS[table].only(columns).keyed(visibility)
 
 
+@kept_by_inputs
+def _visible_keyed(by_keys: _ByKeys, visibility: Visibility) -> Select[Any]:
+    """Return ``by_keys``'s statement for the rows ``visibility`` shows of several keys
+    (``:keys``), built once per viewer: a manager's or employee's member and card lists."""
+    table, column = by_keys._made[0], by_keys.column
+    node = NODE_TABLES[table.name]
+    return (
+        select(*by_keys._shown)
+        .where(
+            node.visible(visibility), table.c[column] == any_(array_param("keys", table.c[column]))
+        )
+        .order_by(*by_keys._order)
+    )
+
+
 def keyed_children(
     *, visibility: Visibility, table: str, columns: Columns = None
-) -> tuple[KeyedRead, str] | None:
+) -> tuple[KeyedRead, str]:
     """Return the children statement of ``table`` (receipts, members, cards), its parent ids
-    left to another read (db/following.py), and the column holding them; None where it is
-    built per request (the viewer's visibility)."""
-    by_keys = _CHILDREN[table]
-    if by_keys is not _RECEIPTS_BY_EXPENSE and not visibility.sees_all:
-        return None
-    return by_keys.only(columns).keyed(visibility), by_keys.column
+    left to another read (db/following.py), and the column holding them. Receipts are read
+    without the viewer's predicate, as :func:`receipts_by_expense` reads them."""
+    by_keys = _CHILDREN[table].only(columns)
+    if by_keys._made[0] is receipts or visibility.sees_all:  # the tenant filter alone
+        return by_keys.keyed(visibility), by_keys.column
+    return KeyedRead(_visible_keyed(by_keys, visibility), {}, "keys"), by_keys.column
 
 
 def grouped(rows: Sequence[Any], keys: Sequence[int], column: str) -> dict[int, list[Any]]:
