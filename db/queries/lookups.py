@@ -107,14 +107,13 @@ class _ByKeys:
     def visible(self, visibility: Visibility, keys: Sequence[int], columns: Columns) -> Select[Any]:
         """Return the statement for ``keys`` of the rows ``visibility`` shows (built each time:
         the predicate holds the viewer's member and teams), reading only ``columns``."""
-        table, column = self._made[0], self.column
         narrowed = self.only(columns)
-        node = NODE_TABLES[table.name]
-        return (
-            select(*narrowed._shown)
-            .where(node.visible(visibility), any_of(table.c[column], keys))
-            .order_by(*narrowed._order)
-        )
+        return narrowed.visible_where(visibility, any_of(self._made[0].c[self.column], keys))
+
+    def visible_where(self, visibility: Visibility, match: Any) -> Select[Any]:
+        """Return this statement for the rows ``visibility`` shows whose key ``match``es."""
+        node = NODE_TABLES[self._made[0].name]
+        return select(*self._shown).where(node.visible(visibility), match).order_by(*self._order)
 
     def keyed(self, visibility: Visibility) -> KeyedRead:
         """Return the statement for several keys in the business (the tenant filter alone),
@@ -146,15 +145,8 @@ def keyed_by_ids(
 def _visible_keyed(by_keys: _ByKeys, visibility: Visibility) -> Select[Any]:
     """Return ``by_keys``'s statement for the rows ``visibility`` shows of several keys
     (``:keys``), built once per viewer: a manager's or employee's member and card lists."""
-    table, column = by_keys._made[0], by_keys.column
-    node = NODE_TABLES[table.name]
-    return (
-        select(*by_keys._shown)
-        .where(
-            node.visible(visibility), table.c[column] == any_(array_param("keys", table.c[column]))
-        )
-        .order_by(*by_keys._order)
-    )
+    key = by_keys._made[0].c[by_keys.column]
+    return by_keys.visible_where(visibility, key == any_(array_param("keys", key)))
 
 
 def keyed_children(
@@ -164,7 +156,7 @@ def keyed_children(
     left to another read (db/following.py), and the column holding them. Receipts are read
     without the viewer's predicate, as :func:`receipts_by_expense` reads them."""
     by_keys = _CHILDREN[table].only(columns)
-    if by_keys._made[0] is receipts or visibility.sees_all:  # the tenant filter alone
+    if table == "receipts" or visibility.sees_all:  # the tenant filter alone
         return by_keys.keyed(visibility), by_keys.column
     return KeyedRead(_visible_keyed(by_keys, visibility), {}, "keys"), by_keys.column
 
