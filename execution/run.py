@@ -28,7 +28,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from execution import compat
 from execution.gather import gather
 from execution.plan import FieldPlan
-from execution.values import Fallback, column_of, level_of
+from execution.values import Fallback, Level, column_of, level_of
 from schema.fields import Typed, loaded_key
 
 _MISSING: Any = object()
@@ -58,17 +58,8 @@ class Run:
             return []
         if self.failed:
             raise Fallback("stopped")
-        self.objects_made += len(sources)
         level = level_of(plans)
-        columns: list[Any] = [None] * level.width
-        for j, name in level.typenames:
-            columns[j] = [name] * len(sources)
-        for j, many, non_null in level.columns:  # serialised by the declaration, all at once
-            columns[j] = values = many(sources)
-            if non_null and None in values:
-                raise Fallback("null in a non-null field")
-        for j, read, column in level.leaves:
-            columns[j] = column(list(map(read, sources)))  # C loops over attrgetters
+        columns = self.filled(level, sources)
         if level.later:  # loads, and object fields: awaited after every leaf is made
             later = [
                 self.fetched(plan, sources)
@@ -82,6 +73,34 @@ class Run:
                 columns[j] = column
         # every column holds one value per source (made so above): no strict check
         return list(map(level.make, *columns))
+
+    def filled(self, level: Level, sources: list[Any]) -> list[Any]:
+        """Return the columns of ``level`` for ``sources``, all but its ``later`` fields."""
+        self.objects_made += len(sources)
+        columns: list[Any] = [None] * level.width
+        for j, name in level.typenames:
+            columns[j] = [name] * len(sources)
+        for j, many, non_null in level.columns:  # serialised by the declaration, all at once
+            columns[j] = values = many(sources)
+            if non_null and None in values:
+                raise Fallback("null in a non-null field")
+        for j, read, column in level.leaves:
+            columns[j] = column(list(map(read, sources)))  # C loops over attrgetters
+        for j, read, plans, non_null in level.inline:
+            columns[j] = self.inlined(plans, list(map(read, sources)), non_null)
+        return columns
+
+    def inlined(self, plans: list[FieldPlan], values: list[Any], non_null: bool) -> list[Any]:
+        """Return the response objects of a plain object field of leaves (Money), made at once."""
+        level = level_of(plans)
+        present = [value for value in values if value is not None]
+        objects = list(map(level.make, *self.filled(level, present))) if present else []
+        if len(present) == len(values):
+            return objects
+        if non_null:
+            raise Fallback("null in a non-null field")
+        made_iter = iter(objects)
+        return [None if value is None else next(made_iter) for value in values]
 
     async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""

@@ -20,6 +20,7 @@ from graphql import (
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
 )
@@ -94,13 +95,16 @@ class Level:
 
     Each entry holds the field's position in the response object: ``typenames`` (position,
     type name), ``columns`` (position, the declaration's column function, whether a null is
-    refused), ``leaves`` (position, read, serialiser), ``later`` (position, plan, the read of an
-    object field or None for a load, the field's type): the fields awaited, in order.
+    refused), ``leaves`` (position, read, serialiser), ``inline`` (position, read, the object
+    type's plans, whether a null is refused: a plain object of leaves, such as Money, made
+    at once with no await), ``later`` (position, plan, the read of an object field or None
+    for a load, the field's type): the fields awaited, in order.
     """
 
     typenames: tuple[tuple[int, str], ...]
     columns: tuple[tuple[int, Callable[[list[Any]], list[Any]], bool], ...]
     leaves: tuple[tuple[int, Callable[[Any], Any], Column], ...]
+    inline: tuple[tuple[int, Callable[[Any], Any], list[FieldPlan], bool], ...]
     later: tuple[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType], ...]
     make: Callable[..., dict[str, Any]]  # the response object of the columns' values
     width: int
@@ -116,6 +120,7 @@ def level_of(plans: list[FieldPlan]) -> Level:
     typenames: list[tuple[int, str]] = []
     columns: list[tuple[int, Callable[[list[Any]], list[Any]], bool]] = []
     leaves: list[tuple[int, Callable[[Any], Any], Column]] = []
+    inline: list[tuple[int, Callable[[Any], Any], list[FieldPlan], bool]] = []
     later: list[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType]] = []
     for j, plan in enumerate(plans):
         if plan.kind is Kind.TYPENAME:
@@ -130,12 +135,19 @@ def level_of(plans: list[FieldPlan]) -> Level:
             assert plan.read is not None
             if plan.leaf is not None:
                 leaves.append((j, plan.read, column_of(plan.type)))
+                continue
+            non_null = isinstance(plan.type, GraphQLNonNull)
+            named = plan.type.of_type if isinstance(plan.type, GraphQLNonNull) else plan.type
+            children = plan.children.get(named.name) if isinstance(named, GraphQLObjectType) else None
+            if children is not None and not level_of(children).later:
+                inline.append((j, plan.read, children, non_null))
             else:
                 later.append((j, plan, plan.read, plan.type))
     made = Level(
         tuple(typenames),
         tuple(columns),
         tuple(leaves),
+        tuple(inline),
         tuple(later),
         _maker(tuple(plan.key for plan in plans)),
         len(plans),

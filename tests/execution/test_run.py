@@ -4,10 +4,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from graphql import GraphQLInt, GraphQLScalarType, GraphQLString
+from graphql import GraphQLInt, GraphQLScalarType, GraphQLString, parse
+from graphql.execution.values import VariableValues
 
 from execution import compat
-from execution.values import Fallback, _maker, serialised
+from execution.plan import plan_document
+from execution.run import Run
+from execution.values import Fallback, _maker, level_of, serialised
 from schema.build import build_schema
 
 
@@ -54,3 +57,30 @@ def test_a_value_its_type_cannot_serialise_falls_back() -> None:
     decimal = scalar("Decimal")
     with pytest.raises(Fallback, match="Decimal cannot serialise"):
         serialised([Decimal("1"), "not a decimal"], decimal)
+
+
+def test_a_plain_object_of_leaves_is_made_at_once_and_keeps_its_nulls() -> None:
+    core = compat.core_schema(build_schema())
+    query = "{ cards(first: 2) { nodes { last4 spendLimit { amount currency } holder { name } } } }"
+    (cards,) = plan_document(core, parse(query), None).fields
+    (nodes,) = cards.children["CardConnection"]
+    card = nodes.children["Card"]
+    level = level_of(card)
+    # Money is made with its card, no await; the holder is a load, awaited later
+    assert [plan.key for _, _, plan_list, _ in level.inline for plan in plan_list] == [
+        "amount",
+        "currency",
+    ]
+    assert [plan.key for _, plan, _, _ in level.later] == ["holder"]
+    (_, _, money, non_null) = level.inline[0]
+    assert not non_null  # a card may have no limit
+    run = Run(build_schema(), None, VariableValues({}, {}))
+    made = run.inlined(money, [(150000, "JPY"), None, (1250, "BHD")], non_null)
+    assert made == [
+        {"amount": "150000", "currency": "JPY"},
+        None,
+        {"amount": "1.250", "currency": "BHD"},
+    ]
+    assert run.objects_made == 2  # what the cost reports: the nulls are no objects
+    with pytest.raises(Fallback, match="null in a non-null field"):
+        run.inlined(money, [(1, "EUR"), None], True)
