@@ -9,7 +9,7 @@ from db.nodes import NODE_TYPES
 from resolvers.errors import bad_input
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
-# global ids remembered per type by id_column, at most (about 1 MB a type)
+# global ids remembered per type by id_column, and decoded ones, at most (about 1 MB each)
 KNOWN_IDS = 8192
 
 
@@ -47,8 +47,15 @@ def id_column(type_name: str) -> Callable[[Sequence[Any]], list[str]]:
     return ids
 
 
+# global ids decoded lately (a detail page is asked for again and again), KNOWN_IDS at most
+_decoded: dict[str, tuple[str, int]] = {}
+
+
 def decode_id(global_id: str) -> tuple[str, int]:
     """Return (type name, row id) of a global id; BAD_USER_INPUT when it is not one of ours."""
+    found = _decoded.get(global_id)
+    if found is not None:
+        return found
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
@@ -58,7 +65,10 @@ def decode_id(global_id: str) -> tuple[str, int]:
     # one spelling per object: base64 decoding tolerates extra padding and junk characters
     if type_name not in NODE_TYPES or not 0 < id_ < 2**63 or encode_id(type_name, id_) != global_id:
         raise bad_input(f"Malformed id {global_id[:40]!r}.")
-    return type_name, id_
+    if len(_decoded) >= KNOWN_IDS:
+        _decoded.clear()
+    _decoded[global_id] = found = (type_name, id_)  # only ids of ours: at most ~30 characters
+    return found
 
 
 def decode_ids_of(
