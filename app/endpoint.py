@@ -28,11 +28,10 @@ from app.cost import StaticCosts
 from app.downloads import ReceiptDownloads
 from app.errors import is_unavailable
 from app.graphiql import graphiql_page, wants_graphiql
-from app.lane import FastLane
+from app.lane import FastLane, LastPrincipals, speculated
 from app.limits import Buckets, LeakyBuckets
 from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
 from app.operation_reader import read_operation
-from app.principals import LastPrincipals, speculated
 from app.redis_buckets import RedisBuckets
 from app.served_schema import served_schema
 from app.settings import Settings
@@ -191,7 +190,7 @@ class GraphQLEndpoint:
     def _guess(
         self, scope: Scope, params: GraphQLParams, authorization: str | None
     ) -> Principal | None:
-        """Return the principal to start the request's known query under (app/principals.py).
+        """Return the principal to start the request's known query under (app/lane.py :func:`~app.lane.speculated`).
 
         None when the credential is read first: no known query, or a request the lane may
         not answer alone (persisted queries resolve first; a query's idempotency key is

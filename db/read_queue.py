@@ -3,8 +3,8 @@
 The loaders of one level of a query (an expense page's members, cards, teams, receipts)
 dispatch in the same turn. :class:`ReadQueue` holds their reads until the turn ends, and
 one turn more (the read of a task started in that turn goes with them: the credential
-read app/principals.py starts beside a query's first reads, whether the query's first read
-is asked for at once, a root list's, or two turns later, a loader's batch), and hands them
+read app/lane.py's ``speculated`` starts beside a query's first reads, whether that first
+read is asked for at once, a root list's, or two turns later, a loader's batch), and hands them
 to the request's handle at once, which sends several as one statement
 (db/merged_reads.py :func:`~db.merged_reads.merged`): one round trip instead of one each.
 """

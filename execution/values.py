@@ -138,7 +138,9 @@ def level_of(plans: list[FieldPlan]) -> Level:
                 continue
             non_null = isinstance(plan.type, GraphQLNonNull)
             named = plan.type.of_type if isinstance(plan.type, GraphQLNonNull) else plan.type
-            children = plan.children.get(named.name) if isinstance(named, GraphQLObjectType) else None
+            children = (
+                plan.children.get(named.name) if isinstance(named, GraphQLObjectType) else None
+            )
             if children is not None and not level_of(children).later:
                 inline.append((j, plan.read, children, non_null))
             else:

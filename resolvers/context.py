@@ -30,7 +30,7 @@ class Principal:
 
     @cached_property
     def visibility(self) -> Visibility:
-        """Return the rows this principal may see (made once: app/principals.py keeps principals)."""
+        """Return the rows this principal may see (made once: app/lane.py keeps principals)."""
         if self.kind == "api_key" or self.role in WHOLE_BUSINESS_ROLES:
             return Visibility(business_id=self.business_id)
         return Visibility(

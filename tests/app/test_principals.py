@@ -1,4 +1,4 @@
-"""A known query by id starts under the principal its credential had last time (app/principals.py).
+"""A known query by id starts under the principal its credential had last time (app/lane.py, speculated).
 
 The credential is still read on every request, in the same statement as the query's first
 reads; what those read is used only when the credential read gives the same principal.
@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.lane import MAX_REMEMBERED_CHARS, LastPrincipals
 from app.limits import LimitSettings
-from app.principals import MAX_REMEMBERED_CHARS, LastPrincipals
 from resolvers.context import Principal
 from resolvers.ids import encode_id
 from tests.conftest import SETTINGS, app_client, gql_raw, token
