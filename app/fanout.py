@@ -148,7 +148,7 @@ class Renders:
         result = execute(self.schema, plan.document, root_value=Event.of(row),
                          variable_values=plan.variables, operation_name=plan.operation_name)  # fmt: skip
         assert not hasattr(result, "__await__"), "row fields resolve without awaiting"
-        body: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
-        if result.errors:  # type: ignore[union-attr]
-            body["errors"] = [e.formatted for e in ensure_codes(result.errors, "ws")]  # type: ignore[union-attr]
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [e.formatted for e in ensure_codes(result.errors, "ws")]
         return orjson.dumps(body).decode()

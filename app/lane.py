@@ -42,7 +42,8 @@ from app.observability import LANE, TALLY, child
 from execution import compat
 from execution.cache import DOCUMENT_CACHE_BYTES, BoundedCache
 from execution.plan import Plan, Unsupported, plan_document
-from execution.run import Fallback, Run, hand_over
+from execution.run import Run, hand_over
+from execution.values import Fallback
 from resolvers.context import Principal
 from schema.error_log import NAME_LIMIT, bounded
 

@@ -9,7 +9,7 @@ off, and nothing under it reaches the data.
 """
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -118,7 +118,7 @@ class LeakyBuckets:
     """Cost points per credential: ``bucket_size`` at most, refilled at ``restore_rate`` per second."""
 
     limits: LimitSettings
-    clock: Any = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     async def available(self, key: str) -> float:
@@ -211,7 +211,7 @@ class QueryCost(SchemaExtension):
         self.key = key
         return None
 
-    async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
+    async def get_results(self) -> dict[str, Any]:
         principal = getattr(self.execution_context.context, "principal", None)
         available = (
             await self.buckets.available(principal.label)

@@ -128,7 +128,7 @@ def pg_micros(moment: datetime) -> int:
 def nice_amount(usd: float, currency: str, step: int = 50) -> int:
     """Return about ``usd`` dollars in ``currency`` minor units, rounded to ``step`` major units."""
     major = max(step, round(usd / USD_PER_UNIT[currency] / step) * step)
-    return major * 10 ** minor_units(currency)
+    return int(major * 10 ** minor_units(currency))  # int ** int is typed Any (a float if < 0)
 
 
 def slug(text: str) -> str:

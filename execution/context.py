@@ -44,7 +44,7 @@ def _plan_of(executor: Any) -> Plan | None:
     return plan
 
 
-class PlannedExecutionContext(compat.ExecutionContext):  # type: ignore[misc, valid-type]
+class PlannedExecutionContext(compat.ExecutionContext):
     """Runs planned query operations; graphql-core's standard execution for the rest."""
 
     def execute_operation(self, serially: bool | None = None) -> Any:

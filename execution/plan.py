@@ -165,7 +165,7 @@ class _Planner:
             if plan.type is not None:
                 named = get_named_type(plan.type)
                 if is_leaf_type(named):
-                    plan.leaf = named  # type: ignore[assignment]
+                    plan.leaf = named
                 else:
                     subsets = [node.selection_set for node in nodes if node.selection_set]
                     for concrete in self.concrete_types(named):
@@ -208,7 +208,7 @@ class _Planner:
         if condition_type is object_type:
             return True
         return is_abstract_type(condition_type) and self.schema.is_sub_type(
-            condition_type,  # type: ignore[arg-type]
+            condition_type,
             object_type,
         )
 

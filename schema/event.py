@@ -150,7 +150,7 @@ async def load_events(
     description="Live updates, over graphql-transport-ws on /graphql (README, Events)."
 )
 class Subscription:
-    @strawberry.subscription(
+    @strawberry.subscription(  # type: ignore[untyped-decorator]  # strawberry types it Any
         description=(
             "Every event the caller may see after `after` (omit: from now on), then each new "
             "one as it commits. Reconnect with the last `cursor` received to miss nothing."

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.roles import Role
+from db.roles import Role as Role  # re-exported: registered as the GraphQL enum below
 from db.rows import MemberRow
 from resolvers.lists import MEMBER_CARDS
 from schema.base import Connection, Node, children

@@ -7,7 +7,7 @@ from dataclasses import fields
 from decimal import Decimal
 from enum import Enum
 from inspect import Parameter, signature
-from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
+from typing import Annotated, Any, Generic, TypeVar, dataclass_transform, overload
 
 import strawberry
 from strawberry.types.field import StrawberryField
@@ -120,6 +120,12 @@ class Outcome(Generic[P]):
             return self.payload(user_errors=user_errors(error))
         return self.made(value)
 
+    @overload
+    def mutation(self, description: str) -> Callable[[Callable[..., Awaitable[Any]]], Any]: ...
+    @overload
+    def mutation(
+        self, description: str, use_case: Callable[..., Awaitable[Any]], **arguments: object
+    ) -> Any: ...
     def mutation(
         self,
         description: str,

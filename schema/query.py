@@ -156,7 +156,7 @@ class Query:
         narrows=Narrows(by_type={name: node.table.name for name, node in NODE_TYPES.items()}),
     )
 
-    @strawberry.field(
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types it Any
         description="Objects by global id, in order; a missing one is null with a NOT_FOUND error at its index."
     )
     def nodes(

@@ -59,7 +59,7 @@ async def test_a_cached_token_still_expires_on_time(monkeypatch: pytest.MonkeyPa
     )
     assert verified[:2] == (1, 1) and verified[2] > time.time()
     later = time.time() + 61
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)  # the module app/auth.py reads
     with pytest.raises(AuthError, match="expired"):
         await authenticate(f"Bearer {token}", db=None, settings=SETTINGS)  # type: ignore[arg-type]
 
