@@ -225,12 +225,34 @@ async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> l
     An archived category whose code is pushed is un-archived. Cost: two statements (the
     categories holding the pushed codes and names, locked; the upsert with its audit
     events) whatever the number of items.
+
+    A push that meets rows a concurrent one has just committed runs once more. ON CONFLICT
+    settles only the GL code: the same new name, inserted by both at once, makes the later
+    one's insert a unique violation (PostgreSQL checks that index as any other). Undone
+    and run again, the push sees the committed rows: the check names a real conflict, and
+    the same chart pushed twice succeeds twice.
     """
     principal = _editor(ctx)
+    cleaned = _checked_items(items)
+    if not cleaned:
+        return []
+    for again in (False, True):
+        try:
+            return await _upserted(ctx, principal, cleaned)
+        except Taken as error:  # its savepoint rolled back: nothing of this push is left
+            if again:  # taken twice: by a writer that keeps committing that name
+                index = _index_of(error.detail, cleaned)
+                field = "input" if index is None else f"input.{index}.name"
+                raise _taken(error, name_field=field, code_field=field) from None
+    raise AssertionError("unreachable")
+
+
+async def _upserted(
+    ctx: Context, principal: Principal, cleaned: list[tuple[str, str]]
+) -> list[CategoryRow]:
+    """Return the pushed categories in input order, written in one savepoint; Taken if a
+    concurrent writer committed one of their names or codes since the check."""
     async with atomic(ctx):
-        cleaned = _checked_items(items)
-        if not cleaned:
-            return []
         holders = await category_writes.holders(
             db=ctx.db, business_id=principal.business_id,
             names=[name for _, name in cleaned], gl_codes=[code for code, _ in cleaned],
@@ -239,15 +261,10 @@ async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> l
         if problems:
             raise RuleError(*problems)
         member_id, api_key_id = actor_ids(principal)
-        try:
-            written = await category_writes.upsert_categories(
-                db=ctx.db, business_id=principal.business_id, items=cleaned,
-                actor_member_id=member_id, actor_api_key_id=api_key_id,
-            )  # fmt: skip
-        except Taken as error:  # a name taken by a concurrent writer since the check
-            index = _index_of(error.detail, cleaned)
-            field = "input" if index is None else f"input.{index}.name"
-            raise _taken(error, name_field=field, code_field=field) from None
+        written = await category_writes.upsert_categories(
+            db=ctx.db, business_id=principal.business_id, items=cleaned,
+            actor_member_id=member_id, actor_api_key_id=api_key_id,
+        )  # fmt: skip
         by_code: dict[str | None, CategoryRow] = {
             row.gl_code: row for row in holders if row.gl_code is not None
         }

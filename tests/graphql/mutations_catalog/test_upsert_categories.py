@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.writes import categories as category_writes
 from tests.graphql.mutations_catalog.org import (
     UPSERT,
     Org,
@@ -212,3 +213,37 @@ async def test_two_pushes_of_one_new_chart_at_once_both_succeed(client, engine, 
             assert [c["glCode"] for c in payload["categories"]] == [p["glCode"] for p in push]
         assert await with_codes(engine, org, chart) == 50
     assert overlaps, "the pushes never raced: the test proved nothing"
+
+
+async def test_a_name_committed_by_another_writer_during_a_push_is_reported_by_the_check(
+    client, engine, org, monkeypatch
+):
+    """The push's check found the name free; another writer committed it before the push
+    wrote. The upsert's unique violation undoes the push, which runs once more: its check
+    now names the category holding the name, and nothing of the push is written."""
+    t = tag()
+    push = [{"glCode": f"N-{t}", "name": f"New {t}"}, {"glCode": f"M-{t}", "name": f"Mid {t}"}]
+    checks = []
+    real_holders = category_writes.holders
+
+    async def holders(**kwargs: Any) -> Any:
+        found = await real_holders(**kwargs)
+        if not checks:  # after the first check: another writer takes the second name
+            await new_category(engine, org, f"Mid {t}", f"OTHER-{t}")
+        checks.append(found)
+        return found
+
+    monkeypatch.setattr(category_writes, "holders", holders)
+    before, events = await category_census(engine, org)
+    payload = await call(client, UPSERT, org.credential("admin"), input=push)
+    assert len(checks) == 2  # the push ran twice
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+        ("input.1.name", "DUPLICATE")
+    ]
+    assert f"GL code OTHER-{t}" in payload["userErrors"][0]["message"]  # the check's words
+    after, events_after = await category_census(engine, org)
+    assert events_after == events  # no audit event of the push
+    assert len(after) == len(before) + 1  # only the other writer's category
+    assert (
+        await scalar(engine, "SELECT count(*) FROM categories WHERE gl_code = :c", c=f"N-{t}") == 0
+    )
