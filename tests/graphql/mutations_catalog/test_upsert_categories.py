@@ -223,7 +223,7 @@ async def test_a_name_committed_by_another_writer_during_a_push_is_reported_by_t
     now names the category holding the name, and nothing of the push is written."""
     t = tag()
     push = [{"glCode": f"N-{t}", "name": f"New {t}"}, {"glCode": f"M-{t}", "name": f"Mid {t}"}]
-    checks = []
+    checks: list[Any] = []
     real_holders = category_writes.holders
 
     async def holders(**kwargs: Any) -> Any:
