@@ -190,7 +190,7 @@ class GraphQLEndpoint:
     def _guess(
         self, scope: Scope, params: GraphQLParams, authorization: str | None
     ) -> Principal | None:
-        """Return the principal to start the request's known query under (app/lane.py :func:`~app.lane.speculated`).
+        """Return the principal to start the request's known query under (app/lane.py speculated).
 
         None when the credential is read first: no known query, or a request the lane may
         not answer alone (persisted queries resolve first; a query's idempotency key is

@@ -94,13 +94,10 @@ class Run:
         """Return the response objects of a plain object field of leaves (Money), made at once."""
         level = level_of(plans)
         present = [value for value in values if value is not None]
-        objects = list(map(level.make, *self.filled(level, present))) if present else []
-        if len(present) == len(values):
-            return objects
-        if non_null:
+        if non_null and len(present) < len(values):
             raise Fallback("null in a non-null field")
-        made_iter = iter(objects)
-        return [None if value is None else next(made_iter) for value in values]
+        objects = list(map(level.make, *self.filled(level, present))) if present else []
+        return _in_place_of(values, objects)
 
     async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""
@@ -210,11 +207,7 @@ class Run:
                 self.objects_made += len(present) - len(by_id)
                 made = dict(zip(by_id, objects, strict=True))
                 return list(map(made.get, map(id, values)))  # None's id is not among them
-        objects = await self.objects(plans, present)
-        if len(present) == len(values):
-            return objects
-        made_iter = iter(objects)
-        return [None if value is None else next(made_iter) for value in values]
+        return _in_place_of(values, await self.objects(plans, present))
 
     async def abstract(self, plan: FieldPlan, values: list[Any]) -> list[Any]:
         """Return completed values of an interface: each names its concrete type."""
@@ -231,6 +224,15 @@ class Run:
             for i, value in zip(positions, done, strict=True):
                 out[i] = value
         return out
+
+
+def _in_place_of(values: list[Any], objects: list[Any]) -> list[Any]:
+    """Return ``objects`` (one per value that is not None) where their values were, None
+    where a value was None."""
+    if len(objects) == len(values):
+        return objects
+    made = iter(objects)
+    return [None if value is None else next(made) for value in values]
 
 
 def hand_over(run: Run) -> None:

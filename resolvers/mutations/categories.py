@@ -236,15 +236,16 @@ async def upsert_categories(ctx: Context, items: Sequence[tuple[str, str]]) -> l
     cleaned = _checked_items(items)
     if not cleaned:
         return []
-    for again in (False, True):
-        try:
-            return await _upserted(ctx, principal, cleaned)
-        except Taken as error:  # its savepoint rolled back: nothing of this push is left
-            if again:  # taken twice: by a writer that keeps committing that name
-                index = _index_of(error.detail, cleaned)
-                field = "input" if index is None else f"input.{index}.name"
-                raise _taken(error, name_field=field, code_field=field) from None
-    raise AssertionError("unreachable")
+    try:
+        return await _upserted(ctx, principal, cleaned)
+    except Taken:  # its savepoint rolled back: nothing of this push is left; once more
+        pass
+    try:
+        return await _upserted(ctx, principal, cleaned)
+    except Taken as error:  # taken twice: by a writer that keeps committing that name
+        index = _index_of(error.detail, cleaned)
+        field = "input" if index is None else f"input.{index}.name"
+        raise _taken(error, name_field=field, code_field=field) from None
 
 
 async def _upserted(

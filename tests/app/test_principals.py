@@ -1,4 +1,4 @@
-"""A known query by id starts under the principal its credential had last time (app/lane.py, speculated).
+"""A known query by id starts under its credential's last principal (app/lane.py speculated).
 
 The credential is still read on every request, in the same statement as the query's first
 reads; what those read is used only when the credential read gives the same principal.
