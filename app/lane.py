@@ -19,7 +19,7 @@ never a token's), and a query's first reads depend on that principal (who sees w
 known query need not wait for the credential read: it starts under the principal the same
 ``Authorization`` header had last time (:class:`LastPrincipals`, :func:`speculated`), so
 that the credential read and the query's first level reach PostgreSQL in the same turn and
-go as one statement (db/read_queue.py). Nothing the query read is used unless that
+go as one statement (db/sent_together.py). Nothing the query read is used unless that
 credential read gives the same principal; otherwise the request starts again under the
 principal it gave.
 """
@@ -67,6 +67,8 @@ class Known:
     reason: str = ""
     # whether a request may start before its credential is read (PLANNED_ONCE)
     speculates: bool = False
+    # the operation's name as the request's log line shows it (bounded once, here)
+    operation: str | None = None
 
 
 class FastLane:
@@ -93,7 +95,13 @@ class FastLane:
         try:
             plan = plan_document(self.core, parse(query), operation_name)
             roots = {field.name for field in plan.fields} - {"__typename"}
-            known = Known(plan, speculates=bool(roots) and roots <= PLANNED_ONCE)
+            named = plan.operation.name
+            operation = operation_name or (named.value if named is not None else None)
+            known = Known(
+                plan,
+                speculates=bool(roots) and roots <= PLANNED_ONCE,
+                operation=None if operation is None else bounded(operation, NAME_LIMIT),
+            )
         except Unsupported as why:
             known = Known(None, str(why))
         except GraphQLError:  # validated by the reference path: only a limit it kept
@@ -161,9 +169,7 @@ class FastLane:
         actual = max(run.objects_made - 1, 0)
         await self.buckets.refund(key, requested - actual)
         report = context.report
-        named = plan.operation.name
-        operation = params.operation_name or (named.value if named is not None else None)
-        report["operation"] = None if operation is None else bounded(operation, NAME_LIMIT)
+        report["operation"] = known.operation
         report["cost"], report["actual_cost"] = requested, actual
         TALLY.inc(child(LANE, "lane", ""))
         extensions = {"cost": await self._cost(key, requested, actual)}
@@ -255,7 +261,7 @@ async def speculated(
     answer (None: the lane fell back, the reference path answers under that context). When
     it is not, the context and answer are None: the caller starts again under the one read.
     """
-    # the credential read joins the query's first reads in the read queue (db/read_queue.py)
+    # the credential read joins the query's first reads in the read queue (db/sent_together.py)
     reading = asyncio.ensure_future(authenticating)
     try:
         context = context_of(guess)

@@ -8,10 +8,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import following, read_pool, tracing_hooks
+from db import read_pool, sent_together, tracing_hooks
 from db.fastread import fetch, prepared
-from db.following import Read
-from db.read_queue import QueuedRead, ReadQueue
+from db.sent_together import QueuedRead, Read, ReadQueue
 
 T = TypeVar("T")
 
@@ -49,7 +48,7 @@ class RequestDb:
         # asyncpg connections a statement was abandoned on (its task cancelled mid-flight)
         self._abandoned: set[Any] = set()
         self.writing = False
-        self.follows = following.Offers()  # for the next read (db/following.py)
+        self.follows = sent_together.Offers()  # for the next read (db/sent_together.py)
         # set by the idempotency layer, which commits itself after storing the response
         self.hold_commit = False
 
@@ -82,7 +81,7 @@ class RequestDb:
                 if "'" not in fast[0]:  # no literal a renumbering could touch: merge it
                     if self.follows:
                         dialect, cache = engine.dialect, engine._compiled_cache
-                        following.take(self.follows.claim(), read, dialect, cache)
+                        sent_together.take(self.follows.claim(), read, dialect, cache)
                     return await self._reads.add(read)
                 # alone, at once, on the connection the request reads on (not SQLAlchemy's:
                 # taking that one first would hold the statement back a while)
@@ -132,14 +131,14 @@ class RequestDb:
         self, driver: Any, sync_conn: Any, reads: list[QueuedRead]
     ) -> list[Sequence[Row[Any]]]:
         """Return the rows of ``reads``, after priming the loaders of the reads following them."""
-        sent, after, followers = following.sent(reads)
+        sent, after, followers = sent_together.sent(reads)
         self.statements += len(reads)
         rows = await self._fetch(driver, sync_conn, sent, after)
         # a read following another is counted when it had keys: with none it read nothing
-        had = following.answered(rows, after, followers)
+        had = sent_together.answered(rows, after, followers)
         self.statements += len(had)
         if had and self._engine.sync_engine.dispatch.before_cursor_execute:
-            self._announce(sync_conn, following.alone(sent, had))
+            self._announce(sync_conn, sent_together.alone(sent, had))
         return rows[: len(reads)]
 
     async def _using_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:

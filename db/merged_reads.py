@@ -12,7 +12,7 @@ from typing import Any
 # merged SQL by the texts it merges: the same level of the same query merges alike
 _merged: dict[tuple[tuple[str, bool, tuple[int, int] | None], ...], str] = {}
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-# where a following read's keys go in its SQL (db/following.py): SQLAlchemy never uses $0
+# where a following read's keys go in its SQL (db/sent_together.py): SQLAlchemy never uses $0
 KEYS = "$0"
 _keyed: dict[tuple[str, int], str] = {}
 _KEYS = re.compile(re.escape(KEYS) + r"(?!\d)")
@@ -66,7 +66,7 @@ def one_row(row_type: Any) -> bool:
 
 
 # one statement merged: its SQL, arguments, columns, whether it returns at most one row, and
-# for a read following another (db/following.py): that one's index and its keys' column
+# for a read following another (db/sent_together.py): that one's index and its keys' column
 Part = tuple[str, Sequence[Any], int, bool, tuple[int, int] | None]
 
 

@@ -6,7 +6,7 @@ change feed's object type), its table, the predicate deciding which rows a visib
 shows, the API key permission that reads it, and the order of its root list if it has one.
 Everything else is derived from here: the id codec (``resolvers/ids.py``), ``node`` lookups
 (``resolvers/nodes.py``), by-id statements and loaders (``db/queries/lookups.py``,
-``loaders/registry.py``), root lists (``db/queries/lists.py``, ``resolvers/lists.py``) and
+``loaders/registry.py``), root lists (``db/queries/lists.py``, ``resolvers/nodes.py``) and
 the schema's node types (``schema/build.py``). ``tests/db/test_nodes.py`` fails when a type
 is registered incompletely or a schema type implementing ``Node`` is not registered.
 """

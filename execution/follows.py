@@ -1,4 +1,4 @@
-"""Which fetches take the next level's batches along with their read (db/following.py).
+"""Which fetches take the next level's batches along with their read (db/sent_together.py).
 
 A fetch whose rows are those of a table (a reference, a child list, a root list's nodes)
 can send the loads of the level below it with its read, if each of them declares how

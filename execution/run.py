@@ -129,7 +129,7 @@ class Run:
 
     def following(self, plan: FieldPlan) -> list[Any]:
         """Return the batches of the level below ``plan`` that can go with its read
-        (db/following.py): the next level then finds them loaded."""
+        (db/sent_together.py): the next level then finds them loaded."""
         made = []
         for table, child in plan.follows:
             narrowed = {} if child.columns is None else {"columns": child.columns}

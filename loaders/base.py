@@ -8,7 +8,7 @@ from typing import Any, TypeVar, overload
 from aiodataloader import DataLoader
 
 from db.engine import RequestDb
-from db.following import Following, KeyedRead
+from db.sent_together import Following, KeyedRead
 from db.visibility import Visibility
 
 # False only to measure what batching saves (bench/): each key then costs a statement.
@@ -41,7 +41,7 @@ class TenantLoader(DataLoader[K, V]):
         self._queue: list[Any] = []
         self._primed: dict[K, V] = {}  # values without a future yet (``load`` makes one)
         # the keys load_all asked for in this tick, the future of their batch's values, and
-        # the reads of the next level to send with it (db/following.py)
+        # the reads of the next level to send with it (db/sent_together.py)
         self._batch: tuple[dict[K, None], asyncio.Future[dict[K, V]], list[Following]] | None = None
         self._loading: dict[K, asyncio.Future[dict[K, V]]] = {}  # load_all's keys in flight
         self.db = db
@@ -98,7 +98,7 @@ class TenantLoader(DataLoader[K, V]):
         key_of: Callable[[Any], K] | None = None,
     ) -> Following | None:
         """Return ``read`` (this loader's batch) following a read of ``table`` whose ``column``
-        holds its keys (db/following.py): ``values(rows, keys)``, a value for each key (made
+        holds its keys (db/sent_together.py): ``values(rows, keys)``, a value for each key (made
         a key of this loader by ``key_of``), primes this loader. None when not batching."""
         if not self.batch:  # measuring what batching saves: each key is loaded alone
             return None
@@ -142,7 +142,7 @@ class TenantLoader(DataLoader[K, V]):
             loaded = await self._join(keys)
             return [loaded[key] for key in keys]
         if primed and not cache:
-            try:  # all primed: the level above read them with its own (db/following.py)
+            try:  # all primed: the level above read them with its own (db/sent_together.py)
                 return list(map(primed.__getitem__, keys))
             except KeyError:
                 pass

@@ -4,7 +4,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from db.following import Following
 from db.paging import Keyset, Page
 from db.queries.expenses import (
     ExpenseParent,
@@ -15,6 +14,7 @@ from db.queries.expenses import (
     pages_of,
 )
 from db.rows import ExpenseRow
+from db.sent_together import Following
 from db.sql import Columns
 from loaders.base import TenantLoader
 
@@ -78,7 +78,7 @@ class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
 
     def following(self, table: str, column: str, key: ParentPageKey) -> Following | None:
         """Return this loader's batch of the keys like ``key`` whose parent ids are ``column``
-        of a read of ``table`` (db/following.py)."""
+        of a read of ``table`` (db/sent_together.py)."""
         parent, _, spec, keyset, columns = key
         read = keyed_pages(
             visibility=self.visibility, parent=parent, spec=spec, keyset=keyset, columns=columns

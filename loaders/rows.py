@@ -5,9 +5,9 @@ from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from db.engine import RequestDb
-from db.following import Following
 from db.queries import lookups
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
+from db.sent_together import Following
 from db.sql import Columns
 from db.visibility import Visibility
 from loaders.base import TenantLoader, ordered
@@ -44,7 +44,7 @@ class RowByIdLoader(TenantLoader[int, R | None]):
         self.missing = missing
 
     def following(self, table: str, column: str) -> Following | None:
-        """Return this loader's batch, its ids ``column`` of a read of ``table`` (db/following.py)."""
+        """Return this loader's batch, its ids ``column`` of a read of ``table`` (db/sent_together.py)."""
         read = lookups.keyed_by_ids(
             visibility=self.visibility,
             table=self.table,
@@ -91,7 +91,7 @@ class ChildrenLoader(TenantLoader[int, list[R]]):
 
     def following(self, table: str, column: str) -> Following | None:
         """Return this loader's batch, its parent ids ``column`` of a read of ``table``
-        (db/following.py)."""
+        (db/sent_together.py)."""
         read, key = lookups.keyed_children(
             visibility=self.visibility, table=self.table, columns=self.columns
         )

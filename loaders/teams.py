@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
-from db.following import Following
 from db.queries.teams import active_member_counts, counts_of, keyed_member_counts
+from db.sent_together import Following
 from loaders.base import TenantLoader, ordered
 
 
@@ -23,7 +23,7 @@ class ActiveMemberCountByTeamLoader(TenantLoader[int, int]):
 
     def following(self, table: str, column: str) -> Following | None:
         """Return this loader's batch, its team ids ``column`` of a read of ``table``
-        (db/following.py)."""
+        (db/sent_together.py)."""
         read = keyed_member_counts(business_id=self.visibility.business_id)
 
         def counts(rows: Sequence[Any], team_ids: list[int]) -> dict[int, int]:

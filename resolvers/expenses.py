@@ -5,17 +5,17 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from db.following import Following
 from db.permissions import Permission
 from db.queries.expenses import EXPENSE_ORDERS, count_expenses, expense_page
 from db.queries.expenses import ExpenseParent as ExpenseParent  # schema/expense.py names it here
 from db.rows import ExpenseEventRow, ExpenseRow, PolicyRow, ReceiptRow
+from db.sent_together import Following
 from db.sql import Columns
 from loaders.expenses import ParentCountKey, ParentPageKey
 from loaders.registry import Loaders
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering, expense_spec
-from resolvers.lists import Children
+from resolvers.nodes import Children
 from resolvers.paging import PageArgs, PageResult, keyset, page_result
 
 EXPENSE_RECEIPTS: Children[ReceiptRow] = Children(
@@ -90,7 +90,7 @@ def parent_expenses_following(
     columns: Columns = None,
 ) -> Following | None:
     """Return :func:`parent_expenses`'s batch, the parents the rows of a read of ``table``
-    (db/following.py)."""
+    (db/sent_together.py)."""
     loaders, key = _page_key(ctx, parent, filter_, order, args, columns)
     return loaders.expense_pages.following(table, "id", key)
 

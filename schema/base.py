@@ -10,11 +10,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from db.following import Following
 from db.money import major_column, to_major
 from db.permissions import Permission
+from db.sent_together import Following
 from resolvers.context import Context
-from resolvers.lists import Children
+from resolvers.nodes import Children
 from resolvers.paging import PageArgs, PageResult
 from schema.fields import Info as Info  # re-exported: the types take it from here
 from schema.fields import Narrows, Sourced, column, fetched

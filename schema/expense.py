@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from db.following import Following
 from db.permissions import Permission
 from db.queries.match_candidates import ReceiptCandidateRow
 from db.rows import ExpenseEventRow, ExpenseRow, NodeRow
+from db.sent_together import Following
 from db.sql import Columns
 from resolvers import expenses as resolve
 from resolvers import matching

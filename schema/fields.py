@@ -28,8 +28,8 @@ import strawberry
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.lazy_type import LazyType
 
-from db.following import Following
 from db.permissions import Permission
+from db.sent_together import Following
 from db.sql import Columns
 from resolvers import nodes
 from resolvers.context import Context
@@ -74,10 +74,10 @@ class Fetch:
     # list primes its rows for references): in its document those read whole rows too
     whole: tuple[str, ...] = ()
     # for a load returning rows of a table (or pages of them) that it does not narrow: that
-    # table, as ``narrows`` names it (db/following.py sends the next level's reads with them)
+    # table, as ``narrows`` names it (db/sent_together.py sends the next level's reads with them)
     rows: "Narrows | None" = None
     # the load's batch for a level's sources, sent with the read of their rows (a round
-    # trip less, db/following.py): ``follow(context, table, **narrowed, **arguments)``, the
+    # trip less, db/sent_together.py): ``follow(context, table, **narrowed, **arguments)``, the
     # sources being rows of ``table``; None when it cannot
     follow: Callable[..., Following | None] | None = None
 

@@ -7,7 +7,7 @@ import strawberry
 
 from db.roles import Role as Role  # re-exported: registered as the GraphQL enum below
 from db.rows import MemberRow
-from resolvers.lists import MEMBER_CARDS
+from resolvers.nodes import MEMBER_CARDS
 from schema.base import Connection, Node, children
 from schema.expense import Expense, expenses_field
 from schema.fields import Sourced, column, global_id, reference

@@ -15,7 +15,7 @@ from resolvers.context import Context, Principal
 from resolvers.errors import bad_input
 from resolvers.expense_args import Ordering
 from resolvers.expenses import list_expenses
-from resolvers.lists import list_rows
+from resolvers.nodes import list_rows
 from resolvers.paging import PageArgs, PageResult
 from resolvers.summary import DEFAULT_MAX_BUCKETS, summarize
 from resolvers.viewer import viewer

@@ -4,11 +4,11 @@ from datetime import datetime
 
 import strawberry
 
-from db.following import Following
 from db.permissions import Permission
 from db.rows import TeamRow
+from db.sent_together import Following
 from resolvers.context import Context
-from resolvers.lists import TEAM_MEMBERS
+from resolvers.nodes import TEAM_MEMBERS
 from schema.base import Connection, Node, children
 from schema.expense import Expense, expenses_field
 from schema.fields import Sourced, column, fetched, global_id, reference

@@ -20,9 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.engine import RequestDb
-from db.following import KeyedRead
 from db.paging import Keyset, Page, seek, to_page
 from db.rows import ExpenseRow
+from db.sent_together import KeyedRead
 from db.sql import Columns, any_of, kept_by_inputs
 from db.tables.expense import expenses
 from db.tables.org import policies
@@ -236,7 +236,7 @@ def keyed_pages(
     columns: Columns = None,
 ) -> KeyedRead:
     """Return :func:`expense_pages_by_parent`'s statement, its parent ids left to another
-    read (db/following.py); :func:`pages_of` makes its pages of its rows."""
+    read (db/sent_together.py); :func:`pages_of` makes its pages of its rows."""
     statement = _pages_by_parent_statement(visibility, spec, keyset, parent, columns)
     return KeyedRead(statement, {}, "parent_ids")
 

@@ -7,9 +7,9 @@ from sqlalchemy import Select, Table, any_, bindparam, select
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.following import KeyedRead
 from db.nodes import NODE_TABLES, NODES
 from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
+from db.sent_together import KeyedRead
 from db.sql import Columns, any_of, array_param, kept_by_inputs
 from db.tables.expense import expense_events
 from db.tables.org import businesses, cards, members, policies
@@ -117,7 +117,7 @@ class _ByKeys:
 
     def keyed(self, visibility: Visibility) -> KeyedRead:
         """Return the statement for several keys in the business (the tenant filter alone),
-        its keys left to another read (db/following.py)."""
+        its keys left to another read (db/sent_together.py)."""
         return KeyedRead(self.several, {"business_id": visibility.business_id}, "keys")
 
     async def grouped(
@@ -134,7 +134,7 @@ _BY_IDS = {node.table.name: _ByKeys(node.table, "id", tenant=node.tenant) for no
 def keyed_by_ids(
     *, visibility: Visibility, table: str, visible_only: bool, columns: Columns = None
 ) -> KeyedRead | None:
-    """Return :func:`rows_by_ids`'s statement, its ids left to another read (db/following.py);
+    """Return :func:`rows_by_ids`'s statement, its ids left to another read (db/sent_together.py);
     None where it is built per request (the viewer's visibility)."""
     if visible_only and not visibility.sees_all:
         return None
@@ -153,7 +153,7 @@ def keyed_children(
     *, visibility: Visibility, table: str, columns: Columns = None
 ) -> tuple[KeyedRead, str]:
     """Return the children statement of ``table`` (receipts, members, cards), its parent ids
-    left to another read (db/following.py), and the column holding them. Receipts are read
+    left to another read (db/sent_together.py), and the column holding them. Receipts are read
     without the viewer's predicate, as :func:`receipts_by_expense` reads them."""
     by_keys = _CHILDREN[table].only(columns)
     if table == "receipts" or visibility.sees_all:  # the tenant filter alone

@@ -7,7 +7,7 @@ from sqlalchemy import any_, bindparam, func, select
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.following import KeyedRead
+from db.sent_together import KeyedRead
 from db.sql import array_param
 from db.tables.org import members
 
@@ -33,7 +33,7 @@ async def active_member_counts(
 
 def keyed_member_counts(*, business_id: int) -> KeyedRead:
     """Return :func:`active_member_counts`'s statement, its team ids left to another read
-    (db/following.py); :func:`counts_of` makes its answer of its rows."""
+    (db/sent_together.py); :func:`counts_of` makes its answer of its rows."""
     return KeyedRead(_ACTIVE_MEMBER_COUNTS, {"business_id": business_id}, "team_ids")
 
 

@@ -113,7 +113,7 @@ async def test_a_node_query_reads_its_credential_in_the_same_statement(
     assert bodies[2]["data"] == bodies[0]["data"]
     detail, lists, team_lists = log_lines[:3], log_lines[3:6], log_lines[6:]
     # the first taught the lane; then credential, expense and its references in one
-    # statement (the references go with the expense's read, db/following.py)
+    # statement (the references go with the expense's read, db/sent_together.py)
     assert [line["sql_round_trips"] for line in detail] == [2, 1, 1]
     assert len({line["sql_statements"] for line in detail}) == 1  # the same reads each time
     # an expense list's read is planned at each run: the credential read goes alone first;

@@ -1,4 +1,4 @@
-"""db/following.py: a level's loader batches sent with the read whose rows hold their keys.
+"""db/sent_together.py: a level's loader batches sent with the read whose rows hold their keys.
 
 What they prime must be what the loaders would have loaded themselves; the whole goes in
 one round trip; a batch with no keys to read is not counted as a statement.

@@ -1,12 +1,21 @@
-"""Reads of the next level sent with the read whose rows hold their keys: a round trip less.
+"""Which reads share a round trip: those of one turn, and those of the next level.
 
-The loads of a level are keyed by columns of the rows the level above returned: an
+**One turn.** The loaders of one level of a query (an expense page's members, cards, teams,
+receipts) dispatch in the same turn of the event loop. :class:`ReadQueue` holds their reads
+until the turn ends, and one turn more (the read of a task started in that turn goes with
+them: the credential read app/lane.py's ``speculated`` starts beside a query's first reads,
+whether that first read is asked for at once, a root list's, or two turns later, a loader's
+batch), and hands them to the request's handle at once, which sends several as one
+statement (db/merged_reads.py :func:`~db.merged_reads.merged`): one round trip instead of
+one each.
+
+**The next level.** Its loads are keyed by columns of the rows the level above returned: an
 expense's ``member_id``, a team's ``id``. When the fast lane knows, before the level
 above is read, which loads the next level will make (execution/run.py), each is a
 :class:`Following`: the loader's batch statement, whose array of keys PostgreSQL takes
-from the rows of the read it follows, in the same statement (db/merged_reads.py), and
-what makes the loader's values of its rows. Those values prime the loader: the next
-level finds them cached and sends nothing.
+from the rows of the read it follows, in the same statement, and what makes the loader's
+values of its rows. Those values prime the loader: the next level finds them cached and
+sends nothing.
 
 What it primes is what the loader would have loaded: the loader's own statement, for
 exactly the keys the parent rows hold, in the same snapshot. Whatever read of its table
@@ -14,17 +23,79 @@ it goes with, then, its values are right; it only saves a round trip when it goe
 the read whose rows the next level uses.
 """
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select
+from sqlalchemy import Executable, Row, Select
 from sqlalchemy.engine import Dialect
 
 from db.fastread import keyed
 from db.merged_reads import unkeyed_sql, width
-from db.read_queue import QueuedRead
+
+
+@dataclass(slots=True)
+class QueuedRead:
+    """A plain read waiting to be sent, as SQLAlchemy and as asyncpg would send it."""
+
+    statement: Executable
+    params: Mapping[str, Any] | None
+    sql: str
+    args: list[Any]
+    row_type: Any
+    rows: "asyncio.Future[Sequence[Row[Any]]]" = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    # reads of the next level sent with it (db/sent_together.py): what primes, the read, the
+    # index of its keys' column in this read's rows, where the keys were among its arguments
+    follows: list[tuple[Any, tuple[str, list[Any], Any], int, int]] | tuple[()] = ()
+
+
+Send = Callable[[list[QueuedRead]], Awaitable[list[Sequence[Row[Any]]]]]
+
+
+class ReadQueue:
+    """The reads of one turn, handed to ``send`` when it ends; each waiter gets its rows."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._reads: list[QueuedRead] = []
+        self._sending: set[asyncio.Future[None]] = set()  # held until done
+
+    def add(self, read: QueuedRead) -> "asyncio.Future[Sequence[Row[Any]]]":
+        """Queue ``read``; return the future of its rows."""
+        if not self._reads:
+            asyncio.get_running_loop().call_soon(self._turn_ended)
+        self._reads.append(read)
+        return read.rows
+
+    def _turn_ended(self, last: bool = False) -> None:
+        if not last:  # and one turn more: a read of a task started this turn goes too
+            asyncio.get_running_loop().call_soon(self._turn_ended, True)
+            return
+        reads, self._reads = self._reads, []
+        task = asyncio.get_running_loop().create_task(self._answer(reads))
+        self._sending.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._sending.discard)
+
+    async def _answer(self, reads: list[QueuedRead]) -> None:
+        try:
+            answers = await self._send(reads)
+        except Exception as error:  # one round trip: every read of it fails alike
+            for read in reads:
+                if not read.rows.done():
+                    read.rows.set_exception(error)
+            return
+        except BaseException:  # cancelled: so are the reads waiting for it
+            for read in reads:
+                read.rows.cancel()
+            raise
+        for read, rows in zip(reads, answers, strict=True):
+            if not read.rows.done():
+                read.rows.set_result(rows)
+
 
 Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
 # False sends each level's reads in its own round trip (to measure what this saves, bench/)
