@@ -115,6 +115,39 @@ def test_a_kept_statement_takes_new_values_as_sqlalchemy_gives_them(engine) -> N
         assert fresh is not None and params["business_id"] in fresh[1] and "nobody" in fresh[1]
 
 
+def test_a_kept_statement_keyed_again_gives_what_it_gave_for_its_parameters(engine) -> None:
+    # keyed remembers what it made per parameters: each business gets its own arguments,
+    # the same as a statement keyed for the first time, and a copy a caller may change
+    def built(now: Any = None) -> Any:
+        statement = select(members.c.id).where(
+            members.c.business_id == bindparam("business_id"),
+            members.c.id == any_(array_param("keys", members.c.id)),
+        )
+        if now is not None:  # a value computed at each run: never remembered
+            statement = statement.where(members.c.created_at < bindparam("now", callable_=now))
+        return statement
+
+    sync = engine.sync_engine
+    kept = fastread.keep(built())
+
+    def keyed(statement: Any, business_id: int) -> Any:
+        params = {"business_id": business_id}
+        return fastread.keyed(statement, sync.dialect, sync._compiled_cache, params, "keys")
+
+    for business_id in (1, 2, 1, 2):
+        fresh = keyed(fastread.keep(built()), business_id)
+        again = keyed(kept, business_id)
+        assert again == fresh and again is not None and again[1] == [business_id]
+        again[1].append("changed by a caller")
+        assert keyed(kept, business_id)[1] == [business_id]
+
+    times = iter(["2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z"])
+    computed = fastread.keep(built(now=lambda: next(times)))
+    first, second = keyed(computed, 1), keyed(computed, 1)
+    assert first is not None and second is not None
+    assert first[1][-1] != second[1][-1]
+
+
 async def test_arrays_get_sqlalchemys_processing(engine, world) -> None:
     for statement in (
         select(func.array_agg(members.c.id).label("ids")).where(
