@@ -9,8 +9,8 @@ from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import read_pool, sent_together, tracing_hooks
-from db.fastread import fetch, prepared
-from db.sent_together import QueuedRead, Read, ReadQueue
+from db.fastread import After, Read, fetch, prepared
+from db.sent_together import QueuedRead, ReadQueue
 
 T = TypeVar("T")
 
@@ -204,7 +204,7 @@ class RequestDb:
         driver: Any,
         sync_conn: Any,
         reads: Sequence[Read],
-        after: Mapping[int, tuple[int, int]] | None = None,
+        after: After | None = None,
     ) -> list[Sequence[Any]]:
         """Return the rows of each (sql, arguments, row type), merging what can (merged_reads.width)."""
         if self._engine.sync_engine.dispatch.before_cursor_execute:

@@ -36,6 +36,10 @@ _plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAI
 _kept: dict[int, list[Any]] = {}
 
 S = TypeVar("S")
+Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
+# the reads following another (db/sent_together.py), by index: that one's index, the column
+# of its rows holding their keys, and whether a follower returns one row at most
+After = Mapping[int, tuple[int, int, bool]]
 MAX_KEYED_PER_STATEMENT = 1024
 
 
@@ -230,15 +234,15 @@ def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
 
 async def fetch(
     driver: Any,
-    reads: Sequence[tuple[str, list[Any], Any]],
-    after: Mapping[int, tuple[int, int]] | None = None,
+    reads: Sequence[Read],
+    after: After | None = None,
 ) -> tuple[list[Sequence[Any]], int]:
     """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``, and
     how many statements carried them.
 
     Reads go together where they can (:func:`merge_groups`): one round trip a group.
-    ``after`` holds the reads following another (db/sent_together.py): that one's index and its
-    keys' column; each goes in the group of the read it follows.
+    ``after`` holds the reads following another (:data:`After`); each goes in the group of the
+    read it follows.
     """
     if len(reads) == 1:  # most turns of a request (a lone lookup)
         sql, args, row_type = reads[0]
@@ -247,7 +251,7 @@ async def fetch(
     found: list[Any] = [None] * len(reads)
     sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads) if k not in after}
     groups = merge_groups(sizes)  # each: {read's index: its columns}, two or more
-    for k, (parent, _) in after.items():  # both can merge (db/sent_together.py take)
+    for k, (parent, _, _) in after.items():  # both can merge (db/sent_together.py take)
         group = next((g for g in groups if parent in g), None)
         if group is None:  # alone until now
             group = {parent: cast(int, sizes[parent][0])}
@@ -256,8 +260,7 @@ async def fetch(
     for group in groups:
         at = {k: i for i, k in enumerate(group)}
         parts = [
-            (*reads[k][:2], columns, k not in after and one_row(reads[k][2]), _after(k, after, at))
-            for k, columns in group.items()
+            (*reads[k][:2], columns, *_single(k, reads, after, at)) for k, columns in group.items()
         ]
         sql, args = merged(parts)
         records = await driver.fetch(sql, *args)
@@ -277,11 +280,12 @@ async def fetch(
     return answers, len(groups) + alone
 
 
-def _after(
-    k: int, after: Mapping[int, tuple[int, int]], at: Mapping[int, int]
-) -> tuple[int, int] | None:
-    """Return where read ``k`` takes its keys from in its group: (index there, column)."""
+def _single(
+    k: int, reads: Sequence[Read], after: After, at: Mapping[int, int]
+) -> tuple[bool, tuple[int, int] | None]:
+    """Return whether read ``k`` returns one row at most, and where it takes its keys from
+    in its group (index there, column), None for a read that follows none."""
     if k not in after:
-        return None
-    parent, column = after[k]
-    return at[parent], column
+        return one_row(reads[k][2]), None
+    parent, column, single = after[k]
+    return single, (at[parent], column)

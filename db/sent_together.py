@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Executable, Row, Select
 from sqlalchemy.engine import Dialect
 
-from db.fastread import keyed
-from db.merged_reads import unkeyed_sql, width
+from db.fastread import After, Read, keyed
+from db.merged_reads import one_row, unkeyed_sql, width
 
 
 @dataclass(slots=True)
@@ -48,9 +48,10 @@ class QueuedRead:
     rows: "asyncio.Future[Sequence[Row[Any]]]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-    # reads of the next level sent with it (db/sent_together.py): what primes, the read, the
-    # index of its keys' column in this read's rows, where the keys were among its arguments
-    follows: list[tuple[Any, tuple[str, list[Any], Any], int, int]] | tuple[()] = ()
+    # reads of the next level sent with it (:func:`take`): what primes, the read, the index of
+    # its keys' column in this read's rows, where the keys were among its arguments, whether
+    # it returns one row at most
+    follows: list[tuple[Any, tuple[str, list[Any], Any], int, int, bool]] | tuple[()] = ()
 
 
 Send = Callable[[list[QueuedRead]], Awaitable[list[Sequence[Row[Any]]]]]
@@ -97,7 +98,6 @@ class ReadQueue:
                 read.rows.set_result(rows)
 
 
-Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
 # False sends each level's reads in its own round trip (to measure what this saves, bench/)
 ENABLED = True
 
@@ -108,6 +108,9 @@ class KeyedRead(NamedTuple):
     statement: Select[Any]
     params: Mapping[str, Any]
     keys: str  # the name of its parameter of keys
+    # one row a key at most (its keys are the rows' ids): following a read of one row, it is
+    # joined to it instead of aggregated into arrays (db/merged_reads.py merged)
+    unique: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -163,16 +166,18 @@ def take(
     if not (following and ENABLED) or width(read.row_type) is None:
         return
     tables = _tables(read)
+    single = one_row(read.row_type)  # one row: so is each follower keyed by the rows' ids
     taken = []
     for follows in following:
         if follows.table not in tables or follows.column not in fields:
             return
-        statement, params, keys = follows.read
+        statement, params, keys, unique = follows.read
         made = keyed(statement, dialect, cache, params, keys)
         if made is None or "'" in made[0] or width(made[2]) is None:
             return
         sql, args, row_type, position = made
-        taken.append((follows, (sql, args, row_type), fields.index(follows.column), position))
+        column = fields.index(follows.column)
+        taken.append((follows, (sql, args, row_type), column, position, single and unique))
     read.follows = taken
 
 
@@ -189,29 +194,29 @@ def _tables(read: QueuedRead) -> frozenset[str]:
 Follower = tuple[int, Following, int]
 
 
-def sent(reads: list[QueuedRead]) -> tuple[list[Read], dict[int, tuple[int, int]], list[Follower]]:
+def sent(reads: list[QueuedRead]) -> tuple[list[Read], After, list[Follower]]:
     """Return what to send for ``reads`` and the reads following them (after them): for
     db/fastread.py ``fetch``, where each follower takes its keys from; for :func:`answered`,
     the followers."""
     made: list[Read] = [(read.sql, read.args, read.row_type) for read in reads]
-    after: dict[int, tuple[int, int]] = {}
+    after: dict[int, tuple[int, int, bool]] = {}
     followers: list[Follower] = []
     for k, read in enumerate(reads):
-        for follows, follower, column, position in read.follows:
-            after[len(made)] = (k, column)
+        for follows, follower, column, position, single in read.follows:
+            after[len(made)] = (k, column, single)
             followers.append((len(made), follows, position))
             made.append(follower)
     return made, after, followers
 
 
 def answered(
-    rows: list[Sequence[Any]], after: dict[int, tuple[int, int]], followers: list[Follower]
+    rows: list[Sequence[Any]], after: After, followers: list[Follower]
 ) -> list[tuple[int, list[Any], int]]:
     """Prime each follower's loader with its rows, for the keys the rows it follows hold;
     return (index, keys, where they go) of those that had keys: they count as statements."""
     had = []
     for k, follows, position in followers:
-        parent, column = after[k]
+        parent, column, _ = after[k]
         keys = keys_of(rows[parent], column)
         if keys:
             follows.answer(keys, rows[k])

@@ -118,7 +118,9 @@ class _ByKeys:
     def keyed(self, visibility: Visibility) -> KeyedRead:
         """Return the statement for several keys in the business (the tenant filter alone),
         its keys left to another read (db/sent_together.py)."""
-        return KeyedRead(self.several, {"business_id": visibility.business_id}, "keys")
+        params = {"business_id": visibility.business_id}
+        # a node table's id is unique in its business: one row a key
+        return KeyedRead(self.several, params, "keys", unique=self.column == "id")
 
     async def grouped(
         self, db: RequestDb, visibility: Visibility, keys: Sequence[int]

@@ -94,6 +94,10 @@ async def test_a_one_row_reads_followers_take_its_keys_by_equality(
     rows = await db.rows(keep(one, one_row=True))
     [ours] = [q for q in sent if "expenses" in q]
     assert ours.count("= (SELECT _c") == 3 and "ARRAY(" not in ours
+    # by their ids, a member and a card are one row at most: joined as the expense is, where
+    # receipts (several an expense) are aggregated into arrays
+    assert all(f"true AS _p{k}," in ours for k in (0, 1, 2)) and "_a1_" not in ours
+    assert "_a2_" not in ours and "array_agg(_c0) AS _a3_0" in ours
     assert (rows[0].card_id is not None) == card
     assert len(statements.statements) == (4 if card else 3)  # no card id: nothing read
     statements.reset()
