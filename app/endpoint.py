@@ -123,7 +123,8 @@ class GraphQLEndpoint:
                 await upload.close()  # spooled temp files: release the descriptor now
         try:
             if result is not None:
-                await send_answer(record.capture(send), result)
+                record.status = result.status
+                await send_answer(send, result)
         finally:
             finish(
                 record, principal=principal, statements=db.statements, round_trips=db.round_trips

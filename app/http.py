@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import tracing
 from app.downloads import mount_receipts
@@ -70,7 +70,8 @@ def create_app(
     app.graphql_ws = SubscriptionView(
         endpoint.schema, settings, lambda: app.state.engine, Hub(plain_url(database_url))
     )
-    app.graphql_same_origin = _wrapped(middleware[:1], endpoint)  # RequestIds only
+    # RequestIds only, with the Vary the CORS middleware would add
+    app.graphql_same_origin = RequestIds(endpoint, vary_origin=True)
     return app
 
 
@@ -96,7 +97,7 @@ class App(Starlette):
         if self.graphql is not None and scope["type"] == "http" and scope["path"] == "/graphql":
             scope["app"] = self
             if self.graphql_same_origin is not None and header(scope, b"origin") is None:
-                await self.graphql_same_origin(scope, receive, vary_origin(send))
+                await self.graphql_same_origin(scope, receive, send)
                 return
             await self.graphql(scope, receive, send)
             return
@@ -150,21 +151,6 @@ def cors_middleware(origins: tuple[str, ...]) -> list[Middleware]:
             max_age=PREFLIGHT_MAX_AGE_S,
         )
     ]
-
-
-def vary_origin(send: Send) -> Send:
-    """Return ``send`` adding ``Vary: Origin``, what the CORS middleware adds without one."""
-
-    async def varying(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", ()))
-            vary = [v for k, v in headers if k.lower() == b"vary"]
-            headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
-            headers.append((b"vary", b", ".join([*vary, b"Origin"])))
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return varying
 
 
 # set by `expensegraph serve --workers N` for the worker processes it starts

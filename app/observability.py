@@ -165,10 +165,15 @@ REQUEST_ID_KEY = "expensegraph.request_id"
 
 
 class RequestIds:
-    """Give every request an id (the client's X-Request-Id if plain, else a new one); echo it."""
+    """Give every request an id (the client's X-Request-Id if plain, else a new one); echo it.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``vary_origin``: also add ``Vary: Origin`` to every response, what the CORS middleware
+    adds to those it sees (app/http.py sends /graphql requests without an Origin past it).
+    """
+
+    def __init__(self, app: ASGIApp, *, vary_origin: bool = False) -> None:
         self.app = app
+        self.vary_origin = vary_origin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -178,10 +183,16 @@ class RequestIds:
         request_id = given if given and _REQUEST_ID.fullmatch(given) else new_request_id()
         scope[REQUEST_ID_KEY] = request_id
 
+        vary_origin = self.vary_origin
+
         async def echoing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode()))
+                if vary_origin:
+                    vary = [v for k, v in headers if k.lower() == b"vary"]
+                    headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
+                    headers.append((b"vary", b", ".join([*vary, b"Origin"])))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -196,16 +207,6 @@ class RequestRecord:
     started: float = field(default_factory=time.perf_counter)
     status: int = 0
     report: dict[str, Any] = field(default_factory=dict)
-
-    def capture(self, send: Send) -> Send:
-        """Return ``send`` that also notes the response status."""
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.status = int(message["status"])
-            await send(message)
-
-        return sending
 
 
 def finish(record: RequestRecord, *, principal: Any, statements: int, round_trips: int) -> None:

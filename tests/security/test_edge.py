@@ -135,6 +135,19 @@ async def test_cors_preflight_and_exposed_headers(edge, world) -> None:
     assert "access-control-allow-origin" not in stranger.headers
 
 
+async def test_every_graphql_answer_varies_by_origin_with_an_origin_or_without(edge, world) -> None:
+    # a cache must not give a cross-origin page the answer to a same-origin request (no
+    # Access-Control-Allow-Origin), whichever it stored first: both say Vary: Origin once
+    for headers in ({}, {"Origin": DASHBOARD}):
+        for response in (
+            await edge.post("/graphql", json={"query": LIGHT}, headers={**_auth(world), **headers}),
+            await edge.post("/graphql", content=b"{", headers={"Content-Type": "application/json", **headers}),
+        ):  # fmt: skip
+            vary = [v.strip() for v in response.headers.get_list("vary") for v in v.split(",")]
+            assert vary.count("Origin") == 1, (headers, response.headers)
+            assert len(response.headers["x-request-id"]) == 32
+
+
 async def test_no_cors_origins_by_default(client, world) -> None:
     assert SETTINGS.cors_origins == ()
     preflight = await client.options(
