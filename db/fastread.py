@@ -164,27 +164,31 @@ def keyed(
     query asks for it again at every request, and making it binds an array: 15 µs a read.
     """
     kept = _kept.get(id(statement))
+    if kept is None or kept[0] is not statement:
+        return None
     try:
-        memo = (keys, *params.items())
-        made = kept[4].get(memo) if kept is not None and kept[0] is statement else None
+        memo: tuple[Any, ...] | None = (keys, *params.items())
+        made = kept[4].get(memo)
     except TypeError:  # a parameter's value that cannot be a key: made each time
         memo, made = None, None
-    if made is not None:
-        sql, args, row_type, position = made
-        return sql, args.copy(), row_type, position
-    fast = prepared(statement, dialect, cache, {**params, keys: []})
-    kept = _kept.get(id(statement))
-    if fast is None or kept is None or kept[0] is not statement or kept[1] is None:
-        return None
-    position = kept[1][0].positiontup.index(keys)
-    sql, args, row_type = fast
-    made = keyed_sql(sql, position + 1), args[:position] + args[position + 1 :], row_type, position
-    if memo is not None and kept[2] is not None:  # no value computed at each run
-        if len(kept[4]) >= MAX_KEYED_PER_STATEMENT:  # as many as businesses: bounded
-            kept[4].clear()
-        kept[4][memo] = made
-        return made[0], made[1].copy(), row_type, position
-    return made
+    if made is None:
+        fast = prepared(statement, dialect, cache, {**params, keys: []})
+        if fast is None or kept[1] is None:
+            return None
+        sql, args, row_type = fast
+        position = kept[1][0].positiontup.index(keys)
+        made = (
+            keyed_sql(sql, position + 1),
+            args[:position] + args[position + 1 :],
+            row_type,
+            position,
+        )
+        if memo is not None and kept[2] is not None:  # no value computed at each run
+            if len(kept[4]) >= MAX_KEYED_PER_STATEMENT:  # as many as businesses: bounded
+                kept[4].clear()
+            kept[4][memo] = made
+    sql, args, row_type, position = made
+    return sql, args.copy(), row_type, position  # the caller's own list
 
 
 class _Template:
