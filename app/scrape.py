@@ -1,11 +1,12 @@
 """Answering Prometheus: ``/metrics`` (of every worker, if there are several) and the gauges
-and tallies each worker writes for it (the metrics are defined in app/observability.py)."""
+and tallies each worker writes for it: the gauges set at scrape time are defined here, the
+request path's metrics in app/observability.py."""
 
 import asyncio
 import json
 import os
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.applications import Starlette
@@ -13,19 +14,42 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability import (
-    ADMISSION,
-    JOB_STATES,
-    JOBS,
-    MULTIPROCESS,
-    OLDEST_QUEUED_JOB,
-    POOL,
-    REGISTRY,
-    TALLY,
-    log,
-)
+from app.observability import MULTIPROCESS, REGISTRY, TALLY, log
 from db.read_pool import read_pool
 from db.writes import jobs
+
+# across workers: the sum over the processes alive (multiprocess_mode is ignored otherwise)
+POOL = Gauge(
+    "expensegraph_pool_connections",
+    "Database pool connections by state.",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+ADMISSION = Gauge(
+    "expensegraph_graphql_requests",
+    "GraphQL requests admitted and running (in_flight) or waiting for admission (queued).",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+
+# the job queue, read from the database at scrape time (the same for every worker answering)
+JOBS = Gauge(
+    "expensegraph_jobs",
+    "Background jobs in the queue by state: queued (waiting, or waiting to be retried), "
+    "running, failed (gave up after their retries).",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
+OLDEST_QUEUED_JOB = Gauge(
+    "expensegraph_jobs_oldest_queued_seconds",
+    "Age of the oldest queued background job (0 when none waits).",
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
+JOB_STATES = {"queued": "queued", "picked": "running", "failed": "failed"}
 
 
 def set_gauges(app: Starlette) -> None:
@@ -72,7 +96,7 @@ async def metrics(request: Request) -> Response:
 class WorkerMetrics:
     """One of several workers: its metrics written for scrapes another worker answers.
 
-    Every second the worker hands its tally to the metric files (app/metric_tally.py) and
+    Every second the worker hands its tally to the metric files (app/observability.py Tally) and
     sets its gauges: a scrape answered by another worker sees them at most a second old. At
     shutdown it writes them once more and its live gauges are removed (``mark_process_dead``);
     its counters and histograms stay, so totals do not drop when a worker goes.

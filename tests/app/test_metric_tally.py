@@ -1,4 +1,4 @@
-"""app/metric_tally.py: what the request path tallies reaches the metrics as if observed one by one.
+"""app/observability.py Tally: what the request path tallies reaches the metrics as if observed one by one.
 
 The tally writes prometheus_client's per-bucket state directly: these tests fail when a
 version of prometheus_client keeps a histogram's state another way.
@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from app.metric_tally import FlushFirst, Tally
+from app.observability import FlushFirst, Tally
 
 BUCKETS = (1, 2, 5, 10)
 VALUES = [0, 1, 1.5, 2, 2.0000001, 5, 9.99, 10, 11, 250, -3]
