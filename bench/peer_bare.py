@@ -184,7 +184,6 @@ async def q3(conn: asyncpg.Connection, business: int, home: str, variables: Any)
 
 # a document's plan is found by its text, as the lane finds it
 PLANS = {(DOCS / f"{run.__name__}.graphql").read_text(): run for run in (q1, q2, q3)}
-JSON = [(b"content-type", b"application/json")]
 
 
 class Bare:
@@ -231,14 +230,10 @@ class Bare:
         token = header.decode().removeprefix("Bearer ")
         known = self.tokens.get(token)
         if known is None:
+            settings = self.settings
             try:
-                claims = jwt.decode(
-                    token,
-                    self.settings.jwt_secret,
-                    algorithms=["HS256"],
-                    audience=self.settings.jwt_audience,
-                    issuer=self.settings.jwt_issuer,
-                )
+                claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"],
+                                    audience=settings.jwt_audience, issuer=settings.jwt_issuer)  # fmt: skip
             except jwt.InvalidTokenError:
                 return None
             known = int(claims["sub"]), int(claims["bid"]), float(claims["exp"])
@@ -264,17 +259,15 @@ class Bare:
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Give a connection back as it is: the statements here change no session state.
-
-    asyncpg's default sends RESET ALL, CLOSE ALL, UNLISTEN * and an advisory unlock on
-    every release, four statements a request that expensegraph does not send either.
-    """
+    """Give a connection back as it is: nothing here changes session state, and asyncpg's
+    default (RESET ALL, CLOSE ALL, UNLISTEN *, an advisory unlock) is four statements a
+    request that expensegraph does not send either."""
 
 
 async def answer(send: Any, status: int, payload: Any) -> None:
     """Write ``payload`` as the JSON response."""
     body = orjson.dumps(payload)
-    headers = [*JSON, (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
