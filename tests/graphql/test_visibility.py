@@ -197,39 +197,29 @@ async def _not_found_message(client, as_: str, type_name: str) -> dict[str, Any]
 
 async def _invisible_cases(engine, world) -> list[tuple[str, str, int]]:
     a = world.a
-    e2_expense = await _first_id(
-        engine, "SELECT id FROM expenses WHERE member_id = :m", m=a.members["employee2"]
-    )
+    of_member = "SELECT id FROM expenses WHERE member_id = :m"
+    e2_expense = await _first_id(engine, of_member, m=a.members["employee2"])
     eng_expense = await _first_id(
         engine, "SELECT id FROM expenses WHERE team_id = :t", t=a.teams["eng"]
     )
-    admin_expense = await _first_id(
-        engine, "SELECT id FROM expenses WHERE member_id = :m", m=a.members["admin"]
-    )
+    admin_expense = await _first_id(engine, of_member, m=a.members["admin"])
     e_receipt = await _first_id(
         engine,
         "SELECT r.id FROM receipts r JOIN expenses e ON e.id = r.expense_id WHERE e.member_id = :m",
         m=a.members["employee"],
     )
-    return [
-        ("employee", "Expense", e2_expense),
-        ("employee", "Card", a.cards["employee2"]),
-        ("employee", "Member", a.members["employee2"]),
-        ("employee", "Team", a.teams["eng"]),
-        ("employee", "Expense", admin_expense),
-        ("employee2", "Receipt", e_receipt),
-        ("employee2", "Member", a.members["manager"]),
-        ("manager", "Expense", eng_expense),
-        ("manager", "Card", a.cards["engineer"]),
-        ("manager", "Member", a.members["engineer"]),
-        ("manager", "Member", a.members["admin"]),
-        ("manager", "Team", a.teams["eng"]),
-        ("manager", "Expense", admin_expense),
-        ("manager2", "Expense", e2_expense),
-        ("manager2", "Team", a.teams["sales"]),
-        ("manager2", "Receipt", e_receipt),
-        ("engineer", "Card", a.cards["manager"]),
-    ]
+    by_viewer = {
+        "employee": [("Expense", e2_expense), ("Card", a.cards["employee2"]),
+                     ("Member", a.members["employee2"]), ("Team", a.teams["eng"]),
+                     ("Expense", admin_expense)],
+        "employee2": [("Receipt", e_receipt), ("Member", a.members["manager"])],
+        "manager": [("Expense", eng_expense), ("Card", a.cards["engineer"]),
+                    ("Member", a.members["engineer"]), ("Member", a.members["admin"]),
+                    ("Team", a.teams["eng"]), ("Expense", admin_expense)],
+        "manager2": [("Expense", e2_expense), ("Team", a.teams["sales"]), ("Receipt", e_receipt)],
+        "engineer": [("Card", a.cards["manager"])],
+    }  # fmt: skip
+    return [(who, type_name, id_) for who, cases in by_viewer.items() for type_name, id_ in cases]
 
 
 async def test_node_of_invisible_object_is_not_found_like_a_missing_id(client, engine, world):

@@ -21,6 +21,7 @@ from db.tables.expense import expense_events
 from db.tables.receipt import receipts
 from resolvers.ids import encode_id
 from tests.conftest import SETTINGS, gql, token
+from tests.graphql.receipts.helpers_matching import Books, new_books
 from tests.world import Biz, _business
 
 KEY_SCOPES = {
@@ -108,6 +109,12 @@ async def shop(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Shop(biz, other, keys, app, client, root / "files", engine)
+
+
+@pytest.fixture
+async def books(engine: AsyncEngine) -> Books:
+    """Return a fresh business of the matching tests' own (see helpers_matching.Books)."""
+    return await new_books(engine)
 
 
 def unique(sample: bytes) -> bytes:

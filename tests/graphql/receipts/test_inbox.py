@@ -10,7 +10,7 @@ from db.tables.receipt import receipt_match_candidates, receipts
 from resolvers.ids import encode_id
 from tests.conftest import StatementCounter, codes, gql, gql_raw
 from tests.graphql.receipts.conftest import Shop
-from tests.graphql.receipts.test_matching import DAY, NOON, Books, new_books
+from tests.graphql.receipts.helpers_matching import DAY, NOON, Books, new_books
 
 INBOX = """
 query($first: Int, $filter: ReceiptFilter) {
