@@ -174,14 +174,9 @@ async def test_corpus_answers_match(client, reference, statements, world, name, 
 
 
 async def test_dashboard_queries_run_in_the_lane(client, world) -> None:
-    for name in (
-        "list",
-        "teams",
-        "teams, nested filter and order",
-        "members and cards",
-        "aliases, fragments, merged keys",
-        "summary",
-    ):
+    dashboard = ("list", "teams", "teams, nested filter and order", "members and cards",
+                 "aliases, fragments, merged keys", "summary")  # fmt: skip
+    for name in dashboard:
         await gql_raw(client, *CORPUS[name], as_=token(world.a, "admin"))  # learnt
         lane, fallbacks = runs("lane"), runs("fallback")
         response = await gql_raw(client, *CORPUS[name], as_=token(world.a, "admin"))
@@ -191,10 +186,7 @@ async def test_dashboard_queries_run_in_the_lane(client, world) -> None:
 
 
 async def test_an_error_falls_back_to_the_reference(client, reference, statements, world) -> None:
-    ids = [
-        encode_id("Expense", world.a.expense_ids[0]),
-        encode_id("Expense", world.b.expense_ids[0]),
-    ]
+    ids = [encode_id("Expense", biz.expense_ids[0]) for biz in (world.a, world.b)]
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Expense { merchantName } } }"
     expected, got = await _both(
         client, reference, statements, query, {"ids": ids}, token(world.a, "admin")

@@ -1,4 +1,5 @@
-"""Authentication (who is asking) and API key scopes (what a key may read)."""
+"""Authentication (who is asking): no credential, a malformed one, and user tokens refused
+or accepted."""
 
 import base64
 import json
@@ -10,10 +11,10 @@ import jwt
 import pytest
 from sqlalchemy import delete, insert
 
-from app.auth import new_api_key
 from db.tables.org import members
-from tests.conftest import SETTINGS, codes, gql, gql_raw, token
+from tests.conftest import SETTINGS, codes, gql, token
 from tests.graphql.helpers_auth import NEVER_USED_ID, gid
+from tests.graphql.helpers_authentication import assert_rejected, send
 
 ROOT_FIELDS = {
     "viewer": "viewer { credential }",
@@ -24,7 +25,6 @@ ROOT_FIELDS = {
     "categories": "categories { totalCount }",
     "receipts": "receipts { totalCount }",
 }
-EXPENSES = "{ expenses(first: 1) { nodes { id } } }"
 
 
 def claims(world: Any, **overrides: Any) -> dict[str, Any]:
@@ -50,20 +50,6 @@ def signed(
         # HS512 wants a longer key than the test secret: irrelevant, the app must refuse it
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
         return jwt.encode(payload, secret, algorithm=algorithm)
-
-
-async def send(client: Any, authorization: str | None, query: str = EXPENSES) -> Any:
-    headers = {} if authorization is None else {"Authorization": authorization}
-    return await client.post("/graphql", json={"query": query}, headers=headers)
-
-
-def assert_rejected(response: Any) -> dict[str, Any]:
-    """Assert a 401 with UNAUTHENTICATED and nothing else; return the body."""
-    body = response.json()
-    assert response.status_code == 401, body
-    assert body.get("data") is None, body
-    assert codes(body) == ["UNAUTHENTICATED"], body
-    return body
 
 
 # --- no credential: refused before validation (401), nothing but introspection runs ---
@@ -221,159 +207,6 @@ async def test_role_comes_from_the_database_not_the_token(client, world):
     data = await gql(client, "{ viewer { member { role } } members { totalCount } }", as_=forged)
     assert data["viewer"]["member"]["role"] == "EMPLOYEE"
     assert data["members"]["totalCount"] == 1
-
-
-# --- API keys ---
-
-
-def _with_secret(key: str, secret: str) -> str:
-    egk, prefix, _ = key.split("_", 2)
-    return f"{egk}_{prefix}_{secret}"
-
-
-async def test_unknown_api_key_with_valid_format(client):
-    _, key = new_api_key()
-    body = assert_rejected(await send(client, f"Bearer {key}"))
-    assert key.split("_", 2)[2] not in body["errors"][0]["message"]
-
-
-async def test_api_key_with_known_prefix_but_wrong_secret(client, world):
-    real = world.keys["a_read"]
-    _, unknown = new_api_key()
-    wrong = _with_secret(real, unknown.split("_", 2)[2])
-    body = assert_rejected(await send(client, f"Bearer {wrong}"))
-    # the same answer as a key whose prefix does not exist: prefixes cannot be probed
-    other = assert_rejected(await send(client, f"Bearer {unknown}"))
-    assert body["errors"] == other["errors"]
-    message = body["errors"][0]["message"]
-    assert real.split("_", 2)[2] not in message and wrong.split("_", 2)[2] not in message
-
-
-@pytest.mark.parametrize(
-    "key", ["egk_", "egk__", "egk_abc", "egk_abc_", "egk__secret", "egk_" + "a" * 5000]
-)
-async def test_truncated_api_keys(client, key):
-    assert_rejected(await send(client, f"Bearer {key}"))
-
-
-async def test_revoked_api_key(client, world):
-    key = world.keys["a_revoked"]
-    body = assert_rejected(await send(client, f"Bearer {key}"))
-    message = body["errors"][0]["message"]
-    assert "revoked" in message.lower()
-    assert key not in message and key.split("_", 2)[2] not in message
-
-
-async def test_revoked_key_with_wrong_secret_looks_unknown(client, world):
-    wrong = _with_secret(world.keys["a_revoked"], new_api_key()[1].split("_", 2)[2])
-    body = assert_rejected(await send(client, f"Bearer {wrong}"))
-    _, unknown = new_api_key()
-    assert body["errors"] == assert_rejected(await send(client, f"Bearer {unknown}"))["errors"]
-
-
-async def test_valid_api_keys_authenticate(client, world):
-    for name, scopes in (
-        ("a_read", ["cards:read", "expenses:read", "receipts:read", "teams:read"]),
-        ("a_expenses_only", ["expenses:read"]),
-    ):
-        data = await gql(
-            client, "{ viewer { credential scopes member { id } } }", as_=world.keys[name]
-        )
-        assert data["viewer"] == {"credential": "API_KEY", "scopes": scopes, "member": None}
-
-
-# --- API key scopes ---
-
-FORBIDDEN_FOR_EXPENSES_ONLY = {
-    "cards": "{ cards { nodes { id } } }",
-    "receipts": "{ receipts { nodes { id } } }",
-    "teams": "{ teams { nodes { id } } }",
-    "members": "{ members { nodes { id } } }",
-    "Expense.receipts": "{ expenses(first: 1) { nodes { id receipts { id } } } }",
-    "Member.cards": "{ expenses(first: 1) { nodes { id member { id cards { id } } } } }",
-    "Team.members": "{ expenses(first: 1, filter: {statuses: [SUBMITTED]})"
-    " { nodes { id team { id members { id } } } } }",
-}
-
-
-@pytest.mark.parametrize("field", list(FORBIDDEN_FOR_EXPENSES_ONLY))
-async def test_expenses_only_key_is_forbidden(client, world, field):
-    response = await gql_raw(
-        client, FORBIDDEN_FOR_EXPENSES_ONLY[field], as_=world.keys["a_expenses_only"]
-    )
-    body = response.json()
-    assert response.status_code == 200
-    assert codes(body) == ["FORBIDDEN"], body
-    if field == "Team.members":  # Expense.team is nullable: only the team collapses
-        assert body["data"]["expenses"]["nodes"][0]["team"] is None
-    else:  # the non-null parents collapse up to the root: nothing leaks
-        assert body["data"] is None
-
-
-@pytest.mark.parametrize("type_name", ["Card", "Receipt", "Team", "Member"])
-async def test_expenses_only_key_node_is_forbidden(client, world, type_name):
-    ids = {
-        "Card": world.a.cards["employee"],
-        "Receipt": world.a.receipt_ids[0],
-        "Team": world.a.teams["sales"],
-        "Member": world.a.members["employee"],
-    }
-    body = (
-        await gql_raw(
-            client,
-            f'{{ node(id: "{gid(type_name, ids[type_name])}") {{ id }} }}',
-            as_=world.keys["a_expenses_only"],
-        )
-    ).json()
-    assert body["data"] == {"node": None}
-    assert codes(body) == ["FORBIDDEN"]
-
-
-async def test_expenses_only_key_reads_expenses(client, world):
-    data = await gql(
-        client,
-        "{ categories { nodes { id } } expenses(first: 5) { totalCount nodes { id"
-        " events { action } member { id expenses(first: 1) { totalCount } }"
-        " team { id expenses(first: 1) { totalCount } }"
-        " card { id expenses(first: 1) { totalCount } } category { name } } } }",
-        as_=world.keys["a_expenses_only"],
-    )
-    assert len(data["categories"]["nodes"]) == 3
-    assert len(data["expenses"]["nodes"]) == 5
-    node = gid("Expense", world.a.expense_ids[1])
-    found = await gql(
-        client, f'{{ node(id: "{node}") {{ id }} }}', as_=world.keys["a_expenses_only"]
-    )
-    assert found == {"node": {"id": node}}
-
-
-async def test_read_key_reads_everything(client, world):
-    data = await gql(
-        client,
-        "{ expenses(first: 5) { nodes { id receipts { id } events { action }"
-        " member { cards { id } } team { members { id } } } }"
-        " cards { nodes { id holder { id } expenses(first: 1) { totalCount } } }"
-        " members { nodes { id cards { id } team { id } } }"
-        " teams { nodes { id manager { id } members { id } expenses(first: 1) { totalCount } } }"
-        " receipts { nodes { id expense { id } uploadedBy { id } } }"
-        " categories { nodes { id } } }",
-        as_=world.keys["a_read"],
-    )
-    assert all(data[field]["nodes"] for field in data)
-    ids = [
-        gid("Card", world.a.cards["employee"]),
-        gid("Receipt", world.a.receipt_ids[0]),
-        gid("Team", world.a.teams["sales"]),
-        gid("Member", world.a.members["employee"]),
-        gid("Category", world.a.categories["Travel"]),
-        gid("Expense", world.a.expense_ids[1]),
-        gid("Business", world.a.id),
-    ]
-    found = await gql(
-        client, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids},
-        as_=world.keys["a_read"],
-    )  # fmt: skip
-    assert [n["id"] for n in found["nodes"]] == ids
 
 
 async def test_get_requests_are_authenticated_too(client, world):
