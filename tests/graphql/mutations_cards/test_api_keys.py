@@ -15,7 +15,8 @@ from db.permissions import ALL_PERMISSIONS, Permission
 from db.tables.api import api_keys
 from resolvers.ids import encode_id
 from tests.conftest import codes, gql, gql_raw
-from tests.graphql.mutations_catalog.org import ERRORS, Org, build_org, call
+from tests.graphql.mutations_catalog.helpers_calls import ERRORS, call
+from tests.graphql.mutations_catalog.helpers_orgs import Org, build_org
 from tests.world import Biz
 
 KEY = "id name prefix scopes createdAt lastUsedAt revokedAt"

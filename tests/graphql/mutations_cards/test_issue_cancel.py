@@ -1,8 +1,8 @@
 """issueCard and cancelCard: who may, what is checked, the audit trail, and finality.
 
-Built on a business of this module's own plus a rival (tests.graphql.mutations_catalog.org);
-every test that changes a card inserts a fresh one first. Refused calls also check that no
-card and no audit event changed.
+Built on a business of this module's own plus a rival
+(tests.graphql.mutations_catalog.helpers_orgs); every test that changes a card inserts a fresh
+one first. Refused calls also check that no card and no audit event changed.
 """
 
 import re
@@ -16,19 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables.org import cards, members, teams
 from resolvers.ids import decode_id, encode_id
 from tests.conftest import gql
-from tests.graphql.mutations_catalog.org import (
+from tests.graphql.mutations_catalog.helpers_calls import (
     ALLOWED,
     ERRORS,
-    Org,
-    actor_ids,
     attempt,
-    audit_trail,
     call,
-    census,
-    inserted,
-    org_fixture,
     problems,
     rule_errors,
+)
+from tests.graphql.mutations_catalog.helpers_orgs import Org, inserted, org_fixture
+from tests.graphql.mutations_catalog.helpers_records import (
+    actor_ids,
+    audit_trail,
+    census,
     stored_row,
 )
 

@@ -11,22 +11,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.writes import categories as category_writes
-from tests.graphql.mutations_catalog.org import (
+from tests.graphql.mutations_catalog.helpers_calls import at_once, call, rule_errors
+from tests.graphql.mutations_catalog.helpers_categories import (
     UPSERT,
-    Org,
-    at_once,
-    audit_trail,
-    call,
     category_census,
     cgid,
-    key_id,
     new_category,
-    org_fixture,
-    rule_errors,
-    scalar,
     stored_category,
-    tag,
 )
+from tests.graphql.mutations_catalog.helpers_orgs import Org, org_fixture, tag
+from tests.graphql.mutations_catalog.helpers_records import audit_trail, key_id, scalar
 
 org = org_fixture("Upco", 37)
 

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.ids import encode_id
-from tests.graphql.mutations_catalog.org import ALLOWED, Org, build_org, call
+from tests.graphql.mutations_catalog.helpers_calls import ALLOWED, call, call_unknown
+from tests.graphql.mutations_catalog.helpers_orgs import Org, build_org, org_by_module
 
 # who may: every credential of the role matrix, and what each gets
 NOT_FOUND, FORBIDDEN = "NOT_FOUND", "FORBIDDEN"
@@ -28,6 +29,10 @@ async def make_org(engine: AsyncEngine, name: str, seed: int) -> Org:
     read = ["expenses:read", "cards:read", "teams:read", "cards:write"]
     keys = {"admin": ["admin"], "read": read}
     return await build_org(engine, name, seed, rival=f"{name}other", rival_home="USD", keys=keys)
+
+
+# each test module's business of its own: Memberco for the member tests, Teamco for the team ones
+org = org_by_module({"test_member": ("Memberco", 43), "test_team": ("Teamco", 41)}, make=make_org)
 
 
 def gid(type_name: str, id_: int) -> str:
@@ -61,6 +66,19 @@ async def changed_by(
     return refused is None
 
 
+async def missing(
+    client: Any, org: Org, query: str, which: str, type_name: str, *, another_type: str,
+    other_business: int, input_: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    """Run ``query`` as the admin on a ``type_name`` id of the ``which`` kind (UNKNOWN) and
+    check that it is missing: NOT_FOUND, with no object back."""
+    payload = await call_unknown(
+        client, org, query, which, type_name, another_type=another_type,
+        other_business=other_business, input_=input_,
+    )  # fmt: skip
+    assert errors(payload, type_name.lower()) == [("id", NOT_FOUND)]
+
+
 def errors(payload: dict[str, Any], key: str) -> list[tuple[str | None, str]]:
     """Return (field, code) of every userError, checking that no ``key`` object came back."""
     assert payload[key] is None, payload
@@ -92,3 +110,11 @@ async def audit_count(engine: AsyncEngine, business_id: int) -> int:
         engine, "SELECT count(*) AS n FROM audit_events WHERE business_id = :b", b=business_id
     )
     return int(row.n)
+
+
+async def counted(engine: AsyncEngine, org: Org, table: str) -> tuple[int, int]:
+    """Return how many rows of ``table`` and how many audit events the business has."""
+    row = await one(
+        engine, f"SELECT count(*) AS n FROM {table} WHERE business_id = :b", b=org.biz.id
+    )
+    return int(row.n), await audit_count(engine, org.biz.id)

@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import codes, gql, gql_raw
-from tests.graphql.mutations_catalog.org import ALLOWED, ERRORS, Org, call
+from tests.graphql.mutations_catalog.helpers_calls import ALLOWED, ERRORS, call
+from tests.graphql.mutations_catalog.helpers_orgs import Org
 from tests.graphql.mutations_org.conftest import (
     MATRIX,
     audit_count,
