@@ -3,9 +3,11 @@
 
 import hmac
 import json
+import math
 import re
 import time
 from functools import lru_cache
+from typing import NamedTuple
 
 import jwt
 
@@ -175,3 +177,99 @@ def _member_principal(row: CredentialMemberRow) -> Principal:
         team_id=row.team_id,
         managed_team_ids=tuple(json.loads(row.managed_teams)) if row.managed_teams else (),
     )
+
+
+# credentials remembered per process (oldest forgotten first), and the longest remembered:
+# API keys and tokens are a few hundred characters; a longer header is read each time
+LAST_PRINCIPALS = 10_000
+MAX_REMEMBERED_CHARS = 1024
+
+
+class Reading(NamedTuple):
+    """When a credential read started: monotonic and wall clock, and the writes seen so far."""
+
+    monotonic: float
+    wall: float
+    generation: int
+
+
+class LastPrincipals:
+    """The principal each recent ``Authorization`` header was last read as, and until when
+    that reading stands for a known query without reading the credential again.
+
+    A reading stands for ``fresh_for_s`` (EXPENSEGRAPH_CREDENTIAL_CACHE_MS) from the moment
+    its read started, never past its token's expiry, and only until this process writes
+    anything (:meth:`written`: a role, a team or a key may have changed). A change made
+    elsewhere (another worker, the CLI, SQL) is seen by reads within ``fresh_for_s``; a
+    request that writes always reads its credential.
+    """
+
+    def __init__(self, limit: int = LAST_PRINCIPALS, fresh_for_s: float = 0.0) -> None:
+        self._limit = limit
+        self._fresh_for_s = fresh_for_s
+        # header -> (principal, monotonic time its reading stands until, its generation)
+        self._by_header: dict[str, tuple[Principal, float, int]] = {}
+        self._generation = 0  # moved on by every write of this process
+
+    def guess(self, authorization: str | None) -> Principal | None:
+        """Return the principal ``authorization`` was last read as, None if not known."""
+        entry = None if authorization is None else self._by_header.get(authorization)
+        return None if entry is None else entry[0]
+
+    def fresh(self, authorization: str | None) -> Principal | None:
+        """Return the principal ``authorization`` was read as if that reading still stands."""
+        entry = None if authorization is None else self._by_header.get(authorization)
+        if entry is None or entry[2] != self._generation or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def reading(self) -> Reading:
+        """Return the start of a credential read, taken before it is sent."""
+        return Reading(time.monotonic(), time.time(), self._generation)
+
+    def remember(
+        self,
+        authorization: str | None,
+        principal: Principal | None,
+        reading: Reading | None = None,
+        expires_at: float = -math.inf,
+    ) -> None:
+        """Keep the principal ``authorization`` was read as (None: no credential), read from
+        ``reading`` on; it stands until ``expires_at`` (Unix time) at the latest."""
+        if authorization is None or principal is None or len(authorization) > MAX_REMEMBERED_CHARS:
+            return
+        until = -math.inf
+        if reading is not None and reading.generation == self._generation:
+            lasts = min(self._fresh_for_s, expires_at - reading.wall)
+            until = reading.monotonic + lasts
+        by_header = self._by_header
+        if by_header.pop(authorization, None) is None and len(by_header) >= self._limit:
+            del by_header[next(iter(by_header))]  # the one read longest ago
+        by_header[authorization] = (principal, until, self._generation)  # newest: stays
+
+    def forget(self, authorization: str | None) -> None:
+        """Forget ``authorization`` (it is no longer valid)."""
+        if authorization is not None:
+            self._by_header.pop(authorization, None)
+
+    def written(self) -> None:
+        """Let no reading stand any longer: this process wrote (a credential may have changed)."""
+        self._generation += 1
+
+
+def stands_until(header: str | None, settings: Settings) -> float:
+    """Return the Unix time the reading of a credential just read may stand until: no end
+    for an API key (revoking it is a write), a development token's expiry, and none for an
+    identity provider's token (read every time)."""
+    credential = (header or "").partition(" ")[2].strip()
+    if credential.startswith(API_KEY_PREFIX + "_"):
+        return math.inf
+    if settings.oidc is not None and oidc.verifier(settings.oidc).recognises(credential):
+        return -math.inf
+    try:  # verified as it was read: remembered by _verified
+        _, _, expiry = _verified(
+            credential, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer
+        )
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        return -math.inf
+    return float(expiry)

@@ -23,12 +23,12 @@ from app.answers import (
     transport_answer,
     unavailable,
 )
-from app.auth import AuthError, authenticate
+from app.auth import AuthError, LastPrincipals, authenticate, stands_until
 from app.cost import StaticCosts
 from app.downloads import ReceiptDownloads
 from app.errors import is_unavailable
 from app.graphiql import graphiql_page, wants_graphiql
-from app.lane import FastLane, LastPrincipals, speculated
+from app.lane import FastLane, speculated
 from app.limits import Buckets, LeakyBuckets
 from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
 from app.operation_reader import read_operation
@@ -66,7 +66,7 @@ class GraphQLEndpoint:
         costs = StaticCosts()
         self.schema = served_schema(settings, buckets, costs)
         self.lane = FastLane(self.schema, limits, buckets, costs) if settings.fast_lane else None
-        self.principals = LastPrincipals()
+        self.principals = LastPrincipals(fresh_for_s=settings.credential_cache_s)
         # receipt storage and links (app/downloads.py), when the app serves them
         self.receipts: ReceiptDownloads | None = getattr(app.state, "receipts", None)
 
@@ -119,6 +119,8 @@ class GraphQLEndpoint:
             result = unavailable(record.request_id)
         finally:
             await db.close()
+            if db.wrote:  # before the answer leaves: a credential may have changed
+                self.principals.written()
             for upload in params.files if params is not None else ():
                 await upload.close()  # spooled temp files: release the descriptor now
         try:
@@ -144,8 +146,14 @@ class GraphQLEndpoint:
     ) -> tuple[Principal | None, Answer]:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
         authorization = header(scope, b"authorization")
-        guess = self._guess(scope, params, authorization)
+        known = self._known_query(scope, params)
+        principal = self.principals.fresh(authorization) if known else None
+        if principal is not None:  # read moments ago, and nothing written here since
+            known_context = self._context(scope, db, record, principal)
+            return principal, await self._execute(scope, params, known_context, media)
+        guess = self.principals.guess(authorization) if known and self._speculates(params) else None
         context, answer = None, None
+        started = self.principals.reading()
         try:
             reading = authenticate(authorization, db=db, settings=self.settings)
             if guess is None:
@@ -160,7 +168,8 @@ class GraphQLEndpoint:
             self.principals.forget(authorization)
             headers = {"www-authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
             raise TransportError(401, str(error), ErrorCode.UNAUTHENTICATED, headers) from None
-        self.principals.remember(authorization, principal)
+        expires_at = stands_until(authorization, self.settings) if principal is not None else 0.0
+        self.principals.remember(authorization, principal, started, expires_at)
         if context is not None:  # the principal it ran under was the request's
             if answer is None:  # the lane fell back: the reference path, in the same context
                 answer = await self._reference(scope, params, context, media)
@@ -188,24 +197,23 @@ class GraphQLEndpoint:
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
 
-    def _guess(
-        self, scope: Scope, params: GraphQLParams, authorization: str | None
-    ) -> Principal | None:
-        """Return the principal to start the request's known query under (app/lane.py speculated).
+    def _known_query(self, scope: Scope, params: GraphQLParams) -> bool:
+        """Return True for a query the lane knows that it may answer alone.
 
-        None when the credential is read first: no known query, or a request the lane may
-        not answer alone (persisted queries resolve first; a query's idempotency key is
-        checked before it runs).
+        Not for persisted queries (they resolve first) or a request with an idempotency key
+        (checked before it runs): their credential is read first, as a write's always is.
         """
-        if (
+        return not (
             self.lane is None
             or params.extensions
             or self.persisted.persisted_only
             or header(scope, b"idempotency-key") is not None
-            or not self.lane.speculates(params)
-        ):
-            return None
-        return self.principals.guess(authorization)
+            or not self.lane.knows(params)
+        )
+
+    def _speculates(self, params: GraphQLParams) -> bool:
+        """Return True when the query may start before its credential is read (app/lane.py)."""
+        return self.lane is not None and self.lane.speculates(params)
 
     def _context(
         self, scope: Scope, db: RequestDb, record: RequestRecord, principal: Principal | None

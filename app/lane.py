@@ -14,14 +14,16 @@ coerce, a cost over the ceiling or beyond the bucket, an error while running) go
 the reference path, which answers it in full; the lane's debit is refunded first. Such
 fallbacks are counted in ``expensegraph_fast_lane_total`` by reason and logged at WARNING.
 
-Every request reads its credential from the database (a member's role is the database's,
-never a token's), and a query's first reads depend on that principal (who sees what). A
-known query need not wait for the credential read: it starts under the principal the same
-``Authorization`` header had last time (:class:`LastPrincipals`, :func:`speculated`), so
-that the credential read and the query's first level reach PostgreSQL in the same turn and
-go as one statement (db/sent_together.py). Nothing the query read is used unless that
-credential read gives the same principal; otherwise the request starts again under the
-principal it gave.
+A credential is read from the database (a member's role is the database's, never a
+token's), and a query's first reads depend on that principal (who sees what). A known
+query sent with a credential read moments ago runs under that reading while it stands
+(app/auth.py :class:`~app.auth.LastPrincipals`: EXPENSEGRAPH_CREDENTIAL_CACHE_MS, and no
+write in this process since). Otherwise it need not wait for the credential read either:
+it starts under the principal the same ``Authorization`` header had last time
+(:func:`speculated`), so that the credential read and the query's first level reach
+PostgreSQL in the same turn and go as one statement (db/sent_together.py). Nothing the
+query read is used unless that credential read gives the same principal; otherwise the
+request starts again under the principal it gave.
 """
 
 import asyncio
@@ -107,6 +109,11 @@ class FastLane:
         except GraphQLError:  # validated by the reference path: only a limit it kept
             known = Known(None, "parse")
         self.known.put(key, known, len(query) + len(operation_name or ""))
+
+    def knows(self, params: Any) -> bool:
+        """Return True when the request's query is known and planned (the lane may answer it)."""
+        known = self.known.get((params.query, params.operation_name))
+        return known is not None and known.plan is not None
 
     def speculates(self, params: Any) -> bool:
         """Return True when the request's known query may start before its credential is read."""
@@ -213,38 +220,6 @@ def _reason(error: Exception) -> str:
         return "null" if "null" in error.reason else "value"
     code = (getattr(error, "extensions", None) or {}).get("code") or getattr(error, "code", None)
     return f"error:{getattr(code, 'value', code)}" if code else f"error:{type(error).__name__}"
-
-
-# credentials remembered per process (oldest forgotten first), and the longest remembered:
-# API keys and tokens are a few hundred characters; a longer header is read before its query
-LAST_PRINCIPALS = 10_000
-MAX_REMEMBERED_CHARS = 1024
-
-
-class LastPrincipals:
-    """The principal each recent ``Authorization`` header was last read as."""
-
-    def __init__(self, limit: int = LAST_PRINCIPALS) -> None:
-        self._limit = limit
-        self._by_header: dict[str, Principal] = {}
-
-    def guess(self, authorization: str | None) -> Principal | None:
-        """Return the principal ``authorization`` was last read as, None if not known."""
-        return None if authorization is None else self._by_header.get(authorization)
-
-    def remember(self, authorization: str | None, principal: Principal | None) -> None:
-        """Keep the principal ``authorization`` was just read as (None: no credential)."""
-        if authorization is None or principal is None or len(authorization) > MAX_REMEMBERED_CHARS:
-            return
-        by_header = self._by_header
-        if by_header.pop(authorization, None) is None and len(by_header) >= self._limit:
-            del by_header[next(iter(by_header))]  # the one read longest ago
-        by_header[authorization] = principal  # newest: a credential in use stays
-
-    def forget(self, authorization: str | None) -> None:
-        """Forget ``authorization`` (it is no longer valid)."""
-        if authorization is not None:
-            self._by_header.pop(authorization, None)
 
 
 async def speculated(

@@ -29,6 +29,9 @@ class Settings:
     jwt_issuer: str = "expensegraph"
     jwt_audience: str = "expensegraph-api"
     token_ttl_s: int = 12 * 3600
+    # how long a credential read stands for the fast lane's queries (app/auth.py
+    # LastPrincipals); 0 (here, so the tests' direct SQL changes count at once): read each time
+    credential_cache_s: float = 0.0
     # HS256 development tokens (issue_token) accepted; from_env: demo, or an explicit secret
     hs256_tokens: bool = True
     # sign-in with the company's identity provider (app/oidc.py); None: off
@@ -107,6 +110,10 @@ class Settings:
             jwt_issuer=env.get("EXPENSEGRAPH_JWT_ISSUER", "expensegraph"),
             jwt_audience=env.get("EXPENSEGRAPH_JWT_AUDIENCE", "expensegraph-api"),
             token_ttl_s=_int(env, "EXPENSEGRAPH_TOKEN_TTL_SECONDS", 12 * 3600, low=60),
+            credential_cache_s=_int(
+                env, "EXPENSEGRAPH_CREDENTIAL_CACHE_MS", 1000, low=0, high=60_000
+            )
+            / 1000,
             # development tokens only with a secret someone configured: the variable, or the
             # data directory's, made by demo or token (serve never makes one)
             hs256_tokens=bool(jwt_secret),
@@ -238,7 +245,9 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, low: int, high: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -248,6 +257,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
     if value < low:
         raise ConfigError(f"{name} must be at least {low}, got {value}.")
+    if high is not None and value > high:
+        raise ConfigError(f"{name} must be at most {high}, got {value}.")
     return value
 
 

@@ -48,6 +48,7 @@ class RequestDb:
         # asyncpg connections a statement was abandoned on (its task cancelled mid-flight)
         self._abandoned: set[Any] = set()
         self.writing = False
+        self.wrote = False  # a write transaction was opened (committed or not)
         self.follows = sent_together.Offers()  # for the next read (db/sent_together.py)
         # set by the idempotency layer, which commits itself after storing the response
         self.hold_commit = False
@@ -238,7 +239,7 @@ class RequestDb:
             if conn.in_transaction():
                 await conn.commit()
             await conn.begin()
-            self.writing = True
+            self.writing = self.wrote = True
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -1,7 +1,9 @@
 """A known query by id starts under its credential's last principal (app/lane.py speculated).
 
-The credential is still read on every request, in the same statement as the query's first
-reads; what those read is used only when the credential read gives the same principal.
+With no credential cache (EXPENSEGRAPH_CREDENTIAL_CACHE_MS 0, the tests' setting; the cache
+has tests/app/test_credential_cache.py) the credential is read on every request, in the same
+statement as the query's first reads; what those read is used only when the credential read
+gives the same principal.
 Each test changes a credential between requests (a role, a deactivation, a revocation) and
 checks the answer against an app that never saw the credential before.
 """
@@ -16,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.lane import MAX_REMEMBERED_CHARS, LastPrincipals
+from app.auth import MAX_REMEMBERED_CHARS, LastPrincipals
 from app.limits import LimitSettings
 from resolvers.context import Principal
 from resolvers.ids import encode_id
