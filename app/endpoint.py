@@ -146,12 +146,12 @@ class GraphQLEndpoint:
     ) -> tuple[Principal | None, Answer]:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
         authorization = header(scope, b"authorization")
-        known = self._known_query(scope, params)
-        principal = self.principals.fresh(authorization) if known else None
+        alone = self._lane_alone(scope, params)
+        principal = self.principals.fresh(authorization) if alone and self._fresh(params) else None
         if principal is not None:  # read moments ago, and nothing written here since
             known_context = self._context(scope, db, record, principal)
             return principal, await self._execute(scope, params, known_context, media)
-        guess = self.principals.guess(authorization) if known and self._speculates(params) else None
+        guess = self.principals.guess(authorization) if alone and self._speculates(params) else None
         context, answer = None, None
         started = self.principals.reading()
         try:
@@ -197,8 +197,8 @@ class GraphQLEndpoint:
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
 
-    def _known_query(self, scope: Scope, params: GraphQLParams) -> bool:
-        """Return True for a query the lane knows that it may answer alone.
+    def _lane_alone(self, scope: Scope, params: GraphQLParams) -> bool:
+        """Return True for a request the lane may answer alone.
 
         Not for persisted queries (they resolve first) or a request with an idempotency key
         (checked before it runs): their credential is read first, as a write's always is.
@@ -208,8 +208,11 @@ class GraphQLEndpoint:
             or params.extensions
             or self.persisted.persisted_only
             or header(scope, b"idempotency-key") is not None
-            or not self.lane.knows(params)
         )
+
+    def _fresh(self, params: GraphQLParams) -> bool:
+        """Return True when a credential read moments ago may stand for the query (app/lane.py)."""
+        return self.lane is not None and self.lane.without_credential(params)
 
     def _speculates(self, params: GraphQLParams) -> bool:
         """Return True when the query may start before its credential is read (app/lane.py)."""

@@ -24,6 +24,7 @@ from tests.world import World, insert_api_key
 
 DETAIL = "query Detail($id: ID!) { node(id: $id) { ... on Expense { id merchantName } } }"
 LISTING = "{ expenses(first: 2) { nodes { id } } }"
+TEAMS = "{ teams(first: 3) { nodes { id name } } }"
 CREATE_KEY = (
     'mutation { createApiKey(name: "cache test", scopes: [EXPENSES_READ]) { secret'
     " userErrors { code } } }"
@@ -54,10 +55,17 @@ def _variables(world: World) -> dict[str, str]:
     return {"id": encode_id("Expense", world.a.expense_ids[0])}
 
 
-@pytest.mark.parametrize("query", [DETAIL, LISTING])
+@pytest.mark.parametrize(("query", "skipped"), [(DETAIL, True), (LISTING, True), (TEAMS, False)])
 async def test_a_known_query_in_the_window_reads_no_credential(
-    engine: AsyncEngine, database_url: str, world: World, statements: StatementCounter, query: str
+    engine: AsyncEngine,
+    database_url: str,
+    world: World,
+    statements: StatementCounter,
+    query: str,
+    skipped: bool,
 ) -> None:
+    """A list of a small table (teams) reads it still: PostgreSQL keeps that statement's
+    generic plan only with the credential read in it (app/lane.py PLANNED_WITH_CREDENTIAL)."""
     admin = token(world.a, "admin")
     variables = _variables(world) if query == DETAIL else None
     async with app_client(WINDOW, engine, database_url) as client:
@@ -66,7 +74,7 @@ async def test_a_known_query_in_the_window_reads_no_credential(
         assert _reads_credential(statements)
         statements.reset()
         again = [(await gql_raw(client, query, variables, as_=admin)).json() for _ in "ab"]
-        assert statements.count > 0 and not _reads_credential(statements)
+        assert statements.count > 0 and _reads_credential(statements) is not skipped
         # an unknown document (the reference path's) reads its credential as before
         statements.reset()
         await gql_raw(client, "{ viewer { credential } }", as_=admin)
