@@ -31,7 +31,6 @@ from app.graphiql import graphiql_page, wants_graphiql
 from app.lane import FastLane, speculated
 from app.limits import Buckets, LeakyBuckets
 from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
-from app.operation_reader import read_operation
 from app.redis_buckets import RedisBuckets
 from app.served_schema import served_schema
 from app.settings import Settings
@@ -41,7 +40,9 @@ from app.transport import (
     TransportError,
     header,
     negotiate,
+    read_operation,
 )
+from app.uploads import parse_multipart
 from db.engine import RequestDb
 from resolvers.context import Context, Principal, ReceiptFiles, build_context
 from resolvers.errors import DomainError, ErrorCode
@@ -91,7 +92,10 @@ class GraphQLEndpoint:
             media = negotiate(header(scope, b"accept"))
             # the whole body, within its size and time limits, before any slot or connection
             params, content_type, body = await read_operation(
-                scope, receive, body_timeout_s=self.settings.body_timeout_s
+                scope,
+                receive,
+                body_timeout_s=self.settings.body_timeout_s,
+                multipart=parse_multipart,
             )
             async with admitted(self.admission, receive) as receive:
                 principal, result = await self._serve(

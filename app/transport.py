@@ -8,6 +8,7 @@ a JSON body with ``errors[].extensions.code``, never plain text.
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,12 +19,23 @@ from starlette.types import Message, Receive, Scope
 
 from app.admission import ClientGone
 from resolvers.errors import ErrorCode
+from resolvers.receipt_files import MAX_RECEIPT_BYTES
 
 # the media types of the GraphQL-over-HTTP spec: the new one, and the legacy one that
 # older clients expect (200 for every well-formed request)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"
 MAX_JSON_BODY = 1024 * 1024
+# one receipt plus room for `operations`, `map` and the multipart framing
+MAX_MULTIPART_BYTES = MAX_RECEIPT_BYTES + 1024 * 1024
+# A browser sends a cross-site multipart form without preflight; it cannot add a custom
+# header without one. Requiring one of these stops cross-site request forgery (the
+# headers Apollo's CSRF prevention accepts).
+PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-apollo-operation-name", b"graphql-preflight")
+NO_PREFLIGHT = (
+    "Multipart requests need a 'GraphQL-Preflight: 1' (or 'Apollo-Require-Preflight') header, "
+    "which browsers cannot send cross-site without a CORS preflight."
+)
 # PostgreSQL text cannot hold NUL; refusing it up front keeps it from reaching a query
 NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
 
@@ -230,3 +242,45 @@ def replayed(body: bytes) -> Receive:
 def error_body(message: str, code: ErrorCode, **extensions: Any) -> dict[str, Any]:
     """Return a GraphQL response body holding one request error."""
     return {"errors": [{"message": message, "extensions": {"code": code.value, **extensions}}]}
+
+
+def check_preflight(scope: Scope) -> None:
+    """Refuse a multipart request without a header that only a preflighted request can carry."""
+    if not any(name.lower() in PREFLIGHT_HEADERS for name, _ in scope.get("headers", [])):
+        raise TransportError(400, NO_PREFLIGHT)
+
+
+async def read_operation(
+    scope: Scope,
+    receive: Receive,
+    *,
+    body_timeout_s: float,
+    multipart: Callable[[Scope, bytes], Awaitable[GraphQLParams]],
+) -> tuple[GraphQLParams, str, bytes]:
+    """Return the request's operation, its content type and its raw body: from the query
+    string (GET), a JSON body or a multipart upload (POST), each body within its size and
+    time limits. ``multipart`` parses an upload (app/uploads.py, which builds on this module).
+    """
+    method = scope["method"]
+    if method == "GET":
+        return parse_get(scope.get("query_string", b"")), "", b""
+    if method != "POST":
+        message = "GraphQL is served over GET (queries) and POST."
+        raise TransportError(405, message, headers={"allow": "GET, POST"})
+    content_type = header(scope, b"content-type") or ""
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "application/json":
+        limit = MAX_JSON_BODY
+    elif media == "multipart/form-data":
+        check_preflight(scope)
+        limit = MAX_MULTIPART_BYTES
+    else:
+        message = "Send the operation as application/json (multipart/form-data for uploads)."
+        raise TransportError(415, message)
+    declared = declared_length(scope)
+    if declared is not None and declared > limit:
+        raise TransportError(413, f"The request body is larger than {limit} bytes.")
+    body = await read_body(receive, limit=limit, timeout_s=body_timeout_s)
+    if media == "application/json":
+        return parse_json(body), content_type, body
+    return await multipart(scope, body), content_type, body

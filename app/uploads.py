@@ -17,28 +17,10 @@ from starlette.types import Scope
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 
 from app.transport import GraphQLParams, TransportError, params_of, replayed
-from resolvers.receipt_files import MAX_RECEIPT_BYTES
 
-# one receipt plus room for `operations`, `map` and the multipart framing
-MAX_MULTIPART_BYTES = MAX_RECEIPT_BYTES + 1024 * 1024
 # batching is off: a file can only stand in for a variable, or an item or field inside one
 _PATH = re.compile(r"variables(\.[A-Za-z_][A-Za-z0-9_]*|\.[0-9]{1,4})+")
 MAX_PARTS = 20
-
-# A browser sends a cross-site multipart form without preflight; it cannot add a custom
-# header without one. Requiring one of these stops cross-site request forgery (the
-# headers Apollo's CSRF prevention accepts).
-PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-apollo-operation-name", b"graphql-preflight")
-NO_PREFLIGHT = (
-    "Multipart requests need a 'GraphQL-Preflight: 1' (or 'Apollo-Require-Preflight') header, "
-    "which browsers cannot send cross-site without a CORS preflight."
-)
-
-
-def check_preflight(scope: Scope) -> None:
-    """Refuse a multipart request without a header that only a preflighted request can carry."""
-    if not any(name.lower() in PREFLIGHT_HEADERS for name, _ in scope.get("headers", [])):
-        raise TransportError(400, NO_PREFLIGHT)
 
 
 async def parse_multipart(scope: Scope, body: bytes) -> GraphQLParams:

@@ -172,7 +172,7 @@ async def test_queries_ignore_the_key_and_bad_keys_are_refused(client, engine, b
 
 
 async def test_oversized_body_with_a_key_is_refused_before_it_is_buffered(client, biz) -> None:
-    from app.uploads import MAX_MULTIPART_BYTES
+    from app.transport import MAX_MULTIPART_BYTES
 
     headers = {
         "Authorization": f"Bearer {token(biz, 'employee')}",
