@@ -28,7 +28,7 @@ from app.cost import StaticCosts
 from app.downloads import ReceiptDownloads
 from app.errors import is_unavailable
 from app.graphiql import graphiql_page, wants_graphiql
-from app.lane import FastLane, speculated
+from app.lane import FastLane, Known, speculated
 from app.limits import Buckets, LeakyBuckets
 from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
 from app.redis_buckets import RedisBuckets
@@ -150,12 +150,14 @@ class GraphQLEndpoint:
     ) -> tuple[Principal | None, Answer]:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
         authorization = header(scope, b"authorization")
-        alone = self._lane_alone(scope, params)
-        principal = self.principals.fresh(authorization) if alone and self._fresh(params) else None
+        known = self._known(scope, params)
+        fresh = known is not None and known.without_credential
+        principal = self.principals.fresh(authorization) if fresh else None
         if principal is not None:  # read moments ago, and nothing written here since
             known_context = self._context(scope, db, record, principal)
             return principal, await self._execute(scope, params, known_context, media)
-        guess = self.principals.guess(authorization) if alone and self._speculates(params) else None
+        speculates = known is not None and known.speculates
+        guess = self.principals.guess(authorization) if speculates else None
         context, answer = None, None
         started = self.principals.reading()
         try:
@@ -201,26 +203,20 @@ class GraphQLEndpoint:
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
 
-    def _lane_alone(self, scope: Scope, params: GraphQLParams) -> bool:
-        """Return True for a request the lane may answer alone.
+    def _known(self, scope: Scope, params: GraphQLParams) -> Known | None:
+        """Return what the lane knows of a query it may answer alone, else None.
 
         Not for persisted queries (they resolve first) or a request with an idempotency key
         (checked before it runs): their credential is read first, as a write's always is.
         """
-        return not (
+        if (
             self.lane is None
             or params.extensions
             or self.persisted.persisted_only
             or header(scope, b"idempotency-key") is not None
-        )
-
-    def _fresh(self, params: GraphQLParams) -> bool:
-        """Return True when a credential read moments ago may stand for the query (app/lane.py)."""
-        return self.lane is not None and self.lane.without_credential(params)
-
-    def _speculates(self, params: GraphQLParams) -> bool:
-        """Return True when the query may start before its credential is read (app/lane.py)."""
-        return self.lane is not None and self.lane.speculates(params)
+        ):
+            return None
+        return self.lane.known_of(params)
 
     def _context(
         self, scope: Scope, db: RequestDb, record: RequestRecord, principal: Principal | None

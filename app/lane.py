@@ -119,16 +119,10 @@ class FastLane:
             known = Known(None, "parse")
         self.known.put(key, known, len(query) + len(operation_name or ""))
 
-    def without_credential(self, params: Any) -> bool:
-        """Return True when the request's query is known and planned, and a credential read
-        moments ago may stand for it (its statements are planned alike without that read)."""
+    def known_of(self, params: Any) -> Known | None:
+        """Return what the lane knows of the request's query if it has a plan, else None."""
         known = self.known.get((params.query, params.operation_name))
-        return known is not None and known.plan is not None and known.without_credential
-
-    def speculates(self, params: Any) -> bool:
-        """Return True when the request's known query may start before its credential is read."""
-        known = self.known.get((params.query, params.operation_name))
-        return known is not None and known.speculates
+        return known if known is not None and known.plan is not None else None
 
     async def answer(
         self,
