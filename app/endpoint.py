@@ -151,8 +151,7 @@ class GraphQLEndpoint:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
         authorization = header(scope, b"authorization")
         known = self._known(scope, params)
-        fresh = known is not None and known.without_credential
-        principal = self.principals.fresh(authorization) if fresh else None
+        principal = self.principals.fresh(authorization) if known is not None else None
         if principal is not None:  # read moments ago, and nothing written here since
             known_context = self._context(scope, db, record, principal)
             return principal, await self._execute(scope, params, known_context, media)

@@ -59,12 +59,6 @@ log = logging.getLogger("expensegraph.lane")
 # run (their rows depend on the tenant's size); merged with one, the credential read would
 # be planned every time too: 0.25 ms more of PostgreSQL's CPU a list page (bench/RESULTS.md)
 PLANNED_ONCE = frozenset({"node", "teams", "members", "cards", "categories"})
-# ... but a list of them keeps its generic plan only with the credential read in its
-# statement: without it PostgreSQL planned the teams page at every run on the benchmark's
-# skewed data (40 custom plans of 40, 0.5 ms of planning each, for the same plan; the
-# generic plan's cost, from average row counts, is above the small tenants'), so a query of
-# these reads its credential each time (:class:`~app.auth.LastPrincipals` is not asked)
-PLANNED_WITH_CREDENTIAL = frozenset({"teams", "members", "cards", "categories"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +69,6 @@ class Known:
     reason: str = ""
     # whether a request may start before its credential is read (PLANNED_ONCE)
     speculates: bool = False
-    # whether a credential read moments ago may stand for it (PLANNED_WITH_CREDENTIAL)
-    without_credential: bool = False
     # the operation's name as the request's log line shows it (bounded once, here)
     operation: str | None = None
 
@@ -110,7 +102,6 @@ class FastLane:
             known = Known(
                 plan,
                 speculates=bool(roots) and roots <= PLANNED_ONCE,
-                without_credential=not roots & PLANNED_WITH_CREDENTIAL,
                 operation=None if operation is None else bounded(operation, NAME_LIMIT),
             )
         except Unsupported as why:

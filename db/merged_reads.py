@@ -17,6 +17,7 @@ KEYS = "$0"
 _keyed: dict[tuple[str, int], str] = {}
 _KEYS = re.compile(re.escape(KEYS) + r"(?!\d)")
 _ANY_KEYS = re.compile(r"= ANY \(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
+_UNNEST_KEYS = re.compile(r"unnest\(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
 
 
 def width(row_type: Any) -> int | None:
@@ -111,8 +112,12 @@ def _merged_sql(statements: Sequence[Part]) -> str:
                 # hash (a list page's references: 0.74 -> 0.66 ms of PostgreSQL's CPU)
                 text = _ANY_KEYS.sub(f"= ANY (ARRAY(SELECT {column} FROM {cte}))", text)
             # anything else (a LATERAL over the keys) reads each key once, none null
-            keys = f"ARRAY(SELECT DISTINCT {column} FROM {cte} WHERE {column} IS NOT NULL)"
-            text = _KEYS.sub(keys, text)
+            distinct = f"SELECT DISTINCT {column} FROM {cte} WHERE {column} IS NOT NULL"
+            # the keys as a subquery, not unnest(ARRAY(...)), which PostgreSQL counts as ten
+            # rows whatever the CTE holds: with it, 15 connections of 20 planned a teams page
+            # with its teams' expense pages anew at every run; now none (bench/RESULTS.md)
+            text = _UNNEST_KEYS.sub(f"({distinct})", text)
+            text = _KEYS.sub(f"ARRAY({distinct})", text)
         if offset:
             text = _PLACEHOLDER.sub(_shifted(offset), text)
         names = ", ".join(f"_c{i}" for i in range(columns))

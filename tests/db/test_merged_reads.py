@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
 from db.fastread import keep
-from db.merged_reads import MAX_MERGED_READS
+from db.merged_reads import MAX_MERGED_READS, merged, unmerged
 from db.sql import any_of
 from db.tables.api import api_keys
 from db.tables.expense import expenses
@@ -164,3 +164,31 @@ async def test_a_read_said_to_give_one_row_that_gives_more_fails(
     every = keep(select(members.c.id).where(members.c.business_id == world.a.id), one_row=True)
     with pytest.raises(RuntimeError, match=r"merged as one_row gave \d+ rows"):
         await asyncio.gather(db.rows(every), db.rows(reads(world)[1]))
+
+
+async def test_a_lateral_over_a_reads_keys_reads_each_key_once_from_a_subquery(
+    engine: AsyncEngine,
+) -> None:
+    """A read following another's rows with a LATERAL over its keys (the nested pages of a
+    team list) takes them as a subquery of the CTE, not ``unnest(ARRAY(...))``: PostgreSQL
+    counts an unnested array as ten rows, and kept no plan of the teams page it made."""
+    parent = "SELECT v.k FROM (VALUES ($1::BIGINT), ($2::BIGINT), (NULL), ($1::BIGINT)) AS v(k)"
+    follower = (
+        "SELECT p.parent_id, x.n FROM unnest($0::BIGINT[]) AS p(parent_id) JOIN LATERAL"
+        " (SELECT g AS n FROM generate_series(1, p.parent_id + $1) AS g ORDER BY g DESC LIMIT 2)"
+        " AS x ON true"
+    )
+    parts = [(parent, [2, 1], 1, False, None), (follower, [0], 2, False, (0, 0))]
+    sql, args = merged(parts)
+    assert "unnest(" not in sql
+    assert "FROM (SELECT DISTINCT _c0 FROM _l0 WHERE _c0 IS NOT NULL) AS p(parent_id)" in sql
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        [record] = await driver.fetch(sql, *args)
+    keys, pages = (list(rows) for rows in unmerged(record, parts))
+    assert keys == [(2,), (1,), (None,), (2,)]
+    by_parent: dict[int, list[int]] = {}
+    for parent_id, n in pages:  # each key once, its rows in the LATERAL's order
+        by_parent.setdefault(parent_id, []).append(n)
+    assert by_parent == {2: [2, 1], 1: [1]}
