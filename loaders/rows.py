@@ -101,27 +101,27 @@ class ChildrenLoader(TenantLoader[int, list[R]]):
 
         return self.followed(table, column, read, children)
 
+    async def batch_load_fn(self, keys: list[int]) -> list[list[R]]:
+        rows = await lookups.children(
+            db=self.db,
+            visibility=self.visibility,
+            table=self.table,
+            parent_ids=keys,
+            columns=self.columns,
+        )
+        return ordered(rows, keys, [])
+
 
 class ReceiptsByExpenseLoader(ChildrenLoader[ReceiptRow]):
     """Receipts attached to each expense."""
 
     table = "receipts"
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[ReceiptRow]]:
-        rows = await lookups.receipts_by_expense(
-            db=self.db, visibility=self.visibility, expense_ids=keys, columns=self.columns
-        )
-        return ordered(rows, keys, [])
 
-
-class EventsByExpenseLoader(TenantLoader[int, list[ExpenseEventRow]]):
+class EventsByExpenseLoader(ChildrenLoader[ExpenseEventRow]):
     """The audit trail of each expense."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[ExpenseEventRow]]:
-        rows = await lookups.events_by_expense(
-            db=self.db, visibility=self.visibility, expense_ids=keys
-        )
-        return ordered(rows, keys, [])
+    table = "expense_events"
 
 
 class MembersByTeamLoader(ChildrenLoader[MemberRow]):
@@ -129,23 +129,11 @@ class MembersByTeamLoader(ChildrenLoader[MemberRow]):
 
     table = "members"
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[MemberRow]]:
-        rows = await lookups.members_by_team(
-            db=self.db, visibility=self.visibility, team_ids=keys, columns=self.columns
-        )
-        return ordered(rows, keys, [])
-
 
 class CardsByHolderLoader(ChildrenLoader[CardRow]):
     """Visible cards of each member."""
 
     table = "cards"
-
-    async def batch_load_fn(self, keys: list[int]) -> list[list[CardRow]]:
-        rows = await lookups.cards_by_holder(
-            db=self.db, visibility=self.visibility, member_ids=keys, columns=self.columns
-        )
-        return ordered(rows, keys, [])
 
 
 class PoliciesLoader(TenantLoader[int, list[PolicyRow]]):

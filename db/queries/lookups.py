@@ -8,7 +8,7 @@ from sqlalchemy import Select, Table, any_, bindparam, select
 from db.engine import RequestDb
 from db.fastread import keep
 from db.nodes import NODE_TABLES, NODES
-from db.rows import BusinessRow, CardRow, ExpenseEventRow, MemberRow, NodeRow, PolicyRow, ReceiptRow
+from db.rows import BusinessRow, NodeRow, PolicyRow
 from db.sent_together import KeyedRead
 from db.sql import Columns, any_of, array_param, kept_by_inputs
 from db.tables.expense import expense_events
@@ -154,11 +154,11 @@ def _visible_keyed(by_keys: _ByKeys, visibility: Visibility) -> Select[Any]:
 def keyed_children(
     *, visibility: Visibility, table: str, columns: Columns = None
 ) -> tuple[KeyedRead, str]:
-    """Return the children statement of ``table`` (receipts, members, cards), its parent ids
-    left to another read (db/sent_together.py), and the column holding them. Receipts are read
-    without the viewer's predicate, as :func:`receipts_by_expense` reads them."""
+    """Return the children statement of ``table`` (see ``_CHILDREN``), its parent ids left to
+    another read (db/sent_together.py), and the column holding them, as :func:`children`
+    reads them."""
     by_keys = _CHILDREN[table].only(columns)
-    if table == "receipts" or visibility.sees_all:  # the tenant filter alone
+    if table in _OF_AN_EXPENSE or visibility.sees_all:  # the tenant filter alone
         return by_keys.keyed(visibility), by_keys.column
     return KeyedRead(_visible_keyed(by_keys, visibility), {}, "keys"), by_keys.column
 
@@ -191,72 +191,38 @@ async def _children(
     return grouped(await db.rows(statement, params), parent_ids, key)
 
 
-async def _visible_children(
-    db: RequestDb,
-    visibility: Visibility,
-    by_keys: "_ByKeys",
-    parent_ids: Sequence[int],
-    columns: Columns,
-) -> dict[int, list[Any]]:
-    """Return the visible rows of ``by_keys``'s table grouped by its key (one of ``parent_ids``).
-
-    ``columns``: the only columns to read (and the key); None: whole rows. Whoever sees the
-    whole business is filtered by tenant alone, with the statements built once.
-    """
-    if visibility.sees_all:
-        return await by_keys.only(columns).grouped(db, visibility, parent_ids)
-    return await _children(
-        db, by_keys.visible(visibility, parent_ids, columns), parent_ids, by_keys.column
-    )
-
-
-async def members_by_team(
-    *, db: RequestDb, visibility: Visibility, team_ids: Sequence[int], columns: Columns = None
-) -> dict[int, list[MemberRow]]:
-    """Return the visible members of each team, by name (``columns``: see receipts_by_expense)."""
-    rows = await _visible_children(db, visibility, _MEMBERS_BY_TEAM, team_ids, columns)
-    return cast("dict[int, list[MemberRow]]", rows)
-
-
-async def cards_by_holder(
-    *, db: RequestDb, visibility: Visibility, member_ids: Sequence[int], columns: Columns = None
-) -> dict[int, list[CardRow]]:
-    """Return the visible cards of each member, oldest first (``columns``: see receipts_by_expense)."""
-    rows = await _visible_children(db, visibility, _CARDS_BY_HOLDER, member_ids, columns)
-    return cast("dict[int, list[CardRow]]", rows)
-
-
-async def receipts_by_expense(
+async def children(
     *,
     db: RequestDb,
     visibility: Visibility,
-    expense_ids: Sequence[int],
+    table: str,
+    parent_ids: Sequence[int],
     columns: Columns = None,
-) -> dict[int, list[ReceiptRow]]:
-    """Return the receipts attached to each expense, oldest upload first.
+) -> dict[int, list[Any]]:
+    """Return the rows of ``table`` (one of ``_CHILDREN``) whose parent is in ``parent_ids``, per parent.
 
-    ``columns``: the only columns to read (and the expense id); None: whole rows.
+    ``columns``: the only columns to read (and the parent id); None: whole rows. The caller
+    casts the rows to its table's row type.
     """
-    rows = await _RECEIPTS_BY_EXPENSE.only(columns).grouped(db, visibility, expense_ids)
-    return cast("dict[int, list[ReceiptRow]]", rows)
+    by_keys = _CHILDREN[table]
+    if table in _OF_AN_EXPENSE or visibility.sees_all:  # the tenant filter alone
+        return await by_keys.only(columns).grouped(db, visibility, parent_ids)
+    statement = by_keys.visible(visibility, parent_ids, columns)
+    return await _children(db, statement, parent_ids, by_keys.column)
 
 
-async def events_by_expense(
-    *, db: RequestDb, visibility: Visibility, expense_ids: Sequence[int]
-) -> dict[int, list[ExpenseEventRow]]:
-    """Return the audit trail of each expense, oldest first."""
-    rows = await _EVENTS_BY_EXPENSE.grouped(db, visibility, expense_ids)
-    return cast("dict[int, list[ExpenseEventRow]]", rows)
-
-
+# the children of an expense's id, oldest first, as the loaders read them
 _RECEIPTS_BY_EXPENSE = _ByKeys(receipts, "expense_id", "uploaded_at", "id")
 _EVENTS_BY_EXPENSE = _ByKeys(expense_events, "expense_id", "at", "id")
+# a team's members by name; a holder's cards oldest first
 _MEMBERS_BY_TEAM = _ByKeys(members, "team_id", "name", "id")
 _CARDS_BY_HOLDER = _ByKeys(cards, "holder_id", "created_at", "id")
 _CHILDREN = {
     by_keys._made[0].name: by_keys
-    for by_keys in (_RECEIPTS_BY_EXPENSE, _MEMBERS_BY_TEAM, _CARDS_BY_HOLDER)
+    for by_keys in (_RECEIPTS_BY_EXPENSE, _EVENTS_BY_EXPENSE, _MEMBERS_BY_TEAM, _CARDS_BY_HOLDER)
 }
+# read without the viewer's predicate: those of an expense are asked for once it is visible
+_OF_AN_EXPENSE = (receipts.name, expense_events.name)
 
 
 async def active_policies(*, db: RequestDb, visibility: Visibility) -> list[PolicyRow]:
