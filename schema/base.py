@@ -6,9 +6,10 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from operator import itemgetter
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
+from strawberry.types.field import StrawberryField
 
 from db.money import major_column, to_major
 from db.permissions import Permission
@@ -17,7 +18,7 @@ from resolvers.context import Context
 from resolvers.nodes import Children
 from resolvers.paging import PageArgs, PageResult
 from schema.fields import Info as Info  # re-exported: the types take it from here
-from schema.fields import Narrows, Sourced, column, fetched
+from schema.fields import Narrows, Sourced, column, fetched, global_id
 
 T = TypeVar("T")
 
@@ -25,6 +26,23 @@ T = TypeVar("T")
 @strawberry.interface(description="An object with an opaque global id, fetchable with `node(id:)`.")
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global id of the object.")
+
+
+N = TypeVar("N", bound=Node)
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(strawberry.field, StrawberryField))
+def node_type(description: str) -> Callable[[type[N]], type[N]]:
+    """Declare a Node type made from table rows: its ``id`` (:func:`global_id` of the class
+    name, the type's GraphQL name), then the fields written in the class."""
+
+    def declare(cls: type[N]) -> type[N]:
+        # strawberry takes the fields in the order of the annotations: id first
+        cls.__annotations__ = {"id": strawberry.ID, **cls.__annotations__}
+        cls.id = global_id(cls.__name__)
+        return strawberry.type(cls, description=description)
+
+    return declare
 
 
 # what a Money field's read gives: (amount in minor units, ISO 4217 code); its object's source

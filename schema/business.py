@@ -11,9 +11,9 @@ from resolvers.context import Context, Principal
 from resolvers.mutations.policies import business_policies, policy_global_id
 from resolvers.nodes import references
 from resolvers.viewer import viewer_business
-from schema.base import Money, MoneySource, Node, money_source
+from schema.base import Money, MoneySource, Node, money_source, node_type
 from schema.category import Category
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
 
 
@@ -64,10 +64,9 @@ async def _policies(ctx: Context, businesses: list[BusinessRow]) -> list[list[Po
     return [[PolicySource(row, b.home_currency) for row in rows] for b in businesses]
 
 
-@strawberry.type(description="A business: the tenant all other objects belong to.")
+@node_type(description="A business: the tenant all other objects belong to.")
 class Business(Node, Sourced):
     row: strawberry.Private[BusinessRow]
-    id: strawberry.ID = global_id("Business")
     name: str = column("name", description="Business name.")
     home_currency: str = column(
         "home_currency",

@@ -8,9 +8,9 @@ import strawberry
 from db.rows import CardRow
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
-from schema.base import Connection, Money, MoneySource, Node, money_source
+from schema.base import Connection, Money, MoneySource, Node, money_source, node_type
 from schema.expense import Expense, expenses_field
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
 from schema.team import Team
 
@@ -44,10 +44,9 @@ async def _spent(ctx: Context, cards: list[CardRow]) -> list[MoneySource | None]
     return [money_source(minor, card.currency) for card, minor in zip(cards, spent, strict=True)]
 
 
-@strawberry.type(description="A payment card held by a member.")
+@node_type(description="A payment card held by a member.")
 class Card(Node, Sourced):
     row: strawberry.Private[CardRow]
-    id: strawberry.ID = global_id("Card")
     last4: str = column("last4", description="Last four digits of the card number.")
     kind: CardKind = column(
         lambda row: CardKind(row.kind), description="Physical or virtual.", reads=("kind",)

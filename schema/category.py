@@ -5,14 +5,13 @@ from datetime import datetime
 import strawberry
 
 from db.rows import CategoryRow
-from schema.base import Node
-from schema.fields import Sourced, column, global_id
+from schema.base import Node, node_type
+from schema.fields import Sourced, column
 
 
-@strawberry.type(description="A bookkeeping category of expenses.")
+@node_type(description="A bookkeeping category of expenses.")
 class Category(Node, Sourced):
     row: strawberry.Private[CategoryRow]
-    id: strawberry.ID = global_id("Category")
     name: str = column("name", description="Category name, unique in the business.")
     gl_code: str | None = column("gl_code", description="General-ledger account code for exports.")
     created_at: datetime = column("created_at", description="When the category was created.")

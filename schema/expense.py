@@ -19,7 +19,7 @@ from resolvers import matching
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering
 from resolvers.paging import PageArgs, PageResult
-from schema.base import Connection, Money, Node, children, connection
+from schema.base import Connection, Money, Node, children, connection, node_type
 from schema.expense_inputs import (
     ExpenseFilter,
     ExpenseOrder,
@@ -28,7 +28,7 @@ from schema.expense_inputs import (
     OrderArg,
     ordering,
 )
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -97,10 +97,9 @@ async def _events(ctx: Context, expenses: list[ExpenseRow]) -> list[list[Expense
     return await resolve.expenses_events(ctx, expenses)
 
 
-@strawberry.type(description="Money spent by a member, on a card or out of pocket.")
+@node_type(description="Money spent by a member, on a card or out of pocket.")
 class Expense(Node, Sourced):
     row: strawberry.Private[ExpenseRow]
-    id: strawberry.ID = global_id("Expense")
     merchant_name: str = column("merchant_name", description="Who was paid.")
     description: str = column("description", description="What it was for.")
     amount: Money = _money(

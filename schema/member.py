@@ -8,9 +8,9 @@ import strawberry
 from db.roles import Role as Role  # re-exported: registered as the GraphQL enum below
 from db.rows import MemberRow
 from resolvers.nodes import MEMBER_CARDS
-from schema.base import Connection, Node, children
+from schema.base import Connection, Node, children, node_type
 from schema.expense import Expense, expenses_field
-from schema.fields import Sourced, column, global_id, reference
+from schema.fields import Sourced, column, reference
 
 if TYPE_CHECKING:
     from schema.card import Card
@@ -21,10 +21,9 @@ if TYPE_CHECKING:
 strawberry.enum(Role, description="What a member may see and do.")
 
 
-@strawberry.type(description="A person of the business who spends, approves or administers.")
+@node_type(description="A person of the business who spends, approves or administers.")
 class Member(Node, Sourced):
     row: strawberry.Private[MemberRow]
-    id: strawberry.ID = global_id("Member")
     name: str = column("name", description="Full name.")
     email: str = column("email", description="Work email, lower case.")
     role: Role = column(

@@ -12,9 +12,9 @@ from db.rows import ExpenseRow, ReceiptRow
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references
-from schema.base import Money, Node, money_source
+from schema.base import Money, Node, money_source, node_type
 from schema.expense import Expense
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
 
 
@@ -103,10 +103,9 @@ async def _download_urls(ctx: Context, receipts: list[ReceiptRow]) -> list[str]:
     return [receipt_files.download_url(ctx, receipt) for receipt in receipts]
 
 
-@strawberry.type(description="A receipt file; unmatched until it is attached to an expense.")
+@node_type(description="A receipt file; unmatched until it is attached to an expense.")
 class Receipt(Node, Sourced):
     row: strawberry.Private[ReceiptRow]
-    id: strawberry.ID = global_id("Receipt")
     file_name: str = column("file_name", description="Sanitised file name as uploaded.")
     content_type: str = column("content_type", description="Type decided from the file's content.")
     size_bytes: int = column("size_bytes", description="File size in bytes.")

@@ -9,9 +9,9 @@ from db.rows import TeamRow
 from db.sent_together import Following
 from resolvers.context import Context
 from resolvers.nodes import TEAM_MEMBERS
-from schema.base import Connection, Node, children
+from schema.base import Connection, Node, children, node_type
 from schema.expense import Expense, expenses_field
-from schema.fields import Sourced, column, fetched, global_id, reference
+from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
 
 
@@ -25,10 +25,9 @@ def _member_counts_following(ctx: Context, parent: str) -> Following | None:
     return loaders.member_counts.following(parent, "id")
 
 
-@strawberry.type(description="A group of members, with a manager who approves its expenses.")
+@node_type(description="A group of members, with a manager who approves its expenses.")
 class Team(Node, Sourced):
     row: strawberry.Private[TeamRow]
-    id: strawberry.ID = global_id("Team")
     name: str = column("name", description="Team name, unique in the business.")
     created_at: datetime = column("created_at", description="When the team was created.")
     archived_at: datetime | None = column(
