@@ -5,7 +5,8 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from operator import itemgetter
+from enum import Enum
+from operator import attrgetter, itemgetter
 from typing import Annotated, Any, Generic, TypeVar, dataclass_transform
 
 import strawberry
@@ -43,6 +44,16 @@ def node_type(description: str) -> Callable[[type[N]], type[N]]:
         return strawberry.type(cls, description=description)
 
     return declare
+
+
+def enum_column(name: str, enum: type[Enum], *, description: str) -> Any:
+    """Declare a field holding the column ``name`` as a member of ``enum`` (null stays null)."""
+    read = attrgetter(name)
+    return column(
+        lambda row: None if (value := read(row)) is None else enum(value),
+        description=description,
+        reads=(name,),
+    )
 
 
 # what a Money field's read gives: (amount in minor units, ISO 4217 code); its object's source

@@ -8,7 +8,7 @@ import strawberry
 from db.rows import CardRow
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
-from schema.base import Connection, Money, MoneySource, Node, money_source, node_type
+from schema.base import Connection, Money, MoneySource, Node, enum_column, money_source, node_type
 from schema.expense import Expense, expenses_field
 from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
@@ -48,20 +48,14 @@ async def _spent(ctx: Context, cards: list[CardRow]) -> list[MoneySource | None]
 class Card(Node, Sourced):
     row: strawberry.Private[CardRow]
     last4: str = column("last4", description="Last four digits of the card number.")
-    kind: CardKind = column(
-        lambda row: CardKind(row.kind), description="Physical or virtual.", reads=("kind",)
-    )
-    status: CardStatus = column(
-        lambda row: CardStatus(row.status),
-        description="Active, frozen or cancelled.",
-        reads=("status",),
+    kind: CardKind = enum_column("kind", CardKind, description="Physical or virtual.")
+    status: CardStatus = enum_column(
+        "status", CardStatus, description="Active, frozen or cancelled."
     )
     currency: str = column("currency", description="Currency the card is billed in.")
     spend_limit: Money | None = column(_spend_limit, description="Spend limit per period, if any.")
-    limit_period: LimitPeriod | None = column(
-        lambda row: LimitPeriod(row.limit_period) if row.limit_period else None,
-        description="Period of the spend limit.",
-        reads=("limit_period",),
+    limit_period: LimitPeriod | None = enum_column(
+        "limit_period", LimitPeriod, description="Period of the spend limit."
     )
     created_at: datetime = column("created_at", description="When the card was issued.")
     holder: Member = reference(

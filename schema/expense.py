@@ -19,7 +19,7 @@ from resolvers import matching
 from resolvers.context import Context
 from resolvers.expense_args import ExpenseFilterLike, Ordering
 from resolvers.paging import PageArgs, PageResult
-from schema.base import Connection, Money, Node, children, connection, node_type
+from schema.base import Connection, Money, Node, children, connection, enum_column, node_type
 from schema.expense_inputs import (
     ExpenseFilter,
     ExpenseOrder,
@@ -120,9 +120,7 @@ class Expense(Node, Sourced):
         reads=("fx_rate_day",),
     )
     spent_at: datetime = column("spent_at", description="When the money was spent.")
-    status: ExpenseStatus = column(
-        lambda row: ExpenseStatus(row.status), description="Life-cycle status.", reads=("status",)
-    )
+    status: ExpenseStatus = enum_column("status", ExpenseStatus, description="Life-cycle status.")
     submitted_at: datetime | None = column(
         "submitted_at", description="When it was submitted for approval."
     )

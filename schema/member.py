@@ -8,7 +8,7 @@ import strawberry
 from db.roles import Role as Role  # re-exported: registered as the GraphQL enum below
 from db.rows import MemberRow
 from resolvers.nodes import MEMBER_CARDS
-from schema.base import Connection, Node, children, node_type
+from schema.base import Connection, Node, children, enum_column, node_type
 from schema.expense import Expense, expenses_field
 from schema.fields import Sourced, column, reference
 
@@ -26,10 +26,8 @@ class Member(Node, Sourced):
     row: strawberry.Private[MemberRow]
     name: str = column("name", description="Full name.")
     email: str = column("email", description="Work email, lower case.")
-    role: Role = column(
-        lambda row: Role(row.role),
-        description="Role, which decides what the member sees and may do.",
-        reads=("role",),
+    role: Role = enum_column(
+        "role", Role, description="Role, which decides what the member sees and may do."
     )
     created_at: datetime = column("created_at", description="When the member was added.")
     deactivated_at: datetime | None = column(

@@ -12,7 +12,7 @@ from db.rows import ExpenseRow, ReceiptRow
 from resolvers import matching, receipt_files
 from resolvers.context import Context
 from resolvers.nodes import visible_references
-from schema.base import Money, Node, money_source, node_type
+from schema.base import Money, Node, enum_column, money_source, node_type
 from schema.expense import Expense
 from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
@@ -111,10 +111,8 @@ class Receipt(Node, Sourced):
     size_bytes: int = column("size_bytes", description="File size in bytes.")
     sha256: str = column("sha256", description="SHA-256 of the content, hex.")
     uploaded_at: datetime = column("uploaded_at", description="When it was uploaded.")
-    processing: ReceiptProcessing = column(
-        lambda row: ReceiptProcessing(row.processing),
-        description="Where it is in text extraction.",
-        reads=("processing",),
+    processing: ReceiptProcessing = enum_column(
+        "processing", ReceiptProcessing, description="Where it is in text extraction."
     )
     processing_error: str | None = column(
         "processing_error", description="Why extraction failed (FAILED only)."

@@ -11,6 +11,7 @@ from db.writes.webhooks import DeliveryOfEventRow
 from resolvers.context import Context
 from resolvers.events import event_global_id
 from resolvers.mutations import webhooks
+from schema.base import enum_column
 from schema.fields import Sourced, column
 from schema.payloads import outcome, payload, with_secret
 
@@ -57,8 +58,8 @@ class WebhookDelivery(Sourced):
         description="The event (its `Event.id`, its `webhook-id` header).",
     )
     event_type: str = column("event_type", description="The event's type.")
-    status: WebhookDeliveryStatus = column(
-        lambda row: WebhookDeliveryStatus(row.status), description="Where it is."
+    status: WebhookDeliveryStatus = enum_column(
+        "status", WebhookDeliveryStatus, description="Where it is."
     )
     attempts: int = column("attempts", description="Attempts made.")
     last_http_code: int | None = column(
