@@ -55,37 +55,56 @@ def column_of(type_: GraphQLOutputType) -> Column:
     if known is not None and known[0] is type_:
         return known[1]
     made: Column
-    if isinstance(type_, GraphQLNonNull):
-        inner = column_of(type_.of_type)
+    inner_type = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(inner_type, GraphQLList):
+        item = column_of(inner_type.of_type)
 
-        def made(values: list[Any]) -> list[Any]:
-            done = inner(values)
-            if None in done:
-                raise Fallback("null in a non-null field")
-            return done
-
-    elif isinstance(type_, GraphQLList):
-        item = column_of(type_.of_type)
-
-        def made(values: list[Any]) -> list[Any]:
+        def listed(values: list[Any]) -> list[Any]:
             return [None if v is None else item(list(v)) for v in values]
 
-    else:
-        leaf: Any = type_
-        members = compat.enum_names(leaf) if isinstance(leaf, GraphQLEnumType) else None
-        # a null stays null (a non-null wrapper refuses it above)
-        names = None if members is None else {**members, None: None}
-
-        def made(values: list[Any]) -> list[Any]:
-            if names is not None:  # an enum's members by a dict, not by serialize
-                done = list(map(names.get, values, repeat(_UNKNOWN)))
-                if _UNKNOWN not in done:
-                    return done
-            return serialised(values, leaf)
-
+        made = _refusing_nulls(listed) if inner_type is not type_ else listed
+    else:  # a leaf, and whether it refuses a null: one call a column (most columns)
+        made = _leaf_column(inner_type, non_null=inner_type is not type_)
     if len(_columns) > 10_000:  # schemas built again and again (tests)
         _columns.clear()
     _columns[id(type_)] = (type_, made)
+    return made
+
+
+def _refusing_nulls(column: Column) -> Column:
+    """Return ``column`` falling back on a null (a non-null type's)."""
+
+    def made(values: list[Any]) -> list[Any]:
+        done = column(values)
+        if None in done:
+            raise Fallback("null in a non-null field")
+        return done
+
+    return made
+
+
+def _leaf_column(leaf: Any, *, non_null: bool) -> Column:
+    """Return the column function of a leaf type: strings, ids and booleans pass as they are,
+    an enum's members are named by a dict, anything else goes through :func:`serialised`."""
+    members = compat.enum_names(leaf) if isinstance(leaf, GraphQLEnumType) else None
+    # a null stays null (refused below when the type is non-null)
+    names = None if members is None else {**members, None: None}
+    unchanged = _UNCHANGED.get(id(leaf))
+
+    def made(values: list[Any]) -> list[Any]:
+        done: list[Any] | None = None
+        if names is not None:  # an enum's members by a dict, not by serialize
+            done = list(map(names.get, values, repeat(_UNKNOWN)))
+            if _UNKNOWN in done:
+                done = None
+        elif unchanged is not None and set(map(type, values)) <= unchanged:
+            done = values  # strings as strings, booleans as booleans: nothing to do
+        if done is None:
+            done = serialised(values, leaf)
+        if non_null and None in done:
+            raise Fallback("null in a non-null field")
+        return done
+
     return made
 
 

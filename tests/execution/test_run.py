@@ -2,15 +2,25 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from graphql import GraphQLInt, GraphQLScalarType, GraphQLString, parse
+from graphql import (
+    GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    GraphQLString,
+    parse,
+)
 from graphql.execution.values import VariableValues
 
 from execution import compat
 from execution.plan import plan_document
 from execution.run import Run
-from execution.values import Fallback, _maker, level_of, serialised
+from execution.values import Fallback, _maker, column_of, level_of, serialised
 from schema.build import build_schema
 
 
@@ -51,6 +61,27 @@ def test_ints_are_what_graphql_core_serialises_them_as() -> None:
     for beyond in (2**31, -(2**31) - 1):  # not 32-bit: the reference path says why
         with pytest.raises(Fallback, match="Int cannot serialise"):
             serialised([1, beyond], GraphQLInt)
+
+
+def test_a_column_of_a_non_null_type_refuses_a_null_and_a_nullable_one_keeps_it() -> None:
+    status = compat.core_schema(build_schema()).get_type("ExpenseStatus")
+    assert isinstance(status, GraphQLEnumType)
+    draft = status.values["DRAFT"].value
+    strings = GraphQLList(GraphQLNonNull(GraphQLString))
+    cases: list[tuple[Any, Any, Any]] = [
+        (GraphQLString, "a", "a"),
+        (GraphQLID, 7, "7"),  # an int id is serialised to a string
+        (status, draft, "DRAFT"),
+        (scalar("Decimal"), Decimal("1.50"), "1.50"),
+        (strings, ["a"], ["a"]),
+    ]
+    for leaf, value, shown in cases:
+        assert column_of(leaf)([value, None]) == [shown, None]
+        assert column_of(GraphQLNonNull(leaf))([value]) == [shown]
+        with pytest.raises(Fallback, match="null in a non-null field"):
+            column_of(GraphQLNonNull(leaf))([value, None])
+    with pytest.raises(Fallback, match="null in a non-null field"):  # an item of the list
+        column_of(strings)([["a", None]])
 
 
 def test_a_value_its_type_cannot_serialise_falls_back() -> None:
