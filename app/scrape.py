@@ -82,8 +82,10 @@ async def set_job_gauges(app: Starlette) -> None:
 
 async def metrics(request: Request) -> Response:
     """Return the metrics in the Prometheus text format: of every worker, if there are several."""
-    set_gauges(request.app)
     await set_job_gauges(request.app)
+    # after the job query: the connection it held (and a once-a-second write of the gauges
+    # made while it did, WorkerMetrics) would show in use when nothing else is
+    set_gauges(request.app)
     registry = REGISTRY
     if MULTIPROCESS:
         TALLY.flush()  # this worker's: the others flush theirs every second
