@@ -92,14 +92,13 @@ def _leaf_column(leaf: Any, *, non_null: bool) -> Column:
     unchanged = _UNCHANGED.get(id(leaf))
 
     def made(values: list[Any]) -> list[Any]:
-        done: list[Any] | None = None
         if names is not None:  # an enum's members by a dict, not by serialize
             done = list(map(names.get, values, repeat(_UNKNOWN)))
-            if _UNKNOWN in done:
-                done = None
+            if _UNKNOWN in done:  # a value no member names: serialize says why
+                done = serialised(values, leaf)
         elif unchanged is not None and set(map(type, values)) <= unchanged:
             done = values  # strings as strings, booleans as booleans: nothing to do
-        if done is None:
+        else:
             done = serialised(values, leaf)
         if non_null and None in done:
             raise Fallback("null in a non-null field")
