@@ -9,7 +9,8 @@ from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import read_pool, sent_together, tracing_hooks
-from db.fastread import After, Read, fetch, prepared
+from db.fastread import prepared
+from db.merged_reads import After, Read, fetch
 from db.sent_together import QueuedRead, ReadQueue
 
 T = TypeVar("T")

@@ -16,16 +16,16 @@ is made once per compiled statement.
 
 import collections
 import keyword
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from db.merged_reads import keyed_sql, merge_groups, merged, one_row, unmerged, width
+from db.merged_reads import keyed_sql
 
 # False sends every statement through SQLAlchemy (to measure what this path saves)
 ENABLED = True
@@ -36,10 +36,6 @@ _plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAI
 _kept: dict[int, list[Any]] = {}
 
 S = TypeVar("S")
-Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
-# the reads following another (db/sent_together.py), by index: that one's index, the column
-# of its rows holding their keys, and whether a follower returns one row at most
-After = Mapping[int, tuple[int, int, bool]]
 MAX_KEYED_PER_STATEMENT = 1024
 
 
@@ -219,77 +215,3 @@ class _Template:
             value = params[name]
             args[i] = value if processor is None else processor(value)
         return self._sql, args, self._row_type
-
-
-def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
-    """Return asyncpg records (or tuples of a merged read) as rows with attribute access."""
-    make = row_type._new
-    processors = row_type._processors
-    if not processors:
-        return list(map(make, records))
-    rows = []
-    for record in records:
-        values = list(record)
-        for i, processor in processors:
-            values[i] = processor(values[i])
-        rows.append(make(values))
-    return rows
-
-
-async def fetch(
-    driver: Any,
-    reads: Sequence[Read],
-    after: After | None = None,
-) -> tuple[list[Sequence[Any]], int]:
-    """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``, and
-    how many statements carried them.
-
-    Reads go together where they can (:func:`merge_groups`): one round trip a group.
-    ``after`` holds the reads following another (:data:`After`); each goes in the group of the
-    read it follows.
-    """
-    if len(reads) == 1:  # most turns of a request (a lone lookup)
-        sql, args, row_type = reads[0]
-        return [rows_of(await driver.fetch(sql, *args), row_type)], 1
-    after = after or {}
-    found: list[Any] = [None] * len(reads)
-    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads) if k not in after}
-    groups = merge_groups(sizes)  # each: {read's index: its columns}, two or more
-    for k, (parent, _, _) in after.items():  # both can merge (db/sent_together.py take)
-        group = next((g for g in groups if parent in g), None)
-        if group is None:  # alone until now
-            group = {parent: cast(int, sizes[parent][0])}
-            groups.append(group)
-        group[k] = cast(int, width(reads[k][2]))
-    for group in groups:
-        at = {k: i for i, k in enumerate(group)}
-        parts = [
-            (*reads[k][:2], columns, *_single(k, reads, after, at)) for k, columns in group.items()
-        ]
-        sql, args = merged(parts)
-        records = await driver.fetch(sql, *args)
-        if len(records) != 1:  # a read kept as one_row returned more: no row dropped
-            raise RuntimeError(f"reads merged as one_row gave {len(records)} rows, not one")
-        record = records[0]
-        for k, rows in zip(group, unmerged(record, parts), strict=True):
-            found[k] = rows
-    alone = 0
-    for k, (sql, args, _) in enumerate(reads):
-        if found[k] is None:
-            found[k] = await driver.fetch(sql, *args)
-            alone += 1
-    answers: list[Sequence[Any]] = [
-        rows_of(rows, row_type) for rows, (_, _, row_type) in zip(found, reads, strict=True)
-    ]
-    return answers, len(groups) + alone
-
-
-def _single(
-    k: int, reads: Sequence[Read], after: After, at: Mapping[int, int]
-) -> tuple[bool, tuple[int, int] | None]:
-    """Return whether read ``k`` returns one row at most, and where it takes its keys from
-    in its group (index there, column), None for a read that follows none."""
-    if k not in after:
-        return one_row(reads[k][2]), None
-    parent, column, single = after[k]
-    return single, (at[parent], column)

@@ -1,13 +1,13 @@
 """Several plain reads sent as one statement: one round trip for a level's reads.
 
-db/fastread.py :func:`~db.fastread.fetch` sends the reads of one turn together: each read
-becomes a derived table whose columns are aggregated into arrays, all in one SELECT, and
-its rows are taken back out of that statement's one row.
+:func:`fetch` sends the reads of one turn together (db/fastread.py made each of them): each
+read becomes a derived table whose columns are aggregated into arrays, all in one SELECT,
+and its rows are taken back out of that statement's one row.
 """
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 # merged SQL by the texts it merges: the same level of the same query merges alike
 _merged: dict[tuple[tuple[str, bool, tuple[int, int] | None], ...], str] = {}
@@ -18,6 +18,11 @@ _keyed: dict[tuple[str, int], str] = {}
 _KEYS = re.compile(re.escape(KEYS) + r"(?!\d)")
 _ANY_KEYS = re.compile(r"= ANY \(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
 _UNNEST_KEYS = re.compile(r"unnest\(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
+
+Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
+# the reads following another (db/sent_together.py), by index: that one's index, the column
+# of its rows holding their keys, and whether a follower returns one row at most
+After = Mapping[int, tuple[int, int, bool]]
 
 
 def width(row_type: Any) -> int | None:
@@ -197,3 +202,94 @@ def unkeyed_sql(sql: str, position: int) -> str:
         return f"${position}" if n == 0 else f"${n + 1}" if n >= position else match.group(0)
 
     return _PLACEHOLDER.sub(renumbered, sql)
+
+
+def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:
+    """Return asyncpg records (or tuples of a merged read) as rows with attribute access."""
+    make = row_type._new
+    processors = row_type._processors
+    if not processors:
+        return list(map(make, records))
+    rows = []
+    for record in records:
+        values = list(record)
+        for i, processor in processors:
+            values[i] = processor(values[i])
+        rows.append(make(values))
+    return rows
+
+
+class _Plan(NamedTuple):
+    """How :func:`fetch` sends a turn's reads: the groups merged, the reads sent alone."""
+
+    # each group: its reads' indices, its SQL, and its parts (their arguments left out:
+    # :func:`unmerged` needs only their columns)
+    groups: list[tuple[list[int], str, list[Part]]]
+    alone: list[int]
+
+
+# plans by the reads' SQL, row types and followers: a level of a served document sends the
+# same reads at every request, and working out how is most of fetch's Python
+_plans: dict[tuple[Any, ...], _Plan] = {}
+MAX_PLANS = 2000
+
+
+async def fetch(
+    driver: Any, reads: Sequence[Read], after: After | None = None
+) -> tuple[list[Sequence[Any]], int]:
+    """Return the rows of each (sql, arguments, row type) read on asyncpg ``driver``, and
+    how many statements carried them.
+
+    Reads go together where they can (:func:`merge_groups`): one round trip a group.
+    ``after`` holds the reads following another (:data:`After`); each goes in the group of the
+    read it follows.
+    """
+    if len(reads) == 1:  # most turns of a request (a lone lookup)
+        sql, args, row_type = reads[0]
+        return [rows_of(await driver.fetch(sql, *args), row_type)], 1
+    after = after or {}
+    shape = (*[(sql, row_type) for sql, _, row_type in reads], *after.items())
+    plan = _plans.get(shape)
+    if plan is None:
+        if len(_plans) >= MAX_PLANS:
+            _plans.clear()
+        plan = _plans[shape] = _planned(reads, after)
+    found: list[Any] = [None] * len(reads)
+    for indices, sql, parts in plan.groups:
+        records = await driver.fetch(sql, *[arg for k in indices for arg in reads[k][1]])
+        if len(records) != 1:  # a read kept as one_row returned more: no row dropped
+            raise RuntimeError(f"reads merged as one_row gave {len(records)} rows, not one")
+        for k, rows in zip(indices, unmerged(records[0], parts), strict=True):
+            found[k] = rows
+    for k in plan.alone:
+        sql, args, _ = reads[k]
+        found[k] = await driver.fetch(sql, *args)
+    answers: list[Sequence[Any]] = [
+        rows_of(rows, read[2]) for rows, read in zip(found, reads, strict=True)
+    ]
+    return answers, len(plan.groups) + len(plan.alone)
+
+
+def _planned(reads: Sequence[Read], after: After) -> _Plan:
+    """Return how :func:`fetch` sends ``reads`` (made once per shape of a turn)."""
+    sizes = {k: (width(t), len(a)) for k, (_, a, t) in enumerate(reads) if k not in after}
+    groups = merge_groups(sizes)  # each: {read's index: its columns}, two or more
+    for k, (parent, _, _) in after.items():  # both can merge (db/sent_together.py take)
+        group = next((g for g in groups if parent in g), None)
+        if group is None:  # alone until now
+            group = {parent: cast(int, sizes[parent][0])}
+            groups.append(group)
+        group[k] = cast(int, width(reads[k][2]))
+    plan = _Plan([], [k for k in range(len(reads)) if not any(k in g for g in groups)])
+    for group in groups:
+        at = {k: i for i, k in enumerate(group)}
+        parts: list[Part] = []
+        for k, columns in group.items():
+            if k in after:  # a follower: its keys from its parent's rows, in this group
+                parent, column, single = after[k]
+                parts.append((*reads[k][:2], columns, single, (at[parent], column)))
+            else:
+                parts.append((*reads[k][:2], columns, one_row(reads[k][2]), None))
+        sql, _ = merged(parts)
+        plan.groups.append((list(group), sql, [(t, (), c, s, a) for t, _, c, s, a in parts]))
+    return plan

@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Executable, Row, Select
 from sqlalchemy.engine import Dialect
 
-from db.fastread import After, Read, keyed
-from db.merged_reads import one_row, unkeyed_sql, width
+from db.fastread import keyed
+from db.merged_reads import After, Read, one_row, unkeyed_sql, width
 
 
 @dataclass(slots=True)

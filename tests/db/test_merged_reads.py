@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import merged_reads
 from db.engine import RequestDb
 from db.fastread import keep
 from db.merged_reads import MAX_MERGED_READS, merged, unmerged
@@ -74,6 +75,24 @@ async def test_reads_of_one_turn_share_a_round_trip_and_keep_their_rows(
             ]
             assert all(row._mapping == dict(e._mapping) for row, e in zip(got, expected))  # noqa: B905
     assert sum(1 for rows in together if rows) == len(together) - 1
+
+
+async def test_a_turns_plan_is_kept_by_its_shape_and_the_plans_kept_are_few(
+    db: RequestDb, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How to send a turn's reads is worked out once per shape (their SQL, row types and
+    followers): the same reads in another order or fewer of them get a plan of their own."""
+    monkeypatch.setattr(merged_reads, "MAX_PLANS", 2)
+    monkeypatch.setattr(merged_reads, "_plans", {})
+    statements = reads(world)[:3]
+    alone = [[tuple(row) for row in await db.rows(statement)] for statement in statements]
+    sent = round_trips(db)
+    for order in ([0, 1, 2], [2, 0, 1], [1, 2], [0, 1, 2], [2, 0, 1]):
+        together = await asyncio.gather(*(db.rows(statements[k]) for k in order))
+        assert [[tuple(row) for row in rows] for rows in together] == [alone[k] for k in order]
+        assert len(merged_reads._plans) <= merged_reads.MAX_PLANS
+    # asyncpg also asks about the arrays' types, the first time
+    assert [sql.count(") AS _m") for sql in sent if "_m0" in sql] == [3, 3, 2, 3, 3]
 
 
 async def test_reads_one_after_another_go_alone(db: RequestDb, world: World) -> None:
