@@ -35,6 +35,9 @@ _plans: dict[int, Any] = {}  # id(compiled) -> (compiled, row type) or _NOT_PLAI
 # the _Template of its named parameters, whether it returns one row, what keyed made of it]
 _kept: dict[int, list[Any]] = {}
 
+# what other modules make of kept statements (db/sent_together.py take): forgotten with them
+_memos: list[dict[Any, Any]] = []
+
 S = TypeVar("S")
 MAX_KEYED_PER_STATEMENT = 1024
 
@@ -49,8 +52,24 @@ def keep(statement: S, *, one_row: bool = False) -> S:
     """
     if len(_kept) > 4000:
         _kept.clear()
+        for made in _memos:
+            made.clear()
     _kept[id(statement)] = [statement, None, None, one_row, {}]
     return statement
+
+
+def kept_memo() -> dict[Any, Any]:
+    """Return a new dict emptied whenever the kept statements are forgotten (:func:`keep`)."""
+    made: dict[Any, Any] = {}
+    _memos.append(made)
+    return made
+
+
+def remembered(statement: Any) -> bool:
+    """Return True when :func:`keyed` remembers what it makes of ``statement``: the same
+    arguments for the same parameters (none computed at each run)."""
+    kept = _kept.get(id(statement))
+    return kept is not None and kept[0] is statement and kept[2] is not None
 
 
 def _row_type(compiled: SQLCompiler, dialect: Dialect) -> Any:

@@ -19,7 +19,7 @@ _KEYS = re.compile(re.escape(KEYS) + r"(?!\d)")
 _ANY_KEYS = re.compile(r"= ANY \(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
 _UNNEST_KEYS = re.compile(r"unnest\(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
 
-Read = tuple[str, list[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
+Read = tuple[str, Sequence[Any], Any]  # what asyncpg is sent: SQL, arguments; the row type
 # the reads following another (db/sent_together.py), by index: that one's index, the column
 # of its rows holding their keys, and whether a follower returns one row at most
 After = Mapping[int, tuple[int, int, bool]]

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Executable, Row, Select
 from sqlalchemy.engine import Dialect
 
-from db.fastread import keyed
+from db.fastread import kept_memo, keyed, remembered
 from db.merged_reads import After, Read, one_row, unkeyed_sql, width
 
 
@@ -48,10 +48,9 @@ class QueuedRead:
     rows: "asyncio.Future[Sequence[Row[Any]]]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-    # reads of the next level sent with it (:func:`take`): what primes, the read, the index of
-    # its keys' column in this read's rows, where the keys were among its arguments, whether
-    # it returns one row at most
-    follows: list[tuple[Any, tuple[str, list[Any], Any], int, int, bool]] | tuple[()] = ()
+    # reads of the next level sent with it (:func:`take`): what primes, and each as taken
+    follows: "Sequence[Following]" = ()
+    taken: "tuple[Taken, ...]" = ()
 
 
 Send = Callable[[list[QueuedRead]], Awaitable[list[Sequence[Row[Any]]]]]
@@ -153,6 +152,17 @@ class Offers:
         return bool(self._offered)
 
 
+# a follower as :func:`take` takes it: its read (its arguments a tuple: every request of the
+# shape shares it), the index of its keys' column in the rows it follows, where the keys
+# were among its arguments, whether it returns one row at most
+Taken = tuple[Read, int, int, bool]
+# what take made of a read's followers, by the read's row type and each follower's table,
+# column, statement, keys and parameters: a level of a served document asks the same at
+# every request (forgotten with the kept statements, db/fastread.py)
+_taken: dict[tuple[Any, ...], tuple[Taken, ...]] = kept_memo()
+MAX_TAKEN = 1024
+
+
 def take(
     following: Sequence[Following] | None, read: QueuedRead, dialect: Dialect, cache: Any
 ) -> None:
@@ -162,23 +172,58 @@ def take(
     keys are not in these rows, or it cannot go merged, db/merged_reads.py ``width``), their
     loaders read as they would have.
     """
-    fields = read.row_type._fields
-    if not (following and ENABLED) or width(read.row_type) is None:
+    if not (following and ENABLED):
         return
+    key = (
+        read.row_type,
+        *[
+            (
+                f.table,
+                f.column,
+                f.read.statement,
+                f.read.keys,
+                f.read.unique,
+                *f.read.params.items(),
+            )
+            for f in following
+        ],
+    )
+    shape: tuple[Any, ...] | None = key
+    try:
+        taken = _taken.get(key)
+    except TypeError:  # a parameter's value that cannot be a key: worked out each time
+        shape, taken = None, None
+    if taken is None:
+        taken = _taking(following, read, dialect, cache)
+        if shape is not None and all(remembered(f.read.statement) for f in following):
+            if len(_taken) >= MAX_TAKEN:
+                _taken.clear()
+            _taken[shape] = taken
+    if taken:
+        read.follows, read.taken = following, taken
+
+
+def _taking(
+    following: Sequence[Following], read: QueuedRead, dialect: Dialect, cache: Any
+) -> tuple[Taken, ...]:
+    """Return how :func:`take` takes each of ``following``; none if one cannot go."""
+    fields = read.row_type._fields
+    if width(read.row_type) is None:
+        return ()
     tables = _tables(read)
     single = one_row(read.row_type)  # one row: so is each follower keyed by the rows' ids
     taken = []
     for follows in following:
         if follows.table not in tables or follows.column not in fields:
-            return
+            return ()
         statement, params, keys, unique = follows.read
         made = keyed(statement, dialect, cache, params, keys)
         if made is None or "'" in made[0] or width(made[2]) is None:
-            return
+            return ()
         sql, args, row_type, position = made
         column = fields.index(follows.column)
-        taken.append((follows, (sql, args, row_type), column, position, single and unique))
-    read.follows = taken
+        taken.append(((sql, tuple(args), row_type), column, position, single and unique))
+    return tuple(taken)
 
 
 def _tables(read: QueuedRead) -> frozenset[str]:
@@ -202,7 +247,9 @@ def sent(reads: list[QueuedRead]) -> tuple[list[Read], After, list[Follower]]:
     after: dict[int, tuple[int, int, bool]] = {}
     followers: list[Follower] = []
     for k, read in enumerate(reads):
-        for follows, follower, column, position, single in read.follows:
+        for follows, (follower, column, position, single) in zip(
+            read.follows, read.taken, strict=True
+        ):
             after[len(made)] = (k, column, single)
             followers.append((len(made), follows, position))
             made.append(follower)

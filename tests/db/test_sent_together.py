@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import fastread, sent_together
 from db.engine import RequestDb
 from db.fastread import keep
 from db.merged_reads import keyed_sql, unkeyed_sql
@@ -117,11 +118,14 @@ async def _loaded(loaders: Loaders, rows: Sequence[Any]) -> tuple[list[Any], ...
     )
 
 
-async def _loaded_afresh(engine: AsyncEngine, world: World, rows: Sequence[Any]) -> Any:
+async def _loaded_afresh(
+    engine: AsyncEngine, world: World, rows: Sequence[Any], business_id: int | None = None
+) -> Any:
     """Return :func:`_loaded` of loaders of a request of their own (nothing primed)."""
     fresh_db = RequestDb(engine)
     try:
-        return await _loaded(make_loaders(fresh_db, Visibility(world.a.id)), rows)
+        visibility = Visibility(world.a.id if business_id is None else business_id)
+        return await _loaded(make_loaders(fresh_db, visibility), rows)
     finally:
         await fresh_db.close()
 
@@ -148,3 +152,37 @@ async def test_all_or_none_go_with_a_read(
     assert await db.rows(_page(world.a.id, 5))  # type: ignore[arg-type]
     assert statements.count == 1
     assert not loaders.ref("members", ("name",))._primed
+
+
+async def test_what_is_taken_is_kept_by_shape_and_parameters_and_the_kept_are_few(
+    engine: AsyncEngine, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How a read takes its followers is worked out once per shape (its row type, each
+    follower's statement and parameters): another business, another page or other followers
+    each prime what their loaders would load."""
+    monkeypatch.setattr(sent_together, "MAX_TAKEN", 2)
+    monkeypatch.setattr(sent_together, "_taken", {})
+    for business, limit, some in [("a", 12, 3), ("b", 12, 3), ("a", 12, 2), ("b", 4, 3)] * 2:
+        biz = getattr(world, business)
+        db = RequestDb(engine)
+        try:
+            loaders = make_loaders(db, Visibility(biz.id))
+            db.follows.offer(_followers(loaders)[:some])  # type: ignore[arg-type]
+            rows = await db.rows(_page(biz.id, limit))  # type: ignore[arg-type]
+            assert len(sent_together._taken) <= sent_together.MAX_TAKEN
+            primed = await _loaded(loaders, rows)
+            assert db.round_trips == 1 + (some < 3)  # receipts not taken: read now
+        finally:
+            await db.close()
+        assert primed == await _loaded_afresh(engine, world, rows, biz.id)
+
+
+def test_what_is_taken_is_forgotten_with_the_kept_statements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fastread, "_kept", dict.fromkeys(range(4001)))
+    monkeypatch.setattr(fastread, "_memos", [])
+    memo = fastread.kept_memo()
+    memo["made"] = "of kept statements"
+    keep(select(expenses.c.id))
+    assert memo == {} and len(fastread._kept) == 1
