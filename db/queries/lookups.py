@@ -1,6 +1,7 @@
 """Rows by id and children by parent id, batched for the loaders (``= ANY(:ids)``)."""
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, any_, bindparam, select
@@ -166,8 +167,8 @@ def keyed_children(
 def grouped(rows: Sequence[Any], keys: Sequence[int], column: str) -> dict[int, list[Any]]:
     """Return ``rows`` grouped by their ``column``, one list (maybe empty) per key."""
     by_key: dict[int, list[Any]] = {key: [] for key in keys}
-    for row in rows:
-        by_key[getattr(row, column)].append(row)
+    for key, row in zip(map(attrgetter(column), rows), rows, strict=True):
+        by_key[key].append(row)
     return by_key
 
 
