@@ -133,11 +133,11 @@ class RequestDb:
         self, driver: Any, sync_conn: Any, reads: list[QueuedRead]
     ) -> list[Sequence[Row[Any]]]:
         """Return the rows of ``reads``, after priming the loaders of the reads following them."""
-        sent, after, followers = sent_together.sent(reads)
+        sent, after = sent_together.sent(reads)
         self.statements += len(reads)
         rows = await self._fetch(driver, sync_conn, sent, after)
         # a read following another is counted when it had keys: with none it read nothing
-        had = sent_together.answered(rows, after, followers)
+        had = sent_together.answered(rows, reads)
         self.statements += len(had)
         if had and self._engine.sync_engine.dispatch.before_cursor_execute:
             self._announce(sync_conn, sent_together.alone(sent, had))

@@ -235,39 +235,35 @@ def _tables(read: QueuedRead) -> frozenset[str]:
     return tables
 
 
-# a follower sent: its index among the reads sent, what it primes, where its keys go
-Follower = tuple[int, Following, int]
-
-
-def sent(reads: list[QueuedRead]) -> tuple[list[Read], After, list[Follower]]:
-    """Return what to send for ``reads`` and the reads following them (after them): for
-    db/fastread.py ``fetch``, where each follower takes its keys from; for :func:`answered`,
-    the followers."""
+def sent(reads: list[QueuedRead]) -> tuple[list[Read], After]:
+    """Return what to send for ``reads`` (theirs, then their followers') and where each
+    follower takes its keys from (for db/merged_reads.py ``fetch``)."""
     made: list[Read] = [(read.sql, read.args, read.row_type) for read in reads]
     after: dict[int, tuple[int, int, bool]] = {}
-    followers: list[Follower] = []
-    for k, read in enumerate(reads):
-        for follows, (follower, column, position, single) in zip(
-            read.follows, read.taken, strict=True
-        ):
-            after[len(made)] = (k, column, single)
-            followers.append((len(made), follows, position))
+    k = len(made)
+    for parent, read in enumerate(reads):
+        for follower, column, _, single in read.taken:
+            after[k] = (parent, column, single)
             made.append(follower)
-    return made, after, followers
+            k += 1
+    return made, after
 
 
 def answered(
-    rows: list[Sequence[Any]], after: After, followers: list[Follower]
+    rows: list[Sequence[Any]], reads: list[QueuedRead]
 ) -> list[tuple[int, list[Any], int]]:
-    """Prime each follower's loader with its rows, for the keys the rows it follows hold;
-    return (index, keys, where they go) of those that had keys: they count as statements."""
+    """Prime each follower's loader with its rows (as :func:`sent` sent them), for the keys the
+    rows it follows hold; return (index, keys, where they go) of those that had keys: they
+    count as statements."""
     had = []
-    for k, follows, position in followers:
-        parent, column, _ = after[k]
-        keys = keys_of(rows[parent], column)
-        if keys:
-            follows.answer(keys, rows[k])
-            had.append((k, keys, position))
+    k = len(reads)
+    for parent, read in enumerate(reads):
+        for follows, (_, column, position, _) in zip(read.follows, read.taken, strict=True):
+            keys = keys_of(rows[parent], column)
+            if keys:
+                follows.answer(keys, rows[k])
+                had.append((k, keys, position))
+            k += 1
     return had
 
 
