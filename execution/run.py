@@ -17,18 +17,12 @@ request's DataLoader caches for the reference path to reuse.
 from typing import Any
 
 import strawberry
-from graphql import (
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-)
 from graphql.execution.values import VariableValues, get_argument_values
 
 from execution import compat
 from execution.gather import gather
 from execution.plan import FieldPlan
-from execution.values import Fallback, Level, column_of, level_of
+from execution.values import Fallback, Level, Shape, level_of
 from schema.fields import Typed, loaded_key
 
 _MISSING: Any = object()
@@ -46,6 +40,8 @@ class Run:
         self.schema = schema
         self.context = context
         self.variables = variables
+        # what the lane's run loaded, when this run follows it (Context.loaded)
+        self.loaded: dict[Any, Any] | None = getattr(context, "loaded", None)
         self.objects_made = 0  # response objects, the root included: the actual cost
         # set by the first error: no load starts after it (the reference path takes over)
         self.failed = False
@@ -53,19 +49,22 @@ class Run:
         self.fetches: list[tuple[Any, list[Any], dict[str, Any], list[Any]]] = []
 
     async def objects(self, plans: list[FieldPlan], sources: list[Any]) -> list[dict[str, Any]]:
+        """Return the response objects of ``sources`` for the selection ``plans`` (the root's)."""
+        return await self.objects_of(level_of(plans), sources)
+
+    async def objects_of(self, level: Level, sources: list[Any]) -> list[dict[str, Any]]:
         """Return the response objects of ``sources``, all of one object type."""
         if not sources:
             return []
         if self.failed:
             raise Fallback("stopped")
-        level = level_of(plans)
         columns = self.filled(level, sources)
         if level.later:  # loads, and object fields: awaited after every leaf is made
             later = [
-                self.fetched(plan, sources)
+                self.fetched(plan, shape, sources)
                 if read is None
-                else self.complete(plan, type_, list(map(read, sources)))
-                for _, plan, read, type_ in level.later
+                else self.complete(shape, list(map(read, sources)))
+                for _, plan, read, shape in level.later
             ]
             # one load or object field: no gather to share the turn with
             done = [await later[0]] if len(later) == 1 else await gather(later)
@@ -86,28 +85,28 @@ class Run:
                 raise Fallback("null in a non-null field")
         for j, read, column in level.leaves:
             columns[j] = column(list(map(read, sources)))  # C loops over attrgetters
-        for j, read, plans, non_null in level.inline:
-            columns[j] = self.inlined(plans, list(map(read, sources)), non_null)
+        for j, read, inner, non_null in level.inline:
+            columns[j] = self.inlined(inner, list(map(read, sources)), non_null)
         return columns
 
-    def inlined(self, plans: list[FieldPlan], values: list[Any], non_null: bool) -> list[Any]:
+    def inlined(self, level: Level, values: list[Any], non_null: bool) -> list[Any]:
         """Return the response objects of a plain object field of leaves (Money), made at once."""
-        level = level_of(plans)
         present = [value for value in values if value is not None]
         if non_null and len(present) < len(values):
             raise Fallback("null in a non-null field")
         objects = list(map(level.make, *self.filled(level, present))) if present else []
-        return _in_place_of(values, objects)
+        # most columns hold no null: their objects are in place already
+        return objects if len(objects) == len(values) else _in_place_of(values, objects)
 
-    async def fetched(self, plan: FieldPlan, sources: list[Any]) -> list[Any]:
+    async def fetched(self, plan: FieldPlan, shape: Shape, sources: list[Any]) -> list[Any]:
         """Return the completed values of a ``Fetch`` field for all ``sources``."""
-        assert plan.load is not None and plan.type is not None
+        assert plan.load is not None
         if self.failed:
             raise Fallback("stopped")
         try:
             arguments = self.arguments(plan) if plan.field_def is not None else {}
             # loaded already when the lane's run handed the request over
-            values = self.handed_over(plan, sources, arguments)
+            values = self.handed_over(plan, sources, arguments) if self.loaded else None
             if values is None:
                 # only the columns the document reads of the rows (execution/columns.py)
                 narrowed = {} if plan.columns is None else {"columns": plan.columns}
@@ -123,9 +122,9 @@ class Run:
             self.failed = True
             raise
         self.fetches.append((plan.load, sources, arguments, values))
-        if plan.leaf is not None:
-            return column_of(plan.type)(values)
-        return await self.complete(plan, plan.type, values)
+        if shape.column is not None:
+            return shape.column(values)
+        return await self.complete(shape, values)
 
     def following(self, plan: FieldPlan) -> list[Any]:
         """Return the batches of the level below ``plan`` that can go with its read
@@ -148,9 +147,8 @@ class Run:
         After the lane hands a request over, the reference path runs the plan again:
         what the lane read (a root list has no DataLoader to remember it) is not read twice.
         """
-        loaded = getattr(self.context, "loaded", None)
-        if not loaded:
-            return None
+        loaded = self.loaded
+        assert loaded is not None
         key = loaded_key(arguments)
         values = [loaded.get((plan.load, id(source), key), _MISSING) for source in sources]
         return None if any(value is _MISSING for value in values) else values
@@ -168,14 +166,9 @@ class Run:
             plan.arguments = arguments
         return arguments
 
-    async def complete(
-        self, plan: FieldPlan, type_: GraphQLOutputType, values: list[Any]
-    ) -> list[Any]:
+    async def complete(self, shape: Shape, values: list[Any]) -> list[Any]:
         """Return completed values of an object, interface or list type, the level at once."""
-        non_null = isinstance(type_, GraphQLNonNull)
-        if isinstance(type_, GraphQLNonNull):  # checked here, not a call deeper: most are
-            type_ = type_.of_type
-        if isinstance(type_, GraphQLList):
+        if shape.item is not None:
             flat: list[Any] = []
             bounds: list[tuple[int, int] | None] = []
             for value in values:
@@ -185,42 +178,45 @@ class Run:
                 start = len(flat)
                 flat.extend(value)
                 bounds.append((start, len(flat)))
-            items = await self.complete(plan, type_.of_type, flat)
+            items = await self.complete(shape.item, flat)
             done = [None if b is None else items[b[0] : b[1]] for b in bounds]
-        elif isinstance(type_, GraphQLObjectType):
-            done = await self.made(plan.children[type_.name], values)
+        elif shape.level is not None:
+            done = await self.made(shape.level, values)
         else:
-            done = await self.abstract(plan, values)
-        if non_null and None in done:
+            assert shape.levels is not None
+            done = await self.abstract(shape.levels, values)
+        if shape.non_null and None in done:
             raise Fallback("null in a non-null field")
         return done
 
-    async def made(self, plans: list[FieldPlan], values: list[Any]) -> list[Any]:
+    async def made(self, level: Level, values: list[Any]) -> list[Any]:
         """Return the response objects of ``values`` (sources or None) of one object type."""
         present = [value for value in values if value is not None]
-        if level_of(plans).leaves_only:
+        if level.leaves_only:
             # scalars only: one response object per distinct source, shared where it
             # repeats (fifty expenses name a few members); each occurrence still counts
             by_id = dict(zip(map(id, present), present, strict=True))
             if len(by_id) < len(present):
-                objects = await self.objects(plans, list(by_id.values()))
+                objects = await self.objects_of(level, list(by_id.values()))
                 self.objects_made += len(present) - len(by_id)
                 made = dict(zip(by_id, objects, strict=True))
                 return list(map(made.get, map(id, values)))  # None's id is not among them
-        return _in_place_of(values, await self.objects(plans, present))
+        objects = await self.objects_of(level, present)
+        # most levels hold no null: their objects are in place already
+        return objects if len(present) == len(values) else _in_place_of(values, objects)
 
-    async def abstract(self, plan: FieldPlan, values: list[Any]) -> list[Any]:
+    async def abstract(self, levels: dict[str, Level], values: list[Any]) -> list[Any]:
         """Return completed values of an interface: each names its concrete type."""
         groups: dict[str, list[int]] = {}
         for i, value in enumerate(values):
             if value is None:
                 continue
-            if not isinstance(value, Typed) or value.type_name not in plan.children:
+            if not isinstance(value, Typed) or value.type_name not in levels:
                 raise Fallback(f"cannot tell the type of {type(value).__name__}")
             groups.setdefault(value.type_name, []).append(i)
         out: list[Any] = [None] * len(values)
         for name, positions in groups.items():
-            done = await self.objects(plan.children[name], [values[i].source for i in positions])
+            done = await self.objects_of(levels[name], [values[i].source for i in positions])
             for i, value in zip(positions, done, strict=True):
                 out[i] = value
         return out
@@ -229,8 +225,6 @@ class Run:
 def _in_place_of(values: list[Any], objects: list[Any]) -> list[Any]:
     """Return ``objects`` (one per value that is not None) where their values were, None
     where a value was None."""
-    if len(objects) == len(values):
-        return objects
     made = iter(objects)
     return [None if value is None else next(made) for value in values]
 

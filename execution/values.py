@@ -114,39 +114,52 @@ class Level:
     Each entry holds the field's position in the response object: ``typenames`` (position,
     type name), ``columns`` (position, the declaration's column function, whether a null is
     refused), ``leaves`` (position, read, serialiser), ``inline`` (position, read, the object
-    type's plans, whether a null is refused: a plain object of leaves, such as Money, made
+    type's level, whether a null is refused: a plain object of leaves, such as Money, made
     at once with no await), ``later`` (position, plan, the read of an object field or None
-    for a load, the field's type): the fields awaited, in order.
+    for a load, the field's :class:`Shape`): the fields awaited, in order.
     """
 
     typenames: tuple[tuple[int, str], ...]
     columns: tuple[tuple[int, Callable[[list[Any]], list[Any]], bool], ...]
     leaves: tuple[tuple[int, Callable[[Any], Any], Column], ...]
-    inline: tuple[tuple[int, Callable[[Any], Any], list[FieldPlan], bool], ...]
-    later: tuple[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType], ...]
+    inline: tuple[tuple[int, Callable[[Any], Any], "Level", bool], ...]
+    later: tuple[tuple[int, FieldPlan, Callable[[Any], Any] | None, "Shape"], ...]
     make: Callable[..., dict[str, Any]]  # the response object of the columns' values
     width: int
     # every field a scalar (read or loaded) or __typename: equal sources, equal objects
     leaves_only: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How a run completes the values of an awaited field, read from its type once: the
+    levels below are reached through it, and a request inspects no type and looks no
+    level up (two calls a level, a tenth of a teams page's calls with the checks)."""
+
+    non_null: bool
+    column: Column | None = None  # a loaded leaf's serialiser (lists and non-null included)
+    item: "Shape | None" = None  # a list's items
+    level: Level | None = None  # an object type's selection
+    levels: dict[str, Level] | None = None  # an interface's, by concrete type name
+
+
 def level_of(plans: list[FieldPlan]) -> Level:
-    """Return the :class:`Level` of ``plans``, made on first use."""
+    """Return the :class:`Level` of ``plans`` (and of every selection below), made on first use."""
     known = _levels.get(id(plans))
     if known is not None and known[0] is plans:
         return known[1]
     typenames: list[tuple[int, str]] = []
     columns: list[tuple[int, Callable[[list[Any]], list[Any]], bool]] = []
     leaves: list[tuple[int, Callable[[Any], Any], Column]] = []
-    inline: list[tuple[int, Callable[[Any], Any], list[FieldPlan], bool]] = []
-    later: list[tuple[int, FieldPlan, Callable[[Any], Any] | None, GraphQLOutputType]] = []
+    inline: list[tuple[int, Callable[[Any], Any], Level, bool]] = []
+    later: list[tuple[int, FieldPlan, Callable[[Any], Any] | None, Shape]] = []
     for j, plan in enumerate(plans):
         if plan.kind is Kind.TYPENAME:
             typenames.append((j, plan.parent.name))
             continue
         assert plan.type is not None
         if plan.kind is Kind.FETCH:
-            later.append((j, plan, None, plan.type))
+            later.append((j, plan, None, _shape(plan, plan.type)))
         elif plan.many is not None and plan.leaf is not None:  # serialised, all at once
             columns.append((j, plan.many, isinstance(plan.type, GraphQLNonNull)))
         else:
@@ -154,15 +167,11 @@ def level_of(plans: list[FieldPlan]) -> Level:
             if plan.leaf is not None:
                 leaves.append((j, plan.read, column_of(plan.type)))
                 continue
-            non_null = isinstance(plan.type, GraphQLNonNull)
-            named = plan.type.of_type if isinstance(plan.type, GraphQLNonNull) else plan.type
-            children = (
-                plan.children.get(named.name) if isinstance(named, GraphQLObjectType) else None
-            )
-            if children is not None and not level_of(children).later:
-                inline.append((j, plan.read, children, non_null))
+            shape = _shape(plan, plan.type)
+            if shape.level is not None and not shape.level.later:
+                inline.append((j, plan.read, shape.level, shape.non_null))
             else:
-                later.append((j, plan, plan.read, plan.type))
+                later.append((j, plan, plan.read, shape))
     made = Level(
         tuple(typenames),
         tuple(columns),
@@ -177,6 +186,20 @@ def level_of(plans: list[FieldPlan]) -> Level:
         _levels.clear()
     _levels[id(plans)] = (plans, made)
     return made
+
+
+def _shape(plan: FieldPlan, type_: GraphQLOutputType) -> Shape:
+    """Return the :class:`Shape` of ``plan``'s values of ``type_`` (its type or an item's)."""
+    if plan.leaf is not None:
+        return Shape(False, column=column_of(type_))  # the column refuses nulls itself
+    non_null = isinstance(type_, GraphQLNonNull)
+    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(named, GraphQLList):
+        return Shape(non_null, item=_shape(plan, named.of_type))
+    if isinstance(named, GraphQLObjectType):
+        return Shape(non_null, level=level_of(plan.children[named.name]))
+    levels = {name: level_of(plans) for name, plans in plan.children.items()}
+    return Shape(non_null, levels=levels)
 
 
 @lru_cache(maxsize=4096)

@@ -98,12 +98,10 @@ def test_a_plain_object_of_leaves_is_made_at_once_and_keeps_its_nulls() -> None:
     card = nodes.children["Card"]
     level = level_of(card)
     # Money is made with its card, no await; the holder is a load, awaited later
-    assert [plan.key for _, _, plan_list, _ in level.inline for plan in plan_list] == [
-        "amount",
-        "currency",
-    ]
+    ((j, _, money, non_null),) = level.inline
+    assert card[j].key == "spendLimit" and money is level_of(card[j].children["Money"])
+    assert [plan.key for plan in card[j].children["Money"]] == ["amount", "currency"]
     assert [plan.key for _, plan, _, _ in level.later] == ["holder"]
-    (_, _, money, non_null) = level.inline[0]
     assert not non_null  # a card may have no limit
     run = Run(build_schema(), None, VariableValues({}, {}))
     made = run.inlined(money, [(150000, "JPY"), None, (1250, "BHD")], non_null)
@@ -115,3 +113,27 @@ def test_a_plain_object_of_leaves_is_made_at_once_and_keeps_its_nulls() -> None:
     assert run.objects_made == 2  # what the cost reports: the nulls are no objects
     with pytest.raises(Fallback, match="null in a non-null field"):
         run.inlined(money, [(1, "EUR"), None], True)
+
+
+def test_a_level_reaches_the_levels_below_through_the_shapes_of_its_fields() -> None:
+    core = compat.core_schema(build_schema())
+    query = """{
+      cards(first: 2) { nodes { holder { name } } }
+      node(id: "x") { ... on Card { last4 } ... on Team { name } }
+    }"""
+    root = plan_document(core, parse(query), None).fields
+    cards, node = root
+    (_, _, _, page), (_, _, _, typed) = level_of(root).later
+    # a non-null connection, its non-null list of non-null cards, each card's holder
+    (nodes,) = cards.children["CardConnection"]
+    assert page.non_null and page.level is level_of(cards.children["CardConnection"])
+    ((_, _, read, listed),) = page.level.later
+    assert read is not None and listed.non_null and listed.item is not None
+    assert listed.item.non_null and listed.item.level is level_of(nodes.children["Card"])
+    ((_, holder, read, member),) = listed.item.level.later
+    assert read is None and holder.key == "holder"  # a load, of a card's required holder
+    assert member.non_null and member.level is level_of(holder.children["Member"])
+    # an interface: a level per concrete type, the one a value names chosen per request
+    assert not typed.non_null and typed.levels is not None
+    assert typed.levels["Card"] is level_of(node.children["Card"])
+    assert typed.levels["Team"] is level_of(node.children["Team"])
