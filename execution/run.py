@@ -14,6 +14,7 @@ Only queries are planned, so nothing was written; what the loads read stays in t
 request's DataLoader caches for the reference path to reuse.
 """
 
+from itertools import accumulate, chain, pairwise
 from typing import Any
 
 import strawberry
@@ -169,17 +170,14 @@ class Run:
     async def complete(self, shape: Shape, values: list[Any]) -> list[Any]:
         """Return completed values of an object, interface or list type, the level at once."""
         if shape.item is not None:
-            flat: list[Any] = []
-            bounds: list[tuple[int, int] | None] = []
-            for value in values:
-                if value is None:
-                    bounds.append(None)
-                    continue
-                start = len(flat)
-                flat.extend(value)
-                bounds.append((start, len(flat)))
-            items = await self.complete(shape.item, flat)
-            done = [None if b is None else items[b[0] : b[1]] for b in bounds]
+            lists = [value for value in values if value is not None]
+            # sizes before any list is read: one without a size falls back, unread
+            ends = list(accumulate(map(len, lists)))
+            # the items of every list at once, flattened and cut back in C loops
+            items = await self.complete(shape.item, list(chain(*lists)))
+            done = [items[start:end] for start, end in pairwise([0, *ends])]
+            if len(done) < len(values):
+                done = _in_place_of(values, done)
         elif shape.level is not None:
             done = await self.made(shape.level, values)
         else:

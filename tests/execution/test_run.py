@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from graphql.execution.values import VariableValues
 from execution import compat
 from execution.plan import plan_document
 from execution.run import Run
-from execution.values import Fallback, _maker, column_of, level_of, serialised
+from execution.values import Fallback, Shape, _maker, column_of, level_of, serialised
 from schema.build import build_schema
 
 
@@ -137,3 +138,21 @@ def test_a_level_reaches_the_levels_below_through_the_shapes_of_its_fields() -> 
     assert not typed.non_null and typed.levels is not None
     assert typed.levels["Card"] is level_of(node.children["Card"])
     assert typed.levels["Team"] is level_of(node.children["Team"])
+
+
+async def test_lists_are_completed_together_with_their_nulls_and_empty_lists_in_place() -> None:
+    core = compat.core_schema(build_schema())
+    (cards,) = plan_document(core, parse("{ cards { nodes { last4 } } }"), None).fields
+    ((_, _, _, listed),) = level_of(cards.children["CardConnection"]).later
+    assert listed.item is not None
+    run = Run(build_schema(), None, VariableValues({}, {}))
+    row = SimpleNamespace
+    lists: list[Any] = [[row(last4="1"), row(last4="2")], None, [], [row(last4="3")]]
+    done = await run.complete(Shape(False, item=listed.item), lists)
+    assert done == [[{"last4": "1"}, {"last4": "2"}], None, [], [{"last4": "3"}]]
+    with pytest.raises(Fallback, match="null in a non-null field"):
+        await run.complete(listed, lists)  # the non-null list of the connection
+    unread = iter([row(last4="4")])  # no size: refused before any item is read
+    with pytest.raises(TypeError):
+        await run.complete(listed, [unread])
+    assert next(unread).last4 == "4"
