@@ -94,23 +94,18 @@ class TenantLoader(DataLoader[K, V]):
         table: str,
         column: str,
         read: KeyedRead,
-        values: Callable[[Sequence[Any], list[Any]], Mapping[Any, V]],
-        key_of: Callable[[Any], K] | None = None,
+        values: Callable[[Sequence[Any], list[Any]], Mapping[K, V]],
     ) -> Following | None:
         """Return ``read`` (this loader's batch) following a read of ``table`` whose ``column``
-        holds its keys (db/sent_together.py): ``values(rows, keys)``, a value for each key (made
-        a key of this loader by ``key_of``), primes this loader. None when not batching."""
+        holds its keys (db/sent_together.py): ``values(rows, column's values)``, the value of
+        each key of this loader they make, primes this loader. None when not batching."""
         if not self.batch:  # measuring what batching saves: each key is loaded alone
             return None
 
         def answer(keys: list[Any], rows: Sequence[Any]) -> None:
             if BATCH_OBSERVER is not None:  # a batch of this loader's, sent early
                 BATCH_OBSERVER(type(self).__name__, len(keys))
-            by_key = values(rows, keys)
-            if key_of is None:
-                self.prime_many(by_key.items())
-            else:
-                self.prime_many([(key_of(key), value) for key, value in by_key.items()])
+            self.prime_many(values(rows, keys).items())
 
         return Following(table, column, read, answer)
 

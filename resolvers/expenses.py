@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
-from typing import Any
 
 from db.permissions import Permission
 from db.queries.expenses import EXPENSE_ORDERS, count_expenses, expense_page
@@ -70,13 +70,13 @@ async def parent_expenses(
         [ParentPageKey(parent, parent_id, spec, keys, columns) for parent_id in parent_ids]
     )
 
-    def result(parent_id: int, page: Any) -> PageResult:
-        async def count() -> int:
-            return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, key.spec))
+    async def count(parent_id: int) -> int:
+        return await loaders.expense_counts.load(ParentCountKey(parent, parent_id, key.spec))
 
-        return page_result(page, key.keyset, count)
-
-    return [result(parent_id, page) for parent_id, page in zip(parent_ids, pages, strict=True)]
+    return [
+        page_result(page, key.keyset, partial(count, parent_id))
+        for parent_id, page in zip(parent_ids, pages, strict=True)
+    ]
 
 
 def parent_expenses_following(

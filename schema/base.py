@@ -168,8 +168,17 @@ def connection(
     narrow them; ``follow``: the batch of the pages (``Fetch.follow``).
     """
 
-    async def load(ctx: Context, sources: list[Any], **given: Any) -> list[PageResult]:
-        args = PageArgs(**{name: given.pop(name, None) for name in PAGE_ARGUMENTS})
+    async def load(
+        ctx: Context,
+        sources: list[Any],
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        **given: Any,
+    ) -> list[PageResult]:
+        args = PageArgs(first, after, last, before)  # the names of PAGE_ARGUMENTS
         return await pages(ctx, sources, args, **given)
 
     # fetched reads the field's arguments from the load's keyword-only parameters
