@@ -32,6 +32,8 @@ REQUEST_ERROR_STATUS = {
 # application/json (legacy clients): 200 for every well-formed request, except these
 LEGACY_REQUEST_ERROR_STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.UNAVAILABLE: 503}
 WWW_AUTHENTICATE = 'Bearer realm="expensegraph"'
+# raw response headers (name, value), as ASGI sends them
+Headers = tuple[tuple[bytes, bytes], ...]
 
 
 @dataclass
@@ -135,10 +137,12 @@ def unavailable(request_id: str) -> Answer:
     return answer(503, unavailable_body(request_id), {"retry-after": "1"})
 
 
-async def send_answer(send: Send, result: Answer) -> None:
+async def send_answer(send: Send, result: Answer, edge: Headers = ()) -> None:
+    """Send ``result``, its headers followed by the ``edge`` ones (app/endpoint.py same_origin)."""
     result.headers.setdefault("content-type", LEGACY_JSON)
     result.headers.setdefault("cache-control", "no-store")
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
     headers.append((b"content-length", str(len(result.body)).encode()))
+    headers += edge
     await send({"type": "http.response.start", "status": result.status, "headers": headers})
     await send({"type": "http.response.body", "body": result.body})

@@ -16,6 +16,7 @@ from app.admission import Admission, ClientGone, Refused, admitted, hung_up
 from app.answers import (
     WWW_AUTHENTICATE,
     Answer,
+    Headers,
     not_saved,
     request_error,
     result_answer,
@@ -71,14 +72,19 @@ class GraphQLEndpoint:
         # receipt storage and links (app/downloads.py), when the app serves them
         self.receipts: ReceiptDownloads | None = getattr(app.state, "receipts", None)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, edge: Headers = ()
+    ) -> None:
+        """Answer one request, its answer ending with the ``edge`` headers (app/http.py)."""
         if tracing.ENABLED:  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (app/tracing.py)
             with tracing.request_span(scope) as span:
-                await self._respond(scope, receive, send, span)
+                await self._respond(scope, receive, send, edge, span)
             return
-        await self._respond(scope, receive, send, None)
+        await self._respond(scope, receive, send, edge, None)
 
-    async def _respond(self, scope: Scope, receive: Receive, send: Send, span: Span | None) -> None:
+    async def _respond(
+        self, scope: Scope, receive: Receive, send: Send, edge: Headers, span: Span | None
+    ) -> None:
         """Answer one request; describe it on ``span`` when it is traced."""
         if self.settings.graphiql and wants_graphiql(scope):
             await graphiql_page(self.settings)(scope, receive, send)
@@ -130,7 +136,7 @@ class GraphQLEndpoint:
         try:
             if result is not None:
                 record.status = result.status
-                await send_answer(send, result)
+                await send_answer(send, result, edge)
         finally:
             finish(
                 record, principal=principal, statements=db.statements, round_trips=db.round_trips
@@ -221,22 +227,19 @@ class GraphQLEndpoint:
         self, scope: Scope, db: RequestDb, record: RequestRecord, principal: Principal | None
     ) -> Context:
         """Return the request's context under ``principal``; its report is the record's."""
+        files = None
+        if self.receipts is not None:  # their storage, and links to them on the request's host
+            files = ReceiptFiles(self.receipts.storage, partial(self.receipts.link, scope))
         context = build_context(
             record.request_id,
             db,
             principal,
             batching=self.settings.loader_batching,
-            files=self._receipt_files(scope),
+            files=files,
             webhooks_allow_private=self.settings.webhooks_allow_private,
         )
         record.report = context.report
         return context
-
-    def _receipt_files(self, scope: Scope) -> ReceiptFiles | None:
-        """Return the request's receipt storage and links to receipts on its host."""
-        if self.receipts is None:
-            return None
-        return ReceiptFiles(self.receipts.storage, partial(self.receipts.link, scope))
 
     async def _apply_persisted(self, params: GraphQLParams, principal: Principal | None) -> None:
         """Fill in the query of a persisted-query request, or remember the one it carries."""

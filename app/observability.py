@@ -193,11 +193,25 @@ def new_request_id() -> str:
 REQUEST_ID_KEY = "expensegraph.request_id"
 
 
+def request_id_of(scope: Scope) -> str:
+    """Return the request's id: the client's X-Request-Id if plain, else a new one."""
+    given = header(scope, b"x-request-id")
+    return given if given and _REQUEST_ID.fullmatch(given) else new_request_id()
+
+
+def echoed(request_id: str) -> tuple[tuple[bytes, bytes], ...]:
+    """Return the headers ``RequestIds(app, vary_origin=True)`` adds to an answer that has no
+    X-Request-Id or Vary of its own, in its order, for an app that writes them itself."""
+    return ((b"x-request-id", request_id.encode()), (b"vary", b"Origin"))
+
+
 class RequestIds:
     """Give every request an id (the client's X-Request-Id if plain, else a new one); echo it.
 
     ``vary_origin``: also add ``Vary: Origin`` to every response, what the CORS middleware
-    adds to those it sees (app/http.py sends /graphql requests without an Origin past it).
+    adds to those it sees (app/http.py sends /graphql requests without an Origin past both:
+    the endpoint writes the two headers into its answers, :func:`echoed`, and its GraphiQL
+    page goes through this).
     """
 
     def __init__(self, app: ASGIApp, *, vary_origin: bool = False) -> None:
@@ -208,9 +222,7 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = header(scope, b"x-request-id")
-        request_id = given if given and _REQUEST_ID.fullmatch(given) else new_request_id()
-        scope[REQUEST_ID_KEY] = request_id
+        request_id = scope[REQUEST_ID_KEY] = request_id_of(scope)
 
         vary_origin = self.vary_origin
 

@@ -2,13 +2,18 @@
 
 import asyncio
 import gc
+from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message
 
 from app.http import GC_YOUNG_THRESHOLD, create_app, settle_gc
+from app.observability import RequestIds
 from db.connect import create_engine
 from db.embedded import ensure_database
-from tests.conftest import SETTINGS
+from tests.conftest import SETTINGS, token
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -72,3 +77,51 @@ def test_settle_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> 
     finally:  # the test process goes on as it was
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+async def _raw_answer(
+    app: ASGIApp, method: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> list[Message]:
+    """Return the messages ``app`` sends to one request, called as the server calls it."""
+    sent: list[Message] = []
+    received = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        if received:
+            return received.pop()
+        await asyncio.Event().wait()  # the client stays
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": "/graphql", "headers": headers,
+             "query_string": b"", "scheme": "http", "server": ("t", 80), "root_path": ""}  # fmt: skip
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_same_origin_answers_carry_the_headers_request_ids_would_add(
+    engine: AsyncEngine, database_url: str, world: Any
+) -> None:
+    # a request without an Origin skips RequestIds' send wrapper: the endpoint writes the id
+    # and Vary: Origin into its answers, the same raw headers in the same order
+    app: Any = create_app(SETTINGS, database_url, engine=engine)
+    same_origin = app.graphql_same_origin
+    endpoint = next(r for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+    wrapped = RequestIds(endpoint.endpoint, vary_origin=True)
+    json = (b"content-type", b"application/json")
+    signed_in = (b"authorization", f"Bearer {token(world.a, 'admin')}".encode())
+    for method, headers, body in [
+        ("POST", [json, signed_in], b'{"query": "{ viewer { credential } }"}'),  # ok
+        ("POST", [json], b'{"query": "{ viewer { credential } }"}'),  # no credential
+        ("POST", [json, (b"authorization", b"Bearer nope")], b'{"query": "{ __typename }"}'),  # 401
+        ("POST", [json, signed_in], b"{not json"),  # 400
+        ("PUT", [json, signed_in], b"{}"),  # 405, with Allow
+        ("GET", [(b"accept", b"text/html")], b""),  # GraphiQL
+    ]:
+        headers = [(b"x-request-id", b"trace-42"), *headers]
+        direct = await _raw_answer(same_origin, method, headers, body)
+        through = await _raw_answer(wrapped, method, headers, body)
+        assert direct == through, (method, headers, body)
+        assert (b"x-request-id", b"trace-42") in direct[0]["headers"]
