@@ -38,10 +38,11 @@ from app.settings import Settings
 from app.transport import (
     LEGACY_JSON,
     GraphQLParams,
+    RequestHeaders,
     TransportError,
-    header,
     negotiate,
     read_operation,
+    request_headers,
 )
 from app.uploads import parse_multipart
 from db.engine import RequestDb
@@ -90,22 +91,24 @@ class GraphQLEndpoint:
             await graphiql_page(self.settings)(scope, receive, send)
             return
         record = RequestRecord(scope.get(REQUEST_ID_KEY) or new_request_id())
+        headers = request_headers(scope)
         db = RequestDb(self.app.state.engine)
         principal: Principal | None = None
         params: GraphQLParams | None = None
         media = LEGACY_JSON
         try:
-            media = negotiate(header(scope, b"accept"))
+            media = negotiate(headers.accept)
             # the whole body, within its size and time limits, before any slot or connection
-            params, content_type, body = await read_operation(
+            params, body = await read_operation(
                 scope,
                 receive,
+                headers,
                 body_timeout_s=self.settings.body_timeout_s,
                 multipart=parse_multipart,
             )
             async with admitted(self.admission, receive) as receive:
                 principal, result = await self._serve(
-                    scope, params, content_type, body, db, record, media
+                    scope, headers, params, body, db, record, media
                 )
                 if hung_up(receive):
                     raise ClientGone()  # it left while its request ran: nobody to answer
@@ -147,16 +150,16 @@ class GraphQLEndpoint:
     async def _serve(
         self,
         scope: Scope,
+        headers: RequestHeaders,
         params: GraphQLParams,
-        content_type: str,
         body: bytes,
         db: RequestDb,
         record: RequestRecord,
         media: str,
     ) -> tuple[Principal | None, Answer]:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
-        authorization = header(scope, b"authorization")
-        known = self._known(scope, params)
+        authorization = headers.authorization
+        known = self._known(headers, params)
         principal = self.principals.fresh(authorization) if known is not None else None
         if principal is not None:  # read moments ago, and nothing written here since
             known_context = self._context(scope, db, record, principal)
@@ -177,8 +180,8 @@ class GraphQLEndpoint:
                 )
         except AuthError as error:
             self.principals.forget(authorization)
-            headers = {"www-authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
-            raise TransportError(401, str(error), ErrorCode.UNAUTHENTICATED, headers) from None
+            challenge = {"www-authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'}
+            raise TransportError(401, str(error), ErrorCode.UNAUTHENTICATED, challenge) from None
         expires_at = stands_until(authorization, self.settings) if principal is not None else 0.0
         self.principals.remember(authorization, principal, started, expires_at)
         if context is not None:  # the principal it ran under was the request's
@@ -195,7 +198,7 @@ class GraphQLEndpoint:
         async def execute() -> Answer:
             return await self._execute(scope, params, context, media)
 
-        key = header(scope, b"idempotency-key")
+        key = headers.idempotency_key
         if key is None or principal is None or scope["method"] != "POST":
             return principal, await execute()
         refusal = idempotency.check_key(key)
@@ -203,12 +206,12 @@ class GraphQLEndpoint:
             return principal, refusal
         if not idempotency.is_mutation(params):
             return principal, await execute()  # queries are idempotent anyway: key ignored
-        hashed = idempotency.request_hash(params, content_type, body)
+        hashed = idempotency.request_hash(params, headers.content_type or "", body)
         return principal, await idempotency.run(
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
 
-    def _known(self, scope: Scope, params: GraphQLParams) -> Known | None:
+    def _known(self, headers: RequestHeaders, params: GraphQLParams) -> Known | None:
         """Return what the lane knows of a query it may answer alone, else None.
 
         Not for persisted queries (they resolve first) or a request with an idempotency key
@@ -218,7 +221,7 @@ class GraphQLEndpoint:
             self.lane is None
             or params.extensions
             or self.persisted.persisted_only
-            or header(scope, b"idempotency-key") is not None
+            or headers.idempotency_key is not None
         ):
             return None
         return self.lane.known_of(params)

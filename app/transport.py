@@ -9,7 +9,7 @@ a JSON body with ``errors[].extensions.code``, never plain text.
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -65,6 +65,30 @@ class GraphQLParams:
     extensions: dict[str, Any] | None = None
     # uploaded files of a multipart request, closed when the request ends
     files: list[UploadFile] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RequestHeaders:
+    """The request headers the endpoint reads: the first value of each, decoded as latin-1."""
+
+    accept: str | None = None
+    authorization: str | None = None
+    content_length: str | None = None
+    content_type: str | None = None
+    idempotency_key: str | None = None
+
+
+# RequestHeaders' fields by the names of their headers (in lower case, as ASGI gives them)
+_FIELDS = {f.name.replace("_", "-").encode(): f.name for f in fields(RequestHeaders)}
+
+
+def request_headers(scope: Scope) -> RequestHeaders:
+    """Return the headers the endpoint reads, in one pass (not a :func:`header` scan each)."""
+    found: dict[str, str] = {}
+    for name, value in reversed(scope.get("headers", [])):  # the first of a repeated one wins
+        if name in _FIELDS:
+            found[_FIELDS[name]] = value.decode("latin-1")
+    return RequestHeaders(**found)
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -157,15 +181,6 @@ async def read_body(receive: Receive, *, limit: int, timeout_s: float) -> bytes:
     return b"".join(chunks)
 
 
-def declared_length(scope: Scope) -> int | None:
-    """Return the Content-Length the client declared, if it is a number."""
-    value = header(scope, b"content-length")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def parse_get(query_string: bytes) -> GraphQLParams:
     """Return the operation of a GET request's query string."""
     if b"%00" in query_string or b"\x00" in query_string:
@@ -253,22 +268,22 @@ def check_preflight(scope: Scope) -> None:
 async def read_operation(
     scope: Scope,
     receive: Receive,
+    headers: RequestHeaders,
     *,
     body_timeout_s: float,
     multipart: Callable[[Scope, bytes], Awaitable[GraphQLParams]],
-) -> tuple[GraphQLParams, str, bytes]:
-    """Return the request's operation, its content type and its raw body: from the query
-    string (GET), a JSON body or a multipart upload (POST), each body within its size and
-    time limits. ``multipart`` parses an upload (app/uploads.py, which builds on this module).
+) -> tuple[GraphQLParams, bytes]:
+    """Return the request's operation and its raw body: from the query string (GET), a JSON
+    body or a multipart upload (POST), each body within its size and time limits.
+    ``multipart`` parses an upload (app/uploads.py, which builds on this module).
     """
     method = scope["method"]
     if method == "GET":
-        return parse_get(scope.get("query_string", b"")), "", b""
+        return parse_get(scope.get("query_string", b"")), b""
     if method != "POST":
         message = "GraphQL is served over GET (queries) and POST."
         raise TransportError(405, message, headers={"allow": "GET, POST"})
-    content_type = header(scope, b"content-type") or ""
-    media = content_type.partition(";")[0].strip().lower()
+    media = (headers.content_type or "").partition(";")[0].strip().lower()
     if media == "application/json":
         limit = MAX_JSON_BODY
     elif media == "multipart/form-data":
@@ -277,10 +292,13 @@ async def read_operation(
     else:
         message = "Send the operation as application/json (multipart/form-data for uploads)."
         raise TransportError(415, message)
-    declared = declared_length(scope)
-    if declared is not None and declared > limit:
+    try:  # the Content-Length the client declared, if it is a number
+        declared = int(headers.content_length or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
         raise TransportError(413, f"The request body is larger than {limit} bytes.")
     body = await read_body(receive, limit=limit, timeout_s=body_timeout_s)
     if media == "application/json":
-        return parse_json(body), content_type, body
-    return await multipart(scope, body), content_type, body
+        return parse_json(body), body
+    return await multipart(scope, body), body
