@@ -68,11 +68,11 @@ def not_saved(error: Exception, result: ExecutionResult, context: Any, media: st
 
 def result_answer(result: ExecutionResult, context: Any, media: str) -> Answer:
     """Return the answer to an executed operation, its status as the media type wants."""
-    # most answers have no error: nothing to code, mask or log
-    errors = ensure_codes(result.errors, context.request_id) if result.errors else []
-    codes = [(e.extensions or {}).get("code") for e in errors]
-    if codes:
-        context.report["codes"] = codes
+    errors: list[GraphQLError] = []
+    codes: list[Any] = []
+    if result.errors:  # most answers have none: nothing to code, mask, log or report
+        errors = ensure_codes(result.errors, context.request_id)
+        codes = context.report["codes"] = [(e.extensions or {}).get("code") for e in errors]
     # no data and no error at a path: the request failed before execution
     request_error = bool(errors) and result.data is None and all(e.path is None for e in errors)
     body: dict[str, Any] = {}
@@ -103,16 +103,24 @@ def headers_of(media: str, status: int, errors: list[GraphQLError]) -> dict[str,
     headers = {"content-type": media, "cache-control": "no-store"}
     if status == 401:
         headers["www-authenticate"] = WWW_AUTHENTICATE
+    retry_after = _retry_after(errors) if errors else None
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    return headers
+
+
+def _retry_after(errors: list[GraphQLError]) -> str | None:
+    """Return the seconds to wait before retrying (a rate limit's wait, 1 when unavailable)."""
     waits = [
         (e.extensions or {}).get("retryAfterSeconds")
         for e in errors
         if (e.extensions or {}).get("code") == ErrorCode.RATE_LIMITED.value
     ]
     if waits:
-        headers["retry-after"] = str(max(1, math.ceil(max(w or 1 for w in waits))))
-    elif any((e.extensions or {}).get("code") == ErrorCode.UNAVAILABLE.value for e in errors):
-        headers["retry-after"] = "1"
-    return headers
+        return str(max(1, math.ceil(max(w or 1 for w in waits))))
+    if any((e.extensions or {}).get("code") == ErrorCode.UNAVAILABLE.value for e in errors):
+        return "1"
+    return None
 
 
 def request_error(message: str, code: ErrorCode, media: str) -> Answer:
