@@ -12,7 +12,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from app import idempotency, persisted, tracing
-from app.admission import Admission, ClientGone, Refused, admitted, hung_up
+from app.admission import Admission, Admitted, ClientGone, Refused, hung_up
 from app.answers import (
     WWW_AUTHENTICATE,
     Answer,
@@ -106,7 +106,7 @@ class GraphQLEndpoint:
                 body_timeout_s=self.settings.body_timeout_s,
                 multipart=parse_multipart,
             )
-            async with admitted(self.admission, receive) as receive:
+            async with Admitted(self.admission, receive) as receive:
                 principal, result = await self._serve(
                     scope, headers, params, body, db, record, media
                 )

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.admission import Admission, AdmissionSettings, Refused
+from app.admission import Admission, AdmissionSettings, Admitted, Refused
 from app.http import create_app
 from app.settings import ConfigError, Settings
 from db.connect import PoolSettings
@@ -277,3 +277,29 @@ async def test_hung_up_asks_one_receive_and_leaves_no_wait_behind() -> None:
     assert not arrived._waiters  # the wait ended, not leaked
     arrived.set()
     assert hung_up(waits) is True  # the same receive, once the disconnect has arrived
+
+
+async def test_admitted_holds_a_slot_for_its_block_and_gives_it_back_on_error() -> None:
+    admission = Admission(AdmissionSettings(max_in_flight=1, queue=0), PoolSettings())
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async with Admitted(admission, receive) as given:
+        assert given is receive  # admitted at once: nothing was read, nothing to replay
+        assert admission.in_flight == 1
+    assert admission.in_flight == 0
+    try:
+        async with Admitted(admission, receive):
+            raise ValueError("the request failed")
+    except ValueError:
+        pass
+    assert admission.in_flight == 0
+    await admission.enter()  # the one slot taken: with no queue, the next is refused
+    try:
+        async with Admitted(admission, receive):
+            raise AssertionError("admitted past a limit of 1 with no queue")
+    except Refused:
+        pass
+    admission.leave()
+    assert admission.in_flight == 0
