@@ -163,7 +163,7 @@ class GraphQLEndpoint:
         principal = self.principals.fresh(authorization) if known is not None else None
         if principal is not None:  # read moments ago, and nothing written here since
             known_context = self._context(scope, db, record, principal)
-            return principal, await self._execute(scope, params, known_context, media)
+            return principal, await self._execute(scope, params, known_context, media, known)
         speculates = known is not None and known.speculates
         guess = self.principals.guess(authorization) if speculates else None
         context, answer = None, None
@@ -196,7 +196,7 @@ class GraphQLEndpoint:
         context = self._context(scope, db, record, principal)
 
         async def execute() -> Answer:
-            return await self._execute(scope, params, context, media)
+            return await self._execute(scope, params, context, media, None)
 
         key = headers.idempotency_key
         if key is None or principal is None or scope["method"] != "POST":
@@ -253,11 +253,11 @@ class GraphQLEndpoint:
         params.query = fields["query"]
 
     async def _execute(
-        self, scope: Scope, params: GraphQLParams, context: Any, media: str
+        self, scope: Scope, params: GraphQLParams, context: Any, media: str, known: Known | None
     ) -> Answer:
-        """Run the operation and return its answer."""
+        """Run the operation and return its answer (``known``: the lane's, if looked up)."""
         if self.lane is not None:
-            answer = await self.lane.answer(params, context, media)
+            answer = await self.lane.answer(params, context, media, known=known)
             if answer is not None:
                 return answer
         return await self._reference(scope, params, context, media)

@@ -121,16 +121,19 @@ class FastLane:
         context: Any,
         media: str,
         confirm: Callable[[], Awaitable[bool]] | None = None,
+        known: Known | None = None,
     ) -> Answer | None:
         """Return the answer to a known query, or None for the reference path.
 
         ``confirm``, when given, says (once the run has read its rows) whether the context's
         principal is the request's (:func:`speculated`): if not, None, and nothing was kept.
+        ``known``: what :meth:`known_of` returned for the request, when the caller asked.
         """
         principal = context.principal
         if principal is None or params.query is None:
             return None
-        known = self.known.get((params.query, params.operation_name))
+        if known is None:
+            known = self.known.get((params.query, params.operation_name))
         if known is None:
             return None
         if known.plan is None:

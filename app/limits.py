@@ -123,29 +123,32 @@ class LeakyBuckets:
 
     async def available(self, key: str) -> float:
         """Return the points the credential has now."""
-        return self._available(key)
+        return self._available(key, self.clock())
 
-    def _available(self, key: str) -> float:
-        points, at = self._buckets.get(key, (float(self.limits.bucket_size), self.clock()))
-        now = self.clock()
+    def _available(self, key: str, now: float) -> float:
+        """Return the points the credential has at ``now`` (the clock read once by the caller)."""
+        entry = self._buckets.get(key)
+        if entry is None:
+            return float(self.limits.bucket_size)
+        points, at = entry
         return min(float(self.limits.bucket_size), points + (now - at) * self.limits.restore_rate)
 
     async def take(self, key: str, cost: int) -> float | None:
         """Debit ``cost``; return None if done, else the seconds until it would fit."""
-        points = self._available(key)
+        now = self.clock()
+        points = self._available(key, now)
         if cost > points:
-            self._buckets[key] = (points, self.clock())
+            self._buckets[key] = (points, now)
             return (cost - points) / self.limits.restore_rate
-        self._buckets[key] = (points - cost, self.clock())
+        self._buckets[key] = (points - cost, now)
         return None
 
     async def refund(self, key: str, points: int) -> None:
         """Give back what was debited but not used."""
         if points > 0:
-            self._buckets[key] = (
-                min(float(self.limits.bucket_size), self._available(key) + points),
-                self.clock(),
-            )
+            now = self.clock()
+            available = self._available(key, now) + points
+            self._buckets[key] = (min(float(self.limits.bucket_size), available), now)
 
 
 class Buckets(Protocol):
