@@ -150,7 +150,6 @@ async def send_answer(send: Send, result: Answer, edge: Headers = ()) -> None:
     result.headers.setdefault("content-type", LEGACY_JSON)
     result.headers.setdefault("cache-control", "no-store")
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
-    headers.append((b"content-length", str(len(result.body)).encode()))
-    headers += edge
+    headers += ((b"content-length", b"%d" % len(result.body)), *edge)
     await send({"type": "http.response.start", "status": result.status, "headers": headers})
     await send({"type": "http.response.body", "body": result.body})
