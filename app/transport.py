@@ -9,7 +9,7 @@ a JSON body with ``errors[].extensions.code``, never plain text.
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive, Scope
 
 from app.admission import ClientGone
+from app.headers import RequestHeaders
 from resolvers.errors import ErrorCode
 from resolvers.receipt_files import MAX_RECEIPT_BYTES
 
@@ -65,38 +66,6 @@ class GraphQLParams:
     extensions: dict[str, Any] | None = None
     # uploaded files of a multipart request, closed when the request ends
     files: list[UploadFile] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class RequestHeaders:
-    """The request headers the endpoint reads: the first value of each, decoded as latin-1."""
-
-    accept: str | None = None
-    authorization: str | None = None
-    content_length: str | None = None
-    content_type: str | None = None
-    idempotency_key: str | None = None
-
-
-# RequestHeaders' fields by the names of their headers (in lower case, as ASGI gives them)
-_FIELDS = {f.name.replace("_", "-").encode(): f.name for f in fields(RequestHeaders)}
-
-
-def request_headers(scope: Scope) -> RequestHeaders:
-    """Return the headers the endpoint reads, in one pass (not a :func:`header` scan each)."""
-    found: dict[str, str] = {}
-    for name, value in reversed(scope.get("headers", [])):  # the first of a repeated one wins
-        if name in _FIELDS:
-            found[_FIELDS[name]] = value.decode("latin-1")
-    return RequestHeaders(**found)
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    """Return the first value of header ``name`` (lower case), decoded as latin-1."""
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def negotiate(accept: str | None) -> str:

@@ -1,8 +1,8 @@
-"""Reading the request's headers (app/transport.py), as the endpoint does once a request."""
+"""Reading the request's headers (app/headers.py), as the endpoint does once a request."""
 
 from dataclasses import astuple
 
-from app.transport import RequestHeaders, header, request_headers
+from app.headers import RequestHeaders, header, request_headers
 
 
 def test_request_headers_read_the_first_value_of_each_as_header_does() -> None:
