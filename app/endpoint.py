@@ -96,7 +96,7 @@ class GraphQLEndpoint:
         params: GraphQLParams | None = None
         media = LEGACY_JSON
         try:
-            media = negotiate(headers.accept)
+            media = negotiate(headers.get(b"accept"))
             # the whole body, within its size and time limits, before any slot or connection
             params, body = await read_operation(
                 scope,
@@ -157,7 +157,7 @@ class GraphQLEndpoint:
         media: str,
     ) -> tuple[Principal | None, Answer]:
         """Authenticate, resolve a persisted query, run the operation; return who and what."""
-        authorization = headers.authorization
+        authorization = headers.get(b"authorization")
         known = self._known(headers, params)
         principal = self.principals.fresh(authorization) if known is not None else None
         if principal is not None:  # read moments ago, and nothing written here since
@@ -197,7 +197,7 @@ class GraphQLEndpoint:
         async def execute() -> Answer:
             return await self._execute(scope, params, context, media, None)
 
-        key = headers.idempotency_key
+        key = headers.get(b"idempotency-key")
         if key is None or principal is None or scope["method"] != "POST":
             return principal, await execute()
         refusal = idempotency.check_key(key)
@@ -205,7 +205,7 @@ class GraphQLEndpoint:
             return principal, refusal
         if not idempotency.is_mutation(params):
             return principal, await execute()  # queries are idempotent anyway: key ignored
-        hashed = idempotency.request_hash(params, headers.content_type or "", body)
+        hashed = idempotency.request_hash(params, headers.get(b"content-type") or "", body)
         return principal, await idempotency.run(
             execute, key=key, request_hash=hashed, db=db, principal=principal
         )
@@ -220,7 +220,7 @@ class GraphQLEndpoint:
             self.lane is None
             or params.extensions
             or self.persisted.persisted_only
-            or headers.idempotency_key is not None
+            or headers.get(b"idempotency-key") is not None
         ):
             return None
         return self.lane.known_of(params)

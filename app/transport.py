@@ -252,7 +252,7 @@ async def read_operation(
     if method != "POST":
         message = "GraphQL is served over GET (queries) and POST."
         raise TransportError(405, message, headers={"allow": "GET, POST"})
-    media = (headers.content_type or "").partition(";")[0].strip().lower()
+    media = headers.get(b"content-type", "").partition(";")[0].strip().lower()
     if media == "application/json":
         limit = MAX_JSON_BODY
     elif media == "multipart/form-data":
@@ -262,7 +262,7 @@ async def read_operation(
         message = "Send the operation as application/json (multipart/form-data for uploads)."
         raise TransportError(415, message)
     try:  # the Content-Length the client declared, if it is a number
-        declared = int(headers.content_length or 0)
+        declared = int(headers.get(b"content-length") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
