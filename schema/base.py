@@ -49,10 +49,18 @@ def node_type(description: str) -> Callable[[type[N]], type[N]]:
 def enum_column(name: str, enum: type[Enum], *, description: str) -> Any:
     """Declare a field holding the column ``name`` as a member of ``enum`` (null stays null)."""
     read = attrgetter(name)
+    # a stored value's GraphQL name, what serialising its member gives (no member is renamed
+    # by enum_value(name=)); a value no member has raises, and the reference path reports it
+    names = {member.value: member.name for member in enum} | {None: None}
+
+    def many(rows: list[Any]) -> list[Any]:
+        return list(map(names.__getitem__, map(read, rows)))
+
     return column(
         lambda row: None if (value := read(row)) is None else enum(value),
         description=description,
         reads=(name,),
+        many=many,
     )
 
 
