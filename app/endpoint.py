@@ -29,7 +29,6 @@ from app.cost import StaticCosts
 from app.downloads import ReceiptDownloads
 from app.errors import is_unavailable
 from app.graphiql import graphiql_page, wants_graphiql
-from app.headers import RequestHeaders, request_headers
 from app.lane import FastLane, Known, speculated
 from app.limits import Buckets, LeakyBuckets
 from app.observability import REQUEST_ID_KEY, RequestRecord, finish, new_request_id
@@ -39,9 +38,11 @@ from app.settings import Settings
 from app.transport import (
     LEGACY_JSON,
     GraphQLParams,
+    RequestHeaders,
     TransportError,
     negotiate,
     read_operation,
+    request_headers,
 )
 from app.uploads import parse_multipart
 from db.engine import RequestDb

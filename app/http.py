@@ -23,12 +23,12 @@ from app import tracing
 from app.downloads import mount_receipts
 from app.endpoint import GraphQLEndpoint
 from app.graphiql import mount_graphiql, wants_graphiql
-from app.headers import header
 from app.health import healthz, readyz
 from app.observability import REQUEST_ID_KEY, RequestIds, echoed, observe_batch, request_id_of
 from app.scrape import metrics
 from app.settings import Settings
 from app.subscriptions import Hub, SubscriptionView
+from app.transport import header
 from db.connect import create_engine, plain_url
 from loaders import base as loader_base
 from resolvers.errors import ErrorCode

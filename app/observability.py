@@ -20,7 +20,7 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.headers import header
+from app.transport import header
 
 # The request path's metrics are added up in plain Python and handed to prometheus_client in
 # bulk. prometheus_client locks for each count or observation, and with several workers (its

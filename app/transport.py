@@ -15,10 +15,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import UploadFile
-from starlette.types import Message, Receive, Scope
+from starlette.types import Receive, Scope
 
 from app.admission import ClientGone
-from app.headers import RequestHeaders
 from resolvers.errors import ErrorCode
 from resolvers.receipt_files import MAX_RECEIPT_BYTES
 
@@ -66,6 +65,24 @@ class GraphQLParams:
     extensions: dict[str, Any] | None = None
     # uploaded files of a multipart request, closed when the request ends
     files: list[UploadFile] = field(default_factory=list)
+
+
+# the headers of a request by their names, in lower case as ASGI gives them
+RequestHeaders = dict[bytes, str]
+
+
+def request_headers(scope: Scope) -> RequestHeaders:
+    """Return every header of the request, in one pass (not a :func:`header` scan each)."""
+    # reversed: the first of a repeated header is written last, and stays
+    return {name: value.decode("latin-1") for name, value in reversed(scope.get("headers", []))}
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """Return the first value of header ``name`` (lower case), decoded as latin-1."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def negotiate(accept: str | None) -> str:
@@ -207,20 +224,6 @@ def params_of(payload: Any) -> GraphQLParams:
             what = "a string" if kind is str else "an object"
             raise TransportError(400, f"'{name}' must be {what} or null.")
     return GraphQLParams(query, variables, operation_name, extensions)
-
-
-def replayed(body: bytes) -> Receive:
-    """Return a receive channel that yields ``body`` as one message, then a disconnect."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 def error_body(message: str, code: ErrorCode, **extensions: Any) -> dict[str, Any]:

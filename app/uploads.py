@@ -13,10 +13,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.types import Scope
+from starlette.types import Message, Receive, Scope
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 
-from app.transport import GraphQLParams, TransportError, params_of, replayed
+from app.transport import GraphQLParams, TransportError, params_of
 
 # batching is off: a file can only stand in for a variable, or an item or field inside one
 _PATH = re.compile(r"variables(\.[A-Za-z_][A-Za-z0-9_]*|\.[0-9]{1,4})+")
@@ -84,3 +84,17 @@ def _text_field(form: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise TransportError(400, f"The multipart request needs a '{name}' text field.")
     return value
+
+
+def replayed(body: bytes) -> Receive:
+    """Return a receive channel that yields ``body`` as one message, then a disconnect."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

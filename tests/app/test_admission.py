@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from app.admission import Admission, AdmissionSettings, Admitted, Refused
 from app.http import create_app
@@ -255,12 +256,14 @@ async def test_a_client_hanging_up_in_the_queue_leaves_it(
     assert 499 in [line.get("status") for line in lines]
 
 
+async def gone() -> dict[str, Any]:
+    """A receive of a client that has hung up."""
+    return {"type": "http.disconnect"}
+
+
 async def test_hung_up_asks_one_receive_and_leaves_no_wait_behind() -> None:
     """A receive answering at once tells; one that would wait is dropped, its waiter gone."""
     from app.admission import hung_up
-
-    async def gone() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
 
     async def more() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -281,25 +284,17 @@ async def test_hung_up_asks_one_receive_and_leaves_no_wait_behind() -> None:
 
 async def test_admitted_holds_a_slot_for_its_block_and_gives_it_back_on_error() -> None:
     admission = Admission(AdmissionSettings(max_in_flight=1, queue=0), PoolSettings())
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
-
-    async with Admitted(admission, receive) as given:
-        assert given is receive  # admitted at once: nothing was read, nothing to replay
+    async with Admitted(admission, gone) as given:
+        assert given is gone  # admitted at once: nothing was read, nothing to replay
         assert admission.in_flight == 1
     assert admission.in_flight == 0
-    try:
-        async with Admitted(admission, receive):
+    with pytest.raises(ValueError):
+        async with Admitted(admission, gone):
             raise ValueError("the request failed")
-    except ValueError:
-        pass
     assert admission.in_flight == 0
     await admission.enter()  # the one slot taken: with no queue, the next is refused
-    try:
-        async with Admitted(admission, receive):
+    with pytest.raises(Refused):
+        async with Admitted(admission, gone):
             raise AssertionError("admitted past a limit of 1 with no queue")
-    except Refused:
-        pass
     admission.leave()
     assert admission.in_flight == 0

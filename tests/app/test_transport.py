@@ -1,6 +1,6 @@
-"""Reading the request's headers (app/headers.py), as the endpoint does once a request."""
+"""Reading the request's headers (app/transport.py), as the endpoint does once a request."""
 
-from app.headers import header, request_headers
+from app.transport import header, request_headers
 
 
 def test_request_headers_hold_the_first_value_of_each_as_header_gives_it() -> None:
