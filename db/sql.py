@@ -14,6 +14,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # The only columns a read selects of its rows (the key it is read by is always added);
 # None: whole rows. The fast lane passes the columns its document reads (execution/columns.py).
 Columns = tuple[str, ...] | None
+# among a page's columns: the document reads a cursor of its rows, so they also hold the
+# ordering column the cursor carries (db/queries/expenses.py); without it, they do not
+CURSORS = "+cursors"
 
 # Statements kept per builder (see kept_by_inputs); a statement is a few kilobytes.
 STATEMENTS_KEPT = 256

@@ -5,7 +5,7 @@ timestamps, for a selection that may show four. A field declared as narrowing
 (schema/fields.py ``Fetch.narrows``: a reference, an expense's receipts, an expense page)
 is given the columns its document reads of its table, from what each selected field
 declares it reads of its row (``Get.reads``, ``Fetch.reads``), and its statement selects
-only those (with the id, and a page's ordering column for its cursors).
+only those (with the id, and a page's ordering column when its cursors are read).
 The rows serve both paths: the reference path's objects read their fields when asked
 (schema/fields.py ``Sourced``), so the same selection reads the same columns there.
 """
@@ -13,7 +13,7 @@ The rows serve both paths: the reference path's objects read their fields when a
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from db.sql import Columns
+from db.sql import CURSORS, Columns
 
 if TYPE_CHECKING:
     from execution.plan import FieldPlan
@@ -24,8 +24,8 @@ def read_columns(plan: "FieldPlan") -> Columns:
 
     The rows of a reference (or a list of rows) are its objects; a connection's are its
     ``nodes`` and its ``edges``' ``node``. The selection reads of them what their selected
-    fields declare they read (a field that declares nothing: whole rows). Cursors and page
-    info read the ordering column and the id, which a page always selects.
+    fields declare they read (a field that declares nothing: whole rows). A page's cursors
+    read its ordering column and the id: :func:`narrow` asks for them (:data:`CURSORS`).
     """
     objects = objects_of(plan, plan.narrows is not None and plan.narrows.pages)
     return _reads([p for by_type in objects for plans in by_type.values() for p in plans])
@@ -64,7 +64,21 @@ def narrow(fields: list["FieldPlan"]) -> None:
         unions = {name: wanted[table] for name, (table, _) in _targets(plan).items()}
         chosen = {name: None if u is None else tuple(sorted(u)) for name, u in unions.items()}
         assert plan.narrows is not None
-        plan.columns = chosen if plan.narrows.by_type is not None else chosen[""]
+        if plan.narrows.by_type is not None:
+            plan.columns = chosen
+            continue
+        columns = chosen[""]
+        if columns is not None and plan.narrows.pages and reads_cursors(plan):
+            columns = (*columns, CURSORS)  # this page's own: the table's other reads need none
+        plan.columns = columns
+
+
+def reads_cursors(plan: "FieldPlan") -> bool:
+    """Return whether a connection's selection reads cursors: its edges and its page info
+    are made with them (schema/base.py ``edges_of``, ``page_info_of``), whatever is selected
+    of them; its nodes and count need none."""
+    parts = [part for parts in plan.children.values() for part in parts]
+    return any(part.name in ("edges", "pageInfo") for part in parts)
 
 
 def _targets(plan: "FieldPlan") -> dict[str, tuple[str, Columns]]:

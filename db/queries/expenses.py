@@ -23,7 +23,7 @@ from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
 from db.rows import ExpenseRow
 from db.sent_together import KeyedRead
-from db.sql import Columns, any_of, kept_by_inputs
+from db.sql import CURSORS, Columns, any_of, kept_by_inputs
 from db.tables.expense import expenses
 from db.tables.org import policies
 from db.tables.receipt import receipts
@@ -148,8 +148,12 @@ def _page_select(
     visibility: Visibility, spec: ExpenseSpec, keyset: Keyset, columns: Columns
 ) -> Select[Any]:
     shown: Any = [expenses]
-    if columns is not None:  # and the id and the ordering column: the cursors read them
-        shown = [expenses.c[name] for name in sorted({*columns, "id", keyset.column})]
+    if columns is not None:  # and the id, and the ordering column if a cursor is read
+        names = {*columns, "id"}
+        if CURSORS in names:
+            names.remove(CURSORS)
+            names.add(keyset.column)
+        shown = [expenses.c[name] for name in sorted(names)]
     return seek(
         select(*shown).where(expense_where(visibility, spec)),
         SORT_COLUMNS[keyset.column],
@@ -175,7 +179,7 @@ async def expense_page(
 ) -> Page[ExpenseRow]:
     """Return one page of the expenses ``visibility`` shows that match ``spec``.
 
-    With ``columns``, its rows hold only those (and the id and ordering column).
+    With ``columns``, its rows hold only those (and the id; see :data:`db.sql.CURSORS`).
     """
     rows = await db.rows(_page_statement(visibility, spec, keyset, columns))
     return to_page(list(cast("Sequence[ExpenseRow]", rows)), keyset)
@@ -220,7 +224,7 @@ async def expense_pages_by_parent(
 ) -> dict[int, Page[ExpenseRow]]:
     """Return a page per parent (member, team or card) in one LATERAL statement.
 
-    With ``columns``, its rows hold only those (and the id and ordering column).
+    With ``columns``, its rows hold only those (and the id; see :data:`db.sql.CURSORS`).
     """
     statement = _pages_by_parent_statement(visibility, spec, keyset, parent, columns)
     rows = await db.rows(statement, {"parent_ids": list(parent_ids)})

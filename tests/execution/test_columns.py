@@ -13,6 +13,7 @@ import re
 import pytest
 from graphql import GraphQLSchema, parse
 
+from db.sql import CURSORS
 from execution import compat
 from execution.plan import FieldPlan, plan_document
 from resolvers.ids import encode_id
@@ -38,11 +39,15 @@ def root(core: GraphQLSchema, document: str) -> dict[str, FieldPlan]:
             "nodes { amount { amount } member { name } __typename }",
             ("amount_minor", "currency", "member_id"),
         ),
+        # edges or page info: the page's rows also hold its ordering column (db/sql.py CURSORS)
         (
             "edges { cursor node { spentAt status } } pageInfo { hasNextPage }",
-            ("spent_at", "status"),
+            ("spent_at", "status", CURSORS),
         ),
-        ("totalCount pageInfo { endCursor }", ()),
+        ("totalCount pageInfo { endCursor }", (CURSORS,)),
+        ("pageInfo { hasNextPage startCursor }", (CURSORS,)),
+        ("nodes { id } pageInfo { hasNextPage }", ("id", CURSORS)),  # made with its cursors
+        ("nodes { id } totalCount", ("id",)),
         ("nodes { receipts { id } fxRateDate }", ("fx_rate_day", "id")),
     ],
 )
@@ -99,14 +104,20 @@ def _selected(sql: str, table: str) -> set[str]:
     return set(re.findall(rf"\b{table}\.(\w+)", shown))
 
 
-async def test_the_statements_select_those_columns(client, statements, world) -> None:
-    query = "{ expenses(first: 3) { nodes { merchantName member { name } } } }"
+@pytest.mark.parametrize(
+    ("cursor", "ordering"), [("", set()), ("pageInfo { endCursor }", {"spent_at"})]
+)
+async def test_the_statements_select_those_columns(
+    client, statements, world, cursor: str, ordering: set[str]
+) -> None:
+    query = f"{{ expenses(first: 3) {{ nodes {{ merchantName member {{ name }} }} {cursor} }} }}"
     admin = token(world.a, "admin")
     for _ in range(2):  # the planned reference path that teaches the lane, then the lane
         statements.reset()
         await gql(client, query, as_=admin)
         [page] = [sql for sql in statements.statements if "ORDER BY expenses.spent_at" in sql]
-        assert _selected(page, "expenses") == {"id", "merchant_name", "member_id", "spent_at"}
+        # the ordering column only for a cursor
+        assert _selected(page, "expenses") == {"id", "merchant_name", "member_id", *ordering}
         lookups = [sql for sql in statements.statements if "JOIN" not in sql]  # not the caller's
         [members] = [sql for sql in lookups if "\nFROM members" in sql]
         assert _selected(members, "members") == {"id", "name"}
