@@ -146,7 +146,7 @@ def unavailable(request_id: str) -> Answer:
 
 
 async def send_answer(send: Send, result: Answer, edge: Headers = ()) -> None:
-    """Send ``result``, its headers followed by the ``edge`` ones (app/endpoint.py same_origin)."""
+    """Send ``result``, its headers followed by the ``edge`` ones (app/http.py same_origin)."""
     result.headers.setdefault("content-type", LEGACY_JSON)
     result.headers.setdefault("cache-control", "no-store")
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
