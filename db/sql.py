@@ -17,6 +17,9 @@ Columns = tuple[str, ...] | None
 # among a page's columns: the document reads a cursor of its rows, so they also hold the
 # ordering column the cursor carries (db/queries/expenses.py); without it, they do not
 CURSORS = "+cursors"
+# among a page's columns: the document reads its page info, so it reads one row more than
+# its size to tell whether more follow (db/paging.py); without it, exactly its size
+PAGE_INFO = "+page-info"
 
 # Statements kept per builder (see kept_by_inputs); a statement is a few kilobytes.
 STATEMENTS_KEPT = 256

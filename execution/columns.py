@@ -5,7 +5,8 @@ timestamps, for a selection that may show four. A field declared as narrowing
 (schema/fields.py ``Fetch.narrows``: a reference, an expense's receipts, an expense page)
 is given the columns its document reads of its table, from what each selected field
 declares it reads of its row (``Get.reads``, ``Fetch.reads``), and its statement selects
-only those (with the id, and a page's ordering column when its cursors are read).
+only those (with the id, and a page's ordering column when its cursors are read); a page
+reads the row past its end, which tells whether more follow, only for its page info.
 The rows serve both paths: the reference path's objects read their fields when asked
 (schema/fields.py ``Sourced``), so the same selection reads the same columns there.
 """
@@ -13,7 +14,7 @@ The rows serve both paths: the reference path's objects read their fields when a
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from db.sql import CURSORS, Columns
+from db.sql import CURSORS, PAGE_INFO, Columns
 
 if TYPE_CHECKING:
     from execution.plan import FieldPlan
@@ -25,7 +26,8 @@ def read_columns(plan: "FieldPlan") -> Columns:
     The rows of a reference (or a list of rows) are its objects; a connection's are its
     ``nodes`` and its ``edges``' ``node``. The selection reads of them what their selected
     fields declare they read (a field that declares nothing: whole rows). A page's cursors
-    read its ordering column and the id: :func:`narrow` asks for them (:data:`CURSORS`).
+    read its ordering column and the id, its page info a row past its end: :func:`narrow`
+    asks for them (:data:`CURSORS`, :data:`PAGE_INFO`).
     """
     objects = objects_of(plan, plan.narrows is not None and plan.narrows.pages)
     return _reads([p for by_type in objects for plans in by_type.values() for p in plans])
@@ -68,17 +70,19 @@ def narrow(fields: list["FieldPlan"]) -> None:
             plan.columns = chosen
             continue
         columns = chosen[""]
-        if columns is not None and plan.narrows.pages and reads_cursors(plan):
-            columns = (*columns, CURSORS)  # this page's own: the table's other reads need none
+        if columns is not None and plan.narrows.pages:  # this page's own markers: the
+            columns = (*columns, *page_markers(plan))  # table's other reads need none
         plan.columns = columns
 
 
-def reads_cursors(plan: "FieldPlan") -> bool:
-    """Return whether a connection's selection reads cursors: its edges and its page info
-    are made with them (schema/base.py ``edges_of``, ``page_info_of``), whatever is selected
-    of them; its nodes and count need none."""
-    parts = [part for parts in plan.children.values() for part in parts]
-    return any(part.name in ("edges", "pageInfo") for part in parts)
+def page_markers(plan: "FieldPlan") -> tuple[str, ...]:
+    """Return what a connection's selection reads beyond its rows' columns: cursors for its
+    edges and its page info (schema/base.py ``edges_of``, ``page_info_of``), whatever is
+    selected of them, and the row past its end for its page info; its nodes and count
+    need neither."""
+    names = {part.name for parts in plan.children.values() for part in parts}
+    cursors = (CURSORS,) if names & {"edges", "pageInfo"} else ()
+    return (*cursors, PAGE_INFO) if "pageInfo" in names else cursors
 
 
 def _targets(plan: "FieldPlan") -> dict[str, tuple[str, Columns]]:

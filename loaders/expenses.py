@@ -90,7 +90,7 @@ class ExpensePagesByParentLoader(TenantLoader[ParentPageKey, Page[ExpenseRow]]):
             # a key made anew per parent: key._replace is four times slower
             return {
                 ParentPageKey(parent, parent_id, spec, keyset, columns): page
-                for parent_id, page in pages_of(rows, parent_ids, keyset).items()
+                for parent_id, page in pages_of(rows, parent_ids, keyset, columns).items()
             }
 
         return self.followed(table, column, read, pages)

@@ -138,8 +138,9 @@ class PageResult(NamedTuple):
 
     rows: list[Any]
     column: str  # what the page is ordered by, which its cursors carry
-    has_next_page: bool
-    has_previous_page: bool
+    # None: not known (a page read without its page info, db/paging.py to_page)
+    has_next_page: bool | None
+    has_previous_page: bool | None
     total_count: Callable[[], Awaitable[int]]
 
     def cursor(self, row: Any) -> str:

@@ -115,9 +115,12 @@ async def _total_counts(_: Context, results: list[PageResult]) -> list[int]:
 
 def page_info_of(result: PageResult) -> PageInfo:
     rows = result.rows
+    has_next, has_previous = result.has_next_page, result.has_previous_page
+    if has_next is None or has_previous is None:  # never a guess: the page was read without
+        raise RuntimeError("the page info of a page read without it")  # (execution/columns.py)
     return PageInfo(
-        has_next_page=result.has_next_page,
-        has_previous_page=result.has_previous_page,
+        has_next_page=has_next,
+        has_previous_page=has_previous,
         start_cursor=result.cursor(rows[0]) if rows else None,
         end_cursor=result.cursor(rows[-1]) if rows else None,
     )

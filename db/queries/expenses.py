@@ -23,7 +23,7 @@ from db.engine import RequestDb
 from db.paging import Keyset, Page, seek, to_page
 from db.rows import ExpenseRow
 from db.sent_together import KeyedRead
-from db.sql import CURSORS, Columns, any_of, kept_by_inputs
+from db.sql import CURSORS, PAGE_INFO, Columns, any_of, kept_by_inputs
 from db.tables.expense import expenses
 from db.tables.org import policies
 from db.tables.receipt import receipts
@@ -149,7 +149,7 @@ def _page_select(
 ) -> Select[Any]:
     shown: Any = [expenses]
     if columns is not None:  # and the id, and the ordering column if a cursor is read
-        names = {*columns, "id"}
+        names = {*columns, "id"} - {PAGE_INFO}
         if CURSORS in names:
             names.remove(CURSORS)
             names.add(keyset.column)
@@ -159,7 +159,14 @@ def _page_select(
         SORT_COLUMNS[keyset.column],
         expenses.c.id,
         keyset,
+        peek=peeks(columns),
     )
+
+
+def peeks(columns: Columns) -> bool:
+    """Return whether a page read with ``columns`` reads a row past its end (db/paging.py):
+    whole rows do; narrowed ones only when the document reads the page info."""
+    return columns is None or PAGE_INFO in columns
 
 
 @kept_by_inputs
@@ -182,7 +189,7 @@ async def expense_page(
     With ``columns``, its rows hold only those (and the id; see :data:`db.sql.CURSORS`).
     """
     rows = await db.rows(_page_statement(visibility, spec, keyset, columns))
-    return to_page(list(cast("Sequence[ExpenseRow]", rows)), keyset)
+    return to_page(list(cast("Sequence[ExpenseRow]", rows)), keyset, peeked=peeks(columns))
 
 
 @kept_by_inputs
@@ -228,7 +235,7 @@ async def expense_pages_by_parent(
     """
     statement = _pages_by_parent_statement(visibility, spec, keyset, parent, columns)
     rows = await db.rows(statement, {"parent_ids": list(parent_ids)})
-    return pages_of(rows, parent_ids, keyset)
+    return pages_of(rows, parent_ids, keyset, columns)
 
 
 def keyed_pages(
@@ -246,13 +253,15 @@ def keyed_pages(
 
 
 def pages_of(
-    rows: Sequence[Any], parent_ids: Sequence[int], keyset: Keyset
+    rows: Sequence[Any], parent_ids: Sequence[int], keyset: Keyset, columns: Columns
 ) -> dict[int, Page[ExpenseRow]]:
-    """Return the page of each parent of :func:`expense_pages_by_parent`'s rows."""
+    """Return the page of each parent of :func:`expense_pages_by_parent`'s rows (read with
+    ``columns``)."""
     grouped: dict[int, list[ExpenseRow]] = {pid: [] for pid in parent_ids}
     for row in cast("Sequence[ExpenseOfParentRow]", rows):
         grouped[row.parent_id].append(row)
-    return {pid: to_page(rows, keyset) for pid, rows in grouped.items()}
+    peeked = peeks(columns)
+    return {pid: to_page(rows, keyset, peeked=peeked) for pid, rows in grouped.items()}
 
 
 async def count_expenses(*, db: RequestDb, visibility: Visibility, spec: ExpenseSpec) -> int:

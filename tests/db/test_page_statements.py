@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import RequestDb
-from db.paging import Keyset
+from db.paging import Keyset, Page
 from db.queries import expenses as expense_reads
 from db.queries.expenses import ExpenseSpec, expense_page, expense_pages_by_parent
-from db.tables.expense import expenses
+from db.sql import PAGE_INFO, Columns
+from db.tables.expense import ExpenseRow, expenses
 from db.visibility import Visibility
 from tests.world import World
 
@@ -57,25 +58,51 @@ async def test_pages_by_parent_take_the_parent_ids_of_each_call(
     teams = sorted(world.a.teams.values())
     db = RequestDb(engine)
     try:
-        both = await expense_pages_by_parent(
-            db=db,
-            visibility=scope,
-            parent="team",
-            parent_ids=teams,
-            spec=ExpenseSpec(),
-            keyset=keyset,
-        )
+        both = await _team_pages(db, scope, teams, keyset)
         for team in teams:  # the same statement, other ids: each answer its own
-            alone = await expense_pages_by_parent(
-                db=db,
-                visibility=scope,
-                parent="team",
-                parent_ids=[team],
-                spec=ExpenseSpec(),
-                keyset=keyset,
-            )
+            alone = await _team_pages(db, scope, [team], keyset)
             assert list(alone) == [team]
             assert [r.id for r in alone[team].rows] == [r.id for r in both[team].rows]
             assert all(r.team_id == team for r in alone[team].rows)
     finally:
         await db.close()
+
+
+async def test_a_page_peeks_past_its_end_only_when_its_page_info_is_read(
+    engine: AsyncEngine, world: World
+) -> None:
+    # whole rows, or narrowed ones whose page info is read: a row more, which says whether
+    # more follow; narrowed ones without: exactly the page, and "more" is not known
+    scope, keyset = Visibility(business_id=world.a.id), Keyset("spent_at", True, 2)
+    team = sorted(world.a.teams.values())[0]
+    db = RequestDb(engine)
+    try:
+        pages = {}
+        for columns in (None, ("id", PAGE_INFO), ("id",)):
+            page = await expense_page(
+                db=db, visibility=scope, spec=ExpenseSpec(), keyset=keyset, columns=columns
+            )
+            nested = await _team_pages(db, scope, [team], keyset, columns)
+            pages[columns] = (page, nested[team])
+        for peeked in pages[None], pages[("id", PAGE_INFO)]:
+            assert [p.has_more for p in peeked] == [True, True]  # world.a has more
+        ids = [[row.id for row in page.rows] for page in pages[None]]
+        for page, expected in zip(pages[("id",)], ids, strict=True):
+            assert page.has_more is None and [row.id for row in page.rows] == expected
+    finally:
+        await db.close()
+
+
+async def _team_pages(
+    db: RequestDb, scope: Visibility, teams: list[int], keyset: Keyset, columns: Columns = None
+) -> dict[int, Page[ExpenseRow]]:
+    """Return the pages of ``teams``' expenses (all of them, newest first)."""
+    return await expense_pages_by_parent(
+        db=db,
+        visibility=scope,
+        parent="team",
+        parent_ids=teams,
+        spec=ExpenseSpec(),
+        keyset=keyset,
+        columns=columns,
+    )

@@ -8,15 +8,18 @@ all three to the same bodies); here, what is read, and the answers that would br
 narrowed row reached a field that needs another column.
 """
 
+import asyncio
 import re
 
 import pytest
 from graphql import GraphQLSchema, parse
 
-from db.sql import CURSORS
+from db.sql import CURSORS, PAGE_INFO
 from execution import compat
 from execution.plan import FieldPlan, plan_document
 from resolvers.ids import encode_id
+from resolvers.paging import PageResult
+from schema.base import page_info_of
 from schema.build import build_schema
 from tests.conftest import gql, gql_raw, token
 from tests.execution.test_lane_differential import _both, runs
@@ -39,14 +42,16 @@ def root(core: GraphQLSchema, document: str) -> dict[str, FieldPlan]:
             "nodes { amount { amount } member { name } __typename }",
             ("amount_minor", "currency", "member_id"),
         ),
-        # edges or page info: the page's rows also hold its ordering column (db/sql.py CURSORS)
+        # edges or page info: the page's rows also hold its ordering column (db/sql.py CURSORS);
+        # page info: a row past the page's end is read (PAGE_INFO)
         (
             "edges { cursor node { spentAt status } } pageInfo { hasNextPage }",
-            ("spent_at", "status", CURSORS),
+            ("spent_at", "status", CURSORS, PAGE_INFO),
         ),
-        ("totalCount pageInfo { endCursor }", (CURSORS,)),
-        ("pageInfo { hasNextPage startCursor }", (CURSORS,)),
-        ("nodes { id } pageInfo { hasNextPage }", ("id", CURSORS)),  # made with its cursors
+        ("edges { cursor node { status } }", ("status", CURSORS)),
+        ("totalCount pageInfo { endCursor }", (CURSORS, PAGE_INFO)),
+        ("pageInfo { hasNextPage startCursor }", (CURSORS, PAGE_INFO)),
+        ("nodes { id } pageInfo { hasNextPage }", ("id", CURSORS, PAGE_INFO)),  # with cursors
         ("nodes { id } totalCount", ("id",)),
         ("nodes { receipts { id } fxRateDate }", ("fx_rate_day", "id")),
     ],
@@ -219,3 +224,43 @@ async def test_node_and_child_lists_select_those_columns(
     assert _selected(node, "expenses") == {"amount_minor", "currency", "id", "merchant_name"}
     [members] = [sql for sql in lookups if "\nFROM members" in sql]
     assert _selected(members, "members") == {"id", "name", "team_id"}
+
+
+@pytest.mark.parametrize("info", ["", "pageInfo { hasNextPage hasPreviousPage }"])
+@pytest.mark.parametrize("page", ["first: 2", "last: 2", "first: 100"])
+async def test_a_page_reads_a_row_past_its_end_only_for_its_page_info(
+    client, reference, statements, world, page, info
+) -> None:
+    # the row past the end says whether more follow: read for the page info, and only then
+    query = (
+        f"{{ expenses({page}) {{ nodes {{ id }} {info} }}"
+        f" teams {{ nodes {{ expenses({page}) {{ nodes {{ merchantName }} {info} }} }} }} }}"
+    )
+    admin = token(world.a, "admin")
+    expected, got = await _both(client, reference, statements, query, None, admin)
+    assert got == expected and "errors" not in expected[2]
+    if info:
+        more = expected[2]["data"]["expenses"]["pageInfo"]
+        assert more["hasNextPage" if page.startswith("first") else "hasPreviousPage"] == (
+            page != "first: 100"
+        )
+    statements.reset()
+    await gql(client, query, as_=admin)  # the lane, as _both left it
+    pages = [sql for sql in statements.statements if "ORDER BY expenses.spent_at" in sql]
+    assert len(pages) == 2
+    size = int(page.split()[1])
+    assert {int(n) for sql in pages for n in re.findall(r"LIMIT (\d+)", sql)} == {
+        size + 1 if info else size
+    }
+
+
+def test_the_page_info_of_a_page_read_without_it_is_an_error() -> None:
+    # never a guess: a page read without its row past the end does not know if more follow
+    for more in (None, True):
+        for less in (None, False):
+            result = PageResult([], "spent_at", more, less, lambda: asyncio.sleep(0, 0))
+            if more is None or less is None:
+                with pytest.raises(RuntimeError):
+                    page_info_of(result)
+            else:
+                assert page_info_of(result).has_next_page is True
