@@ -33,7 +33,7 @@ from sqlalchemy import Executable, Row, Select
 from sqlalchemy.engine import Dialect
 
 from db.fastread import kept_memo, keyed, remembered
-from db.merged_reads import After, Read, one_row, unkeyed_sql, width
+from db.merged_reads import UNNEST_KEYS, After, Read, one_row, unkeyed_sql, width
 
 
 @dataclass(slots=True)
@@ -154,8 +154,9 @@ class Offers:
 
 # a follower as :func:`take` takes it: its read (its arguments a tuple: every request of the
 # shape shares it), the index of its keys' column in the rows it follows, where the keys
-# were among its arguments, whether it returns one row at most
-Taken = tuple[Read, int, int, bool]
+# were among its arguments, whether it returns one row at most, whether it reads a key once
+# per row holding it (db/merged_reads.py UNNEST_KEYS)
+Taken = tuple[Read, int, int, bool, bool]
 # what take made of a read's followers, by the read's row type and each follower's table,
 # column, statement, keys and parameters: a level of a served document asks the same at
 # every request (forgotten with the kept statements, db/fastread.py)
@@ -222,7 +223,9 @@ def _taking(
             return ()
         sql, args, row_type, position = made
         column = fields.index(follows.column)
-        taken.append(((sql, tuple(args), row_type), column, position, single and unique))
+        read_ = (sql, tuple(args), row_type)
+        per_row = UNNEST_KEYS.search(sql) is not None
+        taken.append((read_, column, position, single and unique, per_row))
     return tuple(taken)
 
 
@@ -242,7 +245,7 @@ def sent(reads: list[QueuedRead]) -> tuple[list[Read], After]:
     after: dict[int, tuple[int, int, bool]] = {}
     k = len(made)
     for parent, read in enumerate(reads):
-        for follower, column, _, single in read.taken:
+        for follower, column, _, single, _ in read.taken:
             after[k] = (parent, column, single)
             made.append(follower)
             k += 1
@@ -254,13 +257,18 @@ def answered(
 ) -> list[tuple[int, list[Any], int]]:
     """Prime each follower's loader with its rows (as :func:`sent` sent them), for the keys the
     rows it follows hold; return (index, keys, where they go) of those that had keys: they
-    count as statements."""
+    count as statements.
+
+    A follower that read a key once per row holding it, in rows that repeat a key, read
+    that key's rows more than once: it primes nothing, and its loader reads alone.
+    """
     had = []
     k = len(reads)
     for parent, read in enumerate(reads):
-        for follows, (_, column, position, _) in zip(read.follows, read.taken, strict=True):
+        for follows, taken in zip(read.follows, read.taken, strict=True):
+            _, column, position, _, per_row_ = taken
             keys = keys_of(rows[parent], column)
-            if keys:
+            if keys and not (per_row_ and repeats(rows[parent], column, keys)):
                 follows.answer(keys, rows[k])
                 had.append((k, keys, position))
             k += 1
@@ -277,6 +285,12 @@ def alone(sent: list[Read], had: list[tuple[int, list[Any], int]]) -> list[Read]
             (unkeyed_sql(sql, position + 1), [*args[:position], keys, *args[position:]], row_type)
         )
     return read
+
+
+def repeats(rows: Sequence[Sequence[Any]], column: int, keys: list[Any]) -> bool:
+    """Return whether ``rows``' ``column`` holds one of ``keys`` (its distinct non-null
+    values) twice."""
+    return len(rows) - list(map(itemgetter(column), rows)).count(None) > len(keys)
 
 
 def keys_of(rows: Sequence[Sequence[Any]], column: int) -> list[Any]:

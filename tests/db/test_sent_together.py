@@ -8,15 +8,19 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import fastread, sent_together
 from db.engine import RequestDb
 from db.fastread import keep
 from db.merged_reads import keyed_sql, unkeyed_sql
+from db.paging import Keyset
+from db.queries.expenses import ExpenseSpec
 from db.tables.expense import expenses
+from db.tables.org import teams
 from db.visibility import Visibility
+from loaders.expenses import ParentPageKey
 from loaders.registry import Loaders, make_loaders
 from tests.conftest import StatementCounter
 from tests.db.test_merged_reads import round_trips
@@ -152,6 +156,38 @@ async def test_all_or_none_go_with_a_read(
     assert await db.rows(_page(world.a.id, 5))  # type: ignore[arg-type]
     assert statements.count == 1
     assert not loaders.ref("members", ("name",))._primed
+
+
+@pytest.mark.parametrize("twice", [False, True])
+async def test_pages_following_rows_that_repeat_a_key_prime_nothing(
+    db: RequestDb, engine: AsyncEngine, world: World, statements: StatementCounter, twice: bool
+) -> None:
+    """A LATERAL takes a key per row of the read it follows (db/merged_reads.py): where
+    a key repeats, it read that key's page twice, so nothing is primed; the loader reads."""
+    a = world.a
+    loaders = make_loaders(db, Visibility(a.id))
+    key = ParentPageKey("team", 0, ExpenseSpec(), Keyset("spent_at", True, 2))
+    teams_ = select(teams.c.id).where(teams.c.business_id == a.id).order_by(teams.c.id)
+    if twice:  # each team's row twice
+        series = func.generate_series(1, 2).table_valued("g").render_derived("s")
+        teams_ = teams_.add_columns(series.c.g).select_from(teams, series)
+    statements.reset()
+    following = loaders.expense_pages.following("teams", "id", key)
+    assert following is not None
+    db.follows.offer([following])
+    rows = await db.rows(keep(teams_))
+    ids = [row.id for row in rows]
+    assert len(ids) == len(a.teams) * (2 if twice else 1) and db.round_trips == 1
+    assert statements.count == (1 if twice else 2)  # a follower that primes counts
+    pages = await loaders.expense_pages.load_all([key._replace(parent_id=i) for i in ids])
+    assert statements.count == 2 and db.round_trips == (2 if twice else 1)
+    fresh_db = RequestDb(engine)
+    try:
+        fresh = make_loaders(fresh_db, Visibility(a.id)).expense_pages
+        assert pages == await fresh.load_all([key._replace(parent_id=i) for i in ids])
+    finally:
+        await fresh_db.close()
+    assert all(len(page.rows) == 2 for page in pages)  # world.a's teams have 2 at least
 
 
 async def test_what_is_taken_is_kept_by_shape_and_parameters_and_the_kept_are_few(
