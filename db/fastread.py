@@ -16,6 +16,7 @@ is made once per compiled statement.
 
 import collections
 import keyword
+import re
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from db.merged_reads import keyed_sql
+from db.merged_reads import KEYS, PLACEHOLDER
 
 # False sends every statement through SQLAlchemy (to measure what this path saves)
 ENABLED = True
@@ -234,3 +235,37 @@ class _Template:
             value = params[name]
             args[i] = value if processor is None else processor(value)
         return self._sql, args, self._row_type
+
+
+# the SQL of kept statements with their keys at KEYS, by SQL and the keys' placeholder
+_keyed: dict[tuple[str, int], str] = {}
+
+
+def keyed_sql(sql: str, position: int) -> str:
+    """Return ``sql`` with placeholder ``$position`` as :data:`KEYS`, those after it one less.
+
+    Its arguments are then those of ``sql`` without the keys.
+    """
+    key = (sql, position)
+    done = _keyed.get(key)
+    if done is None:
+
+        def renumbered(match: "re.Match[str]") -> str:
+            n = int(match.group(1))
+            return KEYS if n == position else f"${n - 1}" if n > position else match.group(0)
+
+        done = PLACEHOLDER.sub(renumbered, sql)
+        if len(_keyed) > 2000:
+            _keyed.clear()
+        _keyed[key] = done
+    return done
+
+
+def unkeyed_sql(sql: str, position: int) -> str:
+    """Return ``sql`` as it was before :func:`keyed_sql` (its keys at ``$position``)."""
+
+    def renumbered(match: "re.Match[str]") -> str:
+        n = int(match.group(1))
+        return f"${position}" if n == 0 else f"${n + 1}" if n >= position else match.group(0)
+
+    return PLACEHOLDER.sub(renumbered, sql)

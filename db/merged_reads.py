@@ -11,10 +11,9 @@ from typing import Any, NamedTuple, cast
 
 # merged SQL by the texts it merges: the same level of the same query merges alike
 _merged: dict[tuple[tuple[str, bool, tuple[int, int] | None], ...], str] = {}
-_PLACEHOLDER = re.compile(r"\$(\d+)")
+PLACEHOLDER = re.compile(r"\$(\d+)")
 # where a following read's keys go in its SQL (db/sent_together.py): SQLAlchemy never uses $0
 KEYS = "$0"
-_keyed: dict[tuple[str, int], str] = {}
 _KEYS = re.compile(re.escape(KEYS) + r"(?!\d)")
 _ANY_KEYS = re.compile(r"= ANY \(" + re.escape(KEYS) + r"(?:::[A-Z ]+\[\])?\)")
 # a LATERAL over the keys (:func:`merged`): it takes a key per row of the read it follows
@@ -90,7 +89,8 @@ def merged(statements: Sequence[Part]) -> tuple[str, list[Any]]:
     aggregate to build (a lookup by id and the credential read, about a fifth less of
     PostgreSQL's CPU; bench/RESULTS.md). Placeholders are renumbered after the statements
     before them. A statement that others follow is a materialized CTE, run once: its rows
-    and the keys the others take from them are the same rows.
+    and the keys the others take from them are the same rows; one of one row at most is
+    joined before them, which take its key from its columns.
     """
     texts = tuple((sql, single, after) for sql, _, _, single, after in statements)
     sql = _merged.get(texts)
@@ -104,29 +104,15 @@ def merged(statements: Sequence[Part]) -> tuple[str, list[Any]]:
 
 def _merged_sql(statements: Sequence[Part]) -> str:
     """Return the SQL of :func:`merged` (made once per texts)."""
-    followed = {after[0] for *_, after in statements if after is not None}
+    # several rows: a CTE; one at most: joined before its followers (no CTE and subqueries
+    # to scan it: a detail page's statement 0.147 -> 0.126 ms, bench/RESULTS.md)
+    followed = {after[0] for *_, after in statements if after and not statements[after[0]][3]}
     parts, ctes, offset = [], [], 0
     for k, (text, args, columns, single, after) in enumerate(statements):
-        if after is not None:  # its keys: the column of the rows of the CTE it follows
-            cte, column = f"_l{after[0]}", f"_c{after[1]}"
-            if statements[after[0]][3]:
-                # its parent returns at most one row: an equality, which PostgreSQL plans as
-                # a lookup by key; against an array it plans for ten keys and may scan the
-                # business's rows of an index instead (a member: 0.36 -> 0.22 ms, RESULTS.md)
-                text = _ANY_KEYS.sub(f"= (SELECT {column} FROM {cte})", text)
-            else:  # set membership: a key twice, or a null, changes nothing; no DISTINCT to
-                # hash (a list page's references: 0.74 -> 0.66 ms of PostgreSQL's CPU)
-                text = _ANY_KEYS.sub(f"= ANY (ARRAY(SELECT {column} FROM {cte}))", text)
-            # a LATERAL over the keys takes each row's, no DISTINCT to hash (a teams page's
-            # expense pages: 0.290 -> 0.270 ms); a key held twice is read twice, and then
-            # db/sent_together.py answered drops its rows. A subquery, not unnest(ARRAY()),
-            # counted as ten rows whatever the CTE holds: 15 connections of 20 planned a
-            # teams page with its expense pages anew at every run; now none (RESULTS.md)
-            present = f"SELECT {column} FROM {cte} WHERE {column} IS NOT NULL"
-            text = UNNEST_KEYS.sub(f"({present})", text)
-            text = _KEYS.sub(f"ARRAY({present.replace('SELECT', 'SELECT DISTINCT', 1)})", text)
+        if after is not None:
+            text = _keyed_text(text, after, statements[after[0]][3])
         if offset:
-            text = _PLACEHOLDER.sub(_shifted(offset), text)
+            text = PLACEHOLDER.sub(_shifted(offset), text)
         names = ", ".join(f"_c{i}" for i in range(columns))
         if k in followed:
             ctes.append(f"_l{k}({names}) AS MATERIALIZED ({text})")
@@ -171,39 +157,31 @@ def unmerged(record: Sequence[Any], statements: Sequence[Part]) -> list[Iterable
     return answers
 
 
+def _keyed_text(text: str, after: tuple[int, int], single: bool) -> str:
+    """Return a follower's ``text`` taking its keys from column ``after[1]`` of statement
+    ``after[0]``'s rows (``single``: one row at most, joined before it)."""
+    # one row: an equality, planned as a lookup by key, where against an array PostgreSQL
+    # plans ten keys and may scan the business's index (a member: 0.36 -> 0.22 ms). Rows:
+    # set membership, where a repeated or null key changes nothing: no DISTINCT to hash (a
+    # list page's references: 0.74 -> 0.66 ms). A LATERAL over the keys takes each row's
+    # too (a teams page's expense pages: 0.290 -> 0.270 ms); a key held twice is read
+    # twice, and db/sent_together.py answered drops them. A subquery, not unnest(ARRAY()),
+    # counted as ten rows whatever the CTE holds: 15 connections of 20 planned a teams page
+    # with its expense pages anew at every run; now none (all in bench/RESULTS.md)
+    key, cte = f"_c{after[1]}", f"_l{after[0]}"
+    if single:
+        key = f"_m{after[0]}.{key}"
+        text, present = _ANY_KEYS.sub(f"= {key}", text), f"SELECT {key} WHERE {key} IS NOT NULL"
+    else:
+        text = _ANY_KEYS.sub(f"= ANY (ARRAY(SELECT {key} FROM {cte}))", text)
+        present = f"SELECT {key} FROM {cte} WHERE {key} IS NOT NULL"
+    text = UNNEST_KEYS.sub(f"({present})", text)
+    return _KEYS.sub(f"ARRAY({present.replace('SELECT', 'SELECT DISTINCT', 1)})", text)
+
+
 def _shifted(offset: int) -> Callable[["re.Match[str]"], str]:
-    """Return a replacement for :data:`_PLACEHOLDER` adding ``offset`` to each number."""
+    """Return a replacement for :data:`PLACEHOLDER` adding ``offset`` to each number."""
     return lambda match: f"${int(match.group(1)) + offset}"
-
-
-def keyed_sql(sql: str, position: int) -> str:
-    """Return ``sql`` with placeholder ``$position`` as :data:`KEYS`, those after it one less.
-
-    Its arguments are then those of ``sql`` without the keys.
-    """
-    key = (sql, position)
-    done = _keyed.get(key)
-    if done is None:
-
-        def renumbered(match: "re.Match[str]") -> str:
-            n = int(match.group(1))
-            return KEYS if n == position else f"${n - 1}" if n > position else match.group(0)
-
-        done = _PLACEHOLDER.sub(renumbered, sql)
-        if len(_keyed) > 2000:
-            _keyed.clear()
-        _keyed[key] = done
-    return done
-
-
-def unkeyed_sql(sql: str, position: int) -> str:
-    """Return ``sql`` as it was before :func:`keyed_sql` (its keys at ``$position``)."""
-
-    def renumbered(match: "re.Match[str]") -> str:
-        n = int(match.group(1))
-        return f"${position}" if n == 0 else f"${n + 1}" if n >= position else match.group(0)
-
-    return _PLACEHOLDER.sub(renumbered, sql)
 
 
 def rows_of(records: Iterable[Any], row_type: Any) -> list[Any]:

@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Executable, Row, Select
 from sqlalchemy.engine import Dialect
 
-from db.fastread import kept_memo, keyed, remembered
-from db.merged_reads import UNNEST_KEYS, After, Read, one_row, unkeyed_sql, width
+from db.fastread import kept_memo, keyed, remembered, unkeyed_sql
+from db.merged_reads import UNNEST_KEYS, After, Read, one_row, width
 
 
 @dataclass(slots=True)
