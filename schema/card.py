@@ -1,11 +1,15 @@
 """Card: a physical or virtual payment card held by a member."""
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
 from db.rows import CardRow
+
+# re-exported: registered as the GraphQL enums below
+from db.states import CardKind as CardKind
+from db.states import CardStatus as CardStatus
+from db.states import LimitPeriod as LimitPeriod
 from resolvers.cards import spent_this_period
 from resolvers.context import Context
 from schema.base import Connection, Money, MoneySource, Node, enum_column, money_source, node_type
@@ -14,25 +18,10 @@ from schema.fields import Sourced, column, fetched, reference
 from schema.member import Member
 from schema.team import Team
 
-
-@strawberry.enum(description="Physical plastic or virtual card number.")
-class CardKind(Enum):
-    PHYSICAL = "PHYSICAL"
-    VIRTUAL = "VIRTUAL"
-
-
-@strawberry.enum(description="Whether the card can be used.")
-class CardStatus(Enum):
-    ACTIVE = "ACTIVE"
-    FROZEN = "FROZEN"
-    CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="Period a spend limit applies to.")
-class LimitPeriod(Enum):
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
+# the one CardKind, CardStatus and LimitPeriod (db/states.py) are the GraphQL enums too
+strawberry.enum(CardKind, description="Physical plastic or virtual card number.")
+strawberry.enum(CardStatus, description="Whether the card can be used.")
+strawberry.enum(LimitPeriod, description="Period a spend limit applies to.")
 
 
 def _spend_limit(row: CardRow) -> MoneySource | None:

@@ -11,16 +11,11 @@ from typing import Annotated
 
 import strawberry
 
+from db.states import ExpenseStatus as ExpenseStatus  # re-exported: registered below
 from resolvers.expense_args import Ordering
 
-
-@strawberry.enum(description="Where an expense is in its life cycle.")
-class ExpenseStatus(Enum):
-    DRAFT = "DRAFT"
-    SUBMITTED = "SUBMITTED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    REIMBURSED = "REIMBURSED"
+# the one ExpenseStatus (db/states.py) is the GraphQL enum too
+strawberry.enum(ExpenseStatus, description="Where an expense is in its life cycle.")
 
 
 @strawberry.enum(description="What expense lists can be ordered by; ties are broken by id.")

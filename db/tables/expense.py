@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
 )
 
+from db.states import ExpenseStatus
 from db.tables.base import (
     Timestamp,
     business_id_column,
@@ -31,7 +32,7 @@ from db.tables.base import (
     reference,
 )
 
-EXPENSE_STATUSES = ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED", "REIMBURSED")
+EXPENSE_STATUSES = tuple(ExpenseStatus)  # db/states.py, for the check constraint
 
 expenses = business_table(
     "expenses",

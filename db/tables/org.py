@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 from db.roles import Role
+from db.states import CardKind, CardStatus, LimitPeriod
 from db.tables.base import (
     Timestamp,
     business_table,
@@ -27,10 +28,11 @@ from db.tables.base import (
     reference,
 )
 
-ROLES = tuple(Role)  # db/roles.py, for the check constraint
-CARD_KINDS = ("PHYSICAL", "VIRTUAL")
-CARD_STATUSES = ("ACTIVE", "FROZEN", "CANCELLED")
-LIMIT_PERIODS = ("DAY", "WEEK", "MONTH")
+# db/roles.py and db/states.py, for the check constraints
+ROLES = tuple(Role)
+CARD_KINDS = tuple(CardKind)
+CARD_STATUSES = tuple(CardStatus)
+LIMIT_PERIODS = tuple(LimitPeriod)
 
 businesses = Table(
     "businesses",
