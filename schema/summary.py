@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from db.queries.summary import Bucket
+from db.queries.summary import TimeInterval as TimeInterval  # re-exported: registered below
 from resolvers.summary import DIMENSION_TABLES
 from schema.base import Money
 from schema.card import Card
@@ -29,13 +30,8 @@ class SpendDimension(Enum):
     STATUS = "STATUS"
 
 
-@strawberry.enum(description="Length of a period; weeks start on Monday (ISO).")
-class TimeInterval(Enum):
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
-    QUARTER = "QUARTER"
-    YEAR = "YEAR"
+# the one TimeInterval (db/queries/summary.py) is the GraphQL enum too
+strawberry.enum(TimeInterval, description="Length of a period; weeks start on Monday (ISO).")
 
 
 def _dimension(dimension: str, description: str) -> Any:

@@ -6,6 +6,7 @@ From the maintained rollups when they can answer, from ``expenses`` otherwise.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -25,7 +26,19 @@ DIMENSIONS: dict[str, ColumnElement[Any]] = {
     "CURRENCY": expenses.c.currency,
     "STATUS": expenses.c.status,
 }
-INTERVALS = ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
+
+
+class TimeInterval(StrEnum):
+    """The length of a summary's periods (the GraphQL enum too, schema/summary.py)."""
+
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    QUARTER = "QUARTER"
+    YEAR = "YEAR"
+
+
+INTERVALS = tuple(TimeInterval)
 
 
 @dataclass(frozen=True)
