@@ -1,6 +1,7 @@
 """Server CPU of peerbench's documents in process, and A/B of a switch in one run:
 ``python -m bench.ab --shape q3 [--requests 12000] [--toggle module:ATTR] [--workers-metrics]``,
-or ``--walk``: the modules of this repository one request runs code from, or ``--profile``:
+or ``--walk``: the modules of this repository one request runs code from, or ``--sql``: the
+statements it sends (bench/statement_times.py times them), or ``--profile``:
 cProfile of ``--requests`` requests on this process's CPU time (``AB_SORT=cumtime``,
 ``AB_ROWS=N``, ``AB_DUMP=file`` in the environment change its listing or keep its stats).
 
@@ -25,6 +26,7 @@ import importlib
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +107,9 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
         if args.walk:
             await walk(app, body, token)
             return
+        if args.sql:
+            await sent_sql(app, body, token)
+            return
         if args.profile:
             await profiled(app, body, token, args.requests)
             return
@@ -161,6 +166,27 @@ async def walk(app: Any, body: bytes, token: str) -> None:
     print(f"{len(modules)} modules: {' '.join(modules)}")
 
 
+async def sent_sql(app: Any, body: bytes, token: str) -> None:
+    """Print the statements one request sends, as PostgreSQL gets them (merged ones too)."""
+    import asyncpg
+
+    from bench.executors import call
+
+    sent: list[str] = []
+    fetch = asyncpg.Connection.fetch
+
+    async def recorded(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await fetch(self, query, *args, **kwargs)
+
+    asyncpg.Connection.fetch = recorded  # type: ignore[method-assign]
+    try:
+        await call(app, body, token)
+    finally:
+        asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]
+    print("\n;\n".join(sent))
+
+
 async def profiled(app: Any, body: bytes, token: str, requests: int) -> None:
     """Print where ``requests`` requests spend this process's CPU, by own time (cProfile)."""
     import cProfile
@@ -191,6 +217,7 @@ def main() -> None:
     parser.add_argument("--workers-metrics", action="store_true")
     parser.add_argument("--walk", action="store_true", help="list the modules a request runs")
     parser.add_argument("--profile", action="store_true", help="cProfile --requests requests")
+    parser.add_argument("--sql", action="store_true", help="print the statements one sends")
     parser.add_argument("--business", type=int, default=17)
     parser.add_argument("--expense", type=int, default=123457)
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parent / ".data")
@@ -203,7 +230,8 @@ def main() -> None:
 
     from bench import data
 
-    print(f"load average before: {os.getloadavg()}")
+    # --sql prints SQL alone on stdout
+    print(f"load average before: {os.getloadavg()}", file=sys.stderr if args.sql else sys.stdout)
     run = data.in_process(args.data_dir)
     uvloop.run(measure(args, run))
 
