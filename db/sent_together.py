@@ -266,9 +266,9 @@ def answered(
     k = len(reads)
     for parent, read in enumerate(reads):
         for follows, taken in zip(read.follows, read.taken, strict=True):
-            _, column, position, _, per_row_ = taken
+            _, column, position, _, per_row = taken
             keys = keys_of(rows[parent], column)
-            if keys and not (per_row_ and repeats(rows[parent], column, keys)):
+            if keys and not (per_row and repeats(rows[parent], column, keys)):
                 follows.answer(keys, rows[k])
                 had.append((k, keys, position))
             k += 1
