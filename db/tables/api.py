@@ -3,16 +3,7 @@
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    Index,
-    LargeBinary,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from db.tables.base import (
@@ -26,31 +17,31 @@ from db.tables.base import (
 
 api_keys = business_table(
     "api_keys",
-    Column("name", Text, nullable=False),
-    Column("prefix", Text, nullable=False),
-    Column("secret_hash", LargeBinary, nullable=False),
-    Column("scopes", ARRAY(Text), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.LargeBinary, nullable=False),
+    sa.Column("scopes", ARRAY(sa.Text), nullable=False),
     *reference("created_by", "members", nullable=True),
     created_at_column(),
-    Column("last_used_at", Timestamp, nullable=True),
-    Column("revoked_at", Timestamp, nullable=True),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
     # one of the two global lookups: a key is found by its prefix before any business is known
-    UniqueConstraint("prefix"),
-    CheckConstraint("octet_length(secret_hash) = 32", name="secret_hash_sha256"),
+    sa.UniqueConstraint("prefix"),
+    sa.CheckConstraint("octet_length(secret_hash) = 32", name="secret_hash_sha256"),
 )
 
-idempotency_keys = Table(
+idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
     business_id_column(),
-    Column("principal", Text, nullable=False),
-    Column("key", Text, nullable=False),
-    Column("request_hash", Text, nullable=False),
-    Column("response", JSONB, nullable=True),
+    sa.Column("principal", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("request_hash", sa.Text, nullable=False),
+    sa.Column("response", JSONB, nullable=True),
     created_at_column(),
-    PrimaryKeyConstraint("business_id", "principal", "key"),
-    CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
-    Index(None, "business_id", "created_at"),
+    sa.PrimaryKeyConstraint("business_id", "principal", "key"),
+    sa.CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
+    sa.Index(None, "business_id", "created_at"),
 )
 
 

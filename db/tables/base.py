@@ -1,18 +1,6 @@
 """What every table shares: the metadata and its naming convention, common columns."""
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    ForeignKeyConstraint,
-    Identity,
-    MetaData,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    func,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.schema import SchemaItem
 
@@ -24,7 +12,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 Timestamp = TIMESTAMP(timezone=True)
 
@@ -35,52 +23,52 @@ def one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
-def currency_check(column: str) -> CheckConstraint:
+def currency_check(column: str) -> sa.CheckConstraint:
     """Return the check that ``column`` is an ISO 4217 code."""
-    return CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=f"{column}_iso4217")
+    return sa.CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=f"{column}_iso4217")
 
 
-def id_column() -> Column[int]:
+def id_column() -> sa.Column[int]:
     """Return the ``id`` column, unique within its business."""
     # BY DEFAULT (not ALWAYS) so bulk COPY can supply ids and then move the sequence.
-    return Column("id", BigInteger, Identity(always=False), nullable=False)
+    return sa.Column("id", sa.BigInteger, sa.Identity(always=False), nullable=False)
 
 
-def business_id_column() -> Column[int]:
+def business_id_column() -> sa.Column[int]:
     """Return the ``business_id`` column a business's table starts with."""
-    return Column(
+    return sa.Column(
         "business_id",
-        BigInteger,
-        ForeignKey("businesses.id", ondelete="CASCADE"),
+        sa.BigInteger,
+        sa.ForeignKey("businesses.id", ondelete="CASCADE"),
         nullable=False,
     )
 
 
-def created_at_column() -> Column[object]:
+def created_at_column() -> sa.Column[object]:
     """Return the ``created_at`` column, set by the database."""
-    return Column("created_at", Timestamp, nullable=False, server_default=func.now())
+    return sa.Column("created_at", Timestamp, nullable=False, server_default=sa.func.now())
 
 
-def business_table(name: str, *items: SchemaItem) -> Table:
+def business_table(name: str, *items: SchemaItem) -> sa.Table:
     """Return the table ``name`` of a business's rows: ``business_id`` and ``id``, then ``items``.
 
     Keyed by (business_id, id); its rows are deleted with their business.
     """
-    return Table(
+    return sa.Table(
         name,
         metadata,
         business_id_column(),
         id_column(),
         *items,
-        PrimaryKeyConstraint("business_id", "id"),
+        sa.PrimaryKeyConstraint("business_id", "id"),
     )
 
 
 def same_business_fk(
     column: str, table: str, *, ondelete: str | None = None, use_alter: bool = False
-) -> ForeignKeyConstraint:
+) -> sa.ForeignKeyConstraint:
     """Return the foreign key from ``column`` to a row of ``table`` of the same business."""
-    return ForeignKeyConstraint(
+    return sa.ForeignKeyConstraint(
         ["business_id", column],
         [f"{table}.business_id", f"{table}.id"],
         ondelete=ondelete,
@@ -95,14 +83,14 @@ def reference(
     nullable: bool = False,
     ondelete: str | None = None,
     use_alter: bool = False,
-) -> tuple[Column[int], ForeignKeyConstraint]:
+) -> tuple[sa.Column[int], sa.ForeignKeyConstraint]:
     """Return the column ``column`` holding the id of a row of ``table``, and its foreign key."""
     return (
-        Column(column, BigInteger, nullable=nullable),
+        sa.Column(column, sa.BigInteger, nullable=nullable),
         same_business_fk(column, table, ondelete=ondelete, use_alter=use_alter),
     )
 
 
-def currency(column: str) -> tuple[Column[str], CheckConstraint]:
+def currency(column: str) -> tuple[sa.Column[str], sa.CheckConstraint]:
     """Return the column ``column`` of an ISO 4217 code, and its check."""
-    return Column(column, Text, nullable=False), currency_check(column)
+    return sa.Column(column, sa.Text, nullable=False), currency_check(column)

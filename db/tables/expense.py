@@ -5,20 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Column,
-    Date,
-    Index,
-    Numeric,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    text,
-)
+import sqlalchemy as sa
 
 from db.states import ExpenseStatus
 from db.tables.base import (
@@ -40,42 +27,42 @@ expenses = business_table(
     *reference("team_id", "teams", nullable=True),
     *reference("card_id", "cards", nullable=True),
     *reference("category_id", "categories", nullable=True),
-    Column("merchant_name", Text, nullable=False),
-    Column("description", Text, nullable=False, server_default=""),
-    Column("amount_minor", BigInteger, nullable=False),
+    sa.Column("merchant_name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
     *currency("currency"),
-    Column("home_amount_minor", BigInteger, nullable=False),
+    sa.Column("home_amount_minor", sa.BigInteger, nullable=False),
     *currency("home_currency"),
-    Column("fx_rate", Numeric(20, 10), nullable=False),
-    Column("fx_rate_day", Date, nullable=True),
-    Column("spent_at", Timestamp, nullable=False),
-    Column("status", Text, nullable=False, server_default="DRAFT"),
-    Column("submitted_at", Timestamp, nullable=True),
-    Column("decided_at", Timestamp, nullable=True),
+    sa.Column("fx_rate", sa.Numeric(20, 10), nullable=False),
+    sa.Column("fx_rate_day", sa.Date, nullable=True),
+    sa.Column("spent_at", Timestamp, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="DRAFT"),
+    sa.Column("submitted_at", Timestamp, nullable=True),
+    sa.Column("decided_at", Timestamp, nullable=True),
     *reference("decided_by", "members", nullable=True),
-    Column("reimbursed_at", Timestamp, nullable=True),
-    Column("exported_at", Timestamp, nullable=True),
+    sa.Column("reimbursed_at", Timestamp, nullable=True),
+    sa.Column("exported_at", Timestamp, nullable=True),
     created_at_column(),
-    Column("updated_at", Timestamp, nullable=False, server_default=func.now()),
-    Column("deleted_at", Timestamp, nullable=True),
-    CheckConstraint(one_of("status", EXPENSE_STATUSES), name="status"),
-    CheckConstraint("amount_minor > 0", name="amount_positive"),
-    CheckConstraint("home_amount_minor >= 0", name="home_amount_nonnegative"),
-    CheckConstraint("fx_rate > 0", name="fx_rate_positive"),
-    CheckConstraint("length(merchant_name) BETWEEN 1 AND 200", name="merchant_length"),
+    sa.Column("updated_at", Timestamp, nullable=False, server_default=sa.func.now()),
+    sa.Column("deleted_at", Timestamp, nullable=True),
+    sa.CheckConstraint(one_of("status", EXPENSE_STATUSES), name="status"),
+    sa.CheckConstraint("amount_minor > 0", name="amount_positive"),
+    sa.CheckConstraint("home_amount_minor >= 0", name="home_amount_nonnegative"),
+    sa.CheckConstraint("fx_rate > 0", name="fx_rate_positive"),
+    sa.CheckConstraint("length(merchant_name) BETWEEN 1 AND 200", name="merchant_length"),
     # Keyset paging: one index per access path, the ordering column then id.
     # Btree indexes scan both ways, so each serves ASC and DESC.
-    Index("ix_expenses_spent", "business_id", "spent_at", "id"),
-    Index("ix_expenses_member_spent", "business_id", "member_id", "spent_at", "id"),
-    Index("ix_expenses_team_spent", "business_id", "team_id", "spent_at", "id"),
-    Index("ix_expenses_card_spent", "business_id", "card_id", "spent_at", "id"),
-    Index("ix_expenses_status_spent", "business_id", "status", "spent_at", "id"),
-    Index("ix_expenses_updated", "business_id", "updated_at", "id"),
-    Index("ix_expenses_created", "business_id", "created_at", "id"),
-    Index("ix_expenses_amount", "business_id", "home_amount_minor", "id"),
-    Index("ix_expenses_category", "business_id", "category_id"),
+    sa.Index("ix_expenses_spent", "business_id", "spent_at", "id"),
+    sa.Index("ix_expenses_member_spent", "business_id", "member_id", "spent_at", "id"),
+    sa.Index("ix_expenses_team_spent", "business_id", "team_id", "spent_at", "id"),
+    sa.Index("ix_expenses_card_spent", "business_id", "card_id", "spent_at", "id"),
+    sa.Index("ix_expenses_status_spent", "business_id", "status", "spent_at", "id"),
+    sa.Index("ix_expenses_updated", "business_id", "updated_at", "id"),
+    sa.Index("ix_expenses_created", "business_id", "created_at", "id"),
+    sa.Index("ix_expenses_amount", "business_id", "home_amount_minor", "id"),
+    sa.Index("ix_expenses_category", "business_id", "category_id"),
     # merchant search: trigram GIN with business_id first (btree_gin)
-    Index(
+    sa.Index(
         "ix_expenses_merchant_trgm",
         "business_id",
         "merchant_name",
@@ -89,7 +76,7 @@ expenses = business_table(
 SPEND_DIMENSIONS = ("team_id", "category_id", "currency", "status", "home_currency")
 
 
-def _spend_totals(name: str, period: str) -> Table:
+def _spend_totals(name: str, period: str) -> sa.Table:
     """Return a spend rollup: live expenses' home totals per local ``period`` and dimensions.
 
     Maintained by triggers on ``expenses`` (alembic 0002); NULL team or category is a value
@@ -97,24 +84,27 @@ def _spend_totals(name: str, period: str) -> Table:
     aggregation.
     """
     key = ("business_id", period, *SPEND_DIMENSIONS)
-    return Table(
+    return sa.Table(
         name,
         metadata,
         business_id_column(),
-        Column(period, Date, nullable=False),
+        sa.Column(period, sa.Date, nullable=False),
         # typed as the expenses' own, with none of their defaults, keys or checks
-        *(Column(c, expenses.c[c].type, nullable=expenses.c[c].nullable) for c in SPEND_DIMENSIONS),
+        *(
+            sa.Column(c, expenses.c[c].type, nullable=expenses.c[c].nullable)
+            for c in SPEND_DIMENSIONS
+        ),
         # numeric: a sum of bigint amounts can outgrow bigint, and must stay exact
-        Column("total_minor", Numeric, nullable=False),
-        Column("n", BigInteger, nullable=False),
-        UniqueConstraint(
+        sa.Column("total_minor", sa.Numeric, nullable=False),
+        sa.Column("n", sa.BigInteger, nullable=False),
+        sa.UniqueConstraint(
             *key,
             name=f"uq_{name}_key",
             postgresql_nulls_not_distinct=True,
             postgresql_include=["total_minor", "n"],
         ),
         # the triggers delete the rows their writes emptied; this finds them at once
-        Index(f"ix_{name}_empty", "business_id", postgresql_where=text("n = 0")),
+        sa.Index(f"ix_{name}_empty", "business_id", postgresql_where=sa.text("n = 0")),
     )
 
 
@@ -126,21 +116,21 @@ expense_events = business_table(
     "expense_events",
     *reference("expense_id", "expenses"),
     *reference("actor_id", "members", nullable=True),
-    Column("action", Text, nullable=False),
-    Column("comment", Text, nullable=True),
-    Column("at", Timestamp, nullable=False, server_default=func.now()),
-    Index("ix_expense_events_expense", "business_id", "expense_id", "at", "id"),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("at", Timestamp, nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_expense_events_expense", "business_id", "expense_id", "at", "id"),
 )
 
-fx_rates = Table(
+fx_rates = sa.Table(
     "fx_rates",
     metadata,
     *currency("currency"),
     *currency("quote_currency"),
-    Column("day", Date, nullable=False),
-    Column("rate", Numeric(20, 10), nullable=False),
-    PrimaryKeyConstraint("currency", "quote_currency", "day"),
-    CheckConstraint("rate > 0", name="rate_positive"),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("rate", sa.Numeric(20, 10), nullable=False),
+    sa.PrimaryKeyConstraint("currency", "quote_currency", "day"),
+    sa.CheckConstraint("rate > 0", name="rate_positive"),
 )
 
 

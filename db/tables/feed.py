@@ -3,20 +3,7 @@
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from db.tables.base import (
@@ -34,80 +21,82 @@ audit_events = business_table(
     "audit_events",
     # a member, or an API key, or neither (the system, the command line)
     *reference("actor_member_id", "members", nullable=True),
-    Column("actor_api_key_id", BigInteger, nullable=True),
-    Column("action", Text, nullable=False),
-    Column("object_type", Text, nullable=False),
-    Column("object_id", BigInteger, nullable=False),
-    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("at", Timestamp, nullable=False, server_default=func.now()),
-    Index("ix_audit_events_object", "business_id", "object_type", "object_id", "at"),
-    Index("ix_audit_events_at", "business_id", "at", "id"),
+    sa.Column("actor_api_key_id", sa.BigInteger, nullable=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("object_type", sa.Text, nullable=False),
+    sa.Column("object_id", sa.BigInteger, nullable=False),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("at", Timestamp, nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_audit_events_object", "business_id", "object_type", "object_id", "at"),
+    sa.Index("ix_audit_events_at", "business_id", "at", "id"),
 )
 
 # the change feed (db/writes/events.py): one row per change, in the change's transaction
 events = business_table(
     "events",
     # the writing transaction (xid8 as bigint): readers page by (tx, id), see db/writes/events.py
-    Column(
+    sa.Column(
         "tx",
-        BigInteger,
+        sa.BigInteger,
         nullable=False,
-        server_default=text("(pg_current_xact_id())::text::bigint"),
+        server_default=sa.text("(pg_current_xact_id())::text::bigint"),
     ),
-    Column("type", Text, nullable=False),
-    Column("occurred_at", Timestamp, nullable=False, server_default=func.clock_timestamp()),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("occurred_at", Timestamp, nullable=False, server_default=sa.func.clock_timestamp()),
     # a member, or an API key, or neither (the system: the worker, the command line)
-    Column("actor_member_id", BigInteger, nullable=True),
-    Column("actor_api_key_id", BigInteger, nullable=True),
-    Column("object_type", Text, nullable=False),
-    Column("object_id", BigInteger, nullable=False),
-    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Index("ix_events_feed", "business_id", "tx", "id"),
-    Index("ix_events_object", "business_id", "object_type", "object_id"),
-    Index("ix_events_occurred_at", "occurred_at"),
+    sa.Column("actor_member_id", sa.BigInteger, nullable=True),
+    sa.Column("actor_api_key_id", sa.BigInteger, nullable=True),
+    sa.Column("object_type", sa.Text, nullable=False),
+    sa.Column("object_id", sa.BigInteger, nullable=False),
+    sa.Column("data", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Index("ix_events_feed", "business_id", "tx", "id"),
+    sa.Index("ix_events_object", "business_id", "object_type", "object_id"),
+    sa.Index("ix_events_occurred_at", "occurred_at"),
 )
 
 # webhooks (db/writes/webhooks.py, app/webhooks.py): where a business wants its events sent
 webhook_endpoints = business_table(
     "webhook_endpoints",
-    Column("url", Text, nullable=False),
-    Column("description", Text, nullable=False, server_default=""),
-    Column("event_types", ARRAY(Text), nullable=False, server_default="{}"),  # empty: all
-    Column("secret", Text, nullable=False),  # whsec_..., shown once
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("event_types", ARRAY(sa.Text), nullable=False, server_default="{}"),  # empty: all
+    sa.Column("secret", sa.Text, nullable=False),  # whsec_..., shown once
     # the secret before the last rotation, still signing until previous_secret_until
-    Column("previous_secret", Text, nullable=True),
-    Column("previous_secret_until", Timestamp, nullable=True),
-    Column("enabled", Boolean, nullable=False, server_default=text("true")),
-    Column("disabled_reason", Text, nullable=True),
-    Column("failing_since", Timestamp, nullable=True),
+    sa.Column("previous_secret", sa.Text, nullable=True),
+    sa.Column("previous_secret_until", Timestamp, nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.text("true")),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("failing_since", Timestamp, nullable=True),
     # the endpoint's position in the change feed (db/writes/events.py): events after it are not
     # yet turned into deliveries
-    Column("feed_tx", BigInteger, nullable=True),
-    Column("feed_id", BigInteger, nullable=True),
+    sa.Column("feed_tx", sa.BigInteger, nullable=True),
+    sa.Column("feed_id", sa.BigInteger, nullable=True),
     created_at_column(),
 )
 
 # not a business_table: a delivery is deleted with its endpoint, which is deleted with its business
-webhook_deliveries = Table(
+webhook_deliveries = sa.Table(
     "webhook_deliveries",
     metadata,
-    Column("business_id", BigInteger, nullable=False),
+    sa.Column("business_id", sa.BigInteger, nullable=False),
     id_column(),
     *reference("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
-    Column("event_id", BigInteger, nullable=False),
-    Column("status", Text, nullable=False, server_default="PENDING"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", Timestamp, nullable=False, server_default=func.now()),
-    Column("first_attempt_at", Timestamp, nullable=True),
-    Column("last_http_code", Integer, nullable=True),
-    Column("last_error", Text, nullable=True),
-    Column("delivered_at", Timestamp, nullable=True),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="PENDING"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False, server_default=sa.func.now()),
+    sa.Column("first_attempt_at", Timestamp, nullable=True),
+    sa.Column("last_http_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", Timestamp, nullable=True),
     created_at_column(),
-    CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
-    PrimaryKeyConstraint("business_id", "id"),
-    UniqueConstraint("business_id", "endpoint_id", "event_id"),
-    Index(
-        "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'PENDING'")
+    sa.CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
+    sa.PrimaryKeyConstraint("business_id", "id"),
+    sa.UniqueConstraint("business_id", "endpoint_id", "event_id"),
+    sa.Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'PENDING'"),
     ),
 )
 

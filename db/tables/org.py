@@ -3,18 +3,7 @@
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    Identity,
-    Index,
-    Table,
-    Text,
-    UniqueConstraint,
-    text,
-)
+import sqlalchemy as sa
 
 from db.roles import Role
 from db.states import CardKind, CardStatus, LimitPeriod
@@ -34,108 +23,108 @@ CARD_KINDS = tuple(CardKind)
 CARD_STATUSES = tuple(CardStatus)
 LIMIT_PERIODS = tuple(LimitPeriod)
 
-businesses = Table(
+businesses = sa.Table(
     "businesses",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("name", Text, nullable=False),
+    sa.Column("id", sa.BigInteger, sa.Identity(always=False), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
     *currency("home_currency"),
-    Column("timezone", Text, nullable=False, server_default="UTC"),
+    sa.Column("timezone", sa.Text, nullable=False, server_default="UTC"),
     created_at_column(),
-    CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+    sa.CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
 )
 
 teams = business_table(
     "teams",
-    Column("name", Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
     # teams and members reference each other; this side is added after both exist
     *reference("manager_id", "members", nullable=True, use_alter=True),
     created_at_column(),
     # archived teams keep their history but take no new members, cards or expenses
-    Column("archived_at", Timestamp, nullable=True),
-    UniqueConstraint("business_id", "name"),
-    Index(None, "business_id", "manager_id"),
+    sa.Column("archived_at", Timestamp, nullable=True),
+    sa.UniqueConstraint("business_id", "name"),
+    sa.Index(None, "business_id", "manager_id"),
 )
 
 members = business_table(
     "members",
     *reference("team_id", "teams", nullable=True),
-    Column("name", Text, nullable=False),
-    Column("email", Text, nullable=False),
-    Column("role", Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
     created_at_column(),
     # a deactivated member's credentials stop at once; their history stays
-    Column("deactivated_at", Timestamp, nullable=True),
-    CheckConstraint(one_of("role", ROLES), name="role"),
-    CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
-    UniqueConstraint("business_id", "email"),
-    Index(None, "business_id", "team_id"),
+    sa.Column("deactivated_at", Timestamp, nullable=True),
+    sa.CheckConstraint(one_of("role", ROLES), name="role"),
+    sa.CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email"),
+    sa.UniqueConstraint("business_id", "email"),
+    sa.Index(None, "business_id", "team_id"),
     # a team's member count (Team.memberCount) reads this index alone, no row
-    Index(
+    sa.Index(
         "ix_members_active_business_id_team_id",
         "business_id",
         "team_id",
-        postgresql_where=text("deactivated_at IS NULL"),
+        postgresql_where=sa.text("deactivated_at IS NULL"),
     ),
     # the members list's order (oldest first): a page reads its rows, not the business's
-    Index(None, "business_id", "created_at", "id"),
+    sa.Index(None, "business_id", "created_at", "id"),
     # `expensegraph token --member EMAIL` looks a member up by email alone
-    Index(None, "email"),
+    sa.Index(None, "email"),
 )
 
 cards = business_table(
     "cards",
     *reference("holder_id", "members"),
     *reference("team_id", "teams", nullable=True),
-    Column("last4", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default="ACTIVE"),
+    sa.Column("last4", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="ACTIVE"),
     *currency("currency"),
-    Column("spend_limit_minor", BigInteger, nullable=True),
-    Column("limit_period", Text, nullable=True),
+    sa.Column("spend_limit_minor", sa.BigInteger, nullable=True),
+    sa.Column("limit_period", sa.Text, nullable=True),
     created_at_column(),
-    CheckConstraint("last4 ~ '^[0-9]{4}$'", name="last4"),
-    CheckConstraint(one_of("kind", CARD_KINDS), name="kind"),
-    CheckConstraint(one_of("status", CARD_STATUSES), name="status"),
-    CheckConstraint(one_of("limit_period", LIMIT_PERIODS), name="limit_period"),
-    CheckConstraint("spend_limit_minor > 0", name="spend_limit_positive"),
-    CheckConstraint(
+    sa.CheckConstraint("last4 ~ '^[0-9]{4}$'", name="last4"),
+    sa.CheckConstraint(one_of("kind", CARD_KINDS), name="kind"),
+    sa.CheckConstraint(one_of("status", CARD_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("limit_period", LIMIT_PERIODS), name="limit_period"),
+    sa.CheckConstraint("spend_limit_minor > 0", name="spend_limit_positive"),
+    sa.CheckConstraint(
         "(spend_limit_minor IS NULL) = (limit_period IS NULL)", name="limit_needs_period"
     ),
-    Index(None, "business_id", "holder_id"),
-    Index(None, "business_id", "team_id"),
+    sa.Index(None, "business_id", "holder_id"),
+    sa.Index(None, "business_id", "team_id"),
     # the cards list's order (oldest first): a page reads its rows, not the business's
-    Index(None, "business_id", "created_at", "id"),
+    sa.Index(None, "business_id", "created_at", "id"),
 )
 
 categories = business_table(
     "categories",
-    Column("name", Text, nullable=False),
-    Column("gl_code", Text, nullable=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("gl_code", sa.Text, nullable=True),
     created_at_column(),
-    Column("archived_at", Timestamp, nullable=True),
-    UniqueConstraint("business_id", "name"),
+    sa.Column("archived_at", Timestamp, nullable=True),
+    sa.UniqueConstraint("business_id", "name"),
     # an ERP's chart of accounts is keyed by GL code (upsertCategories)
-    Index(
+    sa.Index(
         "uq_categories_business_id_gl_code",
         "business_id",
         "gl_code",
         unique=True,
-        postgresql_where=text("gl_code IS NOT NULL"),
+        postgresql_where=sa.text("gl_code IS NOT NULL"),
     ),
 )
 
 policies = business_table(
     "policies",
-    Column("name", Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
     *reference("category_id", "categories", nullable=True),
-    Column("max_amount_minor", BigInteger, nullable=True),
-    Column("receipt_required_above_minor", BigInteger, nullable=True),
-    Column("active", Boolean, nullable=False, server_default=text("true")),
+    sa.Column("max_amount_minor", sa.BigInteger, nullable=True),
+    sa.Column("receipt_required_above_minor", sa.BigInteger, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.text("true")),
     created_at_column(),
-    CheckConstraint("max_amount_minor > 0", name="max_amount_positive"),
-    CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
-    Index(None, "business_id", "category_id"),
+    sa.CheckConstraint("max_amount_minor > 0", name="max_amount_positive"),
+    sa.CheckConstraint("receipt_required_above_minor >= 0", name="receipt_threshold"),
+    sa.Index(None, "business_id", "category_id"),
 )
 
 

@@ -3,19 +3,7 @@
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Column,
-    Date,
-    Float,
-    Index,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import SchemaItem
 
@@ -35,45 +23,45 @@ receipts = business_table(
     "receipts",
     *reference("expense_id", "expenses", nullable=True),
     *reference("uploaded_by", "members"),
-    Column("file_name", Text, nullable=False),
-    Column("content_type", Text, nullable=False),
-    Column("size_bytes", BigInteger, nullable=False),
-    Column("sha256", Text, nullable=False),
-    Column("storage_key", Text, nullable=False),
-    Column("uploaded_at", Timestamp, nullable=False, server_default=func.now()),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("storage_key", sa.Text, nullable=False),
+    sa.Column("uploaded_at", Timestamp, nullable=False, server_default=sa.func.now()),
     # text extraction by the worker: QUEUED -> PROCESSING -> DONE | FAILED (with the reason);
     # an upload sets QUEUED with its job, rows written otherwise (seeds, imports) are DONE
-    Column("processing", Text, nullable=False, server_default="DONE"),
-    Column("processing_error", Text, nullable=True),
-    Column("processed_at", Timestamp, nullable=True),
+    sa.Column("processing", sa.Text, nullable=False, server_default="DONE"),
+    sa.Column("processing_error", sa.Text, nullable=True),
+    sa.Column("processed_at", Timestamp, nullable=True),
     # what extraction found; each null when not found; confidence 0..1 per field
-    Column("extracted_merchant", Text, nullable=True),
-    Column("extracted_spent_on", Date, nullable=True),
-    Column("extracted_total_minor", BigInteger, nullable=True),
-    Column("extracted_currency", Text, nullable=True),
-    Column("extracted_confidence", JSONB, nullable=True),
-    CheckConstraint(one_of("processing", RECEIPT_PROCESSING), name="processing"),
-    CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
-    CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
-    Index("ix_receipts_expense", "business_id", "expense_id"),
-    Index("ix_receipts_uploaded", "business_id", "uploaded_at", "id"),
-    Index("ix_receipts_uploader", "business_id", "uploaded_by"),
-    Index("ix_receipts_sha256", "business_id", "sha256"),
+    sa.Column("extracted_merchant", sa.Text, nullable=True),
+    sa.Column("extracted_spent_on", sa.Date, nullable=True),
+    sa.Column("extracted_total_minor", sa.BigInteger, nullable=True),
+    sa.Column("extracted_currency", sa.Text, nullable=True),
+    sa.Column("extracted_confidence", JSONB, nullable=True),
+    sa.CheckConstraint(one_of("processing", RECEIPT_PROCESSING), name="processing"),
+    sa.CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+    sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+    sa.Index("ix_receipts_expense", "business_id", "expense_id"),
+    sa.Index("ix_receipts_uploaded", "business_id", "uploaded_at", "id"),
+    sa.Index("ix_receipts_uploader", "business_id", "uploaded_by"),
+    sa.Index("ix_receipts_sha256", "business_id", "sha256"),
     # the inbox: unmatched receipts by state, newest first
-    Index(
+    sa.Index(
         "ix_receipts_unmatched",
         "business_id",
         "processing",
         "uploaded_at",
         "id",
-        postgresql_where=text("expense_id IS NULL"),
+        postgresql_where=sa.text("expense_id IS NULL"),
     ),
 )
 
 
-def _receipt_expense_pairs(name: str, *items: SchemaItem) -> Table:
+def _receipt_expense_pairs(name: str, *items: SchemaItem) -> sa.Table:
     """Return a table of pairs of a receipt and an expense of the same business, then ``items``."""
-    return Table(
+    return sa.Table(
         name,
         metadata,
         business_id_column(),
@@ -81,17 +69,17 @@ def _receipt_expense_pairs(name: str, *items: SchemaItem) -> Table:
         *reference("expense_id", "expenses"),
         *items,
         created_at_column(),
-        PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
+        sa.PrimaryKeyConstraint("business_id", "receipt_id", "expense_id"),
     )
 
 
 # expenses a receipt may belong to, scored by the matcher; shown for a person to confirm
 receipt_match_candidates = _receipt_expense_pairs(
     "receipt_match_candidates",
-    Column("score", Float, nullable=False),
-    Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
-    Index("ix_receipt_match_candidates_expense", "business_id", "expense_id"),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("reasons", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
+    sa.Index("ix_receipt_match_candidates_expense", "business_id", "expense_id"),
 )
 
 # pairs a person detached: never attached automatically again
