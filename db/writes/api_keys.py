@@ -34,10 +34,7 @@ async def insert_api_key(
 
 async def locked_api_key(*, db: RequestDb, business_id: int, key_id: int) -> ApiKeyRow | None:
     """Return an API key of the business locked until the transaction ends, or None."""
-    return cast(
-        "ApiKeyRow | None",
-        await locked_row(db=db, table=api_keys, business_id=business_id, row_id=key_id),
-    )
+    return await locked_row(db=db, table=api_keys, business_id=business_id, row_id=key_id)
 
 
 async def revoke_api_key(*, db: RequestDb, business_id: int, key_id: int) -> ApiKeyRow:

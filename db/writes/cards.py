@@ -11,10 +11,7 @@ from db.writes.rows import insert_row, update_row
 
 async def locked_card(*, db: RequestDb, business_id: int, card_id: int) -> CardRow | None:
     """Return a card of the business locked until the transaction ends, or None."""
-    return cast(
-        "CardRow | None",
-        await locked_row(db=db, table=cards, business_id=business_id, row_id=card_id),
-    )
+    return await locked_row(db=db, table=cards, business_id=business_id, row_id=card_id)
 
 
 async def update_card(

@@ -117,10 +117,7 @@ async def locked_category(
     *, db: RequestDb, business_id: int, category_id: int
 ) -> CategoryRow | None:
     """Return a category of the business locked until the transaction ends, or None."""
-    return typing.cast(
-        "CategoryRow | None",
-        await locked_row(db=db, table=categories, business_id=business_id, row_id=category_id),
-    )
+    return await locked_row(db=db, table=categories, business_id=business_id, row_id=category_id)
 
 
 async def insert_category(

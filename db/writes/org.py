@@ -129,18 +129,16 @@ async def admins_by_email(*, db: RequestDb, email: str) -> Sequence[AdminMemberR
 
 async def locked_team(*, db: RequestDb, business_id: int, team_id: int) -> TeamRow | None:
     """Return a team of the business locked until the transaction ends (FOR NO KEY UPDATE)."""
-    row = await locked_row(
+    return await locked_row(
         db=db, table=teams, business_id=business_id, row_id=team_id, mode="NO_KEY_UPDATE"
     )
-    return cast("TeamRow | None", row)
 
 
 async def team(*, db: RequestDb, business_id: int, team_id: int) -> TeamRow | None:
     """Return a team of the business, share-locked (it cannot be archived meanwhile), or None."""
-    row = await locked_row(
+    return await locked_row(
         db=db, table=teams, business_id=business_id, row_id=team_id, mode="SHARE"
     )
-    return cast("TeamRow | None", row)
 
 
 async def team_named(*, db: RequestDb, business_id: int, name: str) -> TeamRow | None:
@@ -201,10 +199,9 @@ async def locked_member(
     teams and the business, as every organisation mutation does, so none deadlock.
     """
     mode: LockMode = "SHARE" if share else "NO_KEY_UPDATE"
-    row = await locked_row(
+    return await locked_row(
         db=db, table=members, business_id=business_id, row_id=member_id, mode=mode
     )
-    return cast("MemberRow | None", row)
 
 
 async def member_by_email(*, db: RequestDb, business_id: int, email: str) -> MemberRow | None:

@@ -11,10 +11,7 @@ from db.writes.rows import insert_row, update_row
 
 async def locked_policy(*, db: RequestDb, business_id: int, policy_id: int) -> PolicyRow | None:
     """Return a policy of the business locked until the transaction ends, or None."""
-    return cast(
-        "PolicyRow | None",
-        await locked_row(db=db, table=policies, business_id=business_id, row_id=policy_id),
-    )
+    return await locked_row(db=db, table=policies, business_id=business_id, row_id=policy_id)
 
 
 async def insert_policy(*, db: RequestDb, business_id: int, values: dict[str, Any]) -> PolicyRow:

@@ -26,10 +26,7 @@ async def insert_receipt(*, db: RequestDb, values: dict[str, Any]) -> ReceiptRow
 
 async def locked_receipt(*, db: RequestDb, business_id: int, receipt_id: int) -> ReceiptRow | None:
     """Return a receipt locked until the transaction ends (attach/detach of it serialise)."""
-    return cast(
-        "ReceiptRow | None",
-        await locked_row(db=db, table=receipts, business_id=business_id, row_id=receipt_id),
-    )
+    return await locked_row(db=db, table=receipts, business_id=business_id, row_id=receipt_id)
 
 
 async def set_expense(
