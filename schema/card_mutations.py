@@ -11,6 +11,7 @@ from resolvers.context import Context
 from resolvers.mutations import api_keys, cards
 from resolvers.mutations.cards import NewCard
 from schema.card import Card, LimitPeriod
+from schema.input_fields import optional
 from schema.payloads import MoneyInput, converted, money, one_changed, with_secret
 
 # the one Permission (db/permissions.py) is the GraphQL enum too: the API calls them scopes
@@ -55,19 +56,16 @@ class IssueCardInput:
     holder_id: strawberry.ID = strawberry.field(
         description="Member who will hold the card; they must be active."
     )
-    team_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="Team the card's spend is booked to (not archived); omit for none.",
+    team_id: strawberry.ID | None = optional(
+        "Team the card's spend is booked to (not archived); omit for none."
     )
-    currency: str | None = strawberry.field(
-        default=None, description="ISO 4217 code the card is billed in; default: the home currency."
+    currency: str | None = optional(
+        "ISO 4217 code the card is billed in; default: the home currency."
     )
-    spend_limit: MoneyInput | None = strawberry.field(
-        default=None, description="Limit per period, in the card currency; omit for none."
+    spend_limit: MoneyInput | None = optional(
+        "Limit per period, in the card currency; omit for none."
     )
-    limit_period: LimitPeriod | None = strawberry.field(
-        default=None, description="Period of the limit; required with a limit."
-    )
+    limit_period: LimitPeriod | None = optional("Period of the limit; required with a limit.")
 
 
 _card = one_changed(Card, "card")

@@ -11,21 +11,21 @@ from resolvers.mutations.categories import CategoryChanges
 from resolvers.mutations.policies import PolicyFields
 from schema.business import Policy, PolicySource
 from schema.category import Category
+from schema.input_fields import optional
 from schema.payloads import Changes, MoneyInput, converted, given, one_changed, outcome, payload
 
 
 @strawberry.input(description="A new category.")
 class CreateCategoryInput:
     name: str = strawberry.field(description="Name, unique in the business (1 to 200 characters).")
-    gl_code: str | None = strawberry.field(
-        default=None,
-        description="General-ledger account code, unique in the business; omit for none.",
+    gl_code: str | None = optional(
+        "General-ledger account code, unique in the business; omit for none."
     )
 
 
 @strawberry.input(description="Changes to a category; omitted fields stay as they are.")
 class UpdateCategoryInput:
-    name: str | None = strawberry.field(default=None, description="New name.")
+    name: str | None = optional("New name.")
     gl_code: str | None = strawberry.field(
         default=strawberry.UNSET, description="New GL code; null removes it."
     )
@@ -39,19 +39,12 @@ class CategoryUpsertInput:
 
 @strawberry.input(description="An expense policy. With `id` it replaces that policy's fields.")
 class SetPolicyInput:
-    id: strawberry.ID | None = strawberry.field(
-        default=None, description="Policy to replace; omit to create one."
-    )
+    id: strawberry.ID | None = optional("Policy to replace; omit to create one.")
     name: str = strawberry.field(description="Name, shown with violations (1 to 200 characters).")
-    category_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Category it applies to; omit for every category."
-    )
-    max_amount: MoneyInput | None = strawberry.field(
-        default=None, description="Largest amount of one expense, in the home currency."
-    )
-    receipt_required_above: MoneyInput | None = strawberry.field(
-        default=None,
-        description="Amount above which a receipt is required, in the home currency (0: always).",
+    category_id: strawberry.ID | None = optional("Category it applies to; omit for every category.")
+    max_amount: MoneyInput | None = optional("Largest amount of one expense, in the home currency.")
+    receipt_required_above: MoneyInput | None = optional(
+        "Amount above which a receipt is required, in the home currency (0: always)."
     )
 
 

@@ -20,6 +20,7 @@ from resolvers.mutations.api_keys import api_key_global_id
 from resolvers.paging import PageResult, encode_cursor
 from schema.base import Edge, PageInfo, edges_of, page_info_of
 from schema.fields import Sourced, column, fetched, reference
+from schema.input_fields import optional
 from schema.member import Member
 
 
@@ -109,15 +110,11 @@ class EventConnection(Sourced):
 
 @strawberry.input(description="Narrows the feed. All given conditions must hold.")
 class EventFilter:
-    types: list[str] | None = strawberry.field(
-        default=None, description="Any of these event types (`expense.approved`, ...)."
+    types: list[str] | None = optional("Any of these event types (`expense.approved`, ...).")
+    object_ids: list[strawberry.ID] | None = optional(
+        "About any of these objects (global ids, at most 100)."
     )
-    object_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="About any of these objects (global ids, at most 100)."
-    )
-    occurred_after: datetime | None = strawberry.field(
-        default=None, description="Written after this instant (with offset)."
-    )
+    occurred_after: datetime | None = optional("Written after this instant (with offset).")
 
 
 EventAfter = Annotated[

@@ -13,6 +13,7 @@ import strawberry
 
 from db.states import ExpenseStatus as ExpenseStatus  # re-exported: registered below
 from resolvers.expense_args import Ordering
+from schema.input_fields import optional
 
 # the one ExpenseStatus (db/states.py) is the GraphQL enum too
 strawberry.enum(ExpenseStatus, description="Where an expense is in its life cycle.")
@@ -44,49 +45,25 @@ class ExpenseOrder:
 
 @strawberry.input(description="Narrows an expense list. All given conditions must hold.")
 class ExpenseFilter:
-    spent_after: datetime | None = strawberry.field(
-        default=None, description="Spent at or after this instant (with offset)."
+    spent_after: datetime | None = optional("Spent at or after this instant (with offset).")
+    spent_before: datetime | None = optional("Spent strictly before this instant (with offset).")
+    statuses: list[ExpenseStatus] | None = optional("Any of these statuses.")
+    member_ids: list[strawberry.ID] | None = optional(
+        "Spent by any of these members (at most 100)."
     )
-    spent_before: datetime | None = strawberry.field(
-        default=None, description="Spent strictly before this instant (with offset)."
+    team_ids: list[strawberry.ID] | None = optional("Booked to any of these teams (at most 100).")
+    card_ids: list[strawberry.ID] | None = optional("Paid with any of these cards (at most 100).")
+    category_ids: list[strawberry.ID] | None = optional("In any of these categories (at most 100).")
+    currencies: list[str] | None = optional("Spent in any of these ISO 4217 currencies.")
+    min_amount: Decimal | None = optional("Home-currency amount at least this (major units).")
+    max_amount: Decimal | None = optional("Home-currency amount at most this (major units).")
+    merchant_search: str | None = optional("Merchant name contains this text, case-insensitive.")
+    has_receipt: bool | None = optional("Has (true) or lacks (false) an attached receipt.")
+    receipt_missing: bool | None = optional(
+        "A policy requires a receipt for the amount and none is attached (true: the receipts to chase), or not (false)."
     )
-    statuses: list[ExpenseStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    member_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Spent by any of these members (at most 100)."
-    )
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Booked to any of these teams (at most 100)."
-    )
-    card_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Paid with any of these cards (at most 100)."
-    )
-    category_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these categories (at most 100)."
-    )
-    currencies: list[str] | None = strawberry.field(
-        default=None, description="Spent in any of these ISO 4217 currencies."
-    )
-    min_amount: Decimal | None = strawberry.field(
-        default=None, description="Home-currency amount at least this (major units)."
-    )
-    max_amount: Decimal | None = strawberry.field(
-        default=None, description="Home-currency amount at most this (major units)."
-    )
-    merchant_search: str | None = strawberry.field(
-        default=None, description="Merchant name contains this text, case-insensitive."
-    )
-    has_receipt: bool | None = strawberry.field(
-        default=None, description="Has (true) or lacks (false) an attached receipt."
-    )
-    receipt_missing: bool | None = strawberry.field(
-        default=None,
-        description="A policy requires a receipt for the amount and none is attached (true: the receipts to chase), or not (false).",
-    )
-    updated_since: datetime | None = strawberry.field(
-        default=None,
-        description="Changed at or after this instant: for incremental sync, with orderBy UPDATED_AT ASC.",
+    updated_since: datetime | None = optional(
+        "Changed at or after this instant: for incremental sync, with orderBy UPDATED_AT ASC."
     )
     include_deleted: bool | None = strawberry.field(
         default=False,

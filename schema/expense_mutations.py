@@ -11,6 +11,7 @@ from resolvers.mutations import decisions
 from resolvers.mutations import expenses as recording
 from resolvers.mutations.expenses import ExpenseFields
 from schema.expense import Expense
+from schema.input_fields import optional
 from schema.payloads import Changes, MoneyInput, one_changed, outcome, payload
 
 
@@ -26,16 +27,11 @@ class CreateExpenseInput:
     amount: MoneyInput = strawberry.field(description="Amount in the currency it was spent in.")
     spent_at: datetime = strawberry.field(description="When it was spent (with offset).")
     merchant_name: str = strawberry.field(description="Who was paid.")
-    description: str | None = strawberry.field(default=None, description="What it was for.")
-    category_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Bookkeeping category."
-    )
-    card_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Card paid with; omit for out-of-pocket."
-    )
-    member_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="Whose expense (API keys, finance and admins); default: the caller.",
+    description: str | None = optional("What it was for.")
+    category_id: strawberry.ID | None = optional("Bookkeeping category.")
+    card_id: strawberry.ID | None = optional("Card paid with; omit for out-of-pocket.")
+    member_id: strawberry.ID | None = optional(
+        "Whose expense (API keys, finance and admins); default: the caller."
     )
 
 
@@ -43,12 +39,12 @@ class CreateExpenseInput:
     description="Changes to a DRAFT or REJECTED expense; omitted fields stay as they are."
 )
 class UpdateExpenseInput:
-    amount: MoneyInput | None = strawberry.field(default=None, description="New amount.")
-    spent_at: datetime | None = strawberry.field(default=None, description="New time of spending.")
-    merchant_name: str | None = strawberry.field(default=None, description="New merchant.")
-    description: str | None = strawberry.field(default=None, description="New description.")
-    category_id: strawberry.ID | None = strawberry.field(default=None, description="New category.")
-    card_id: strawberry.ID | None = strawberry.field(default=None, description="New card.")
+    amount: MoneyInput | None = optional("New amount.")
+    spent_at: datetime | None = optional("New time of spending.")
+    merchant_name: str | None = optional("New merchant.")
+    description: str | None = optional("New description.")
+    category_id: strawberry.ID | None = optional("New category.")
+    card_id: strawberry.ID | None = optional("New card.")
 
 
 def _fields(data: CreateExpenseInput | UpdateExpenseInput) -> ExpenseFields:

@@ -7,40 +7,30 @@ import strawberry
 from db.queries.lists import ListSpec
 from resolvers.ids import decode_ids_of
 from schema.card import CardKind, CardStatus
+from schema.input_fields import optional
 from schema.member import Role  # db/roles.py, registered as the GraphQL enum there
 from schema.receipt import ReceiptProcessing
 
 
 @strawberry.input(description="Narrows the card list.")
 class CardFilter:
-    statuses: list[CardStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    kinds: list[CardKind] | None = strawberry.field(default=None, description="Any of these kinds.")
-    holder_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Held by any of these members."
-    )
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Booked to any of these teams."
-    )
+    statuses: list[CardStatus] | None = optional("Any of these statuses.")
+    kinds: list[CardKind] | None = optional("Any of these kinds.")
+    holder_ids: list[strawberry.ID] | None = optional("Held by any of these members.")
+    team_ids: list[strawberry.ID] | None = optional("Booked to any of these teams.")
 
 
 @strawberry.input(description="Narrows the member list.")
 class MemberFilter:
-    roles: list[Role] | None = strawberry.field(default=None, description="Any of these roles.")
-    team_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these teams."
-    )
+    roles: list[Role] | None = optional("Any of these roles.")
+    team_ids: list[strawberry.ID] | None = optional("In any of these teams.")
 
 
 @strawberry.input(description="Narrows the receipt list.")
 class ReceiptFilter:
-    matched: bool | None = strawberry.field(
-        default=None, description="Attached to an expense (true) or not yet (false)."
-    )
-    processing: list[ReceiptProcessing] | None = strawberry.field(
-        default=None,
-        description="In any of these processing states (the inbox: matched false, DONE and FAILED).",
+    matched: bool | None = optional("Attached to an expense (true) or not yet (false).")
+    processing: list[ReceiptProcessing] | None = optional(
+        "In any of these processing states (the inbox: matched false, DONE and FAILED)."
     )
 
 

@@ -12,6 +12,7 @@ from db.rows import BusinessRow, MemberRow, TeamRow
 from resolvers.context import Context
 from resolvers.mutations import business, members, teams
 from schema.business import Business
+from schema.input_fields import optional
 from schema.member import Member, Role
 from schema.payloads import Changes, converted, given, one_changed
 from schema.team import Team
@@ -22,15 +23,14 @@ class CreateTeamInput:
     name: str = strawberry.field(
         description="Team name, unique in the business (1 to 200 characters)."
     )
-    manager_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="Member who approves the team's expenses: active, and not an EMPLOYEE.",
+    manager_id: strawberry.ID | None = optional(
+        "Member who approves the team's expenses: active, and not an EMPLOYEE."
     )
 
 
 @strawberry.input(description="Changes to a team; omitted fields stay as they are.")
 class UpdateTeamInput:
-    name: str | None = strawberry.field(default=None, description="New name.")
+    name: str | None = optional("New name.")
     manager_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="New manager (active, not an EMPLOYEE); null leaves the team without one. Not on an archived team.",
@@ -44,16 +44,13 @@ class AddMemberInput:
     )
     name: str = strawberry.field(description="Full name.")
     role: Role = strawberry.field(description="What the member may see and do.")
-    team_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Team to join (not an archived one)."
-    )
+    team_id: strawberry.ID | None = optional("Team to join (not an archived one).")
 
 
 @strawberry.input(description="Changes to a member; omitted fields stay as they are.")
 class UpdateMemberInput:
-    role: Role | None = strawberry.field(
-        default=None,
-        description="New role. The last active admin keeps ADMIN; an EMPLOYEE no longer manages teams.",
+    role: Role | None = optional(
+        "New role. The last active admin keeps ADMIN; an EMPLOYEE no longer manages teams."
     )
     team_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
@@ -65,10 +62,9 @@ class UpdateMemberInput:
     description="Changes to the business's settings; omitted fields stay as they are."
 )
 class UpdateBusinessInput:
-    name: str | None = strawberry.field(default=None, description="New business name.")
-    timezone: str | None = strawberry.field(
-        default=None,
-        description="New IANA time zone (Europe/London); day and month totals follow it at once.",
+    name: str | None = optional("New business name.")
+    timezone: str | None = optional(
+        "New IANA time zone (Europe/London); day and month totals follow it at once."
     )
 
 
