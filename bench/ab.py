@@ -14,9 +14,11 @@ same machine at nearly the same time, which on a shared 2-core box varies more b
 runs than most changes do. ``--workers-metrics`` measures as one of several workers does
 (prometheus_client's multiprocess mode, app/scrape.py ``WorkerMetrics``).
 
-The documents are peerbench's (bench/peerbench/bare/); the data dir is the benchmark's
-(``--data-dir``, seeded as bench/run.py seeds it); q1 and q2 ask for ``--business``'s
-data, q3 for ``--expense``, as an ADMIN of its business (peerbench's check entries).
+The documents are peerbench's (bench/peerbench/bare/), and ``sync`` bench/shapes.py's
+incremental sync (100 expenses changed since a date given as a variable); the data dir is
+the benchmark's (``--data-dir``, seeded as bench/run.py seeds it); q1, q2 and sync ask for
+``--business``'s data, q3 for ``--expense``, as an ADMIN of its business (peerbench's check
+entries).
 """
 
 import argparse
@@ -34,7 +36,15 @@ from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DOCUMENTS = REPOSITORY / "bench" / "peerbench" / "bare"
-SHAPES = {"q1": "q1.graphql", "q2": "q2.graphql", "q3": "q3.graphql", "typename": None}
+# peerbench's documents, and an integration's incremental sync (bench/shapes.py), the one
+# whose filter comes in a variable
+SHAPES = {
+    "q1": "q1.graphql",
+    "q2": "q2.graphql",
+    "q3": "q3.graphql",
+    "typename": None,
+    "sync": None,
+}
 
 
 def pg_cpu_s(postmaster: int) -> float:
@@ -60,6 +70,7 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
     from app.auth import issue_token
     from app.http import create_app, settle_gc
     from bench.executors import call
+    from bench.shapes import INCREMENTAL_SYNC, SYNC_SINCE
     from db.connect import create_engine, plain_url
     from resolvers.ids import encode_id
 
@@ -82,7 +93,11 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
         raise SystemExit(f"no ADMIN in business {business}: seed the data dir first (bench.run)")
     name = SHAPES[args.shape]
     query = "{ __typename }" if name is None else (DOCUMENTS / name).read_text()
-    variables = {"id": encode_id("Expense", args.expense)} if args.shape == "q3" else {}
+    variables: dict[str, Any] = {}
+    if args.shape == "q3":
+        variables = {"id": encode_id("Expense", args.expense)}
+    elif args.shape == "sync":
+        query, variables = INCREMENTAL_SYNC, {"since": SYNC_SINCE.isoformat()}
     body = orjson.dumps({"query": query, "variables": variables})
     token = issue_token(run.settings, business_id=business, member_id=admin)
     engine = create_engine(run.url, run.settings.pool)

@@ -51,8 +51,9 @@ def test_the_private_parts_still_answer() -> None:
     assert converted["filter"].merchant_search == "taxi"
 
 
-def _sample(type_: object) -> object:
-    """Return a value graphql-core could hand a resolver for an argument of ``type_``."""
+def _sample(type_: object, depth: int = 0) -> object:
+    """Return a value graphql-core could hand a resolver for an argument of ``type_``: an
+    input object with every field given (to a depth of three)."""
     from graphql import (
         GraphQLEnumType,
         GraphQLInputObjectType,
@@ -62,18 +63,19 @@ def _sample(type_: object) -> object:
     )
 
     if isinstance(type_, GraphQLNonNull):
-        return _sample(type_.of_type)
+        return _sample(type_.of_type, depth)
     if isinstance(type_, GraphQLList):
-        return [_sample(type_.of_type), _sample(type_.of_type)]
+        return [_sample(type_.of_type, depth), _sample(type_.of_type, depth)]
     if isinstance(type_, GraphQLEnumType):
         return next(iter(type_.values.values())).value
     if isinstance(type_, GraphQLInputObjectType):
-        return {}
+        fields = type_.fields.items() if depth < 3 else ()
+        return {name: _sample(field.type, depth + 1) for name, field in fields}
     assert isinstance(type_, GraphQLScalarType)
     return {"Int": 7, "Boolean": True, "Float": 1.5}.get(type_.name, "x")
 
 
-def test_plain_arguments_come_back_as_strawberry_converts_them() -> None:
+def test_arguments_come_back_as_strawberry_converts_them() -> None:
     from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
     from strawberry.types.arguments import convert_arguments
 
@@ -94,6 +96,7 @@ def test_plain_arguments_come_back_as_strawberry_converts_them() -> None:
                 plain += 1
             for values in (
                 {name: _sample(arg.type) for name, arg in field_def.args.items()},
+                {name: _sample(arg.type, depth=3) for name, arg in field_def.args.items()},
                 {name: None for name, arg in field_def.args.items()},
                 {},
             ):
@@ -110,6 +113,44 @@ def test_plain_arguments_come_back_as_strawberry_converts_them() -> None:
                 assert not [v for v in got.values() if id(v) in given]
                 converted += 1
     assert plain > 5 and converted > 3 * plain  # the walk met plain and converted fields
+
+
+def test_input_arguments_are_converted_without_strawberrys_walk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+
+    from execution import compat
+    from schema.build import build_schema
+    from schema.expense_inputs import ExpenseFilter, ExpenseOrder, ExpenseOrderField, ExpenseStatus
+
+    schema = build_schema()
+    query = compat.core_schema(schema).query_type
+    assert query is not None
+    expenses = compat.strawberry_field(query.fields["expenses"])
+    assert expenses is not None
+
+    def walked(*_: object, **__: object) -> None:
+        raise AssertionError("strawberry's convert_arguments ran")
+
+    monkeypatch.setattr(compat, "convert_arguments", walked)
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    statuses = [ExpenseStatus.APPROVED]
+    got = compat.resolver_arguments(
+        schema,
+        expenses,
+        {
+            "first": 100,
+            "filter": {"updatedSince": since, "includeDeleted": True, "statuses": statuses},
+            "orderBy": {"field": ExpenseOrderField.UPDATED_AT},
+        },
+    )
+    assert got["first"] == 100
+    assert got["filter"] == ExpenseFilter(
+        updated_since=since, include_deleted=True, statuses=[ExpenseStatus.APPROVED]
+    )
+    assert got["filter"].statuses is not statuses  # copied, as strawberry copies lists
+    assert got["order_by"] == ExpenseOrder(field=ExpenseOrderField.UPDATED_AT)
 
 
 _OPERATION = """
