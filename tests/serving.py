@@ -49,6 +49,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listening(port: int) -> bool:
+    """Return True when something accepts connections on 127.0.0.1:``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 @contextmanager
 def serving(tmp_path: Path, env: dict[str, str], *args: str, workers: int = 1) -> Iterator[Served]:
     """Start `expensegraph serve` (plus ``args``), wait until every worker is up, stop it after."""
@@ -70,7 +79,10 @@ def serving(tmp_path: Path, env: dict[str, str], *args: str, workers: int = 1) -
         )
     try:
         deadline = time.monotonic() + 60
-        while log.read_text().count("Application startup complete") < workers:
+        # one worker's uvicorn binds its port after its startup (several: the parent, before)
+        while log.read_text().count("Application startup complete") < workers or not listening(
+            port
+        ):
             assert time.monotonic() < deadline and process.poll() is None, log.read_text()
             time.sleep(0.2)
         yield Served(port, log, process)

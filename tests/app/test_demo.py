@@ -24,7 +24,7 @@ from app.commands.demo import demo_credentials
 from app.http import create_app
 from db.connect import create_engine
 from tests.conftest import SETTINGS, fresh_database, gql
-from tests.serving import free_port, stop
+from tests.serving import free_port, listening, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIAL = re.compile(
@@ -59,7 +59,9 @@ def _running_demo(
         for _ in range(workers):
             if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 pytest.fail("demo did not start within 120 s:\n" + "\n".join(lines))
-        assert process.poll() is None, "\n".join(lines)
+        while not listening(port):  # one worker's uvicorn binds its port after its startup
+            assert process.poll() is None and time.monotonic() < deadline, "\n".join(lines)
+            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}", lines
     finally:
         stop(process)

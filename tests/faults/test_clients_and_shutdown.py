@@ -30,6 +30,7 @@ from tests.faults.conftest import (
     row_locked,
     wait_for_lock_waiter,
 )
+from tests.serving import listening
 from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +81,10 @@ async def serving(own: OwnPostgres, tmp_path: Path) -> AsyncIterator[Served]:
     served = _spawn(own, tmp_path / "serve.log")
     try:
         deadline = time.monotonic() + 60
-        while "Application startup complete" not in served.log.read_text():
+        # uvicorn binds its port after its startup
+        while "Application startup complete" not in served.log.read_text() or not listening(
+            served.port
+        ):
             alive = served.process.poll() is None
             assert alive and time.monotonic() < deadline, served.log.read_text()[-2000:]
             await asyncio.sleep(0.1)
