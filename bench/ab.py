@@ -138,7 +138,9 @@ async def measure(args: argparse.Namespace, run: Any) -> None:
             side = bool(chunk % 2) if switch else True
             if switch:
                 setattr(*switch, side)
-            began, pg_began = time.process_time(), pg_cpu_s(postmaster)
+            # /proc read outside the timed window: ~6 ms, 0.06 ms a request of a chunk
+            pg_began = pg_cpu_s(postmaster)
+            began = time.process_time()
             for _ in range(args.chunk):
                 await call(app, body, token)
             cpu[side].append((time.process_time() - began) * 1000 / args.chunk)
