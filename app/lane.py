@@ -158,7 +158,7 @@ class FastLane:
         if await self.buckets.take(key, requested) is not None:
             self._fallback("rate", context)
             return None
-        run = Run(self.schema, context, variables)
+        run = Run(self.schema, context, variables, written_by_orjson=True)
         failed: Exception | None = None
         try:
             data = await run.objects(plan.fields, [None])

@@ -37,10 +37,15 @@ class Run:
         schema: strawberry.Schema,
         context: Any,
         variables: VariableValues,
+        *,
+        written_by_orjson: bool = False,
     ) -> None:
         self.schema = schema
         self.context = context
         self.variables = variables
+        # the response goes to orjson as it is (the lane's): dates and instants may stay
+        # objects (values.written_as_is); other callers get the serialised strings
+        self.written_by_orjson = written_by_orjson
         # what the lane's run loaded, when this run follows it (Context.loaded)
         self.loaded: dict[Any, Any] | None = getattr(context, "loaded", None)
         self.objects_made = 0  # response objects, the root included: the actual cost
@@ -84,8 +89,12 @@ class Run:
             columns[j] = values = many(sources)
             if non_null and None in values:
                 raise Fallback("null in a non-null field")
-        for j, read, column in level.leaves:
-            columns[j] = column(list(map(read, sources)))  # C loops over attrgetters
+        for j, read, column, as_is in level.leaves:
+            values = list(map(read, sources))  # C loops over attrgetters
+            if as_is is not None and self.written_by_orjson and as_is(values):
+                columns[j] = values  # dates and instants: orjson writes them alike
+            else:
+                columns[j] = column(values)
         for j, read, inner, non_null in level.inline:
             columns[j] = self.inlined(inner, list(map(read, sources)), non_null)
         return columns

@@ -4,12 +4,15 @@ A level of a run (execution/run.py) has one list of values per field; these turn
 into what the response holds, with one function per type or selection made once.
 """
 
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
+import orjson
 from graphql import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
@@ -22,6 +25,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLString,
 )
 
@@ -38,6 +42,7 @@ class Fallback(Exception):
 
 
 Column = Callable[[list[Any]], list[Any]]
+AsIs = Callable[[list[Any]], bool]
 _UNKNOWN: Any = object()  # a value an enum's dict does not name: serialize decides
 # id(type) -> (type, its column function); output types live as long as their schema
 _columns: dict[int, tuple[GraphQLOutputType, Column]] = {}
@@ -113,15 +118,16 @@ class Level:
 
     Each entry holds the field's position in the response object: ``typenames`` (position,
     type name), ``columns`` (position, the declaration's column function, whether a null is
-    refused), ``leaves`` (position, read, serialiser), ``inline`` (position, read, the object
-    type's level, whether a null is refused: a plain object of leaves, such as Money, made
-    at once with no await), ``later`` (position, plan, the read of an object field or None
+    refused), ``leaves`` (position, read, serialiser, for a date or an instant the check of
+    :func:`written_as_is`), ``inline`` (position, read, the object type's level, whether a
+    null is refused: a plain object of leaves, such as Money, made at once with no await),
+    ``later`` (position, plan, the read of an object field or None
     for a load, the field's :class:`Shape`): the fields awaited, in order.
     """
 
     typenames: tuple[tuple[int, str], ...]
     columns: tuple[tuple[int, Callable[[list[Any]], list[Any]], bool], ...]
-    leaves: tuple[tuple[int, Callable[[Any], Any], Column], ...]
+    leaves: tuple[tuple[int, Callable[[Any], Any], Column, AsIs | None], ...]
     inline: tuple[tuple[int, Callable[[Any], Any], "Level", bool], ...]
     later: tuple[tuple[int, FieldPlan, Callable[[Any], Any] | None, "Shape"], ...]
     make: Callable[..., dict[str, Any]]  # the response object of the columns' values
@@ -150,7 +156,7 @@ def level_of(plans: list[FieldPlan]) -> Level:
         return known[1]
     typenames: list[tuple[int, str]] = []
     columns: list[tuple[int, Callable[[list[Any]], list[Any]], bool]] = []
-    leaves: list[tuple[int, Callable[[Any], Any], Column]] = []
+    leaves: list[tuple[int, Callable[[Any], Any], Column, AsIs | None]] = []
     inline: list[tuple[int, Callable[[Any], Any], Level, bool]] = []
     later: list[tuple[int, FieldPlan, Callable[[Any], Any] | None, Shape]] = []
     for j, plan in enumerate(plans):
@@ -165,7 +171,7 @@ def level_of(plans: list[FieldPlan]) -> Level:
         else:
             assert plan.read is not None
             if plan.leaf is not None:
-                leaves.append((j, plan.read, column_of(plan.type)))
+                leaves.append((j, plan.read, column_of(plan.type), written_as_is(plan.type)))
                 continue
             shape = _shape(plan, plan.type)
             if shape.level is not None and not shape.level.later:
@@ -247,3 +253,43 @@ def serialised(values: Iterable[Any], type_: GraphQLLeafType) -> list[Any]:
         return list(map(serialize, values))  # a C loop when serialize is C (isoformat)
     except Exception as error:  # the reference path reports it on the field
         raise Fallback(f"{type_.name} cannot serialise a value") from error
+
+
+# the leaf types whose serialisation orjson repeats byte for byte, by name: isoformat
+_AS_IS_TYPES = {"DateTime": datetime.datetime, "Date": datetime.date}
+_AS_IS_SAMPLES = {
+    datetime.datetime: (
+        datetime.datetime(2026, 1, 31, 9, 30, tzinfo=datetime.UTC),
+        datetime.datetime(999, 12, 31, 23, 59, 59, 250, tzinfo=datetime.UTC),
+    ),
+    datetime.date: (datetime.date(2026, 1, 31), datetime.date(999, 1, 2)),
+}
+# orjson writes an offset of whole minutes as isoformat does (UTC, as asyncpg gives every
+# timestamptz) and a naive instant without one; "+01:00:30" it would cut to "+01:00"
+_AS_IS_ZONES = frozenset({datetime.UTC, None})
+_zone = attrgetter("tzinfo")
+
+
+def written_as_is(type_: GraphQLOutputType) -> AsIs | None:
+    """Return, for a Date or DateTime field, the check that a column of its values may go
+    to the response unserialised: the lane's answers are written by orjson (app/answers.py),
+    which writes these values as their serialisation would, ~10x faster. None for the rest.
+    """
+    leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if not isinstance(leaf, GraphQLScalarType) or leaf.name not in _AS_IS_TYPES:
+        return None
+    kind = _AS_IS_TYPES[leaf.name]
+    try:  # another serialisation (a scalar changed underneath): always serialised
+        if any(leaf.serialize(v) != orjson.dumps(v)[1:-1].decode() for v in _AS_IS_SAMPLES[kind]):
+            return None
+    except Exception:
+        return None
+    # a null in a non-null field is not as is: the serialiser's column falls back
+    types = frozenset({kind} if leaf is not type_ else {kind, type(None)})
+
+    def as_is(values: list[Any]) -> bool:
+        if not set(map(type, values)) <= types:  # exactly: a datetime is a date too
+            return False
+        return kind is datetime.date or set(map(_zone, filter(None, values))) <= _AS_IS_ZONES
+
+    return as_is

@@ -1,10 +1,11 @@
 """Pieces of the planned run: response objects made by generated functions, leaf values."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -21,7 +22,15 @@ from graphql.execution.values import VariableValues
 from execution import compat
 from execution.plan import plan_document
 from execution.run import Run
-from execution.values import Fallback, Shape, _maker, column_of, level_of, serialised
+from execution.values import (
+    Fallback,
+    Shape,
+    _maker,
+    column_of,
+    level_of,
+    serialised,
+    written_as_is,
+)
 from schema.build import build_schema
 
 
@@ -83,6 +92,47 @@ def test_a_column_of_a_non_null_type_refuses_a_null_and_a_nullable_one_keeps_it(
             column_of(GraphQLNonNull(leaf))([value, None])
     with pytest.raises(Fallback, match="null in a non-null field"):  # an item of the list
         column_of(strings)([["a", None]])
+
+
+def test_only_dates_and_instants_orjson_writes_alike_may_stay_objects() -> None:
+    instant, day = scalar("DateTime"), scalar("Date")
+    utc = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
+    seconds = utc.astimezone(timezone(timedelta(hours=1, seconds=30)))  # "+01:00:30"
+    nullable, required, days = (
+        written_as_is(instant),
+        written_as_is(GraphQLNonNull(instant)),
+        written_as_is(day),
+    )
+    assert nullable is not None and required is not None and days is not None
+    assert nullable([utc, None, utc.replace(tzinfo=None)]) and required([utc])
+    assert not nullable([utc, seconds])  # orjson would cut the offset's seconds
+    assert not required([utc, None])  # the serialiser's column refuses the null
+    assert days([date(2026, 1, 2), None]) and not days([utc])  # a datetime is a date too
+    assert not nullable(["2026-12-02T03:04:05+00:00"])
+    assert written_as_is(GraphQLString) is None and written_as_is(scalar("Decimal")) is None
+
+
+def test_the_lane_leaves_dates_and_instants_to_orjson_and_its_answer_is_the_same() -> None:
+    core = compat.core_schema(build_schema())
+    query = "{ expenses { nodes { spentAt deletedAt } } }"
+    (expenses,) = plan_document(core, parse(query), None).fields
+    (nodes,) = expenses.children["ExpenseConnection"]
+    level = level_of(nodes.children["Expense"])
+    utc = datetime(2026, 12, 2, 3, 4, 5, 600, tzinfo=UTC)
+    seconds = utc.astimezone(timezone(timedelta(hours=-1, seconds=-30)))
+    rows = [
+        SimpleNamespace(spent_at=utc, deleted_at=None),
+        SimpleNamespace(spent_at=utc, deleted_at=seconds),
+    ]
+    for by_orjson in (False, True):
+        run = Run(build_schema(), None, VariableValues({}, {}), written_by_orjson=by_orjson)
+        made = list(map(level.make, *run.filled(level, rows)))
+        assert orjson.loads(orjson.dumps(made)) == [
+            {"spentAt": "2026-12-02T03:04:05.000600+00:00", "deletedAt": None},
+            {"spentAt": "2026-12-02T03:04:05.000600+00:00", "deletedAt": seconds.isoformat()},
+        ]
+        assert (made[0]["spentAt"] is utc) is by_orjson  # kept as is for the lane only
+        assert made[1]["deletedAt"] == "2026-12-02T02:03:35.000600-01:00:30"
 
 
 def test_a_value_its_type_cannot_serialise_falls_back() -> None:
