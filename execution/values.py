@@ -121,8 +121,8 @@ class Level:
     refused), ``leaves`` (position, read, serialiser, for a date or an instant the check of
     :func:`written_as_is`), ``inline`` (position, read, the object type's level, whether a
     null is refused: a plain object of leaves, such as Money, made at once with no await),
-    ``later`` (position, plan, the read of an object field or None
-    for a load, the field's :class:`Shape`): the fields awaited, in order.
+    ``later`` (position, plan, the read of an object field or None for a load, the field's
+    :class:`Shape`): the fields awaited, in order.
     """
 
     typenames: tuple[tuple[int, str], ...]
