@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 10, quick 5)")
     parser.add_argument("--concurrency", help="comma-separated (default 1,8,32, quick 1,8)")
     parser.add_argument(
-        "--shapes", help="comma-separated subset of list,teams,detail,summary,search,sync,floor"
+        "--shapes",
+        help="comma-separated subset of list,teams,detail,summary,search,sync,floor,q1,q2,q3",
     )
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument(

@@ -1,4 +1,5 @@
-"""The query mix: six request shapes a dashboard and an integration send."""
+"""The query mix: six request shapes a dashboard and an integration send, and the three
+shapes of peerbench (bench/peerbench/bare/q*.graphql) the fast-lane issue's targets name."""
 
 import json
 from dataclasses import dataclass, field
@@ -6,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.data import Facts
+from bench.peer_bare import DOCS
 from devdata.org import ANCHOR
 from resolvers.ids import encode_id
 
@@ -140,7 +142,7 @@ def list_page(first: int) -> Shape:
 
 
 def build_shapes(facts: Facts) -> list[Shape]:
-    """Return the six shapes (and the floor) for the seeded database's biggest tenant."""
+    """Return the six shapes, the floor and peerbench's three for the biggest tenant."""
     return [
         list_page(LIST_PAGE_SIZE),
         Shape(
@@ -173,4 +175,19 @@ def build_shapes(facts: Facts) -> list[Shape]:
             {"since": SYNC_SINCE.isoformat()},
         ),
         Shape("floor", "reference: { __typename }, the fixed cost of a request", FLOOR),
+        *peer_shapes(facts),
+    ]
+
+
+def peer_shapes(facts: Facts) -> list[Shape]:
+    """Return peerbench's q1, q2 and q3 as expensegraph's contestants send them, for the
+    biggest tenant's admin (q3: its detail expense)."""
+    detail = {"id": encode_id("Expense", facts.detail_expense_id)}
+    return [
+        Shape(name, f"peerbench {name}: {what}", (DOCS / f"{name}.graphql").read_text(), variables)
+        for name, what, variables in (
+            ("q1", "50 newest expenses with member, card, team, category, receipts", {}),
+            ("q2", "20 teams with memberCount and 5 newest expenses each", {}),
+            ("q3", "node(id) of one expense with member, card, receipts", detail),
+        )
     ]
