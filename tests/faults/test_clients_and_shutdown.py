@@ -152,7 +152,7 @@ async def test_clients_hanging_up_mid_request_leak_no_connection(
             ]
             await wait_for_lock_waiter(own_pg, count=5)
             readers = [
-                _hang_up(served.port, read, rng.uniform(0.02, 0.3), n % 2 == 0) for n in range(45)
+                _hang_up(served.port, read, rng.uniform(0.01, 0.15), n % 2 == 0) for n in range(45)
             ]
             left_early = await asyncio.wait_for(asyncio.gather(*writers, *readers), 10)
             orphans = [b for b in await app_backends(own_pg) if b["wait"] == "Lock"]
