@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 LOOP = """
+import sys
 import time
 
 class Box:
@@ -39,7 +40,7 @@ for _ in range(5):
     strings_and_dicts(1_000_000)
     calls(1_000_000)
     best = min(best, time.process_time() - start)
-print(f"{best:.3f}")
+print(f"{sys.version.split()[0]}: {best:.3f} s")
 """
 
 
@@ -47,13 +48,7 @@ def main() -> None:
     """Print the best of five CPU times of the loop for each interpreter named (or this one)."""
     for python in sys.argv[1:] or [sys.executable]:
         done = subprocess.run([python, "-c", LOOP], capture_output=True, text=True, check=True)
-        version = subprocess.run(
-            [python, "-c", "import sys; print(sys.version.split()[0])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        print(f"{python} ({version.stdout.strip()}): {done.stdout.strip()} s")
+        print(f"{python} {done.stdout.strip()}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ SYSTEM = Path("/usr/bin/python3.11")
 
 
 def pick(path: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the script with ``path`` as PATH (plus what bash itself needs) and ``env``."""
+    """Run the script with only ``path`` as PATH and the variables ``env``."""
     return subprocess.run(
         [PICK], env={"PATH": path, **env}, capture_output=True, text=True, timeout=60
     )
