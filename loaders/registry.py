@@ -1,19 +1,11 @@
 """The per-request loader set, built lazily: a request pays only for the loaders it uses."""
 
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from db.engine import RequestDb
-from db.rows import (
-    CardRow,
-    CategoryRow,
-    ExpenseRow,
-    MemberRow,
-    NodeRow,
-    ReceiptRow,
-    TeamRow,
-)
+from db.nodes import BUSINESS, NodeType
+from db.rows import NodeRow
 from db.sql import Columns
-from db.tables.org import businesses
 from db.visibility import Visibility
 from loaders.base import BATCHING, TenantLoader
 from loaders.cards import SpendThisPeriodByCardLoader
@@ -35,6 +27,11 @@ from loaders.teams import ActiveMemberCountByTeamLoader
 ById = TenantLoader[int, NodeRow | None]
 L = TypeVar("L", bound=TenantLoader[Any, Any])
 C = TypeVar("C", bound=ChildrenLoader[Any])
+R = TypeVar("R", bound=NodeRow)
+
+
+def _table(node: NodeType[Any] | str) -> str:
+    return node if isinstance(node, str) else node.table.name
 
 
 class _PerRequest(Generic[L]):
@@ -62,69 +59,32 @@ class Loaders:
         self._missing: dict[str, set[int]] = {}  # by table: ids no visible loader found
         self._narrowed: dict[tuple[type, tuple[str, ...]], ChildrenLoader[Any]] = {}
 
-    # the type of a node table's rows follows from its name
+    # the type of the rows follows from the node type's entry (db/nodes.py); by table name
+    # (the executor's plans), they are only known to be some node type's
     @overload
-    def ref(self, table: Literal["cards"], columns: Columns = None) -> RowByIdLoader[CardRow]: ...
+    def ref(self, node: NodeType[R], columns: Columns = None) -> RowByIdLoader[R]: ...
     @overload
-    def ref(
-        self, table: Literal["categories"], columns: Columns = None
-    ) -> RowByIdLoader[CategoryRow]: ...
-    @overload
-    def ref(
-        self, table: Literal["expenses"], columns: Columns = None
-    ) -> RowByIdLoader[ExpenseRow]: ...
-    @overload
-    def ref(
-        self, table: Literal["members"], columns: Columns = None
-    ) -> RowByIdLoader[MemberRow]: ...
-    @overload
-    def ref(
-        self, table: Literal["receipts"], columns: Columns = None
-    ) -> RowByIdLoader[ReceiptRow]: ...
-    @overload
-    def ref(self, table: Literal["teams"], columns: Columns = None) -> RowByIdLoader[TeamRow]: ...
-    @overload
-    def ref(self, table: str, columns: Columns = None) -> RowByIdLoader[NodeRow]: ...
-    def ref(self, table: str, columns: Columns = None) -> RowByIdLoader[Any]:
-        """Return the loader of ``table`` rows referenced from an already visible object.
+    def ref(self, node: str, columns: Columns = None) -> RowByIdLoader[NodeRow]: ...
+    def ref(self, node: NodeType[Any] | str, columns: Columns = None) -> RowByIdLoader[Any]:
+        """Return the loader of a node table's rows (its entry, or its table's name) referenced
+        from an already visible object.
 
         With ``columns``, one whose rows hold only those (and the id), for a selection that
         reads no more (execution/columns.py); whole rows are primed by list pages.
         """
-        return self._by_id(self._refs, table, columns, visible_only=False)
+        return self._by_id(self._refs, _table(node), columns, visible_only=False)
 
     @overload
-    def visible(self, table: Literal["businesses"], columns: Columns = None) -> BusinessLoader: ...
-    @overload
     def visible(
-        self, table: Literal["cards"], columns: Columns = None
-    ) -> RowByIdLoader[CardRow]: ...
+        self, node: NodeType[R], columns: Columns = None
+    ) -> TenantLoader[int, R | None]: ...
     @overload
-    def visible(
-        self, table: Literal["categories"], columns: Columns = None
-    ) -> RowByIdLoader[CategoryRow]: ...
-    @overload
-    def visible(
-        self, table: Literal["expenses"], columns: Columns = None
-    ) -> RowByIdLoader[ExpenseRow]: ...
-    @overload
-    def visible(
-        self, table: Literal["members"], columns: Columns = None
-    ) -> RowByIdLoader[MemberRow]: ...
-    @overload
-    def visible(
-        self, table: Literal["receipts"], columns: Columns = None
-    ) -> RowByIdLoader[ReceiptRow]: ...
-    @overload
-    def visible(
-        self, table: Literal["teams"], columns: Columns = None
-    ) -> RowByIdLoader[TeamRow]: ...
-    @overload
-    def visible(self, table: str, columns: Columns = None) -> ById: ...
-    def visible(self, table: str, columns: Columns = None) -> TenantLoader[int, Any]:
-        """Return the loader of ``table`` rows by a client-supplied id (visibility applies);
-        with ``columns``, one whose rows hold only those (and the id)."""
-        if table == businesses.name:  # one row per request: one loader, however it is asked
+    def visible(self, node: str, columns: Columns = None) -> ById: ...
+    def visible(self, node: NodeType[Any] | str, columns: Columns = None) -> TenantLoader[int, Any]:
+        """Return the loader of a node table's rows by a client-supplied id (visibility
+        applies); with ``columns``, one whose rows hold only those (and the id)."""
+        table = _table(node)
+        if table == BUSINESS.table.name:  # one row per request: one loader, however it is asked
             return self.business
         return self._by_id(self._visible, table, columns, visible_only=True)
 

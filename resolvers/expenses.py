@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
 
+from db.nodes import EXPENSE
 from db.permissions import Permission
 from db.queries.expenses import EXPENSE_ORDERS, count_expenses, expense_page
 from db.queries.expenses import ExpenseParent as ExpenseParent  # schema/expense.py names it here
@@ -42,7 +43,7 @@ async def list_expenses(
         db=ctx.db, visibility=loaders.visibility, spec=spec, keyset=keys, columns=columns
     )
     # for the references to these expenses; narrowed rows only for those reading no more
-    loaders.ref("expenses", columns).prime_many([(row.id, row) for row in page.rows])
+    loaders.ref(EXPENSE, columns).prime_many([(row.id, row) for row in page.rows])
 
     async def count() -> int:
         return await count_expenses(db=ctx.db, visibility=loaders.visibility, spec=spec)

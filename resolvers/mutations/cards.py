@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from db.money import MINOR_UNITS
+from db.nodes import CARD
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES, Role
 from db.rows import CardRow
@@ -55,7 +56,7 @@ async def _lock_managed(ctx: Context, global_id: str, *, team_managers: bool = T
     """
     principal, loaders = ctx.require()
     id_ = row_id(global_id, "Card")
-    found(await loaders.visible("cards").load(id_), "card")
+    found(await loaders.visible(CARD).load(id_), "card")
     card = found(
         await card_writes.locked_card(db=ctx.db, business_id=principal.business_id, card_id=id_),
         "card",

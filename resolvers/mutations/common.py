@@ -4,6 +4,7 @@ import base64
 import binascii
 from typing import Any
 
+from db.nodes import EXPENSE
 from db.permissions import Permission
 from db.rows import ExpenseRow
 from db.writes import events
@@ -54,7 +55,7 @@ async def lock_all_visible(ctx: Context, ids: list[int]) -> dict[int, ExpenseRow
     overlapping sets cannot deadlock.
     """
     principal, loaders = ctx.require()
-    visible = await loaders.visible("expenses").load_all(ids)
+    visible = await loaders.visible(EXPENSE).load_all(ids)
     wanted = [id_ for id_, row in zip(ids, visible, strict=True) if row is not None]
     if not wanted:
         return {}

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from db.nodes import CATEGORY
 from db.queries.summary_rollup import supported_instant
 from db.roles import WHOLE_BUSINESS_ROLES
 from db.rows import ExpenseRow, MemberRow
@@ -77,9 +78,7 @@ async def _references(
     if fields.category_id is not None:
         category_id = row_id(fields.category_id, "Category", "categoryId")
         _, loaders = ctx.require()
-        category = found(
-            await loaders.ref("categories").load(category_id), "category", "categoryId"
-        )
+        category = found(await loaders.ref(CATEGORY).load(category_id), "category", "categoryId")
         if category.archived_at is not None:  # it keeps its expenses, and takes no new ones
             raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")
         values["category_id"] = category_id

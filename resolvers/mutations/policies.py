@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from db.nodes import CATEGORY
 from db.permissions import Permission
 from db.rows import PolicyRow
 from db.writes import policies as policy_writes
@@ -82,7 +83,7 @@ async def _category(ctx: Context, global_id: str | None, current: int | None) ->
         return None
     _, loaders = ctx.require()
     id_ = row_id(global_id, "Category", "categoryId")
-    category = found(await loaders.ref("categories").load(id_), "category", "categoryId")
+    category = found(await loaders.ref(CATEGORY).load(id_), "category", "categoryId")
     if category.archived_at is not None and id_ != current:
         raise fail(RuleCode.CATEGORY_ARCHIVED, "The category is archived.", "categoryId")
     return id_

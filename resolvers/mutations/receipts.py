@@ -16,6 +16,7 @@ Choices, also stated in the schema's descriptions:
 import asyncio
 import hashlib
 
+from db.nodes import EXPENSE, RECEIPT
 from db.permissions import Permission
 from db.receipt_storage import ReceiptStorage, content_key
 from db.roles import WHOLE_BUSINESS_ROLES
@@ -127,7 +128,7 @@ async def detach_receipt(ctx: Context, receipt_global_id: str) -> ReceiptRow:
         receipt = await _lock_visible_receipt(ctx, principal, receipt_global_id)
         if receipt.expense_id is None:
             return receipt
-        if await loaders.visible("expenses").load(receipt.expense_id) is None:
+        if await loaders.visible(EXPENSE).load(receipt.expense_id) is None:
             raise fail(
                 RuleCode.FORBIDDEN,
                 "The receipt is attached to an expense you cannot change.",
@@ -174,7 +175,7 @@ async def _uploader(ctx: Context, principal: Principal, member_global_id: str | 
 async def _lock_visible_receipt(ctx: Context, principal: Principal, global_id: str) -> ReceiptRow:
     id_ = row_id(global_id, "Receipt", "receiptId")
     _, loaders = ctx.require()
-    if await loaders.visible("receipts").load(id_) is None:
+    if await loaders.visible(RECEIPT).load(id_) is None:
         raise fail(RuleCode.NOT_FOUND, "No receipt with that id.", "receiptId")
     row = await receipt_writes.locked_receipt(
         db=ctx.db, business_id=principal.business_id, receipt_id=id_

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import fastread, sent_together
 from db.engine import RequestDb
 from db.fastread import keep, keyed_sql, unkeyed_sql
+from db.nodes import CARD, MEMBER
 from db.paging import Keyset
 from db.queries.expenses import ExpenseSpec
 from db.tables.expense import expenses
@@ -48,8 +49,8 @@ def _page(business_id: int, limit: int) -> object:
 
 def _followers(loaders: Loaders) -> list[object]:
     return [
-        loaders.ref("members", ("name",)).following("expenses", "member_id"),
-        loaders.ref("cards", ("last4",)).following("expenses", "card_id"),  # some null
+        loaders.ref(MEMBER, ("name",)).following("expenses", "member_id"),
+        loaders.ref(CARD, ("last4",)).following("expenses", "card_id"),  # some null
         loaders.narrowed(loaders.receipts_by_expense, ("file_name",)).following("expenses", "id"),
     ]
 
@@ -114,8 +115,8 @@ async def test_a_one_row_reads_followers_take_its_keys_by_equality(
 async def _loaded(loaders: Loaders, rows: Sequence[Any]) -> tuple[list[Any], ...]:
     """Return what the followers' loaders hold for ``rows``' keys."""
     return (
-        await loaders.ref("members", ("name",)).load_all([r.member_id for r in rows]),
-        await loaders.ref("cards", ("last4",)).load_all([r.card_id for r in rows if r.card_id]),
+        await loaders.ref(MEMBER, ("name",)).load_all([r.member_id for r in rows]),
+        await loaders.ref(CARD, ("last4",)).load_all([r.card_id for r in rows if r.card_id]),
         await loaders.narrowed(loaders.receipts_by_expense, ("file_name",)).load_all(
             [r.id for r in rows]
         ),
@@ -142,7 +143,7 @@ async def test_a_follower_with_no_keys_is_not_a_statement(
     db.follows.offer(_followers(loaders))  # type: ignore[arg-type]
     assert await db.rows(_page(-1, 5)) == []  # type: ignore[arg-type]
     assert statements.count == 1
-    assert not loaders.ref("members", ("name",))._primed
+    assert not loaders.ref(MEMBER, ("name",))._primed
 
 
 async def test_all_or_none_go_with_a_read(
@@ -155,7 +156,7 @@ async def test_all_or_none_go_with_a_read(
     db.follows.offer(followers)  # type: ignore[arg-type]
     assert await db.rows(_page(world.a.id, 5))  # type: ignore[arg-type]
     assert statements.count == 1
-    assert not loaders.ref("members", ("name",))._primed
+    assert not loaders.ref(MEMBER, ("name",))._primed
 
 
 @pytest.mark.parametrize("twice", [False, True])

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Row, Table
 
 from db.engine import RequestDb
+from db.nodes import EXPENSE, MEMBER
 from db.tables.expense import expense_events, expenses
 from db.tables.org import businesses, cards, categories, members, policies, teams
 from db.tables.receipt import receipts
@@ -70,7 +71,7 @@ async def test_rows_by_a_client_supplied_id_follow_visibility(
     assert own and own != set(keys)
     loaders = make_loaders(db, employee(world.a))
     visible, referenced = await asyncio.gather(
-        loaders.visible("expenses").load_all(keys), loaders.ref("expenses").load_all(keys)
+        loaders.visible(EXPENSE).load_all(keys), loaders.ref(EXPENSE).load_all(keys)
     )
     assert ids_of(visible) == [key if key in own else None for key in keys]
     assert ids_of(referenced) == keys  # a reference from a visible object: tenant only
@@ -82,7 +83,7 @@ async def test_a_narrowed_loader_reads_its_columns_and_hears_of_changes(
 ) -> None:
     mine = [row for row in committed[members.name] if row.business_id == world.a.id]
     loaders = make_loaders(db, whole(world.a))
-    narrowed = loaders.ref("members", ("name",))
+    narrowed = loaders.ref(MEMBER, ("name",))
     found = await narrowed.load_all([row.id for row in mine])
     assert [(row.id, row.name) for row in found if row is not None] == [
         (row.id, row.name) for row in mine
@@ -90,11 +91,11 @@ async def test_a_narrowed_loader_reads_its_columns_and_hears_of_changes(
     assert all(not hasattr(row, "email") for row in found)  # the id and name only
     assert counted.count == 1
     # a write in the same request: every loader of the table hears of the new (whole) row
-    whole_row = await loaders.ref("members").load(mine[0].id)
+    whole_row = await loaders.ref(MEMBER).load(mine[0].id)
     assert whole_row is not None and counted.count == 2
     renamed = whole_row._replace(name="Renamed")  # type: ignore[attr-defined]
     loaders.changed("members", renamed.id, renamed)
-    assert [await narrowed.load(renamed.id), await loaders.ref("members").load(renamed.id)] == [
+    assert [await narrowed.load(renamed.id), await loaders.ref(MEMBER).load(renamed.id)] == [
         renamed,
         renamed,
     ]
@@ -207,10 +208,10 @@ async def test_a_narrowed_lookup_by_id_hears_of_changes(
 ) -> None:
     loaders = make_loaders(db, employee(world.a))
     mine = world.a.expense_ids[5]  # the employee's own
-    narrowed = loaders.visible("expenses", ("merchant_name",))
+    narrowed = loaders.visible(EXPENSE, ("merchant_name",))
     [row] = await narrowed.load_all([mine])
     assert row is not None and not hasattr(row, "description") and counted.count == 1
-    [whole_row] = await loaders.visible("expenses").load_all([mine])
+    [whole_row] = await loaders.visible(EXPENSE).load_all([mine])
     assert whole_row is not None
     renamed = whole_row._replace(merchant_name="Renamed")  # type: ignore[attr-defined]
     loaders.changed("expenses", mine, renamed)
