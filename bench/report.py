@@ -150,8 +150,8 @@ def targets(mode: ModeResult) -> list[str]:
     return lines
 
 
-def machine(postgres_version: str) -> str:
-    """Return one line describing this machine."""
+def machine(postgres_version: str, load_at_start: tuple[float, float, float]) -> str:
+    """Return one line describing this machine, with its load average when the run began."""
     model = next(
         (
             line.split(":", 1)[1].strip()
@@ -164,7 +164,7 @@ def machine(postgres_version: str) -> str:
         (int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal:")),
         0,
     )
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    load = ", ".join(f"{value:.2f}" for value in load_at_start)
     return (
         f"{os.cpu_count()} cores ({model}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
         f"PostgreSQL {postgres_version} (embedded), Python {platform.python_version()}, "

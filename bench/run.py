@@ -7,9 +7,11 @@ and PostgreSQL's execution time in-process, with loader batching on and then off
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -168,16 +170,31 @@ def code_line(at_start: str, at_end: str) -> str:
     )
 
 
-def header(
-    args: argparse.Namespace, facts: data.Facts, started: float, code_at_start: str
-) -> list[str]:
+@dataclass(frozen=True)
+class Start:
+    """What the run's header reports as it was when the run began."""
+
+    at: datetime
+    clock: float  # time.monotonic()
+    load: tuple[float, float, float]
+    code: str
+
+    @classmethod
+    def now(cls) -> "Start":
+        """Return the machine's and the code's state now."""
+        at, clock, load = datetime.now(UTC), time.monotonic(), os.getloadavg()
+        return cls(at, clock, load, report.code_version(BENCH_DIR.parent))
+
+
+def header(args: argparse.Namespace, facts: data.Facts, start: Start) -> list[str]:
     """Return the lines that say when, how and on what this run was made."""
     command = f"{Path(sys.executable)} -m bench.run {' '.join(sys.argv[1:])}".strip()
     return [
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; wall time {time.monotonic() - started:.0f} s",
+        f"Date: {start.at:%Y-%m-%d %H:%M} UTC (start); wall time "
+        f"{time.monotonic() - start.clock:.0f} s",
         f"Command (from the repo root): `{command}`",
-        f"Machine: {report.machine(facts.postgres_version)}",
-        f"Code: {code_line(code_at_start, report.code_version(BENCH_DIR.parent))}",
+        f"Machine: {report.machine(facts.postgres_version, start.load)}",
+        f"Code: {code_line(start.code, report.code_version(BENCH_DIR.parent))}",
         f"Data: `{args.data_dir}`, {facts.total_expenses:,} expenses (seed {args.seed}); biggest "
         f"tenant id {facts.business_id} with {facts.business_expenses:,} expenses, as its ADMIN; "
         f'search term "{facts.merchant_term}"',
@@ -196,8 +213,7 @@ def header(
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print (and maybe write) its results."""
     args = parse_args(argv)
-    started = time.monotonic()
-    code_at_start = report.code_version(BENCH_DIR.parent)
+    start = Start.now()
     ensure_wrk()
     facts = prepare_data(args)
     settings = Settings.from_env(data.child_env(args.data_dir))
@@ -212,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     modes = [run_mode(args, facts, token, shapes, batching=True)]
     if not args.batching_only:
         modes.append(run_mode(args, facts, token, shapes, batching=False))
-    generated = report.compose(header(args, facts, started, code_at_start), modes)
+    generated = report.compose(header(args, facts, start), modes)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     (OUT_DIR / f"results-{stamp}.md").write_text(generated)
     print(generated)
