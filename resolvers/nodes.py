@@ -38,7 +38,7 @@ async def node(
     _, loaders = ctx.require(node_type.read_permission)
     # load_all: one future for the batch, not aiodataloader's future and task per key
     narrowed = None if columns is None else columns.get(type_name)
-    (row,) = await loaders.visible(node_type.table.name, narrowed).load_all([id_])
+    (row,) = await loaders.visible(node_type, narrowed).load_all([id_])
     if row is None:
         raise not_found()
     return type_name, row
