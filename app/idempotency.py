@@ -2,7 +2,7 @@
 
 Same key, same request: the stored response is replayed byte for byte and nothing runs
 again. Same key, different request: 422 CONFLICT. Same key while the first is still
-running: 409 CONFLICT. Keys are scoped per business and credential and kept 24 hours.
+running: 409 CONFLICT. Keys belong to one business and one credential and are kept 24 hours.
 
 Only final outcomes are stored: a success, or business-rule failures in ``userErrors``.
 The response is stored in the same transaction as the mutation's writes, so both happen or
@@ -69,13 +69,13 @@ async def run(
     principal: Principal,
 ) -> Answer:
     """Return the answer to a mutation sent with ``key``: replayed, refused or run once."""
-    scope = idempotency.KeyScope(principal.business_id, principal.label, key)
+    key_id = idempotency.KeyId(principal.business_id, principal.label, key)
     await db.begin_write()
     db.hold_commit = True
-    if not await idempotency.try_lock(db=db, scope=scope):
+    if not await idempotency.try_lock(db=db, key_id=key_id):
         message = "A request with this Idempotency-Key is still in progress; retry later."
         return answer(409, error_body(message, ErrorCode.CONFLICT))
-    previous = await idempotency.stored(db=db, scope=scope)
+    previous = await idempotency.stored(db=db, key_id=key_id)
     if previous is not None and previous.response is not None:  # store() always sets it
         if previous.request_hash != request_hash:
             message = "This Idempotency-Key was used for a different request."
@@ -94,7 +94,7 @@ async def run(
         "raw": result.body.decode(),
         "contentType": result.headers.get("content-type"),
     }
-    await idempotency.store(db=db, scope=scope, request_hash=request_hash, response=stored)
+    await idempotency.store(db=db, key_id=key_id, request_hash=request_hash, response=stored)
     try:
         await db.commit()
     except Exception as error:

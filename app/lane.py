@@ -141,7 +141,7 @@ class FastLane:
             return None
         plan = known.plan
         if not plan.permits(principal):
-            self._fallback("scope", context)
+            self._fallback("permission", context)
             return None
         inputs = params.variables or {}
         variables = compat.variable_values(self.core, plan.operation, inputs)

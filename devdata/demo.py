@@ -83,7 +83,7 @@ DEMO_KEY_PERMISSIONS = (
     Permission.TEAMS_READ,
 )
 # roles the CLI prints a token for; the first person listed with the role is used
-LOGIN_ROLES = ("admin", "finance", "manager", "employee")
+LOGIN_ROLES = (Role.ADMIN, Role.FINANCE, Role.MANAGER, Role.EMPLOYEE)
 
 
 class DemoLogin(NamedTuple):
@@ -100,10 +100,10 @@ class DemoBusiness:
     business_id: int
     name: str
     home_currency: str
-    members: Mapping[str, DemoLogin]  # "admin", "finance", "manager", "employee"
+    members: Mapping[Role, DemoLogin]  # each of LOGIN_ROLES
 
     @property
-    def emails(self) -> dict[str, str]:
+    def emails(self) -> dict[Role, str]:
         """Return role -> email."""
         return {role: login.email for role, login in self.members.items()}
 
@@ -195,9 +195,9 @@ async def _existing(conn: Any, spec: DemoSpec) -> DemoBusiness | None:
 
 
 def _business(spec: DemoSpec, business_id: int, ids: Mapping[str, int]) -> DemoBusiness:
-    members = {}
+    members: dict[Role, DemoLogin] = {}
     for role in LOGIN_ROLES:
-        person = next(p for p in spec.people if p.role == role.upper())
+        person = next(p for p in spec.people if p.role == role)
         members[role] = DemoLogin(ids[person.email], person.email)
     return DemoBusiness(business_id, spec.name, spec.home_currency, members)
 

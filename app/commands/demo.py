@@ -9,6 +9,7 @@ from app.auth import hash_secret, issue_token, new_api_key
 from app.commands.database import migrate, request_db
 from app.commands.serve import serve
 from app.settings import Settings
+from db.roles import Role
 
 
 async def demo(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
@@ -61,10 +62,10 @@ async def demo_credentials(settings: Settings, url: str) -> str:
             db=db, receipts_dir=settings.receipt_root, business_id=acme.business_id
         )
     lines = ["", "Ready-to-paste credentials (send as 'Authorization: Bearer <credential>'):", ""]
-    for role in ("admin", "manager", "employee"):
+    for role in (Role.ADMIN, Role.MANAGER, Role.EMPLOYEE):
         member_id, email = acme.members[role]
         token = issue_token(settings, business_id=acme.business_id, member_id=member_id)
-        lines.append(f"{role.upper()} token ({email}, {acme.name}): {token}")
+        lines.append(f"{role} token ({email}, {acme.name}): {token}")
     prefix, key = new_api_key()
     async with request_db(url) as db, db.savepoint():
         await replace_demo_key(
@@ -72,7 +73,7 @@ async def demo_credentials(settings: Settings, url: str) -> str:
         )
     readable = ", ".join(permission.partition(":")[0] for permission in DEMO_KEY_PERMISSIONS)
     lines.append(f"API key ({readable} read; {acme.name}): {key}")
-    member_id, email = globex.members["admin"]
+    member_id, email = globex.members[Role.ADMIN]
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
     lines += ["", "Another business, to see that the two never mix:"]
     lines.append(f"ADMIN token ({email}, {globex.name}): {token}\n")

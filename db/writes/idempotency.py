@@ -11,8 +11,9 @@ from db.tables.api import idempotency_keys
 
 
 @dataclass(frozen=True)
-class KeyScope:
-    """An Idempotency-Key as scoped: per business and per credential."""
+class KeyId:
+    """Which stored key a request's Idempotency-Key is: the client's key, under its business
+    and its credential (two credentials may send the same key)."""
 
     business_id: int
     principal: str
@@ -23,20 +24,20 @@ class KeyScope:
 RETENTION = "24 hours"
 
 
-async def try_lock(*, db: RequestDb, scope: KeyScope) -> bool:
+async def try_lock(*, db: RequestDb, key_id: KeyId) -> bool:
     """Take the key's transaction-scoped advisory lock; False when another request holds it."""
     statement = text(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended(:scope, 0)) AS locked"
-    ).bindparams(scope=f"{scope.business_id}\x1f{scope.principal}\x1f{scope.key}")
+        "SELECT pg_try_advisory_xact_lock(hashtextextended(:key_id, 0)) AS locked"
+    ).bindparams(key_id=f"{key_id.business_id}\x1f{key_id.principal}\x1f{key_id.key}")
     return bool((await db.rows(statement))[0].locked)
 
 
-async def stored(*, db: RequestDb, scope: KeyScope) -> IdempotencyKeyRow | None:
+async def stored(*, db: RequestDb, key_id: KeyId) -> IdempotencyKeyRow | None:
     """Return the live stored response for the key, after dropping an expired one."""
     where = (
-        idempotency_keys.c.business_id == scope.business_id,
-        idempotency_keys.c.principal == scope.principal,
-        idempotency_keys.c.key == scope.key,
+        idempotency_keys.c.business_id == key_id.business_id,
+        idempotency_keys.c.principal == key_id.principal,
+        idempotency_keys.c.key == key_id.key,
     )
     expired = func.now() - text(f"interval '{RETENTION}'")
     await db.rows(
@@ -49,15 +50,15 @@ async def stored(*, db: RequestDb, scope: KeyScope) -> IdempotencyKeyRow | None:
 
 
 async def store(
-    *, db: RequestDb, scope: KeyScope, request_hash: str, response: dict[str, Any]
+    *, db: RequestDb, key_id: KeyId, request_hash: str, response: dict[str, Any]
 ) -> None:
     """Store the response in the request's write transaction (it commits with the writes)."""
     await db.rows(
         insert(idempotency_keys)
         .values(
-            business_id=scope.business_id,
-            principal=scope.principal,
-            key=scope.key,
+            business_id=key_id.business_id,
+            principal=key_id.principal,
+            key=key_id.key,
             request_hash=request_hash,
             response=response,
         )

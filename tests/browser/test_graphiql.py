@@ -22,6 +22,7 @@ import pytest
 
 from app.auth import issue_token
 from app.graphiql import DEFAULT_HEADERS, DEFAULT_QUERY
+from db.roles import Role
 from devdata.demo import seed_demo
 from tests.conftest import SETTINGS, fresh_database
 from tests.serving import serving
@@ -86,7 +87,7 @@ class Watched:
 def demo(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     url = fresh_database(server_url)
     acme = asyncio.run(seed_demo(url=url)).acme
-    admin = acme.members["admin"]
+    admin = acme.members[Role.ADMIN]
     token = issue_token(SETTINGS, business_id=acme.business_id, member_id=admin.member_id)
     tmp = tmp_path_factory.mktemp("graphiql")
     # `serve` with what `demo` turns on: GraphiQL and introspection

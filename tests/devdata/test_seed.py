@@ -19,6 +19,7 @@ import pytest
 from db import migrate
 from db.embedded import ensure_database, start_server
 from db.money import MINOR_UNITS
+from db.roles import Role
 from devdata.demo import seed_demo
 from devdata.fx import FxTable, convert_minor, fx_walk, half_even_div
 from devdata.load import ID_TABLES, asyncpg_dsn
@@ -219,12 +220,12 @@ async def test_demo_is_idempotent(new_db: Callable[[], Awaitable[str]]) -> None:
     assert first.business_ids == again.business_ids and first.acme == again.acme
     assert await fetchval(url, "SELECT count(*) FROM businesses") == 2
     assert first.acme.emails == {
-        "admin": "admin@acme.example",
-        "finance": "finance@acme.example",
-        "manager": "manager@acme.example",
-        "employee": "employee@acme.example",
+        Role.ADMIN: "admin@acme.example",
+        Role.FINANCE: "finance@acme.example",
+        Role.MANAGER: "manager@acme.example",
+        Role.EMPLOYEE: "employee@acme.example",
     }
-    member_id, email = first.globex.members["employee"]
+    member_id, email = first.globex.members[Role.EMPLOYEE]
     assert email == "employee@globex.example"
     query = "SELECT email FROM members WHERE (business_id, id) = ($1, $2)"
     assert await fetchval(url, query, first.globex.business_id, member_id) == email

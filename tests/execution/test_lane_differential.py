@@ -222,6 +222,18 @@ async def test_a_directive_is_left_to_the_reference_path(client, world) -> None:
     assert runs("reference", "directive") == reference + 1 and runs("lane") == lane
 
 
+async def test_a_key_lacking_a_permission_falls_back(client, reference, statements, world) -> None:
+    query, variables = CORPUS["categories and receipts"]
+    await gql_raw(client, query, variables, as_=token(world.a, "admin"))  # learnt
+    fallbacks = runs("fallback", "permission")
+    expected, got = await _both(
+        client, reference, statements, query, variables, world.keys["a_expenses_only"]
+    )
+    assert got == expected
+    assert [e["extensions"]["code"] for e in got[2]["errors"]] == ["FORBIDDEN"]
+    assert runs("fallback", "permission") == fallbacks + 2
+
+
 def _drawn_queries(count: int) -> list[str]:
     """Return ``count`` drawn queries; their arguments are random, so most end in an error
     (they exercise the fallback)."""
