@@ -108,7 +108,7 @@ class Plan:
     scopes: frozenset[str]
 
     def permits(self, principal: Any) -> bool:
-        """Return True unless the caller lacks a scope the plan needs (FORBIDDEN somewhere).
+        """Return True unless the caller lacks a permission the plan needs (FORBIDDEN somewhere).
 
         Such a request goes to the reference path before any SQL: its answer depends on
         which fields fail first, and a run would read what the reference path does not.

@@ -122,16 +122,17 @@ class Loaders:
             self._narrowed[(type(whole), columns)] = loader
         return loader  # type: ignore[return-value]
 
-    def changed(self, table: str, row_id: int, row: Any = None) -> None:
-        """Forget row ``row_id`` of ``table`` in its by-id loaders: a write changed it.
+    def changed(self, node: NodeType[Any], row_id: int, row: Any = None) -> None:
+        """Forget row ``row_id`` of ``node``'s table in its by-id loaders: a write changed it.
 
         ``row``, when the write returned it, is remembered instead (no read to see it again;
         a whole row serves the loaders of fewer columns too).
         """
-        self.ref(table)  # the whole rows' loader, made if not yet, among the table's refs
+        table = node.table.name
+        self.ref(node)  # the whole rows' loader, made if not yet, among the table's refs
         refs = [loader for (name, _), loader in self._refs.items() if name == table]
         self._missing.get(table, set()).discard(row_id)
-        visible = [self.visible(table)]  # and those of fewer columns
+        visible = [self.visible(node)]  # and those of fewer columns
         visible += [loader for (name, c), loader in self._visible.items() if name == table and c]
         for loader in (*refs, *visible):
             loader.clear(row_id)

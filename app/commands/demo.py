@@ -76,7 +76,7 @@ async def demo_credentials(settings: Settings, url: str) -> str:
     member_id, email = globex.members[Role.ADMIN]
     token = issue_token(settings, business_id=globex.business_id, member_id=member_id)
     lines += ["", "Another business, to see that the two never mix:"]
-    lines.append(f"ADMIN token ({email}, {globex.name}): {token}\n")
+    lines.append(f"{Role.ADMIN} token ({email}, {globex.name}): {token}\n")
     if queued:
         lines.append(
             f"{queued} receipts queued for the worker: within seconds they are"

@@ -41,7 +41,7 @@ def api_key_id(global_id: str, *, field: str = "id") -> int:
 
 
 def _require_admin(ctx: Context) -> Principal:
-    # a key without the `admin` scope gets a top-level FORBIDDEN, as for every scope; a
+    # a key without the `admin` permission gets a top-level FORBIDDEN, as for every permission; a
     # member who is not an admin gets a FORBIDDEN userError
     return require_admin(ctx, "manage API keys")
 

@@ -1,7 +1,7 @@
 """Setting up a business: who may (admins), the names it takes, and updateBusiness.
 
 Admins are members with the ADMIN role and API keys with the ``admin`` scope. A key
-without the scope gets a top-level FORBIDDEN, as for every scope; a member who is not an
+without the permission gets a top-level FORBIDDEN, as for every permission; a member who is not an
 admin gets a FORBIDDEN userError. Every change writes one audit event.
 """
 

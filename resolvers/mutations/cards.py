@@ -73,7 +73,7 @@ async def _save(ctx: Context, card: CardRow, values: dict[str, Any]) -> CardRow:
     row = await card_writes.update_card(
         db=ctx.db, business_id=principal.business_id, card_id=card.id, values=values
     )
-    loaders.changed("cards", row.id, row)
+    loaders.changed(CARD, row.id, row)
     loaders.card_spend.clear(row.id)
     return row
 
@@ -200,6 +200,6 @@ async def issue_card(ctx: Context, new: NewCard) -> CardRow:
                      "limitPeriod": limit["limit_period"]},
         )  # fmt: skip
         _, loaders = ctx.require()
-        loaders.changed("cards", row.id, row)
+        loaders.changed(CARD, row.id, row)
         loaders.cards_by_holder.clear(holder.id)
         return row

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from db.nodes import CATEGORY
 from db.permissions import Permission
 from db.rows import CategoryRow
 from db.writes import categories as category_writes
@@ -95,7 +96,7 @@ async def create_category(ctx: Context, changes: CategoryChanges) -> CategoryRow
             ctx, object_type="Category", object_id=row.id, action="CREATED",
             details={"name": row.name, "glCode": row.gl_code},
         )  # fmt: skip
-        return seen(ctx, "categories", row)
+        return seen(ctx, CATEGORY, row)
 
 
 async def _locked(ctx: Context, global_id: str) -> CategoryRow:
@@ -120,7 +121,7 @@ async def update_category(ctx: Context, global_id: str, changes: CategoryChanges
             values["gl_code"] = _gl_code(changes.gl_code, "glCode")
         changed = {k: v for k, v in values.items() if getattr(category, k) != v}
         if not changed:
-            return seen(ctx, "categories", category)  # nothing to write, nothing to record
+            return seen(ctx, CATEGORY, category)  # nothing to write, nothing to record
         try:
             row = await category_writes.update_category(
                 db=ctx.db, business_id=principal.business_id, category_id=category.id,
@@ -134,7 +135,7 @@ async def update_category(ctx: Context, global_id: str, changes: CategoryChanges
             ctx, object_type="Category", object_id=row.id, action="UPDATED",
             details={"before": before, "after": after},
         )  # fmt: skip
-        return seen(ctx, "categories", row)
+        return seen(ctx, CATEGORY, row)
 
 
 _FIELDS = {"name": "name", "gl_code": "glCode"}
@@ -146,7 +147,7 @@ async def archive_category(ctx: Context, global_id: str) -> CategoryRow:
     async with atomic(ctx):
         category = await _locked(ctx, global_id)
         return await archive(
-            ctx, category, "Category", "categories",
+            ctx, category, "Category", CATEGORY,
             lambda: category_writes.archive_category(
                 db=ctx.db, business_id=principal.business_id, category_id=category.id
             ),
@@ -276,4 +277,4 @@ async def _upserted(
                 db=ctx.db, business_id=principal.business_id, gl_codes=missing
             )
             by_code.update((row.gl_code, row) for row in late)
-        return [seen(ctx, "categories", by_code[code]) for code, _ in cleaned]
+        return [seen(ctx, CATEGORY, by_code[code]) for code, _ in cleaned]

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from db.nodes import NodeType
 from db.permissions import Permission
 from db.roles import WHOLE_BUSINESS_ROLES
 from db.rows import NodeRow
@@ -26,7 +27,7 @@ A = TypeVar("A", bound=ArchivableRow)
 def require_admin_or_finance(ctx: Context, *, key_permission: Permission, what: str) -> Principal:
     """Return the principal if it is an admin, finance, or an API key with ``key_permission``.
 
-    A key without the scope gets a top-level FORBIDDEN, as for every scope; a member in
+    A key without the permission gets a top-level FORBIDDEN, as for every permission; a member in
     another role gets a FORBIDDEN userError.
     """
     principal, _ = ctx.require()
@@ -62,10 +63,10 @@ async def record_change(
     )  # fmt: skip
 
 
-def seen(ctx: Context, table: str, row: R) -> R:
+def seen(ctx: Context, node: NodeType[Any], row: R) -> R:
     """Make the request's loaders see ``row``'s new state (a write returned it); return it."""
     _, loaders = ctx.require()
-    loaders.changed(table, row.id, row)
+    loaders.changed(node, row.id, row)
     return row
 
 
@@ -73,7 +74,7 @@ async def archive(
     ctx: Context,
     row: A,
     object_type: audit.ObjectType,
-    table: str,
+    node: NodeType[Any],
     write: Callable[[], Awaitable[A]],
 ) -> A:
     """Return ``row`` as ``write`` archives it, audited; INVALID_TRANSITION if it already is."""
@@ -82,4 +83,4 @@ async def archive(
         raise fail(RuleCode.INVALID_TRANSITION, f"The {what} is already archived.", "id")
     archived = await write()
     await record_change(ctx, object_type=object_type, object_id=archived.id, action="ARCHIVED")
-    return seen(ctx, table, archived)
+    return seen(ctx, node, archived)

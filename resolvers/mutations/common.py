@@ -132,7 +132,7 @@ async def event(
             object_type="Expense", object_id=row.id, actor=actor_of(principal),
             data=expense_change(before, row, changed),
         )  # fmt: skip
-    loaders.changed("expenses", row.id, row)
+    loaders.changed(EXPENSE, row.id, row)
     loaders.events_by_expense.clear(row.id)
 
 

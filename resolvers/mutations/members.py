@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from db.nodes import MEMBER, TEAM
 from db.roles import Role
 from db.rows import MemberRow
 from db.tables.org import ROLES
@@ -82,12 +83,12 @@ def _seen(
 ) -> MemberRow:
     """Make the request's loaders see the member's new state and its teams'; return it."""
     _, loaders = ctx.require()
-    loaders.changed("members", row.id, row)
+    loaders.changed(MEMBER, row.id, row)
     for team in {t for t in teams if t is not None}:
         loaders.members_by_team.clear(team)
         loaders.member_counts.clear(team)
     for team in unmanaged:
-        loaders.changed("teams", team)
+        loaders.changed(TEAM, team)
     return row
 
 

@@ -241,5 +241,5 @@ async def _audit(ctx: Context, receipt: ReceiptRow, expense: ExpenseRow, action:
         object_type="Receipt", object_id=receipt.id, actor=actor_of(principal),
         data={"expenseId": encode_id("Expense", expense.id)},
     )  # fmt: skip
-    loaders.changed("receipts", receipt.id)
+    loaders.changed(RECEIPT, receipt.id)
     loaders.receipts_by_expense.clear(expense.id)

@@ -8,6 +8,7 @@ but takes no new member and no manager change; it is never deleted.
 from dataclasses import dataclass
 from typing import Any
 
+from db.nodes import TEAM
 from db.roles import Role
 from db.rows import TeamRow
 from db.writes import org as org_writes
@@ -74,7 +75,7 @@ async def create_team(ctx: Context, name: str, manager_id: str | None) -> TeamRo
             ctx, object_type="Team", object_id=row.id, action="CREATED",
             details={"name": name, "manager_id": manager},
         )  # fmt: skip
-        return seen(ctx, "teams", row)
+        return seen(ctx, TEAM, row)
 
 
 async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> TeamRow:
@@ -108,7 +109,7 @@ async def update_team(ctx: Context, global_id: str, changes: TeamChanges) -> Tea
             ctx, object_type="Team", object_id=row.id, action="UPDATED",
             details={"from": before, "to": changed},
         )  # fmt: skip
-        return seen(ctx, "teams", row)
+        return seen(ctx, TEAM, row)
 
 
 async def archive_team(ctx: Context, global_id: str) -> TeamRow:
@@ -117,7 +118,7 @@ async def archive_team(ctx: Context, global_id: str) -> TeamRow:
     async with atomic(ctx):
         team = await _locked(ctx, row_id(global_id, "Team"))
         return await archive(
-            ctx, team, "Team", "teams",
+            ctx, team, "Team", TEAM,
             lambda: org_writes.archive_team(
                 db=ctx.db, business_id=principal.business_id, team_id=team.id
             ),

@@ -94,7 +94,7 @@ async def test_a_narrowed_loader_reads_its_columns_and_hears_of_changes(
     whole_row = await loaders.ref(MEMBER).load(mine[0].id)
     assert whole_row is not None and counted.count == 2
     renamed = whole_row._replace(name="Renamed")  # type: ignore[attr-defined]
-    loaders.changed("members", renamed.id, renamed)
+    loaders.changed(MEMBER, renamed.id, renamed)
     assert [await narrowed.load(renamed.id), await loaders.ref(MEMBER).load(renamed.id)] == [
         renamed,
         renamed,
@@ -214,7 +214,7 @@ async def test_a_narrowed_lookup_by_id_hears_of_changes(
     [whole_row] = await loaders.visible(EXPENSE).load_all([mine])
     assert whole_row is not None
     renamed = whole_row._replace(merchant_name="Renamed")  # type: ignore[attr-defined]
-    loaders.changed("expenses", mine, renamed)
+    loaders.changed(EXPENSE, mine, renamed)
     assert await narrowed.load(mine) == renamed
     assert counted.count == 2
 
